@@ -1,0 +1,26 @@
+"""ast-ad: source-to-source automatic differentiation for plain Python and NumPy."""
+
+from .api import grad, source, value_and_grad
+from .errors import (
+    ADError,
+    NonDifferentiableError,
+    NonScalarOutputError,
+    NoRuleError,
+    RuleDefinitionError,
+    SourceUnavailableError,
+    UnsupportedSyntaxError,
+)
+
+__all__ = [
+    "grad",
+    "value_and_grad",
+    "source",
+    "ADError",
+    "NonDifferentiableError",
+    "NonScalarOutputError",
+    "NoRuleError",
+    "RuleDefinitionError",
+    "SourceUnavailableError",
+    "UnsupportedSyntaxError",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""Local algebraic simplification of generated expressions (1.0 * e -> e, -(-e) -> e, ...).
+
+Only identities that hold for floats and NumPy arrays alike: nothing that
+would change a shape, a dtype or a NaN (so `0 * e` is left alone).
+"""
+
+from __future__ import annotations
+
+import gast
+
+
+def _number(node) -> float | int | None:
+    if isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) \
+            and not isinstance(node.value, bool):
+        return node.value
+    return None
+
+
+def _const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def _neg(node):
+    value = _number(node)
+    if value is not None:
+        return _const(-value)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return node.operand
+    return gast.UnaryOp(op=gast.USub(), operand=node)
+
+
+_FOLD = {
+    gast.Add: lambda a, b: a + b,
+    gast.Sub: lambda a, b: a - b,
+    gast.Mult: lambda a, b: a * b,
+    gast.Div: lambda a, b: a / b,
+    gast.Pow: lambda a, b: a ** b,
+}
+
+
+def simplify(node: gast.AST) -> gast.AST:
+    """Return an equivalent, simpler expression (children first)."""
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, gast.AST):
+            setattr(node, field, simplify(value))
+        elif isinstance(value, list):
+            setattr(node, field, [simplify(v) if isinstance(v, gast.AST) else v for v in value])
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return _neg(node.operand)
+    if not isinstance(node, gast.BinOp):
+        return node
+    left, right, op = node.left, node.right, type(node.op)
+    a, b = _number(left), _number(right)
+    if a is not None and b is not None and op in _FOLD:
+        try:
+            value = _FOLD[op](a, b)
+            if isinstance(value, (int, float)) and abs(value) < 1e300:
+                return _const(value)
+        except (ZeroDivisionError, OverflowError, ValueError):
+            pass
+    if op is gast.Mult:
+        if a == 1:
+            return right
+        if b == 1:
+            return left
+        if a == -1:
+            return _neg(right)
+        if b == -1:
+            return _neg(left)
+        if _is_neg(left):  # (-a) * b -> -(a * b): the sign reads first
+            return _neg(simplify(gast.BinOp(left=left.operand, op=node.op, right=right)))
+        if _is_neg(right):
+            return _neg(simplify(gast.BinOp(left=left, op=node.op, right=right.operand)))
+    elif op is gast.Div:
+        if b == 1:
+            return left
+        if _is_neg(left):
+            return _neg(simplify(gast.BinOp(left=left.operand, op=node.op, right=right)))
+    elif op is gast.Add:
+        if a == 0:
+            return right
+        if b == 0:
+            return left
+        if _is_neg(right):  # a + (-b) -> a - b
+            return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
+    elif op is gast.Sub:
+        if b == 0:
+            return left
+        if a == 0:
+            return _neg(right)
+        if _is_neg(right):  # a - (-b) -> a + b
+            return gast.BinOp(left=left, op=gast.Add(), right=right.operand)
+    elif op is gast.Pow:
+        if b == 1:
+            return left
+    return node
+
+
+def _is_neg(node) -> bool:
+    return isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub)

@@ -1,0 +1,45 @@
+"""Node metadata: the one place that reads and writes annotations on AST nodes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gast
+
+# Every key any pass may attach, and what it holds.
+KEYS = {
+    "origin": "the user's statement (a gast node with absolute lineno/col_offset) this node came from",
+    "callee": "the Python object a Call's func resolves to (math.sin, a user function...)",
+    "phi": "True on a copy statement that merges values at the end of a branch or loop body",
+    "push": "True on a statement that saves values of a loop iteration for the backward pass",
+    "loop": "on a For: the LoopInfo (counter name, range name) the reverse pass recorded",
+    "section": "on a statement of the generated function: 'forward' or 'backward'",
+    "mirror": "on a forward If/For/While: the backward statement that replays it",
+    "adjoint": "on a backward statement: (op, adjoint name), op one of init, reset, add, scatter",
+}
+
+_ATTR = "_ast_ad_anno"
+
+
+def setanno(node: gast.AST, key: str, value: Any) -> None:
+    assert key in KEYS, key
+    annos = node.__dict__.setdefault(_ATTR, {})
+    annos[key] = value
+
+
+def getanno(node: gast.AST, key: str, default: Any = None) -> Any:
+    return node.__dict__.get(_ATTR, {}).get(key, default)
+
+
+def hasanno(node: gast.AST, key: str) -> bool:
+    return key in node.__dict__.get(_ATTR, {})
+
+
+def copyanno(src: gast.AST, dst: gast.AST) -> gast.AST:
+    """Give `dst` all of `src`'s annotations (and its position) and return it."""
+    if _ATTR in src.__dict__:
+        dst.__dict__[_ATTR] = dict(src.__dict__[_ATTR])
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        if hasattr(src, attr) and not hasattr(dst, attr):
+            setattr(dst, attr, getattr(src, attr))
+    return dst

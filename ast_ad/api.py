@@ -1,0 +1,215 @@
+"""The public transformations: grad and value_and_grad (JAX/autograd conventions).
+
+`grad(f)` returns a function that, on each call, looks up code generated for
+the kinds of its arguments (Python scalar or NumPy array), generates and
+compiles it on the first call with those kinds, and runs it. Generated code
+is cached per function, options and argument kinds.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import numbers
+import weakref
+
+import numpy as np
+
+from .compile import compile_generated
+from .context import Options
+from .errors import ADError, Location, NonDifferentiableError
+from .passes.kinds import kind_of_value
+from .pipeline import check, generate
+from .source import FunctionSource, describe, get_source
+
+# fun -> {(code, options): generated function}; shared by every grad(fun).
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def grad(fun=None, argnums: int | tuple[int, ...] = 0):
+    """The gradient of a scalar-valued function.
+
+    `grad(f)(x, y)` returns df/dx; `grad(f, argnums=(0, 1))(x, y)` returns
+    (df/dx, df/dy). Usable as `@grad`, `@grad(argnums=...)` or `grad(f)`.
+    """
+    return _transformation(fun, "grad", argnums)
+
+
+def value_and_grad(fun=None, argnums: int | tuple[int, ...] = 0):
+    """Like `grad`, but the new function returns `(f(...), gradient)`."""
+    return _transformation(fun, "value_and_grad", argnums)
+
+
+def source(transformed, *args, **kwargs) -> str:
+    """The generated source of a transformed function.
+
+    With example arguments, the code generated for arguments of their kinds;
+    without, the code of the latest call (or code for unknown kinds if never called).
+    """
+    state = _state_of(transformed)
+    if args or kwargs:
+        return state.compile_for(args, kwargs).__ast_ad_source__
+    if state.latest is not None:
+        return state.latest.__ast_ad_source__
+    return state.compile_options(state.options(None)).__ast_ad_source__
+
+
+def _state_of(transformed) -> "_Transformed":
+    state = getattr(transformed, "__ast_ad__", None)
+    if state is None:
+        raise ADError(f"{describe(transformed)} is not a function made by ast_ad.grad or "
+                      "value_and_grad")
+    return state
+
+
+def _transformation(fun, mode: str, argnums):
+    if fun is None:
+        return functools.partial(_transformation, mode=mode, argnums=argnums)
+    try:
+        state = _Transformed(fun, mode, argnums)
+    except ADError as error:
+        raise error.with_traceback(None)
+    transformed = _dispatcher(state)
+    functools.update_wrapper(transformed, fun)
+    transformed.__ast_ad__ = state
+    return transformed
+
+
+def _dispatcher(state: "_Transformed"):
+    """A function with the user's signature that runs the code cached for its arguments' types.
+
+    Generated rather than written with *args so that a call costs one dict
+    lookup keyed by the arguments' classes, not argument packing and binding.
+    """
+    params = state.params
+    names = [p.name for p in params]
+    positional = [p.name for p in params if p.kind != p.KEYWORD_ONLY]
+    keyword = [p.name for p in params if p.kind == p.KEYWORD_ONLY]
+    signature = ", ".join(positional + (["*"] + keyword if keyword else []))
+    call_args = ", ".join(positional + [f"{k}={k}" for k in keyword])
+    key = "(" + "".join(f"{n}.__class__, " for n in names) + ")"
+    fname = state.fun.__name__ if state.fun.__name__.isidentifier() else "transformed"
+    source = (
+        f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match):\n"
+        f"    def {fname}({signature}):\n"
+        f"        _ast_ad_entry = _ast_ad_table.get({key})\n"
+        f"        if _ast_ad_entry is not None and (not _ast_ad_entry[1] or "
+        f"_ast_ad_arrays_match(_ast_ad_entry[1], ({', '.join(names)},))):\n"
+        f"            return _ast_ad_entry[0]({call_args})\n"
+        f"        return _ast_ad_slow({call_args})\n"
+        f"    return {fname}\n"
+    )
+    namespace: dict = {}
+    exec(compile(source, f"<ast_ad:dispatch:{state.src.qualname}>", "exec"), {}, namespace)
+
+    def slow(*args, **kwargs):
+        try:
+            generated = state.compile_for(args, kwargs)
+        except ADError as error:
+            raise error.with_traceback(None)  # the user's call, not the compiler's insides
+        return generated(*args, **kwargs)
+
+    dispatch = namespace["_factory"](state.table, slow, _arrays_match)
+    dispatch.__defaults__ = state.fun.__defaults__
+    dispatch.__kwdefaults__ = state.fun.__kwdefaults__
+    return dispatch
+
+
+def _arrays_match(checks, values) -> bool:
+    """Code is specialised to each array argument's dtype and ndim."""
+    for i, dtype, ndim in checks:
+        if values[i].dtype is not dtype or values[i].ndim != ndim:
+            return False
+    return True
+
+
+class _Transformed:
+    """One `grad(f)`: the function, what to generate, and code per argument kinds."""
+
+    def __init__(self, fun, mode: str, argnums):
+        self.src: FunctionSource = get_source(fun)
+        check(self.src)
+        self.fun = fun
+        self.mode = mode
+        self.signature = inspect.signature(fun)
+        self.params = [p for p in self.signature.parameters.values()
+                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        self.argnums, self.argnums_is_tuple = self._check_argnums(argnums)
+        self.table: dict = {}  # tuple of argument types -> (generated, array argnums)
+        self.latest = None
+
+    def _check_argnums(self, argnums):
+        is_tuple = not isinstance(argnums, numbers.Integral)
+        nums = tuple(argnums) if is_tuple else (argnums,)
+        positional = [p for p in self.params if p.kind != p.KEYWORD_ONLY]
+        if not nums:
+            raise ADError("argnums is empty", self.src.location, "name at least one argument")
+        for n in nums:
+            if not isinstance(n, numbers.Integral) or not -len(positional) <= n < len(positional):
+                raise ADError(
+                    f"argnums={argnums!r} does not fit {describe(self.fun)}, which has "
+                    f"{len(positional)} positional parameter(s)", self.src.location,
+                    "argnums counts positional parameters from 0")
+        return tuple(n % len(positional) for n in nums), is_tuple
+
+    def options(self, kinds, arrays=None) -> Options:
+        return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays)
+
+    def compile_for(self, args, kwargs):
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ADError(f"cannot call {describe(self.fun)}: {exc}", self.src.location) from None
+        bound.apply_defaults()
+        values = [bound.arguments[p.name] for p in self.params]
+        for i in self.argnums:
+            self.check_argument(i, values[i])
+        kinds = tuple(kind_of_value(v) for v in values)
+        arrays = tuple((v.dtype.name, v.ndim) if isinstance(v, np.ndarray) else None
+                       for v in values)
+        generated = self.compile_options(self.options(kinds, arrays))
+        self.latest = generated
+        checks = tuple((i, v.dtype, v.ndim) for i, v in enumerate(values)
+                       if isinstance(v, np.ndarray))
+        self.table[tuple(map(type, values))] = (generated, checks)
+        return generated
+
+    def compile_options(self, options: Options):
+        per_fun = _CACHE.setdefault(self.fun, {})
+        key = (self.fun.__code__, self.src.text, options)
+        generated = per_fun.get(key)
+        if generated is None:
+            text, name, ctx = generate(self.src, options)
+            generated = compile_generated(text, name, ctx)
+            generated.__ast_ad_source__ = text
+            per_fun[key] = generated
+        return generated
+
+    def check_argument(self, i: int, value) -> None:
+        """Only real floating-point values (scalars or arrays) can be differentiated."""
+        param = self.params[i].name
+        where = f"argument {i} ({param}) of {describe(self.fun)}"
+        location = Location(self.src.filename, self.fun.__code__.co_firstlineno, 0)
+        if isinstance(value, (bool, np.bool_)):
+            raise NonDifferentiableError(
+                f"cannot differentiate with respect to {where}: it is a bool ({value!r})",
+                location, "pass a float, or leave it out of argnums")
+        if isinstance(value, numbers.Integral):
+            raise NonDifferentiableError(
+                f"cannot differentiate with respect to {where}: it is an integer ({value!r})",
+                location, f"pass a float, e.g. {float(value)!r}, or leave it out of argnums")
+        if isinstance(value, (complex, np.complexfloating)):
+            raise NonDifferentiableError(
+                f"cannot differentiate with respect to {where}: complex numbers are not "
+                "supported", location, "split it into real and imaginary parts")
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind == "f":
+                return
+            raise NonDifferentiableError(
+                f"cannot differentiate with respect to {where}: an array of dtype {value.dtype}",
+                location, "convert it with .astype(float)")
+        if isinstance(value, (numbers.Real, np.floating)):
+            return
+        raise NonDifferentiableError(
+            f"cannot differentiate with respect to {where}: a {type(value).__name__}",
+            location, "pass a float or a NumPy float array")

@@ -1,0 +1,157 @@
+"""`ast-ad show FILE`: print the derivative code ast-ad generates for the functions in a file.
+
+Exit status: 0 on success, 1 on a user error (printed without a traceback),
+2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+
+from .context import Options
+from .errors import ADError
+from .passes.kinds import OTHER, kind_of_value
+from .pipeline import STAGES, generate
+from .source import get_source
+
+KIND_NAMES = {"scalar": "scalar", "array": "array", "generic": OTHER}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ast-ad", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser("show", help="print generated derivative code")
+    show.add_argument("file", help="a Python file")
+    show.add_argument("--function", "-f", help="only this function (default: every function "
+                      "with parameters whose name does not start with _)")
+    show.add_argument("--argnums", help="comma-separated positions to differentiate with "
+                      "respect to (default: all positional parameters)")
+    show.add_argument("--mode", choices=["reverse", "grad"], default="reverse",
+                      help="reverse: value and gradient (default); grad: gradient only")
+    show.add_argument("--kinds", help="argument kinds, comma-separated: scalar, array or "
+                      "generic (default: from type annotations, else generic)")
+    show.add_argument("--at", help="example arguments as a Python literal, e.g. '2.0, 5.0'; "
+                      "their kinds select the code")
+    show.add_argument("--stage", choices=STAGES, help="print the function after this stage")
+    args = parser.parse_args(argv)
+    try:
+        return _show(args)
+    except ADError as error:
+        print(f"ast-ad: {error}", file=sys.stderr)
+        return 1
+
+
+def _show(args) -> int:
+    module = _load(Path(args.file))
+    functions = _functions(module, args.function, args.file)
+    status = 0
+    for i, fn in enumerate(functions):
+        try:
+            text = _generate(fn, args)
+        except ADError as error:
+            print(f"ast-ad: {error}", file=sys.stderr)
+            status = 1
+            continue
+        if i:
+            print()
+        print(text, end="")
+    return status
+
+
+def _load(path: Path):
+    if not path.is_file():
+        raise ADError(f"no such file: {path}")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(path.stem, module)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module failed to import
+        raise ADError(f"cannot import {path}: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.path.pop(0)
+    return module
+
+
+def _functions(module, name: str | None, filename: str) -> list:
+    found = [
+        obj for obj in vars(module).values()
+        if inspect.isfunction(obj) and obj.__module__ == module.__name__
+    ]
+    found.sort(key=lambda f: f.__code__.co_firstlineno)
+    if name is not None:
+        chosen = [f for f in found if f.__name__ == name]
+        if not chosen:
+            names = ", ".join(f.__name__ for f in found) or "none"
+            raise ADError(f"{filename} defines no function {name!r} (it defines: {names})")
+        return chosen
+    return [f for f in found if not f.__name__.startswith("_") and _positional(f)]
+
+
+def _positional(fn) -> list[str]:
+    return [p.name for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _generate(fn, args) -> str:
+    params = _positional(fn)
+    if not params:
+        raise ADError(f"{fn.__name__} has no positional parameters to differentiate")
+    if args.argnums:
+        try:
+            argnums = tuple(int(a) for a in args.argnums.split(","))
+        except ValueError:
+            raise ADError(f"--argnums takes comma-separated integers, not {args.argnums!r}")
+        for a in argnums:
+            if not 0 <= a < len(params):
+                raise ADError(f"--argnums {a} is out of range: {fn.__name__} has "
+                              f"{len(params)} positional parameter(s)")
+    else:
+        argnums = tuple(range(len(params)))
+    mode = "value_and_grad" if args.mode == "reverse" else "grad"
+    options = Options(mode, argnums, len(argnums) > 1, _kinds(fn, params, args))
+    text, _, _ = generate(get_source(fn), options, args.stage)
+    return text
+
+
+def _kinds(fn, params, args) -> tuple:
+    if args.at:
+        try:
+            values = ast.literal_eval(f"({args.at},)")
+        except (ValueError, SyntaxError):
+            raise ADError(f"--at takes Python literals, e.g. '2.0, [1.0, 2.0]', not {args.at!r}")
+        import numpy as np
+
+        values = [np.asarray(v, dtype=float) if isinstance(v, (list, tuple)) else v
+                  for v in values]
+        return tuple(kind_of_value(v) for v in values) + (OTHER,) * (len(params) - len(values))
+    if args.kinds:
+        given = [k.strip() for k in args.kinds.split(",")]
+        if len(given) == 1:
+            given = given * len(params)
+        unknown = [k for k in given if k not in KIND_NAMES]
+        if unknown:
+            raise ADError(f"unknown kind {unknown[0]!r}: use scalar, array or generic")
+        return tuple(KIND_NAMES[k] for k in given)
+    hints = getattr(fn, "__annotations__", {})
+    return tuple(_kind_of_annotation(hints.get(p)) for p in params)
+
+
+def _kind_of_annotation(annotation) -> str:
+    import numpy as np
+
+    if annotation in (float, "float", int, "int"):
+        return "scalar"
+    if annotation in (np.ndarray, "np.ndarray", "numpy.ndarray", "NDArray"):
+        return "array"
+    return OTHER
+
+
+if __name__ == "__main__":
+    sys.exit(main())

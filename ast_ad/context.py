@@ -1,0 +1,86 @@
+"""The state one compilation carries through the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gast
+
+from . import anno, syntax
+from .errors import ADError, Location
+from .naming import Namer
+from .source import FunctionSource
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to generate: which arguments, which derivative, for which argument kinds."""
+
+    mode: str = "value_and_grad"  # "grad" | "value_and_grad" | ...
+    argnums: tuple[int, ...] = (0,)
+    argnums_is_tuple: bool = False
+    # One entry per positional parameter: "scalar", "array" or "other"; None when
+    # compiling without knowing the arguments (e.g. `ast-ad show`).
+    kinds: tuple[str, ...] | None = None
+    # One entry per parameter: (dtype name, ndim) for a NumPy array argument, else None.
+    arrays: tuple | None = None
+    # Keep every primitive on its own line (a textbook trace) instead of folding
+    # single-use temporaries back into expressions.
+    trace: bool = False
+
+
+@dataclass
+class Context:
+    """One compilation: the source, the options, and the services passes share."""
+
+    src: FunctionSource
+    options: Options
+    namer: Namer = None  # set once the tree is parsed
+    # Names the generated code uses for objects the rules need (numpy, helpers):
+    # name -> object, for both names injected into its scope and user globals reused.
+    references: dict[str, Any] = field(default_factory=dict)
+    # The subset of `references` that must be injected (not visible to the user's function).
+    injected: dict[str, Any] = field(default_factory=dict)
+    # Results of analyses, filled by the passes that compute them.
+    scope: Any = None
+    kinds: dict[str, str] = field(default_factory=dict)
+    shape_class: dict[str, str] = field(default_factory=dict)
+    varied: set[str] = field(default_factory=set)
+    active: set[str] = field(default_factory=set)
+    adjoint_of: dict[str, str] = field(default_factory=dict)  # adjoint name -> primal name
+
+    def reference(self, obj: Any, preferred: str) -> gast.Name:
+        """A name by which the generated code reaches `obj`: the user's own alias if the
+        function can see one (`np` for numpy), else a fresh injected name."""
+        for known, value in self.references.items():
+            if value is obj:
+                return syntax.name(known)
+        user_globals = self.src.globals
+        local = self.scope.locals if self.scope is not None else set()
+        candidates = [preferred] + sorted(k for k in user_globals if k != preferred)
+        for candidate in candidates:
+            if candidate not in local and candidate not in self.src.closure \
+                    and user_globals.get(candidate, None) is obj:
+                self.references[candidate] = obj
+                return syntax.name(candidate)
+        fresh = self.namer.fresh(preferred)
+        self.references[fresh] = obj
+        self.injected[fresh] = obj
+        return syntax.name(fresh)
+
+    def src_line(self, lineno: int) -> str:
+        """The user's source line `lineno`, stripped (for comments in generated code)."""
+        import linecache
+
+        return linecache.getline(self.src.filename, lineno).strip()
+
+    def location(self, node: gast.AST) -> Location:
+        origin = anno.getanno(node, "origin", node)
+        lineno = getattr(origin, "lineno", None)
+        if lineno is None:
+            return self.src.location
+        return Location(self.src.filename, lineno, origin.col_offset)
+
+    def error(self, cls: type[ADError], node: gast.AST, message: str, hint: str | None = None):
+        return cls(message, self.location(node), hint)

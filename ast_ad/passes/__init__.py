@@ -1,0 +1,1 @@
+"""The compiler passes, one per module; `ast_ad.pipeline` declares their order."""

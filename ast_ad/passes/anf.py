@@ -1,0 +1,338 @@
+"""Lower expressions to A-normal form: one primitive operation per statement.
+
+After this pass the function body contains only these statement forms, where
+an *atom* is a Name, a Constant, or a dotted reference to a non-local name
+(`np.pi`, a global array):
+
+    x = atom
+    x = atom <binop> atom
+    x = <unaryop> atom
+    x = atom <cmpop> atom
+    x = callee(atom, ..., key=atom, ...)      callee: dotted non-local name, or atom.method
+    x = atom.attr
+    x = atom[index]                           index: atoms, slices of atoms, tuples of those
+    x = (atom, ...)   |   x = [atom, ...]
+    x = f"...{atom}..."
+    atom[index] = atom
+    callee(atom, ...)                          a call kept for its side effect (print)
+    assert atom[, atom]   |   raise atom
+    return atom
+    if atom: ... else: ...
+    for x in range(atom[, atom[, atom]]): ...
+    while atom: ...            (the condition is recomputed at the end of the body)
+    break   |   continue
+
+Statements keep an "origin" annotation: the user expression they came from.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .. import anno
+from ..context import Context
+from ..syntax import assign, clone, const, is_constant, name, root_name
+
+
+def local_names(func: gast.FunctionDef) -> set[str]:
+    """Names Python treats as local to `func`: parameters and assignment targets."""
+    found = {a.id for a in func.args.args + func.args.posonlyargs + func.args.kwonlyargs}
+    for node in gast.walk(func):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            found.add(node.id)
+    return found
+
+
+def anf(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    """Return `func` with its body in A-normal form (see the module docstring)."""
+    lowering = _Lowering(ctx, local_names(func))
+    func.body = lowering.block(func.body)
+    return func
+
+
+class _Lowering:
+    def __init__(self, ctx: Context, locals_: set[str]):
+        self.ctx = ctx
+        self.locals = locals_
+
+    # -- statements ---------------------------------------------------------
+
+    def block(self, stmts: list) -> list:
+        out: list = []
+        for stmt in stmts:
+            self.stmt(stmt, out)
+        return out
+
+    def stmt(self, node: gast.AST, out: list) -> None:
+        method = getattr(self, "stmt_" + type(node).__name__)
+        method(node, out)
+
+    def emit(self, out: list, stmt: gast.AST, origin: gast.AST) -> None:
+        if not anno.hasanno(stmt, "origin"):
+            anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
+        out.append(stmt)
+
+    def stmt_Assign(self, node: gast.Assign, out: list) -> None:
+        targets = node.targets
+        if len(targets) == 1 and isinstance(targets[0], gast.Name):
+            self.emit(out, assign(targets[0].id, self.expr(node.value, out), node.value), node)
+            return
+        if len(targets) == 1 and isinstance(targets[0], (gast.Tuple, gast.List)) and isinstance(
+            node.value, (gast.Tuple, gast.List)
+        ) and len(targets[0].elts) == len(node.value.elts):
+            self.unpack_display(targets[0], node.value, out)
+            return
+        value = self.atom(node.value, out)
+        for target in targets:
+            self.store(target, value, out, node)
+
+    def unpack_display(self, target, value, out) -> None:
+        # `a, b = b, a`: evaluate every right-hand side before assigning any target.
+        written = {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
+        atoms = []
+        for elt in value.elts:
+            atom = self.atom(elt, out)
+            if isinstance(atom, gast.Name) and atom.id in written:
+                atom = self.to_temp(atom, out, elt)
+            atoms.append(atom)
+        for sub_target, atom in zip(target.elts, atoms):
+            self.store(sub_target, atom, out, value)
+
+    def store(self, target: gast.AST, value: gast.AST, out: list, origin: gast.AST) -> None:
+        """Assign an atom to any target: a name, a subscript, or a (nested) tuple of those."""
+        if isinstance(target, gast.Name):
+            self.emit(out, assign(target.id, value, origin), origin)
+        elif isinstance(target, gast.Subscript):
+            self.emit(out, assign(self.subscript(target, out, store=True), value, origin), origin)
+        else:  # tuple or list target: unpack by position
+            for i, elt in enumerate(target.elts):
+                item = gast.Subscript(value=value, slice=const(i), ctx=gast.Load())
+                self.store(elt, self.atom(item, out, origin=origin), out, origin)
+
+    def stmt_AugAssign(self, node: gast.AugAssign, out: list) -> None:
+        # `x op= e` rebinds x to `x op e` (as JAX does), even for arrays.
+        load = gast.Subscript(value=node.target.value, slice=node.target.slice, ctx=gast.Load()) \
+            if isinstance(node.target, gast.Subscript) else name(node.target.id)
+        gast.copy_location(load, node.target)
+        if isinstance(node.target, gast.Subscript):
+            # Evaluate the index once, as Python does.
+            index = self.index(node.target.slice, out)
+            base = self.atom(node.target.value, out)
+            load = gast.Subscript(value=base, slice=index, ctx=gast.Load())
+            result = self.atom(gast.BinOp(left=load, op=node.op, right=node.value), out, origin=node)
+            store = gast.Subscript(value=base, slice=clone(index), ctx=gast.Store())
+            self.emit(out, assign(store, result, node), node)
+            return
+        value = gast.BinOp(left=load, op=node.op, right=node.value)
+        gast.copy_location(value, node)
+        self.emit(out, assign(node.target.id, self.expr(value, out), node), node)
+
+    def stmt_AnnAssign(self, node: gast.AnnAssign, out: list) -> None:
+        self.stmt_Assign(gast.copy_location(gast.Assign(
+            targets=[node.target], value=node.value, type_comment=None), node), out)
+
+    def stmt_Return(self, node: gast.Return, out: list) -> None:
+        value = self.atom(node.value, out) if node.value is not None else const(None)
+        self.emit(out, gast.Return(value=value), node)
+
+    def stmt_Expr(self, node: gast.Expr, out: list) -> None:
+        if isinstance(node.value, gast.Call):
+            self.emit(out, gast.Expr(value=self.expr(node.value, out)), node)
+        elif not isinstance(node.value, gast.Constant):  # docstrings vanish
+            self.expr(node.value, out)
+
+    def stmt_Pass(self, node, out) -> None:
+        pass
+
+    def stmt_Break(self, node, out) -> None:
+        self.emit(out, node, node)
+
+    stmt_Continue = stmt_Break
+
+    def stmt_Assert(self, node: gast.Assert, out: list) -> None:
+        test = self.atom(node.test, out)
+        msg = self.atom(node.msg, out) if node.msg is not None else None
+        self.emit(out, gast.Assert(test=test, msg=msg), node)
+
+    def stmt_Raise(self, node: gast.Raise, out: list) -> None:
+        exc = self.atom(node.exc, out) if node.exc is not None else None
+        self.emit(out, gast.Raise(exc=exc, cause=None), node)
+
+    def stmt_If(self, node: gast.If, out: list) -> None:
+        test = self.atom(node.test, out)
+        self.emit(out, gast.If(test=test, body=self.block(node.body),
+                               orelse=self.block(node.orelse)), node)
+
+    def stmt_For(self, node: gast.For, out: list) -> None:
+        # The loops pass has turned every for loop into one over range(...).
+        it = node.iter
+        args = [self.atom(a, out) for a in it.args]
+        loop = gast.For(target=node.target, iter=gast.Call(func=it.func, args=args, keywords=[]),
+                        body=self.block(node.body), orelse=[], type_comment=None)
+        self.emit(out, loop, node)
+
+    def stmt_While(self, node: gast.While, out: list) -> None:
+        test = self.atom(node.test, out)
+        body = self.block(node.body)
+        if not self.is_atom(node.test):
+            # A computed condition: compute it again at the end of every iteration.
+            recompute: list = []
+            again = self.atom(node.test, recompute)
+            last = recompute[-1] if recompute else None
+            if isinstance(again, gast.Name) and isinstance(last, gast.Assign) \
+                    and last.targets[0].id == again.id and again.id not in self.locals:
+                last.targets[0].id = test.id
+            else:
+                self.emit(recompute, assign(test.id, again, node.test), node.test)
+            body += recompute
+        self.emit(out, gast.While(test=test, body=body, orelse=[]), node)
+
+    # -- expressions --------------------------------------------------------
+
+    def is_atom(self, node: gast.AST) -> bool:
+        if isinstance(node, (gast.Name, gast.Constant)):
+            return True
+        if isinstance(node, gast.Attribute):
+            root = root_name(node)
+            return root is not None and root not in self.locals
+        return False
+
+    def atom(self, node: gast.AST, out: list, origin: gast.AST | None = None) -> gast.AST:
+        """Lower `node` and return an atom holding its value."""
+        value = self.expr(node, out)
+        if self.is_atom(value):
+            return value
+        return self.to_temp(value, out, origin or node)
+
+    def new_temp(self) -> str:
+        temp = self.ctx.namer.temp()
+        self.locals.add(temp)
+        return temp
+
+    def to_temp(self, value: gast.AST, out: list, origin: gast.AST) -> gast.Name:
+        temp = self.new_temp()
+        self.emit(out, assign(temp, value, origin), origin)
+        return name(temp)
+
+    def expr(self, node: gast.AST, out: list) -> gast.AST:
+        """Lower `node` to a single primitive whose operands are atoms."""
+        method = getattr(self, "expr_" + type(node).__name__)
+        result = method(node, out)
+        if result is not node and not isinstance(result, (gast.Name, gast.Constant)):
+            gast.copy_location(result, node)
+        anno.setanno(result, "origin", anno.getanno(node, "origin", node))
+        return result
+
+    def expr_Name(self, node, out):
+        return name(node.id)
+
+    def expr_Constant(self, node, out):
+        return node
+
+    def expr_BinOp(self, node, out):
+        return gast.BinOp(left=self.atom(node.left, out), op=node.op,
+                          right=self.atom(node.right, out))
+
+    def expr_UnaryOp(self, node, out):
+        operand = self.atom(node.operand, out)
+        if isinstance(node.op, (gast.USub, gast.UAdd)) and is_constant(operand) \
+                and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool):
+            return const(-operand.value if isinstance(node.op, gast.USub) else operand.value)
+        return gast.UnaryOp(op=node.op, operand=operand)
+
+    def expr_Compare(self, node, out):
+        left = self.atom(node.left, out)
+        if len(node.ops) == 1:
+            return gast.Compare(left=left, ops=node.ops, comparators=[
+                self.atom(node.comparators[0], out)])
+        # a < b < c: evaluate b once, and c only when a < b holds.
+        result = self.new_temp()
+        self._chain(result, left, node.ops, node.comparators, out, node)
+        return name(result)
+
+    def _chain(self, result, left, ops, comparators, out, origin):
+        right = self.atom(comparators[0], out)
+        test = gast.Compare(left=left, ops=[ops[0]], comparators=[right])
+        self.emit(out, assign(result, test, origin), origin)
+        if len(ops) > 1:
+            rest: list = []
+            self._chain(result, right, ops[1:], comparators[1:], rest, origin)
+            self.emit(out, gast.If(test=name(result), body=rest, orelse=[]), origin)
+
+    def expr_BoolOp(self, node, out):
+        # `a and b` is `a` if `a` is falsy, else `b`; `b` is only evaluated when needed.
+        result = self.new_temp()
+        self._boolop(result, node.op, node.values, out, node)
+        return name(result)
+
+    def _boolop(self, result, op, values, out, origin):
+        self.emit(out, assign(result, self.expr(values[0], out), values[0]), origin)
+        if len(values) > 1:
+            rest: list = []
+            self._boolop(result, op, values[1:], rest, origin)
+            test = name(result)
+            if isinstance(op, gast.Or):
+                test = self.to_temp(gast.UnaryOp(op=gast.Not(), operand=test), out, origin)
+            self.emit(out, gast.If(test=test, body=rest, orelse=[]), origin)
+
+    def expr_IfExp(self, node, out):
+        result = self.new_temp()
+        test = self.atom(node.test, out)
+        body: list = []
+        orelse: list = []
+        self.emit(body, assign(result, self.expr(node.body, body), node.body), node.body)
+        self.emit(orelse, assign(result, self.expr(node.orelse, orelse), node.orelse), node.orelse)
+        self.emit(out, gast.If(test=test, body=body, orelse=orelse), node)
+        return name(result)
+
+    def expr_Call(self, node, out):
+        func = node.func
+        if not self.is_atom(func):
+            if isinstance(func, gast.Attribute):  # a method: x.sum(), (a + b).reshape(...)
+                func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr,
+                                      ctx=gast.Load())
+            else:
+                func = self.atom(func, out)
+        args = [self.atom(a, out) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in node.keywords]
+        return gast.Call(func=func, args=args, keywords=keywords)
+
+    def expr_Attribute(self, node, out):
+        if self.is_atom(node):
+            return node
+        return gast.Attribute(value=self.atom(node.value, out), attr=node.attr, ctx=gast.Load())
+
+    def expr_Subscript(self, node, out):
+        return self.subscript(node, out)
+
+    def subscript(self, node: gast.Subscript, out: list, store: bool = False) -> gast.Subscript:
+        value = self.atom(node.value, out)
+        index = self.index(node.slice, out)
+        ctx = gast.Store() if store else gast.Load()
+        return gast.copy_location(gast.Subscript(value=value, slice=index, ctx=ctx), node)
+
+    def index(self, node: gast.AST, out: list) -> gast.AST:
+        if isinstance(node, gast.Slice):
+            parts = [None if p is None else self.atom(p, out)
+                     for p in (node.lower, node.upper, node.step)]
+            return gast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
+        if isinstance(node, gast.Tuple):
+            return gast.Tuple(elts=[self.index(e, out) for e in node.elts], ctx=gast.Load())
+        return self.atom(node, out)
+
+    def expr_Tuple(self, node, out):
+        return gast.Tuple(elts=[self.atom(e, out) for e in node.elts], ctx=gast.Load())
+
+    def expr_List(self, node, out):
+        return gast.List(elts=[self.atom(e, out) for e in node.elts], ctx=gast.Load())
+
+    def expr_JoinedStr(self, node, out):
+        values = []
+        for v in node.values:
+            if isinstance(v, gast.FormattedValue):
+                v = gast.FormattedValue(value=self.atom(v.value, out), conversion=v.conversion,
+                                        format_spec=v.format_spec)
+            values.append(v)
+        return gast.JoinedStr(values=values)
+
+

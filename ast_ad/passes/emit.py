@@ -1,0 +1,85 @@
+"""Print the generated function as Python source, with astor, marking sections and source lines.
+
+Each group of statements that came from one line of the user's code is
+preceded by a comment quoting that line, so the backward pass reads like a
+textbook adjoint trace of the user's function.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import astor
+import gast
+
+from .. import anno
+from ..context import Context
+
+INDENT = "    "
+
+
+def emit(func: gast.FunctionDef, ctx: Context) -> str:
+    """Return the source text of `func` (a gast FunctionDef)."""
+    header = copy.copy(func)
+    header.body = [gast.Pass()]
+    lines = [_print(header).splitlines()[0]]
+    printer = _Printer(ctx)
+    printer.block(func.body, 1, lines, top=True)
+    return "\n".join(lines) + "\n"
+
+
+def _print(node: gast.AST) -> str:
+    node = _NegativeConstants().visit(copy.deepcopy(node))
+    # No line wrapping: astor's splits long lines in odd places.
+    return astor.to_source(gast.gast_to_ast(node), pretty_source="".join)
+
+
+class _NegativeConstants(gast.NodeTransformer):
+    """astor prints Constant(-1.0) ** 2 as -1.0 ** 2; a unary minus keeps the parentheses."""
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool) \
+                and node.value < 0:
+            return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-node.value, kind=None))
+        return node
+
+
+class _Printer:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def block(self, stmts: list, depth: int, lines: list, top: bool = False) -> None:
+        pad = INDENT * depth
+        section = None
+        last_line = None
+        for stmt in stmts:
+            if top:
+                this = anno.getanno(stmt, "section")
+                if this is not None and this != section:
+                    section = this
+                    lines.append(f"{pad}# {this}")
+                    last_line = None
+            origin = anno.getanno(stmt, "origin")
+            lineno = getattr(origin, "lineno", None)
+            if lineno is not None and lineno != last_line and not isinstance(stmt, gast.Return):
+                source = self.ctx.src_line(lineno)
+                if source:
+                    lines.append(f"{pad}# line {lineno}: {source}")
+                last_line = lineno
+            if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                self.compound(stmt, depth, lines)
+            else:
+                for line in _print(stmt).rstrip("\n").splitlines():
+                    lines.append(pad + line)
+
+    def compound(self, stmt, depth: int, lines: list) -> None:
+        pad = INDENT * depth
+        shell = copy.copy(stmt)
+        shell.body = [gast.Pass()]
+        if isinstance(stmt, gast.If):
+            shell.orelse = []
+        lines.append(pad + _print(shell).splitlines()[0])
+        self.block(stmt.body, depth + 1, lines)
+        if isinstance(stmt, gast.If) and stmt.orelse:
+            lines.append(pad + "else:")
+            self.block(stmt.orelse, depth + 1, lines)

@@ -1,0 +1,128 @@
+"""Reject, up front, every construct ast-ad does not differentiate (an allow-list)."""
+
+from __future__ import annotations
+
+import gast
+
+from ..context import Context
+from ..errors import UnsupportedSyntaxError
+
+# Statements and expressions that may appear in a differentiated function.
+ALLOWED_STATEMENTS = (
+    gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return, gast.Expr, gast.Pass,
+    gast.If, gast.For, gast.While, gast.Break, gast.Continue, gast.Assert, gast.Raise,
+)
+ALLOWED_EXPRESSIONS = (
+    gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare,
+    gast.Call, gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple, gast.List,
+    gast.IfExp, gast.JoinedStr, gast.FormattedValue, gast.keyword,
+)
+# Pieces of the above that are not themselves statements or expressions.
+ALLOWED_OTHER = (
+    gast.Load, gast.Store, gast.operator, gast.unaryop, gast.boolop, gast.cmpop,
+    gast.expr_context,
+)
+
+# What to call a rejected construct, and what to write instead.
+REJECTED = {
+    gast.Try: ("a try statement", "move the error handling out of the differentiated function"),
+    gast.TryStar: ("a try statement", "move the error handling out of the differentiated function"),
+    gast.With: ("a with statement", "move the `with` block out of the differentiated function"),
+    gast.AsyncWith: ("an async with statement", "differentiate a synchronous function"),
+    gast.AsyncFor: ("an async for loop", "differentiate a synchronous function"),
+    gast.AsyncFunctionDef: ("an async function", "differentiate a synchronous function"),
+    gast.Await: ("an await expression", "differentiate a synchronous function"),
+    gast.Yield: ("a yield expression", "return a list or an array instead of yielding values"),
+    gast.YieldFrom: ("a yield from expression", "return a list or an array instead of yielding values"),
+    gast.Global: ("a global statement", "pass the value in as an argument and return the new value"),
+    gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return the new value"),
+    gast.Delete: ("a del statement", "leave the variable unused instead of deleting it"),
+    gast.ClassDef: ("a class definition", "define the class outside the differentiated function"),
+    gast.FunctionDef: ("a nested function definition", "define the helper at module level"),
+    gast.Lambda: ("a lambda expression", "define a named function with `def` at module level"),
+    gast.Import: ("an import statement", "import at module level"),
+    gast.ImportFrom: ("an import statement", "import at module level"),
+    gast.ListComp: ("a list comprehension", "write a for loop that appends to a list"),
+    gast.SetComp: ("a set comprehension", "write a for loop"),
+    gast.DictComp: ("a dict comprehension", "write a for loop"),
+    gast.GeneratorExp: ("a generator expression", "write a for loop that appends to a list"),
+    gast.NamedExpr: ("an assignment expression (:=)", "assign the value in its own statement"),
+    gast.Starred: ("a starred expression", "pass or unpack the values one by one"),
+    gast.Dict: ("a dict display", "use separate variables, a tuple or an array"),
+    gast.Set: ("a set display", "use a tuple or an array"),
+    gast.Match: ("a match statement", "use if/elif/else"),
+}
+
+
+def fence(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    """Raise UnsupportedSyntaxError at the first construct outside the allow-list."""
+    _check_signature(func, ctx)
+    for stmt in func.body:
+        _check(stmt, ctx)
+    return func
+
+
+def _check_signature(func: gast.FunctionDef, ctx: Context) -> None:
+    args = func.args
+    if args.vararg is not None:
+        raise ctx.error(UnsupportedSyntaxError, args.vararg,
+                        f"unsupported: *{args.vararg.id} parameters",
+                        "give the function one parameter per argument")
+    if args.kwarg is not None:
+        raise ctx.error(UnsupportedSyntaxError, args.kwarg,
+                        f"unsupported: **{args.kwarg.id} parameters",
+                        "give the function one parameter per argument")
+
+
+def _check(node: gast.AST, ctx: Context) -> None:
+    for child in gast.walk(node):
+        if isinstance(child, ALLOWED_STATEMENTS + ALLOWED_EXPRESSIONS + ALLOWED_OTHER):
+            _check_details(child, ctx)
+            continue
+        what, hint = REJECTED.get(type(child), (f"a {type(child).__name__} node", None))
+        raise ctx.error(UnsupportedSyntaxError, child, f"unsupported syntax: {what}", hint)
+
+
+def _check_details(node: gast.AST, ctx: Context) -> None:
+    """Allowed node types whose particular forms we still reject."""
+    if isinstance(node, gast.Constant) and isinstance(node.value, complex):
+        raise ctx.error(UnsupportedSyntaxError, node, "unsupported: complex numbers",
+                        "ast-ad differentiates real-valued code only")
+    elif isinstance(node, (gast.For, gast.While)) and node.orelse:
+        kind = "for" if isinstance(node, gast.For) else "while"
+        raise ctx.error(UnsupportedSyntaxError, node.orelse[0],
+                        f"unsupported syntax: an else clause on a {kind} loop",
+                        "use a flag variable set before `break`")
+    elif isinstance(node, gast.Call):
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise ctx.error(UnsupportedSyntaxError, kw.value,
+                                "unsupported syntax: **keyword unpacking in a call",
+                                "pass the keyword arguments one by one")
+    elif isinstance(node, gast.Assign):
+        for target in node.targets:
+            _check_target(target, ctx)
+    elif isinstance(node, (gast.AugAssign, gast.AnnAssign)):
+        if isinstance(node, gast.AnnAssign) and node.value is None:
+            raise ctx.error(UnsupportedSyntaxError, node,
+                            "unsupported syntax: an annotation without a value",
+                            "assign a value, or remove the line")
+        if not isinstance(node.target, (gast.Name, gast.Subscript)):
+            _check_target(node.target, ctx)
+    elif isinstance(node, gast.For):
+        _check_target(node.target, ctx)
+
+
+def _check_target(target: gast.AST, ctx: Context) -> None:
+    if isinstance(target, (gast.Name, gast.Subscript)):
+        return
+    if isinstance(target, (gast.Tuple, gast.List)):
+        for elt in target.elts:
+            _check_target(elt, ctx)
+        return
+    if isinstance(target, gast.Attribute):
+        raise ctx.error(UnsupportedSyntaxError, target,
+                        "unsupported: assigning to an attribute",
+                        "assign to a local variable and return it")
+    raise ctx.error(UnsupportedSyntaxError, target,
+                    f"unsupported assignment target: {type(target).__name__}")

@@ -1,0 +1,434 @@
+"""Reverse mode: the forward statements, then the adjoint of each one in reverse order.
+
+The generated function body is
+
+    <forward: the primal statements, unchanged>
+    <backward: for each block, adjoint inits, then the adjoints of its statements, reversed>
+    return <value and/or gradients>
+
+Adjoints accumulate: every contribution is `bx = bx + c` (or `bx[i] += c` for a
+part of x), after an init `bx = 0.0` / `np.zeros_like(x)` at the top of the
+block where x is defined. The simplify pass folds each init into the first
+contribution. An if/else is replayed by testing the same (saved) condition;
+a loop runs backwards over the same range, or as many times as it ran.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .. import algebra, anno, runtime
+from ..context import Context
+from ..errors import NoRuleError
+from ..rules import registry
+from ..source import describe
+from ..syntax import assign, call, clone, const, name, target_name
+from ..templates import Binding, bind_call, instantiate
+from .activity import NONDIFFERENTIABLE_ATTRIBUTES
+from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
+from .resolve import call_parts, is_missing
+
+
+def reverse(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    return _Reverse(ctx, func).function()
+
+
+def backward_statement(stmt: gast.AST, op: str, adjoint: str) -> gast.AST:
+    anno.setanno(stmt, "adjoint", (op, adjoint))
+    return stmt
+
+
+class _Reverse:
+    def __init__(self, ctx: Context, func: gast.FunctionDef):
+        self.ctx = ctx
+        self.func = func
+        self.kinds = ctx.kinds
+        self.active = ctx.active
+        args = func.args
+        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.output_kind = None
+
+    # -- names and values ----------------------------------------------------
+
+    def adjoint(self, var: str) -> str:
+        adj = self.ctx.namer.adjoint(var)
+        self.ctx.adjoint_of[adj] = var
+        return adj
+
+    def kind(self, node: gast.AST) -> str:
+        """The kind of a generated expression (forward names, adjoints, calls)."""
+        if isinstance(node, gast.Constant):
+            return kind_of_value(node.value)
+        if isinstance(node, gast.Name):
+            var = self.ctx.adjoint_of.get(node.id, node.id)
+            if var in self.kinds:
+                return self.kinds[var]
+            if node.id in self.ctx.references:
+                return kind_of_value(self.ctx.references[node.id])
+            value = self.ctx.scope.value(node.id)
+            return OTHER if is_missing(value) else kind_of_value(value)
+        if isinstance(node, gast.BinOp):
+            return elementwise(self.kind(node.left), self.kind(node.right))
+        if isinstance(node, gast.UnaryOp):
+            return self.kind(node.operand)
+        if isinstance(node, gast.Call):
+            func = self._object(node.func)
+            if getattr(func, "__module__", None) == "math":
+                return SCALAR
+            import numpy
+
+            if isinstance(func, numpy.ufunc):
+                return elementwise(*[self.kind(a) for a in node.args])
+        return OTHER
+
+    def shape_class(self, node: gast.AST):
+        """A name standing for the shape of an array expression, "scalar", or None if unknown."""
+        if isinstance(node, gast.Constant) or self.kind(node) == SCALAR:
+            return SCALAR
+        if isinstance(node, gast.Name):
+            return self.ctx.shape_class.get(self.ctx.adjoint_of.get(node.id, node.id))
+        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            return _combine([self.shape_class(node.left), self.shape_class(node.right)])
+        if isinstance(node, gast.UnaryOp):
+            return self.shape_class(node.operand)
+        if isinstance(node, gast.Call) and not node.keywords:
+            import numpy
+
+            if isinstance(self._object(node.func), numpy.ufunc):
+                return _combine([self.shape_class(a) for a in node.args])
+        return None
+
+    def _object(self, node):
+        if isinstance(node, gast.Name):
+            return self.ctx.references.get(node.id)
+        if isinstance(node, gast.Attribute):
+            return getattr(self._object(node.value), node.attr, None)
+        return None
+
+    def zero(self, var: str) -> gast.AST:
+        kind = self.kinds.get(var, OTHER)
+        if kind == SCALAR:
+            return const(0.0)
+        if kind == ARRAY:
+            import numpy
+
+            return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="zeros_like",
+                                       ctx=gast.Load()), [name(var)])
+        return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(var)])
+
+    def init(self, var: str, origin, op="init") -> gast.AST:
+        adj = self.adjoint(var)
+        return backward_statement(assign(adj, self.zero(var), origin), op, adj)
+
+    def accumulate(self, var: str, value: gast.AST, origin) -> gast.AST:
+        adj = self.adjoint(var)
+        total = algebra.simplify(gast.BinOp(left=name(adj), op=gast.Add(), right=value))
+        return backward_statement(assign(adj, total, origin), "add", adj)
+
+    def scatter(self, var: str, index: gast.AST, value: gast.AST, origin) -> gast.AST:
+        adj = self.adjoint(var)
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        basic = all(
+            isinstance(p, (gast.Slice, gast.Constant)) or self.kind(p) == SCALAR for p in parts)
+        if basic:
+            target = gast.Subscript(value=name(adj), slice=index, ctx=gast.Store())
+            stmt = gast.AugAssign(target=target, op=gast.Add(), value=value)
+        else:  # integer-array indices may repeat: accumulate every occurrence
+            import numpy
+
+            add_at = gast.Attribute(value=gast.Attribute(
+                value=self.ctx.reference(numpy, "np"), attr="add", ctx=gast.Load()),
+                attr="at", ctx=gast.Load())
+            stmt = gast.Expr(value=call(add_at, [name(adj), _index_value(index), value]))
+        anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
+        return backward_statement(stmt, "scatter", adj)
+
+    # -- structure -----------------------------------------------------------
+
+    def function(self) -> gast.FunctionDef:
+        func = self.func
+        ret = func.body[-1]
+        value = ret.value
+        if isinstance(value, gast.Name):
+            # The backward pass runs only once the output is checked to be a scalar.
+            self.output_kind = self.kinds.get(value.id)
+            self.kinds[value.id] = SCALAR
+        forward, backward = self.block(func.body, extra_defs=self.params)
+        grads = []
+        for i in self.ctx.options.argnums:
+            p = self.params[i]
+            g = name(self.adjoint(p)) if p in self.active else self.zero(p)
+            if self.kinds.get(p) == ARRAY and self.needs_cast(i):
+                import numpy
+
+                g = call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="asarray",
+                                        ctx=gast.Load()),
+                         [g], [gast.keyword(arg="dtype", value=gast.Attribute(
+                             value=name(p), attr="dtype", ctx=gast.Load()))])
+            grads.append(g)
+        grad = gast.Tuple(elts=grads, ctx=gast.Load()) if self.ctx.options.argnums_is_tuple \
+            else grads[0]
+        mode = self.ctx.options.mode
+        result = gast.Tuple(elts=[clone(value), grad], ctx=gast.Load()) \
+            if mode == "value_and_grad" else grad
+        final = gast.Return(value=result)
+        anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
+        for stmt in forward:
+            anno.setanno(stmt, "section", "forward")
+        for stmt in backward:
+            anno.setanno(stmt, "section", "backward")
+        suffix = "value_and_grad" if mode == "value_and_grad" else "grad"
+        func.name = self.ctx.namer.fresh(f"{self.ctx.src.name}_{suffix}")
+        func.body = forward + backward + [final]
+        return func
+
+    def needs_cast(self, i: int) -> bool:
+        """Whether the adjoint of array argument i might not be an array of its dtype.
+
+        Float64 arithmetic stays float64 and keeps the argument's shape, so only
+        other dtypes (float32 meeting float64 constants) and 0-d arrays need a cast."""
+        arrays = self.ctx.options.arrays
+        info = arrays[i] if arrays is not None and i < len(arrays) else None
+        return info is None or info != ("float64", info[1]) or info[1] == 0
+
+    def block(self, stmts: list, extra_defs=()) -> tuple[list, list]:
+        """Return (forward, backward) for a statement list."""
+        forward, backward_parts = [], []
+        defined = list(extra_defs)
+        for stmt in stmts:
+            fwd, bwd = self.stmt(stmt)
+            forward.extend(fwd)
+            backward_parts.append(bwd)
+            defined.extend(_defines(stmt))
+        backward = [self.init(v, stmts[0] if stmts else self.func)
+                    for v in dict.fromkeys(defined) if v in self.active]
+        for bwd in reversed(backward_parts):
+            backward.extend(bwd)
+        return forward, backward
+
+    def stmt(self, stmt: gast.AST) -> tuple[list, list]:
+        if isinstance(stmt, gast.Assign) and target_name(stmt) is not None:
+            return [stmt], self.assign(stmt)
+        if isinstance(stmt, gast.Return):
+            return [], self.seed(stmt)
+        if isinstance(stmt, gast.If):
+            return self.if_(stmt)
+        if isinstance(stmt, gast.For):
+            return self.for_(stmt)
+        if isinstance(stmt, gast.While):
+            return self.while_(stmt)
+        if isinstance(stmt, gast.Assign):  # a write into an array
+            return [stmt], []
+        return [stmt], []  # print(...), assert, raise, break: nothing flows back
+
+    def seed(self, ret: gast.Return) -> list:
+        out = []
+        value = ret.value
+        if isinstance(value, gast.Name) and self.output_kind != SCALAR \
+                or isinstance(value, gast.Constant) and self.kind(value) != SCALAR:
+            check = self.ctx.reference(
+                runtime.scalar_output_check(self.ctx.src.qualname, self.ctx.location(ret)),
+                "check_scalar_output")
+            stmt = gast.Expr(value=call(check, [clone(value)]))
+            anno.setanno(stmt, "origin", anno.getanno(ret, "origin", ret))
+            out.append(stmt)
+        if isinstance(value, gast.Name) and value.id in self.active:
+            out.append(self.accumulate(value.id, const(1.0), ret))
+        return out
+
+    def if_(self, stmt: gast.If) -> tuple[list, list]:
+        then_fwd, then_bwd = self.block(stmt.body)
+        else_fwd, else_bwd = self.block(stmt.orelse)
+        forward = gast.If(test=stmt.test, body=then_fwd, orelse=else_fwd)
+        anno.copyanno(stmt, forward)
+        if not then_bwd and not else_bwd:
+            return [forward], []
+        backward = gast.If(test=clone(stmt.test), body=then_bwd or [gast.Pass()], orelse=else_bwd)
+        anno.copyanno(stmt, backward)
+        anno.setanno(forward, "mirror", backward)
+        return [forward], [backward]
+
+    def for_(self, stmt: gast.For) -> tuple[list, list]:
+        body_fwd, body_bwd = self.block(stmt.body)
+        forward = gast.For(target=stmt.target, iter=stmt.iter, body=body_fwd, orelse=[],
+                           type_comment=None)
+        anno.copyanno(stmt, forward)
+        if not body_bwd:
+            return [forward], []
+        loop_range = stmt.iter
+        before = []
+        if _has_exit(stmt.body):
+            # The loop may stop early: count its iterations, replay that many.
+            counter = self.ctx.namer.fresh("trips")
+            before.append(assign(counter, const(0), stmt))
+            forward.body.insert(0, assign(counter, gast.BinOp(
+                left=name(counter), op=gast.Add(), right=const(1)), stmt))
+            loop_range = gast.Subscript(value=clone(loop_range), slice=gast.Slice(
+                lower=None, upper=name(counter), step=None), ctx=gast.Load())
+        backward = gast.For(target=clone(stmt.target),
+                            iter=call("reversed", [clone(loop_range)]),
+                            body=body_bwd, orelse=[], type_comment=None)
+        anno.copyanno(stmt, backward)
+        anno.setanno(forward, "mirror", backward)
+        return before + [forward], [backward]
+
+    def while_(self, stmt: gast.While) -> tuple[list, list]:
+        body_fwd, body_bwd = self.block(stmt.body)
+        forward = gast.While(test=stmt.test, body=body_fwd, orelse=[])
+        anno.copyanno(stmt, forward)
+        if not body_bwd:
+            return [forward], []
+        counter = self.ctx.namer.fresh("trips")
+        forward.body.insert(0, assign(counter, gast.BinOp(
+            left=name(counter), op=gast.Add(), right=const(1)), stmt))
+        backward = gast.For(target=name(self.ctx.namer.fresh("_"), store=True),
+                            iter=call("range", [name(counter)]), body=body_bwd, orelse=[],
+                            type_comment=None)
+        anno.copyanno(stmt, backward)
+        anno.setanno(forward, "mirror", backward)
+        return [assign(counter, const(0), stmt), forward], [backward]
+
+    # -- one assignment ------------------------------------------------------
+
+    def assign(self, stmt: gast.Assign) -> list:
+        target = target_name(stmt)
+        if target not in self.active:
+            return []
+        value = stmt.value
+        phi = anno.getanno(stmt, "phi")
+        if isinstance(value, (gast.Name, gast.Constant)) or phi:
+            out = self.apply("copy", [value], {}, target, stmt)
+        elif isinstance(value, gast.BinOp):
+            out = self.apply(type(value.op), [value.left, value.right], {}, target, stmt)
+        elif isinstance(value, gast.UnaryOp):
+            out = self.apply(type(value.op), [value.operand], {}, target, stmt)
+        elif isinstance(value, gast.Call):
+            callee, args, keywords = call_parts(value)
+            out = self.apply(callee, args, keywords, target, stmt)
+        elif isinstance(value, gast.Subscript):
+            out = self.apply("getitem", [value.value, value.slice], {}, target, stmt)
+        elif isinstance(value, (gast.Tuple, gast.List)):
+            out = [self.accumulate(e.id, gast.Subscript(
+                value=name(self.adjoint(target)), slice=const(i), ctx=gast.Load()), stmt)
+                for i, e in enumerate(value.elts)
+                if isinstance(e, gast.Name) and e.id in self.active]
+        elif isinstance(value, gast.Attribute) and value.attr not in NONDIFFERENTIABLE_ATTRIBUTES:
+            out = self.apply("attr:" + value.attr, [value.value], {}, target, stmt)
+        else:
+            out = []
+        if phi == "backedge":  # the header name now means the previous iteration's value
+            out.append(self.init(target, stmt, op="reset"))
+        return out
+
+    def apply(self, primal, args: list, keywords: dict, target: str, stmt: gast.AST) -> list:
+        """Instantiate the adjoint rule of `primal` for `target = primal(*args, **keywords)`."""
+        rule = registry.lookup(primal)
+        if rule is None or not rule.adjoints:
+            raise self.no_rule(primal, stmt)
+        bound = None
+        for template in rule.adjoints:
+            bound = bind_call(template, args, keywords)
+            if isinstance(bound, dict) and (template.when is None or template.when(
+                    {p: self.kind(a) for p, a in bound.items()}, bound)):
+                break
+            bound = bound if isinstance(bound, str) else None
+        if not isinstance(bound, dict):
+            raise self.ctx.error(
+                NoRuleError, stmt, f"{_describe(primal)} is called with arguments its adjoint "
+                f"rule does not support ({bound})",
+                "call it with the arguments listed in the coverage table (docs/coverage.md)")
+        atoms = {template.result: name(target), **bound}
+
+        def derivative(kind, param):
+            atom = atoms[param]
+            if kind == "b" and param == template.result:
+                return name(self.adjoint(target))
+            if isinstance(atom, gast.Name) and atom.id in self.active:
+                return name(self.adjoint(atom.id))
+            return None
+
+        binding = Binding(
+            atoms=atoms, derivative=derivative,
+            resolve_global=lambda n, obj: self.ctx.reference(obj, n),
+            lib=rule.lib, new_temp=self.ctx.namer.temp)
+        out = []
+        for item in instantiate(template, binding):
+            if item[0] == "temp":
+                out.append(assign(item[1], self.elide(algebra.simplify(item[2])), stmt))
+            elif item[0] == "add":
+                out.append(self.accumulate(atoms[item[1]].id,
+                                           self.elide(algebra.simplify(item[3])), stmt))
+            elif item[0] == "scatter":
+                out.append(self.scatter(atoms[item[1]].id, item[2],
+                                        self.elide(algebra.simplify(item[3])), stmt))
+        return out
+
+    def elide(self, node: gast.AST) -> gast.AST:
+        """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""
+        for sub in gast.walk(node):
+            for field, value in gast.iter_fields(sub):
+                if self._needless_unbroadcast(value):
+                    setattr(sub, field, value.args[0])
+        return node.args[0] if self._needless_unbroadcast(node) else node
+
+    def _needless_unbroadcast(self, node) -> bool:
+        if not (isinstance(node, gast.Call) and self._object(node.func) is runtime.unbroadcast):
+            return False
+        g, x = node.args
+        same = self.shape_class(x)
+        return same is not None and self.shape_class(g) == same
+
+    def no_rule(self, primal, stmt) -> NoRuleError:
+        if isinstance(primal, tuple):
+            what = f"the method .{primal[1]}()"
+        elif isinstance(primal, str) and primal.startswith("attr:"):
+            what = f"the attribute .{primal[5:]}"
+        elif primal is None or is_missing(primal):
+            what = "a call whose target cannot be resolved before running"
+        else:
+            what = _describe(primal)
+        return self.ctx.error(
+            NoRuleError, stmt, f"no adjoint rule for {what}",
+            "register one with @ast_ad.register_adjoint(...) (see the README), "
+            "or compute this value outside the differentiated function")
+
+
+def _combine(classes: list):
+    found = set(classes) - {SCALAR}
+    if not found:
+        return SCALAR
+    return found.pop() if len(found) == 1 and None not in found else None
+
+
+def _describe(primal) -> str:
+    if isinstance(primal, type) and issubclass(primal, gast.AST):
+        return f"the operator {primal.__name__}"
+    return describe(primal)
+
+
+def _defines(stmt: gast.AST) -> list[str]:
+    """Names a statement of a block defines for that block (loop headers included)."""
+    name_ = target_name(stmt)
+    if name_ is not None:
+        return [] if anno.getanno(stmt, "phi") == "backedge" else [name_]
+    if isinstance(stmt, gast.For):
+        headers = [target_name(s) for s in stmt.body if anno.getanno(s, "phi") == "backedge"]
+        return [stmt.target.id] + headers
+    if isinstance(stmt, gast.While):
+        return [target_name(s) for s in stmt.body if anno.getanno(s, "phi") == "backedge"]
+    return []
+
+
+def _has_exit(body: list) -> bool:
+    return any(isinstance(s, gast.If) and any(isinstance(b, gast.Break) for b in s.body)
+               for s in body)
+
+
+def _index_value(index: gast.AST) -> gast.AST:
+    """An index as an ordinary expression: slices become slice(...) calls."""
+    if isinstance(index, gast.Slice):
+        parts = [p if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
+        return call("slice", parts)
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
+    return index

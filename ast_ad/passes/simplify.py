@@ -1,0 +1,352 @@
+"""Simplify the generated function: fold adjoint inits, propagate copies, remove dead code.
+
+- `bx = 0.0 ... bx = bx + c` becomes `bx = c` (the first contribution assigns),
+  unless a later contribution writes into part of bx in place;
+- a backward copy or constant (`bt = by`, `by = 1.0`) is substituted into the
+  statements that follow it in its block, then the expressions are re-simplified;
+- a variable whose every use is in its own (pure) definitions is removed;
+- a temporary or adjoint used exactly once, later in its own block, is folded
+  into that use (unless Options.trace), so the code reads like hand-written
+  code and large intermediate arrays are freed as early as in hand-written code.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import gast
+
+from .. import algebra, anno
+from ..context import Context
+from ..syntax import blocks, clone, compound, target_name
+
+def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    for _ in range(8):
+        before = gast.dump(func)
+        _fold_inits(func.body)
+        _propagate(func.body)
+        _remove_dead_stores(func.body, ctx)
+        _remove_dead(func, ctx)
+        if gast.dump(func) == before:
+            break
+    if not ctx.options.trace:
+        _fold(func, ctx)
+    return func
+
+
+# -- folding single-use temporaries -----------------------------------------------
+
+
+def _fold(func: gast.FunctionDef, ctx: Context) -> None:
+    loads = defaultdict(int)
+    for n in gast.walk(func):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            loads[n.id] += 1
+    _fold_block(func.body, ctx, loads)
+
+
+def _fold_block(stmts: list, ctx: Context, loads: dict) -> None:
+    for stmt in stmts:
+        for block in blocks(stmt):
+            _fold_block(block, ctx, loads)
+    i = len(stmts) - 1
+    while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
+        stmt = stmts[i]
+        var = target_name(stmt)
+        if var is not None and var in ctx.namer.invented and _pure(stmt, ctx) \
+                and not anno.getanno(stmt, "phi"):
+            j = _single_use(stmts, i, var, loads)
+            if j is not None and _size(stmt.value) + _size(stmts[j]) <= FOLD_LIMIT:
+                _substitute_in([stmts[j]], var, stmt.value)
+                loads[var] -= 1
+                del stmts[i]
+        i -= 1
+
+
+# Folding stops before a statement would hold more operations than this: long
+# enough for a user's own line, short enough to read.
+FOLD_LIMIT = 8
+
+
+def _size(node: gast.AST) -> int:
+    return sum(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript))
+               for n in gast.walk(node))
+
+
+def _single_use(stmts: list, i: int, var: str, loads: dict) -> int | None:
+    """The index of the one statement that reads this definition of `var`, if foldable there."""
+    operands = {n.id for n in gast.walk(stmts[i].value) if isinstance(n, gast.Name)}
+    use, count = None, 0
+    for j in range(i + 1, len(stmts)):
+        stmt = stmts[j]
+        reads = sum(1 for n in gast.walk(stmt)
+                    if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+        if reads:
+            if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
+                    or isinstance(stmt, gast.Return):  # keep `return value, (bx, by)` short
+                return None
+            use, count = j, reads
+        if _stores(stmt, var):
+            # Killed here: foldable if read once before (or by this very statement).
+            return use if use is not None and count == 1 else None
+        if use is None and any(_stores(stmt, op) for op in operands):
+            return None  # an operand changes before the use
+    # Not killed in this block: the use must be the only read anywhere.
+    return use if use is not None and loads[var] == 1 else None
+
+
+# -- folding inits -------------------------------------------------------------
+
+
+def _fold_inits(stmts: list) -> None:
+    i = 0
+    while i < len(stmts):
+        stmt = stmts[i]
+        for block in blocks(stmt):
+            _fold_inits(block)
+        op, adj = anno.getanno(stmt, "adjoint", (None, None))
+        if op not in ("init", "reset"):
+            i += 1
+            continue
+        j = next((k for k in range(i + 1, len(stmts)) if _mentions(stmts[k], adj)), None)
+        if j is None:
+            i += 1  # never used again: dead code removal takes it
+            continue
+        first = stmts[j]
+        later_scatter = any(_scatters(s, adj) for s in stmts[j:])
+        if anno.getanno(first, "adjoint", (None, None)) == ("add", adj) and not later_scatter:
+            total = first.value
+            if isinstance(total, gast.BinOp) and isinstance(total.left, gast.Name) \
+                    and total.left.id == adj and not _mentions(total.right, adj):
+                contribution = total.right if isinstance(total.op, gast.Add) \
+                    else algebra.simplify(gast.UnaryOp(op=gast.USub(), operand=total.right))
+                first.value = contribution
+                del stmts[i]
+                continue
+        if j > i + 1:  # keep the init, next to its first use
+            stmts.insert(j - 1, stmts.pop(i))
+            continue
+        i += 1
+
+
+def _mentions(node: gast.AST, var: str) -> bool:
+    return any(isinstance(n, gast.Name) and n.id == var for n in gast.walk(node))
+
+
+def _scatters(stmt: gast.AST, adj: str) -> bool:
+    return any(anno.getanno(s, "adjoint", (None, None)) == ("scatter", adj)
+               for s in gast.walk(stmt) if isinstance(s, gast.stmt))
+
+
+# -- copy and constant propagation --------------------------------------------
+
+
+def _propagate(stmts: list) -> None:
+    for i, stmt in enumerate(stmts):
+        for block in blocks(stmt):
+            _propagate(block)
+        var = target_name(stmt)
+        if var is None or anno.getanno(stmt, "section") != "backward":
+            continue
+        value = stmt.value
+        if not isinstance(value, (gast.Name, gast.Constant)) or \
+                (isinstance(value, gast.Name) and value.id == var):
+            continue
+        source = value.id if isinstance(value, gast.Name) else None
+        for later in stmts[i + 1:]:
+            stops = _stores(later, var) or (source is not None and _stores(later, source))
+            if compound(later):
+                if stops:
+                    _substitute_in(_headers(later), var, value)
+                    break
+                _substitute_in([later], var, value)
+                continue
+            if _is_scatter_on(later, var):
+                break
+            _substitute_in([later], var, value)
+            if stops:
+                break
+
+
+def _headers(stmt: gast.AST) -> list:
+    if isinstance(stmt, gast.If) or isinstance(stmt, gast.While):
+        return [stmt.test]
+    if isinstance(stmt, gast.For):
+        return [stmt.iter]
+    return []
+
+
+def _stores(node: gast.AST, var: str) -> bool:
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store):
+            return True
+        if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript) \
+                and isinstance(n.target.value, gast.Name) and n.target.value.id == var:
+            return True
+    return False
+
+
+def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
+    op, adj = anno.getanno(stmt, "adjoint", (None, None))
+    return op == "scatter" and adj == var
+
+
+def _substitute_in(nodes: list, var: str, value: gast.AST) -> None:
+    """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed."""
+
+    class Substitute(gast.NodeTransformer):
+        def visit_Name(self, n):
+            if n.id == var and isinstance(n.ctx, gast.Load):
+                return clone(value)
+            return n
+
+    for node in nodes:
+        if not _mentions(node, var):
+            continue
+        Substitute().visit(node)
+        for sub in gast.walk(node):
+            if isinstance(sub, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)) \
+                    and sub.value is not None:
+                sub.value = algebra.simplify(sub.value)
+
+
+# -- dead code ------------------------------------------------------------------
+
+
+def _remove_dead_stores(stmts: list, ctx: Context) -> None:
+    """Drop `v = e` when the same block assigns v again before anything reads it."""
+    i = 0
+    while i < len(stmts):
+        stmt = stmts[i]
+        for block in blocks(stmt):
+            _remove_dead_stores(block, ctx)
+        var = target_name(stmt)
+        if var is not None and _pure(stmt, ctx) and _overwritten_unread(stmts[i + 1:], var):
+            del stmts[i]
+            continue
+        i += 1
+
+
+def _overwritten_unread(rest: list, var: str) -> bool:
+    for stmt in rest:
+        reads = any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
+                    for n in gast.walk(stmt))
+        if reads or compound(stmt) or _is_scatter_on(stmt, var):
+            return False
+        if target_name(stmt) == var:
+            return True
+    return False
+
+
+
+def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
+    """Remove variables whose every use is inside their own pure definitions."""
+    defs = defaultdict(list)  # var -> statements that define it
+    uses = defaultdict(list)  # var -> statements (or headers) that read it
+    impure = set()
+
+    def scan(stmts, parent_headers=()):
+        for stmt in stmts:
+            if compound(stmt):
+                for header in _headers(stmt):
+                    for n in gast.walk(header):
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                            uses[n.id].append(None)
+                if isinstance(stmt, gast.For):
+                    defs[stmt.target.id].append(None)
+                for block in blocks(stmt):
+                    scan(block)
+                continue
+            written = _written(stmt)
+            for var in written:
+                defs[var].append(stmt)
+            if not written or not _pure(stmt, ctx):
+                impure.update(written)
+                for n in gast.walk(stmt):
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                        uses[n.id].append(None)
+                continue
+            for n in gast.walk(stmt):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                    uses[n.id].append(stmt)
+
+    scan(func.body)
+    dead = set()
+    for var, stmts in defs.items():
+        if var in impure or any(s is None for s in stmts):
+            continue
+        own = {id(s) for s in stmts}
+        if all(u is not None and id(u) in own for u in uses.get(var, [])):
+            dead.add(var)
+    if not dead:
+        return
+    # Removing a dead variable can make others dead: the caller iterates.
+
+    def prune(stmts):
+        out = []
+        for stmt in stmts:
+            if compound(stmt):
+                for block in blocks(stmt):
+                    block[:] = prune(block)
+                if isinstance(stmt, gast.If) and not _real(stmt.body) and not _real(stmt.orelse):
+                    continue
+                if isinstance(stmt, gast.If) and not _real(stmt.body):
+                    stmt.body = [gast.Pass()]
+                out.append(stmt)
+                continue
+            written = _written(stmt)
+            if written and written <= dead:
+                continue
+            out.append(stmt)
+        return out
+
+    func.body = prune(func.body)
+
+
+def _real(stmts: list) -> bool:
+    return any(not isinstance(s, gast.Pass) for s in stmts)
+
+
+def _written(stmt: gast.AST) -> set[str]:
+    """Variables a simple statement assigns or writes into."""
+    if isinstance(stmt, gast.Assign):
+        target = stmt.targets[0]
+        if isinstance(target, gast.Name):
+            return {target.id}
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+            return {target.value.id}
+    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Subscript) \
+            and isinstance(stmt.target.value, gast.Name):
+        return {stmt.target.value.id}
+    if anno.getanno(stmt, "adjoint", (None, None))[0] == "scatter":  # np.add.at(bx, ...)
+        return {anno.getanno(stmt, "adjoint")[1]}
+    return set()
+
+
+def _pure(stmt: gast.AST, ctx: Context) -> bool:
+    for n in gast.walk(stmt):
+        if isinstance(n, gast.Call):
+            callee = anno.getanno(n, "callee") if anno.hasanno(n, "callee") else _object(n.func, ctx)
+            if isinstance(callee, tuple):  # a method of a local value: x.sum() is pure
+                continue
+            module = getattr(callee, "__module__", None) or ""
+            if isinstance(callee, type) and callee.__module__ == "builtins":
+                continue
+            if callee is print or not module.split(".")[0] in ("math", "numpy", "ast_ad") \
+                    and module != "builtins":
+                if anno.getanno(stmt, "adjoint", (None, None))[0] == "scatter":
+                    continue
+                return False
+    return True
+
+
+def _object(node, ctx):
+    if isinstance(node, gast.Name):
+        if node.id in ctx.references:
+            return ctx.references[node.id]
+        import builtins
+
+        return getattr(builtins, node.id, None)
+    if isinstance(node, gast.Attribute):
+        return getattr(_object(node.value, ctx), node.attr, None)
+    return None

@@ -1,0 +1,180 @@
+"""Rename variables so that every assignment defines a new name (static single assignment).
+
+Straight-line code never overwrites a value, so the backward pass can read
+every forward value where it was computed. Values merge through explicit
+copies annotated "phi":
+
+- after an if/else, a variable assigned in either branch gets one name; each
+  branch's last assignment is renamed to it, or a branch that did not assign
+  it ends with a copy (`y_2 = y`)            phi = "merge"
+- a variable a loop body assigns and that is live around the loop gets a
+  header name: a copy before the loop (`s_1 = s`, coalesced away when the
+  old name has no other use) and one at the end of the body (`s_1 = s_2`)
+                                              phi = "entry" / "backedge"
+
+Inside a loop body names are still assigned once per iteration; the reverse
+pass saves what the backward pass needs of each iteration.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import gast
+
+from .. import anno
+from ..context import Context
+from ..syntax import assign, load_names, name, rename, store_names, walk_statements
+from .anf import local_names
+
+
+def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    renamer = _Renamer(ctx, func)
+    env = {p: p for p in renamer.params}
+    func.body = renamer.block(func.body, env)
+    _coalesce_entry_copies(func)
+    return func
+
+
+class _Renamer:
+    def __init__(self, ctx: Context, func: gast.FunctionDef):
+        self.namer = ctx.namer
+        args = func.args
+        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.locals = local_names(func)
+        self.defined: set[str] = set(self.params)
+        # How often each variable is mentioned, in the whole function and in each
+        # loop body, counted before any renaming.
+        self.mentions = Counter(_mentions(func.body))
+        self.body_mentions = {
+            id(loop): Counter(_mentions(loop.body))
+            for loop in walk_statements(func.body) if isinstance(loop, (gast.For, gast.While))
+        }
+
+    def new_name(self, var: str) -> str:
+        if var not in self.defined:
+            self.defined.add(var)
+            return self.namer.reserve(var)
+        return self.namer.version(var)
+
+    def uses(self, node: gast.AST, env: dict) -> None:
+        for n in gast.walk(node):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in env:
+                n.id = env[n.id]
+
+    def block(self, stmts: list, env: dict) -> list:
+        out = []
+        for stmt in stmts:
+            out.extend(self.stmt(stmt, env))
+        return out
+
+    def stmt(self, stmt: gast.AST, env: dict) -> list:
+        if isinstance(stmt, gast.If):
+            return self.if_(stmt, env)
+        if isinstance(stmt, (gast.For, gast.While)):
+            return self.loop(stmt, env)
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+            self.uses(stmt.value, env)
+            var = stmt.targets[0].id
+            env[var] = stmt.targets[0].id = self.new_name(var)
+            return [stmt]
+        self.uses(stmt, env)
+        return [stmt]
+
+    def if_(self, stmt: gast.If, env: dict) -> list:
+        self.uses(stmt.test, env)
+        before = dict(env)
+        env_then, env_else = dict(env), dict(env)
+        stmt.body = self.block(stmt.body, env_then)
+        stmt.orelse = self.block(stmt.orelse, env_else)
+        for var in sorted(set(env_then) | set(env_else)):
+            then_name, else_name = env_then.get(var), env_else.get(var)
+            if then_name == else_name:
+                continue
+            old = before.get(var)
+            if then_name is None or else_name is None:  # unbound on one path
+                env[var] = then_name or else_name
+                continue
+            if then_name != old and else_name != old:
+                # Both branches assigned: give the else branch's value the then branch's name.
+                for s in stmt.orelse:
+                    rename(s, {else_name: then_name})
+                merged = then_name
+            elif then_name != old:
+                merged = then_name
+                stmt.orelse.append(_phi(merged, old, "merge", stmt))
+            else:
+                merged = else_name
+                stmt.body.append(_phi(merged, old, "merge", stmt))
+            env[var] = merged
+        return [stmt]
+
+    def loop(self, stmt, env: dict) -> list:
+        counts = self.body_mentions[id(stmt)]
+        assigned = set(store_names(gast.Module(body=stmt.body, type_ignores=[])))
+        target = None
+        if isinstance(stmt, gast.For):
+            self.uses(stmt.iter, env)
+            target = stmt.target.id
+            assigned.discard(target)
+        # Variables whose value flows from one iteration to the next or out of the loop.
+        carried = sorted(
+            var for var in assigned
+            if var in env or self.mentions[var] > counts[var]
+        )
+        before: list = []
+        headers = {}
+        for var in carried:
+            header = self.new_name(var)
+            headers[var] = header
+            if var in env:
+                before.append(_phi(header, env[var], "entry", stmt))
+            env[var] = header
+        if isinstance(stmt, gast.While):
+            self.uses(stmt.test, env)
+        if target is not None:
+            env[target] = stmt.target.id = self.new_name(target)
+        body_env = dict(env)
+        stmt.body = self.block(stmt.body, body_env)
+        for var in carried:
+            if body_env.get(var) != headers[var]:
+                stmt.body.append(_phi(headers[var], body_env[var], "backedge", stmt))
+        return before + [stmt]
+
+
+def _phi(target: str, source: str, kind: str, origin: gast.AST) -> gast.Assign:
+    node = assign(target, name(source), origin)
+    anno.setanno(node, "phi", kind)
+    return node
+
+
+def _mentions(stmts: list) -> list[str]:
+    module = gast.Module(body=stmts, type_ignores=[])
+    return [n.id for n in gast.walk(module) if isinstance(n, gast.Name)]
+
+
+def _coalesce_entry_copies(func: gast.FunctionDef) -> None:
+    """Drop `h = e` before a loop when `e` is read nowhere else: the loop reuses the name `e`."""
+    loads = Counter(load_names(func))
+    stores = Counter(store_names(func))
+    params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+    mapping: dict[str, str] = {}
+
+    def visit(stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            if anno.getanno(stmt, "phi") == "entry":
+                header, entry = stmt.targets[0].id, stmt.value.id
+                if loads[entry] == 1 and (stores[entry] == 1 or entry in params) \
+                        and stores[entry] + (entry in params) == 1:
+                    mapping[header] = entry
+                    continue
+            for block in ([stmt.body, stmt.orelse] if isinstance(stmt, gast.If)
+                          else [stmt.body] if isinstance(stmt, (gast.For, gast.While)) else []):
+                block[:] = visit(block)
+            out.append(stmt)
+        return out
+
+    func.body = visit(func.body)
+    if mapping:
+        rename(func, mapping)

@@ -1,0 +1,74 @@
+"""The order of the compiler passes: the one place it is declared.
+
+    source -> parse -> fence -> anf -> ssa -> resolve -> kinds -> activity
+           -> reverse -> simplify -> save -> emit -> compile
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import gast
+
+from .context import Context, Options
+from .naming import Namer, names_in
+from .passes.activity import activity
+from .passes.anf import anf
+from .passes.emit import emit
+from .passes.fence import fence
+from .passes.kinds import infer_kinds
+from .passes.parse import parse
+from .passes.resolve import resolve
+from .passes.reverse import reverse
+from .passes.simplify import simplify
+from .passes.ssa import ssa
+from .source import FunctionSource
+
+Pass = Callable[[gast.FunctionDef, Context], gast.FunctionDef]
+
+# (stage name, pass) in order; every stage takes and returns the function's tree.
+LOWERING: list[tuple[str, Pass]] = [
+    ("fence", fence),
+    ("anf", anf),
+    ("ssa", ssa),
+    ("resolve", resolve),
+    ("kinds", infer_kinds),
+    ("activity", activity),
+]
+REVERSE: list[tuple[str, Pass]] = [
+    ("reverse", reverse),
+    ("simplify", simplify),
+]
+
+STAGES = ["parse"] + [n for n, _ in LOWERING + REVERSE]
+
+
+def check(src: FunctionSource) -> None:
+    """Parse and fence a function now, so unsupported syntax is reported up front."""
+    tree = parse(src)
+    ctx = Context(src, Options())
+    ctx.namer = Namer(names_in(tree))
+    fence(tree, ctx)
+
+
+def transform(src: FunctionSource, options: Options, stop_after: str | None = None):
+    """Run the pipeline on one function; return (tree, context).
+
+    `stop_after` names a stage (see STAGES) to stop after, for `ast-ad show --stage`.
+    """
+    ctx = Context(src, options)
+    tree = parse(src)
+    ctx.namer = Namer(names_in(tree))
+    if stop_after == "parse":
+        return tree, ctx
+    for stage, run in LOWERING + REVERSE:
+        tree = run(tree, ctx)
+        if stage == stop_after:
+            break
+    return tree, ctx
+
+
+def generate(src: FunctionSource, options: Options, stop_after: str | None = None):
+    """Run the pipeline and print the result; return (source text, function name, context)."""
+    tree, ctx = transform(src, options, stop_after)
+    return emit(tree, ctx), tree.name, ctx

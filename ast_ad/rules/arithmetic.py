@@ -1,0 +1,76 @@
+"""Python operators and syntax forms: + - * / ** % @, unary minus, copies and indexing."""
+
+# Templates use b[...] placeholders; see ast_ad.templates.
+# ruff: noqa: F821
+
+import gast
+
+from ..runtime import matmul_adjoint_x, matmul_adjoint_y, power_adjoint_exponent, unbroadcast
+from .registry import adjoint, nondifferentiable
+
+
+@adjoint("copy")
+def copy(y, x):
+    b[x] = b[y]
+
+
+@adjoint(gast.UAdd)
+def pos(y, x):
+    b[x] = b[y]
+
+
+@adjoint(gast.USub)
+def neg(y, x):
+    b[x] = -b[y]
+
+
+@adjoint(gast.Add)
+def add(z, x, y):
+    b[x] = unbroadcast(b[z], x)
+    b[y] = unbroadcast(b[z], y)
+
+
+@adjoint(gast.Sub)
+def sub(z, x, y):
+    b[x] = unbroadcast(b[z], x)
+    b[y] = unbroadcast(-b[z], y)
+
+
+@adjoint(gast.Mult)
+def mul(z, x, y):
+    b[x] = unbroadcast(b[z] * y, x)
+    b[y] = unbroadcast(b[z] * x, y)
+
+
+@adjoint(gast.Div)
+def div(z, x, y):
+    b[x] = unbroadcast(b[z] / y, x)
+    b[y] = unbroadcast(-b[z] * z / y, y)
+
+
+@adjoint(gast.Pow)
+def pow(z, x, y):
+    b[x] = unbroadcast(b[z] * y * x ** (y - 1), x)
+    b[y] = unbroadcast(power_adjoint_exponent(b[z], z, x), y)
+
+
+@adjoint(gast.Mod)
+def mod(z, x, y):
+    b[x] = unbroadcast(b[z], x)
+    b[y] = unbroadcast(-b[z] * (x // y), y)
+
+
+@adjoint(gast.MatMult)
+def matmul(z, x, y):
+    b[x] = matmul_adjoint_x(b[z], x, y)
+    b[y] = matmul_adjoint_y(b[z], x, y)
+
+
+@adjoint("getitem")
+def getitem(y, x, index):
+    b[x][index] = b[y]
+
+
+nondifferentiable(gast.FloorDiv, why="piecewise constant")
+nondifferentiable(gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift, gast.RShift, gast.Invert,
+                  gast.Not, why="integer or boolean operation")

@@ -1,0 +1,108 @@
+"""The rule tables: one adjoint (and tangent) template per primitive, and the non-differentiable list.
+
+Primitives are keyed by the Python object the user's code calls (`math.sin`,
+`numpy.sum`), by gast operator class for operators (`gast.Mult`), or by a
+string for syntax forms ("copy", "getitem", "pack", "attr:T", "method:sum").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..templates import Template, parse_template
+
+
+@dataclass
+class Rule:
+    primal: Any
+    # Alternatives tried in order: the first whose signature binds the call is used
+    # (math.log(x) and math.log(x, base) have different rules).
+    adjoints: list[Template] = field(default_factory=list)
+    tangents: list[Template] = field(default_factory=list)
+    lib: Any = None  # the module `lib.` means in the templates
+    # How the result's kind follows from the inputs' kinds: "join" (elementwise),
+    # "scalar", "array", or a function(kinds of positional args, bound atoms) -> kind.
+    result_kind: Any = "join"
+    note: str = ""  # caveat shown in the coverage table
+
+
+ADJOINTS: dict[Any, Rule] = {}
+# Functions whose output carries no derivative (integer-valued, shapes, constructors...).
+NONDIFFERENTIABLE: dict[Any, str] = {}
+# Array methods and attributes that mean a numpy function: `x.sum(...)` is `numpy.sum(x, ...)`.
+METHODS: dict[str, Any] = {}
+
+
+def _register(primal, kind: str, template: Template, lib=None, result_kind=None, note=""):
+    rule = ADJOINTS.get(primal) or Rule(primal)
+    if template not in getattr(rule, kind):
+        getattr(rule, kind).append(template)
+    if lib is not None:
+        rule.lib = lib
+    if result_kind is not None:
+        rule.result_kind = result_kind
+    if note:
+        rule.note = note
+    ADJOINTS[primal] = rule
+
+
+def adjoint(*primals, result_kind=None, note="", when=None):
+    """Register the decorated template as the adjoint rule of each primal.
+
+    `when(kinds, atoms)` restricts the template to calls it accepts (kinds and
+    atoms keyed by parameter name); templates are tried in registration order.
+    """
+
+    def decorate(fn):
+        template = parse_template(fn)
+        template.when = when
+        for primal in primals:
+            _register(primal, "adjoints", template, _module_of(primal), result_kind, note)
+        return fn
+
+    return decorate
+
+
+def tangent(*primals):
+    """Register the decorated template as the tangent rule of each primal."""
+
+    def decorate(fn):
+        template = parse_template(fn)
+        for primal in primals:
+            _register(primal, "tangents", template, _module_of(primal))
+        return fn
+
+    return decorate
+
+
+def nondifferentiable(*primals, why: str = "integer-valued"):
+    for primal in primals:
+        NONDIFFERENTIABLE[primal] = why
+
+
+def _module_of(primal):
+    import math
+
+    import numpy
+
+    module = getattr(primal, "__module__", None)
+    if module == "math":
+        return math
+    if isinstance(primal, numpy.ufunc) or (module or "").startswith("numpy"):
+        return numpy
+    return None
+
+
+def lookup(primal) -> Rule | None:
+    try:
+        return ADJOINTS.get(primal)
+    except TypeError:  # unhashable callee
+        return None
+
+
+def is_nondifferentiable(primal) -> bool:
+    try:
+        return primal in NONDIFFERENTIABLE
+    except TypeError:
+        return False

@@ -1,0 +1,124 @@
+"""Small helpers for building and inspecting gast nodes."""
+
+from __future__ import annotations
+
+import copy
+
+import gast
+
+from . import anno
+
+
+def name(id_: str, store: bool = False) -> gast.Name:
+    ctx = gast.Store() if store else gast.Load()
+    return gast.Name(id=id_, ctx=ctx, annotation=None, type_comment=None)
+
+
+def const(value) -> gast.Constant:
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target: str | gast.AST, value: gast.AST, origin: gast.AST | None = None) -> gast.Assign:
+    if isinstance(target, str):
+        target = name(target, store=True)
+    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    if origin is not None:
+        anno.setanno(node, "origin", anno.getanno(origin, "origin", origin))
+    return node
+
+
+def call(func: gast.AST | str, args=(), keywords=()) -> gast.Call:
+    if isinstance(func, str):
+        func = dotted(func)
+    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def attr(value: gast.AST, attr_: str) -> gast.Attribute:
+    return gast.Attribute(value=value, attr=attr_, ctx=gast.Load())
+
+
+def dotted(path: str) -> gast.AST:
+    """`np.linalg.norm` as nested Attribute nodes."""
+    parts = path.split(".")
+    node = name(parts[0])
+    for part in parts[1:]:
+        node = attr(node, part)
+    return node
+
+
+def dotted_path(node: gast.AST) -> str | None:
+    """The inverse of `dotted`: "np.linalg.norm", or None if `node` is not a dotted name."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def root_name(node: gast.AST) -> str | None:
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def is_constant(node: gast.AST) -> bool:
+    return isinstance(node, gast.Constant)
+
+
+def target_name(stmt: gast.AST) -> str | None:
+    """The single name an `x = ...` statement defines, else None."""
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+        if isinstance(target, gast.Name):
+            return target.id
+    return None
+
+
+def clone(node: gast.AST) -> gast.AST:
+    return copy.deepcopy(node)
+
+
+def load_names(node: gast.AST) -> list[str]:
+    """Names read (Load context) anywhere inside `node`."""
+    return [
+        n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+    ]
+
+
+def store_names(node: gast.AST) -> list[str]:
+    """Names written (Store context) anywhere inside `node`."""
+    return [
+        n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
+    ]
+
+
+def rename(node: gast.AST, mapping: dict[str, str]) -> gast.AST:
+    """Rename Name nodes in place (loads and stores) and return `node`."""
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and n.id in mapping:
+            n.id = mapping[n.id]
+    return node
+
+
+def compound(stmt: gast.AST) -> bool:
+    return isinstance(stmt, (gast.If, gast.For, gast.While))
+
+
+def blocks(stmt: gast.AST) -> list[list]:
+    """The statement lists nested directly in a compound statement."""
+    if isinstance(stmt, gast.If):
+        return [stmt.body, stmt.orelse]
+    if isinstance(stmt, (gast.For, gast.While)):
+        return [stmt.body]
+    return []
+
+
+def walk_statements(stmts: list):
+    """Every statement in `stmts`, nested ones included, in program order."""
+    for stmt in stmts:
+        yield stmt
+        for block in blocks(stmt):
+            yield from walk_statements(block)

@@ -1,0 +1,104 @@
+"""Functions ast-ad must reject, each with the construct on a known line (see test_errors.py)."""
+
+import math
+
+import numpy as np
+
+
+def uses_try(x):
+    try:
+        return x * 2
+    except ValueError:
+        return x
+
+
+def uses_with(x):
+    with open("f") as fh:
+        return x * len(fh.read())
+
+
+def uses_yield(x):
+    yield x * 2
+
+
+def uses_lambda(x):
+    square = lambda v: v * v  # noqa: E731
+    return square(x)
+
+
+def uses_comprehension(x):
+    return sum([x * i for i in range(3)])
+
+
+def uses_global(x):
+    global counter
+    counter = 1
+    return x
+
+
+def uses_del(x):
+    y = x * 2
+    del y
+    return x
+
+
+def uses_class(x):
+    class Box:
+        pass
+    return x
+
+
+def uses_nested_def(x):
+    def inner(v):
+        return v * 2
+    return inner(x)
+
+
+def uses_starred(x):
+    args = (x, 2.0)
+    return math.pow(*args)
+
+
+def uses_walrus(x):
+    return (y := x * 2) + y
+
+
+def uses_for_else(x):
+    for i in range(3):
+        x = x * 2
+    else:
+        x = x + 1
+    return x
+
+
+def uses_complex(x):
+    return x * 2j
+
+
+def uses_dict(x):
+    return {"a": x}["a"]
+
+
+def uses_varargs(*xs):
+    return xs[0]
+
+
+def calls_unknown(x):
+    return np.frompyfunc(math.sin, 1, 1)(x) * 2.0
+
+
+def calls_erf(x):
+    y = x * 2.0
+    return math.erf(y)
+
+
+def unknown_method(x):
+    return x.cumsum().sum()
+
+
+def vector_output(x):
+    return np.sin(x)
+
+
+def ignores_input(x, n):
+    return x * n

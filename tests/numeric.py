@@ -1,0 +1,56 @@
+"""Central finite differences: the reference every derivative is checked against."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+import ast_ad
+
+
+def numeric_gradient(f, args, argnum, eps=1e-6):
+    """d f(*args) / d args[argnum] by central differences (f must return a scalar)."""
+    x = args[argnum]
+
+    def at(value):
+        shifted = list(args)
+        shifted[argnum] = value
+        return float(f(*shifted))
+
+    if isinstance(x, numbers.Real) and not isinstance(x, np.ndarray):
+        return (at(x + eps) - at(x - eps)) / (2 * eps)
+    x = np.asarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += eps
+        minus[index] -= eps
+        grad[index] = (at(plus) - at(minus)) / (2 * eps)
+    return grad
+
+
+def check_gradient(f, *args, argnums=None, rtol=1e-5, atol=1e-6, eps=1e-6):
+    """Compare ast_ad.value_and_grad(f) with f itself and with central differences."""
+    if argnums is None:
+        argnums = tuple(i for i, a in enumerate(args) if _is_float(a))
+    value, grads = ast_ad.value_and_grad(f, argnums=tuple(argnums))(*args)
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-12)
+    for argnum, g in zip(argnums, grads):
+        expected = numeric_gradient(f, args, argnum, eps)
+        x = args[argnum]
+        if isinstance(x, np.ndarray):
+            assert isinstance(g, np.ndarray), f"gradient of argument {argnum} is {type(g)}"
+            assert g.shape == x.shape, (g.shape, x.shape)
+            assert g.dtype == x.dtype, (g.dtype, x.dtype)
+        else:
+            assert np.ndim(g) == 0, f"gradient of scalar argument {argnum} has shape {np.shape(g)}"
+        np.testing.assert_allclose(g, expected, rtol=rtol, atol=atol,
+                                   err_msg=f"gradient of argument {argnum}")
+    return grads
+
+
+def _is_float(a):
+    if isinstance(a, np.ndarray):
+        return a.dtype.kind == "f"
+    return isinstance(a, (float, np.floating))

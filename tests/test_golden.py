@@ -1,0 +1,72 @@
+"""Golden files: the generated code of the samples and of each rule family, diffed as text.
+
+Regenerate with `pytest tests/test_golden.py --update-golden` (or tools/update_golden.py)
+and read the diff of tests/golden/ as carefully as a code diff.
+"""
+
+import difflib
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ast_ad
+from numeric import check_gradient
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+sys.path.insert(0, str(ROOT / "samples"))
+
+rng = np.random.default_rng(1)
+
+
+def _mlp_args():
+    return (rng.normal(size=(8, 4)), rng.normal(size=(4, 5)), rng.normal(size=5),
+            rng.normal(size=(5, 1)), rng.normal(size=1), rng.normal(size=(8, 1)))
+
+
+# (module, function, argnums, example arguments)
+CASES = [
+    ("seeds", "quadratic", (0, 1, 2), (2.0, 3.0, 4.0)),
+    ("seeds", "log_sin", (0, 1), (2.0, 5.0)),
+    ("seeds", "product_sin", (0, 1, 2), (3.0, -1.0, 2.0)),
+    ("seeds", "sin_plus_cos", (0, 1), (2.0, 3.0)),
+    ("gradient_descent", "cost", (0, 1, 2), (2.0, 3.0, 4.0)),
+    ("golden_cases", "arithmetic", (0, 1), (1.3, 0.7)),
+    ("golden_cases", "math_chain", (0,), (0.8,)),
+    ("golden_cases", "numpy_elementwise", (0,), (rng.normal(size=(3, 4)),)),
+    ("golden_cases", "broadcasting", (0, 1, 2),
+     (rng.normal(size=(3, 4)), rng.normal(size=4), 0.5)),
+    ("golden_cases", "reductions", (0,), (rng.normal(size=(3, 4)),)),
+    ("golden_cases", "mlp_loss", (1, 2, 3, 4), _mlp_args()),
+    ("golden_cases", "dot_products", (0, 1), (rng.normal(size=3), rng.normal(size=(3, 3)))),
+]
+
+
+def _ids():
+    return [f"{m}.{f}" for m, f, _, _ in CASES]
+
+
+@pytest.mark.parametrize("module, function, argnums, args", CASES, ids=_ids())
+def test_golden(module, function, argnums, args, update_golden):
+    fn = getattr(importlib.import_module(module), function)
+    text = ast_ad.source(ast_ad.value_and_grad(fn, argnums=argnums), *args)
+    path = GOLDEN / f"{module}.{function}.txt"
+    if update_golden or not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        if not update_golden:
+            pytest.fail(f"{path.name} did not exist; written now, check it in")
+    expected = path.read_text()
+    if text != expected:
+        diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
+                                            f"golden/{path.name}", "generated"))
+        pytest.fail(f"generated code differs from the golden file:\n{diff}")
+
+
+@pytest.mark.parametrize("module, function, argnums, args", CASES, ids=_ids())
+def test_golden_case_is_correct(module, function, argnums, args):
+    fn = getattr(importlib.import_module(module), function)
+    check_gradient(fn, *args, argnums=argnums)
