@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
                       "generic (default: from type annotations, else generic)")
     show.add_argument("--at", help="example arguments as a Python literal, e.g. '2.0, 5.0'; "
                       "their kinds select the code")
+    show.add_argument("--trace", action="store_true",
+                      help="one primitive per line (do not fold temporaries into expressions)")
     show.add_argument("--stage", choices=STAGES, help="print the function after this stage")
     args = parser.parse_args(argv)
     try:
@@ -115,7 +117,8 @@ def _generate(fn, args) -> str:
     else:
         argnums = tuple(range(len(params)))
     mode = "value_and_grad" if args.mode == "reverse" else "grad"
-    options = Options(mode, argnums, len(argnums) > 1, _kinds(fn, params, args))
+    options = Options(mode, argnums, len(argnums) > 1, _kinds(fn, params, args),
+                      trace=args.trace)
     text, _, _ = generate(get_source(fn), options, args.stage)
     return text
 

@@ -41,6 +41,13 @@ def test_kinds_and_example_arguments(capsys):
     assert capsys.readouterr().out == (GOLDEN / "seeds.log_sin.txt").read_text()
 
 
+def test_trace_keeps_one_primitive_per_line(capsys):
+    assert main(["show", SEEDS, "-f", "log_sin", "--trace"]) == 0
+    out = capsys.readouterr().out
+    for line in ("t1 = math.log(x1)", "t2 = x1 * x2", "t4 = math.sin(x2)", "t5 = t3 - t4"):
+        assert f"    {line}\n" in out
+
+
 def test_stage(capsys):
     assert main(["show", SEEDS, "-f", "log_sin", "--stage", "anf"]) == 0
     out = capsys.readouterr().out
