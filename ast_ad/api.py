@@ -22,6 +22,10 @@ from .passes.kinds import kind_of_value
 from .pipeline import check, generate
 from .source import FunctionSource, describe, get_source
 
+# Code is specialised to the shapes of array arguments (so shapes are known when
+# generating it); after this many different shapes, one shape-generic version.
+MAX_SHAPE_SPECIALISATIONS = 8
+
 # fun -> {(code, options): generated function}; shared by every grad(fun).
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -116,9 +120,9 @@ def _dispatcher(state: "_Transformed"):
 
 
 def _arrays_match(checks, values) -> bool:
-    """Code is specialised to each array argument's dtype and ndim."""
-    for i, dtype, ndim in checks:
-        if values[i].dtype is not dtype or values[i].ndim != ndim:
+    """Code is specialised to each array argument's dtype and (usually) shape."""
+    for i, dtype, shape in checks:
+        if values[i].dtype is not dtype or shape is not None and values[i].shape != shape:
             return False
     return True
 
@@ -135,7 +139,8 @@ class _Transformed:
         self.params = [p for p in self.signature.parameters.values()
                        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         self.argnums, self.argnums_is_tuple = self._check_argnums(argnums)
-        self.table: dict = {}  # tuple of argument types -> (generated, array argnums)
+        self.table: dict = {}  # argument classes -> (generated, array checks)
+        self.shapes_seen: dict = {}  # (kinds, dtypes) -> the shape signatures called with
         self.latest = None
 
     def _check_argnums(self, argnums):
@@ -165,11 +170,16 @@ class _Transformed:
         for i in self.argnums:
             self.check_argument(i, values[i])
         kinds = tuple(kind_of_value(v) for v in values)
-        arrays = tuple((v.dtype.name, v.ndim) if isinstance(v, np.ndarray) else None
+        arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
                        for v in values)
+        generic = tuple(None if a is None else (a[0], None) for a in arrays)
+        seen = self.shapes_seen.setdefault((kinds, generic), set())
+        seen.add(arrays)
+        if len(seen) > MAX_SHAPE_SPECIALISATIONS:
+            arrays = generic  # called with many shapes: one shape-generic version
         generated = self.compile_options(self.options(kinds, arrays))
         self.latest = generated
-        checks = tuple((i, v.dtype, v.ndim) for i, v in enumerate(values)
+        checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
                        if isinstance(v, np.ndarray))
         self.table[tuple(map(type, values))] = (generated, checks)
         return generated

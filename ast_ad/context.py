@@ -23,7 +23,8 @@ class Options:
     # One entry per positional parameter: "scalar", "array" or "other"; None when
     # compiling without knowing the arguments (e.g. `ast-ad show`).
     kinds: tuple[str, ...] | None = None
-    # One entry per parameter: (dtype name, ndim) for a NumPy array argument, else None.
+    # One entry per parameter: (dtype name, shape) for a NumPy array argument, else None;
+    # the shape is None in code generated for any shape.
     arrays: tuple | None = None
     # Keep every primitive on its own line (a textbook trace) instead of folding
     # single-use temporaries back into expressions.
@@ -46,6 +47,7 @@ class Context:
     scope: Any = None
     kinds: dict[str, str] = field(default_factory=dict)
     shape_class: dict[str, str] = field(default_factory=dict)
+    shapes: dict[str, tuple | None] = field(default_factory=dict)
     varied: set[str] = field(default_factory=set)
     active: set[str] = field(default_factory=set)
     adjoint_of: dict[str, str] = field(default_factory=dict)  # adjoint name -> primal name

@@ -1,6 +1,6 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> fence -> anf -> ssa -> resolve -> kinds -> activity
+    source -> parse -> fence -> anf -> ssa -> resolve -> kinds -> shapes -> activity
            -> reverse -> simplify -> save -> emit -> compile
 """
 
@@ -19,6 +19,7 @@ from .passes.fence import fence
 from .passes.kinds import infer_kinds
 from .passes.parse import parse
 from .passes.resolve import resolve
+from .passes.shapes import infer_shapes
 from .passes.reverse import reverse
 from .passes.simplify import simplify
 from .passes.ssa import ssa
@@ -33,6 +34,7 @@ LOWERING: list[tuple[str, Pass]] = [
     ("ssa", ssa),
     ("resolve", resolve),
     ("kinds", infer_kinds),
+    ("shapes", infer_shapes),
     ("activity", activity),
 ]
 REVERSE: list[tuple[str, Pass]] = [

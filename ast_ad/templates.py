@@ -39,13 +39,33 @@ class Template:
     globals: dict
     location: Location
     temporaries: set[str] = field(default_factory=set)
-    # Optional guard: when(kinds, atoms) -> bool, kinds and atoms keyed by parameter name.
-    # The first template of a rule whose guard holds (and whose signature binds) is used.
+    # Optional guard: when(args) -> bool, with args an {parameter: Arg} dict. The
+    # first template of a rule whose signature binds and whose guard holds is used.
     when: Callable | None = None
+    # The result's static shape: shape({parameter: shape}, atoms) -> shape or None.
+    shape: Callable | None = None
 
     @property
     def result(self) -> str:
         return self.params[0]
+
+
+@dataclass(frozen=True)
+class Arg:
+    """What the compiler knows about one argument of a call, for rule guards."""
+
+    atom: gast.AST
+    kind: str  # "scalar", "array" or "other"
+    shape: tuple | None  # the static shape, if known
+
+    @property
+    def ndim(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+    @property
+    def value(self):
+        """The argument's value if it is a literal constant, else Ellipsis."""
+        return self.atom.value if isinstance(self.atom, gast.Constant) else ...
 
 
 def parse_template(fn: Callable, what: str = "rule") -> Template:

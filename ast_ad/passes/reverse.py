@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import gast
 
-from .. import algebra, anno, runtime
+from .. import algebra, anno, runtime, shapes
 from ..context import Context
 from ..errors import NoRuleError
 from ..rules import registry
 from ..source import describe
 from ..syntax import assign, call, clone, const, name, target_name
-from ..templates import Binding, bind_call, instantiate
+from ..templates import Arg, Binding, bind_call, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES
 from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
 from .resolve import call_parts, is_missing
@@ -80,6 +80,35 @@ class _Reverse:
             if isinstance(func, numpy.ufunc):
                 return elementwise(*[self.kind(a) for a in node.args])
         return OTHER
+
+    def shape(self, node: gast.AST):
+        """The static shape of a generated expression, or None."""
+        if isinstance(node, gast.Constant):
+            return () if self.kind(node) == SCALAR else None
+        if isinstance(node, gast.Name):
+            var = self.ctx.adjoint_of.get(node.id, node.id)
+            if var in self.ctx.shapes:
+                return self.ctx.shapes[var]
+            return () if self.kind(node) == SCALAR else None
+        if isinstance(node, gast.BinOp):
+            left, right = self.shape(node.left), self.shape(node.right)
+            if isinstance(node.op, gast.MatMult):
+                return shapes.matmul(left, right)
+            return shapes.broadcast(left, right)
+        if isinstance(node, gast.UnaryOp):
+            return self.shape(node.operand)
+        if isinstance(node, gast.Attribute) and node.attr == "T":
+            inner = self.shape(node.value)
+            return None if inner is None else tuple(reversed(inner))
+        if isinstance(node, gast.Call) and not node.keywords:
+            import numpy
+
+            func = self._object(node.func)
+            if getattr(func, "__module__", None) == "math":
+                return ()
+            if isinstance(func, numpy.ufunc):
+                return shapes.broadcast(*[self.shape(a) for a in node.args])
+        return None
 
     def shape_class(self, node: gast.AST):
         """A name standing for the shape of an array expression, "scalar", or None if unknown."""
@@ -189,7 +218,7 @@ class _Reverse:
         other dtypes (float32 meeting float64 constants) and 0-d arrays need a cast."""
         arrays = self.ctx.options.arrays
         info = arrays[i] if arrays is not None and i < len(arrays) else None
-        return info is None or info != ("float64", info[1]) or info[1] == 0
+        return info is None or info[0] != "float64" or not info[1]
 
     def block(self, stmts: list, extra_defs=()) -> tuple[list, list]:
         """Return (forward, backward) for a statement list."""
@@ -224,7 +253,9 @@ class _Reverse:
     def seed(self, ret: gast.Return) -> list:
         out = []
         value = ret.value
-        if isinstance(value, gast.Name) and self.output_kind != SCALAR \
+        statically_scalar = self.ctx.shapes.get(getattr(value, "id", None)) == () \
+            or self.output_kind == SCALAR
+        if isinstance(value, gast.Name) and not statically_scalar \
                 or isinstance(value, gast.Constant) and self.kind(value) != SCALAR:
             check = self.ctx.reference(
                 runtime.scalar_output_check(self.ctx.src.qualname, self.ctx.location(ret)),
@@ -329,7 +360,7 @@ class _Reverse:
         for template in rule.adjoints:
             bound = bind_call(template, args, keywords)
             if isinstance(bound, dict) and (template.when is None or template.when(
-                    {p: self.kind(a) for p, a in bound.items()}, bound)):
+                    {p: Arg(a, self.kind(a), self.shape(a)) for p, a in bound.items()})):
                 break
             bound = bound if isinstance(bound, str) else None
         if not isinstance(bound, dict):
@@ -353,14 +384,13 @@ class _Reverse:
             lib=rule.lib, new_temp=self.ctx.namer.temp)
         out = []
         for item in instantiate(template, binding):
+            value = self.explicit_sums(self.elide(algebra.simplify(item[-1])))
             if item[0] == "temp":
-                out.append(assign(item[1], self.elide(algebra.simplify(item[2])), stmt))
+                out.append(assign(item[1], value, stmt))
             elif item[0] == "add":
-                out.append(self.accumulate(atoms[item[1]].id,
-                                           self.elide(algebra.simplify(item[3])), stmt))
+                out.append(self.accumulate(atoms[item[1]].id, value, stmt))
             elif item[0] == "scatter":
-                out.append(self.scatter(atoms[item[1]].id, item[2],
-                                        self.elide(algebra.simplify(item[3])), stmt))
+                out.append(self.scatter(atoms[item[1]].id, item[2], value, stmt))
         return out
 
     def elide(self, node: gast.AST) -> gast.AST:
@@ -375,8 +405,42 @@ class _Reverse:
         if not (isinstance(node, gast.Call) and self._object(node.func) is runtime.unbroadcast):
             return False
         g, x = node.args
+        known = self.shape(x)
+        if known is not None and self.shape(g) == known:
+            return True
         same = self.shape_class(x)
         return same is not None and self.shape_class(g) == same
+
+    def explicit_sums(self, node: gast.AST) -> gast.AST:
+        """Write `unbroadcast(g, x)` with known shapes as the sums it does: np.sum(g, axis=0)."""
+
+        class Rewrite(gast.NodeTransformer):
+            def visit_Call(inner, call):
+                inner.generic_visit(call)
+                if self._object(call.func) is not runtime.unbroadcast:
+                    return call
+                g, x = call.args
+                g_shape, x_shape = self.shape(g), self.shape(x)
+                if g_shape is None or x_shape is None or len(g_shape) < len(x_shape):
+                    return call
+                leading, ones = shapes.unbroadcast_axes(g_shape, x_shape)
+                return self._sum(self._sum(g, ones, keepdims=True), leading)
+
+        return Rewrite().visit(node)
+
+    def _sum(self, g: gast.AST, axes: tuple, keepdims: bool = False) -> gast.AST:
+        if not axes:
+            return g
+        import numpy
+
+        keywords = [gast.keyword(arg="axis", value=const(axes[0]) if len(axes) == 1 else
+                                 gast.Tuple(elts=[const(a) for a in axes], ctx=gast.Load()))]
+        if keepdims:
+            keywords.append(gast.keyword(arg="keepdims", value=const(True)))
+        if not keepdims and self.shape(g) is not None and len(axes) == len(self.shape(g)):
+            keywords = []  # summing everything
+        return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="sum",
+                                   ctx=gast.Load()), [g], keywords)
 
     def no_rule(self, primal, stmt) -> NoRuleError:
         if isinstance(primal, tuple):

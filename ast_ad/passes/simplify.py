@@ -163,7 +163,8 @@ def _propagate(stmts: list) -> None:
                 continue
             if _is_scatter_on(later, var):
                 break
-            _substitute_in([later], var, value)
+            if not isinstance(later, gast.Return):  # `return y, (bx, by)` keeps its names
+                _substitute_in([later], var, value)
             if stops:
                 break
 

@@ -1,11 +1,11 @@
-"""Python operators and syntax forms: + - * / ** % @, unary minus, copies and indexing."""
+"""Python operators and syntax forms: + - * / ** %, unary minus, copies and indexing (@ is in linalg)."""
 
 # Templates use b[...] placeholders; see ast_ad.templates.
 # ruff: noqa: F821
 
 import gast
 
-from ..runtime import matmul_adjoint_x, matmul_adjoint_y, power_adjoint_exponent, unbroadcast
+from ..runtime import power_adjoint_exponent, unbroadcast
 from .registry import adjoint, nondifferentiable
 
 
@@ -58,12 +58,6 @@ def pow(z, x, y):
 def mod(z, x, y):
     b[x] = unbroadcast(b[z], x)
     b[y] = unbroadcast(-b[z] * (x // y), y)
-
-
-@adjoint(gast.MatMult)
-def matmul(z, x, y):
-    b[x] = matmul_adjoint_x(b[z], x, y)
-    b[y] = matmul_adjoint_y(b[z], x, y)
 
 
 @adjoint("getitem")

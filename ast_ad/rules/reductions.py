@@ -2,8 +2,10 @@
 
 # ruff: noqa: F821
 
+import gast
 import numpy as np
 
+from .. import shapes
 from ..runtime import reduced_count, unreduce
 from .registry import adjoint
 
@@ -18,15 +20,23 @@ def _over_everything(atoms) -> bool:
     return getattr(axis, "value", 0) is None and getattr(keepdims, "value", True) is False
 
 
-def _scalar(kinds, atoms):
-    return kinds["a"] == "scalar"
+def _reduction_shape(arg_shapes, atoms):
+    axis, keepdims = atoms["axis"], atoms["keepdims"]
+    if not isinstance(axis, gast.Constant) or not isinstance(keepdims, gast.Constant):
+        return None
+    return shapes.reduce(arg_shapes["a"], axis.value, keepdims.value)
 
 
-def _whole_array(kinds, atoms):
-    return kinds["a"] == "array" and _over_everything(atoms)
+def _scalar(args):
+    return args["a"].kind == "scalar"
 
 
-@adjoint(np.sum, np.mean, when=_scalar, result_kind=_reduction_kind)
+def _whole_array(args):
+    return args["a"].kind == "array" and args["axis"].value is None \
+        and args["keepdims"].value is False
+
+
+@adjoint(np.sum, np.mean, when=_scalar, result_kind=_reduction_kind, shape=_reduction_shape)
 def sum_of_scalar(y, a, axis=None, keepdims=False):
     b[a] = b[y]
 

@@ -47,16 +47,18 @@ def _register(primal, kind: str, template: Template, lib=None, result_kind=None,
     ADJOINTS[primal] = rule
 
 
-def adjoint(*primals, result_kind=None, note="", when=None):
+def adjoint(*primals, result_kind=None, note="", when=None, shape=None):
     """Register the decorated template as the adjoint rule of each primal.
 
-    `when(kinds, atoms)` restricts the template to calls it accepts (kinds and
-    atoms keyed by parameter name); templates are tried in registration order.
+    `when(args)` restricts the template to calls it accepts (args: {parameter:
+    templates.Arg}); templates are tried in registration order. `shape` computes
+    the result's static shape ({parameter: shape}, atoms) -> shape.
     """
 
     def decorate(fn):
         template = parse_template(fn)
         template.when = when
+        template.shape = shape
         for primal in primals:
             _register(primal, "adjoints", template, _module_of(primal), result_kind, note)
         return fn
