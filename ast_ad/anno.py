@@ -14,6 +14,8 @@ KEYS = {
     "push": "True on a statement that saves values of a loop iteration for the backward pass",
     "loop": "on a For: the LoopInfo (counter name, range name) the reverse pass recorded",
     "section": "on a statement of the generated function: 'forward' or 'backward'",
+    "exit_check": "True on the `if <flag>: break` that ends a loop body after the exits pass",
+    "replays": "on a backward loop: the forward loop it replays in reverse",
     "mirror": "on a forward If/For/While: the backward statement that replays it",
     "adjoint": "on a backward statement: (op, adjoint name), op one of init, reset, add, scatter",
 }

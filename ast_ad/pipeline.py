@@ -1,6 +1,6 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> fence -> anf -> ssa -> resolve -> kinds -> shapes -> activity
+    source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes -> activity
            -> reverse -> simplify -> save -> emit -> compile
 """
 
@@ -14,11 +14,14 @@ from .context import Context, Options
 from .naming import Namer, names_in
 from .passes.activity import activity
 from .passes.anf import anf
+from .passes.exits import exits
+from .passes.loops import loops
 from .passes.emit import emit
 from .passes.fence import fence
 from .passes.kinds import infer_kinds
 from .passes.parse import parse
 from .passes.resolve import resolve
+from .passes.save import save
 from .passes.shapes import infer_shapes
 from .passes.reverse import reverse
 from .passes.simplify import simplify
@@ -30,6 +33,8 @@ Pass = Callable[[gast.FunctionDef, Context], gast.FunctionDef]
 # (stage name, pass) in order; every stage takes and returns the function's tree.
 LOWERING: list[tuple[str, Pass]] = [
     ("fence", fence),
+    ("loops", loops),
+    ("exits", exits),
     ("anf", anf),
     ("ssa", ssa),
     ("resolve", resolve),
@@ -40,6 +45,7 @@ LOWERING: list[tuple[str, Pass]] = [
 REVERSE: list[tuple[str, Pass]] = [
     ("reverse", reverse),
     ("simplify", simplify),
+    ("save", save),
 ]
 
 STAGES = ["parse"] + [n for n, _ in LOWERING + REVERSE]

@@ -160,8 +160,8 @@ class _Lowering:
 
     def stmt_If(self, node: gast.If, out: list) -> None:
         test = self.atom(node.test, out)
-        self.emit(out, gast.If(test=test, body=self.block(node.body),
-                               orelse=self.block(node.orelse)), node)
+        lowered = gast.If(test=test, body=self.block(node.body), orelse=self.block(node.orelse))
+        self.emit(out, anno.copyanno(node, lowered), node)
 
     def stmt_For(self, node: gast.For, out: list) -> None:
         # The loops pass has turned every for loop into one over range(...).

@@ -53,7 +53,7 @@ class _Printer:
         section = None
         last_line = None
         for stmt in stmts:
-            if top:
+            if top and not isinstance(stmt, gast.Return):
                 this = anno.getanno(stmt, "section")
                 if this is not None and this != section:
                     section = this

@@ -42,8 +42,11 @@ def join(a: str | None, b: str | None) -> str | None:
     return OTHER
 
 
-def elementwise(*kinds: str) -> str:
+def elementwise(*kinds: str | None) -> str | None:
     """The kind of an elementwise result: scalar only if every operand is."""
+    kinds = [k for k in kinds if k is not None]
+    if not kinds:
+        return None
     if all(k == SCALAR for k in kinds):
         return SCALAR
     if all(k in (SCALAR, ARRAY) for k in kinds):
@@ -63,7 +66,7 @@ def infer_kinds(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         before = dict(kinds)
         for stmt in walk_statements(func.body):
             name = target_name(stmt)
-            if name is not None:
+            if name is not None and anno.getanno(stmt, "phi") != "undefined":
                 kinds[name] = join(kinds.get(name), inference.expr(stmt.value))
             elif isinstance(stmt, gast.For):
                 kinds[stmt.target.id] = SCALAR
@@ -118,6 +121,8 @@ class _Inference:
             return kind_of_value(node.value)
         if isinstance(node, gast.Name) and node.id in self.kinds:
             return self.kinds[node.id]
+        if isinstance(node, gast.Name) and node.id in self.ctx.scope.locals:
+            return None  # not inferred yet (a loop header): no information
         if isinstance(node, (gast.Name, gast.Attribute)):
             path = dotted_path(node)
             value = self.ctx.scope.value(path) if path else None

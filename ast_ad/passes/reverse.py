@@ -15,6 +15,8 @@ a loop runs backwards over the same range, or as many times as it ran.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import gast
 
 from .. import algebra, anno, runtime, shapes
@@ -22,7 +24,7 @@ from ..context import Context
 from ..errors import NoRuleError
 from ..rules import registry
 from ..source import describe
-from ..syntax import assign, call, clone, const, name, target_name
+from ..syntax import assign, call, clone, const, name, target_name, walk_statements
 from ..templates import Arg, Binding, bind_call, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES
 from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
@@ -47,6 +49,9 @@ class _Reverse:
         args = func.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
         self.output_kind = None
+        self.loads = Counter(n.id for n in gast.walk(func)
+                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+        self.escaping_stack: list[set] = []
 
     # -- names and values ----------------------------------------------------
 
@@ -202,10 +207,9 @@ class _Reverse:
             if mode == "value_and_grad" else grad
         final = gast.Return(value=result)
         anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
-        for stmt in forward:
-            anno.setanno(stmt, "section", "forward")
-        for stmt in backward:
-            anno.setanno(stmt, "section", "backward")
+        for section, stmts in (("forward", forward), ("backward", backward)):
+            for stmt in walk_statements(stmts):
+                anno.setanno(stmt, "section", section)
         suffix = "value_and_grad" if mode == "value_and_grad" else "grad"
         func.name = self.ctx.namer.fresh(f"{self.ctx.src.name}_{suffix}")
         func.body = forward + backward + [final]
@@ -221,7 +225,12 @@ class _Reverse:
         return info is None or info[0] != "float64" or not info[1]
 
     def block(self, stmts: list, extra_defs=()) -> tuple[list, list]:
-        """Return (forward, backward) for a statement list."""
+        """Return (forward, backward) for a statement list.
+
+        The backward part starts by zeroing the adjoints of the names this block
+        defines; a name assigned inside an if and read after it belongs to the
+        block holding the if, since its adjoint collects contributions from there.
+        """
         forward, backward_parts = [], []
         defined = list(extra_defs)
         for stmt in stmts:
@@ -229,8 +238,11 @@ class _Reverse:
             forward.extend(fwd)
             backward_parts.append(bwd)
             defined.extend(_defines(stmt))
+            if isinstance(stmt, gast.If):
+                defined.extend(sorted(self.escaping(stmt)))
+        escaping = self.escaping_stack[-1] if self.escaping_stack else set()
         backward = [self.init(v, stmts[0] if stmts else self.func)
-                    for v in dict.fromkeys(defined) if v in self.active]
+                    for v in dict.fromkeys(defined) if v in self.active and v not in escaping]
         for bwd in reversed(backward_parts):
             backward.extend(bwd)
         return forward, backward
@@ -267,9 +279,20 @@ class _Reverse:
             out.append(self.accumulate(value.id, const(1.0), ret))
         return out
 
+    def escaping(self, stmt: gast.If) -> set[str]:
+        """Names an if statement assigns that are read outside it."""
+        inside = Counter(n.id for n in gast.walk(stmt)
+                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+        stored = {n.id for n in gast.walk(stmt)
+                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        return {n for n in stored if self.loads[n] > inside[n]}
+
     def if_(self, stmt: gast.If) -> tuple[list, list]:
+        self.escaping_stack.append(self.escaping(stmt) |
+                                   (self.escaping_stack[-1] if self.escaping_stack else set()))
         then_fwd, then_bwd = self.block(stmt.body)
         else_fwd, else_bwd = self.block(stmt.orelse)
+        self.escaping_stack.pop()
         forward = gast.If(test=stmt.test, body=then_fwd, orelse=else_fwd)
         anno.copyanno(stmt, forward)
         if not then_bwd and not else_bwd:
@@ -301,6 +324,7 @@ class _Reverse:
                             body=body_bwd, orelse=[], type_comment=None)
         anno.copyanno(stmt, backward)
         anno.setanno(forward, "mirror", backward)
+        anno.setanno(backward, "replays", forward)
         return before + [forward], [backward]
 
     def while_(self, stmt: gast.While) -> tuple[list, list]:
@@ -317,6 +341,7 @@ class _Reverse:
                             type_comment=None)
         anno.copyanno(stmt, backward)
         anno.setanno(forward, "mirror", backward)
+        anno.setanno(backward, "replays", forward)
         return [assign(counter, const(0), stmt), forward], [backward]
 
     # -- one assignment ------------------------------------------------------

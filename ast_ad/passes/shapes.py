@@ -46,6 +46,8 @@ def infer_shapes(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 if isinstance(stmt, gast.For):
                     known[stmt.target.id] = ()
                 continue
+            if anno.getanno(stmt, "phi") == "undefined":
+                continue
             shape = inference.expr(stmt.value)
             if name in known and anno.getanno(stmt, "phi") and known[name] != shape:
                 shape = None

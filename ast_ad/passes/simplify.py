@@ -27,6 +27,7 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         _propagate(func.body)
         _remove_dead_stores(func.body, ctx)
         _remove_dead(func, ctx)
+        _remove_self_copies(func.body)
         if gast.dump(func) == before:
             break
     if not ctx.options.trace:
@@ -99,34 +100,30 @@ def _single_use(stmts: list, i: int, var: str, loads: dict) -> int | None:
 
 
 def _fold_inits(stmts: list) -> None:
-    i = 0
-    while i < len(stmts):
-        stmt = stmts[i]
+    """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`."""
+    for stmt in stmts:
         for block in blocks(stmt):
             _fold_inits(block)
+    out: list = []
+    pending: dict = {}  # adjoint name -> its init, not yet placed
+    for j, stmt in enumerate(stmts):
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
-        if op not in ("init", "reset"):
-            i += 1
+        if op in ("init", "reset"):
+            pending[adj] = stmt  # an earlier unplaced init of adj was never read: dropped
             continue
-        j = next((k for k in range(i + 1, len(stmts)) if _mentions(stmts[k], adj)), None)
-        if j is None:
-            i += 1  # never used again: dead code removal takes it
-            continue
-        first = stmts[j]
-        later_scatter = any(_scatters(s, adj) for s in stmts[j:])
-        if anno.getanno(first, "adjoint", (None, None)) == ("add", adj) and not later_scatter:
-            total = first.value
-            if isinstance(total, gast.BinOp) and isinstance(total.left, gast.Name) \
-                    and total.left.id == adj and not _mentions(total.right, adj):
-                contribution = total.right if isinstance(total.op, gast.Add) \
-                    else algebra.simplify(gast.UnaryOp(op=gast.USub(), operand=total.right))
-                first.value = contribution
-                del stmts[i]
-                continue
-        if j > i + 1:  # keep the init, next to its first use
-            stmts.insert(j - 1, stmts.pop(i))
-            continue
-        i += 1
+        for var in [v for v in pending if _mentions(stmt, v)]:
+            init = pending.pop(var)
+            if (op, adj) == ("add", var) and not any(_scatters(s, var) for s in stmts[j:]):
+                total = stmt.value
+                if isinstance(total, gast.BinOp) and isinstance(total.left, gast.Name) \
+                        and total.left.id == var and not _mentions(total.right, var):
+                    stmt.value = total.right if isinstance(total.op, gast.Add) else \
+                        algebra.simplify(gast.UnaryOp(op=gast.USub(), operand=total.right))
+                    continue
+            out.append(init)
+        out.append(stmt)
+    out.extend(pending.values())  # never read: dead code removal takes them
+    stmts[:] = out
 
 
 def _mentions(node: gast.AST, var: str) -> bool:
@@ -212,6 +209,18 @@ def _substitute_in(nodes: list, var: str, value: gast.AST) -> None:
 
 
 # -- dead code ------------------------------------------------------------------
+
+
+def _remove_self_copies(stmts: list) -> None:
+    """`bs = bs` (left when a copy was propagated into its own source) does nothing."""
+    stmts[:] = [s for s in stmts if not (
+        target_name(s) is not None and isinstance(s.value, gast.Name)
+        and s.value.id == target_name(s))]
+    for stmt in stmts:
+        for block in blocks(stmt):
+            _remove_self_copies(block)
+            if not block and isinstance(stmt, gast.If) and block is stmt.body:
+                block.append(gast.Pass())
 
 
 def _remove_dead_stores(stmts: list, ctx: Context) -> None:

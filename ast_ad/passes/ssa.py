@@ -11,6 +11,8 @@ copies annotated "phi":
   header name: a copy before the loop (`s_1 = s`, coalesced away when the
   old name has no other use) and one at the end of the body (`s_1 = s_2`)
                                               phi = "entry" / "backedge"
+- a header the body reads before any value exists starts as None
+                                              phi = "undefined"
 
 Inside a loop body names are still assigned once per iteration; the reverse
 pass saves what the backward pass needs of each iteration.
@@ -24,7 +26,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, load_names, name, rename, store_names, walk_statements
+from ..syntax import assign, const, load_names, name, rename, store_names, walk_statements
 from .anf import local_names
 
 
@@ -136,9 +138,23 @@ class _Renamer:
             env[target] = stmt.target.id = self.new_name(target)
         body_env = dict(env)
         stmt.body = self.block(stmt.body, body_env)
+        # The copies go before the exit check, so a loop left by `break` has
+        # its last iteration's values under the header names too.
+        at = len(stmt.body) - (bool(stmt.body) and bool(anno.getanno(stmt.body[-1], "exit_check")))
         for var in carried:
             if body_env.get(var) != headers[var]:
-                stmt.body.append(_phi(headers[var], body_env[var], "backedge", stmt))
+                stmt.body.insert(at, _phi(headers[var], body_env[var], "backedge", stmt))
+                at += 1
+        # A header with no value before the loop that the body reads before assigning
+        # it (a merge after `if ...: result = ...`) starts as None, which is never used.
+        read = set(load_names(gast.Module(body=stmt.body, type_ignores=[])))
+        for var in carried:
+            if headers[var] in read and not any(
+                    anno.getanno(b, "phi") == "entry" and b.targets[0].id == headers[var]
+                    for b in before):
+                node = assign(headers[var], const(None), stmt)
+                anno.setanno(node, "phi", "undefined")
+                before.append(node)
         return before + [stmt]
 
 

@@ -1,0 +1,111 @@
+"""Turn every for loop into a loop over `range(...)`.
+
+    for x in seq:                s = seq          (unless seq is a name the loop keeps)
+        body            ->       for k in range(len(s)):
+                                     x = s[k]
+                                     body
+
+`enumerate`, `zip` and `reversed` (nested freely) become index arithmetic on
+the same counter, so rows of an array, items of a list and elements of a
+tuple are all read by indexing -- which the backward pass knows how to
+reverse. Loops already over `range(...)` are left alone.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import Callable
+
+import gast
+
+from ..context import Context
+from ..syntax import assign, blocks, call, const, name, store_names
+from .anf import local_names
+from .resolve import Scope
+
+
+def loops(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    rewriter = _Rewriter(ctx, Scope(ctx, local_names(func)))
+    func.body = rewriter.block(func.body)
+    return func
+
+
+@dataclass
+class _View:
+    """What a loop iterates over, as a length and the element at a counter."""
+
+    length: gast.AST
+    element: Callable[[gast.AST], gast.AST]
+
+
+class _Rewriter:
+    def __init__(self, ctx: Context, scope: Scope):
+        self.ctx = ctx
+        self.scope = scope
+
+    def block(self, stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            for block in blocks(stmt):
+                block[:] = self.block(block)
+            out.extend(self.loop(stmt) if isinstance(stmt, gast.For) else [stmt])
+        return out
+
+    def builtin(self, node, fn) -> bool:
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+            and not node.keywords and self.scope.value(node.func.id) is fn
+
+    def loop(self, loop: gast.For) -> list:
+        it, target = loop.iter, loop.target
+        if self.builtin(it, builtins.range) and isinstance(target, gast.Name):
+            return [loop]
+        before: list = []
+        rebound = set(store_names(gast.Module(body=loop.body, type_ignores=[])))
+        if self.builtin(it, builtins.enumerate) and len(it.args) == 1 \
+                and isinstance(target, gast.Tuple) and len(target.elts) == 2 \
+                and isinstance(target.elts[0], gast.Name):
+            # for i, x in enumerate(seq): the counter is i itself.
+            view = self.view(it.args[0], before, loop, rebound)
+            counter = target.elts[0].id
+            element = [assign(target.elts[1], view.element(name(counter)), loop)]
+        else:
+            view = self.view(it, before, loop, rebound)
+            counter = self.ctx.namer.fresh("k")
+            element = [assign(target, view.element(name(counter)), loop)]
+        loop.iter = gast.copy_location(call("range", [view.length]), it)
+        loop.target = name(counter, store=True)
+        loop.body = element + loop.body
+        return before + [loop]
+
+    def view(self, node, before: list, origin, rebound: set) -> _View:
+        if self.builtin(node, builtins.enumerate) and node.args:
+            inner = self.view(node.args[0], before, origin, rebound)
+            start = node.args[1] if len(node.args) > 1 else None
+
+            def element(k):
+                index = k if start is None else gast.BinOp(left=k, op=gast.Add(), right=start)
+                return gast.Tuple(elts=[index, inner.element(k)], ctx=gast.Load())
+
+            return _View(inner.length, element)
+        if self.builtin(node, builtins.zip) and node.args:
+            inners = [self.view(a, before, origin, rebound) for a in node.args]
+            length = inners[0].length if len(inners) == 1 else \
+                call("min", [v.length for v in inners])
+            return _View(length, lambda k: gast.Tuple(elts=[v.element(k) for v in inners],
+                                                      ctx=gast.Load()))
+        if self.builtin(node, builtins.reversed) and len(node.args) == 1:
+            inner = self.view(node.args[0], before, origin, rebound)
+            last = self.ctx.namer.fresh("last")
+            before.append(assign(last, gast.BinOp(left=inner.length, op=gast.Sub(),
+                                                  right=const(1)), origin))
+            return _View(inner.length, lambda k: inner.element(
+                gast.BinOp(left=name(last), op=gast.Sub(), right=k)))
+        # Any other sequence: evaluated once (unless it is a name the loop leaves alone).
+        if isinstance(node, gast.Name) and node.id not in rebound:
+            seq = node.id
+        else:
+            seq = self.ctx.namer.fresh("seq")
+            before.append(assign(seq, node, origin))
+        return _View(call("len", [name(seq)]),
+                     lambda k: gast.Subscript(value=name(seq), slice=k, ctx=gast.Load()))

@@ -1,0 +1,119 @@
+"""Save, in each loop iteration, the values the backward pass will need of it.
+
+Inside a loop a name is assigned again every iteration, so the backward pass,
+which runs the iterations in reverse, cannot simply read it. For every block
+inside a loop, the names it assigns that its backward image reads are pushed
+on a stack at the end of the block and popped at the start of its backward
+image -- only those, so a loop that overwrites a scalar N times saves N
+floats, not copies of arrays it never needs.
+
+    stack.append((t2, t3))          # forward, end of the loop body
+    t2, t3 = stack.pop()            # backward, start of the loop body
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .. import anno
+from ..context import Context
+from ..syntax import assign, blocks, call, name, target_name
+
+
+def save(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    saver = _Saver(ctx)
+    forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
+    saver.block(forward, in_loop=False, mirror=None)
+    if saver.stack is not None:
+        init = assign(saver.stack, gast.List(elts=[], ctx=gast.Load()))
+        anno.setanno(init, "section", "forward")
+        func.body.insert(0, init)
+    return func
+
+
+class _Saver:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.stack: str | None = None
+
+    def block(self, stmts: list, in_loop: bool, mirror: list | None, loop=None) -> None:
+        for stmt in stmts:
+            image = anno.getanno(stmt, "mirror")
+            if isinstance(stmt, gast.If) and image is not None:
+                self.block(stmt.body, in_loop, image.body)
+                self.block(stmt.orelse, in_loop, image.orelse)
+            elif isinstance(stmt, (gast.For, gast.While)) and image is not None:
+                self.block(stmt.body, True, image.body, loop=stmt)
+        if not in_loop or mirror is None:
+            return
+        needed = [n for n in _defined(stmts, loop) if _reads(mirror, n)]
+        if not needed:
+            return
+        if self.stack is None:
+            self.stack = self.ctx.namer.fresh("stack")
+        values = [name(n) for n in needed]
+        packed = values[0] if len(values) == 1 else gast.Tuple(elts=values, ctx=gast.Load())
+        push = gast.Expr(value=call(gast.Attribute(value=name(self.stack), attr="append",
+                                                   ctx=gast.Load()), [packed]))
+        target = name(needed[0], store=True) if len(needed) == 1 else gast.Tuple(
+            elts=[name(n, store=True) for n in needed], ctx=gast.Store())
+        pop = assign(target, call(gast.Attribute(value=name(self.stack), attr="pop",
+                                                 ctx=gast.Load())))
+        stmts.insert(_end(stmts), push)
+        mirror.insert(0, pop)
+
+
+def _defined(stmts: list, loop) -> list[str]:
+    """Names a block assigns itself (a loop statement assigns its target and header names)."""
+    found = []
+    for stmt in stmts:
+        var = target_name(stmt)
+        if var is not None:
+            found.append(var)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            if isinstance(stmt, gast.For):
+                found.append(stmt.target.id)
+            found.extend(_headers(stmt))
+    return list(dict.fromkeys(found))
+
+
+def _headers(loop) -> list[str]:
+    return [target_name(s) for s in loop.body if anno.getanno(s, "phi") == "backedge"]
+
+
+def _end(stmts: list) -> int:
+    """Where a block's push goes: before the back-edge copies and the exit check."""
+    at = len(stmts)
+    while at and (anno.getanno(stmts[at - 1], "phi") == "backedge"
+                  or anno.getanno(stmts[at - 1], "exit_check")):
+        at -= 1
+    return at
+
+
+def _reads(stmts: list, var: str) -> bool:
+    """Whether backward statements read the forward value `var` (not a loop's own binding)."""
+    for stmt in stmts:
+        if isinstance(stmt, gast.For):
+            if any(isinstance(n, gast.Name) and n.id == var for n in gast.walk(stmt.iter)):
+                return True
+            if isinstance(stmt.target, gast.Name) and stmt.target.id == var:
+                continue  # the backward loop binds var itself
+            forward = anno.getanno(stmt, "replays")
+            if forward is not None and var in _headers(forward):
+                continue  # restored by that loop's own pops
+            if _reads(stmt.body, var):
+                return True
+            continue
+        if isinstance(stmt, gast.If):
+            if any(isinstance(n, gast.Name) and n.id == var for n in gast.walk(stmt.test)):
+                return True
+            if _reads(stmt.body, var) or _reads(stmt.orelse, var):
+                return True
+            continue
+        if any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
+               for n in gast.walk(stmt)):
+            return True
+        for block in blocks(stmt):
+            if _reads(block, var):
+                return True
+    return False
