@@ -68,6 +68,7 @@ def infer_kinds(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             name = target_name(stmt)
             if name is not None and anno.getanno(stmt, "phi") != "undefined":
                 kinds[name] = join(kinds.get(name), inference.expr(stmt.value))
+                inference.note_elements(name, stmt.value)
             elif isinstance(stmt, gast.For):
                 kinds[stmt.target.id] = SCALAR
         if kinds == before:
@@ -115,6 +116,7 @@ class _Inference:
     def __init__(self, ctx: Context, kinds: dict):
         self.ctx = ctx
         self.kinds = kinds
+        self.elements: dict[str, str] = {}  # tuple/list name -> the kind of its items
 
     def atom(self, node: gast.AST) -> str:
         if isinstance(node, gast.Constant):
@@ -149,8 +151,24 @@ class _Inference:
             return self.atom(node)
         if isinstance(node, gast.Subscript):
             base = self.atom(node.value)
-            return ARRAY if base == ARRAY else OTHER
+            if base == ARRAY:
+                return ARRAY
+            element = self.elements.get(getattr(node.value, "id", None))
+            if element is not None and self.atom(node.slice) == SCALAR:
+                return element  # an item of a tuple or list of known kind
+            return OTHER
+        if isinstance(node, (gast.Tuple, gast.List)):
+            return OTHER
         return OTHER
+
+    def note_elements(self, name: str, value: gast.AST) -> None:
+        """Remember the kind shared by the items of a tuple or list display."""
+        if isinstance(value, (gast.Tuple, gast.List)) and value.elts:
+            kinds = {self.atom(e) for e in value.elts}
+            if len(kinds) == 1 and None not in kinds:
+                self.elements[name] = kinds.pop()
+        elif isinstance(value, gast.Name) and value.id in self.elements:
+            self.elements[name] = self.elements[value.id]
 
     def call(self, node: gast.Call) -> str:
         callee, args, keywords = call_parts(node)

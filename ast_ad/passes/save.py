@@ -28,13 +28,31 @@ def save(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         init = assign(saver.stack, gast.List(elts=[], ctx=gast.Load()))
         anno.setanno(init, "section", "forward")
         func.body.insert(0, init)
+        _keep_returned_value(func, ctx, saver.popped)
     return func
+
+
+def _keep_returned_value(func: gast.FunctionDef, ctx: Context, popped: set) -> None:
+    """The backward pass pops earlier values back into forward names; if the function
+    returns one of them, copy its final value aside before the backward pass starts."""
+    ret = func.body[-1]
+    value = ret.value.elts[0] if isinstance(ret.value, gast.Tuple) else None
+    if ctx.options.mode != "value_and_grad" or not isinstance(value, gast.Name) \
+            or value.id not in popped:
+        return
+    kept = ctx.namer.fresh("value")
+    copy = assign(kept, name(value.id))
+    anno.setanno(copy, "section", "forward")
+    end = max(i for i, s in enumerate(func.body) if anno.getanno(s, "section") == "forward")
+    func.body.insert(end + 1, copy)
+    value.id = kept
 
 
 class _Saver:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.stack: str | None = None
+        self.popped: set[str] = set()  # forward names the backward pass restores
 
     def block(self, stmts: list, in_loop: bool, mirror: list | None, loop=None) -> None:
         for stmt in stmts:
@@ -61,6 +79,7 @@ class _Saver:
                                                  ctx=gast.Load())))
         stmts.insert(_end(stmts), push)
         mirror.insert(0, pop)
+        self.popped.update(needed)
 
 
 def _defined(stmts: list, loop) -> list[str]:
