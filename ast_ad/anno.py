@@ -16,6 +16,7 @@ KEYS = {
     "section": "on a statement of the generated function: 'forward' or 'backward'",
     "exit_check": "True on the `if <flag>: break` that ends a loop body after the exits pass",
     "replays": "on a backward loop: the forward loop it replays in reverse",
+    "restores": "on a backward `y[i] = saved`: the array whose overwritten values it puts back",
     "mirror": "on a forward If/For/While: the backward statement that replays it",
     "adjoint": "on a backward statement: (op, adjoint name), op one of init, reset, add, scatter",
 }

@@ -71,6 +71,13 @@ class Context:
         self.injected[fresh] = obj
         return syntax.name(fresh)
 
+    def src_name(self, var: str) -> str:
+        """The user's name for an SSA or compiler name (`h_2` -> `h`), for messages."""
+        base = var
+        while "_" in base and base.rsplit("_", 1)[1].isdigit():
+            base = base.rsplit("_", 1)[0]
+        return base
+
     def src_line(self, lineno: int) -> str:
         """The user's source line `lineno`, stripped (for comments in generated code)."""
         import linecache

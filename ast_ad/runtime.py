@@ -148,3 +148,20 @@ def power_adjoint_exponent(g, z, x):
         return g * z * np.log(x) if x != 0 else 0.0 * g
     safe = np.where(x == 0, 1.0, x)
     return np.where(x == 0, 0.0, g * z * np.log(safe))
+
+
+def accumulate(total, contribution):
+    """total + contribution for adjoints of any kind: lists and tuples add item by item."""
+    if isinstance(total, list):
+        return [accumulate(t, c) for t, c in zip(total, contribution)]
+    return total + contribution
+
+
+def unstack(g, axis=0):
+    """The adjoint of np.stack: the slices of g along `axis`, as a list."""
+    return list(np.moveaxis(g, axis, 0)) if axis else list(g)
+
+
+def copy_of(value):
+    """A copy of an array (a view would change when its array is written into), else value."""
+    return value.copy() if isinstance(value, np.ndarray) else value

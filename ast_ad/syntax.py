@@ -122,3 +122,23 @@ def walk_statements(stmts: list):
         yield stmt
         for block in blocks(stmt):
             yield from walk_statements(block)
+
+
+def item_write(stmt: gast.AST):
+    """(array name, index, value) for `y[index] = value`, else None."""
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+            return target.value.id, target.slice, stmt.value
+    return None
+
+
+def list_append(stmt: gast.AST):
+    """(list name, value) for `ys.append(value)`, else None."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        func = stmt.value.func
+        if isinstance(func, gast.Attribute) and func.attr == "append" \
+                and isinstance(func.value, gast.Name) and len(stmt.value.args) == 1 \
+                and not stmt.value.keywords:
+            return func.value.id, stmt.value.args[0]
+    return None

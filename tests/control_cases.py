@@ -249,3 +249,68 @@ def rnn(W, U, x, h0):
     for t in range(x.shape[0]):
         h = np.tanh(W @ h + U @ x[t])
     return np.sum(h ** 2)
+
+
+def write_elements(x, n):
+    y = np.zeros(n)
+    for i in range(n):
+        y[i] = math.sin(x * i) + x
+    return np.sum(y * y)
+
+
+def write_then_read_old_values(x):
+    y = x * 2.0
+    z = y * x          # reads y before it is overwritten
+    y[0] = 3.0 * x[1]
+    y[1:] += x[:-1]
+    return np.sum(z * y)
+
+
+def write_slices_and_pairs(A, v):
+    B = A * 1.0
+    B[0, 1] = v[0] * v[1]
+    B[:, 0] = v * 2.0
+    B[1] *= v[2]
+    return np.sum(B ** 2) + np.sum(A * B)
+
+
+def write_broadcast_scalar(x, c):
+    y = x * 1.0
+    y[1:3] = c
+    return np.sum(y * x)
+
+
+def build_list_and_stack(x, n):
+    ys = []
+    for i in range(n):
+        ys.append(np.tanh(x * (i + 1)))
+    Y = np.stack(ys)
+    return np.sum(Y ** 2)
+
+
+def build_list_of_scalars(x):
+    values = []
+    for i in range(4):
+        values.append(x ** i)
+    values.append(math.sin(x))
+    return np.sum(np.array(values) * np.arange(1.0, 6.0))
+
+
+def array_of_scalars(a, b):
+    v = np.array([a, b * a, math.sin(b)])
+    return np.sum(v * v)
+
+
+def list_read_after_append(x):
+    ys = [x]
+    for i in range(3):
+        ys.append(ys[-1] * x + i)
+    return ys[0] * ys[2] + ys[-1]
+
+
+def recurrence_in_array(x, n):
+    h = np.zeros(n + 1)
+    h[0] = x
+    for t in range(n):
+        h[t + 1] = math.tanh(h[t] * 1.5 + x)
+    return h[n] + np.sum(h)

@@ -77,3 +77,30 @@ def test_loop_saves_only_what_the_backward_pass_needs():
     W, v = np.ones((3, 2)), np.ones(2)
     text = ast_ad.source(ast_ad.grad(c.iterate_array_rows, argnums=1), W, v)
     assert "stack.append((row, t3))" in text and "W)" not in text.split("stack.append")[1][:20]
+
+
+WRITES = [
+    (c.write_elements, (0.7, 5)), (c.write_elements, (0.7, 0)), (c.write_elements, (0.7, 1)),
+    (c.write_then_read_old_values, (rng.normal(size=4),)),
+    (c.write_slices_and_pairs, (rng.normal(size=(3, 3)), rng.normal(size=3))),
+    (c.write_broadcast_scalar, (rng.normal(size=4), 0.3)),
+    (c.build_list_and_stack, (rng.normal(size=3), 4)),
+    (c.build_list_of_scalars, (0.7,)),
+    (c.array_of_scalars, (0.7, 1.3)),
+    (c.list_read_after_append, (0.7,)),
+    (c.recurrence_in_array, (0.4, 6)), (c.recurrence_in_array, (0.4, 0)),
+]
+
+
+@pytest.mark.parametrize("fn, args", WRITES, ids=[f.__name__ for f, _ in WRITES])
+def test_array_writes_and_lists(fn, args):
+    check_gradient(fn, *args)
+
+
+def test_writes_do_not_leak_into_the_arguments():
+    import ast_ad
+
+    x = rng.normal(size=4)
+    before = x.copy()
+    ast_ad.grad(c.write_then_read_old_values)(x)
+    np.testing.assert_array_equal(x, before)

@@ -12,7 +12,7 @@ import gast
 
 from ..context import Context
 from ..rules import registry
-from ..syntax import target_name, walk_statements
+from ..syntax import item_write, list_append, target_name, walk_statements
 from .resolve import call_parts
 
 NONDIFFERENTIABLE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
@@ -53,6 +53,10 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         name = target_name(stmt)
         if name is not None:
             defs.append((name, differentiable_operands(stmt.value)))
+        # Writing into an array or appending to a list: the container now depends on the value.
+        written = item_write(stmt) or list_append(stmt)
+        if written is not None:
+            defs.append((written[0], _names([written[-1]])))
     varied = {params[i] for i in ctx.options.argnums}
     changed = True
     while changed:

@@ -107,13 +107,16 @@ def _check_details(node: gast.AST, ctx: Context) -> None:
             raise ctx.error(UnsupportedSyntaxError, node,
                             "unsupported syntax: an annotation without a value",
                             "assign a value, or remove the line")
-        if not isinstance(node.target, (gast.Name, gast.Subscript)):
-            _check_target(node.target, ctx)
+        _check_target(node.target, ctx)
     elif isinstance(node, gast.For):
         _check_target(node.target, ctx)
 
 
 def _check_target(target: gast.AST, ctx: Context) -> None:
+    if isinstance(target, gast.Subscript) and not isinstance(target.value, gast.Name):
+        raise ctx.error(UnsupportedSyntaxError, target,
+                        "unsupported: writing into part of an indexed value",
+                        "index once, e.g. y[i, j] = v instead of y[i][j] = v")
     if isinstance(target, (gast.Name, gast.Subscript)):
         return
     if isinstance(target, (gast.Tuple, gast.List)):

@@ -19,7 +19,7 @@ import numpy as np
 from .. import anno
 from ..context import Context
 from ..rules import registry
-from ..syntax import dotted_path, target_name, walk_statements
+from ..syntax import dotted_path, list_append, target_name, walk_statements
 from ..templates import bind_call
 from .resolve import call_parts, is_missing
 
@@ -69,6 +69,9 @@ def infer_kinds(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             if name is not None and anno.getanno(stmt, "phi") != "undefined":
                 kinds[name] = join(kinds.get(name), inference.expr(stmt.value))
                 inference.note_elements(name, stmt.value)
+            appended = list_append(stmt)
+            if appended is not None:
+                inference.note_append(*appended)
             elif isinstance(stmt, gast.For):
                 kinds[stmt.target.id] = SCALAR
         if kinds == before:
@@ -117,6 +120,7 @@ class _Inference:
         self.ctx = ctx
         self.kinds = kinds
         self.elements: dict[str, str] = {}  # tuple/list name -> the kind of its items
+        self.appended: dict[str, str] = {}  # list name -> the kind of what is appended
 
     def atom(self, node: gast.AST) -> str:
         if isinstance(node, gast.Constant):
@@ -161,8 +165,16 @@ class _Inference:
             return OTHER
         return OTHER
 
+    def note_append(self, name: str, value: gast.AST) -> None:
+        kind = self.atom(value)
+        if kind is not None:
+            self.appended[name] = join(self.appended.get(name), kind)
+            self.elements[name] = self.appended[name]
+
     def note_elements(self, name: str, value: gast.AST) -> None:
         """Remember the kind shared by the items of a tuple or list display."""
+        if isinstance(value, gast.List) and not value.elts:
+            return  # an empty list: its items are whatever gets appended
         if isinstance(value, (gast.Tuple, gast.List)) and value.elts:
             kinds = {self.atom(e) for e in value.elts}
             if len(kinds) == 1 and None not in kinds:
@@ -178,8 +190,10 @@ class _Inference:
         module = getattr(callee, "__module__", None) or ""
         if module == "math":
             return SCALAR if callee.__name__ not in ("modf", "frexp") else OTHER
-        if callee in (len, int, float, bool, round):
+        if callee in (float,):
             return SCALAR
+        if registry.is_nondifferentiable(callee) and callee in registry.RESULT_KINDS:
+            return registry.RESULT_KINDS[callee]
         rule = registry.lookup(callee)
         if rule is not None:
             if callable(rule.result_kind):

@@ -21,14 +21,16 @@ import gast
 
 from .. import algebra, anno, runtime, shapes
 from ..context import Context
-from ..errors import NoRuleError
+from ..errors import NoRuleError, UnsupportedSyntaxError
 from ..rules import registry
 from ..source import describe
-from ..syntax import assign, call, clone, const, name, target_name, walk_statements
+from ..syntax import (
+    assign, call, clone, const, item_write, list_append, name, target_name, walk_statements)
 from ..templates import Arg, Binding, bind_call, instantiate
-from .activity import NONDIFFERENTIABLE_ATTRIBUTES
+from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
 from .resolve import call_parts, is_missing
+from .shapes import UNKNOWN, static_index
 
 
 def reverse(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -52,6 +54,8 @@ class _Reverse:
         self.loads = Counter(n.id for n in gast.walk(func)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
         self.escaping_stack: list[set] = []
+        self.defs = {target_name(s): s.value for s in walk_statements(func.body)
+                     if target_name(s) is not None}
 
     # -- names and values ----------------------------------------------------
 
@@ -76,6 +80,8 @@ class _Reverse:
             return elementwise(self.kind(node.left), self.kind(node.right))
         if isinstance(node, gast.UnaryOp):
             return self.kind(node.operand)
+        if isinstance(node, gast.Subscript) and self.shape(node) == ():
+            return SCALAR
         if isinstance(node, gast.Call):
             func = self._object(node.func)
             if getattr(func, "__module__", None) == "math":
@@ -105,6 +111,12 @@ class _Reverse:
         if isinstance(node, gast.Attribute) and node.attr == "T":
             inner = self.shape(node.value)
             return None if inner is None else tuple(reversed(inner))
+        if isinstance(node, gast.Subscript):
+            key = static_index(node.slice, self.kinds)
+            return None if key is UNKNOWN else shapes.index(self.shape(node.value), key)
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr == "copy" and not node.args:
+            return self.shape(node.func.value)
         if isinstance(node, gast.Call) and not node.keywords:
             import numpy
 
@@ -156,7 +168,10 @@ class _Reverse:
 
     def accumulate(self, var: str, value: gast.AST, origin) -> gast.AST:
         adj = self.adjoint(var)
-        total = algebra.simplify(gast.BinOp(left=name(adj), op=gast.Add(), right=value))
+        if self.kinds.get(var, OTHER) == OTHER:  # maybe a list: add item by item
+            total = call(self.ctx.reference(runtime.accumulate, "accumulate"), [name(adj), value])
+        else:
+            total = algebra.simplify(gast.BinOp(left=name(adj), op=gast.Add(), right=value))
         return backward_statement(assign(adj, total, origin), "add", adj)
 
     def scatter(self, var: str, index: gast.AST, value: gast.AST, origin) -> gast.AST:
@@ -258,9 +273,67 @@ class _Reverse:
             return self.for_(stmt)
         if isinstance(stmt, gast.While):
             return self.while_(stmt)
-        if isinstance(stmt, gast.Assign):  # a write into an array
-            return [stmt], []
+        if item_write(stmt) is not None:
+            return self.item_write(stmt)
+        if list_append(stmt) is not None:
+            return [stmt], self.append(stmt)
         return [stmt], []  # print(...), assert, raise, break: nothing flows back
+
+    def item_write(self, stmt: gast.Assign) -> tuple[list, list]:
+        """`y[i] = v` writes into y in place, as the user's code does. The forward pass
+        saves what it overwrites; the backward pass takes v's adjoint out of y's,
+        zeroes that part (those values of y never reached the output), and puts the
+        old values back for the adjoints of earlier statements that read y."""
+        array, index, value = item_write(stmt)
+        self.check_not_a_view(array, stmt)
+        saved = self.ctx.namer.fresh("saved")
+        old = gast.Subscript(value=name(array), slice=clone(index), ctx=gast.Load())
+        if self.kinds.get(array) == ARRAY:
+            old = call(gast.Attribute(value=old, attr="copy", ctx=gast.Load()))
+        elif self.kinds.get(array) != SCALAR:
+            old = call(self.ctx.reference(runtime.copy_of, "copy_of"), [old])
+        save = assign(saved, old, stmt)
+        backward = []
+        if array in self.active:
+            adj = self.adjoint(array)
+            part = gast.Subscript(value=name(adj), slice=clone(index), ctx=gast.Load())
+            part_shape = self.shape(part)
+            if part_shape != () and (part_shape is None or part_shape == self.shape(value)):
+                # A view of the adjoint: copy it before that part is zeroed below.
+                part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))
+            if isinstance(value, gast.Name) and value.id in self.active:
+                contribution = call(self.ctx.reference(runtime.unbroadcast, "unbroadcast"),
+                                    [part, clone(value)])
+                backward.append(self.accumulate(value.id, self.elide(contribution), stmt))
+            zero = assign(gast.Subscript(value=name(adj), slice=clone(index), ctx=gast.Store()),
+                          const(0.0), stmt)
+            backward.append(backward_statement(zero, "scatter", adj))
+        restore = assign(gast.Subscript(value=name(array), slice=clone(index), ctx=gast.Store()),
+                         name(saved), stmt)
+        anno.setanno(restore, "restores", array)
+        backward.append(restore)
+        return [save, stmt], backward
+
+    def check_not_a_view(self, array: str, stmt) -> None:
+        value = self.defs.get(array)
+        if isinstance(value, (gast.Subscript, gast.Attribute)) or (
+                isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+                and value.func.attr in ("reshape", "ravel", "view", "transpose", "swapaxes")):
+            raise self.ctx.error(
+                UnsupportedSyntaxError, stmt,
+                f"unsupported: writing into {self.ctx.src_name(array)}, which may be a view of "
+                "another array", "write into the original array, e.g. y[0, 1] = v instead of "
+                "row = y[0]; row[1] = v")
+
+    def append(self, stmt: gast.Expr) -> list:
+        """`ys.append(v)`: appends happen in order, so their adjoints pop in reverse order."""
+        items, value = list_append(stmt)
+        if items not in self.active or not (isinstance(value, gast.Name)
+                                             and value.id in self.active):
+            return []
+        adj = self.adjoint(items)
+        popped = call(gast.Attribute(value=name(adj), attr="pop", ctx=gast.Load()))
+        return [self.accumulate(value.id, popped, stmt)]
 
     def seed(self, ret: gast.Return) -> list:
         out = []
@@ -352,6 +425,9 @@ class _Reverse:
             return []
         value = stmt.value
         phi = anno.getanno(stmt, "phi")
+        if not any(op in self.active for op in differentiable_operands(value)):
+            # Nothing differentiable flows in (`y = np.zeros(n)` later written into).
+            return [self.init(target, stmt, op="reset")] if phi == "backedge" else []
         if isinstance(value, (gast.Name, gast.Constant)) or phi:
             out = self.apply("copy", [value], {}, target, stmt)
         elif isinstance(value, gast.BinOp):

@@ -99,8 +99,8 @@ class _Shapes:
                 return self.atom(node)
             return None
         if isinstance(node, gast.Subscript):
-            key = _static_index(node.slice, self.ctx.kinds)
-            return None if key is _UNKNOWN else shapes.index(self.atom(node.value), key)
+            key = static_index(node.slice, self.ctx.kinds)
+            return None if key is UNKNOWN else shapes.index(self.atom(node.value), key)
         return None
 
     def call(self, node: gast.Call):
@@ -122,23 +122,23 @@ class _Shapes:
         return None
 
 
-_UNKNOWN = object()
+UNKNOWN = object()
 
 
-def _static_index(node, kinds):
-    """The index as a Python value usable on a dummy array, or _UNKNOWN."""
+def static_index(node, kinds):
+    """The index as a Python value usable on a dummy array, or UNKNOWN."""
     if isinstance(node, gast.Constant):
         return node.value
     if isinstance(node, gast.Name):
-        return 0 if kinds.get(node.id) == SCALAR else _UNKNOWN  # an int: any int will do
+        return 0 if kinds.get(node.id) == SCALAR else UNKNOWN  # an int: any int will do
     if isinstance(node, gast.Slice):
-        parts = [None if p is None else _static_index(p, kinds) for p in
+        parts = [None if p is None else static_index(p, kinds) for p in
                  (node.lower, node.upper, node.step)]
-        if any(p is _UNKNOWN for p in parts) or any(
+        if any(p is UNKNOWN for p in parts) or any(
                 isinstance(p, gast.Name) for p in (node.lower, node.upper, node.step)):
-            return _UNKNOWN  # a bound only known at run time
+            return UNKNOWN  # a bound only known at run time
         return slice(*parts)
     if isinstance(node, gast.Tuple):
-        parts = tuple(_static_index(e, kinds) for e in node.elts)
-        return _UNKNOWN if any(p is _UNKNOWN for p in parts) else parts
-    return _UNKNOWN
+        parts = tuple(static_index(e, kinds) for e in node.elts)
+        return UNKNOWN if any(p is UNKNOWN for p in parts) else parts
+    return UNKNOWN

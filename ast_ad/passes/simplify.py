@@ -21,6 +21,7 @@ from ..context import Context
 from ..syntax import blocks, clone, compound, target_name
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    _drop_needless_restores(func)
     for _ in range(8):
         before = gast.dump(func)
         _fold_inits(func.body)
@@ -84,16 +85,93 @@ def _single_use(stmts: list, i: int, var: str, loads: dict) -> int | None:
                     if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
         if reads:
             if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
-                    or isinstance(stmt, gast.Return):  # keep `return value, (bx, by)` short
-                return None
+                    or isinstance(stmt, gast.Return) \
+                    or (_stores(stmt, var) and not _rebinds(stmt, var)):
+                return None  # also keeps `return value, (bx, by)` short, and never folds
+                # a value into a statement that changes it in place (ys.pop())
             use, count = j, reads
-        if _stores(stmt, var):
+        if _rebinds(stmt, var):
             # Killed here: foldable if read once before (or by this very statement).
             return use if use is not None and count == 1 else None
         if use is None and any(_stores(stmt, op) for op in operands):
             return None  # an operand changes before the use
     # Not killed in this block: the use must be the only read anywhere.
     return use if use is not None and loads[var] == 1 else None
+
+
+# -- restores of overwritten array values -----------------------------------------
+
+
+def _drop_needless_restores(func: gast.FunctionDef) -> None:
+    """Drop `y[i] = saved` in the backward pass when nothing later reads y (or a view of it)."""
+    forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
+    backward = [s for s in func.body if anno.getanno(s, "section") == "backward"]
+    derived = defaultdict(set)  # array -> forward names computed from it (maybe views)
+    for stmt in _walk(forward):
+        var = target_name(stmt)
+        if var is not None:
+            for n in gast.walk(stmt.value):
+                if isinstance(n, gast.Name):
+                    derived[n.id].add(var)
+    events = list(_events(backward))
+    useless = set()
+    for i, (kind, stmt, names) in enumerate(events):
+        if kind != "restore" or id(stmt) in useless:
+            continue
+        watched = _closure(anno.getanno(stmt, "restores"), derived)
+        if not any(k == "read" and names & watched for k, _, names in events[i + 1:]):
+            useless.add(id(stmt))
+    if useless:
+        _prune(func.body, useless)
+
+
+def _walk(stmts):
+    for stmt in stmts:
+        yield stmt
+        for block in blocks(stmt):
+            yield from _walk(block)
+
+
+def _closure(array: str, derived: dict) -> set:
+    found, todo = set(), [array]
+    while todo:
+        var = todo.pop()
+        if var not in found:
+            found.add(var)
+            todo.extend(derived.get(var, ()))
+    return found
+
+
+def _events(stmts: list):
+    """("restore" | "read", statement, names read) in execution order; a loop body twice,
+    so what one iteration restores is seen by the reads of the next."""
+    for stmt in stmts:
+        if isinstance(stmt, (gast.For, gast.While)):
+            header = stmt.iter if isinstance(stmt, gast.For) else stmt.test
+            yield "read", stmt, set(_loaded(header))
+            body = list(_events(stmt.body))
+            yield from body + body
+        elif isinstance(stmt, gast.If):
+            yield "read", stmt, set(_loaded(stmt.test))
+            yield from _events(stmt.body)
+            yield from _events(stmt.orelse)
+        elif anno.getanno(stmt, "restores"):
+            yield "restore", stmt, set()
+        else:
+            yield "read", stmt, set(_loaded(stmt))
+
+
+def _loaded(node) -> list:
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+
+
+def _prune(stmts: list, drop: set) -> None:
+    stmts[:] = [s for s in stmts if id(s) not in drop]
+    for stmt in stmts:
+        for block in blocks(stmt):
+            _prune(block, drop)
+            if not block and isinstance(stmt, gast.If) and block is stmt.body:
+                block.append(gast.Pass())
 
 
 # -- folding inits -------------------------------------------------------------
@@ -114,16 +192,29 @@ def _fold_inits(stmts: list) -> None:
         for var in [v for v in pending if _mentions(stmt, v)]:
             init = pending.pop(var)
             if (op, adj) == ("add", var) and not any(_scatters(s, var) for s in stmts[j:]):
-                total = stmt.value
-                if isinstance(total, gast.BinOp) and isinstance(total.left, gast.Name) \
-                        and total.left.id == var and not _mentions(total.right, var):
-                    stmt.value = total.right if isinstance(total.op, gast.Add) else \
-                        algebra.simplify(gast.UnaryOp(op=gast.USub(), operand=total.right))
+                contribution = _contribution(stmt.value, var)
+                if contribution is not None:
+                    stmt.value = contribution
                     continue
             out.append(init)
         out.append(stmt)
     out.extend(pending.values())  # never read: dead code removal takes them
     stmts[:] = out
+
+
+def _contribution(total: gast.AST, var: str) -> gast.AST | None:
+    """c, for an accumulation `var + c`, `var - c` or `accumulate(var, c)` not otherwise reading var."""
+    if isinstance(total, gast.BinOp) and isinstance(total.op, (gast.Add, gast.Sub)):
+        left, right = total.left, total.right
+        if isinstance(left, gast.Name) and left.id == var and not _mentions(right, var):
+            if isinstance(total.op, gast.Add):
+                return right
+            return algebra.simplify(gast.UnaryOp(op=gast.USub(), operand=right))
+    if isinstance(total, gast.Call) and len(total.args) == 2 and not total.keywords:
+        first, second = total.args
+        if isinstance(first, gast.Name) and first.id == var and not _mentions(second, var):
+            return second
+    return None
 
 
 def _mentions(node: gast.AST, var: str) -> bool:
@@ -174,12 +265,26 @@ def _headers(stmt: gast.AST) -> list:
     return []
 
 
+def _rebinds(node: gast.AST, var: str) -> bool:
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
+               for n in gast.walk(node))
+
+
 def _stores(node: gast.AST, var: str) -> bool:
+    """Whether `node` rebinds `var` or writes into it (`var[i] = ...`, `var[i] += ...`)."""
     for n in gast.walk(node):
         if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store):
             return True
-        if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript) \
-                and isinstance(n.target.value, gast.Name) and n.target.value.id == var:
+        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) \
+                and isinstance(n.value, gast.Name) and n.value.id == var:
+            return True
+        if isinstance(n, gast.Call) and n.args and isinstance(n.args[0], gast.Name) \
+                and n.args[0].id == var and isinstance(n.func, gast.Attribute) \
+                and n.func.attr in ("at", "pop", "append"):
+            return True  # np.add.at(var, ...), var.pop(), var.append(...)
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                and n.func.attr in ("pop", "append") and isinstance(n.func.value, gast.Name) \
+                and n.func.value.id == var:
             return True
     return False
 

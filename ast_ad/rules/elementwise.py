@@ -112,8 +112,11 @@ def float(y, x):
     b[x] = b[y]
 
 
-nondifferentiable(math.floor, math.ceil, math.trunc, np.floor, np.ceil, np.trunc, np.rint,
-                  np.round, builtins.round, np.sign, math.isnan, math.isinf, np.isnan, np.isinf,
+nondifferentiable(math.floor, math.ceil, math.trunc, builtins.round, math.isnan, math.isinf,
+                  why="piecewise constant", result_kind="scalar")
+nondifferentiable(np.floor, np.ceil, np.trunc, np.rint, np.round, np.sign, np.isnan, np.isinf,
                   np.isfinite, why="piecewise constant")
-nondifferentiable(builtins.int, builtins.bool, builtins.len, builtins.range, builtins.isinstance,
-                  builtins.print, builtins.str, builtins.type, why="not a real-valued function")
+nondifferentiable(builtins.int, builtins.bool, builtins.len, builtins.isinstance,
+                  why="not a real-valued function", result_kind="scalar")
+nondifferentiable(builtins.range, builtins.print, builtins.str, builtins.type,
+                  why="not a real-valued function", result_kind="other")

@@ -30,6 +30,8 @@ class Rule:
 ADJOINTS: dict[Any, Rule] = {}
 # Functions whose output carries no derivative (integer-valued, shapes, constructors...).
 NONDIFFERENTIABLE: dict[Any, str] = {}
+# What functions without adjoint rules return: "scalar", "array" or "other" (constructors...).
+RESULT_KINDS: dict[Any, str] = {}
 # Array methods and attributes that mean a numpy function: `x.sum(...)` is `numpy.sum(x, ...)`.
 METHODS: dict[str, Any] = {}
 
@@ -78,9 +80,12 @@ def tangent(*primals):
     return decorate
 
 
-def nondifferentiable(*primals, why: str = "integer-valued"):
+def nondifferentiable(*primals, why: str = "integer-valued", result_kind: str | None = None):
+    """Declare functions whose results carry no derivative (and, optionally, their kind)."""
     for primal in primals:
         NONDIFFERENTIABLE[primal] = why
+        if result_kind is not None:
+            RESULT_KINDS[primal] = result_kind
 
 
 def _module_of(primal):
