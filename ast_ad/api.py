@@ -17,7 +17,7 @@ import numpy as np
 
 from .compile import compile_generated
 from .context import Options
-from .errors import ADError, Location, NonDifferentiableError
+from .errors import ADError, Location, NoRuleError, NonDifferentiableError
 from .passes.kinds import kind_of_value
 from .pipeline import check, generate
 from .source import FunctionSource, describe, get_source
@@ -28,6 +28,39 @@ MAX_SHAPE_SPECIALISATIONS = 8
 
 # fun -> {(code, options): generated function}; shared by every grad(fun).
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+# Functions being compiled right now, innermost last: a callee already here is recursive.
+_COMPILING: list = []
+
+
+def compile_function(src: FunctionSource, options: Options) -> list:
+    """Generate and compile code for one function and options (cached per function)."""
+    per_fun = _CACHE.setdefault(src.fn, {})
+    key = (src.fn.__code__, src.text, options)
+    if key in per_fun:
+        return per_fun[key]
+    _COMPILING.append(src.fn)
+    try:
+        text, names, ctx = generate(src, options, compile_callee=compile_callee)
+    finally:
+        _COMPILING.pop()
+    functions = compile_generated(text, names, ctx)
+    callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees))
+    for fn in functions:
+        fn.__ast_ad_source__ = text + callee_text
+    per_fun[key] = functions
+    return functions
+
+
+def compile_callee(fn, options: Options, call_site: Location):
+    """Forward and backward functions for a user function called by generated code."""
+    if fn in _COMPILING:
+        raise NoRuleError(
+            f"{describe(fn)} is recursive (it calls itself, directly or through other "
+            "functions): ast-ad differentiates each function once", call_site,
+            "rewrite the recursion as a loop")
+    return compile_function(get_source(fn), options)
 
 
 def grad(fun=None, argnums: int | tuple[int, ...] = 0):
@@ -185,15 +218,7 @@ class _Transformed:
         return generated
 
     def compile_options(self, options: Options):
-        per_fun = _CACHE.setdefault(self.fun, {})
-        key = (self.fun.__code__, self.src.text, options)
-        generated = per_fun.get(key)
-        if generated is None:
-            text, name, ctx = generate(self.src, options)
-            generated = compile_generated(text, name, ctx)
-            generated.__ast_ad_source__ = text
-            per_fun[key] = generated
-        return generated
+        return compile_function(self.src, options)[0]
 
     def check_argument(self, i: int, value) -> None:
         """Only real floating-point values (scalars or arrays) can be differentiated."""

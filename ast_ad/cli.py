@@ -119,8 +119,12 @@ def _generate(fn, args) -> str:
     mode = "value_and_grad" if args.mode == "reverse" else "grad"
     options = Options(mode, argnums, len(argnums) > 1, _kinds(fn, params, args),
                       trace=args.trace)
-    text, _, _ = generate(get_source(fn), options, args.stage)
-    return text
+    if args.stage:
+        text, _, _ = generate(get_source(fn), options, args.stage)
+        return text
+    from .api import compile_function
+
+    return compile_function(get_source(fn), options)[0].__ast_ad_source__
 
 
 def _kinds(fn, params, args) -> tuple:

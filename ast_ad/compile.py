@@ -14,30 +14,37 @@ import types
 from .context import Context
 
 
-def compile_generated(source: str, func_name: str, ctx: Context) -> types.FunctionType:
+def compile_generated(source: str, names: list[str], ctx: Context) -> list[types.FunctionType]:
+    """Compile the generated functions `names` defined by `source`; return them in order."""
     user = ctx.src
     injected = dict(ctx.injected)
     outer = sorted(injected) + sorted(set(user.closure) - set(injected))
     factory_source = (
         f"def __ast_ad_factory__({', '.join(outer)}):\n"
         + textwrap.indent(source, "    ")
-        + f"    return {func_name}\n"
+        + f"    return {', '.join(names)}\n"
     )
-    filename = f"<ast_ad:{user.qualname}:{func_name}>"
+    filename = f"<ast_ad:{user.qualname}:{names[0]}>"
     code = compile(factory_source, filename, "exec")
     namespace: dict = {}
     exec(code, user.globals, namespace)
     factory = namespace["__ast_ad_factory__"]
-    inner = next(c for c in factory.__code__.co_consts
-                 if isinstance(c, types.CodeType) and c.co_name == func_name)
-    cells = tuple(
-        types.CellType(injected[var]) if var in injected else user.closure[var]
-        for var in inner.co_freevars
-    )
-    fn = types.FunctionType(inner, user.globals, func_name, user.fn.__defaults__, cells)
-    fn.__kwdefaults__ = user.fn.__kwdefaults__
-    fn.__qualname__ = f"{user.fn.__qualname__}.<{func_name}>"
-    fn.__module__ = user.fn.__module__
+    functions = []
+    for i, func_name in enumerate(names):
+        inner = next(c for c in factory.__code__.co_consts
+                     if isinstance(c, types.CodeType) and c.co_name == func_name)
+        cells = tuple(
+            types.CellType(injected[var]) if var in injected else user.closure[var]
+            for var in inner.co_freevars
+        )
+        defaults = user.fn.__defaults__ if i == 0 else None  # the backward takes no defaults
+        fn = types.FunctionType(inner, user.globals, func_name, defaults, cells)
+        if i == 0:
+            fn.__kwdefaults__ = user.fn.__kwdefaults__
+        fn.__qualname__ = f"{user.fn.__qualname__}.<{func_name}>"
+        fn.__module__ = user.fn.__module__
+        fn.__ast_ad_source__ = source
+        functions.append(fn)
     linecache.cache[filename] = (len(factory_source), None,
                                  factory_source.splitlines(True), filename)
-    return fn
+    return functions

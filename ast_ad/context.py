@@ -17,7 +17,7 @@ from .source import FunctionSource
 class Options:
     """What to generate: which arguments, which derivative, for which argument kinds."""
 
-    mode: str = "value_and_grad"  # "grad" | "value_and_grad" | ...
+    mode: str = "value_and_grad"  # "grad" | "value_and_grad" | "vjp"
     argnums: tuple[int, ...] = (0,)
     argnums_is_tuple: bool = False
     # One entry per positional parameter: "scalar", "array" or "other"; None when
@@ -48,9 +48,15 @@ class Context:
     kinds: dict[str, str] = field(default_factory=dict)
     shape_class: dict[str, str] = field(default_factory=dict)
     shapes: dict[str, tuple | None] = field(default_factory=dict)
+    elements: dict[str, str] = field(default_factory=dict)  # tuple/list name -> its items' kind
     varied: set[str] = field(default_factory=set)
     active: set[str] = field(default_factory=set)
     adjoint_of: dict[str, str] = field(default_factory=dict)  # adjoint name -> primal name
+    output: Any = None  # the atom the function returns
+    cotangent: str | None = None  # vjp mode: the backward function's parameter
+    # Compiles a user function the code calls: (function, Options) -> (forward, backward).
+    compile_callee: Any = None
+    callees: list = field(default_factory=list)  # generated functions of callees, for source()
 
     def reference(self, obj: Any, preferred: str) -> gast.Name:
         """A name by which the generated code reaches `obj`: the user's own alias if the

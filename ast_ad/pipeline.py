@@ -1,7 +1,7 @@
 """The order of the compiler passes: the one place it is declared.
 
     source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes -> activity
-           -> reverse -> simplify -> save -> emit -> compile
+           -> reverse -> simplify -> save -> split (vjp) -> emit -> compile
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .passes.save import save
 from .passes.shapes import infer_shapes
 from .passes.reverse import reverse
 from .passes.simplify import simplify
+from .passes.split import split
 from .passes.ssa import ssa
 from .source import FunctionSource
 
@@ -46,6 +47,7 @@ REVERSE: list[tuple[str, Pass]] = [
     ("reverse", reverse),
     ("simplify", simplify),
     ("save", save),
+    ("split", split),
 ]
 
 STAGES = ["parse"] + [n for n, _ in LOWERING + REVERSE]
@@ -59,12 +61,14 @@ def check(src: FunctionSource) -> None:
     fence(tree, ctx)
 
 
-def transform(src: FunctionSource, options: Options, stop_after: str | None = None):
+def transform(src: FunctionSource, options: Options, stop_after: str | None = None,
+              compile_callee=None):
     """Run the pipeline on one function; return (tree, context).
 
-    `stop_after` names a stage (see STAGES) to stop after, for `ast-ad show --stage`.
+    `stop_after` names a stage (see STAGES) to stop after, for `ast-ad show --stage`;
+    `compile_callee` compiles user functions the code calls (see api.compile_callee).
     """
-    ctx = Context(src, options)
+    ctx = Context(src, options, compile_callee=compile_callee)
     tree = parse(src)
     ctx.namer = Namer(names_in(tree))
     if stop_after == "parse":
@@ -76,7 +80,13 @@ def transform(src: FunctionSource, options: Options, stop_after: str | None = No
     return tree, ctx
 
 
-def generate(src: FunctionSource, options: Options, stop_after: str | None = None):
-    """Run the pipeline and print the result; return (source text, function name, context)."""
-    tree, ctx = transform(src, options, stop_after)
-    return emit(tree, ctx), tree.name, ctx
+def generate(src: FunctionSource, options: Options, stop_after: str | None = None,
+             compile_callee=None):
+    """Run the pipeline and print the result; return (source text, function names, context).
+
+    One function, or two (forward, backward) in vjp mode.
+    """
+    tree, ctx = transform(src, options, stop_after, compile_callee)
+    functions = tree.body if isinstance(tree, gast.Module) else [tree]
+    text = "\n\n".join(emit(f, ctx) for f in functions)
+    return text, [f.name for f in functions], ctx

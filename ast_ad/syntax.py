@@ -142,3 +142,14 @@ def list_append(stmt: gast.AST):
                 and not stmt.value.keywords:
             return func.value.id, stmt.value.args[0]
     return None
+
+
+def assigned_names(stmt: gast.AST) -> list[str]:
+    """Names an assignment binds: `x = ...` or `x, saved = ...`."""
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+        if isinstance(target, gast.Name):
+            return [target.id]
+        if isinstance(target, gast.Tuple) and all(isinstance(e, gast.Name) for e in target.elts):
+            return [e.id for e in target.elts]
+    return []

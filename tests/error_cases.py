@@ -21,9 +21,9 @@ def uses_yield(x):
     yield x * 2
 
 
-def uses_lambda(x):
-    square = lambda v: v * v  # noqa: E731
-    return square(x)
+def uses_lambda_as_argument(x):
+    values = sorted([x, 2.0], key=lambda v: -v)
+    return values[0]
 
 
 def uses_comprehension(x):
@@ -48,10 +48,24 @@ def uses_class(x):
     return x
 
 
-def uses_nested_def(x):
+def uses_local_function_as_value(x):
+    def inner(v):
+        return v * 2
+    helper = inner
+    return helper(x)
+
+
+def uses_decorated_nested_def(x):
+    @staticmethod
     def inner(v):
         return v * 2
     return inner(x)
+
+
+def local_recursion(x):
+    def fall(v):
+        return v if v < 0.0 else fall(v - 1.0)
+    return fall(x)
 
 
 def uses_starred(x):

@@ -24,12 +24,12 @@ REJECTED = [
     (cases.uses_try, 1, 5, "try statement"),
     (cases.uses_with, 1, 5, "with statement"),
     (cases.uses_yield, 1, 5, "yield expression"),
-    (cases.uses_lambda, 1, 14, "lambda"),
+    (cases.uses_lambda_as_argument, 1, 35, "lambda"),
     (cases.uses_comprehension, 1, 16, "list comprehension"),
     (cases.uses_global, 1, 5, "global statement"),
     (cases.uses_del, 2, 5, "del statement"),
     (cases.uses_class, 1, 5, "class definition"),
-    (cases.uses_nested_def, 1, 5, "nested function definition"),
+    (cases.uses_decorated_nested_def, 2, 5, "decorated nested function"),
     (cases.uses_starred, 2, 21, "starred expression"),
     (cases.uses_walrus, 1, 13, "assignment expression"),
     (cases.uses_for_else, 4, 9, "else clause on a for loop"),
@@ -57,6 +57,18 @@ def test_unsupported_syntax_is_rejected_up_front(fn, offset, col, words):
         ast_ad.grad(fn)(1.0)
     _expect(info.value, fn, offset, col, words)
     assert " — " in str(info.value)  # every rejection says what to write instead
+
+
+def test_local_function_used_as_a_value():
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        ast_ad.grad(cases.uses_local_function_as_value)(1.0)
+    _expect(info.value, cases.uses_local_function_as_value, 3, 14, "local function inner")
+
+
+def test_local_recursion():
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        ast_ad.grad(cases.local_recursion)(1.0)
+    _expect(info.value, cases.local_recursion, 2, 34, "fall calls itself")
 
 
 def test_errors_derive_from_aderror():

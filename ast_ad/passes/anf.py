@@ -31,7 +31,8 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, clone, const, is_constant, name, root_name
+from ..errors import UnsupportedSyntaxError
+from ..syntax import assign, clone, const, is_constant, name, rename, root_name
 
 
 def local_names(func: gast.FunctionDef) -> set[str]:
@@ -54,6 +55,8 @@ class _Lowering:
     def __init__(self, ctx: Context, locals_: set[str]):
         self.ctx = ctx
         self.locals = locals_
+        self.nested: dict[str, gast.FunctionDef] = {}  # local functions, inlined where called
+        self.inlining: list[str] = []
 
     # -- statements ---------------------------------------------------------
 
@@ -72,8 +75,18 @@ class _Lowering:
             anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
         out.append(stmt)
 
+    def stmt_FunctionDef(self, node: gast.FunctionDef, out: list) -> None:
+        self.nested[node.name] = node
+
     def stmt_Assign(self, node: gast.Assign, out: list) -> None:
         targets = node.targets
+        if isinstance(node.value, gast.Lambda):  # square = lambda v: v * v
+            lam = node.value
+            ret = gast.copy_location(gast.Return(value=lam.body), lam.body)
+            self.nested[targets[0].id] = gast.copy_location(gast.FunctionDef(
+                name=targets[0].id, args=lam.args, body=[ret], decorator_list=[],
+                returns=None, type_comment=None, type_params=[]), lam)
+            return
         if len(targets) == 1 and isinstance(targets[0], gast.Name):
             self.emit(out, assign(targets[0].id, self.expr(node.value, out), node.value), node)
             return
@@ -224,6 +237,11 @@ class _Lowering:
         return result
 
     def expr_Name(self, node, out):
+        if node.id in self.nested:
+            raise self.ctx.error(
+                UnsupportedSyntaxError, node,
+                f"unsupported: using the local function {node.id} as a value",
+                "call it directly; ast-ad inlines local functions where they are called")
         return name(node.id)
 
     def expr_Constant(self, node, out):
@@ -287,6 +305,8 @@ class _Lowering:
 
     def expr_Call(self, node, out):
         func = node.func
+        if isinstance(func, gast.Name) and func.id in self.nested:
+            return self.inline(self.nested[func.id], node, out)
         if not self.is_atom(func):
             if isinstance(func, gast.Attribute):  # a method: x.sum(), (a + b).reshape(...)
                 func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr,
@@ -296,6 +316,66 @@ class _Lowering:
         args = [self.atom(a, out) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in node.keywords]
         return gast.Call(func=func, args=args, keywords=keywords)
+
+    def inline(self, fn: gast.FunctionDef, call_node: gast.Call, out: list) -> gast.AST:
+        """Lower a call of a local function as its body, with its own names made fresh.
+
+        The body reads the enclosing function's variables as they are at the call,
+        as a Python closure does."""
+        from .exits import exits
+        from .loops import loops
+
+        if fn.name in self.inlining:
+            raise self.ctx.error(
+                UnsupportedSyntaxError, call_node, f"unsupported: {fn.name} calls itself",
+                "rewrite the recursion as a loop")
+        body = gast.FunctionDef(name=fn.name, args=clone(fn.args), body=clone(fn.body),
+                                decorator_list=[], returns=None, type_comment=None,
+                                type_params=[])
+        params = body.args.posonlyargs + body.args.args + body.args.kwonlyargs
+        own = {p.id for p in params} | {n.id for n in gast.walk(body)
+                                         if isinstance(n, gast.Name)
+                                         and isinstance(n.ctx, gast.Store)}
+        arguments = self.bind(body.args, call_node)
+        fresh = {v: self.ctx.namer.fresh(v) for v in sorted(own)}
+        self.locals.update(fresh.values())
+        rename(body, fresh)
+        reassigned = {n.id for n in gast.walk(gast.Module(body=body.body, type_ignores=[]))
+                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        for param, value in arguments:
+            lowered = self.expr(value, out)
+            if fresh[param] not in reassigned and isinstance(lowered, (gast.Name, gast.Constant)):
+                _substitute(body, fresh[param], lowered)  # pass an atom straight in
+            else:
+                self.emit(out, assign(fresh[param], lowered, value), value)
+        body = exits(loops(body, self.ctx), self.ctx)
+        self.inlining.append(fn.name)
+        for stmt in body.body[:-1]:
+            self.stmt(stmt, out)
+        result = self.expr(body.body[-1].value or const(None), out)
+        self.inlining.pop()
+        return result
+
+    def bind(self, args: gast.arguments, call_node: gast.Call) -> list:
+        """(parameter, argument expression) pairs for a call of a local function."""
+        positional = args.posonlyargs + args.args
+        defaults = dict(zip([p.id for p in positional[len(positional) - len(args.defaults):]],
+                            args.defaults))
+        defaults.update({p.id: d for p, d in zip(args.kwonlyargs, args.kw_defaults)
+                         if d is not None})
+        given = {p.id: a for p, a in zip(positional, call_node.args)}
+        if len(call_node.args) > len(positional):
+            raise self.ctx.error(UnsupportedSyntaxError, call_node,
+                                 "too many arguments for a local function")
+        given.update({k.arg: k.value for k in call_node.keywords})
+        pairs = []
+        for p in positional + args.kwonlyargs:
+            value = given.get(p.id, defaults.get(p.id))
+            if value is None:
+                raise self.ctx.error(UnsupportedSyntaxError, call_node,
+                                     f"missing argument {p.id} in a call of a local function")
+            pairs.append((p.id, clone(value)))
+        return pairs
 
     def expr_Attribute(self, node, out):
         if self.is_atom(node):
@@ -336,3 +416,15 @@ class _Lowering:
         return gast.JoinedStr(values=values)
 
 
+
+
+def _substitute(tree: gast.AST, var: str, atom: gast.AST) -> None:
+    """Replace every read of `var` in `tree` by a copy of `atom`."""
+
+    class Substitute(gast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id == var and isinstance(node.ctx, gast.Load):
+                return gast.copy_location(clone(atom), node)
+            return node
+
+    Substitute().visit(tree)

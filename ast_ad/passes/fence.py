@@ -38,8 +38,9 @@ REJECTED = {
     gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return the new value"),
     gast.Delete: ("a del statement", "leave the variable unused instead of deleting it"),
     gast.ClassDef: ("a class definition", "define the class outside the differentiated function"),
-    gast.FunctionDef: ("a nested function definition", "define the helper at module level"),
-    gast.Lambda: ("a lambda expression", "define a named function with `def` at module level"),
+    gast.FunctionDef: ("a decorated nested function", "remove the decorator"),
+    gast.Lambda: ("a lambda expression here", "assign the lambda to a name and call it, "
+                  "or use def"),
     gast.Import: ("an import statement", "import at module level"),
     gast.ImportFrom: ("an import statement", "import at module level"),
     gast.ListComp: ("a list comprehension", "write a for loop that appends to a list"),
@@ -75,7 +76,21 @@ def _check_signature(func: gast.FunctionDef, ctx: Context) -> None:
 
 
 def _check(node: gast.AST, ctx: Context) -> None:
+    # Nested functions (def, or a lambda assigned to a name) are inlined where they are called.
+    allowed_functions = {
+        id(n) for n in gast.walk(node)
+        if isinstance(n, gast.FunctionDef) and not n.decorator_list
+    } | {
+        id(n.value) for n in gast.walk(node)
+        if isinstance(n, gast.Assign) and isinstance(n.value, gast.Lambda)
+        and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)
+    }
     for child in gast.walk(node):
+        if id(child) in allowed_functions:
+            _check_signature(child, ctx)
+            continue
+        if isinstance(child, (gast.arguments,)):
+            continue
         if isinstance(child, ALLOWED_STATEMENTS + ALLOWED_EXPRESSIONS + ALLOWED_OTHER):
             _check_details(child, ctx)
             continue

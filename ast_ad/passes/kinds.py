@@ -12,11 +12,12 @@ array operand when the other operands are scalars or of the same class.
 from __future__ import annotations
 
 import numbers
+import types
 
 import gast
 import numpy as np
 
-from .. import anno
+from .. import anno, callees
 from ..context import Context
 from ..rules import registry
 from ..syntax import dotted_path, list_append, target_name, walk_statements
@@ -77,6 +78,7 @@ def infer_kinds(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         if kinds == before:
             break
     ctx.kinds = kinds
+    ctx.elements = inference.elements
     ctx.shape_class = _shape_classes(func, params, kinds)
     return func
 
@@ -165,6 +167,14 @@ class _Inference:
             return OTHER
         return OTHER
 
+    def user_function(self, fn, args, keywords) -> callees.Result:
+        bound = callees.bind(fn, args, keywords)
+        if bound is None:
+            return callees.UNKNOWN
+        kinds = tuple(kind_of_value(p.default) if a is None else (self.atom(a) or OTHER)
+                      for p, a in bound)
+        return callees.result_of(fn, kinds, None)
+
     def note_append(self, name: str, value: gast.AST) -> None:
         kind = self.atom(value)
         if kind is not None:
@@ -181,12 +191,20 @@ class _Inference:
                 self.elements[name] = kinds.pop()
         elif isinstance(value, gast.Name) and value.id in self.elements:
             self.elements[name] = self.elements[value.id]
+        elif isinstance(value, gast.Call):
+            callee, args, keywords = call_parts(value)
+            if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None:
+                item = self.user_function(callee, args, keywords).item_kind
+                if item is not None:
+                    self.elements[name] = item
 
     def call(self, node: gast.Call) -> str:
         callee, args, keywords = call_parts(node)
         arg_kinds = [self.atom(a) for a in args]
         if callee is None or is_missing(callee) or isinstance(callee, tuple):
             return OTHER
+        if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None:
+            return self.user_function(callee, args, keywords).kind
         module = getattr(callee, "__module__", None) or ""
         if module == "math":
             return SCALAR if callee.__name__ not in ("modf", "frexp") else OTHER

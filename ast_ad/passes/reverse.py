@@ -15,12 +15,14 @@ a loop runs backwards over the same range, or as many times as it ran.
 
 from __future__ import annotations
 
+import inspect
+import types
 from collections import Counter
 
 import gast
 
 from .. import algebra, anno, runtime, shapes
-from ..context import Context
+from ..context import Context, Options
 from ..errors import NoRuleError, UnsupportedSyntaxError
 from ..rules import registry
 from ..source import describe
@@ -51,6 +53,7 @@ class _Reverse:
         args = func.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
         self.output_kind = None
+        self.given: set[str] = set()  # names whose adjoints are parameters, not zero-initialised
         self.loads = Counter(n.id for n in gast.walk(func)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
         self.escaping_stack: list[set] = []
@@ -198,16 +201,23 @@ class _Reverse:
         func = self.func
         ret = func.body[-1]
         value = ret.value
-        if isinstance(value, gast.Name):
+        mode = self.ctx.options.mode
+        self.ctx.output = value
+        if isinstance(value, gast.Name) and mode != "vjp":
             # The backward pass runs only once the output is checked to be a scalar.
             self.output_kind = self.kinds.get(value.id)
             self.kinds[value.id] = SCALAR
+        if mode == "vjp":
+            # The output's adjoint is given (the backward function's cotangent parameter).
+            self.given = {value.id} if isinstance(value, gast.Name) else set()
+            self.ctx.cotangent = self.adjoint(value.id) if isinstance(value, gast.Name) \
+                else self.ctx.namer.fresh("cotangent")
         forward, backward = self.block(func.body, extra_defs=self.params)
         grads = []
         for i in self.ctx.options.argnums:
             p = self.params[i]
             g = name(self.adjoint(p)) if p in self.active else self.zero(p)
-            if self.kinds.get(p) == ARRAY and self.needs_cast(i):
+            if self.kinds.get(p) == ARRAY and self.needs_cast(i) and mode != "vjp":
                 import numpy
 
                 g = call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="asarray",
@@ -215,17 +225,16 @@ class _Reverse:
                          [g], [gast.keyword(arg="dtype", value=gast.Attribute(
                              value=name(p), attr="dtype", ctx=gast.Load()))])
             grads.append(g)
-        grad = gast.Tuple(elts=grads, ctx=gast.Load()) if self.ctx.options.argnums_is_tuple \
-            else grads[0]
-        mode = self.ctx.options.mode
+        grad = gast.Tuple(elts=grads, ctx=gast.Load()) \
+            if self.ctx.options.argnums_is_tuple or mode == "vjp" else grads[0]
         result = gast.Tuple(elts=[clone(value), grad], ctx=gast.Load()) \
-            if mode == "value_and_grad" else grad
+            if mode in ("value_and_grad", "vjp") else grad
         final = gast.Return(value=result)
         anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
         for section, stmts in (("forward", forward), ("backward", backward)):
             for stmt in walk_statements(stmts):
                 anno.setanno(stmt, "section", section)
-        suffix = "value_and_grad" if mode == "value_and_grad" else "grad"
+        suffix = {"value_and_grad": "value_and_grad", "vjp": "vjp"}.get(mode, "grad")
         func.name = self.ctx.namer.fresh(f"{self.ctx.src.name}_{suffix}")
         func.body = forward + backward + [final]
         return func
@@ -249,15 +258,16 @@ class _Reverse:
         forward, backward_parts = [], []
         defined = list(extra_defs)
         for stmt in stmts:
+            defined.extend(_defines(stmt))
             fwd, bwd = self.stmt(stmt)
             forward.extend(fwd)
             backward_parts.append(bwd)
-            defined.extend(_defines(stmt))
             if isinstance(stmt, gast.If):
                 defined.extend(sorted(self.escaping(stmt)))
         escaping = self.escaping_stack[-1] if self.escaping_stack else set()
         backward = [self.init(v, stmts[0] if stmts else self.func)
-                    for v in dict.fromkeys(defined) if v in self.active and v not in escaping]
+                    for v in dict.fromkeys(defined)
+                    if v in self.active and v not in escaping and v not in self.given]
         for bwd in reversed(backward_parts):
             backward.extend(bwd)
         return forward, backward
@@ -338,6 +348,8 @@ class _Reverse:
     def seed(self, ret: gast.Return) -> list:
         out = []
         value = ret.value
+        if self.ctx.options.mode == "vjp":
+            return out  # the cotangent parameter is the output's adjoint
         statically_scalar = self.ctx.shapes.get(getattr(value, "id", None)) == () \
             or self.output_kind == SCALAR
         if isinstance(value, gast.Name) and not statically_scalar \
@@ -436,7 +448,11 @@ class _Reverse:
             out = self.apply(type(value.op), [value.operand], {}, target, stmt)
         elif isinstance(value, gast.Call):
             callee, args, keywords = call_parts(value)
-            out = self.apply(callee, args, keywords, target, stmt)
+            if registry.lookup(callee) is None and isinstance(callee, types.FunctionType) \
+                    and self.ctx.compile_callee is not None:
+                out = self.call_user_function(callee, args, keywords, target, stmt)
+            else:
+                out = self.apply(callee, args, keywords, target, stmt)
         elif isinstance(value, gast.Subscript):
             out = self.apply("getitem", [value.value, value.slice], {}, target, stmt)
         elif isinstance(value, (gast.Tuple, gast.List)):
@@ -450,6 +466,43 @@ class _Reverse:
             out = []
         if phi == "backedge":  # the header name now means the previous iteration's value
             out.append(self.init(target, stmt, op="reset"))
+        return out
+
+    def call_user_function(self, fn, args, keywords, target: str, stmt: gast.Assign) -> list:
+        """`z = g(a, b)` for a Python function g: g gets its own forward and backward
+        functions (generated once, cached); the forward one also returns what its
+        backward one needs, and the caller keeps that until its own backward pass."""
+        signature = inspect.signature(fn)
+        try:
+            bound = signature.bind(*args, **keywords)
+        except TypeError as exc:
+            raise self.ctx.error(NoRuleError, stmt, f"cannot call {describe(fn)}: {exc}")
+        params = [p for p in signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        atoms = [bound.arguments.get(p.name) for p in params]
+        argnums = tuple(i for i, a in enumerate(atoms)
+                        if isinstance(a, gast.Name) and a.id in self.active)
+        kinds = tuple(self.kind(a) if a is not None else kind_of_value(p.default)
+                      for a, p in zip(atoms, params))
+        arrays = tuple((None, self.shape(a)) if k == ARRAY and a is not None else None
+                       for a, k in zip(atoms, kinds))
+        options = Options("vjp", argnums, True, kinds, arrays)
+        forward_fn, backward_fn = self.ctx.compile_callee(fn, options, self.ctx.location(stmt))
+        self.ctx.callees.append(forward_fn.__ast_ad_source__)
+        base = fn.__name__ if fn.__name__.isidentifier() else "function"
+        # Forward: `z, g_saved = g_forward(a, b)` (same arguments as the user's call).
+        saved = self.ctx.namer.fresh(f"{base}_saved")
+        stmt.value.func = self.ctx.reference(forward_fn, forward_fn.__name__)
+        stmt.targets = [gast.Tuple(elts=[name(target, store=True), name(saved, store=True)],
+                                   ctx=gast.Store())]
+        # Backward: `t1, t2 = g_backward(g_saved, bz)`, then add each into its argument's adjoint.
+        grads = [self.ctx.namer.temp() for _ in argnums]
+        backward_call = call(self.ctx.reference(backward_fn, backward_fn.__name__),
+                             [name(saved), name(self.adjoint(target))])
+        out = [assign(gast.Tuple(elts=[name(g, store=True) for g in grads], ctx=gast.Store()),
+                      backward_call, stmt)]
+        for g, i in zip(grads, argnums):
+            out.append(self.accumulate(atoms[i].id, name(g), stmt))
         return out
 
     def apply(self, primal, args: list, keywords: dict, target: str, stmt: gast.AST) -> list:

@@ -17,7 +17,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, blocks, call, name, target_name
+from ..syntax import assign, assigned_names, blocks, call, name, target_name
 
 
 def save(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -86,9 +86,9 @@ def _defined(stmts: list, loop) -> list[str]:
     """Names a block assigns itself (a loop statement assigns its target and header names)."""
     found = []
     for stmt in stmts:
-        var = target_name(stmt)
-        if var is not None:
-            found.append(var)
+        names = assigned_names(stmt)
+        if names:
+            found.extend(names)
         elif isinstance(stmt, (gast.For, gast.While)):
             if isinstance(stmt, gast.For):
                 found.append(stmt.target.id)

@@ -10,16 +10,17 @@ rest as explicit sums, and to pick 2-D forms of linear-algebra rules.
 from __future__ import annotations
 
 import numbers
+import types
 
 import gast
 import numpy as np
 
-from .. import anno, shapes
+from .. import anno, callees, shapes
 from ..context import Context
 from ..rules import registry
 from ..syntax import dotted_path, target_name, walk_statements
 from ..templates import bind_call
-from .kinds import SCALAR
+from .kinds import ARRAY, OTHER, SCALAR, kind_of_value
 from .resolve import call_parts, is_missing
 
 
@@ -62,6 +63,13 @@ class _Shapes:
     def __init__(self, ctx: Context, known: dict):
         self.ctx = ctx
         self.known = known
+
+    def kind(self, node) -> str:
+        if isinstance(node, gast.Name) and node.id in self.ctx.kinds:
+            return self.ctx.kinds[node.id]
+        if isinstance(node, gast.Constant):
+            return kind_of_value(node.value)
+        return OTHER
 
     def atom(self, node) -> tuple | None:
         if isinstance(node, gast.Constant):
@@ -109,6 +117,15 @@ class _Shapes:
             return None
         if getattr(callee, "__module__", None) == "math" or callee in (len, float, int, round):
             return ()
+        if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None:
+            bound = callees.bind(callee, args, keywords)
+            if bound is None:
+                return None
+            kinds = tuple(kind_of_value(p.default) if a is None else self.kind(a)
+                          for p, a in bound)
+            arrays = tuple((None, self.atom(a)) if k == ARRAY and a is not None else None
+                           for (p, a), k in zip(bound, kinds))
+            return callees.result_of(callee, kinds, arrays).shape
         arg_shapes = [self.atom(a) for a in args]
         rule = registry.lookup(callee)
         for template in rule.adjoints if rule is not None else ():

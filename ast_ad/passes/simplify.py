@@ -18,7 +18,7 @@ import gast
 
 from .. import algebra, anno
 from ..context import Context
-from ..syntax import blocks, clone, compound, target_name
+from ..syntax import assigned_names, blocks, clone, compound, target_name
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _drop_needless_restores(func)
@@ -426,8 +426,8 @@ def _written(stmt: gast.AST) -> set[str]:
     """Variables a simple statement assigns or writes into."""
     if isinstance(stmt, gast.Assign):
         target = stmt.targets[0]
-        if isinstance(target, gast.Name):
-            return {target.id}
+        if isinstance(target, (gast.Name, gast.Tuple)):
+            return set(assigned_names(stmt))
         if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
             return {target.value.id}
     if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Subscript) \

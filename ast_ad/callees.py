@@ -1,0 +1,69 @@
+"""What a user function called by the code being compiled returns: its kind and shape.
+
+The caller's kinds and shapes passes ask, so code after `z = helper(x)` knows
+z is a scalar (or an array of a known shape) as well as it would inline.
+The callee is analysed with the caller's argument kinds, up to its shapes pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gast
+
+from .errors import ADError
+
+_ANALYSING: list = []
+_RESULTS: dict = {}
+
+
+@dataclass(frozen=True)
+class Result:
+    kind: str | None
+    shape: tuple | None
+    item_kind: str | None  # when the function returns a tuple or list of one kind
+
+
+UNKNOWN = Result("other", None, None)
+
+
+def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
+    from .context import Options
+    from .pipeline import transform
+    from .source import get_source
+
+    key = (fn, fn.__code__, kinds, arrays)
+    if key in _RESULTS:
+        return _RESULTS[key]
+    if fn in _ANALYSING:
+        return UNKNOWN  # recursive: compiling it will say so
+    _ANALYSING.append(fn)
+    try:
+        tree, ctx = transform(get_source(fn), Options(kinds=kinds, arrays=arrays),
+                              stop_after="shapes")
+    except ADError:
+        result = UNKNOWN  # if it is ever differentiated, compiling it reports the error
+    else:
+        value = tree.body[-1].value
+        if isinstance(value, gast.Name):
+            result = Result(ctx.kinds.get(value.id), ctx.shapes.get(value.id),
+                            ctx.elements.get(value.id))
+        else:
+            result = UNKNOWN
+    finally:
+        _ANALYSING.pop()
+    _RESULTS[key] = result
+    return result
+
+
+def bind(fn, args: list, keywords: dict):
+    """The callee's parameters bound to the call's atoms (defaults filled in), or None."""
+    import inspect
+
+    try:
+        bound = inspect.signature(fn).bind(*args, **keywords)
+    except (TypeError, ValueError):
+        return None
+    params = [p for p in inspect.signature(fn).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return [(p, bound.arguments.get(p.name)) for p in params]

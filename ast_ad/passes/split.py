@@ -1,0 +1,59 @@
+"""In vjp mode, split the generated function into a forward and a backward function.
+
+    def f_forward(x, y):                     def f_backward(saved, bz):
+        <forward statements>                     x, t2, stack = saved
+        return z, (x, t2, stack)                 <backward statements>
+                                                 return (bx, by)
+
+The forward function returns the value and the residuals: the forward values
+(and the stack of loop iterations) that the backward statements read.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .. import anno
+from ..context import Context
+from ..syntax import assign, clone, name
+
+
+def split(func: gast.FunctionDef, ctx: Context):
+    if ctx.options.mode != "vjp":
+        return func
+    body = func.body
+    final = body[-1]  # return value, (gradients...)
+    final = gast.Return(value=final.value.elts[1])
+    forward = [s for s in body[:-1] if anno.getanno(s, "section") == "forward"]
+    backward = [s for s in body[:-1] if anno.getanno(s, "section") == "backward"]
+    params = [a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs]
+    assigned = set(params) | {n.id for s in forward for n in gast.walk(s)
+                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    read = []
+    for node in gast.walk(gast.Module(body=backward + [final], type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                and node.id in assigned and node.id not in read:
+            read.append(node.id)
+    base = ctx.src.name
+    saved = ctx.namer.fresh("saved")
+    residuals = gast.Tuple(elts=[name(r) for r in read], ctx=gast.Load())
+
+    ret = gast.Return(value=gast.Tuple(elts=[clone(ctx.output), residuals], ctx=gast.Load()))
+    forward_fn = gast.FunctionDef(
+        name=ctx.namer.fresh(f"{base}_forward"), args=func.args, body=forward + [ret],
+        decorator_list=[], returns=None, type_comment=None, type_params=[])
+
+    unpack = []
+    if read:
+        unpack = [assign(gast.Tuple(elts=[name(r, store=True) for r in read], ctx=gast.Store()),
+                         name(saved))]
+        anno.setanno(unpack[0], "section", "backward")
+    arguments = gast.arguments(
+        args=[name(saved, store=False), name(ctx.cotangent)], posonlyargs=[], vararg=None,
+        kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    for arg in arguments.args:
+        arg.ctx = gast.Param()
+    backward_fn = gast.FunctionDef(
+        name=ctx.namer.fresh(f"{base}_backward"), args=arguments, body=unpack + backward + [final],
+        decorator_list=[], returns=None, type_comment=None, type_params=[])
+    return gast.Module(body=[forward_fn, backward_fn], type_ignores=[])
