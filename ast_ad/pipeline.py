@@ -1,7 +1,7 @@
 """The order of the compiler passes: the one place it is declared.
 
     source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes -> activity
-           -> reverse -> simplify -> save -> split (vjp) -> emit -> compile
+           -> reverse -> simplify -> fuse -> save -> split (vjp) -> emit -> compile
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .passes.exits import exits
 from .passes.loops import loops
 from .passes.emit import emit
 from .passes.fence import fence
+from .passes.fuse import fuse
 from .passes.kinds import infer_kinds
 from .passes.parse import parse
 from .passes.resolve import resolve
@@ -46,6 +47,7 @@ LOWERING: list[tuple[str, Pass]] = [
 REVERSE: list[tuple[str, Pass]] = [
     ("reverse", reverse),
     ("simplify", simplify),
+    ("fuse", fuse),
     ("save", save),
     ("split", split),
 ]

@@ -52,6 +52,28 @@ def w1_hand(x1, x2):
     return math.log(x1) + x1 * x2 - math.sin(x2), (1.0 / x1 + x2, x1 - math.cos(x2))
 
 
+# -- W2: a scalar loop ---------------------------------------------------------------
+
+
+def scalar_loop(x, a):
+    s = 0.0
+    for i in range(100):
+        s = s + math.sin(x * i * 0.01) * a + x * x * 0.001
+    return s
+
+
+def scalar_loop_hand(x, a):
+    # Each term depends only on x and a, so one pass accumulates both derivatives.
+    s = dx = da = 0.0
+    for i in range(100):
+        u = x * i * 0.01
+        sin_u = math.sin(u)
+        s = s + sin_u * a + x * x * 0.001
+        dx = dx + math.cos(u) * a * i * 0.01 + x * 0.002
+        da = da + sin_u
+    return s, (dx, da)
+
+
 # -- W3: 2-layer tanh MLP, mean squared error ----------------------------------------
 
 
@@ -77,11 +99,47 @@ def _mlp_args(batch=256, rng=np.random.default_rng(0)):
             rng.normal(size=1) * 0.1, rng.normal(size=(batch, 1)))
 
 
+# -- W5: a recurrent network -------------------------------------------------------------
+
+
+def rnn(W, U, x, h0):
+    h = h0
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ h + U @ x[t])
+    return np.sum(h ** 2)
+
+
+def rnn_hand(W, U, x, h0):
+    # Backpropagation through time: keep the states, then walk them backwards.
+    states = [h0]
+    h = h0
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ h + U @ x[t])
+        states.append(h)
+    d_h = 2.0 * h
+    d_W, d_U = np.zeros_like(W), np.zeros_like(U)
+    for t in reversed(range(x.shape[0])):
+        d_z = d_h * (1.0 - states[t + 1] ** 2)
+        d_W += np.outer(d_z, states[t])
+        d_U += np.outer(d_z, x[t])
+        d_h = W.T @ d_z
+    return np.sum(h ** 2), (d_W, d_U)
+
+
+def _rnn_args(T=50, H=32, D=16, rng=np.random.default_rng(0)):
+    return (rng.normal(size=(H, H)) / np.sqrt(H), rng.normal(size=(H, D)) / np.sqrt(D),
+            rng.normal(size=(T, D)), rng.normal(size=H))
+
+
 WORKLOADS = [
     Workload("W1", "log(x1) + x1*x2 - sin(x2) at (2, 5), floats", w1, w1_hand, (2.0, 5.0),
              (0, 1), 1.2),
+    Workload("W2", "100-iteration scalar loop s += sin(x*i*0.01)*a + x*x*0.001", scalar_loop,
+             scalar_loop_hand, (0.7, 1.3), (0, 1), 1.2),
     Workload("W3", "tanh MLP MSE, X 256x64, W1 64x128, W2 128x1", mlp, mlp_hand, _mlp_args(),
              (1, 2, 3, 4), 1.1),
+    Workload("W5", "RNN h = tanh(W@h + U@x[t]), T=50, H=32, D=16, loss sum(h**2)", rnn,
+             rnn_hand, _rnn_args(), (0, 1), 1.15),
 ]
 
 

@@ -192,9 +192,9 @@ def _fold_inits(stmts: list) -> None:
         for var in [v for v in pending if _mentions(stmt, v)]:
             init = pending.pop(var)
             if (op, adj) == ("add", var) and not any(_scatters(s, var) for s in stmts[j:]):
-                contribution = _contribution(stmt.value, var)
-                if contribution is not None:
-                    stmt.value = contribution
+                added = contribution(stmt.value, var)
+                if added is not None:
+                    stmt.value = added
                     continue
             out.append(init)
         out.append(stmt)
@@ -202,14 +202,19 @@ def _fold_inits(stmts: list) -> None:
     stmts[:] = out
 
 
-def _contribution(total: gast.AST, var: str) -> gast.AST | None:
+def contribution(total: gast.AST, var: str) -> gast.AST | None:
     """c, for an accumulation `var + c`, `var - c` or `accumulate(var, c)` not otherwise reading var."""
     if isinstance(total, gast.BinOp) and isinstance(total.op, (gast.Add, gast.Sub)):
         left, right = total.left, total.right
-        if isinstance(left, gast.Name) and left.id == var and not _mentions(right, var):
+        if _mentions(right, var):
+            return None
+        if isinstance(left, gast.Name) and left.id == var:
             if isinstance(total.op, gast.Add):
                 return right
             return algebra.simplify(gast.UnaryOp(op=gast.USub(), operand=right))
+        inner = contribution(left, var)  # (var + a) + b, after folding two additions
+        if inner is not None:
+            return gast.BinOp(left=inner, op=total.op, right=right)
     if isinstance(total, gast.Call) and len(total.args) == 2 and not total.keywords:
         first, second = total.args
         if isinstance(first, gast.Name) and first.id == var and not _mentions(second, var):
