@@ -164,13 +164,13 @@ def instantiate(template: Template, binding: Binding) -> list[tuple]:
     ("scatter", param, index_expr, expr) or ("tangent", param, expr).
     Contributions to inactive parameters are dropped.
     """
-    import copy
+    from .syntax import clone
 
     temps = {t: binding.new_temp() for t in sorted(template.temporaries)}
     out = []
     for stmt in template.body:
         target = stmt.targets[0]
-        value = _substitute(copy.deepcopy(stmt.value), template, binding, temps)
+        value = _substitute(clone(stmt.value), template, binding, temps)
         if isinstance(target, gast.Name):
             out.append(("temp", temps[target.id], value))
             continue
@@ -185,13 +185,13 @@ def instantiate(template: Template, binding: Binding) -> list[tuple]:
             continue
         kind, param = placeholder(target.value)
         if binding.derivative("b", param) is not None:
-            index = _substitute(copy.deepcopy(target.slice), template, binding, temps)
+            index = _substitute(clone(target.slice), template, binding, temps)
             out.append(("scatter", param, index, value))
     return out
 
 
 def _substitute(node: gast.AST, template: Template, binding: Binding, temps: dict) -> gast.AST:
-    import copy
+    from .syntax import clone
 
     class Filler(gast.NodeTransformer):
         def visit_Subscript(self, n):
@@ -211,7 +211,7 @@ def _substitute(node: gast.AST, template: Template, binding: Binding, temps: dic
 
         def visit_Name(self, n):
             if n.id in binding.atoms:
-                return copy.deepcopy(binding.atoms[n.id])
+                return clone(binding.atoms[n.id])
             if n.id in temps:
                 return gast.Name(id=temps[n.id], ctx=n.ctx, annotation=None, type_comment=None)
             if n.id in template.globals:

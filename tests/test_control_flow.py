@@ -112,3 +112,15 @@ def test_writes_do_not_leak_into_the_arguments():
     before = x.copy()
     ast_ad.grad(c.write_then_read_old_values)(x)
     np.testing.assert_array_equal(x, before)
+
+
+def test_print_runs_in_the_forward_pass_only(capsys):
+    import ast_ad
+
+    def noisy(x):
+        y = x * x
+        print("y is", y)
+        return y * x
+
+    assert ast_ad.grad(noisy)(2.0) == 12.0
+    assert capsys.readouterr().out == "y is 4.0\n"

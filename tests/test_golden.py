@@ -42,6 +42,27 @@ CASES = [
     ("golden_cases", "reductions", (0,), (rng.normal(size=(3, 4)),)),
     ("golden_cases", "mlp_loss", (1, 2, 3, 4), _mlp_args()),
     ("golden_cases", "dot_products", (0, 1), (rng.normal(size=3), rng.normal(size=(3, 3)))),
+    # One representative function per control-flow construct.
+    ("control_cases", "if_else", (0, 1), (2.0, 1.0)),
+    ("control_cases", "conditional_expression", (0, 1), (0.3, 0.7)),
+    ("control_cases", "scalar_loop", (0, 1), (0.7, 1.3)),
+    ("control_cases", "for_range_start_stop_step", (0,), (1.1, 1, 8, 3)),
+    ("control_cases", "while_loop", (0,), (1.2,)),
+    ("control_cases", "break_and_continue", (0,), (0.9, 10)),
+    ("control_cases", "early_return", (0,), (0.5,)),
+    ("control_cases", "return_in_loop", (0,), (1.0,)),
+    ("control_cases", "iterate_enumerate_zip", (0, 1),
+     (rng.normal(size=(3, 3)), rng.normal(size=3))),
+    ("control_cases", "tuple_unpacking_and_swaps", (0, 1), (0.7, 1.3)),
+    ("control_cases", "augmented_assignment", (0, 1), (0.7, 1.3)),
+    ("control_cases", "write_elements", (0,), (0.7, 5)),
+    ("control_cases", "write_then_read_old_values", (0,), (rng.normal(size=4),)),
+    ("control_cases", "build_list_and_stack", (0,), (rng.normal(size=3), 4)),
+    ("control_cases", "rnn", (0, 1), (rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(4, 3)) * 0.5,
+                                      rng.normal(size=(5, 3)), rng.normal(size=4))),
+    ("calls_cases", "same_module", (0, 1), (0.7, 1.3)),
+    ("calls_cases", "tuple_results", (0, 1), (1.2, 0.4)),
+    ("calls_cases", "nested_definitions", (0, 1), (0.7, 1.3)),
 ]
 
 

@@ -29,7 +29,7 @@ def emit(func: gast.FunctionDef, ctx: Context) -> str:
 
 
 def _print(node: gast.AST) -> str:
-    node = _NegativeConstants().visit(copy.deepcopy(node))
+    node = _NegativeConstants().visit(node)  # in place: emitting is the tree's last use
     # No line wrapping: astor's splits long lines in odd places.
     return astor.to_source(gast.gast_to_ast(node), pretty_source="".join)
 

@@ -18,18 +18,18 @@ import gast
 
 from .. import algebra, anno
 from ..context import Context
-from ..syntax import assigned_names, blocks, clone, compound, target_name
+from ..syntax import assigned_names, blocks, clone, compound, name_nodes, nodes_of, target_name
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _drop_needless_restores(func)
     for _ in range(8):
-        before = gast.dump(func)
+        before = _fingerprint(func)
         _fold_inits(func.body)
         _propagate(func.body)
         _remove_dead_stores(func.body, ctx)
         _remove_dead(func, ctx)
         _remove_self_copies(func.body)
-        if gast.dump(func) == before:
+        if _fingerprint(func) == before:
             break
     if not ctx.options.trace:
         _fold(func, ctx)
@@ -97,6 +97,11 @@ def _single_use(stmts: list, i: int, var: str, loads: dict) -> int | None:
             return None  # an operand changes before the use
     # Not killed in this block: the use must be the only read anywhere.
     return use if use is not None and loads[var] == 1 else None
+
+
+def _fingerprint(func) -> tuple:
+    """Cheap change detection: the statements (by identity) and the names they hold."""
+    return tuple((id(s), tuple(n.id for n in name_nodes(s))) for s in _walk(func.body))
 
 
 # -- restores of overwritten array values -----------------------------------------
@@ -223,7 +228,7 @@ def contribution(total: gast.AST, var: str) -> gast.AST | None:
 
 
 def _mentions(node: gast.AST, var: str) -> bool:
-    return any(isinstance(n, gast.Name) and n.id == var for n in gast.walk(node))
+    return any(n.id == var for n in name_nodes(node))
 
 
 def _scatters(stmt: gast.AST, adj: str) -> bool:
@@ -271,13 +276,12 @@ def _headers(stmt: gast.AST) -> list:
 
 
 def _rebinds(node: gast.AST, var: str) -> bool:
-    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
-               for n in gast.walk(node))
+    return any(n.id == var and type(n.ctx) is gast.Store for n in name_nodes(node))
 
 
 def _stores(node: gast.AST, var: str) -> bool:
     """Whether `node` rebinds `var` or writes into it (`var[i] = ...`, `var[i] += ...`)."""
-    for n in gast.walk(node):
+    for n in nodes_of(node, (gast.Name, gast.Subscript, gast.Call)):
         if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store):
             return True
         if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) \
@@ -349,9 +353,10 @@ def _remove_dead_stores(stmts: list, ctx: Context) -> None:
 
 def _overwritten_unread(rest: list, var: str) -> bool:
     for stmt in rest:
-        reads = any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-                    for n in gast.walk(stmt))
-        if reads or compound(stmt) or _is_scatter_on(stmt, var):
+        if compound(stmt) or _is_scatter_on(stmt, var):
+            return False
+        reads = any(n.id == var and type(n.ctx) is gast.Load for n in name_nodes(stmt))
+        if reads:
             return False
         if target_name(stmt) == var:
             return True
@@ -443,20 +448,25 @@ def _written(stmt: gast.AST) -> set[str]:
     return set()
 
 
+# Array methods the generated code calls that change nothing (x[i].copy()).
+PURE_METHODS = {"copy", "reshape", "sum", "mean", "astype", "transpose"}
+
+
 def _pure(stmt: gast.AST, ctx: Context) -> bool:
-    for n in gast.walk(stmt):
-        if isinstance(n, gast.Call):
-            callee = anno.getanno(n, "callee") if anno.hasanno(n, "callee") else _object(n.func, ctx)
-            if isinstance(callee, tuple):  # a method of a local value: x.sum() is pure
+    for n in nodes_of(stmt, gast.Call):
+        callee = anno.getanno(n, "callee") if anno.hasanno(n, "callee") else _object(n.func, ctx)
+        if isinstance(callee, tuple):  # a method of a local value: x.sum() is pure
+            continue
+        if callee is None and isinstance(n.func, gast.Attribute) and n.func.attr in PURE_METHODS:
+            continue
+        module = getattr(callee, "__module__", None) or ""
+        if isinstance(callee, type) and callee.__module__ == "builtins":
+            continue
+        if callee is print or not module.split(".")[0] in ("math", "numpy", "ast_ad") \
+                and module != "builtins":
+            if anno.getanno(stmt, "adjoint", (None, None))[0] == "scatter":
                 continue
-            module = getattr(callee, "__module__", None) or ""
-            if isinstance(callee, type) and callee.__module__ == "builtins":
-                continue
-            if callee is print or not module.split(".")[0] in ("math", "numpy", "ast_ad") \
-                    and module != "builtins":
-                if anno.getanno(stmt, "adjoint", (None, None))[0] == "scatter":
-                    continue
-                return False
+            return False
     return True
 
 
