@@ -1,6 +1,7 @@
 """ast-ad: source-to-source automatic differentiation for plain Python and NumPy."""
 
 from .api import grad, source, value_and_grad
+from .extend import register_adjoint, register_nondifferentiable
 from .errors import (
     ADError,
     NonDifferentiableError,
@@ -15,6 +16,8 @@ __all__ = [
     "grad",
     "value_and_grad",
     "source",
+    "register_adjoint",
+    "register_nondifferentiable",
     "ADError",
     "NonDifferentiableError",
     "NonScalarOutputError",

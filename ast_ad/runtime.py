@@ -165,3 +165,8 @@ def unstack(g, axis=0):
 def copy_of(value):
     """A copy of an array (a view would change when its array is written into), else value."""
     return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def astype(x, dtype, copy=True):
+    """What `x.astype(dtype)` means, as a function the rule table can name."""
+    return np.asarray(x).astype(dtype, copy=copy)

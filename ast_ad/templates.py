@@ -71,7 +71,7 @@ class Arg:
 def parse_template(fn: Callable, what: str = "rule") -> Template:
     """Parse and check a template function; raise RuleDefinitionError if malformed."""
     code = fn.__code__
-    location = Location(code.co_filename, code.co_firstlineno, 0)
+    location = Location(code.co_filename, code.co_firstlineno, 0)  # decorators' line, for now
     try:
         source = textwrap.dedent(inspect.getsource(fn))
     except (OSError, TypeError) as exc:
@@ -81,6 +81,8 @@ def parse_template(fn: Callable, what: str = "rule") -> Template:
     func = tree.body[0]
     if not isinstance(func, gast.FunctionDef):
         raise RuleDefinitionError(f"{what} {fn.__name__} must be a def", location)
+    first = code.co_firstlineno  # the snippet's first line (a decorator, if any)
+    location = Location(code.co_filename, first + func.lineno - 1, func.col_offset)
     sig = inspect.signature(fn)
     params = list(sig.parameters)
     if not params:
@@ -96,8 +98,7 @@ def parse_template(fn: Callable, what: str = "rule") -> Template:
             if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
     temporaries = set()
     for stmt in body:
-        line = location.lineno + stmt.lineno - func.lineno
-        where = Location(location.filename, line, stmt.col_offset)
+        where = Location(location.filename, first + stmt.lineno - 1, stmt.col_offset)
         if not isinstance(stmt, gast.Assign) or len(stmt.targets) != 1:
             raise RuleDefinitionError(f"{what} {fn.__name__}: only assignments are allowed", where)
         target = stmt.targets[0]
@@ -120,6 +121,18 @@ def parse_template(fn: Callable, what: str = "rule") -> Template:
                 raise RuleDefinitionError(
                     f"{what} {fn.__name__}: {ref[0]}[{ref[1]}] names no parameter", where,
                     f"parameters are {', '.join(params)}")
+    import builtins
+
+    known = set(params) | temporaries | set(PLACEHOLDER_MAPS) | {"lib"} | set(fn.__globals__) \
+        | set(dir(builtins))
+    for stmt in body:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                    and node.id not in known:
+                raise RuleDefinitionError(
+                    f"{what} {fn.__name__}: unknown name {node.id}",
+                    Location(location.filename, first + node.lineno - 1, node.col_offset),
+                    "use the rule's parameters, temporaries, or names its module imports")
     return Template(fn, params, primal_sig, body, fn.__globals__, location, temporaries)
 
 

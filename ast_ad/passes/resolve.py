@@ -87,5 +87,10 @@ def call_parts(node: gast.Call):
     keywords = {k.arg: k.value for k in node.keywords}
     if isinstance(callee, tuple) and callee[0] == "method":
         args = [node.func.value] + args
-        callee = registry.METHODS.get(callee[1], callee)
+        meaning = registry.METHODS.get(callee[1])
+        if meaning is not None:
+            callee = meaning.function
+            at = meaning.pack_from
+            if at is not None and len(args) > at + 1:  # x.reshape(3, 4)
+                args = args[:at] + [gast.Tuple(elts=args[at:], ctx=gast.Load())]
     return callee, args, keywords

@@ -4,8 +4,8 @@
 
 import numpy as np
 
-from ..runtime import unstack
-from .registry import adjoint, nondifferentiable
+from ..runtime import astype, unstack
+from .registry import adjoint, method, nondifferentiable
 
 
 def _sequence(args):
@@ -22,6 +22,16 @@ def array_copy(y, object, dtype=None):
     b[object] = b[y]
 
 
+@adjoint(np.copy)
+def copy(y, a):
+    b[a] = b[y]
+
+
+@adjoint(astype)
+def astype_rule(y, x, dtype, copy=True):
+    b[x] = b[y]
+
+
 @adjoint(np.stack, result_kind="array")
 def stack(y, arrays, axis=0):
     b[arrays] = unstack(b[y], axis)
@@ -32,3 +42,6 @@ nondifferentiable(np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_l
                   why="a constant array", result_kind="array")
 nondifferentiable(np.shape, why="a shape", result_kind="other")
 nondifferentiable(np.ndim, np.size, why="a count", result_kind="scalar")
+
+method("copy", np.copy)
+method("astype", astype)

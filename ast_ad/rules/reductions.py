@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import shapes
 from ..runtime import reduced_count, unreduce
-from .registry import adjoint
+from .registry import adjoint, method
 
 
 def _reduction_kind(arg_kinds, atoms):
@@ -59,3 +59,7 @@ def mean_all(y, a, axis=None, keepdims=False):
 @adjoint(np.mean)
 def mean(y, a, axis=None, keepdims=False):
     b[a] = unreduce(b[y], a, axis, keepdims) / reduced_count(a, axis)
+
+
+method("sum", np.sum)
+method("mean", np.mean)

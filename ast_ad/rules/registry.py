@@ -32,8 +32,22 @@ ADJOINTS: dict[Any, Rule] = {}
 NONDIFFERENTIABLE: dict[Any, str] = {}
 # What functions without adjoint rules return: "scalar", "array" or "other" (constructors...).
 RESULT_KINDS: dict[Any, str] = {}
-# Array methods and attributes that mean a numpy function: `x.sum(...)` is `numpy.sum(x, ...)`.
-METHODS: dict[str, Any] = {}
+# Array methods that mean a numpy function: `x.sum(...)` is `numpy.sum(x, ...)`.
+METHODS: dict[str, "Method"] = {}
+
+
+@dataclass(frozen=True)
+class Method:
+    """An ndarray method as the numpy function it means."""
+
+    function: Any
+    # Positional arguments from this index on are one tuple in the function:
+    # x.reshape(3, 4) is np.reshape(x, (3, 4)).
+    pack_from: int | None = None
+
+
+def method(name: str, function, pack_from: int | None = None) -> None:
+    METHODS[name] = Method(function, pack_from)
 
 
 def _register(primal, kind: str, template: Template, lib=None, result_kind=None, note=""):
