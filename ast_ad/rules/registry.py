@@ -82,11 +82,17 @@ def adjoint(*primals, result_kind=None, note="", when=None, shape=None):
     return decorate
 
 
-def tangent(*primals):
-    """Register the decorated template as the tangent rule of each primal."""
+def tangent(*primals, when=None):
+    """Register the decorated template as the tangent (forward-mode) rule of each primal.
+
+    The body ends with `d[result] = ...`, linear in the inputs' tangents `d[x]`
+    (a tangent is zero, and simplified away, when its input carries no derivative).
+    `when` works as for `adjoint`.
+    """
 
     def decorate(fn):
         template = parse_template(fn)
+        template.when = when
         for primal in primals:
             _register(primal, "tangents", template, _module_of(primal))
         return fn
