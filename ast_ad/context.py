@@ -51,7 +51,7 @@ class Context:
     elements: dict[str, str] = field(default_factory=dict)  # tuple/list name -> its items' kind
     varied: set[str] = field(default_factory=set)
     active: set[str] = field(default_factory=set)
-    adjoint_of: dict[str, str] = field(default_factory=dict)  # adjoint name -> primal name
+    primal_of: dict[str, str] = field(default_factory=dict)  # adjoint name -> primal name
     output: Any = None  # the atom the function returns
     cotangent: str | None = None  # vjp mode: the backward function's parameter
     # Compiles a user function the code calls: (function, Options) -> (forward, backward).

@@ -97,7 +97,7 @@ class _Fuser:
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 if n.id in accumulators or n.id in temps or n.id == target:
                     continue
-                if n.id in self.forward_names and n.id not in self.ctx.adjoint_of:
+                if n.id in self.forward_names and n.id not in self.ctx.primal_of:
                     continue
                 if n.id in self.ctx.references or not self._is_local(n.id):
                     continue
@@ -110,7 +110,7 @@ class _Fuser:
             rename(stmt, renamed)
         zeros, adds = [], []
         for acc, fresh in renamed.items():
-            primal = self.ctx.adjoint_of.get(acc)
+            primal = self.ctx.primal_of.get(acc)
             zero = assign(fresh, self._zero(primal))
             anno.setanno(zero, "section", "forward")
             zeros.append(zero)
@@ -146,7 +146,7 @@ class _Fuser:
         return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(primal)])
 
     def _is_local(self, var: str) -> bool:
-        return var in self.forward_names or var in self.ctx.adjoint_of or \
+        return var in self.forward_names or var in self.ctx.primal_of or \
             (self.ctx.scope is not None and var in self.ctx.scope.locals)
 
 

@@ -21,7 +21,7 @@ from collections import Counter
 
 import gast
 
-from .. import algebra, anno, runtime, shapes
+from .. import algebra, anno, runtime
 from ..context import Context, Options
 from ..errors import NoRuleError, UnsupportedSyntaxError
 from ..rules import registry
@@ -30,9 +30,9 @@ from ..syntax import (
     assign, call, clone, const, item_write, list_append, name, target_name, walk_statements)
 from ..templates import Arg, Binding, bind_call, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
-from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
+from .kinds import ARRAY, OTHER, SCALAR, kind_of_value
+from .facts import Facts
 from .resolve import call_parts, is_missing
-from .shapes import UNKNOWN, static_index
 
 
 def reverse(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -44,11 +44,10 @@ def backward_statement(stmt: gast.AST, op: str, adjoint: str) -> gast.AST:
     return stmt
 
 
-class _Reverse:
+class _Reverse(Facts):
     def __init__(self, ctx: Context, func: gast.FunctionDef):
-        self.ctx = ctx
+        super().__init__(ctx)
         self.func = func
-        self.kinds = ctx.kinds
         self.active = ctx.active
         args = func.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
@@ -64,106 +63,8 @@ class _Reverse:
 
     def adjoint(self, var: str) -> str:
         adj = self.ctx.namer.adjoint(var)
-        self.ctx.adjoint_of[adj] = var
+        self.ctx.primal_of[adj] = var
         return adj
-
-    def kind(self, node: gast.AST) -> str:
-        """The kind of a generated expression (forward names, adjoints, calls)."""
-        if isinstance(node, gast.Constant):
-            return kind_of_value(node.value)
-        if isinstance(node, gast.Name):
-            var = self.ctx.adjoint_of.get(node.id, node.id)
-            if var in self.kinds:
-                return self.kinds[var]
-            if node.id in self.ctx.references:
-                return kind_of_value(self.ctx.references[node.id])
-            value = self.ctx.scope.value(node.id)
-            return OTHER if is_missing(value) else kind_of_value(value)
-        if isinstance(node, gast.BinOp):
-            return elementwise(self.kind(node.left), self.kind(node.right))
-        if isinstance(node, gast.UnaryOp):
-            return self.kind(node.operand)
-        if isinstance(node, gast.Subscript) and self.shape(node) == ():
-            return SCALAR
-        if isinstance(node, gast.Call):
-            func = self._object(node.func)
-            if getattr(func, "__module__", None) == "math":
-                return SCALAR
-            import numpy
-
-            if isinstance(func, numpy.ufunc):
-                return elementwise(*[self.kind(a) for a in node.args])
-        return OTHER
-
-    def shape(self, node: gast.AST):
-        """The static shape of a generated expression, or None."""
-        if isinstance(node, gast.Constant):
-            return () if self.kind(node) == SCALAR else None
-        if isinstance(node, gast.Name):
-            var = self.ctx.adjoint_of.get(node.id, node.id)
-            if var in self.ctx.shapes:
-                return self.ctx.shapes[var]
-            return () if self.kind(node) == SCALAR else None
-        if isinstance(node, gast.BinOp):
-            left, right = self.shape(node.left), self.shape(node.right)
-            if isinstance(node.op, gast.MatMult):
-                return shapes.matmul(left, right)
-            return shapes.broadcast(left, right)
-        if isinstance(node, gast.UnaryOp):
-            return self.shape(node.operand)
-        if isinstance(node, gast.Attribute) and node.attr == "T":
-            inner = self.shape(node.value)
-            return None if inner is None else tuple(reversed(inner))
-        if isinstance(node, gast.Subscript):
-            key = static_index(node.slice, self.kinds)
-            return None if key is UNKNOWN else shapes.index(self.shape(node.value), key)
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-                and node.func.attr == "copy" and not node.args:
-            return self.shape(node.func.value)
-        if isinstance(node, gast.Call) and not node.keywords:
-            import numpy
-
-            func = self._object(node.func)
-            if getattr(func, "__module__", None) == "math":
-                return ()
-            if isinstance(func, numpy.ufunc):
-                return shapes.broadcast(*[self.shape(a) for a in node.args])
-        return None
-
-    def shape_class(self, node: gast.AST):
-        """A name standing for the shape of an array expression, "scalar", or None if unknown."""
-        if isinstance(node, gast.Constant) or self.kind(node) == SCALAR:
-            return SCALAR
-        if isinstance(node, gast.Name):
-            return self.ctx.shape_class.get(self.ctx.adjoint_of.get(node.id, node.id))
-        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
-            return _combine([self.shape_class(node.left), self.shape_class(node.right)])
-        if isinstance(node, gast.UnaryOp):
-            return self.shape_class(node.operand)
-        if isinstance(node, gast.Call) and not node.keywords:
-            import numpy
-
-            if isinstance(self._object(node.func), numpy.ufunc):
-                return _combine([self.shape_class(a) for a in node.args])
-        return None
-
-    def _object(self, node):
-        if isinstance(node, gast.Name):
-            return self.ctx.references.get(node.id)
-        if isinstance(node, gast.Attribute):
-            return getattr(self._object(node.value), node.attr, None)
-        return None
-
-    def zero(self, var: str) -> gast.AST:
-        kind = self.kinds.get(var, OTHER)
-        if kind == SCALAR:
-            return const(0.0)
-        if kind == ARRAY:
-            import numpy
-
-            return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="zeros_like",
-                                       ctx=gast.Load()), [name(var)])
-        return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(var)])
 
     def init(self, var: str, origin, op="init") -> gast.AST:
         adj = self.adjoint(var)
@@ -547,55 +448,6 @@ class _Reverse:
                 out.append(self.scatter(atoms[item[1]].id, item[2], value, stmt))
         return out
 
-    def elide(self, node: gast.AST) -> gast.AST:
-        """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""
-        for sub in gast.walk(node):
-            for field, value in gast.iter_fields(sub):
-                if self._needless_unbroadcast(value):
-                    setattr(sub, field, value.args[0])
-        return node.args[0] if self._needless_unbroadcast(node) else node
-
-    def _needless_unbroadcast(self, node) -> bool:
-        if not (isinstance(node, gast.Call) and self._object(node.func) is runtime.unbroadcast):
-            return False
-        g, x = node.args
-        known = self.shape(x)
-        if known is not None and self.shape(g) == known:
-            return True
-        same = self.shape_class(x)
-        return same is not None and self.shape_class(g) == same
-
-    def explicit_sums(self, node: gast.AST) -> gast.AST:
-        """Write `unbroadcast(g, x)` with known shapes as the sums it does: np.sum(g, axis=0)."""
-
-        class Rewrite(gast.NodeTransformer):
-            def visit_Call(inner, call):
-                inner.generic_visit(call)
-                if self._object(call.func) is not runtime.unbroadcast:
-                    return call
-                g, x = call.args
-                g_shape, x_shape = self.shape(g), self.shape(x)
-                if g_shape is None or x_shape is None or len(g_shape) < len(x_shape):
-                    return call
-                leading, ones = shapes.unbroadcast_axes(g_shape, x_shape)
-                return self._sum(self._sum(g, ones, keepdims=True), leading)
-
-        return Rewrite().visit(node)
-
-    def _sum(self, g: gast.AST, axes: tuple, keepdims: bool = False) -> gast.AST:
-        if not axes:
-            return g
-        import numpy
-
-        keywords = [gast.keyword(arg="axis", value=const(axes[0]) if len(axes) == 1 else
-                                 gast.Tuple(elts=[const(a) for a in axes], ctx=gast.Load()))]
-        if keepdims:
-            keywords.append(gast.keyword(arg="keepdims", value=const(True)))
-        if not keepdims and self.shape(g) is not None and len(axes) == len(self.shape(g)):
-            keywords = []  # summing everything
-        return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="sum",
-                                   ctx=gast.Load()), [g], keywords)
-
     def no_rule(self, primal, stmt) -> NoRuleError:
         if isinstance(primal, tuple):
             what = f"the method .{primal[1]}()"
@@ -609,13 +461,6 @@ class _Reverse:
             NoRuleError, stmt, f"no adjoint rule for {what}",
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
-
-
-def _combine(classes: list):
-    found = set(classes) - {SCALAR}
-    if not found:
-        return SCALAR
-    return found.pop() if len(found) == 1 and None not in found else None
 
 
 def _describe(primal) -> str:

@@ -1,0 +1,179 @@
+"""What the derivative passes know about the expressions they generate.
+
+Forward names, adjoints (`bx`) and tangents (`dx`) all have the kind and
+static shape of their primal; the passes use that to drop needless
+unbroadcasting and to write zeros of the right shape.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .. import runtime, shapes
+from ..context import Context
+from ..syntax import call, const, name
+from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
+from .resolve import is_missing
+from .shapes import UNKNOWN, static_index
+
+
+class Facts:
+    """Kinds and shapes of generated expressions, for one compilation."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.kinds = ctx.kinds
+
+    def kind(self, node: gast.AST) -> str:
+        """The kind of a generated expression (forward names, adjoints, calls)."""
+        if isinstance(node, gast.Constant):
+            return kind_of_value(node.value)
+        if isinstance(node, gast.Name):
+            var = self.ctx.primal_of.get(node.id, node.id)
+            if var in self.kinds:
+                return self.kinds[var]
+            if node.id in self.ctx.references:
+                return kind_of_value(self.ctx.references[node.id])
+            value = self.ctx.scope.value(node.id)
+            return OTHER if is_missing(value) else kind_of_value(value)
+        if isinstance(node, gast.BinOp):
+            return elementwise(self.kind(node.left), self.kind(node.right))
+        if isinstance(node, gast.UnaryOp):
+            return self.kind(node.operand)
+        if isinstance(node, gast.Subscript) and self.shape(node) == ():
+            return SCALAR
+        if isinstance(node, gast.Call):
+            func = self._object(node.func)
+            if getattr(func, "__module__", None) == "math":
+                return SCALAR
+            import numpy
+
+            if isinstance(func, numpy.ufunc):
+                return elementwise(*[self.kind(a) for a in node.args])
+        return OTHER
+
+    def shape(self, node: gast.AST):
+        """The static shape of a generated expression, or None."""
+        if isinstance(node, gast.Constant):
+            return () if self.kind(node) == SCALAR else None
+        if isinstance(node, gast.Name):
+            var = self.ctx.primal_of.get(node.id, node.id)
+            if var in self.ctx.shapes:
+                return self.ctx.shapes[var]
+            return () if self.kind(node) == SCALAR else None
+        if isinstance(node, gast.BinOp):
+            left, right = self.shape(node.left), self.shape(node.right)
+            if isinstance(node.op, gast.MatMult):
+                return shapes.matmul(left, right)
+            return shapes.broadcast(left, right)
+        if isinstance(node, gast.UnaryOp):
+            return self.shape(node.operand)
+        if isinstance(node, gast.Attribute) and node.attr == "T":
+            inner = self.shape(node.value)
+            return None if inner is None else tuple(reversed(inner))
+        if isinstance(node, gast.Subscript):
+            key = static_index(node.slice, self.kinds)
+            return None if key is UNKNOWN else shapes.index(self.shape(node.value), key)
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr == "copy" and not node.args:
+            return self.shape(node.func.value)
+        if isinstance(node, gast.Call) and not node.keywords:
+            import numpy
+
+            func = self._object(node.func)
+            if getattr(func, "__module__", None) == "math":
+                return ()
+            if isinstance(func, numpy.ufunc):
+                return shapes.broadcast(*[self.shape(a) for a in node.args])
+        return None
+
+    def shape_class(self, node: gast.AST):
+        """A name standing for the shape of an array expression, "scalar", or None if unknown."""
+        if isinstance(node, gast.Constant) or self.kind(node) == SCALAR:
+            return SCALAR
+        if isinstance(node, gast.Name):
+            return self.ctx.shape_class.get(self.ctx.primal_of.get(node.id, node.id))
+        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            return _combine([self.shape_class(node.left), self.shape_class(node.right)])
+        if isinstance(node, gast.UnaryOp):
+            return self.shape_class(node.operand)
+        if isinstance(node, gast.Call) and not node.keywords:
+            import numpy
+
+            if isinstance(self._object(node.func), numpy.ufunc):
+                return _combine([self.shape_class(a) for a in node.args])
+        return None
+
+    def _object(self, node):
+        if isinstance(node, gast.Name):
+            return self.ctx.references.get(node.id)
+        if isinstance(node, gast.Attribute):
+            return getattr(self._object(node.value), node.attr, None)
+        return None
+
+    def zero(self, var: str) -> gast.AST:
+        kind = self.kinds.get(var, OTHER)
+        if kind == SCALAR:
+            return const(0.0)
+        if kind == ARRAY:
+            import numpy
+
+            return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="zeros_like",
+                                       ctx=gast.Load()), [name(var)])
+        return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(var)])
+
+    def elide(self, node: gast.AST) -> gast.AST:
+        """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""
+        for sub in gast.walk(node):
+            for field, value in gast.iter_fields(sub):
+                if self._needless_unbroadcast(value):
+                    setattr(sub, field, value.args[0])
+        return node.args[0] if self._needless_unbroadcast(node) else node
+
+    def _needless_unbroadcast(self, node) -> bool:
+        if not (isinstance(node, gast.Call) and self._object(node.func) is runtime.unbroadcast):
+            return False
+        g, x = node.args
+        known = self.shape(x)
+        if known is not None and self.shape(g) == known:
+            return True
+        same = self.shape_class(x)
+        return same is not None and self.shape_class(g) == same
+
+    def explicit_sums(self, node: gast.AST) -> gast.AST:
+        """Write `unbroadcast(g, x)` with known shapes as the sums it does: np.sum(g, axis=0)."""
+
+        class Rewrite(gast.NodeTransformer):
+            def visit_Call(inner, call):
+                inner.generic_visit(call)
+                if self._object(call.func) is not runtime.unbroadcast:
+                    return call
+                g, x = call.args
+                g_shape, x_shape = self.shape(g), self.shape(x)
+                if g_shape is None or x_shape is None or len(g_shape) < len(x_shape):
+                    return call
+                leading, ones = shapes.unbroadcast_axes(g_shape, x_shape)
+                return self._sum(self._sum(g, ones, keepdims=True), leading)
+
+        return Rewrite().visit(node)
+
+    def _sum(self, g: gast.AST, axes: tuple, keepdims: bool = False) -> gast.AST:
+        if not axes:
+            return g
+        import numpy
+
+        keywords = [gast.keyword(arg="axis", value=const(axes[0]) if len(axes) == 1 else
+                                 gast.Tuple(elts=[const(a) for a in axes], ctx=gast.Load()))]
+        if keepdims:
+            keywords.append(gast.keyword(arg="keepdims", value=const(True)))
+        if not keepdims and self.shape(g) is not None and len(axes) == len(self.shape(g)):
+            keywords = []  # summing everything
+        return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="sum",
+                                   ctx=gast.Load()), [g], keywords)
+
+
+def _combine(classes: list):
+    found = set(classes) - {SCALAR}
+    if not found:
+        return SCALAR
+    return found.pop() if len(found) == 1 and None not in found else None
