@@ -2,6 +2,7 @@
 
 from .api import grad, source, value_and_grad
 from .extend import register_adjoint, register_nondifferentiable
+from .transforms import hessian, jacfwd, jacobian, jacrev, jvp, vjp
 from .errors import (
     ADError,
     NonDifferentiableError,
@@ -16,6 +17,12 @@ __all__ = [
     "grad",
     "value_and_grad",
     "source",
+    "jvp",
+    "vjp",
+    "jacfwd",
+    "jacrev",
+    "jacobian",
+    "hessian",
     "register_adjoint",
     "register_nondifferentiable",
     "ADError",

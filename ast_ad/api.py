@@ -49,6 +49,7 @@ def compile_function(src: FunctionSource, options: Options) -> list:
     callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees))
     for fn in functions:
         fn.__ast_ad_source__ = text + callee_text
+        fn.__ast_ad_mutated__ = ctx.mutated_residuals
     per_fun[key] = functions
     return functions
 
@@ -161,11 +162,19 @@ def _arrays_match(checks, values) -> bool:
 
 
 class _Transformed:
-    """One `grad(f)`: the function, what to generate, and code per argument kinds."""
+    """One `grad(f)`: the function, what to generate, and code per argument kinds.
+
+    `f` may itself be a transformed function (`grad(grad(f))`): its generated
+    code for the arguments' kinds is then what gets differentiated.
+    """
 
     def __init__(self, fun, mode: str, argnums):
-        self.src: FunctionSource = get_source(fun)
-        check(self.src)
+        self.inner = getattr(fun, "__ast_ad__", None)
+        if self.inner is None:
+            self.src: FunctionSource = get_source(fun)
+            check(self.src)
+        else:
+            self.src = self.inner.src if self.inner.src is not None else None
         self.fun = fun
         self.mode = mode
         self.signature = inspect.signature(fun)
@@ -176,19 +185,12 @@ class _Transformed:
         self.shapes_seen: dict = {}  # (kinds, dtypes) -> the shape signatures called with
         self.latest = None
 
+    @property
+    def location(self) -> Location | None:
+        return self.src.location if self.src is not None else None
+
     def _check_argnums(self, argnums):
-        is_tuple = not isinstance(argnums, numbers.Integral)
-        nums = tuple(argnums) if is_tuple else (argnums,)
-        positional = [p for p in self.params if p.kind != p.KEYWORD_ONLY]
-        if not nums:
-            raise ADError("argnums is empty", self.src.location, "name at least one argument")
-        for n in nums:
-            if not isinstance(n, numbers.Integral) or not -len(positional) <= n < len(positional):
-                raise ADError(
-                    f"argnums={argnums!r} does not fit {describe(self.fun)}, which has "
-                    f"{len(positional)} positional parameter(s)", self.src.location,
-                    "argnums counts positional parameters from 0")
-        return tuple(n % len(positional) for n in nums), is_tuple
+        return check_argnums(argnums, self.params, self.fun, self.location)
 
     def options(self, kinds, arrays=None) -> Options:
         return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays)
@@ -197,11 +199,17 @@ class _Transformed:
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise ADError(f"cannot call {describe(self.fun)}: {exc}", self.src.location) from None
+            raise ADError(f"cannot call {describe(self.fun)}: {exc}", self.location) from None
         bound.apply_defaults()
         values = [bound.arguments[p.name] for p in self.params]
         for i in self.argnums:
             self.check_argument(i, values[i])
+        if self.inner is not None:
+            generated = derivative_of_generated(self.inner.compile_for(args, kwargs), self.mode,
+                                                self.argnums, self.argnums_is_tuple, values)
+            self.latest = generated
+            self.table[tuple(map(type, values))] = (generated, ())
+            return generated
         kinds = tuple(kind_of_value(v) for v in values)
         arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
                        for v in values)
@@ -221,30 +229,68 @@ class _Transformed:
         return compile_function(self.src, options)[0]
 
     def check_argument(self, i: int, value) -> None:
-        """Only real floating-point values (scalars or arrays) can be differentiated."""
-        param = self.params[i].name
-        where = f"argument {i} ({param}) of {describe(self.fun)}"
-        location = Location(self.src.filename, self.fun.__code__.co_firstlineno, 0)
-        if isinstance(value, (bool, np.bool_)):
-            raise NonDifferentiableError(
-                f"cannot differentiate with respect to {where}: it is a bool ({value!r})",
-                location, "pass a float, or leave it out of argnums")
-        if isinstance(value, numbers.Integral):
-            raise NonDifferentiableError(
-                f"cannot differentiate with respect to {where}: it is an integer ({value!r})",
-                location, f"pass a float, e.g. {float(value)!r}, or leave it out of argnums")
-        if isinstance(value, (complex, np.complexfloating)):
-            raise NonDifferentiableError(
-                f"cannot differentiate with respect to {where}: complex numbers are not "
-                "supported", location, "split it into real and imaginary parts")
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind == "f":
-                return
-            raise NonDifferentiableError(
-                f"cannot differentiate with respect to {where}: an array of dtype {value.dtype}",
-                location, "convert it with .astype(float)")
-        if isinstance(value, (numbers.Real, np.floating)):
+        check_differentiable(value, i, self.params[i].name, self.fun, self.location)
+
+
+def check_argnums(argnums, params, fun, location):
+    """Normalise argnums to a tuple of non-negative positions (and say if it was a tuple)."""
+    is_tuple = not isinstance(argnums, numbers.Integral)
+    nums = tuple(argnums) if is_tuple else (argnums,)
+    positional = [p for p in params if p.kind != p.KEYWORD_ONLY]
+    if not nums:
+        raise ADError("argnums is empty", location, "name at least one argument")
+    for n in nums:
+        if not isinstance(n, numbers.Integral) or not -len(positional) <= n < len(positional):
+            raise ADError(
+                f"argnums={argnums!r} does not fit {describe(fun)}, which has "
+                f"{len(positional)} positional parameter(s)", location,
+                "argnums counts positional parameters from 0")
+    return tuple(n % len(positional) for n in nums), is_tuple
+
+
+def check_differentiable(value, i: int, param: str, fun, location) -> None:
+    """Only real floating-point values (scalars or arrays) can be differentiated."""
+    where = f"argument {i} ({param}) of {describe(fun)}"
+    if location is not None and hasattr(fun, "__code__"):
+        location = Location(location.filename, fun.__code__.co_firstlineno, 0)
+    if isinstance(value, (bool, np.bool_)):
+        raise NonDifferentiableError(
+            f"cannot differentiate with respect to {where}: it is a bool ({value!r})",
+            location, "pass a float, or leave it out of argnums")
+    if isinstance(value, numbers.Integral):
+        raise NonDifferentiableError(
+            f"cannot differentiate with respect to {where}: it is an integer ({value!r})",
+            location, f"pass a float, e.g. {float(value)!r}, or leave it out of argnums")
+    if isinstance(value, (complex, np.complexfloating)):
+        raise NonDifferentiableError(
+            f"cannot differentiate with respect to {where}: complex numbers are not "
+            "supported", location, "split it into real and imaginary parts")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
             return
         raise NonDifferentiableError(
-            f"cannot differentiate with respect to {where}: a {type(value).__name__}",
-            location, "pass a float or a NumPy float array")
+            f"cannot differentiate with respect to {where}: an array of dtype {value.dtype}",
+            location, "convert it with .astype(float)")
+    if isinstance(value, (numbers.Real, np.floating)):
+        return
+    raise NonDifferentiableError(
+        f"cannot differentiate with respect to {where}: a {type(value).__name__}",
+        location, "pass a float or a NumPy float array")
+
+
+def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool, values):
+    """grad(g) for g a function ast-ad made: forward mode through g's generated code.
+
+    The result is itself generated code (`value, t = g_jvp(x, 1.0)`), registered
+    like the rest, so it can be differentiated again: derivatives to any order.
+    """
+    for i in argnums:
+        if np.ndim(values[i]) != 0:
+            raise ADError(
+                f"differentiating {generated.__name__} (itself a derivative) with respect to "
+                f"argument {i}, an array, is not supported",
+                hint="for second derivatives with respect to arrays use ast_ad.hessian(f) or "
+                     "ast_ad.jacfwd(ast_ad.grad(f))")
+    from .higher import derivative_of_generated as make
+
+    return make(generated, mode, argnums, is_tuple, values)

@@ -37,7 +37,9 @@ def compile_generated(source: str, names: list[str], ctx: Context) -> list[types
             types.CellType(injected[var]) if var in injected else user.closure[var]
             for var in inner.co_freevars
         )
-        defaults = user.fn.__defaults__ if i == 0 else None  # the backward takes no defaults
+        # The backward function of a vjp takes no defaults; a jvp's positional
+        # parameters are followed by tangents, so callers pass them all.
+        defaults = user.fn.__defaults__ if i == 0 and ctx.options.mode != "jvp" else None
         fn = types.FunctionType(inner, user.globals, func_name, defaults, cells)
         if i == 0:
             fn.__kwdefaults__ = user.fn.__kwdefaults__
@@ -48,3 +50,19 @@ def compile_generated(source: str, names: list[str], ctx: Context) -> list[types
     linecache.cache[filename] = (len(factory_source), None,
                                  factory_source.splitlines(True), filename)
     return functions
+
+
+def compile_wrapper(source: str, name: str, globals_: dict, injected: dict,
+                    qualname: str) -> types.FunctionType:
+    """Compile a small generated function that calls other generated functions."""
+    outer = sorted(injected)
+    factory_source = (f"def __ast_ad_factory__({', '.join(outer)}):\n"
+                      + textwrap.indent(source, "    ") + f"    return {name}\n")
+    filename = f"<ast_ad:{qualname}:{name}>"
+    namespace: dict = {}
+    exec(compile(factory_source, filename, "exec"), globals_, namespace)
+    fn = namespace["__ast_ad_factory__"](*[injected[k] for k in outer])
+    fn.__qualname__ = f"{qualname}.<{name}>"
+    linecache.cache[filename] = (len(factory_source), None,
+                                 factory_source.splitlines(True), filename)
+    return fn

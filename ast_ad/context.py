@@ -17,7 +17,7 @@ from .source import FunctionSource
 class Options:
     """What to generate: which arguments, which derivative, for which argument kinds."""
 
-    mode: str = "value_and_grad"  # "grad" | "value_and_grad" | "vjp"
+    mode: str = "value_and_grad"  # "grad" | "value_and_grad" | "vjp" | "jvp"
     argnums: tuple[int, ...] = (0,)
     argnums_is_tuple: bool = False
     # One entry per positional parameter: "scalar", "array" or "other"; None when
@@ -57,6 +57,7 @@ class Context:
     # Compiles a user function the code calls: (function, Options) -> (forward, backward).
     compile_callee: Any = None
     callees: list = field(default_factory=list)  # generated functions of callees, for source()
+    mutated_residuals: tuple = ()  # vjp mode: residuals the backward function changes
 
     def reference(self, obj: Any, preferred: str) -> gast.Name:
         """A name by which the generated code reaches `obj`: the user's own alias if the

@@ -1,7 +1,7 @@
 """The order of the compiler passes: the one place it is declared.
 
     source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes -> activity
-           -> reverse -> simplify -> fuse -> save -> split (vjp) -> emit -> compile
+           -> differentiate (reverse, or forward for jvp) -> simplify -> fuse -> save -> split (vjp) -> emit -> compile
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .passes.exits import exits
 from .passes.loops import loops
 from .passes.emit import emit
 from .passes.fence import fence
+from .passes.forward import forward
 from .passes.fuse import fuse
 from .passes.kinds import infer_kinds
 from .passes.parse import parse
@@ -44,8 +45,13 @@ LOWERING: list[tuple[str, Pass]] = [
     ("shapes", infer_shapes),
     ("activity", activity),
 ]
+def differentiate(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    """Forward mode for jvp, reverse mode for everything else."""
+    return forward(tree, ctx) if ctx.options.mode == "jvp" else reverse(tree, ctx)
+
+
 REVERSE: list[tuple[str, Pass]] = [
-    ("reverse", reverse),
+    ("differentiate", differentiate),
     ("simplify", simplify),
     ("fuse", fuse),
     ("save", save),

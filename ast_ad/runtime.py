@@ -27,6 +27,12 @@ def unbroadcast(g, x):
     return np.sum(g, axis=axes).reshape(shape)
 
 
+def broadcast_like(t, z):
+    """A tangent with its primal's shape: dz = dx in z = x + W broadcasts dx to W's shape."""
+    shape = _shape(z)
+    return t if _shape(t) == shape else np.broadcast_to(t, shape)
+
+
 def _grad_dtype(x):
     dtype = getattr(x, "dtype", None)
     return dtype if dtype is not None and dtype.kind == "f" else np.float64

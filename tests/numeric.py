@@ -54,3 +54,28 @@ def _is_float(a):
     if isinstance(a, np.ndarray):
         return a.dtype.kind == "f"
     return isinstance(a, (float, np.floating))
+
+
+def check_jvp(f, *args, rtol=1e-5, atol=1e-6, eps=1e-6, seed=0):
+    """Compare ast_ad.jvp(f) along a random direction with a central difference."""
+    rng = np.random.default_rng(seed)
+    tangents = tuple(rng.normal(size=np.shape(a)) if _is_float(a) else np.zeros(np.shape(a))
+                     for a in args)
+    tangents = tuple(float(t) if np.ndim(a) == 0 and _is_float(a) else t
+                     for a, t in zip(args, tangents))
+    value, tangent = ast_ad.jvp(f, args, tangents)
+
+    def at(sign):
+        return f(*[a + sign * eps * t if _is_float(a) else a for a, t in zip(args, tangents)])
+
+    if isinstance(value, tuple):
+        expected = tuple((np.asarray(p) - np.asarray(m)) / (2 * eps)
+                         for p, m in zip(at(1), at(-1)))
+        for v, e in zip(tangent, expected):
+            np.testing.assert_allclose(v, e, rtol=rtol, atol=atol)
+        return tangent
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-12)
+    expected = (np.asarray(at(1)) - np.asarray(at(-1))) / (2 * eps)
+    assert np.shape(tangent) == np.shape(value), (np.shape(tangent), np.shape(value))
+    np.testing.assert_allclose(tangent, expected, rtol=rtol, atol=atol)
+    return tangent

@@ -50,7 +50,31 @@ class Facts:
 
             if isinstance(func, numpy.ufunc):
                 return elementwise(*[self.kind(a) for a in node.args])
+            return self._rule_facts(func, node)[0]
         return OTHER
+
+    def _rule_facts(self, func, node: gast.Call):
+        """(kind, shape) of a call to a function with rules, from its arguments'."""
+        from ..rules import registry
+        from ..templates import bind_call
+
+        rule = registry.lookup(func)
+        if rule is None or not rule.adjoints:
+            return OTHER, None
+        args, keywords = list(node.args), {k.arg: k.value for k in node.keywords}
+        kind, shape = OTHER, None
+        for template in rule.adjoints:
+            atoms = bind_call(template, args, keywords)
+            if not isinstance(atoms, dict):
+                continue
+            if callable(rule.result_kind):
+                kind = rule.result_kind([self.kind(a) for a in args], atoms)
+            elif rule.result_kind in (SCALAR, ARRAY, OTHER):
+                kind = rule.result_kind
+            if template.shape is not None:
+                shape = template.shape({p: self.shape(a) for p, a in atoms.items()}, atoms)
+                break
+        return kind, shape
 
     def shape(self, node: gast.AST):
         """The static shape of a generated expression, or None."""
@@ -77,14 +101,15 @@ class Facts:
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                 and node.func.attr == "copy" and not node.args:
             return self.shape(node.func.value)
-        if isinstance(node, gast.Call) and not node.keywords:
+        if isinstance(node, gast.Call):
             import numpy
 
             func = self._object(node.func)
             if getattr(func, "__module__", None) == "math":
                 return ()
-            if isinstance(func, numpy.ufunc):
+            if isinstance(func, numpy.ufunc) and not node.keywords:
                 return shapes.broadcast(*[self.shape(a) for a in node.args])
+            return self._rule_facts(func, node)[1]
         return None
 
     def shape_class(self, node: gast.AST):

@@ -15,7 +15,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, clone, name
+from ..syntax import assign, clone, name, walk_statements
 
 
 def split(func: gast.FunctionDef, ctx: Context):
@@ -34,6 +34,19 @@ def split(func: gast.FunctionDef, ctx: Context):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
                 and node.id in assigned and node.id not in read:
             read.append(node.id)
+    # Residuals the backward pass changes in place (its stack, arrays it restores): a
+    # vjp function called again needs fresh copies of these.
+    mutated = set()
+    for stmt in walk_statements(backward):
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                    and isinstance(node.value, gast.Name):
+                mutated.add(node.value.id)
+            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                    and node.func.attr in ("pop", "append") \
+                    and isinstance(node.func.value, gast.Name):
+                mutated.add(node.func.value.id)
+    ctx.mutated_residuals = tuple(i for i, r in enumerate(read) if r in mutated)
     base = ctx.src.name
     saved = ctx.namer.fresh("saved")
     residuals = gast.Tuple(elts=[name(r) for r in read], ctx=gast.Load())

@@ -6,7 +6,7 @@
 import gast
 
 from ..runtime import power_adjoint_exponent, unbroadcast
-from .registry import adjoint, nondifferentiable
+from .registry import adjoint, nondifferentiable, tangent
 
 
 @adjoint("copy")
@@ -63,6 +63,54 @@ def mod(z, x, y):
 @adjoint("getitem")
 def getitem(y, x, index):
     b[x][index] = b[y]
+
+
+# -- tangents ---------------------------------------------------------------------
+
+
+@tangent("copy", gast.UAdd)
+def copy_tangent(y, x):
+    d[y] = d[x]
+
+
+@tangent(gast.USub)
+def neg_tangent(y, x):
+    d[y] = -d[x]
+
+
+@tangent(gast.Add)
+def add_tangent(z, x, y):
+    d[z] = d[x] + d[y]
+
+
+@tangent(gast.Sub)
+def sub_tangent(z, x, y):
+    d[z] = d[x] - d[y]
+
+
+@tangent(gast.Mult)
+def mul_tangent(z, x, y):
+    d[z] = d[x] * y + x * d[y]
+
+
+@tangent(gast.Div)
+def div_tangent(z, x, y):
+    d[z] = d[x] / y - z * d[y] / y
+
+
+@tangent(gast.Pow)
+def pow_tangent(z, x, y):
+    d[z] = d[x] * y * x ** (y - 1) + power_adjoint_exponent(d[y], z, x)
+
+
+@tangent(gast.Mod)
+def mod_tangent(z, x, y):
+    d[z] = d[x] - d[y] * (x // y)
+
+
+@tangent("getitem")
+def getitem_tangent(y, x, index):
+    d[y] = d[x][index]
 
 
 nondifferentiable(gast.FloorDiv, why="piecewise constant")

@@ -1,0 +1,65 @@
+"""Derivatives of derivatives: differentiate the code ast-ad generated, with forward mode.
+
+`grad(g)` for a scalar-valued g that is itself a derivative (`g = grad(f)`)
+takes the jvp of g's generated code with a unit tangent per argument:
+
+    def f_grad_grad(x):
+        value, t1 = f_grad_jvp(x, 1.0)
+        check_scalar_output(value)
+        return t1
+
+That wrapper is generated code too, registered like the rest, so it can be
+differentiated again: grad(grad(grad(f))) works to any order.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .compile import compile_wrapper
+from .context import Options
+from .passes.kinds import kind_of_value
+from .runtime import scalar_output_check
+from .source import get_source
+
+_WRAPPERS: dict = {}
+
+
+def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool, values):
+    from .api import compile_function
+
+    kinds = tuple(kind_of_value(v) for v in values)
+    key = (generated, mode, argnums, is_tuple, kinds)
+    if key in _WRAPPERS:
+        return _WRAPPERS[key]
+    import numpy as np
+
+    arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
+                   for v in values)
+    src = get_source(generated)
+    (jvp_fn,) = compile_function(src, Options("jvp", argnums, True, kinds, arrays))
+    params = inspect.signature(generated).parameters.values()
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY,
+                                                       p.POSITIONAL_OR_KEYWORD)]
+    keyword = [p.name for p in params if p.kind == p.KEYWORD_ONLY]
+    signature = ", ".join(positional + (["*"] + keyword if keyword else []))
+    base = generated.__name__
+    name = f"{base}_{'value_and_grad' if mode == 'value_and_grad' else 'grad'}"
+    lines = [f"def {name}({signature}):"]
+    tangents = []
+    for k, i in enumerate(argnums):
+        unit = ", ".join("1.0" if j == k else "0.0" for j in range(len(argnums)))
+        t = f"t{k + 1}"
+        tangents.append(t)
+        call = ", ".join(positional + [unit] + [f"{kw}={kw}" for kw in keyword])
+        lines.append(f"    value, {t} = {jvp_fn.__name__}({call})")
+    lines.append("    check_scalar_output(value)")
+    grad = f"({', '.join(tangents)},)" if is_tuple else tangents[0]
+    lines.append(f"    return value, {grad}" if mode == "value_and_grad" else f"    return {grad}")
+    text = "\n".join(lines) + "\n"
+    injected = {jvp_fn.__name__: jvp_fn,
+                "check_scalar_output": scalar_output_check(generated.__qualname__, None)}
+    wrapper = compile_wrapper(text, name, generated.__globals__, injected, generated.__qualname__)
+    wrapper.__ast_ad_source__ = text + "\n\n" + jvp_fn.__ast_ad_source__
+    _WRAPPERS[key] = wrapper
+    return wrapper

@@ -1,0 +1,397 @@
+"""Forward mode: each primal statement followed by the statement computing its tangent.
+
+    def f_jvp(x, y, dx, dy):
+        t1 = x * y
+        dt1 = dx * y + x * dy
+        ...
+        return value, dvalue
+
+Tangent rules are templates (`d[y] = d[x] * lib.cos(x)`) beside the adjoint
+ones. A tangent that is zero -- an input that carries no derivative -- is a
+symbolic zero while the rule is filled in, so terms multiplied by it vanish
+and `dz = dx + 0` is just `dz = dx`. Control flow needs nothing special: the
+tangents are computed in the same branches and iterations as the values.
+The same pass differentiates code ast-ad generated (for Hessians: the
+generated gradient, with its stack of saved values, is itself transformed).
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import gast
+
+from .. import algebra, anno, runtime
+from ..context import Context, Options
+from ..errors import NoRuleError
+from ..rules import registry
+from ..syntax import (
+    assign, call, clone, const, item_write, list_append, name, nodes_of, target_name,
+    walk_statements,
+)
+from ..templates import Arg, Binding, bind_call, instantiate
+from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
+from .facts import Facts
+from .kinds import ARRAY, OTHER, SCALAR, kind_of_value
+from .resolve import call_parts
+
+_ZERO = "__zero__"
+
+
+def forward(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    return _Forward(ctx, func).function()
+
+
+def _zero(primal: gast.AST | None) -> gast.Call:
+    """A symbolic zero tangent (of `primal`'s shape), removed or made concrete later."""
+    return gast.Call(func=name(_ZERO), args=[clone(primal)] if primal is not None else [],
+                     keywords=[])
+
+
+def _is_zero(node) -> bool:
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+        and node.func.id == _ZERO
+
+
+class _Forward(Facts):
+    def __init__(self, ctx: Context, func: gast.FunctionDef):
+        super().__init__(ctx)
+        self.func = func
+        self.varied = ctx.varied
+        args = func.args
+        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        # Arrays the code writes into: their tangents must be arrays of their own.
+        self.written = {item_write(s)[0] for s in walk_statements(func.body) if item_write(s)}
+        self.tangent_names: set[str] = set()
+
+    def tangent(self, var: str) -> str:
+        tan = self.ctx.namer.tangent(var)
+        self.ctx.primal_of[tan] = var
+        self.tangent_names.add(tan)
+        return tan
+
+    def function(self) -> gast.FunctionDef:
+        func = self.func
+        ret = func.body[-1]
+        body = self.block(func.body[:-1])
+        value = ret.value
+        tangent = self.tangent_of(value)
+        if _is_zero(tangent):
+            tangent = self.concrete(tangent)
+        final = gast.Return(value=gast.Tuple(elts=[clone(value), tangent], ctx=gast.Load()))
+        anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
+        for stmt in walk_statements(body):
+            anno.setanno(stmt, "section", "forward")
+        func.body = body + [final]
+        inputs = [self.params[i] for i in self.ctx.options.argnums]
+        extra = [name(self.tangent(p)) for p in inputs]
+        for arg in extra:
+            arg.ctx = gast.Param()
+        # f_jvp(x, y, dx, dy, *, k=...): the tangents follow the positional parameters,
+        # which callers always pass (so they have no defaults).
+        func.args.args = func.args.posonlyargs + func.args.args + extra
+        func.args.posonlyargs = []
+        func.args.defaults = []
+        func.name = self.ctx.namer.fresh(f"{self.ctx.src.name}_jvp")
+        return func
+
+    # -- zeros -------------------------------------------------------------------
+
+    def tangent_of(self, atom: gast.AST) -> gast.AST:
+        """The tangent of an atom: a tangent name, or a symbolic zero."""
+        if isinstance(atom, gast.Name) and atom.id in self.varied:
+            return name(self.tangent(atom.id))
+        return _zero(atom)
+
+    def concrete(self, node: gast.AST) -> gast.AST:
+        """Replace the symbolic zeros left inside `node` by real zeros of the right shape."""
+        if _is_zero(node):
+            primal = node.args[0] if node.args else None
+            if primal is None or self.kind(primal) == SCALAR:
+                return const(0.0)
+            if self.kind(primal) == ARRAY:
+                import numpy
+
+                return call(gast.Attribute(value=self.ctx.reference(numpy, "np"),
+                                           attr="zeros_like", ctx=gast.Load()), [primal])
+            return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [primal])
+        for field, value in gast.iter_fields(node):
+            if isinstance(value, gast.AST):
+                setattr(node, field, self.concrete(value))
+            elif isinstance(value, list):
+                setattr(node, field, [self.concrete(v) if isinstance(v, gast.AST) else v
+                                      for v in value])
+        return node
+
+    def fold_zeros(self, node: gast.AST) -> gast.AST:
+        """Simplify a tangent expression holding symbolic zeros: terms with a zero factor
+        vanish, sums drop zero terms, linear maps of zero are zero."""
+        for field, value in gast.iter_fields(node):
+            if isinstance(value, gast.AST):
+                setattr(node, field, self.fold_zeros(value))
+            elif isinstance(value, list):
+                setattr(node, field, [self.fold_zeros(v) if isinstance(v, gast.AST) else v
+                                      for v in value])
+        if _is_zero(node):
+            return node
+        if isinstance(node, gast.BinOp):
+            left, right = _is_zero(node.left), _is_zero(node.right)
+            if isinstance(node.op, gast.Add):
+                if left:
+                    return node.right
+                if right:
+                    return node.left
+            elif isinstance(node.op, gast.Sub):
+                if right:
+                    return node.left
+                if left:
+                    return gast.UnaryOp(op=gast.USub(), operand=node.right)
+            elif isinstance(node.op, (gast.Mult, gast.MatMult)):
+                if left or right:
+                    return _zero(None)
+            elif isinstance(node.op, (gast.Div, gast.FloorDiv, gast.Mod)):
+                if left:
+                    return _zero(None)
+            return node
+        if isinstance(node, gast.UnaryOp) and _is_zero(node.operand):
+            return node.operand
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and _is_zero(node.value):
+            return _zero(None)
+        if isinstance(node, gast.Call):
+            parts = list(node.args) + [k.value for k in node.keywords]
+            if any(_is_zero(p) for p in parts) and not any(self.carries(p) for p in parts):
+                return _zero(None)  # a term linear in a zero tangent
+        return node
+
+    def carries(self, node) -> bool:
+        """Whether an expression holds a (non-zero) tangent."""
+        return not _is_zero(node) and any(n.id in self.tangent_names
+                                          for n in nodes_of(node, gast.Name))
+
+    # -- statements ----------------------------------------------------------------
+
+    def block(self, stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            out.extend(self.stmt(stmt))
+        return out
+
+    def stmt(self, stmt) -> list:
+        if isinstance(stmt, gast.If):
+            stmt.body = self.block(stmt.body) or [gast.Pass()]
+            stmt.orelse = self.block(stmt.orelse)
+            return [stmt]
+        if isinstance(stmt, (gast.For, gast.While)):
+            stmt.body = self.block(stmt.body)
+            return [stmt]
+        target = target_name(stmt)
+        if target is not None:
+            return [stmt] + self.assign(stmt, target)
+        written = item_write(stmt)
+        if written is not None:
+            array, index, value = written
+            if array not in self.varied:
+                return [stmt]
+            tangent = self.concrete(self.tangent_of(value))
+            store = gast.Subscript(value=name(self.tangent(array)), slice=clone(index),
+                                   ctx=gast.Store())
+            # The tangent is written first: its expression may read views of the
+            # array (t = y[1]; y[1] = t * c) that the primal write changes.
+            return [assign(store, tangent, stmt), stmt]
+        appended = list_append(stmt)
+        if appended is not None:
+            items, value = appended
+            if items not in self.varied:
+                return [stmt]
+            push = call(gast.Attribute(value=name(self.tangent(items)), attr="append",
+                                       ctx=gast.Load()), [self.concrete(self.tangent_of(value))])
+            return [stmt, anno.copyanno(stmt, gast.Expr(value=push))]
+        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+            mutation = self.mutating_call(stmt)
+            if mutation is not None:
+                return [stmt, mutation]
+        return [stmt]
+
+    def mutating_call(self, stmt):
+        """np.add.at(bx, i, g) in generated code writes into bx: do the same to the tangents."""
+        import numpy
+
+        node = stmt.value
+        callee = anno.getanno(node, "callee")
+        if callee is numpy.add.at and node.args and isinstance(node.args[0], gast.Name) \
+                and node.args[0].id in self.varied:
+            array, index, value = node.args
+            tangent = self.concrete(self.tangent_of(value))
+            new = call(clone(node.func), [name(self.tangent(array.id)), clone(index), tangent])
+            return anno.copyanno(stmt, gast.Expr(value=new))
+        return None
+
+    def assign(self, stmt: gast.Assign, target: str) -> list:
+        if target not in self.varied:
+            return []
+        value = stmt.value
+        phi = anno.getanno(stmt, "phi")
+        if phi == "undefined":  # a loop header with no value yet: nor has its tangent
+            return [assign(self.tangent(target), const(None), stmt)]
+        if not any(op in self.varied for op in differentiable_operands(value)) \
+                and not self.pops(value):
+            # Varied only because it is written into later: starts with a zero tangent.
+            return [self.define(target, _zero(name(target)), stmt)]
+        if isinstance(value, (gast.Name, gast.Constant)) or phi:
+            tangent = self.tangent_of(value)
+        elif isinstance(value, gast.BinOp):
+            tangent = self.apply(type(value.op), [value.left, value.right], {}, target, stmt)
+        elif isinstance(value, gast.UnaryOp):
+            tangent = self.apply(type(value.op), [value.operand], {}, target, stmt)
+        elif isinstance(value, gast.Call):
+            popped = self.pops(value)
+            if popped is not None:
+                tangent = call(gast.Attribute(value=name(self.tangent(popped)), attr="pop",
+                                              ctx=gast.Load()))
+            else:
+                callee, args, keywords = call_parts(value)
+                if registry.lookup(callee) is None and isinstance(callee, types.FunctionType) \
+                        and self.ctx.compile_callee is not None:
+                    return self.call_user_function(callee, args, keywords, target, stmt)
+                tangent = self.apply(callee, args, keywords, target, stmt)
+        elif isinstance(value, gast.Subscript):
+            tangent = self.apply("getitem", [value.value, value.slice], {}, target, stmt)
+        elif isinstance(value, (gast.Tuple, gast.List)):
+            tangent = type(value)(elts=[self.concrete(self.tangent_of(e)) for e in value.elts],
+                                  ctx=gast.Load())
+        elif isinstance(value, gast.Attribute) and value.attr not in NONDIFFERENTIABLE_ATTRIBUTES:
+            tangent = self.apply("attr:" + value.attr, [value.value], {}, target, stmt)
+        else:
+            tangent = _zero(name(target))
+        return [self.define(target, tangent, stmt)]
+
+    def pops(self, value) -> str | None:
+        """The list `stack` in `x = stack.pop()` (generated code), if it carries tangents."""
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and value.func.attr == "pop" and not value.args \
+                and isinstance(value.func.value, gast.Name) and value.func.value.id in self.varied:
+            return value.func.value.id
+        return None
+
+    def define(self, target: str, tangent: gast.AST, stmt) -> gast.AST:
+        if _is_zero(tangent):
+            tangent = _zero(name(target))
+        tangent = self.concrete(self.fit(tangent, target))
+        if target in self.written:  # written into below: must not share memory with another
+            tangent = call(self.ctx.reference(runtime.copy_of, "copy_of"), [tangent])
+        return assign(self.tangent(target), algebra.simplify(tangent), stmt)
+
+    def fit(self, tangent: gast.AST, target: str) -> gast.AST:
+        """A tangent has its primal's shape: broadcast one that may be smaller (dz = dx in
+        z = x + W, with x a scalar and W an array)."""
+        if _is_zero(tangent):
+            return tangent
+        expected = self.ctx.shapes.get(target)
+        actual = self.shape(tangent)
+        if expected is not None and actual == expected:
+            return tangent
+        if self.kinds.get(target) == SCALAR and self.kind(tangent) == SCALAR:
+            return tangent
+        if self.kinds.get(target) not in (SCALAR, ARRAY):
+            return tangent  # tuples, lists, unknown values: kept as they are
+        return call(self.ctx.reference(runtime.broadcast_like, "broadcast_like"),
+                    [tangent, name(target)])
+
+    # -- rules -------------------------------------------------------------------
+
+    def apply(self, primal, args: list, keywords: dict, target: str, stmt) -> gast.AST:
+        rule = registry.lookup(primal)
+        if rule is None or not rule.tangents:
+            raise self.no_rule(primal, stmt)
+        bound = None
+        for template in rule.tangents:
+            bound = bind_call(template, args, keywords)
+            if isinstance(bound, dict) and (template.when is None or template.when(
+                    {p: Arg(a, self.kind(a), self.shape(a)) for p, a in bound.items()})):
+                break
+            bound = bound if isinstance(bound, str) else None
+        if not isinstance(bound, dict):
+            raise self.ctx.error(NoRuleError, stmt,
+                                 f"{_describe(primal)} is called with arguments its tangent "
+                                 f"rule does not support ({bound})")
+        atoms = {template.result: name(target), **bound}
+
+        def derivative(kind, param):
+            if kind != "d":
+                return None
+            return self.tangent_of(atoms[param])
+
+        binding = Binding(atoms=atoms, derivative=derivative,
+                          resolve_global=lambda n, obj: self.ctx.reference(obj, n),
+                          lib=rule.lib, new_temp=self.ctx.namer.temp)
+        temps = {}
+        result = None
+        for item in instantiate(template, binding):
+            if item[0] == "temp":
+                temps[item[1]] = item[2]
+            elif item[0] == "tangent":
+                result = item[2]
+        if result is None:
+            raise self.no_rule(primal, stmt)
+        # Temporaries are inlined: tangent rules are short, and zeros fold through them.
+        for temp, value in temps.items():
+            result = _replace(result, temp, value)
+        return self.fold_zeros(result)
+
+    def call_user_function(self, fn, args, keywords, target, stmt) -> list:
+        """`z = g(a, b)`: g gets its own generated jvp function, called with the tangents."""
+        signature = inspect.signature(fn)
+        bound = signature.bind(*args, **keywords)
+        params = [p for p in signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        atoms = [bound.arguments.get(p.name) for p in params]
+        argnums = tuple(i for i, a in enumerate(atoms)
+                        if isinstance(a, gast.Name) and a.id in self.varied)
+        kinds = tuple(self.kind(a) if a is not None else kind_of_value(p.default)
+                      for a, p in zip(atoms, params))
+        arrays = tuple((None, self.shape(a)) if k == ARRAY and a is not None else None
+                       for a, k in zip(atoms, kinds))
+        options = Options("jvp", argnums, True, kinds, arrays)
+        (jvp_fn,) = self.ctx.compile_callee(fn, options, self.ctx.location(stmt))
+        self.ctx.callees.append(jvp_fn.__ast_ad_source__)
+        stmt.value.func = self.ctx.reference(jvp_fn, jvp_fn.__name__)
+        tangents = [name(self.tangent(atoms[i].id)) for i in argnums]
+        if params and params[-1].kind == params[-1].KEYWORD_ONLY:
+            stmt.value.keywords += [gast.keyword(arg=self.tangent(params[i].name), value=t)
+                                    for i, t in zip(argnums, tangents)]
+        else:
+            # Positional: fill every parameter so the tangents land after them.
+            stmt.value.args = [clone(a) if a is not None else
+                               gast.Constant(value=p.default, kind=None)
+                               for a, p in zip(atoms, params)] + tangents
+            stmt.value.keywords = []
+        stmt.targets = [gast.Tuple(elts=[name(target, store=True),
+                                         name(self.tangent(target), store=True)],
+                                   ctx=gast.Store())]
+        return []
+
+    def no_rule(self, primal, stmt) -> NoRuleError:
+        what = f"the method .{primal[1]}()" if isinstance(primal, tuple) else _describe(primal)
+        return self.ctx.error(NoRuleError, stmt, f"no tangent rule for {what}",
+                              "forward mode (jvp, jacfwd, hessian) needs one; register it with "
+                              "ast_ad.rules.registry.tangent")
+
+
+def _describe(primal) -> str:
+    from ..source import describe
+
+    if isinstance(primal, type) and issubclass(primal, gast.AST):
+        return f"the operator {primal.__name__}"
+    if isinstance(primal, str):
+        return primal
+    return describe(primal)
+
+
+def _replace(node, var: str, value):
+    class Replace(gast.NodeTransformer):
+        def visit_Name(self, n):
+            return clone(value) if n.id == var and isinstance(n.ctx, gast.Load) else n
+
+    return Replace().visit(node)
+
