@@ -2,7 +2,7 @@
 
 from .api import grad, source, value_and_grad
 from .extend import register_adjoint, register_nondifferentiable
-from .transforms import hessian, jacfwd, jacobian, jacrev, jvp, vjp
+from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
 from .errors import (
     ADError,
     NonDifferentiableError,
@@ -23,6 +23,7 @@ __all__ = [
     "jacrev",
     "jacobian",
     "hessian",
+    "generated_source",
     "register_adjoint",
     "register_nondifferentiable",
     "ADError",

@@ -31,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
                       "with parameters whose name does not start with _)")
     show.add_argument("--argnums", help="comma-separated positions to differentiate with "
                       "respect to (default: all positional parameters)")
-    show.add_argument("--mode", choices=["reverse", "grad"], default="reverse",
-                      help="reverse: value and gradient (default); grad: gradient only")
+    show.add_argument("--mode", choices=["reverse", "grad", "forward", "hessian"],
+                      default="reverse",
+                      help="reverse: value and gradient (default); grad: gradient only; "
+                      "forward: value and directional derivative (jvp); hessian: forward "
+                      "mode applied to the generated gradient code")
     show.add_argument("--kinds", help="argument kinds, comma-separated: scalar, array or "
                       "generic (default: from type annotations, else generic)")
     show.add_argument("--at", help="example arguments as a Python literal, e.g. '2.0, 5.0'; "
@@ -116,15 +119,21 @@ def _generate(fn, args) -> str:
                               f"{len(params)} positional parameter(s)")
     else:
         argnums = tuple(range(len(params)))
-    mode = "value_and_grad" if args.mode == "reverse" else "grad"
-    options = Options(mode, argnums, len(argnums) > 1, _kinds(fn, params, args),
-                      trace=args.trace)
-    if args.stage:
-        text, _, _ = generate(get_source(fn), options, args.stage)
-        return text
     from .api import compile_function
 
-    return compile_function(get_source(fn), options)[0].__ast_ad_source__
+    mode = {"reverse": "value_and_grad", "grad": "grad", "forward": "jvp",
+            "hessian": "grad"}[args.mode]
+    kinds = _kinds(fn, params, args)
+    options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=args.trace)
+    src = get_source(fn)
+    if args.mode == "hessian":  # forward mode over the generated gradient
+        gradient = compile_function(src, options)[0]
+        src = get_source(gradient)
+        options = Options("jvp", argnums, True, kinds, trace=args.trace)
+    if args.stage:
+        text, _, _ = generate(src, options, args.stage)
+        return text
+    return compile_function(src, options)[0].__ast_ad_source__
 
 
 def _kinds(fn, params, args) -> tuple:

@@ -226,3 +226,27 @@ def _signature_params(fun):
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     except (TypeError, ValueError):
         raise ADError(f"cannot differentiate {describe(fun)}: no signature") from None
+
+
+def generated_source(fun, *args, mode: str = "jvp", argnums=None, trace: bool = False) -> str:
+    """The code ast-ad generates for `fun` at arguments like `args`, as text.
+
+    mode: "jvp" (forward mode), "vjp", "grad", "value_and_grad", or "hessian"
+    (forward mode over the generated gradient). argnums defaults to every float
+    argument; `trace=True` keeps one primitive per line.
+    """
+    nums = _float_positions(args) if argnums is None else \
+        (argnums if isinstance(argnums, tuple) else (argnums,))
+    if mode not in ("jvp", "vjp", "grad", "value_and_grad", "hessian"):
+        raise ADError(f"unknown mode {mode!r}",
+                      hint="use jvp, vjp, grad, value_and_grad or hessian")
+    kinds = tuple(kind_of_value(v) for v in args)
+    arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None for v in args)
+    src = get_source(fun)
+    check(src)
+    if mode == "hessian":
+        gradient = compile_function(src, Options("grad", nums, True, kinds, arrays))[0]
+        src, mode = get_source(gradient), "jvp"
+    options = Options(mode, nums, True if mode in ("jvp", "vjp") or len(nums) > 1 else False,
+                      kinds, arrays, trace=trace)
+    return compile_function(src, options)[0].__ast_ad_source__

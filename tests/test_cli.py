@@ -81,3 +81,13 @@ def test_console_script():
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (GOLDEN / "seeds.quadratic.txt").read_text()
+
+
+def test_forward_and_hessian_modes(capsys):
+    assert main(["show", SEEDS, "-f", "log_sin", "--mode", "forward"]) == 0
+    forward = capsys.readouterr().out
+    assert forward.startswith("def log_sin_jvp(x1, x2, dx1, dx2):")
+    assert main(["show", SEEDS, "-f", "log_sin", "--mode", "hessian"]) == 0
+    hessian = capsys.readouterr().out
+    assert hessian.startswith("def log_sin_grad_jvp(x1, x2, dx1, dx2):")
+    assert (GOLDEN / "seeds.log_sin.hessian.txt").read_text() == hessian

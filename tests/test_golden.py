@@ -74,7 +74,10 @@ def _ids():
 def test_golden(module, function, argnums, args, update_golden):
     fn = getattr(importlib.import_module(module), function)
     text = ast_ad.source(ast_ad.value_and_grad(fn, argnums=argnums), *args)
-    path = GOLDEN / f"{module}.{function}.txt"
+    _compare(GOLDEN / f"{module}.{function}.txt", text, update_golden)
+
+
+def _compare(path, text, update_golden):
     if update_golden or not path.exists():
         path.parent.mkdir(exist_ok=True)
         path.write_text(text)
@@ -91,3 +94,24 @@ def test_golden(module, function, argnums, args, update_golden):
 def test_golden_case_is_correct(module, function, argnums, args):
     fn = getattr(importlib.import_module(module), function)
     check_gradient(fn, *args, argnums=argnums)
+
+
+# Forward-mode and Hessian code of the seed functions.
+MODE_CASES = [
+    ("seeds", "log_sin", "jvp", (2.0, 5.0)),
+    ("seeds", "quadratic", "jvp", (2.0, 3.0, 4.0)),
+    ("seeds", "product_sin", "jvp", (3.0, -1.0, 2.0)),
+    ("seeds", "log_sin", "hessian", (2.0, 5.0)),
+    ("seeds", "sin_plus_cos", "hessian", (2.0, 3.0)),
+    ("control_cases", "scalar_loop", "jvp", (0.7, 1.3)),
+    ("control_cases", "scalar_loop", "hessian", (0.7, 1.3)),
+    ("golden_cases", "mlp_loss", "vjp", _mlp_args()),
+]
+
+
+@pytest.mark.parametrize("module, function, mode, args", MODE_CASES,
+                         ids=[f"{m}.{f}.{mode}" for m, f, mode, _ in MODE_CASES])
+def test_golden_modes(module, function, mode, args, update_golden):
+    fn = getattr(importlib.import_module(module), function)
+    text = ast_ad.generated_source(fn, *args, mode=mode)
+    _compare(GOLDEN / f"{module}.{function}.{mode}.txt", text, update_golden)

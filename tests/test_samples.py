@@ -25,3 +25,35 @@ def test_gradient_descent_lowers_the_cost():
     costs = [float(line.split("cost = ")[1]) for line in run("gradient_descent.py").splitlines()]
     assert len(costs) == 6 and costs[0] == 48.0
     assert all(later < earlier for earlier, later in zip(costs, costs[1:]))
+
+
+def test_forward_trace():
+    out = run("forward_trace.py")
+    assert "def f_jvp(x1, x2, dx1, dx2):" in out and "dt2 = dx1 * x2 + x1 * dx2" in out
+    assert "seed (1.0, 0.0): f = 11.6521, directional derivative = 5.5000" in out
+    assert "seed (0.0, 1.0): f = 11.6521, directional derivative = 1.7163" in out
+
+
+def test_laplacian_matches_the_formula():
+    for line in run("laplacian.py").splitlines():
+        got = line.split("Laplacian ")[1].split(" ")[0]
+        formula = line.split("(formula ")[1].rstrip(")")
+        assert got == formula
+
+
+def test_newton_reaches_the_minimum():
+    last = run("newton.py").splitlines()[-1]
+    assert "p = (1.000000, 1.000000)" in last
+
+
+def test_levenberg_marquardt_recovers_the_parameters():
+    last = run("levenberg_marquardt.py").splitlines()[-1]
+    fitted = [float(v) for v in last.split("[")[1].split("]")[0].split()]
+    assert abs(fitted[0] - 2.5) < 0.05 and abs(fitted[1] - 1.3) < 0.05
+    assert abs(fitted[2] - 0.5) < 0.05
+
+
+def test_linear_network_learns_the_map():
+    out = run("linear_network.py")
+    losses = [float(line.split("loss ")[1]) for line in out.splitlines() if "loss" in line]
+    assert losses[0] > 1.0 and losses[-1] < 1e-3

@@ -18,7 +18,9 @@ import gast
 
 from .. import algebra, anno
 from ..context import Context
-from ..syntax import assigned_names, blocks, clone, compound, name_nodes, nodes_of, target_name
+from ..syntax import (
+    assigned_names, blocks, clone, compound, loads_of, name_nodes, nodes_of, target_name,
+)
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _drop_needless_restores(func)
@@ -365,47 +367,36 @@ def _overwritten_unread(rest: list, var: str) -> bool:
 
 
 def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
-    """Remove variables whose every use is inside their own pure definitions."""
-    defs = defaultdict(list)  # var -> statements that define it
-    uses = defaultdict(list)  # var -> statements (or headers) that read it
-    impure = set()
+    """Mark and sweep: keep what the return value, the side effects and the control flow
+    need, transitively; remove every other pure statement (cycles through loops too)."""
+    defs = defaultdict(list)  # var -> the statements that write it
+    live: set[str] = set()
 
-    def scan(stmts, parent_headers=()):
+    def scan(stmts):
         for stmt in stmts:
             if compound(stmt):
                 for header in _headers(stmt):
-                    for n in gast.walk(header):
-                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                            uses[n.id].append(None)
-                if isinstance(stmt, gast.For):
-                    defs[stmt.target.id].append(None)
+                    live.update(loads_of(header))
                 for block in blocks(stmt):
                     scan(block)
                 continue
             written = _written(stmt)
+            if not written or not _pure(stmt, ctx) or isinstance(stmt, gast.Return):
+                live.update(loads_of(stmt))  # a side effect, or the result
+                if not isinstance(stmt, gast.Return):
+                    live.update(written)
             for var in written:
                 defs[var].append(stmt)
-            if not written or not _pure(stmt, ctx):
-                impure.update(written)
-                for n in gast.walk(stmt):
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                        uses[n.id].append(None)
-                continue
-            for n in gast.walk(stmt):
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                    uses[n.id].append(stmt)
 
     scan(func.body)
-    dead = set()
-    for var, stmts in defs.items():
-        if var in impure or any(s is None for s in stmts):
-            continue
-        own = {id(s) for s in stmts}
-        if all(u is not None and id(u) in own for u in uses.get(var, [])):
-            dead.add(var)
-    if not dead:
-        return
-    # Removing a dead variable can make others dead: the caller iterates.
+    todo = list(live)
+    while todo:
+        var = todo.pop()
+        for stmt in defs.get(var, ()):
+            for used in loads_of(stmt):
+                if used not in live:
+                    live.add(used)
+                    todo.append(used)
 
     def prune(stmts):
         out = []
@@ -420,7 +411,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
                 out.append(stmt)
                 continue
             written = _written(stmt)
-            if written and written <= dead:
+            if written and not (written & live) and _pure(stmt, ctx):
                 continue
             out.append(stmt)
         return out
@@ -445,6 +436,12 @@ def _written(stmt: gast.AST) -> set[str]:
         return {stmt.target.value.id}
     if anno.getanno(stmt, "adjoint", (None, None))[0] == "scatter":  # np.add.at(bx, ...)
         return {anno.getanno(stmt, "adjoint")[1]}
+    if isinstance(stmt, (gast.Expr, gast.Assign)) and isinstance(stmt.value, gast.Call):
+        func = stmt.value.func  # ys.append(v), stack.pop(): they change the list
+        if isinstance(func, gast.Attribute) and func.attr in ("append", "pop") \
+                and isinstance(func.value, gast.Name):
+            return {func.value.id} | (set(assigned_names(stmt)) if isinstance(
+                stmt, gast.Assign) else set())
     return set()
 
 
