@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import ast_ad
-from numeric import check_gradient
+from numeric import check_gradient, check_jvp
 
 HERE = Path(__file__).resolve().parent
 MODULES = sorted(p.stem for p in HERE.glob("numpy_cases_*.py"))
@@ -29,6 +29,13 @@ def test_float64_against_finite_differences(module, case):
     rng = np.random.default_rng(zlib.crc32(case.id.encode()))
     check_gradient(case.fn, *case.args(rng), argnums=case.argnums, rtol=case.rtol,
                    atol=case.atol)
+
+
+@pytest.mark.parametrize("module, case", ROWS, ids=_ids())
+def test_tangents_against_finite_differences(module, case):
+    """Forward mode through the same rows: every tangent rule along a random direction."""
+    rng = np.random.default_rng(zlib.crc32(case.id.encode()))
+    check_jvp(case.fn, *case.args(rng), rtol=case.rtol, atol=case.atol)
 
 
 @pytest.mark.parametrize("module, case", [r for r in ROWS if r[1].float32],

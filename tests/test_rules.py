@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from numeric import check_gradient
+from numeric import check_gradient, check_jvp
 
 rng = np.random.default_rng(0)
 
@@ -197,3 +197,38 @@ def test_dot(shapes):
     y = rng.normal(size=shapes[1]) if shapes[1] != () else float(rng.normal())
     w = rng.normal(size=np.shape(np.dot(x, y)))
     check_gradient(dot_fn, x, y, w, argnums=(0, 1))
+
+
+# -- the same primitives in forward mode ---------------------------------------------
+
+
+@pytest.mark.parametrize("row", UNARY, ids=[_id(r) for r in UNARY])
+def test_unary_tangent(row):
+    fn, low, high = row
+    check_jvp(scalar_of(fn), float(rng.uniform(low, high)))
+    if isinstance(fn, np.ufunc) or fn is abs:
+        check_jvp(array_of(fn, rng.normal(size=(3, 4))), rng.uniform(low, high, size=(3, 4)))
+
+
+@pytest.mark.parametrize("op", OPERATORS, ids=[o.__name__ for o in OPERATORS])
+@pytest.mark.parametrize("shapes", SHAPES, ids=[f"{a}x{b}" for a, b in SHAPES])
+def test_operator_tangents(op, shapes):
+    x = _value(shapes[0], 0.5, 2.0)
+    y = _value(shapes[1], 0.5, 2.0) if op is not op_mod else _value(shapes[1], 2.5, 3.0)
+    w = rng.normal(size=np.broadcast_shapes(np.shape(x), np.shape(y)))
+    check_jvp(op, x, y, w)
+
+
+@pytest.mark.parametrize("reduce", [reduce_sum, reduce_mean], ids=["sum", "mean"])
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 2)])
+def test_reduction_tangents(reduce, axis):
+    x = rng.normal(size=(2, 3, 4))
+    w = rng.normal(size=np.sum(x, axis=axis).shape)
+    check_jvp(reduce, x, w, axis, False)
+
+
+@pytest.mark.parametrize("fn", [matmul_op, matmul_fn], ids=["@", "np.matmul"])
+@pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=[f"{a}x{b}" for a, b in MATMUL_SHAPES])
+def test_matmul_tangents(fn, shapes):
+    x, y = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
+    check_jvp(fn, x, y, rng.normal(size=np.shape(x @ y)))
