@@ -1,8 +1,6 @@
 """ast-ad: source-to-source automatic differentiation for plain Python and NumPy."""
 
 from .api import grad, source, value_and_grad
-from .extend import register_adjoint, register_nondifferentiable
-from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
 from .errors import (
     ADError,
     NonDifferentiableError,
@@ -12,6 +10,8 @@ from .errors import (
     SourceUnavailableError,
     UnsupportedSyntaxError,
 )
+from .extend import register_adjoint, register_nondifferentiable
+from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
 
 __all__ = [
     "grad",

@@ -17,7 +17,7 @@ import numpy as np
 
 from .compile import compile_generated
 from .context import Options
-from .errors import ADError, Location, NoRuleError, NonDifferentiableError
+from .errors import ADError, Location, NonDifferentiableError, NoRuleError
 from .passes.kinds import kind_of_value
 from .pipeline import check, generate
 from .source import FunctionSource, describe, get_source
@@ -106,7 +106,7 @@ def _transformation(fun, mode: str, argnums):
     try:
         state = _Transformed(fun, mode, argnums)
     except ADError as error:
-        raise error.with_traceback(None)
+        raise error.with_traceback(None) from None
     transformed = _dispatcher(state)
     functools.update_wrapper(transformed, fun)
     transformed.__ast_ad__ = state
@@ -144,7 +144,7 @@ def _dispatcher(state: "_Transformed"):
         try:
             generated = state.compile_for(args, kwargs)
         except ADError as error:
-            raise error.with_traceback(None)  # the user's call, not the compiler's insides
+            raise error.with_traceback(None) from None  # the user's call, not the compiler's insides
         return generated(*args, **kwargs)
 
     dispatch = namespace["_factory"](state.table, slow, _arrays_match)

@@ -112,7 +112,8 @@ def _generate(fn, args) -> str:
         try:
             argnums = tuple(int(a) for a in args.argnums.split(","))
         except ValueError:
-            raise ADError(f"--argnums takes comma-separated integers, not {args.argnums!r}")
+            raise ADError(
+                f"--argnums takes comma-separated integers, not {args.argnums!r}") from None
         for a in argnums:
             if not 0 <= a < len(params):
                 raise ADError(f"--argnums {a} is out of range: {fn.__name__} has "
@@ -141,7 +142,8 @@ def _kinds(fn, params, args) -> tuple:
         try:
             values = ast.literal_eval(f"({args.at},)")
         except (ValueError, SyntaxError):
-            raise ADError(f"--at takes Python literals, e.g. '2.0, [1.0, 2.0]', not {args.at!r}")
+            raise ADError(
+                f"--at takes Python literals, e.g. '2.0, [1.0, 2.0]', not {args.at!r}") from None
         import numpy as np
 
         values = [np.asarray(v, dtype=float) if isinstance(v, (list, tuple)) else v

@@ -47,7 +47,7 @@ def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool
     name = f"{base}_{'value_and_grad' if mode == 'value_and_grad' else 'grad'}"
     lines = [f"def {name}({signature}):"]
     tangents = []
-    for k, i in enumerate(argnums):
+    for k in range(len(argnums)):
         unit = ", ".join("1.0" if j == k else "0.0" for j in range(len(argnums)))
         t = f"t{k + 1}"
         tangents.append(t)

@@ -14,18 +14,18 @@ from .context import Context, Options
 from .naming import Namer, names_in
 from .passes.activity import activity
 from .passes.anf import anf
-from .passes.exits import exits
-from .passes.loops import loops
 from .passes.emit import emit
+from .passes.exits import exits
 from .passes.fence import fence
 from .passes.forward import forward
 from .passes.fuse import fuse
 from .passes.kinds import infer_kinds
+from .passes.loops import loops
 from .passes.parse import parse
 from .passes.resolve import resolve
+from .passes.reverse import reverse
 from .passes.save import save
 from .passes.shapes import infer_shapes
-from .passes.reverse import reverse
 from .passes.simplify import simplify
 from .passes.split import split
 from .passes.ssa import ssa

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import gast
 
-from .errors import RuleDefinitionError, Location
+from .errors import Location, RuleDefinitionError
 
 PLACEHOLDER_MAPS = ("b", "d")
 

@@ -53,7 +53,7 @@ def jvp(fun, primals, tangents):
     try:
         (fn,) = _compile(fun, "jvp", nums, primals)
     except ADError as error:
-        raise error.with_traceback(None)
+        raise error.with_traceback(None) from None
     return fn(*primals, *[tangents[i] for i in nums])
 
 
@@ -75,7 +75,7 @@ def vjp(fun, *primals):
     try:
         forward, backward = _compile(fun, "vjp", nums, primals)
     except ADError as error:
-        raise error.with_traceback(None)
+        raise error.with_traceback(None) from None
     value, saved = forward(*primals)
     mutated = getattr(backward, "__ast_ad_mutated__", ())
 
@@ -127,7 +127,7 @@ def jacfwd(fun, argnums=0):
         try:
             (fn,) = _compile(fun, "jvp", nums, args)
         except ADError as error:
-            raise error.with_traceback(None)
+            raise error.with_traceback(None) from None
         columns = {i: [] for i in nums}
         value = None
         for i in nums:
@@ -165,7 +165,7 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
     try:
         forward, backward = prepared or _compile(fun, "vjp", nums, args)
     except ADError as error:
-        raise error.with_traceback(None)
+        raise error.with_traceback(None) from None
     value, saved = forward(*args)
     mutated = getattr(backward, "__ast_ad_mutated__", ())
     outputs, rebuild = _outputs(value)
@@ -196,7 +196,7 @@ def jacobian(fun, argnums=0):
         try:
             prepared = _compile(fun, "vjp", nums, args)
         except ADError as error:
-            raise error.with_traceback(None)
+            raise error.with_traceback(None) from None
         value, _ = prepared[0](*args)
         outputs, _ = _outputs(value)
         if sum(int(np.size(o)) for o in outputs) <= inputs:

@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-
 from calls_helpers import scaled_norm, softplus
 
 

@@ -1,7 +1,6 @@
 """Rows for the rules of the core families (operators, math-like ufuncs, sum/mean, matmul)."""
 
 import numpy as np
-
 from numpy_case import Case, normal, uniform
 
 

@@ -1,11 +1,11 @@
 """Calls to user functions: each callee gets its own generated forward/backward functions."""
 
+import calls_cases as c
 import numpy as np
 import pytest
+from numeric import check_gradient
 
 import ast_ad
-import calls_cases as c
-from numeric import check_gradient
 
 rng = np.random.default_rng(7)
 

@@ -1,9 +1,8 @@
 """Branches, loops and early exits, every path checked against central differences."""
 
+import control_cases as c
 import numpy as np
 import pytest
-
-import control_cases as c
 from numeric import check_gradient
 
 rng = np.random.default_rng(3)

@@ -3,11 +3,11 @@
 import math
 import os
 
+import error_cases as cases
 import numpy as np
 import pytest
 
 import ast_ad
-import error_cases as cases
 from ast_ad import (
     ADError,
     NonDifferentiableError,

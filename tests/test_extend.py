@@ -3,13 +3,13 @@
 import sys
 import textwrap
 
+import extend_cases as cases
 import numpy as np
 import pytest
+from numeric import check_gradient
 
 import ast_ad
-import extend_cases as cases
 from ast_ad import RuleDefinitionError
-from numeric import check_gradient
 
 rng = np.random.default_rng(11)
 

@@ -2,16 +2,17 @@
 
 import math
 
-import numpy as np
-import pytest
-
-import ast_ad
 import calls_cases
 import control_cases
+import numpy as np
+import pytest
 from numeric import check_gradient, check_jvp, numeric_gradient
 from test_calls import CASES as CALL_CASES
-from test_control_flow import CASES as CONTROL_CASES, WRITES
+from test_control_flow import CASES as CONTROL_CASES
+from test_control_flow import WRITES
 from test_golden import CASES as GOLDEN_CASES
+
+import ast_ad
 
 rng = np.random.default_rng(21)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numeric import check_gradient
 
 import ast_ad
-from numeric import check_gradient
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numeric import check_gradient, check_jvp
 
 import ast_ad
-from numeric import check_gradient, check_jvp
 
 HERE = Path(__file__).resolve().parent
 MODULES = sorted(p.stem for p in HERE.glob("numpy_cases_*.py"))

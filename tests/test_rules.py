@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-
 from numeric import check_gradient, check_jvp
 
 rng = np.random.default_rng(0)

@@ -27,13 +27,21 @@ from ..context import Context, Options
 from ..errors import NoRuleError
 from ..rules import registry
 from ..syntax import (
-    assign, call, clone, const, item_write, list_append, name, nodes_of, target_name,
+    assign,
+    call,
+    clone,
+    const,
+    item_write,
+    list_append,
+    name,
+    nodes_of,
+    target_name,
     walk_statements,
 )
 from ..templates import Arg, Binding, bind_call, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts
-from .kinds import ARRAY, OTHER, SCALAR, kind_of_value
+from .kinds import ARRAY, SCALAR, kind_of_value
 from .resolve import call_parts
 
 _ZERO = "__zero__"

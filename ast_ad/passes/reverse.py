@@ -27,11 +27,20 @@ from ..errors import NoRuleError, UnsupportedSyntaxError
 from ..rules import registry
 from ..source import describe
 from ..syntax import (
-    assign, call, clone, const, item_write, list_append, name, target_name, walk_statements)
+    assign,
+    call,
+    clone,
+    const,
+    item_write,
+    list_append,
+    name,
+    target_name,
+    walk_statements,
+)
 from ..templates import Arg, Binding, bind_call, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
-from .kinds import ARRAY, OTHER, SCALAR, kind_of_value
 from .facts import Facts
+from .kinds import ARRAY, OTHER, SCALAR, kind_of_value
 from .resolve import call_parts, is_missing
 
 
@@ -377,7 +386,7 @@ class _Reverse(Facts):
         try:
             bound = signature.bind(*args, **keywords)
         except TypeError as exc:
-            raise self.ctx.error(NoRuleError, stmt, f"cannot call {describe(fn)}: {exc}")
+            raise self.ctx.error(NoRuleError, stmt, f"cannot call {describe(fn)}: {exc}") from None
         params = [p for p in signature.parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         atoms = [bound.arguments.get(p.name) for p in params]

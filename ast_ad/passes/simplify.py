@@ -19,8 +19,16 @@ import gast
 from .. import algebra, anno
 from ..context import Context
 from ..syntax import (
-    assigned_names, blocks, clone, compound, loads_of, name_nodes, nodes_of, target_name,
+    assigned_names,
+    blocks,
+    clone,
+    compound,
+    loads_of,
+    name_nodes,
+    nodes_of,
+    target_name,
 )
+
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _drop_needless_restores(func)
@@ -459,7 +467,7 @@ def _pure(stmt: gast.AST, ctx: Context) -> bool:
         module = getattr(callee, "__module__", None) or ""
         if isinstance(callee, type) and callee.__module__ == "builtins":
             continue
-        if callee is print or not module.split(".")[0] in ("math", "numpy", "ast_ad") \
+        if callee is print or module.split(".")[0] not in ("math", "numpy", "ast_ad") \
                 and module != "builtins":
             if anno.getanno(stmt, "adjoint", (None, None))[0] == "scatter":
                 continue
