@@ -83,6 +83,8 @@ def simplify(node: gast.AST) -> gast.AST:
             return left
         if _is_neg(right):  # a + (-b) -> a - b
             return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
+        if _is_neg(left):  # -a + b -> b - a: one operation fewer
+            return gast.BinOp(left=right, op=gast.Sub(), right=left.operand)
     elif op is gast.Sub:
         if b == 0:
             return left

@@ -127,9 +127,17 @@ def _dispatcher(state: "_Transformed"):
     call_args = ", ".join(positional + [f"{k}={k}" for k in keyword])
     key = "(" + "".join(f"{n}.__class__, " for n in names) + ")"
     fname = state.fun.__name__ if state.fun.__name__.isidentifier() else "transformed"
+    # Fast path: the argument classes of the latest code without array checks, held
+    # in cells the compiler updates (a class identity test per argument, no lookup).
+    classes = [f"_ast_ad_class{i}" for i in range(len(names))]
+    fast_test = " and ".join([f"{n}.__class__ is {c}" for n, c in zip(names, classes)]
+                             + ["_ast_ad_fast is not None"])
     source = (
-        f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match):\n"
+        f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match, _ast_ad_fast, "
+        f"{', '.join(classes + [''])}):\n"
         f"    def {fname}({signature}):\n"
+        f"        if {fast_test}:\n"
+        f"            return _ast_ad_fast({call_args})\n"
         f"        _ast_ad_entry = _ast_ad_table.get({key})\n"
         f"        if _ast_ad_entry is not None and (not _ast_ad_entry[1] or "
         f"_ast_ad_arrays_match(_ast_ad_entry[1], ({', '.join(names)},))):\n"
@@ -147,7 +155,10 @@ def _dispatcher(state: "_Transformed"):
             raise error.with_traceback(None) from None  # the user's call, not the compiler's insides
         return generated(*args, **kwargs)
 
-    dispatch = namespace["_factory"](state.table, slow, _arrays_match)
+    dispatch = namespace["_factory"](state.table, slow, _arrays_match, None,
+                                     *[None] * len(names))
+    cells = dict(zip(dispatch.__code__.co_freevars, dispatch.__closure__))
+    state.fast_cells = ([cells[c] for c in classes], cells["_ast_ad_fast"])
     dispatch.__defaults__ = state.fun.__defaults__
     dispatch.__kwdefaults__ = state.fun.__kwdefaults__
     return dispatch
@@ -184,6 +195,7 @@ class _Transformed:
         self.table: dict = {}  # argument classes -> (generated, array checks)
         self.shapes_seen: dict = {}  # (kinds, dtypes) -> the shape signatures called with
         self.latest = None
+        self.fast_cells = None  # set by the dispatcher
 
     @property
     def location(self) -> Location | None:
@@ -209,6 +221,7 @@ class _Transformed:
                                                 self.argnums, self.argnums_is_tuple, values)
             self.latest = generated
             self.table[tuple(map(type, values))] = (generated, ())
+            self.remember(values, generated)
             return generated
         kinds = tuple(kind_of_value(v) for v in values)
         arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
@@ -223,7 +236,17 @@ class _Transformed:
         checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
                        if isinstance(v, np.ndarray))
         self.table[tuple(map(type, values))] = (generated, checks)
+        self.remember(values, generated if not checks else None)
         return generated
+
+    def remember(self, values, generated) -> None:
+        """Point the dispatcher's fast path at this code (None: arrays need checks)."""
+        if self.fast_cells is None:
+            return
+        class_cells, fast_cell = self.fast_cells
+        for cell, value in zip(class_cells, values):
+            cell.cell_contents = type(value)
+        fast_cell.cell_contents = generated
 
     def compile_options(self, options: Options):
         return compile_function(self.src, options)[0]

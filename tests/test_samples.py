@@ -57,3 +57,11 @@ def test_linear_network_learns_the_map():
     out = run("linear_network.py")
     losses = [float(line.split("loss ")[1]) for line in out.splitlines() if "loss" in line]
     assert losses[0] > 1.0 and losses[-1] < 1e-3
+
+
+def test_readme_shows_the_code_ast_ad_generates():
+    readme = (SAMPLES.parent / "README.md").read_text()
+    shown = readme.split("shows the code ast-ad generated for it:")[1].split("```python\n")[1]
+    shown = shown.split("```")[0]
+    golden = (SAMPLES.parent / "tests" / "golden" / "seeds.log_sin.txt").read_text()
+    assert shown == golden
