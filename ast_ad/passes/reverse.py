@@ -65,8 +65,9 @@ class _Reverse(Facts):
         self.loads = Counter(n.id for n in gast.walk(func)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
         self.escaping_stack: list[set] = []
-        self.defs = {target_name(s): s.value for s in walk_statements(func.body)
-                     if target_name(s) is not None}
+        self.def_stmts = {target_name(s): s for s in walk_statements(func.body)
+                          if target_name(s) is not None}
+        self.defs = {var: stmt.value for var, stmt in self.def_stmts.items()}
 
     # -- names and values ----------------------------------------------------
 
@@ -175,7 +176,7 @@ class _Reverse(Facts):
             if isinstance(stmt, gast.If):
                 defined.extend(sorted(self.escaping(stmt)))
         escaping = self.escaping_stack[-1] if self.escaping_stack else set()
-        backward = [self.init(v, stmts[0] if stmts else self.func)
+        backward = [self.init(v, self.def_stmts.get(v, stmts[0] if stmts else self.func))
                     for v in dict.fromkeys(defined)
                     if v in self.active and v not in escaping and v not in self.given]
         for bwd in reversed(backward_parts):
