@@ -103,6 +103,8 @@ def _state_of(transformed) -> "_Transformed":
 def _transformation(fun, mode: str, argnums):
     if fun is None:
         return functools.partial(_transformation, mode=mode, argnums=argnums)
+    if isinstance(fun, functools.partial):
+        return _through_partial(fun, mode, argnums)
     try:
         state = _Transformed(fun, mode, argnums)
     except ADError as error:
@@ -110,6 +112,29 @@ def _transformation(fun, mode: str, argnums):
     transformed = _dispatcher(state)
     functools.update_wrapper(transformed, fun)
     transformed.__ast_ad__ = state
+    return transformed
+
+
+def _through_partial(fun: functools.partial, mode: str, argnums):
+    """grad(partial(f, X=data)): differentiate f, with argnums counted in the partial's
+    own parameters, and the bound arguments passed along on every call."""
+    try:
+        remaining = [p for p in inspect.signature(fun).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        full = inspect.signature(fun.func)
+    except (TypeError, ValueError) as exc:
+        raise ADError(f"cannot differentiate {describe(fun)}: {exc}") from None
+    nums, is_tuple = check_argnums(argnums, remaining, fun, None)
+    positions = [p.name for p in full.parameters.values()]
+    shifted = tuple(positions.index(remaining[n].name) for n in nums)
+    inner = _transformation(fun.func, mode, shifted if is_tuple else shifted[0])
+
+    @functools.wraps(fun.func)
+    def transformed(*args, **kwargs):
+        bound = full.bind(*fun.args, *args, **{**fun.keywords, **kwargs})
+        return inner(*bound.args, **bound.kwargs)
+
+    transformed.__ast_ad__ = inner.__ast_ad__
     return transformed
 
 

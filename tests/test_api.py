@@ -184,3 +184,21 @@ def test_many_shapes_fall_back_to_shape_generic_code():
         np.testing.assert_allclose(gb, [np.sum(2 * w * w * b)])
     generic = g.__ast_ad__.latest.__ast_ad_source__
     assert "unbroadcast" in generic  # shapes unknown: reduced at run time
+
+
+def test_partial_functions():
+    import functools
+
+    def loss(w, X, y, scale=1.0):
+        return scale * np.sum((X @ w - y) ** 2)
+
+    X, y, w = np.arange(6.0).reshape(3, 2), np.ones(3), np.array([0.5, -0.5])
+    expected = 2 * X.T @ (X @ w - y)
+    np.testing.assert_allclose(grad(functools.partial(loss, X=X, y=y))(w), expected)
+    np.testing.assert_allclose(grad(functools.partial(loss, X=X, y=y, scale=2.0))(w),
+                               2 * expected)
+    bound_w = functools.partial(loss, w)
+    np.testing.assert_allclose(grad(bound_w, argnums=0)(y=y, X=X), 2 * np.outer(X @ w - y, w))
+    np.testing.assert_allclose(grad(bound_w, argnums=1)(X, y), -2 * (X @ w - y))
+    with pytest.raises(ast_ad.ADError, match="argnums=3"):
+        grad(functools.partial(loss, X=X), argnums=3)
