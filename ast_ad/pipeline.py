@@ -1,7 +1,7 @@
 """The order of the compiler passes: the one place it is declared.
 
     source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes -> activity
-           -> differentiate (reverse, or forward for jvp) -> simplify -> fuse -> save -> split (vjp) -> emit -> compile
+           -> differentiate (reverse, or forward for jvp) -> simplify -> fuse -> save -> inplace -> split (vjp) -> emit -> compile
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .passes.exits import exits
 from .passes.fence import fence
 from .passes.forward import forward
 from .passes.fuse import fuse
+from .passes.inplace import inplace
 from .passes.kinds import infer_kinds
 from .passes.loops import loops
 from .passes.parse import parse
@@ -55,6 +56,7 @@ REVERSE: list[tuple[str, Pass]] = [
     ("simplify", simplify),
     ("fuse", fuse),
     ("save", save),
+    ("inplace", inplace),
     ("split", split),
 ]
 
