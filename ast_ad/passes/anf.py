@@ -173,6 +173,10 @@ class _Lowering:
 
     def stmt_If(self, node: gast.If, out: list) -> None:
         test = self.atom(node.test, out)
+        if isinstance(test, gast.Constant):  # `if False:` -- only one branch can run
+            for stmt in node.body if test.value else node.orelse:
+                self.stmt(stmt, out)
+            return
         lowered = gast.If(test=test, body=self.block(node.body), orelse=self.block(node.orelse))
         self.emit(out, anno.copyanno(node, lowered), node)
 
@@ -294,8 +298,10 @@ class _Lowering:
             self.emit(out, gast.If(test=test, body=rest, orelse=[]), origin)
 
     def expr_IfExp(self, node, out):
-        result = self.new_temp()
         test = self.atom(node.test, out)
+        if isinstance(test, gast.Constant):
+            return self.expr(node.body if test.value else node.orelse, out)
+        result = self.new_temp()
         body: list = []
         orelse: list = []
         self.emit(body, assign(result, self.expr(node.body, body), node.body), node.body)

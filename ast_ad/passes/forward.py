@@ -66,7 +66,9 @@ class _Forward(Facts):
     def __init__(self, ctx: Context, func: gast.FunctionDef):
         super().__init__(ctx)
         self.func = func
-        self.varied = ctx.varied
+        # Tangents of values the output does not depend on (a loop condition's
+        # np.max(...)) are never needed: only active names get one.
+        self.varied = ctx.active
         args = func.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
         # Arrays the code writes into: their tangents must be arrays of their own.
