@@ -573,15 +573,12 @@ def _clip_kind(arg_kinds, atoms):
     return "other"
 
 
-def _bounds(lower, upper):
-    """A guard: which of np.clip's bounds are None (a literal) and which are numbers/arrays."""
-
-    def given(arg):
-        return arg.kind in ("scalar", "array")
+def _given(a_min: bool, a_max: bool):
+    """A guard on which of np.clip's bounds are given (anything but a literal None)."""
 
     def when(args):
-        return ((args["a_min"].value is None) if lower is None else given(args["a_min"])) and \
-            ((args["a_max"].value is None) if upper is None else given(args["a_max"]))
+        return (args["a_min"].value is not None) == a_min \
+            and (args["a_max"].value is not None) == a_max
 
     return when
 
@@ -591,43 +588,43 @@ CLIP = ("np.clip(a, a_min, a_max) = np.minimum(np.maximum(a, a_min), a_max): 0 w
         "as in maximum; None for either bound; not the min=/max= keywords")
 
 
-@adjoint(np.clip, when=_bounds(None, None), shape=_clip_shape, result_kind=_clip_kind, note=CLIP)
+@adjoint(np.clip, when=_given(False, False), shape=_clip_shape, result_kind=_clip_kind, note=CLIP)
 def clip_unbounded(y, a, a_min=None, a_max=None):
     b[a] = b[y]
 
 
-@tangent(np.clip, when=_bounds(None, None))
+@tangent(np.clip, when=_given(False, False))
 def clip_unbounded_tangent(y, a, a_min=None, a_max=None):
     d[y] = d[a]
 
 
-@adjoint(np.clip, when=_bounds(..., None))
+@adjoint(np.clip, when=_given(True, False))
 def clip_below(y, a, a_min=None, a_max=None):
     w = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)
     b[a] = unbroadcast(b[y] * w, a)
     b[a_min] = unbroadcast(b[y] * (1.0 - w), a_min)
 
 
-@tangent(np.clip, when=_bounds(..., None))
+@tangent(np.clip, when=_given(True, False))
 def clip_below_tangent(y, a, a_min=None, a_max=None):
     w = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)
     d[y] = d[a] * w + d[a_min] * (1.0 - w)
 
 
-@adjoint(np.clip, when=_bounds(None, ...))
+@adjoint(np.clip, when=_given(False, True))
 def clip_above(y, a, a_min=None, a_max=None):
     w = np.less(a, a_max) + 0.5 * np.equal(a, a_max)
     b[a] = unbroadcast(b[y] * w, a)
     b[a_max] = unbroadcast(b[y] * (1.0 - w), a_max)
 
 
-@tangent(np.clip, when=_bounds(None, ...))
+@tangent(np.clip, when=_given(False, True))
 def clip_above_tangent(y, a, a_min=None, a_max=None):
     w = np.less(a, a_max) + 0.5 * np.equal(a, a_max)
     d[y] = d[a] * w + d[a_max] * (1.0 - w)
 
 
-@adjoint(np.clip, when=_bounds(..., ...))
+@adjoint(np.clip, when=_given(True, True))
 def clip(y, a, a_min=None, a_max=None):
     low = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)  # in np.maximum(a, a_min)
     raised = np.maximum(a, a_min)
@@ -637,7 +634,7 @@ def clip(y, a, a_min=None, a_max=None):
     b[a_max] = unbroadcast(b[y] * (1.0 - high), a_max)
 
 
-@tangent(np.clip, when=_bounds(..., ...))
+@tangent(np.clip, when=_given(True, True))
 def clip_tangent(y, a, a_min=None, a_max=None):
     low = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)
     raised = np.maximum(a, a_min)
