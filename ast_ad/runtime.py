@@ -301,13 +301,22 @@ def cumprod_tangent(da, a, y, axis=None):
     return _from_last(dy, y, axis)
 
 
+def _given_axes(axis, ndim: int) -> tuple:
+    """The axes of `axis` (an int or a tuple), normalised but in the order given."""
+    return tuple(int(a) % ndim for a in ((axis,) if np.ndim(axis) == 0 else axis))
+
+
 def average_weights(a, weights, axis=None):
-    """np.average's weights broadcast to a's shape (1-D weights lie along `axis`)."""
+    """np.average's weights broadcast to a's shape.
+
+    Weights either have a's shape or, with `axis`, the shape of a along those axes
+    in the order `axis` names them (as NumPy reads them).
+    """
     w = np.asarray(weights)
     if np.shape(a) != w.shape and axis is not None:
-        axes = _axes(axis, np.ndim(a))
-        w = np.expand_dims(w, tuple(i for i in range(np.ndim(a)) if i not in axes)) \
-            if w.ndim == len(axes) else w
+        axes = _given_axes(axis, np.ndim(a))
+        w = np.transpose(w, np.argsort(axes))
+        w = w.reshape([n if i in axes else 1 for i, n in enumerate(np.shape(a))])
     return np.broadcast_to(w, np.shape(a))
 
 
@@ -326,8 +335,9 @@ def average_weights_adjoint(g, a, weights, y, axis=None, keepdims=False):
     full = unreduce(g, a, axis, keepdims) * (a - _kept(y, a, axis, keepdims)) / total
     if np.shape(weights) == np.shape(a):
         return full
-    axes = _axes(axis, np.ndim(a))
-    return np.sum(full, axis=tuple(i for i in range(np.ndim(a)) if i not in axes))
+    axes = _given_axes(axis, np.ndim(a))
+    summed = np.sum(full, axis=tuple(i for i in range(np.ndim(a)) if i not in axes))
+    return np.transpose(summed, np.argsort(np.argsort(axes)))  # back to the order of `axis`
 
 
 def average_tangent(da, dw, a, weights, y, axis=None, keepdims=False):

@@ -164,7 +164,8 @@ AVERAGE = [
     Case(average_weights, average_args(axis, keepdims, shape), argnums=(0, 1),
          name=f"average_weights[axis={axis},keepdims={keepdims},weights={shape}]")
     for axis, keepdims, shape in [(None, False, (3, 4)), (0, False, (3, 4)), (1, True, (4,)),
-                                  (-1, False, (4,)), (0, True, (3,)), ((0, 1), False, (3, 4))]
+                                  (-1, False, (4,)), (0, True, (3,)), ((0, 1), False, (3, 4)),
+                                  ((1, 0), True, (4, 3))]
 ] + [Case(average_literal, lambda r: (normal(r, (3, 4)), uniform(r, 0.5, 2.0, (3, 4))),
           argnums=(0, 1))]
 

@@ -403,6 +403,7 @@ TANGENT_CALLS = _unary_calls() + [
     (np.average, (u(0, 1),), dict(axis=1)),
     (np.average, (u(0, 1), 0, u(0.5, 2)), {}),
     (np.average, (u(0, 1),), dict(axis=1, weights=u(0.5, 2, (4,)), keepdims=True)),
+    (np.average, (u(0, 1, (2, 3, 4)),), dict(axis=(2, 0), weights=u(0.5, 2, (4, 2)))),
     (builtins.sum, (u(0, 1),), {}), (builtins.sum, ([u(0, 1), u(0, 1, (4,))], 1.5), {}),
 ] + [
     (np.linalg.norm, (u(-1, 1, (5,)), ord), {}) for ord in (None, 2, 1, np.inf, -np.inf, 3, 0)
