@@ -254,6 +254,12 @@ def _step(value, direction, eps):
     return value + eps * direction
 
 
+def _scaled(direction, factor):
+    if isinstance(direction, list):
+        return [_scaled(d, factor) for d in direction]
+    return factor * direction
+
+
 def _name(id_, ctx=None):
     return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
 
@@ -336,8 +342,7 @@ def check_tangent(primal, *args, **kwargs):
     assert np.shape(tangent) == np.shape(expected), (np.shape(tangent), np.shape(expected))
     np.testing.assert_allclose(tangent, expected, rtol=1e-5, atol=1e-6)
     doubled = run_tangent(primal, args, kwargs,
-                          {n: _step(0.0 * np.asarray(d) if not isinstance(d, list) else
-                                    [0.0 * e for e in d], d, 2.0) for n, d in directions.items()})
+                          {n: _scaled(d, 2.0) for n, d in directions.items()})
     np.testing.assert_allclose(doubled, 2.0 * np.asarray(tangent), rtol=1e-9, atol=1e-12)
 
 
