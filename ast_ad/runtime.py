@@ -176,3 +176,241 @@ def copy_of(value):
 def astype(x, dtype, copy=True):
     """What `x.astype(dtype)` means, as a function the rule table can name."""
     return np.asarray(x).astype(dtype, copy=copy)
+
+
+# -- elementwise and reduction helpers
+#
+# Adjoints and tangents of the rules in rules/elementwise.py and rules/reductions.py
+# that are more than one expression. Each takes the incoming adjoint (or tangent)
+# first and is linear in it.
+
+
+def _axes(axis, ndim: int) -> tuple:
+    """The normalised, sorted tuple of axes a reduction's `axis` argument means."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    return tuple(sorted(int(a) % ndim for a in axes))
+
+
+def _kept(y, x, axis, keepdims):
+    """A reduction's result `y` with its reduced axes put back as length 1, to broadcast on x."""
+    if keepdims or axis is None:
+        return y  # already kept, or a scalar
+    return np.expand_dims(y, _axes(axis, np.ndim(x)))
+
+
+def divide_or_zero(g, y):
+    """g / y, and 0 where y == 0.
+
+    For the kink of a Euclidean norm (np.linalg.norm, hypot, std) at 0: 0 is a
+    subgradient there, where g / y would give nan.
+    """
+    if np.ndim(g) == 0 and np.ndim(y) == 0:
+        return g / y if y != 0 else 0.0 * g
+    return np.where(y == 0, 0.0 * g, g / np.where(y == 0, 1.0, y))
+
+
+def sum_adjoint(g, iterable):
+    """The adjoint of builtin `sum(iterable)`: g for each item, summed to the item's shape.
+
+    A list's adjoint is a list (one entry per item); an array's items are its rows.
+    """
+    if isinstance(iterable, np.ndarray):
+        return unreduce(g, iterable, 0)
+    return [unbroadcast(g, item) for item in iterable]
+
+
+def extremum_weights(a, y, axis=None, keepdims=False):
+    """How a max or min `y` of `a` over `axis` depends on each element of `a`.
+
+    1 at the extremum, 0 elsewhere; tied extrema share equally (1/k each for a
+    k-way tie), as in JAX.
+    """
+    a = np.asarray(a)
+    hit = a == _kept(y, a, axis, keepdims)
+    count = np.sum(hit, axis=axis, keepdims=True)
+    return hit.astype(_grad_dtype(a)) / count
+
+
+def prod_of_others(a, axis=None):
+    """For each element of `a`, the product of the other elements its np.prod over `axis` takes.
+
+    The derivative of np.prod. Written as exclusive products from the left and from
+    the right (no division), so it is exact where `a` has zeros.
+    """
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return np.ones_like(a, dtype=_grad_dtype(a))
+    axes = _axes(axis, a.ndim)
+    rest = tuple(i for i in range(a.ndim) if i not in axes)
+    moved = np.transpose(a, rest + axes)
+    rows = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones(rows.shape[:-1] + (1,), dtype=rows.dtype)
+    left = np.cumprod(np.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    return np.transpose(others, np.argsort(rest + axes))
+
+
+def reverse_cumsum(g, a, axis=None):
+    """The adjoint of np.cumsum(a, axis): sums of g from each position to the end.
+
+    With axis=None, np.cumsum runs over a flattened; the adjoint gets a's shape back.
+    """
+    if axis is None:
+        return np.cumsum(np.ravel(g)[::-1])[::-1].reshape(np.shape(a))
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+def _along_last(x, axis):
+    """x with `axis` moved last (flattened first when axis is None)."""
+    return np.ravel(x) if axis is None else np.moveaxis(np.asarray(x), axis, -1)
+
+
+def _from_last(r, x, axis):
+    return np.reshape(r, np.shape(x)) if axis is None else np.moveaxis(r, -1, axis)
+
+
+def cumprod_adjoint(g, a, y, axis=None):
+    """The adjoint of y = np.cumprod(a, axis).
+
+    Where a has no zeros this is reverse_cumsum(g * y) / a. A zero makes that 0/0, so
+    then it uses the recurrence s[k] = g[k] + a[k+1] * s[k+1], adjoint y[k-1] * s[k],
+    which never divides (one vectorised step per position along the axis).
+    """
+    ga, aa, ya = _along_last(g, axis), _along_last(a, axis), _along_last(y, axis)
+    if np.all(aa != 0):
+        out = np.flip(np.cumsum(np.flip(ga * ya, -1), axis=-1), -1) / aa
+        return _from_last(out, a, axis)
+    s = np.zeros(np.broadcast_shapes(ga.shape, aa.shape), dtype=np.result_type(ga, aa))
+    s[..., -1] = ga[..., -1]
+    for k in range(aa.shape[-1] - 2, -1, -1):
+        s[..., k] = ga[..., k] + aa[..., k + 1] * s[..., k + 1]
+    before = np.concatenate([np.ones_like(ya[..., :1]), ya[..., :-1]], axis=-1)
+    return _from_last(before * s, a, axis)
+
+
+def cumprod_tangent(da, a, y, axis=None):
+    """The tangent of y = np.cumprod(a, axis): dy[k] = dy[k-1] * a[k] + y[k-1] * da[k].
+
+    Where a has no zeros, y * cumsum(da / a); with a zero, the recurrence (no division).
+    """
+    da = np.broadcast_to(da, np.shape(a))  # a zero tangent may come as a scalar
+    dd, aa, ya = _along_last(da, axis), _along_last(a, axis), _along_last(y, axis)
+    if np.all(aa != 0):
+        return _from_last(ya * np.cumsum(dd / aa, axis=-1), y, axis)
+    dy = np.zeros(ya.shape, dtype=np.result_type(dd, ya))
+    dy[..., 0] = dd[..., 0]
+    for k in range(1, aa.shape[-1]):
+        dy[..., k] = dy[..., k - 1] * aa[..., k] + ya[..., k - 1] * dd[..., k]
+    return _from_last(dy, y, axis)
+
+
+def _given_axes(axis, ndim: int) -> tuple:
+    """The axes of `axis` (an int or a tuple), normalised but in the order given."""
+    return tuple(int(a) % ndim for a in ((axis,) if np.ndim(axis) == 0 else axis))
+
+
+def average_weights(a, weights, axis=None):
+    """np.average's weights broadcast to a's shape.
+
+    Weights either have a's shape or, with `axis`, the shape of a along those axes
+    in the order `axis` names them (as NumPy reads them).
+    """
+    w = np.asarray(weights)
+    if np.shape(a) != w.shape and axis is not None:
+        axes = _given_axes(axis, np.ndim(a))
+        w = np.transpose(w, np.argsort(axes))
+        w = w.reshape([n if i in axes else 1 for i, n in enumerate(np.shape(a))])
+    return np.broadcast_to(w, np.shape(a))
+
+
+def average_adjoint(g, a, weights, axis=None, keepdims=False):
+    """The adjoint of `a` in y = np.average(a, axis, weights): g * w / sum(w)."""
+    w = average_weights(a, weights, axis)
+    total = np.sum(w, axis=axis, keepdims=True)
+    return unreduce(g, a, axis, keepdims) * (w / total)
+
+
+def average_weights_adjoint(g, a, weights, y, axis=None, keepdims=False):
+    """The adjoint of the weights in y = np.average(a, axis, weights): g * (a - y) / sum(w),
+    summed back to the weights' shape."""
+    w = average_weights(a, weights, axis)
+    total = np.sum(w, axis=axis, keepdims=True)
+    full = unreduce(g, a, axis, keepdims) * (a - _kept(y, a, axis, keepdims)) / total
+    if np.shape(weights) == np.shape(a):
+        return full
+    axes = _given_axes(axis, np.ndim(a))
+    summed = np.sum(full, axis=tuple(i for i in range(np.ndim(a)) if i not in axes))
+    return np.transpose(summed, np.argsort(np.argsort(axes)))  # back to the order of `axis`
+
+
+def average_tangent(da, dw, a, weights, y, axis=None, keepdims=False):
+    """The tangent of y = np.average(a, axis, weights): sum(da * w + (a - y) * dw) / sum(w)."""
+    w = average_weights(a, weights, axis)
+    dw = average_weights(a, dw, axis) if np.ndim(dw) else dw
+    total = np.sum(w, axis=axis, keepdims=keepdims)
+    change = da * w + (a - _kept(y, a, axis, keepdims)) * dw
+    return np.sum(change, axis=axis, keepdims=keepdims) / total
+
+
+def norm_gradient(x, y, ord=None, axis=None, keepdims=False):
+    """d y / d x for y = np.linalg.norm(x, ord, axis, keepdims): an array shaped like x.
+
+    Each order has its own derivative. Where a norm has a kink, this picks a
+    subgradient: 0 at x == 0 for the 2-norms, ties among maxima (inf-norms, matrix
+    1-norms) share equally, and the matrix 2-norm / nuclear norm use the singular
+    vectors NumPy's SVD returns (exact when singular values are distinct and nonzero).
+    """
+    x = np.asarray(x)
+    if axis is None and (ord is None or x.ndim == 0):
+        return divide_or_zero(x, y)  # the 2-norm of x flattened, whatever its ndim
+    axes = _axes(axis, x.ndim) if axis is not None else tuple(range(x.ndim))
+    yk = _kept(y, x, axis, keepdims)
+    if len(axes) == 1:
+        return _vector_norm_gradient(x, yk, ord, axes[0])
+    return _matrix_norm_gradient(x, yk, ord, *_matrix_axes(axis, x.ndim))
+
+
+def _matrix_axes(axis, ndim):
+    """(row axis, column axis) in the order np.linalg.norm reads them."""
+    if axis is None:
+        return 0, 1
+    return tuple(int(a) % ndim for a in axis)
+
+
+def _vector_norm_gradient(x, yk, ord, axis):
+    if ord is None or ord == 2:
+        return divide_or_zero(x, yk)
+    if ord == 1:
+        return np.sign(x)
+    if ord == 0:
+        return np.zeros_like(x, dtype=_grad_dtype(x))  # a count of nonzeros: piecewise constant
+    if ord in (np.inf, -np.inf):
+        size = np.abs(x)
+        extreme = np.max(size, axis=axis, keepdims=True) if ord > 0 else \
+            np.min(size, axis=axis, keepdims=True)
+        return np.sign(x) * extremum_weights(size, extreme, axis, keepdims=True)
+    return np.sign(x) * divide_or_zero(np.abs(x), yk) ** (ord - 1)
+
+
+def _matrix_norm_gradient(x, yk, ord, rows, cols):
+    if ord is None or ord == "fro":
+        return divide_or_zero(x, yk)
+    if ord in (1, -1, np.inf, -np.inf):
+        # ord ±1: the largest/smallest column sum of |x|; ord ±inf: the same for rows.
+        summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
+        sums = np.sum(np.abs(x), axis=summed, keepdims=True)
+        extreme = np.max(sums, axis=over, keepdims=True) if ord > 0 else \
+            np.min(sums, axis=over, keepdims=True)
+        return np.sign(x) * extremum_weights(sums, extreme, over, keepdims=True)
+    if ord in (2, -2, "nuc"):
+        u, _, vt = np.linalg.svd(np.moveaxis(x, (rows, cols), (-2, -1)), full_matrices=False)
+        if ord == "nuc":
+            grad = u @ vt
+        else:
+            k = slice(0, 1) if ord == 2 else slice(-1, None)  # singular values: largest first
+            grad = u[..., :, k] @ vt[..., k, :]
+        return np.moveaxis(grad, (-2, -1), (rows, cols))
+    raise ValueError(f"np.linalg.norm: no derivative for matrix ord={ord!r}")

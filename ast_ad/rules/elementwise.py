@@ -1,7 +1,14 @@
 """Elementwise functions of `math` and `numpy`: one rule serves both, and calls the same library.
 
 In these templates `lib` is the module of the user's call, so the adjoint of
-`math.sin` uses `math.cos` and the adjoint of `np.sin` uses `np.cos`.
+`math.sin` uses `math.cos` and the adjoint of `np.sin` uses `np.cos`. Each
+adjoint (`@adjoint`, the backward statements) has a tangent (`@tangent`, the
+forward-mode derivative) right below it, with the same parameters.
+
+Binary rules sum each adjoint back to its input's shape with `unbroadcast`, so
+Python floats, scalars and broadcasting arrays mix freely. Where a function has
+a kink, the notes in the coverage table say which (sub)gradient the rule takes;
+ties (x == y in maximum, clip at a bound) always split the gradient equally.
 """
 
 # ruff: noqa: F821
@@ -11,8 +18,19 @@ import math
 
 import numpy as np
 
-from ..runtime import power_adjoint_exponent, unbroadcast
-from .registry import adjoint, nondifferentiable
+from .. import shapes
+from ..runtime import divide_or_zero, power_adjoint_exponent, unbroadcast
+from .registry import adjoint, method, nondifferentiable, tangent
+
+
+def _math(*names):
+    """The math functions of these names this Python has (cbrt and exp2 are 3.11+)."""
+    return tuple(getattr(math, n) for n in names if hasattr(math, n))
+
+
+TIES = "ties (x == y) split the gradient equally between x and y, as in JAX"
+
+# -- trigonometric and hyperbolic -----------------------------------------------
 
 
 @adjoint(math.sin, np.sin)
@@ -20,9 +38,19 @@ def sin(y, x):
     b[x] = b[y] * lib.cos(x)
 
 
+@tangent(math.sin, np.sin)
+def sin_tangent(y, x):
+    d[y] = d[x] * lib.cos(x)
+
+
 @adjoint(math.cos, np.cos)
 def cos(y, x):
     b[x] = -b[y] * lib.sin(x)
+
+
+@tangent(math.cos, np.cos)
+def cos_tangent(y, x):
+    d[y] = -d[x] * lib.sin(x)
 
 
 @adjoint(math.tan, np.tan)
@@ -30,14 +58,187 @@ def tan(y, x):
     b[x] = b[y] * (1.0 + y * y)
 
 
+@tangent(math.tan, np.tan)
+def tan_tangent(y, x):
+    d[y] = d[x] * (1.0 + y * y)
+
+
+@adjoint(math.atan, np.arctan)
+def atan(y, x):
+    b[x] = b[y] / (1.0 + x * x)
+
+
+@tangent(math.atan, np.arctan)
+def atan_tangent(y, x):
+    d[y] = d[x] / (1.0 + x * x)
+
+
+@adjoint(math.asin, np.arcsin)
+def asin(y, x):
+    b[x] = b[y] / lib.sqrt(1.0 - x * x)
+
+
+@tangent(math.asin, np.arcsin)
+def asin_tangent(y, x):
+    d[y] = d[x] / lib.sqrt(1.0 - x * x)
+
+
+@adjoint(math.acos, np.arccos)
+def acos(y, x):
+    b[x] = -b[y] / lib.sqrt(1.0 - x * x)
+
+
+@tangent(math.acos, np.arccos)
+def acos_tangent(y, x):
+    d[y] = -d[x] / lib.sqrt(1.0 - x * x)
+
+
+@adjoint(math.tanh, np.tanh)
+def tanh(y, x):
+    b[x] = b[y] * (1.0 - y * y)
+
+
+@tangent(math.tanh, np.tanh)
+def tanh_tangent(y, x):
+    d[y] = d[x] * (1.0 - y * y)
+
+
+@adjoint(math.sinh, np.sinh)
+def sinh(y, x):
+    b[x] = b[y] * lib.cosh(x)
+
+
+@tangent(math.sinh, np.sinh)
+def sinh_tangent(y, x):
+    d[y] = d[x] * lib.cosh(x)
+
+
+@adjoint(math.cosh, np.cosh)
+def cosh(y, x):
+    b[x] = b[y] * lib.sinh(x)
+
+
+@tangent(math.cosh, np.cosh)
+def cosh_tangent(y, x):
+    d[y] = d[x] * lib.sinh(x)
+
+
+@adjoint(math.asinh, np.arcsinh)
+def asinh(y, x):
+    b[x] = b[y] / lib.sqrt(x * x + 1.0)
+
+
+@tangent(math.asinh, np.arcsinh)
+def asinh_tangent(y, x):
+    d[y] = d[x] / lib.sqrt(x * x + 1.0)
+
+
+@adjoint(math.acosh, np.arccosh)
+def acosh(y, x):
+    b[x] = b[y] / lib.sqrt(x * x - 1.0)
+
+
+@tangent(math.acosh, np.arccosh)
+def acosh_tangent(y, x):
+    d[y] = d[x] / lib.sqrt(x * x - 1.0)
+
+
+@adjoint(math.atanh, np.arctanh)
+def atanh(y, x):
+    b[x] = b[y] / (1.0 - x * x)
+
+
+@tangent(math.atanh, np.arctanh)
+def atanh_tangent(y, x):
+    d[y] = d[x] / (1.0 - x * x)
+
+
+@adjoint(math.atan2, np.arctan2, note="arctan2(y, x); at y == x == 0 the gradient is nan")
+def atan2(z, y, x):
+    r2 = x * x + y * y
+    b[y] = unbroadcast(b[z] * x / r2, y)
+    b[x] = unbroadcast(-b[z] * y / r2, x)
+
+
+@tangent(math.atan2, np.arctan2)
+def atan2_tangent(z, y, x):
+    d[z] = (d[y] * x - d[x] * y) / (x * x + y * y)
+
+
+@adjoint(math.hypot, np.hypot,
+         note="two arguments; at x == y == 0 the gradient is 0 (a subgradient)")
+def hypot(z, x, y):
+    scale = divide_or_zero(b[z], z)
+    b[x] = unbroadcast(scale * x, x)
+    b[y] = unbroadcast(scale * y, y)
+
+
+@tangent(math.hypot, np.hypot)
+def hypot_tangent(z, x, y):
+    d[z] = divide_or_zero(d[x] * x + d[y] * y, z)
+
+
+@adjoint(math.radians, np.deg2rad, np.radians)
+def radians(y, x):
+    b[x] = b[y] * (math.pi / 180.0)
+
+
+@tangent(math.radians, np.deg2rad, np.radians)
+def radians_tangent(y, x):
+    d[y] = d[x] * (math.pi / 180.0)
+
+
+@adjoint(math.degrees, np.rad2deg, np.degrees)
+def degrees(y, x):
+    b[x] = b[y] * (180.0 / math.pi)
+
+
+@tangent(math.degrees, np.rad2deg, np.degrees)
+def degrees_tangent(y, x):
+    d[y] = d[x] * (180.0 / math.pi)
+
+
+# -- exponentials, logarithms, powers ----------------------------------------------
+
+
 @adjoint(math.exp, np.exp)
 def exp(y, x):
     b[x] = b[y] * y
 
 
+@tangent(math.exp, np.exp)
+def exp_tangent(y, x):
+    d[y] = d[x] * y
+
+
+@adjoint(*_math("exp2"), np.exp2)
+def exp2(y, x):
+    b[x] = b[y] * y * math.log(2.0)
+
+
+@tangent(*_math("exp2"), np.exp2)
+def exp2_tangent(y, x):
+    d[y] = d[x] * y * math.log(2.0)
+
+
+@adjoint(math.expm1, np.expm1)
+def expm1(y, x):
+    b[x] = b[y] * (y + 1.0)
+
+
+@tangent(math.expm1, np.expm1)
+def expm1_tangent(y, x):
+    d[y] = d[x] * (y + 1.0)
+
+
 @adjoint(math.log, np.log)
 def log(y, x):
     b[x] = b[y] / x
+
+
+@tangent(math.log, np.log)
+def log_tangent(y, x):
+    d[y] = d[x] / x
 
 
 @adjoint(math.log)
@@ -46,9 +247,61 @@ def log_base(y, x, base):
     b[base] = -b[y] * y / (base * lib.log(base))
 
 
+@tangent(math.log)
+def log_base_tangent(y, x, base):
+    d[y] = (d[x] / x - d[base] * y / base) / lib.log(base)
+
+
+@adjoint(math.log2, np.log2)
+def log2(y, x):
+    b[x] = b[y] / (x * math.log(2.0))
+
+
+@tangent(math.log2, np.log2)
+def log2_tangent(y, x):
+    d[y] = d[x] / (x * math.log(2.0))
+
+
+@adjoint(math.log10, np.log10)
+def log10(y, x):
+    b[x] = b[y] / (x * math.log(10.0))
+
+
+@tangent(math.log10, np.log10)
+def log10_tangent(y, x):
+    d[y] = d[x] / (x * math.log(10.0))
+
+
 @adjoint(math.log1p, np.log1p)
 def log1p(y, x):
     b[x] = b[y] / (1.0 + x)
+
+
+@tangent(math.log1p, np.log1p)
+def log1p_tangent(y, x):
+    d[y] = d[x] / (1.0 + x)
+
+
+@adjoint(np.logaddexp)
+def logaddexp(z, x, y):
+    b[x] = unbroadcast(b[z] * np.exp(x - z), x)
+    b[y] = unbroadcast(b[z] * np.exp(y - z), y)
+
+
+@tangent(np.logaddexp)
+def logaddexp_tangent(z, x, y):
+    d[z] = d[x] * np.exp(x - z) + d[y] * np.exp(y - z)
+
+
+@adjoint(np.logaddexp2)
+def logaddexp2(z, x, y):
+    b[x] = unbroadcast(b[z] * np.exp2(x - z), x)
+    b[y] = unbroadcast(b[z] * np.exp2(y - z), y)
+
+
+@tangent(np.logaddexp2)
+def logaddexp2_tangent(z, x, y):
+    d[z] = d[x] * np.exp2(x - z) + d[y] * np.exp2(y - z)
 
 
 @adjoint(math.sqrt, np.sqrt)
@@ -56,50 +309,109 @@ def sqrt(y, x):
     b[x] = b[y] * 0.5 / y
 
 
-@adjoint(math.tanh, np.tanh)
-def tanh(y, x):
-    b[x] = b[y] * (1.0 - y * y)
+@tangent(math.sqrt, np.sqrt)
+def sqrt_tangent(y, x):
+    d[y] = d[x] * 0.5 / y
 
 
-@adjoint(math.sinh, np.sinh)
-def sinh(y, x):
-    b[x] = b[y] * lib.cosh(x)
+@adjoint(*_math("cbrt"), np.cbrt, note="infinite at 0")
+def cbrt(y, x):
+    b[x] = b[y] / (3.0 * y * y)
 
 
-@adjoint(math.cosh, np.cosh)
-def cosh(y, x):
-    b[x] = b[y] * lib.sinh(x)
+@tangent(*_math("cbrt"), np.cbrt)
+def cbrt_tangent(y, x):
+    d[y] = d[x] / (3.0 * y * y)
 
 
-@adjoint(math.atan, np.arctan)
-def atan(y, x):
-    b[x] = b[y] / (1.0 + x * x)
+@adjoint(np.square)
+def square(y, x):
+    b[x] = b[y] * 2.0 * x
 
 
-@adjoint(math.asin, np.arcsin)
-def asin(y, x):
-    b[x] = b[y] / lib.sqrt(1.0 - x * x)
+@tangent(np.square)
+def square_tangent(y, x):
+    d[y] = d[x] * 2.0 * x
 
 
-@adjoint(math.acos, np.arccos)
-def acos(y, x):
-    b[x] = -b[y] / lib.sqrt(1.0 - x * x)
+@adjoint(np.reciprocal)
+def reciprocal(y, x):
+    b[x] = -b[y] * y * y
 
 
-@adjoint(math.fabs)
-def fabs(y, x):
-    b[x] = b[y] * lib.copysign(1.0, x)
+@tangent(np.reciprocal)
+def reciprocal_tangent(y, x):
+    d[y] = -d[x] * y * y
 
 
-@adjoint(np.abs, np.absolute, builtins.abs)
-def abs(y, x):
-    b[x] = b[y] * np.sign(x)
-
-
-@adjoint(math.pow, np.power)
+@adjoint(math.pow, np.power, note="the exponent's gradient is taken as 0 where the base is 0")
 def pow(z, x, y):
     b[x] = unbroadcast(b[z] * y * x ** (y - 1), x)
     b[y] = unbroadcast(power_adjoint_exponent(b[z], z, x), y)
+
+
+@tangent(math.pow, np.power)
+def pow_tangent(z, x, y):
+    d[z] = d[x] * y * x ** (y - 1) + power_adjoint_exponent(d[y], z, x)
+
+
+# -- arithmetic as functions (np.add is `+`, ...) -------------------------------------
+
+
+@adjoint(np.add)
+def add(z, x, y):
+    b[x] = unbroadcast(b[z], x)
+    b[y] = unbroadcast(b[z], y)
+
+
+@tangent(np.add)
+def add_tangent(z, x, y):
+    d[z] = d[x] + d[y]
+
+
+@adjoint(np.subtract)
+def subtract(z, x, y):
+    b[x] = unbroadcast(b[z], x)
+    b[y] = unbroadcast(-b[z], y)
+
+
+@tangent(np.subtract)
+def subtract_tangent(z, x, y):
+    d[z] = d[x] - d[y]
+
+
+@adjoint(np.multiply)
+def multiply(z, x, y):
+    b[x] = unbroadcast(b[z] * y, x)
+    b[y] = unbroadcast(b[z] * x, y)
+
+
+@tangent(np.multiply)
+def multiply_tangent(z, x, y):
+    d[z] = d[x] * y + x * d[y]
+
+
+@adjoint(np.divide, np.true_divide)
+def divide(z, x, y):
+    b[x] = unbroadcast(b[z] / y, x)
+    b[y] = unbroadcast(-b[z] * z / y, y)
+
+
+@tangent(np.divide, np.true_divide)
+def divide_tangent(z, x, y):
+    d[z] = (d[x] - z * d[y]) / y
+
+
+@adjoint(np.remainder, note="x % y = x - floor(x / y) * y: piecewise linear, jumps where x / y "
+         "is an integer")
+def remainder(z, x, y):
+    b[x] = unbroadcast(b[z], x)
+    b[y] = unbroadcast(-b[z] * (x // y), y)
+
+
+@tangent(np.remainder)
+def remainder_tangent(z, x, y):
+    d[z] = d[x] - d[y] * (x // y)
 
 
 @adjoint(np.negative)
@@ -107,15 +419,249 @@ def negative(y, x):
     b[x] = -b[y]
 
 
+@tangent(np.negative)
+def negative_tangent(y, x):
+    d[y] = -d[x]
+
+
+@adjoint(np.positive)
+def positive(y, x):
+    b[x] = b[y]
+
+
+@tangent(np.positive)
+def positive_tangent(y, x):
+    d[y] = d[x]
+
+
 @adjoint(builtins.float)
 def float(y, x):
     b[x] = b[y]
 
 
+@tangent(builtins.float)
+def float_tangent(y, x):
+    d[y] = d[x]
+
+
+# -- absolute values, maxima, clipping, selection ---------------------------------------
+
+
+@adjoint(math.fabs, note="the gradient at 0 is copysign(1, x): 1 at 0.0, -1 at -0.0")
+def fabs(y, x):
+    b[x] = b[y] * lib.copysign(1.0, x)
+
+
+@tangent(math.fabs)
+def fabs_tangent(y, x):
+    d[y] = d[x] * lib.copysign(1.0, x)
+
+
+@adjoint(np.abs, np.absolute, np.fabs, builtins.abs, note="the gradient at 0 is 0 (np.sign)")
+def abs(y, x):
+    b[x] = b[y] * np.sign(x)
+
+
+@tangent(np.abs, np.absolute, np.fabs, builtins.abs)
+def abs_tangent(y, x):
+    d[y] = d[x] * np.sign(x)
+
+
+@adjoint(np.maximum, note=TIES + "; NaN propagates as in np.maximum")
+def maximum(z, x, y):
+    w = np.greater(x, y) + 0.5 * np.equal(x, y)
+    b[x] = unbroadcast(b[z] * w, x)
+    b[y] = unbroadcast(b[z] * (1.0 - w), y)
+
+
+@tangent(np.maximum)
+def maximum_tangent(z, x, y):
+    w = np.greater(x, y) + 0.5 * np.equal(x, y)
+    d[z] = d[x] * w + d[y] * (1.0 - w)
+
+
+@adjoint(np.minimum, note=TIES + "; NaN propagates as in np.minimum")
+def minimum(z, x, y):
+    w = np.less(x, y) + 0.5 * np.equal(x, y)
+    b[x] = unbroadcast(b[z] * w, x)
+    b[y] = unbroadcast(b[z] * (1.0 - w), y)
+
+
+@tangent(np.minimum)
+def minimum_tangent(z, x, y):
+    w = np.less(x, y) + 0.5 * np.equal(x, y)
+    d[z] = d[x] * w + d[y] * (1.0 - w)
+
+
+@adjoint(np.fmax, note=TIES + "; a NaN argument gets no gradient (fmax returns the other)")
+def fmax(z, x, y):
+    w = np.greater(x, y) + 0.5 * np.equal(x, y) + np.isnan(y)
+    b[x] = unbroadcast(b[z] * w, x)
+    b[y] = unbroadcast(b[z] * (1.0 - w), y)
+
+
+@tangent(np.fmax)
+def fmax_tangent(z, x, y):
+    w = np.greater(x, y) + 0.5 * np.equal(x, y) + np.isnan(y)
+    d[z] = d[x] * w + d[y] * (1.0 - w)
+
+
+@adjoint(np.fmin, note=TIES + "; a NaN argument gets no gradient (fmin returns the other)")
+def fmin(z, x, y):
+    w = np.less(x, y) + 0.5 * np.equal(x, y) + np.isnan(y)
+    b[x] = unbroadcast(b[z] * w, x)
+    b[y] = unbroadcast(b[z] * (1.0 - w), y)
+
+
+@tangent(np.fmin)
+def fmin_tangent(z, x, y):
+    w = np.less(x, y) + 0.5 * np.equal(x, y) + np.isnan(y)
+    d[z] = d[x] * w + d[y] * (1.0 - w)
+
+
+def _same_shape(s, atoms):
+    return s["x"] if s["x"] == s["y"] else None
+
+
+@adjoint(builtins.max, shape=_same_shape,
+         note="two arguments: max(x, y); " + TIES + " (Python returns x)")
+def builtin_max(z, x, y):
+    w = (x > y) + 0.5 * (x == y)
+    b[x] = unbroadcast(b[z] * w, x)
+    b[y] = unbroadcast(b[z] * (1.0 - w), y)
+
+
+@tangent(builtins.max)
+def builtin_max_tangent(z, x, y):
+    w = (x > y) + 0.5 * (x == y)
+    d[z] = d[x] * w + d[y] * (1.0 - w)
+
+
+@adjoint(builtins.min, shape=_same_shape,
+         note="two arguments: min(x, y); " + TIES + " (Python returns x)")
+def builtin_min(z, x, y):
+    w = (x < y) + 0.5 * (x == y)
+    b[x] = unbroadcast(b[z] * w, x)
+    b[y] = unbroadcast(b[z] * (1.0 - w), y)
+
+
+@tangent(builtins.min)
+def builtin_min_tangent(z, x, y):
+    w = (x < y) + 0.5 * (x == y)
+    d[z] = d[x] * w + d[y] * (1.0 - w)
+
+
+def _is_none(atom) -> bool:
+    return getattr(atom, "value", ...) is None
+
+
+def _clip_shape(s, atoms):
+    return shapes.broadcast(*[s[p] for p in ("a", "a_min", "a_max") if not _is_none(atoms[p])])
+
+
+def _clip_kind(arg_kinds, atoms):
+    """np.clip's result is an array if `a` is; else a scalar if every bound is one."""
+    if not atoms:
+        return "other"
+    kinds = [k for k, atom in zip(arg_kinds, atoms.values()) if not _is_none(atom)]
+    given = [atom for atom in list(atoms.values())[len(arg_kinds):] if not _is_none(atom)]
+    if kinds[:1] == ["array"]:
+        return "array"
+    if all(k == "scalar" for k in kinds) and all(
+            isinstance(getattr(atom, "value", None), (int, builtins.float)) for atom in given):
+        return "scalar"
+    return "other"
+
+
+def _given(a_min: bool, a_max: bool):
+    """A guard on which of np.clip's bounds are given (anything but a literal None)."""
+
+    def when(args):
+        return (args["a_min"].value is not None) == a_min \
+            and (args["a_max"].value is not None) == a_max
+
+    return when
+
+
+CLIP = ("np.clip(a, a_min, a_max) = np.minimum(np.maximum(a, a_min), a_max): 0 where clipped; "
+        "at a bound (a == a_min) the gradient is split equally between a and the bound, "
+        "as in maximum; None for either bound; not the min=/max= keywords")
+
+
+@adjoint(np.clip, when=_given(False, False), shape=_clip_shape, result_kind=_clip_kind, note=CLIP)
+def clip_unbounded(y, a, a_min=None, a_max=None):
+    b[a] = b[y]
+
+
+@tangent(np.clip, when=_given(False, False))
+def clip_unbounded_tangent(y, a, a_min=None, a_max=None):
+    d[y] = d[a]
+
+
+@adjoint(np.clip, when=_given(True, False))
+def clip_below(y, a, a_min=None, a_max=None):
+    w = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)
+    b[a] = unbroadcast(b[y] * w, a)
+    b[a_min] = unbroadcast(b[y] * (1.0 - w), a_min)
+
+
+@tangent(np.clip, when=_given(True, False))
+def clip_below_tangent(y, a, a_min=None, a_max=None):
+    w = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)
+    d[y] = d[a] * w + d[a_min] * (1.0 - w)
+
+
+@adjoint(np.clip, when=_given(False, True))
+def clip_above(y, a, a_min=None, a_max=None):
+    w = np.less(a, a_max) + 0.5 * np.equal(a, a_max)
+    b[a] = unbroadcast(b[y] * w, a)
+    b[a_max] = unbroadcast(b[y] * (1.0 - w), a_max)
+
+
+@tangent(np.clip, when=_given(False, True))
+def clip_above_tangent(y, a, a_min=None, a_max=None):
+    w = np.less(a, a_max) + 0.5 * np.equal(a, a_max)
+    d[y] = d[a] * w + d[a_max] * (1.0 - w)
+
+
+@adjoint(np.clip, when=_given(True, True))
+def clip(y, a, a_min=None, a_max=None):
+    low = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)  # in np.maximum(a, a_min)
+    raised = np.maximum(a, a_min)
+    high = np.less(raised, a_max) + 0.5 * np.equal(raised, a_max)  # in np.minimum(raised, a_max)
+    b[a] = unbroadcast(b[y] * high * low, a)
+    b[a_min] = unbroadcast(b[y] * high * (1.0 - low), a_min)
+    b[a_max] = unbroadcast(b[y] * (1.0 - high), a_max)
+
+
+@tangent(np.clip, when=_given(True, True))
+def clip_tangent(y, a, a_min=None, a_max=None):
+    low = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)
+    raised = np.maximum(a, a_min)
+    high = np.less(raised, a_max) + 0.5 * np.equal(raised, a_max)
+    d[y] = (d[a] * low + d[a_min] * (1.0 - low)) * high + d[a_max] * (1.0 - high)
+
+
+@adjoint(np.where, result_kind="array", note="np.where(condition, x, y); no gradient to the "
+         "condition; the one-argument form (indices) is not differentiable",
+         shape=lambda s, atoms: shapes.broadcast(s["condition"], s["x"], s["y"]))
+def where(z, condition, x, y):
+    b[x] = unbroadcast(np.where(condition, b[z], 0.0), x)
+    b[y] = unbroadcast(np.where(condition, 0.0, b[z]), y)
+
+
+@tangent(np.where)
+def where_tangent(z, condition, x, y):
+    d[z] = np.where(condition, d[x], d[y])
+
+
+method("clip", np.clip)
+
 nondifferentiable(math.floor, math.ceil, math.trunc, builtins.round, math.isnan, math.isinf,
                   why="piecewise constant", result_kind="scalar")
-nondifferentiable(np.floor, np.ceil, np.trunc, np.rint, np.round, np.sign, np.isnan, np.isinf,
-                  np.isfinite, why="piecewise constant")
+nondifferentiable(np.floor, np.ceil, np.trunc, np.rint, np.round, np.around, np.fix,
+                  np.floor_divide, np.sign, np.isnan, np.isinf, np.isfinite,
+                  why="piecewise constant")
 nondifferentiable(builtins.int, builtins.bool, builtins.len, builtins.isinstance,
                   why="not a real-valued function", result_kind="scalar")
 nondifferentiable(builtins.range, builtins.print, builtins.str, builtins.type,
