@@ -345,7 +345,7 @@ class _Forward(Facts):
         if result is None:
             raise self.no_rule(primal, stmt)
         # Temporaries are inlined: tangent rules are short, and zeros fold through them.
-        for temp, value in temps.items():
+        for temp, value in reversed(list(temps.items())):  # later temporaries use earlier
             result = _replace(result, temp, value)
         return self.fold_zeros(result)
 
