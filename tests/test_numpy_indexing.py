@@ -196,3 +196,39 @@ def test_write_a_repeated_integer_index():
         return np.sum(y)
 
     np.testing.assert_array_equal(ast_ad.grad(f)(np.array([1.0, 2.0])), [0.0, 1.0])
+
+
+
+def _write_into_expand_dims(x):
+    z = x * 1.0
+    y = np.expand_dims(z, 0)  # a view: writing into y changes z
+    y[0, 1] = 5.0
+    return np.sum(z ** 2)
+
+
+def _write_into_squeeze(x):
+    z = np.ones((1, 3)) * x
+    y = z.squeeze()
+    y[1] = 5.0
+    return np.sum(z ** 2)
+
+
+def _write_into_moveaxis(x):
+    z = np.ones((2, 3)) * x
+    y = np.moveaxis(z, 0, 1)
+    y[1, 0] = 5.0
+    return np.sum(z ** 2)
+
+
+def _write_into_flip(x):
+    z = x * 1.0
+    y = np.flip(z)
+    y[0] = 5.0
+    return np.sum(z ** 2)
+
+
+@pytest.mark.parametrize("fn", [_write_into_expand_dims, _write_into_squeeze,
+                                _write_into_moveaxis, _write_into_flip])
+def test_writing_into_a_view_is_rejected(fn):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="may be a view"):
+        ast_ad.grad(fn)(np.ones(3))

@@ -328,7 +328,7 @@ class _Reverse:
         value = self.defs.get(array)
         if isinstance(value, (gast.Subscript, gast.Attribute)) or (
                 isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
-                and value.func.attr in ("reshape", "ravel", "view", "transpose", "swapaxes")):
+                and value.func.attr in VIEWS):
             raise self.ctx.error(
                 UnsupportedSyntaxError, stmt,
                 f"unsupported: writing into {self.ctx.src_name(array)}, which may be a view of "
@@ -609,6 +609,11 @@ class _Reverse:
             NoRuleError, stmt, f"no adjoint rule for {what}",
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
+
+
+# Functions and methods whose result may share memory with their argument.
+VIEWS = ("reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
+         "expand_dims", "flip", "fliplr", "flipud", "diagonal", "broadcast_to")
 
 
 def _combine(classes: list):
