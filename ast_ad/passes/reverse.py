@@ -510,17 +510,22 @@ class _Reverse:
         rule = registry.lookup(primal)
         if rule is None or not rule.adjoints:
             raise self.no_rule(primal, stmt)
-        bound = None
+        bound, why = None, None
         for template in rule.adjoints:
             bound = bind_call(template, args, keywords)
             if isinstance(bound, dict) and (template.when is None or template.when(
                     {p: Arg(a, self.kind(a), self.shape(a)) for p, a in bound.items()})):
                 break
-            bound = bound if isinstance(bound, str) else None
+            if isinstance(bound, dict):
+                why = ""  # a guard refused: that says more than another template's signature
+            elif why is None:
+                why = f" ({bound})"
+            bound = None
         if not isinstance(bound, dict):
             raise self.ctx.error(
                 NoRuleError, stmt, f"{_describe(primal)} is called with arguments its adjoint "
-                f"rule does not support ({bound})",
+                f"rule does not support{why or ''}",
+                f"supported: {rule.note}" if rule.note else
                 "call it with the arguments listed in the coverage table (docs/coverage.md)")
         atoms = {template.result: name(target), **bound}
 
