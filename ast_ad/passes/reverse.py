@@ -326,6 +326,10 @@ class _Reverse:
 
     def check_not_a_view(self, array: str, stmt) -> None:
         value = self.defs.get(array)
+        seen = {array}
+        while isinstance(value, gast.Name) and value.id not in seen:  # `a, b = ...` copies
+            seen.add(value.id)
+            value = self.defs.get(value.id)
         if isinstance(value, (gast.Subscript, gast.Attribute)) or (
                 isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
                 and value.func.attr in VIEWS):
