@@ -314,7 +314,7 @@ def solve_adjoint_b(g, a, b):
 
 
 def solve_adjoint_a(gb, x, b):
-    """The adjoint of `a` in `x = np.linalg.solve(a, b)`, from gb = solve_adjoint_b(...): -gb x^T."""
+    """The adjoint of `a` in `x = np.linalg.solve(a, b)`: -gb x^T, gb from solve_adjoint_b."""
     if np.ndim(b) == 1:
         return -gb[..., :, None] * x[..., None, :]
     return -(gb @ np.swapaxes(x, -1, -2))

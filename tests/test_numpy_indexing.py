@@ -229,14 +229,14 @@ def _write_into_flip(x):
 
 def _write_into_unpacked_split(x):
     z = x * 1.0
-    a, b = np.split(z, [1])  # a is `t[0]`, copied by the unpacking: a view of z
+    a, _ = np.split(z, [1])  # a is `t[0]`, copied by the unpacking: a view of z
     a[0] = 5.0
     return np.sum(z ** 2)
 
 
 def _write_into_unpacked_rows(x):
     z = np.ones((2, 3)) * x
-    a, b = z[0], z[1]
+    a, _ = z[0], z[1]
     a[0] = 5.0
     return np.sum(z ** 2)
 

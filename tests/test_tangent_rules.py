@@ -170,7 +170,8 @@ ROWS = [
     (np.pad, np.pad, (normal(2, 3), ((0, 1), (2, 0))), {"constant_values": 0.5}),
     # indexing
     (np.take, np.take, (normal(2, 3), np.array([2, 0, 2])), {"axis": 1}),
-    (np.take_along_axis, np.take_along_axis, (normal(3, 4), np.array([[0], [3], [1]])), {"axis": 1}),
+    (np.take_along_axis, np.take_along_axis, (normal(3, 4), np.array([[0], [3], [1]])),
+     {"axis": 1}),
     # arrays
     (np.array, np.array, ([1.5, 2.5],), {}),
     (np.array, np.array, (normal(2, 3),), {}),
