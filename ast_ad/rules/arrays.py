@@ -13,7 +13,8 @@ def _sequence(param):
     return lambda args: args[param].kind == "other"
 
 
-@adjoint(np.array, when=_sequence("object"), result_kind="array")
+@adjoint(np.array, when=_sequence("object"), result_kind="array",
+         note="of a value, or of a (nested) list or tuple of scalars and arrays; dtype=")
 def array_of_sequence(y, object, dtype=None):
     b[object] = list(b[y])
 
@@ -28,7 +29,8 @@ def array_tangent(y, object, dtype=None):
     d[y] = np.array(d[object], dtype=dtype)
 
 
-@adjoint(np.asarray, when=_sequence("a"), result_kind="array")
+@adjoint(np.asarray, when=_sequence("a"), result_kind="array",
+         note="of a value, or of a (nested) list or tuple of scalars and arrays; dtype=")
 def asarray_of_sequence(y, a, dtype=None):
     b[a] = list(b[y])
 

@@ -53,7 +53,7 @@ def vector_matrix(z, x, y):
     b[y] = np.outer(x, b[z])
 
 
-@adjoint(gast.MatMult)
+@adjoint(gast.MatMult, note="1-D, 2-D and batched operands (batch axes broadcast)")
 def matmul_operator(z, x, y):
     b[x] = matmul_adjoint_x(b[z], x, y)
     b[y] = matmul_adjoint_y(b[z], x, y)
@@ -64,7 +64,8 @@ def matmul_operator_tangent(z, x, y):
     d[z] = d[x] @ y + x @ d[y]
 
 
-@adjoint(np.matmul, shape=lambda s, atoms: shapes.matmul(s["x1"], s["x2"]))
+@adjoint(np.matmul, shape=lambda s, atoms: shapes.matmul(s["x1"], s["x2"]),
+         note="1-D, 2-D and batched operands (batch axes broadcast)")
 def matmul(z, x1, x2):
     b[x1] = matmul_adjoint_x(b[z], x1, x2)
     b[x2] = matmul_adjoint_y(b[z], x1, x2)
@@ -75,7 +76,8 @@ def matmul_tangent(z, x1, x2):
     d[z] = np.matmul(d[x1], x2) + np.matmul(x1, d[x2])
 
 
-@adjoint(np.dot, shape=lambda s, atoms: shapes.dot(s["a"], s["b_"]))
+@adjoint(np.dot, shape=lambda s, atoms: shapes.dot(s["a"], s["b_"]),
+         note="scalars, 1-D, 2-D and N-D operands")
 def dot(z, a, b_):
     b[a] = dot_adjoint_x(b[z], a, b_)
     b[b_] = dot_adjoint_y(b[z], a, b_)
@@ -92,7 +94,8 @@ method("dot", np.dot)
 # -- other products: inner, outer, vdot, tensordot, kron ------------------------
 
 
-@adjoint(np.inner, shape=lambda s, atoms: static.inner(s["a"], s["b_"]))
+@adjoint(np.inner, shape=lambda s, atoms: static.inner(s["a"], s["b_"]),
+         note="scalars and N-D operands")
 def inner(z, a, b_):
     b[a] = inner_adjoint_a(b[z], a, b_)
     b[b_] = inner_adjoint_b(b[z], a, b_)
@@ -110,7 +113,7 @@ def outer_1d(z, a, b_):
     b[b_] = a @ b[z]
 
 
-@adjoint(np.outer)
+@adjoint(np.outer, note="N-D operands are flattened, as NumPy does")
 def outer(z, a, b_):
     b[a] = np.reshape(b[z] @ np.ravel(b_), np.shape(a))
     b[b_] = np.reshape(np.ravel(a) @ b[z], np.shape(b_))
@@ -133,7 +136,7 @@ def vdot_tangent(z, a, b_):
     d[z] = np.vdot(d[a], b_) + np.vdot(a, d[b_])
 
 
-@adjoint(np.tensordot, result_kind="array",
+@adjoint(np.tensordot, result_kind="array", note="axes an int, or a pair of ints or sequences",
          shape=lambda s, atoms: static.tensordot(s["a"], s["b_"], static.literal(atoms["axes"])))
 def tensordot(z, a, b_, axes=2):
     b[a] = tensordot_adjoint_a(b[z], a, b_, axes)
@@ -145,7 +148,8 @@ def tensordot_tangent(z, a, b_, axes=2):
     d[z] = np.tensordot(d[a], b_, axes) + np.tensordot(a, d[b_], axes)
 
 
-@adjoint(np.kron, result_kind="array", shape=lambda s, atoms: static.kron(s["a"], s["b_"]))
+@adjoint(np.kron, result_kind="array", shape=lambda s, atoms: static.kron(s["a"], s["b_"]),
+         note="any numbers of dimensions")
 def kron(z, a, b_):
     b[a] = kron_adjoint(b[z], a, b_, 0)
     b[b_] = kron_adjoint(b[z], a, b_, 1)
@@ -227,7 +231,7 @@ def _trace_shape(s, atoms):
     return None if diagonal is None else diagonal[:-1]
 
 
-@adjoint(np.trace, result_kind="array", shape=_trace_shape)
+@adjoint(np.trace, result_kind="array", shape=_trace_shape, note="any offset and axes")
 def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None):
     b[a] = diagonal_adjoint(np.expand_dims(b[y], -1), a, offset, axis1, axis2)
 
