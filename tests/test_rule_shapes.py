@@ -78,6 +78,12 @@ EXTRA = [
     (np.linalg.det, (np.eye(3)[None].repeat(2, 0),), {}),
     (np.broadcast_to, (normal(3, 1), (2, 3, 4)), {}),
     (np.broadcast_to, (2.0, ()), {}),
+    (np.take, (normal(2, 3), np.array([[0, 1]])), {}),
+    (np.take, (normal(2, 3, 4), np.array([[0, 1], [1, 1]])), {"axis": -2}),
+    (np.take, (normal(2, 3), 1), {"axis": 0}),
+    (np.take_along_axis, (normal(3, 4), np.array([[0], [2], [1]])), {"axis": 1}),
+    (np.take_along_axis, (normal(3, 4), np.array([[0, 1, 2, 0]])), {"axis": 0}),
+    (np.take_along_axis, (normal(3, 4), np.array([1, 2])), {"axis": None}),
 ]
 CALLS = [(key, args, kwargs) for key, fn, args, kwargs in ROWS if callable(key)
          and not isinstance(key, type)] + EXTRA
@@ -85,7 +91,8 @@ CALLS = [(key, args, kwargs) for key, fn, args, kwargs in ROWS if callable(key)
 KNOWN = {np.reshape, np.ravel, np.squeeze, np.expand_dims, np.transpose, np.swapaxes,
          np.moveaxis, np.repeat, np.tile, np.pad, np.diag, np.diagonal, np.trace, np.einsum,
          np.tensordot, np.inner, np.outer, np.kron, np.vdot, np.linalg.inv, np.linalg.solve,
-         np.linalg.det, np.broadcast_to, np.flip, np.fliplr, np.flipud, np.roll}
+         np.linalg.det, np.broadcast_to, np.flip, np.fliplr, np.flipud, np.roll, np.take,
+         np.take_along_axis}
 
 
 @pytest.mark.parametrize("primal, args, kwargs", CALLS,

@@ -10,10 +10,12 @@ handling; both are tested in tests/test_numpy_indexing.py.
 import numpy as np
 
 from ..runtime import take_adjoint, take_along_axis_adjoint
+from . import static
 from .registry import adjoint, method, nondifferentiable, tangent
 
 
 @adjoint(np.take, result_kind="array",
+         shape=lambda s, atoms: static.take(s["a"], s["indices"], static.literal(atoms["axis"])),
          note="repeated indices accumulate; mode 'raise', 'wrap' or 'clip'")
 def take(y, a, indices, axis=None, mode="raise"):
     b[a] = take_adjoint(b[y], a, indices, axis, mode)
@@ -24,7 +26,9 @@ def take_tangent(y, a, indices, axis=None, mode="raise"):
     d[y] = np.take(d[a], indices, axis, mode=mode)
 
 
-@adjoint(np.take_along_axis, result_kind="array", note="repeated indices accumulate")
+@adjoint(np.take_along_axis, result_kind="array", note="repeated indices accumulate",
+         shape=lambda s, atoms: static.take_along_axis(s["arr"], s["indices"],
+                                                       static.literal(atoms["axis"])))
 def take_along_axis(y, arr, indices, axis=-1):
     b[arr] = take_along_axis_adjoint(b[y], arr, indices, axis)
 

@@ -164,6 +164,37 @@ def tensordot(a, b, axes):
         tuple(n for i, n in enumerate(b) if i not in b_axes)
 
 
+def take(shape, indices, axis):
+    if shape is None or indices is None or axis is UNKNOWN:
+        return None
+    if axis is None:
+        return tuple(indices)
+    if not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
+        return None
+    axis %= len(shape)
+    return tuple(shape[:axis]) + tuple(indices) + tuple(shape[axis + 1:])
+
+
+def take_along_axis(shape, indices, axis):
+    if shape is None or indices is None or axis is UNKNOWN:
+        return None
+    if axis is None:
+        return tuple(indices)
+    if not isinstance(axis, int) or len(indices) != len(shape) \
+            or not -len(shape) <= axis < len(shape):
+        return None
+    axis %= len(shape)
+    others = broadcast_shapes(shape[:axis] + (1,) + shape[axis + 1:], indices)
+    return None if others is None else others[:axis] + (indices[axis],) + others[axis + 1:]
+
+
+def broadcast_shapes(*shapes):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None
+
+
 def einsum(subscripts, *operands):
     """The shape of np.einsum(subscripts, *operands) from the operands' shapes."""
     from ..runtime import einsum_parts
