@@ -259,3 +259,15 @@ def test_write_through_another_name():
         return np.sum(z ** 2)
 
     np.testing.assert_array_equal(ast_ad.grad(f)(np.ones(3)), [0.0, 2.0, 2.0])
+
+
+@pytest.mark.xfail(reason="compiler: the adjoint of a slice of a list is added with "
+                          "`bparts[1:] += brest`, which extends the list instead of adding "
+                          "item by item", strict=True)
+def test_slice_of_a_list():
+    def f(a, b):
+        parts = [a, b]
+        rest = parts[1:]
+        return rest[0] * 2.0
+
+    assert ast_ad.grad(f, argnums=(0, 1))(1.0, 1.0) == (0.0, 2.0)
