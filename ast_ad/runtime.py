@@ -412,6 +412,7 @@ def pad_mask(x, pad_width):
 
 
 def _take_indices(indices, n, mode):
+    """The indices np.take(..., mode=mode) really reads, so that np.add.at writes there."""
     if mode == "wrap":
         return np.mod(indices, n)
     if mode == "clip":
