@@ -414,3 +414,282 @@ def _matrix_norm_gradient(x, yk, ord, rows, cols):
             grad = u[..., :, k] @ vt[..., k, :]
         return np.moveaxis(grad, (-2, -1), (rows, cols))
     raise ValueError(f"np.linalg.norm: no derivative for matrix ord={ord!r}")
+
+
+# -- linear algebra, shape and indexing helpers
+
+
+def _zeros_for(g, x):
+    """A zero adjoint for `x` that can hold `g`'s values (x's shape, a float dtype)."""
+    return np.zeros(np.shape(x), dtype=np.result_type(_grad_dtype(x), np.asarray(g).dtype))
+
+
+def inner_adjoint_a(g, a, b):
+    """The adjoint of `a` in `z = np.inner(a, b)` (sums over the last axes of both)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    a_free = np.ndim(a) - 1
+    # g's axes are a's free axes, then b's: contract b's with b's leading axes.
+    return np.tensordot(g, b, (list(range(a_free, np.ndim(g))), list(range(np.ndim(b) - 1))))
+
+
+def inner_adjoint_b(g, a, b):
+    """The adjoint of `b` in `z = np.inner(a, b)`."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    a_free = list(range(np.ndim(a) - 1))
+    return np.tensordot(g, a, (a_free, a_free))
+
+
+def _tensordot_axes(axes, a_nd: int, b_nd: int) -> tuple[list, list]:
+    """np.tensordot's `axes` argument as two lists of non-negative axes."""
+    if np.ndim(axes) == 0:
+        n = int(axes)
+        return list(range(a_nd - n, a_nd)), list(range(n))
+    a_axes, b_axes = axes
+    a_axes = [a_axes] if np.ndim(a_axes) == 0 else list(a_axes)
+    b_axes = [b_axes] if np.ndim(b_axes) == 0 else list(b_axes)
+    return [int(i) % a_nd for i in a_axes], [int(i) % b_nd for i in b_axes]
+
+
+def tensordot_adjoint_a(g, a, b, axes=2):
+    """The adjoint of `a` in `z = np.tensordot(a, b, axes)`.
+
+    z's axes are a's free axes then b's free axes; contracting g with b over b's
+    free axes leaves a's free axes then b's contracted ones (in b's order), which
+    a transpose puts back where they were in a.
+    """
+    a_axes, b_axes = _tensordot_axes(axes, np.ndim(a), np.ndim(b))
+    a_free = [i for i in range(np.ndim(a)) if i not in a_axes]
+    b_free = [i for i in range(np.ndim(b)) if i not in b_axes]
+    g_b = list(range(len(a_free), len(a_free) + len(b_free)))
+    r = np.tensordot(g, b, (g_b, b_free))
+    order = a_free + [a_axes[i] for i in np.argsort(b_axes)]
+    return np.transpose(r, np.argsort(order))
+
+
+def tensordot_adjoint_b(g, a, b, axes=2):
+    """The adjoint of `b` in `z = np.tensordot(a, b, axes)`."""
+    a_axes, b_axes = _tensordot_axes(axes, np.ndim(a), np.ndim(b))
+    a_free = [i for i in range(np.ndim(a)) if i not in a_axes]
+    b_free = [i for i in range(np.ndim(b)) if i not in b_axes]
+    r = np.tensordot(a, g, (a_free, list(range(len(a_free)))))
+    order = [b_axes[i] for i in np.argsort(a_axes)] + b_free
+    return np.transpose(r, np.argsort(order))
+
+
+def einsum_parts(subscripts: str, count: int) -> tuple[list, str]:
+    """(input subscripts, output subscript) of an einsum, the implicit output made explicit."""
+    spec = subscripts.replace(" ", "")
+    if "->" in spec:
+        inputs, output = spec.split("->")
+        inputs = inputs.split(",")
+    else:
+        inputs = spec.split(",")
+        letters = "".join(inputs)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if len(inputs) != count or "." in spec:
+        raise ValueError(f"einsum subscripts {subscripts!r} do not fit {count} operand(s)")
+    return inputs, output
+
+
+def einsum_adjoint(g, subscripts, operands, k):
+    """The adjoint of operand k of `np.einsum(subscripts, *operands)` (letters, no '...').
+
+    It is g contracted with the other operands down to operand k's letters; a
+    letter only operand k has was summed away, so the adjoint is constant along
+    it, and a repeated letter (a diagonal, 'ii') puts the values on that diagonal.
+    """
+    inputs, output = einsum_parts(subscripts, len(operands))
+    target, x = inputs[k], operands[k]
+    sizes = dict(zip(target, np.shape(x)))
+    letters = "".join(dict.fromkeys(target))  # each letter once, in order
+    others = [s for i, s in enumerate(inputs) if i != k]
+    present = set(output).union(*others)
+    kept = "".join(c for c in letters if c in present)
+    r = np.einsum(",".join([output] + others) + "->" + kept, g,
+                  *[o for i, o in enumerate(operands) if i != k])
+    if kept != letters:
+        r = np.reshape(r, [sizes[c] if c in kept else 1 for c in letters])
+        r = r * np.ones([sizes[c] for c in letters], dtype=r.dtype)
+    if letters == target:
+        return r
+    out = _zeros_for(r, x)
+    index = []
+    for c in target:
+        shape = [1] * len(letters)
+        shape[letters.index(c)] = sizes[c]
+        index.append(np.arange(sizes[c]).reshape(shape))
+    out[tuple(index)] = r
+    return out
+
+
+def diagonal_adjoint(g, a, offset=0, axis1=0, axis2=1):
+    """The adjoint of `np.diagonal(a, offset, axis1, axis2)`: g written on that diagonal of zeros.
+
+    g's last axis runs along the diagonal (a size-1 last axis is spread along it:
+    the adjoint of np.trace is diagonal_adjoint(g[..., None], ...)).
+    """
+    out = _zeros_for(g, a)
+    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))  # a view: writes land in out
+    rows, cols = moved.shape[-2:]
+    n = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
+    i = np.arange(n)
+    moved[..., i - min(offset, 0), i + max(offset, 0)] = g
+    return out
+
+
+def diag_adjoint(g, v, k=0):
+    """The adjoint of `np.diag(v, k)`: the diagonal back for a 1-D v, the matrix for a 2-D one."""
+    if np.ndim(v) == 1:
+        return np.diag(g, k)
+    return diagonal_adjoint(g, v, k)
+
+
+def solve_adjoint_b(g, a, b):
+    """A^-T g: the adjoint of `b` in `x = np.linalg.solve(a, b)`, before unbroadcasting.
+
+    A 1-D b is one right-hand side (NumPy 2), so g has a's batch axes and one more.
+    """
+    at = np.swapaxes(a, -1, -2)
+    if np.ndim(b) == 1:
+        return np.linalg.solve(at, g[..., None])[..., 0]
+    return np.linalg.solve(at, g)
+
+
+def solve_adjoint_a(gb, x, b):
+    """The adjoint of `a` in `x = np.linalg.solve(a, b)`: -gb x^T, gb from solve_adjoint_b."""
+    if np.ndim(b) == 1:
+        return -gb[..., :, None] * x[..., None, :]
+    return -(gb @ np.swapaxes(x, -1, -2))
+
+
+def solve_tangent_a(a, b, x, da):
+    """-A^-1 dA x: how x = np.linalg.solve(a, b) changes with a (linear in da)."""
+    if np.ndim(b) == 1:
+        return -np.linalg.solve(a, (da @ x[..., None]))[..., 0]
+    return -np.linalg.solve(a, da @ x)
+
+
+def kron_adjoint(g, a, b, which):
+    """The adjoint of `a` (which=0) or `b` (which=1) in `z = np.kron(a, b)`.
+
+    z[i*p + k, j*q + l] = a[i, j] * b[k, l]: seen with shape (m, p, n, q), g pairs
+    a's axes with b's; the adjoint of one sums g times the other over its axes.
+    """
+    nd = max(np.ndim(a), np.ndim(b))
+    a_shape = (1,) * (nd - np.ndim(a)) + np.shape(a)
+    b_shape = (1,) * (nd - np.ndim(b)) + np.shape(b)
+    g = np.reshape(g, [n for pair in zip(a_shape, b_shape) for n in pair])
+    if which == 0:
+        other = np.reshape(b, [n for m in b_shape for n in (1, m)])
+        return np.reshape(np.sum(g * other, axis=tuple(range(1, 2 * nd, 2))), np.shape(a))
+    other = np.reshape(a, [n for m in a_shape for n in (m, 1)])
+    return np.reshape(np.sum(g * other, axis=tuple(range(0, 2 * nd, 2))), np.shape(b))
+
+
+def inverse_axes(axes, ndim):
+    """The permutation that undoes np.transpose(x, axes) for an x with ndim axes."""
+    return tuple(int(i) for i in np.argsort([int(a) % ndim for a in axes]))
+
+
+def unconcatenate(g, arrays, axis=0):
+    """The adjoint of np.concatenate(arrays, axis): g cut into pieces shaped like `arrays`."""
+    if axis is None:
+        return _cut(np.ravel(g), arrays, [(np.size(a),) for a in arrays], 0)
+    return _cut(g, arrays, [np.shape(a) for a in arrays], axis)
+
+
+def unhstack(g, tup):
+    """The adjoint of np.hstack(tup): 1-D pieces join along axis 0, others along axis 1."""
+    promoted = [np.shape(np.atleast_1d(a)) for a in tup]
+    return _cut(g, tup, promoted, 0 if len(promoted[0]) == 1 else 1)
+
+
+def unvstack(g, tup):
+    """The adjoint of np.vstack(tup): pieces of at least 2 dimensions joined along axis 0."""
+    return _cut(g, tup, [np.shape(np.atleast_2d(a)) for a in tup], 0)
+
+
+def _cut(g, arrays, shapes, axis):
+    """g split along `axis` into pieces of the given (promoted) shapes, each then reshaped
+    to its array's own shape."""
+    sizes = np.cumsum([s[axis] for s in shapes])[:-1]
+    return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(g, sizes, axis), arrays)]
+
+
+def repeat_adjoint(g, a, repeats, axis=None):
+    """The adjoint of `np.repeat(a, repeats, axis)`: each element's copies summed back."""
+    x = np.ravel(a) if axis is None else a
+    axis = 0 if axis is None else axis % np.ndim(a)
+    n = np.shape(x)[axis]
+    if np.ndim(repeats) == 0 or np.size(repeats) == 1:  # n groups of the same size
+        r = int(np.ravel(repeats)[0])
+        shape = np.shape(g)
+        g = np.reshape(g, shape[:axis] + (n, r) + shape[axis + 1:])
+        return np.reshape(np.sum(g, axis=axis + 1), np.shape(a))
+    owner = np.repeat(np.arange(n), repeats)  # which element each output slice copies
+    out = _zeros_for(g, x)
+    np.add.at(out, (slice(None),) * axis + (owner,), g)
+    return np.reshape(out, np.shape(a))
+
+
+def tile_adjoint(g, a, reps):
+    """The adjoint of `np.tile(a, reps)`: the copies of a in g summed together."""
+    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+    nd = max(np.ndim(a), len(reps))
+    a_shape = (1,) * (nd - np.ndim(a)) + np.shape(a)
+    reps = (1,) * (nd - len(reps)) + reps
+    g = np.reshape(g, [n for pair in zip(reps, a_shape) for n in pair])
+    return np.reshape(np.sum(g, axis=tuple(range(0, 2 * nd, 2))), np.shape(a))
+
+
+def unpad(g, pad_width):
+    """The adjoint of `np.pad(x, pad_width)` with respect to x: the middle of g."""
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (np.ndim(g), 2))
+    return g[tuple(slice(before, n - after) for (before, after), n in zip(widths, np.shape(g)))]
+
+
+def pad_mask(x, pad_width):
+    """1.0 where `np.pad(x, pad_width)` holds the constant, 0.0 where it holds x."""
+    return np.pad(np.zeros(np.shape(x)), pad_width, constant_values=1.0)
+
+
+def _take_indices(indices, n, mode):
+    """The indices np.take(..., mode=mode) really reads, so that np.add.at writes there."""
+    if mode == "wrap":
+        return np.mod(indices, n)
+    if mode == "clip":
+        return np.clip(indices, 0, n - 1)
+    return indices
+
+
+def take_adjoint(g, a, indices, axis=None, mode="raise"):
+    """The adjoint of `np.take(a, indices, axis, mode=mode)`: g added where it was taken
+    (np.add.at, so repeated indices accumulate)."""
+    out = _zeros_for(g, a)
+    if axis is None:
+        flat = out.reshape(-1)  # a view of the new zeros
+        np.add.at(flat, _take_indices(indices, flat.size, mode), g)
+        return out
+    axis = axis % np.ndim(a)
+    index = _take_indices(indices, np.shape(a)[axis], mode)
+    # take puts index's axes where `axis` was: flatten those, then add slice by slice.
+    g = np.reshape(g, np.shape(g)[:axis] + (-1,) + np.shape(g)[axis + np.ndim(index):])
+    np.add.at(out, (slice(None),) * axis + (np.ravel(index),), g)
+    return out
+
+
+def take_along_axis_adjoint(g, arr, indices, axis=-1):
+    """The adjoint of `np.take_along_axis(arr, indices, axis)`: g added where it was taken."""
+    out = _zeros_for(g, arr)
+    if axis is None:
+        np.add.at(out.reshape(-1), indices, g)
+        return out
+    axis = axis % np.ndim(arr)
+    shape = np.shape(indices)
+    index = [np.arange(n).reshape((1,) * i + (n,) + (1,) * (len(shape) - i - 1))
+             for i, n in enumerate(shape)]
+    index[axis] = indices
+    np.add.at(out, tuple(index), g)
+    return out

@@ -56,11 +56,15 @@ def _is_float(a):
     return isinstance(a, (float, np.floating))
 
 
-def check_jvp(f, *args, rtol=1e-5, atol=1e-6, eps=1e-6, seed=0):
-    """Compare ast_ad.jvp(f) along a random direction with a central difference."""
+def check_jvp(f, *args, argnums=None, rtol=1e-5, atol=1e-6, eps=1e-6, seed=0):
+    """Compare ast_ad.jvp(f) along a random direction with a central difference.
+
+    Only the arguments in `argnums` (default: every float argument) move.
+    """
     rng = np.random.default_rng(seed)
-    tangents = tuple(rng.normal(size=np.shape(a)) if _is_float(a) else np.zeros(np.shape(a))
-                     for a in args)
+    moving = range(len(args)) if argnums is None else argnums
+    tangents = tuple(rng.normal(size=np.shape(a)) if _is_float(a) and i in moving
+                     else np.zeros(np.shape(a)) for i, a in enumerate(args))
     tangents = tuple(float(t) if np.ndim(a) == 0 and _is_float(a) else t
                      for a, t in zip(args, tangents))
     value, tangent = ast_ad.jvp(f, args, tangents)

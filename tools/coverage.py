@@ -36,7 +36,8 @@ def name_of(primal) -> str:
     if primal in OPERATORS:
         return f"`{OPERATORS[primal]}`"
     if isinstance(primal, str):
-        return f"`{SYNTAX.get(primal, primal)}`"
+        attribute = "a." + primal[5:] if primal.startswith("attr:") else primal
+        return f"`{SYNTAX.get(primal, attribute)}`"
     module = getattr(primal, "__module__", None) or "numpy"
     if module.startswith("numpy"):
         module = "numpy" if not module.startswith("numpy.linalg") else "numpy.linalg"

@@ -237,9 +237,13 @@ class _Reverse(Facts):
 
     def check_not_a_view(self, array: str, stmt) -> None:
         value = self.defs.get(array)
+        seen = {array}
+        while isinstance(value, gast.Name) and value.id not in seen:  # `a, b = ...` copies
+            seen.add(value.id)
+            value = self.defs.get(value.id)
         if isinstance(value, (gast.Subscript, gast.Attribute)) or (
                 isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
-                and value.func.attr in ("reshape", "ravel", "view", "transpose", "swapaxes")):
+                and value.func.attr in VIEWS):
             raise self.ctx.error(
                 UnsupportedSyntaxError, stmt,
                 f"unsupported: writing into {self.ctx.src_name(array)}, which may be a view of "
@@ -421,18 +425,23 @@ class _Reverse(Facts):
         rule = registry.lookup(primal)
         if rule is None or not rule.adjoints:
             raise self.no_rule(primal, stmt)
-        bound = None
+        bound, why = None, None
         for template in rule.adjoints:
             bound = bind_call(template, args, keywords)
             if isinstance(bound, dict) and (template.when is None or template.when(
                     {p: Arg(a, self.kind(a), self.shape(a)) for p, a in bound.items()})):
                 break
-            bound = bound if isinstance(bound, str) else None
+            if isinstance(bound, dict):
+                why = ""  # a guard refused: that says more than another template's signature
+            elif why is None:
+                why = f" ({bound})"
+            bound = None
         if not isinstance(bound, dict):
             raise self.ctx.error(
                 NoRuleError, stmt, f"{_describe(primal)} is called with arguments its adjoint "
-                f"rule does not support ({bound})",
-                "call it with the arguments listed in the coverage table (docs/coverage.md)")
+                f"rule does not support{why or ''}",
+                (f"supported: {rule.note}; " if rule.note else "")
+                + "see the coverage table (docs/coverage.md)")
         atoms = {template.result: name(target), **bound}
 
         def derivative(kind, param):
@@ -471,6 +480,11 @@ class _Reverse(Facts):
             NoRuleError, stmt, f"no adjoint rule for {what}",
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
+
+
+# Functions and methods whose result may share memory with their argument.
+VIEWS = ("reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
+         "expand_dims", "flip", "fliplr", "flipud", "diagonal", "broadcast_to")
 
 
 def _describe(primal) -> str:

@@ -1,25 +1,48 @@
-"""Building arrays: np.array / np.asarray of values or lists, np.stack of a list."""
+"""Building arrays: np.array / np.asarray of values or lists, np.stack of a list, copies."""
 
 # ruff: noqa: F821
 
 import numpy as np
 
 from ..runtime import astype, unstack
-from .registry import adjoint, method, nondifferentiable
+from .registry import adjoint, method, nondifferentiable, tangent
 
 
-def _sequence(args):
-    return args["object"].kind == "other"
+def _sequence(param):
+    """A guard: the argument is a list or tuple (of scalars, arrays or nested lists)."""
+    return lambda args: args[param].kind == "other"
 
 
-@adjoint(np.array, np.asarray, when=_sequence, result_kind="array")
+@adjoint(np.array, when=_sequence("object"), result_kind="array",
+         note="of a value, or of a (nested) list or tuple of scalars and arrays; dtype=")
 def array_of_sequence(y, object, dtype=None):
     b[object] = list(b[y])
 
 
-@adjoint(np.array, np.asarray)
+@adjoint(np.array)
 def array_copy(y, object, dtype=None):
     b[object] = b[y]
+
+
+@tangent(np.array)
+def array_tangent(y, object, dtype=None):
+    d[y] = np.array(d[object], dtype=dtype)
+
+
+@adjoint(np.asarray, when=_sequence("a"), result_kind="array",
+         note="of a value, or of a (nested) list or tuple of scalars and arrays; dtype=")
+def asarray_of_sequence(y, a, dtype=None):
+    b[a] = list(b[y])
+
+
+@adjoint(np.asarray)
+def asarray(y, a, dtype=None):
+    b[a] = b[y]
+
+
+@tangent(np.asarray)
+def asarray_tangent(y, a, dtype=None):
+    d[y] = np.asarray(d[a], dtype=dtype)
 
 
 @adjoint(np.copy)
@@ -27,14 +50,35 @@ def copy(y, a):
     b[a] = b[y]
 
 
+@tangent(np.copy)
+def copy_tangent(y, a):
+    d[y] = np.copy(d[a])
+
+
 @adjoint(astype)
 def astype_rule(y, x, dtype, copy=True):
     b[x] = b[y]
 
 
-@adjoint(np.stack, result_kind="array")
+@tangent(astype)
+def astype_tangent(y, x, dtype, copy=True):
+    d[y] = astype(d[x], dtype)
+
+
+@adjoint(np.stack, when=_sequence("arrays"), result_kind="array",
+         note="a list or tuple of arrays, or one array (stacking its rows)")
 def stack(y, arrays, axis=0):
     b[arrays] = unstack(b[y], axis)
+
+
+@adjoint(np.stack, when=lambda args: args["arrays"].kind == "array")
+def stack_of_array(y, arrays, axis=0):
+    b[arrays] = np.moveaxis(b[y], axis, 0)
+
+
+@tangent(np.stack)
+def stack_tangent(y, arrays, axis=0):
+    d[y] = np.stack(d[arrays], axis)
 
 
 nondifferentiable(np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like,

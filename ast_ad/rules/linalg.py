@@ -1,4 +1,5 @@
-"""Linear algebra: dot and matmul (1-D, 2-D and batched)."""
+"""Linear algebra: products (dot, matmul, inner, outer, vdot, tensordot, einsum, kron), diagonals
+and traces, and numpy.linalg's inv, solve, det and slogdet."""
 
 # ruff: noqa: F821
 
@@ -6,13 +7,26 @@ import gast
 import numpy as np
 
 from .. import shapes
-from ..runtime import dot_adjoint_x, dot_adjoint_y, matmul_adjoint_x, matmul_adjoint_y
-from .registry import adjoint, method
+from ..runtime import (
+    diag_adjoint, diagonal_adjoint, dot_adjoint_x, dot_adjoint_y, einsum_adjoint, einsum_parts,
+    inner_adjoint_a, inner_adjoint_b, kron_adjoint, matmul_adjoint_x, matmul_adjoint_y,
+    solve_adjoint_a, solve_adjoint_b, solve_tangent_a, tensordot_adjoint_a, tensordot_adjoint_b,
+    unbroadcast)
+from . import static
+from .registry import adjoint, method, tangent
 
 
 def _both_2d(args):
     first, second = list(args.values())[:2]
     return first.ndim == 2 and second.ndim == 2
+
+
+def _ndims(args):
+    first, second = list(args.values())[:2]
+    return first.ndim, second.ndim
+
+
+# -- matrix products: @, matmul, dot ------------------------------------------
 
 
 @adjoint(gast.MatMult, np.matmul, np.dot, when=_both_2d, result_kind="array")
@@ -21,12 +35,7 @@ def matmul_2d(z, x, y):
     b[y] = x.T @ b[z]
 
 
-def _ndims(args):
-    first, second = list(args.values())[:2]
-    return first.ndim, second.ndim
-
-
-@adjoint(gast.MatMult, np.matmul, np.dot, when=lambda args: _ndims(args) == (1, 1))
+@adjoint(gast.MatMult, np.matmul, np.dot, np.inner, when=lambda args: _ndims(args) == (1, 1))
 def inner_1d(z, x, y):
     b[x] = b[z] * y
     b[y] = b[z] * x
@@ -44,22 +53,331 @@ def vector_matrix(z, x, y):
     b[y] = np.outer(x, b[z])
 
 
-@adjoint(gast.MatMult)
+@adjoint(gast.MatMult, note="1-D, 2-D and batched operands (batch axes broadcast)")
 def matmul_operator(z, x, y):
     b[x] = matmul_adjoint_x(b[z], x, y)
     b[y] = matmul_adjoint_y(b[z], x, y)
 
 
-@adjoint(np.matmul, shape=lambda s, atoms: shapes.matmul(s["x1"], s["x2"]))
+@tangent(gast.MatMult)
+def matmul_operator_tangent(z, x, y):
+    d[z] = d[x] @ y + x @ d[y]
+
+
+@adjoint(np.matmul, shape=lambda s, atoms: shapes.matmul(s["x1"], s["x2"]),
+         note="1-D, 2-D and batched operands (batch axes broadcast)")
 def matmul(z, x1, x2):
     b[x1] = matmul_adjoint_x(b[z], x1, x2)
     b[x2] = matmul_adjoint_y(b[z], x1, x2)
 
 
-@adjoint(np.dot, shape=lambda s, atoms: shapes.dot(s["a"], s["b_"]))
+@tangent(np.matmul)
+def matmul_tangent(z, x1, x2):
+    d[z] = np.matmul(d[x1], x2) + np.matmul(x1, d[x2])
+
+
+@adjoint(np.dot, shape=lambda s, atoms: shapes.dot(s["a"], s["b_"]),
+         note="scalars, 1-D, 2-D and N-D operands")
 def dot(z, a, b_):
     b[a] = dot_adjoint_x(b[z], a, b_)
     b[b_] = dot_adjoint_y(b[z], a, b_)
 
 
+@tangent(np.dot)
+def dot_tangent(z, a, b_):
+    d[z] = np.dot(d[a], b_) + np.dot(a, d[b_])
+
+
 method("dot", np.dot)
+
+
+# -- other products: inner, outer, vdot, tensordot, kron ------------------------
+
+
+@adjoint(np.inner, shape=lambda s, atoms: static.inner(s["a"], s["b_"]),
+         note="scalars and N-D operands")
+def inner(z, a, b_):
+    b[a] = inner_adjoint_a(b[z], a, b_)
+    b[b_] = inner_adjoint_b(b[z], a, b_)
+
+
+@tangent(np.inner)
+def inner_tangent(z, a, b_):
+    d[z] = np.inner(d[a], b_) + np.inner(a, d[b_])
+
+
+@adjoint(np.outer, when=lambda args: _ndims(args) == (1, 1), result_kind="array",
+         shape=lambda s, atoms: static.outer(s["a"], s["b_"]))
+def outer_1d(z, a, b_):
+    b[a] = b[z] @ b_
+    b[b_] = a @ b[z]
+
+
+@adjoint(np.outer, note="N-D operands are flattened, as NumPy does")
+def outer(z, a, b_):
+    b[a] = np.reshape(b[z] @ np.ravel(b_), np.shape(a))
+    b[b_] = np.reshape(np.ravel(a) @ b[z], np.shape(b_))
+
+
+@tangent(np.outer)
+def outer_tangent(z, a, b_):
+    d[z] = np.outer(d[a], b_) + np.outer(a, d[b_])
+
+
+@adjoint(np.vdot, result_kind="scalar", shape=lambda s, atoms: (),
+         note="real arguments (no complex conjugation)")
+def vdot(z, a, b_):
+    b[a] = np.reshape(b[z] * b_, np.shape(a))
+    b[b_] = np.reshape(b[z] * a, np.shape(b_))
+
+
+@tangent(np.vdot)
+def vdot_tangent(z, a, b_):
+    d[z] = np.vdot(d[a], b_) + np.vdot(a, d[b_])
+
+
+@adjoint(np.tensordot, result_kind="array", note="axes an int, or a pair of ints or sequences",
+         shape=lambda s, atoms: static.tensordot(s["a"], s["b_"], static.literal(atoms["axes"])))
+def tensordot(z, a, b_, axes=2):
+    b[a] = tensordot_adjoint_a(b[z], a, b_, axes)
+    b[b_] = tensordot_adjoint_b(b[z], a, b_, axes)
+
+
+@tangent(np.tensordot)
+def tensordot_tangent(z, a, b_, axes=2):
+    d[z] = np.tensordot(d[a], b_, axes) + np.tensordot(a, d[b_], axes)
+
+
+@adjoint(np.kron, result_kind="array", shape=lambda s, atoms: static.kron(s["a"], s["b_"]),
+         note="any numbers of dimensions")
+def kron(z, a, b_):
+    b[a] = kron_adjoint(b[z], a, b_, 0)
+    b[b_] = kron_adjoint(b[z], a, b_, 1)
+
+
+@tangent(np.kron)
+def kron_tangent(z, a, b_):
+    d[z] = np.kron(d[a], b_) + np.kron(a, d[b_])
+
+
+# -- einsum: one, two or three operands, subscripts a literal string -----------
+
+
+def _einsum_fits(count):
+    """A guard: the subscripts are a literal string of letters for `count` operands."""
+
+    def when(args):
+        subscripts = args["subscripts"].value
+        if not isinstance(subscripts, str):
+            return False
+        try:
+            einsum_parts(subscripts, count)
+        except ValueError:
+            return False
+        return True
+
+    return when
+
+
+def _einsum_shape(*operands):
+    return lambda s, atoms: static.einsum(static.literal(atoms["subscripts"]),
+                                          *[s[p] for p in operands])
+
+
+EINSUM_NOTE = ("subscripts a literal string of letters (no '...'), 1 to 3 operands; "
+               "optimize= is accepted")
+
+
+@adjoint(np.einsum, when=_einsum_fits(1), result_kind="array", shape=_einsum_shape("x"),
+         note=EINSUM_NOTE)
+def einsum_one(y, subscripts, x, *, optimize=False):
+    b[x] = einsum_adjoint(b[y], subscripts, [x], 0)
+
+
+@adjoint(np.einsum, when=_einsum_fits(2), shape=_einsum_shape("x1", "x2"))
+def einsum_two(y, subscripts, x1, x2, *, optimize=False):
+    b[x1] = einsum_adjoint(b[y], subscripts, [x1, x2], 0)
+    b[x2] = einsum_adjoint(b[y], subscripts, [x1, x2], 1)
+
+
+@adjoint(np.einsum, when=_einsum_fits(3), shape=_einsum_shape("x1", "x2", "x3"))
+def einsum_three(y, subscripts, x1, x2, x3, *, optimize=False):
+    b[x1] = einsum_adjoint(b[y], subscripts, [x1, x2, x3], 0)
+    b[x2] = einsum_adjoint(b[y], subscripts, [x1, x2, x3], 1)
+    b[x3] = einsum_adjoint(b[y], subscripts, [x1, x2, x3], 2)
+
+
+@tangent(np.einsum, when=_einsum_fits(1))
+def einsum_one_tangent(y, subscripts, x, *, optimize=False):
+    d[y] = np.einsum(subscripts, d[x])
+
+
+@tangent(np.einsum, when=_einsum_fits(2))
+def einsum_two_tangent(y, subscripts, x1, x2, *, optimize=False):
+    d[y] = np.einsum(subscripts, d[x1], x2) + np.einsum(subscripts, x1, d[x2])
+
+
+@tangent(np.einsum, when=_einsum_fits(3))
+def einsum_three_tangent(y, subscripts, x1, x2, x3, *, optimize=False):
+    d[y] = np.einsum(subscripts, d[x1], x2, x3) + np.einsum(subscripts, x1, d[x2], x3) \
+        + np.einsum(subscripts, x1, x2, d[x3])
+
+
+# -- diagonals and traces ----------------------------------------------------
+
+
+def _trace_shape(s, atoms):
+    diagonal = static.of_view("a", np.diagonal, "offset", "axis1", "axis2")(s, atoms)
+    return None if diagonal is None else diagonal[:-1]
+
+
+@adjoint(np.trace, result_kind="array", shape=_trace_shape, note="any offset and axes")
+def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None):
+    b[a] = diagonal_adjoint(np.expand_dims(b[y], -1), a, offset, axis1, axis2)
+
+
+@tangent(np.trace)
+def trace_tangent(y, a, offset=0, axis1=0, axis2=1, dtype=None):
+    d[y] = np.trace(d[a], offset, axis1, axis2)
+
+
+@adjoint(np.diagonal, result_kind="array",
+         shape=static.of_view("a", np.diagonal, "offset", "axis1", "axis2"))
+def diagonal(y, a, offset=0, axis1=0, axis2=1):
+    b[a] = diagonal_adjoint(b[y], a, offset, axis1, axis2)
+
+
+@tangent(np.diagonal)
+def diagonal_tangent(y, a, offset=0, axis1=0, axis2=1):
+    d[y] = np.diagonal(d[a], offset, axis1, axis2)
+
+
+@adjoint(np.diag, when=lambda args: args["v"].ndim == 1, result_kind="array",
+         shape=lambda s, atoms: static.diag(s["v"], static.literal(atoms["k"])),
+         note="1-D (builds a matrix) and 2-D (takes a diagonal) v, any k")
+def diag_of_vector(y, v, k=0):
+    b[v] = np.diag(b[y], k)
+
+
+@adjoint(np.diag)
+def diag(y, v, k=0):
+    b[v] = diag_adjoint(b[y], v, k)
+
+
+@tangent(np.diag)
+def diag_tangent(y, v, k=0):
+    d[y] = np.diag(d[v], k)
+
+
+method("trace", np.trace)
+method("diagonal", np.diagonal)
+
+
+# -- numpy.linalg: inv, solve, det, slogdet --------------------------------------
+
+
+@adjoint(np.linalg.inv, result_kind="array", shape=static.same_as("a"),
+         note="batched (..., n, n) too")
+def inv(y, a):
+    yt = np.swapaxes(y, -1, -2)
+    b[a] = -(yt @ b[y] @ yt)
+
+
+@tangent(np.linalg.inv)
+def inv_tangent(y, a):
+    d[y] = -(y @ d[a] @ y)
+
+
+def _solve_shape(s, atoms):
+    a, b_ = s["a"], s["b_"]
+    if a is None or b_ is None or len(a) < 2 or not b_:
+        return None
+    if len(b_) == 1:
+        return tuple(a[:-1])
+    batch = shapes.broadcast(a[:-2], b_[:-2])
+    return None if batch is None else batch + tuple(b_[-2:])
+
+
+@adjoint(np.linalg.solve, when=lambda args: (args["a"].ndim, args["b_"].ndim) == (2, 1),
+         result_kind="array", shape=_solve_shape,
+         note="b a vector (n,) or matrix (..., n, k), as NumPy 2 reads it; batched a too")
+def solve_vector(x, a, b_):
+    g = np.linalg.solve(a.T, b[x])
+    b[a] = -np.outer(g, x)
+    b[b_] = g
+
+
+@adjoint(np.linalg.solve, when=lambda args: (args["a"].ndim, args["b_"].ndim) == (2, 2))
+def solve_matrix(x, a, b_):
+    g = np.linalg.solve(a.T, b[x])
+    b[a] = -(g @ x.T)
+    b[b_] = g
+
+
+@adjoint(np.linalg.solve)
+def solve(x, a, b_):
+    g = solve_adjoint_b(b[x], a, b_)
+    b[a] = unbroadcast(solve_adjoint_a(g, x, b_), a)
+    b[b_] = unbroadcast(g, b_)
+
+
+@tangent(np.linalg.solve)
+def solve_tangent(x, a, b_):
+    d[x] = np.linalg.solve(a, d[b_]) + solve_tangent_a(a, b_, x, d[a])
+
+
+def _det_shape(s, atoms):
+    return None if s["a"] is None or len(s["a"]) < 2 else tuple(s["a"][:-2])
+
+
+@adjoint(np.linalg.det, when=lambda args: args["a"].ndim == 2, result_kind="array",
+         shape=_det_shape, note="the matrix must be invertible; batched (..., n, n) too")
+def det_2d(y, a):
+    b[a] = b[y] * y * np.linalg.inv(a).T
+
+
+@adjoint(np.linalg.det)
+def det(y, a):
+    b[a] = np.expand_dims(b[y] * y, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)
+
+
+@tangent(np.linalg.det)
+def det_tangent(y, a):
+    d[y] = y * np.trace(np.linalg.solve(a, d[a]), axis1=-2, axis2=-1)
+
+
+@adjoint(np.linalg.slogdet, when=lambda args: args["a"].ndim == 2, result_kind="other",
+         note="a (sign, logabsdet) pair: logabsdet is differentiable, the sign is constant; "
+              "batched (..., n, n) too")
+def slogdet_2d(y, a):
+    b[a] = b[y][1] * np.linalg.inv(a).T
+
+
+@adjoint(np.linalg.slogdet)
+def slogdet(y, a):
+    b[a] = np.expand_dims(b[y][1], (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)
+
+
+@tangent(np.linalg.slogdet)
+def slogdet_tangent(y, a):
+    d[y] = (np.zeros_like(y[0]), np.trace(np.linalg.solve(a, d[a]), axis1=-2, axis2=-1))
+
+
+@adjoint("attr:logabsdet", note="np.linalg.slogdet(a).logabsdet")
+def slogdet_logabsdet(y, x):
+    b[x][1] = b[y]
+
+
+@tangent("attr:logabsdet")
+def slogdet_logabsdet_tangent(y, x):
+    d[y] = d[x][1]
+
+
+@adjoint("attr:sign", note="np.linalg.slogdet(a).sign: piecewise constant, nothing flows back")
+def slogdet_sign(y, x):
+    """The sign of a determinant is piecewise constant: its adjoint adds nothing."""
+
+
+@tangent("attr:sign")
+def slogdet_sign_tangent(y, x):
+    d[y] = np.zeros_like(y)

@@ -1,10 +1,313 @@
-"""Shape: transposes and reshapes (more in the NumPy coverage work)."""
+"""Shape: reshapes, transposes, joining and splitting, repeating, flipping, rolling, padding.
+
+Each of these moves elements around without changing them, so each adjoint
+moves the incoming adjoint back: the inverse permutation, a sum over copies,
+or the piece that was kept.
+"""
 
 # ruff: noqa: F821
 
-from .registry import adjoint
+import numpy as np
+
+from ..runtime import (
+    inverse_axes, pad_mask, repeat_adjoint, tile_adjoint, unbroadcast, unconcatenate, unhstack,
+    unpad, unvstack)
+from . import static
+from .registry import adjoint, method, tangent
+
+
+def _memory_order(args):
+    """Only 'C' and 'F' orders can be undone by the same reshape ('A' and 'K' depend on
+    how the input is laid out in memory)."""
+    return args["order"].value in ("C", "F")
+
+
+def _c_order(args):
+    return args["order"].value == "C"
+
+
+# -- reshapes ----------------------------------------------------------------
+
+
+@adjoint(np.reshape, when=_c_order, result_kind="array",
+         shape=lambda s, atoms: static.reshape(s["a"], static.literal(atoms["shape"])),
+         note="order 'C' or 'F'")
+def reshape(y, a, shape, order="C"):
+    b[a] = np.reshape(b[y], np.shape(a))
+
+
+@adjoint(np.reshape, when=_memory_order)
+def reshape_ordered(y, a, shape, order="C"):
+    b[a] = np.reshape(b[y], np.shape(a), order=order)
+
+
+@tangent(np.reshape)
+def reshape_tangent(y, a, shape, order="C"):
+    d[y] = np.reshape(d[a], shape, order=order)
+
+
+def _ravel_shape(s, atoms):
+    return None if s["a"] is None else (int(np.prod(s["a"], dtype=np.int64)),)
+
+
+@adjoint(np.ravel, when=_c_order, result_kind="array", shape=_ravel_shape,
+         note="order 'C' or 'F'")
+def ravel(y, a, order="C"):
+    b[a] = np.reshape(b[y], np.shape(a))
+
+
+@adjoint(np.ravel, when=_memory_order)
+def ravel_ordered(y, a, order="C"):
+    b[a] = np.reshape(b[y], np.shape(a), order=order)
+
+
+@tangent(np.ravel)
+def ravel_tangent(y, a, order="C"):
+    d[y] = np.ravel(d[a], order)
+
+
+@adjoint(np.squeeze, result_kind="array", shape=static.of_view("a", np.squeeze, "axis"))
+def squeeze(y, a, axis=None):
+    b[a] = np.reshape(b[y], np.shape(a))
+
+
+@tangent(np.squeeze)
+def squeeze_tangent(y, a, axis=None):
+    d[y] = np.squeeze(d[a], axis)
+
+
+@adjoint(np.expand_dims, result_kind="array", shape=static.of_view("a", np.expand_dims, "axis"))
+def expand_dims(y, a, axis):
+    b[a] = np.reshape(b[y], np.shape(a))
+
+
+@tangent(np.expand_dims)
+def expand_dims_tangent(y, a, axis):
+    d[y] = np.expand_dims(d[a], axis)
+
+
+@adjoint(np.broadcast_to, result_kind="array",
+         shape=lambda s, atoms: static.ints(static.literal(atoms["shape"])))
+def broadcast_to(y, array, shape):
+    b[array] = unbroadcast(b[y], array)
+
+
+@tangent(np.broadcast_to)
+def broadcast_to_tangent(y, array, shape):
+    d[y] = np.broadcast_to(d[array], shape)
+
+
+method("reshape", np.reshape, pack_from=1)
+method("ravel", np.ravel)
+method("flatten", np.ravel)  # a copy rather than maybe a view: the same derivative
+method("squeeze", np.squeeze)
+
+
+# -- transposes --------------------------------------------------------------
 
 
 @adjoint("attr:T", shape=lambda s, atoms: None if s["x"] is None else tuple(reversed(s["x"])))
 def transpose_attribute(y, x):
     b[x] = b[y].T
+
+
+@tangent("attr:T")
+def transpose_attribute_tangent(y, x):
+    d[y] = d[x].T
+
+
+@adjoint(np.transpose, when=lambda args: args["axes"].value is None, result_kind="array",
+         shape=static.of_view("a", np.transpose, "axes"))
+def transpose_reversed(y, a, axes=None):
+    b[a] = np.transpose(b[y])
+
+
+@adjoint(np.transpose)
+def transpose(y, a, axes=None):
+    b[a] = np.transpose(b[y], inverse_axes(axes, np.ndim(a)))
+
+
+@tangent(np.transpose)
+def transpose_tangent(y, a, axes=None):
+    d[y] = np.transpose(d[a], axes)
+
+
+@adjoint(np.swapaxes, result_kind="array",
+         shape=static.of_view("a", np.swapaxes, "axis1", "axis2"))
+def swapaxes(y, a, axis1, axis2):
+    b[a] = np.swapaxes(b[y], axis1, axis2)
+
+
+@tangent(np.swapaxes)
+def swapaxes_tangent(y, a, axis1, axis2):
+    d[y] = np.swapaxes(d[a], axis1, axis2)
+
+
+@adjoint(np.moveaxis, result_kind="array",
+         shape=static.of_view("a", np.moveaxis, "source", "destination"))
+def moveaxis(y, a, source, destination):
+    b[a] = np.moveaxis(b[y], destination, source)
+
+
+@tangent(np.moveaxis)
+def moveaxis_tangent(y, a, source, destination):
+    d[y] = np.moveaxis(d[a], source, destination)
+
+
+method("transpose", np.transpose, pack_from=1)
+method("swapaxes", np.swapaxes)
+
+
+# -- joining and splitting ---------------------------------------------------
+
+
+def _sequence(param):
+    """A guard: the arrays to join come as a list or tuple (not one stacked array)."""
+    return lambda args: args[param].kind == "other"
+
+
+@adjoint(np.concatenate, when=_sequence("arrays"), result_kind="array",
+         note="a list or tuple of arrays, or one array (joining its rows); axis=None too")
+def concatenate(y, arrays, axis=0):
+    b[arrays] = unconcatenate(b[y], arrays, axis)
+
+
+@adjoint(np.concatenate, when=lambda args: args["arrays"].kind == "array")
+def concatenate_of_array(y, arrays, axis=0):
+    b[arrays] = np.reshape(unconcatenate(b[y], list(arrays), axis), np.shape(arrays))
+
+
+@tangent(np.concatenate)
+def concatenate_tangent(y, arrays, axis=0):
+    d[y] = np.concatenate(d[arrays], axis)
+
+
+@adjoint(np.hstack, when=_sequence("tup"), result_kind="array", note="a list or tuple of arrays")
+def hstack(y, tup):
+    b[tup] = unhstack(b[y], tup)
+
+
+@tangent(np.hstack)
+def hstack_tangent(y, tup):
+    d[y] = np.hstack(d[tup])
+
+
+@adjoint(np.vstack, when=_sequence("tup"), result_kind="array", note="a list or tuple of arrays")
+def vstack(y, tup):
+    b[tup] = unvstack(b[y], tup)
+
+
+@tangent(np.vstack)
+def vstack_tangent(y, tup):
+    d[y] = np.vstack(d[tup])
+
+
+@adjoint(np.split, np.array_split, result_kind="other",
+         note="returns a list: unpack it or index it; unused pieces get zero adjoints")
+def split(y, ary, indices_or_sections, axis=0):
+    b[ary] = np.concatenate(b[y], axis)
+
+
+@tangent(np.split)
+def split_tangent(y, ary, indices_or_sections, axis=0):
+    d[y] = np.split(d[ary], indices_or_sections, axis)
+
+
+@tangent(np.array_split)
+def array_split_tangent(y, ary, indices_or_sections, axis=0):
+    d[y] = np.array_split(d[ary], indices_or_sections, axis)
+
+
+# -- repeating, flipping, rolling, padding --------------------------------------
+
+
+@adjoint(np.repeat, result_kind="array",
+         shape=lambda s, atoms: static.repeat(s["a"], static.literal(atoms["repeats"]),
+                                              static.literal(atoms["axis"])),
+         note="repeats an int or one count per element")
+def repeat(y, a, repeats, axis=None):
+    b[a] = repeat_adjoint(b[y], a, repeats, axis)
+
+
+@tangent(np.repeat)
+def repeat_tangent(y, a, repeats, axis=None):
+    d[y] = np.repeat(d[a], repeats, axis)
+
+
+@adjoint(np.tile, result_kind="array",
+         shape=lambda s, atoms: static.tile(s["A"], static.literal(atoms["reps"])))
+def tile(y, A, reps):
+    b[A] = tile_adjoint(b[y], A, reps)
+
+
+@tangent(np.tile)
+def tile_tangent(y, A, reps):
+    d[y] = np.tile(d[A], reps)
+
+
+@adjoint(np.flip, result_kind="array", shape=static.same_as("m"))
+def flip(y, m, axis=None):
+    b[m] = np.flip(b[y], axis)
+
+
+@tangent(np.flip)
+def flip_tangent(y, m, axis=None):
+    d[y] = np.flip(d[m], axis)
+
+
+@adjoint(np.fliplr, result_kind="array", shape=static.same_as("m"))
+def fliplr(y, m):
+    b[m] = np.fliplr(b[y])
+
+
+@tangent(np.fliplr)
+def fliplr_tangent(y, m):
+    d[y] = np.fliplr(d[m])
+
+
+@adjoint(np.flipud, result_kind="array", shape=static.same_as("m"))
+def flipud(y, m):
+    b[m] = np.flipud(b[y])
+
+
+@tangent(np.flipud)
+def flipud_tangent(y, m):
+    d[y] = np.flipud(d[m])
+
+
+@adjoint(np.roll, when=lambda args: args["shift"].kind == "scalar", result_kind="array",
+         shape=static.same_as("a"), note="shift an int or a tuple (with a tuple axis)")
+def roll(y, a, shift, axis=None):
+    b[a] = np.roll(b[y], -shift, axis)
+
+
+@adjoint(np.roll)
+def roll_shifts(y, a, shift, axis=None):
+    b[a] = np.roll(b[y], np.negative(shift), axis)
+
+
+@tangent(np.roll)
+def roll_tangent(y, a, shift, axis=None):
+    d[y] = np.roll(d[a], shift, axis)
+
+
+def _constant_mode(args):
+    """np.pad's other modes (reflect, edge, ...) are not supported; a scalar fill value
+    (constant_values) may carry a derivative."""
+    return args["mode"].value == "constant" and args["constant_values"].kind == "scalar"
+
+
+@adjoint(np.pad, when=_constant_mode, result_kind="array",
+         shape=lambda s, atoms: static.pad(s["array"], static.literal(atoms["pad_width"])),
+         note="mode='constant' only, with one scalar constant_values")
+def pad(y, array, pad_width, mode="constant", constant_values=0):
+    b[array] = unpad(b[y], pad_width)
+    b[constant_values] = np.sum(b[y]) - np.sum(unpad(b[y], pad_width))
+
+
+@tangent(np.pad, when=_constant_mode)
+def pad_tangent(y, array, pad_width, mode="constant", constant_values=0):
+    d[y] = np.pad(d[array], pad_width) + d[constant_values] * pad_mask(array, pad_width)
+
+
+method("repeat", np.repeat)
