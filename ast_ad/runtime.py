@@ -27,6 +27,32 @@ def unbroadcast(g, x):
     return np.sum(g, axis=axes).reshape(shape)
 
 
+def written_adjoint(g, index, value):
+    """The adjoint of `value` in `y[index] = value` when index may repeat a position: each
+    position keeps the last value written there, so earlier duplicates get no adjoint."""
+    positions = np.arange(np.size(g)).reshape(np.shape(g))[index]
+    flat = np.broadcast_to(positions, np.broadcast_shapes(np.shape(positions),
+                                                        np.shape(value))).ravel()
+    last = np.zeros(flat.shape, dtype=bool)
+    _, first_from_end = np.unique(flat[::-1], return_index=True)
+    last[flat.size - 1 - first_from_end] = True
+    taken = np.where(last, np.ravel(g)[flat], 0.0).reshape(
+        np.broadcast_shapes(np.shape(positions), np.shape(value)))
+    return unbroadcast(taken, value)
+
+
+def add_at(total, index, contribution):
+    """total[index] += contribution, for arrays (repeats accumulate) and lists (item by item)."""
+    if isinstance(total, np.ndarray):
+        np.add.at(total, index, contribution)
+        return
+    if isinstance(index, slice):
+        for position, c in zip(range(*index.indices(len(total))), contribution):
+            total[position] = accumulate(total[position], c)
+        return
+    total[index] = accumulate(total[index], contribution)
+
+
 def broadcast_like(t, z):
     """A tangent with its primal's shape: dz = dx in z = x + W broadcasts dx to W's shape."""
     shape = _shape(z)

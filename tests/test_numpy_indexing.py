@@ -187,8 +187,6 @@ def test_zeros_filled_in_then_used():
     check_gradient(f, normal(2))
 
 
-@pytest.mark.xfail(reason="compiler: a repeated index in a write gives every occurrence the "
-                          "adjoint, though only the last value written survives", strict=True)
 def test_write_a_repeated_integer_index():
     def f(v):
         y = np.zeros(3)
@@ -249,8 +247,6 @@ def test_writing_into_a_view_is_rejected(fn):
         ast_ad.grad(fn)(np.ones(3))
 
 
-@pytest.mark.xfail(reason="compiler: `y = z` makes y another name for the same array, and a "
-                          "write through y goes unnoticed in z's adjoint", strict=True)
 def test_write_through_another_name():
     def f(x):
         z = x * 1.0
@@ -261,9 +257,6 @@ def test_write_through_another_name():
     np.testing.assert_array_equal(ast_ad.grad(f)(np.ones(3)), [0.0, 2.0, 2.0])
 
 
-@pytest.mark.xfail(reason="compiler: the adjoint of a slice of a list is added with "
-                          "`bparts[1:] += brest`, which extends the list instead of adding "
-                          "item by item", strict=True)
 def test_slice_of_a_list():
     def f(a, b):
         parts = [a, b]

@@ -88,11 +88,22 @@ class _Reverse(Facts):
             total = algebra.simplify(gast.BinOp(left=name(adj), op=gast.Add(), right=value))
         return backward_statement(assign(adj, total, origin), "add", adj)
 
+    def basic_index(self, index: gast.AST) -> bool:
+        """Ints, slices, None and Ellipsis only: no position is reached twice."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        return all(isinstance(p, (gast.Slice, gast.Constant)) or self.kind(p) == SCALAR
+                   for p in parts)
+
     def scatter(self, var: str, index: gast.AST, value: gast.AST, origin) -> gast.AST:
         adj = self.adjoint(var)
-        parts = index.elts if isinstance(index, gast.Tuple) else [index]
-        basic = all(
-            isinstance(p, (gast.Slice, gast.Constant)) or self.kind(p) == SCALAR for p in parts)
+        basic = self.basic_index(index)
+        if self.kinds.get(var) not in (ARRAY, SCALAR) and not (
+                basic and not isinstance(index, (gast.Slice, gast.Tuple))):
+            # Maybe a list: add item by item (list[1:] += ... would extend it).
+            stmt = gast.Expr(value=call(self.ctx.reference(runtime.add_at, "add_at"),
+                                        [name(adj), _index_value(index), value]))
+            anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
+            return backward_statement(stmt, "scatter", adj)
         if basic:
             target = gast.Subscript(value=name(adj), slice=index, ctx=gast.Store())
             stmt = gast.AugAssign(target=target, op=gast.Add(), value=value)
@@ -223,8 +234,13 @@ class _Reverse(Facts):
                 # A view of the adjoint: copy it before that part is zeroed below.
                 part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))
             if isinstance(value, gast.Name) and value.id in self.active:
-                contribution = call(self.ctx.reference(runtime.unbroadcast, "unbroadcast"),
-                                    [part, clone(value)])
+                if self.basic_index(index):
+                    contribution = call(self.ctx.reference(runtime.unbroadcast, "unbroadcast"),
+                                        [part, clone(value)])
+                else:  # an index can repeat: only the last value written at a place survives
+                    contribution = call(
+                        self.ctx.reference(runtime.written_adjoint, "written_adjoint"),
+                        [name(adj), _index_value(clone(index)), clone(value)])
                 backward.append(self.accumulate(value.id, self.elide(contribution), stmt))
             zero = assign(gast.Subscript(value=name(adj), slice=clone(index), ctx=gast.Store()),
                           const(0.0), stmt)

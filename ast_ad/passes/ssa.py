@@ -35,7 +35,39 @@ def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     env = {p: p for p in renamer.params}
     func.body = renamer.block(func.body, env)
     _coalesce_entry_copies(func)
+    _merge_write_aliases(func)
     return func
+
+
+def _merge_write_aliases(func: gast.FunctionDef) -> None:
+    """`y = z` then `y[0] = v`: y and z are one array, so writing through y changes z.
+    Give them one name (z), so every later read of either sees the write."""
+    from ..syntax import item_write
+
+    while True:
+        written = {item_write(s)[0] for s in walk_statements(func.body) if item_write(s)}
+        copies = {s.targets[0].id: s for s in walk_statements(func.body)
+                  if isinstance(s, gast.Assign) and len(s.targets) == 1
+                  and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name)
+                  and not anno.getanno(s, "phi")}
+        alias = next((y for y in sorted(written) if y in copies), None)
+        if alias is None:
+            return
+        copy = copies[alias]
+        _remove(func.body, copy)
+        rename(func, {alias: copy.value.id})
+
+
+def _remove(stmts: list, target) -> bool:
+    for i, stmt in enumerate(stmts):
+        if stmt is target:
+            del stmts[i]
+            return True
+        for block in ([stmt.body, stmt.orelse] if isinstance(stmt, gast.If)
+                      else [stmt.body] if isinstance(stmt, (gast.For, gast.While)) else []):
+            if _remove(block, target):
+                return True
+    return False
 
 
 class _Renamer:
