@@ -8,10 +8,24 @@ import numpy as np
 
 from .. import shapes
 from ..runtime import (
-    diag_adjoint, diagonal_adjoint, dot_adjoint_x, dot_adjoint_y, einsum_adjoint, einsum_parts,
-    inner_adjoint_a, inner_adjoint_b, kron_adjoint, matmul_adjoint_x, matmul_adjoint_y,
-    solve_adjoint_a, solve_adjoint_b, solve_tangent_a, tensordot_adjoint_a, tensordot_adjoint_b,
-    unbroadcast)
+    diag_adjoint,
+    diagonal_adjoint,
+    dot_adjoint_x,
+    dot_adjoint_y,
+    einsum_adjoint,
+    einsum_parts,
+    inner_adjoint_a,
+    inner_adjoint_b,
+    kron_adjoint,
+    matmul_adjoint_x,
+    matmul_adjoint_y,
+    solve_adjoint_a,
+    solve_adjoint_b,
+    solve_tangent_a,
+    tensordot_adjoint_a,
+    tensordot_adjoint_b,
+    unbroadcast,
+)
 from . import static
 from .registry import adjoint, method, tangent
 

@@ -15,9 +15,21 @@ import numpy as np
 
 from .. import shapes
 from ..runtime import (
-    average_adjoint, average_tangent, average_weights_adjoint, cumprod_adjoint, cumprod_tangent,
-    divide_or_zero, extremum_weights, norm_gradient, prod_of_others, reduced_count,
-    reverse_cumsum, sum_adjoint, unbroadcast, unreduce)
+    average_adjoint,
+    average_tangent,
+    average_weights_adjoint,
+    cumprod_adjoint,
+    cumprod_tangent,
+    divide_or_zero,
+    extremum_weights,
+    norm_gradient,
+    prod_of_others,
+    reduced_count,
+    reverse_cumsum,
+    sum_adjoint,
+    unbroadcast,
+    unreduce,
+)
 from .registry import adjoint, method, tangent
 
 

@@ -8,7 +8,7 @@ string for syntax forms ("copy", "getitem", "pack", "attr:T", "method:sum").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..templates import Template, parse_template
 

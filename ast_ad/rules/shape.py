@@ -10,8 +10,16 @@ or the piece that was kept.
 import numpy as np
 
 from ..runtime import (
-    inverse_axes, pad_mask, repeat_adjoint, tile_adjoint, unbroadcast, unconcatenate, unhstack,
-    unpad, unvstack)
+    inverse_axes,
+    pad_mask,
+    repeat_adjoint,
+    tile_adjoint,
+    unbroadcast,
+    unconcatenate,
+    unhstack,
+    unpad,
+    unvstack,
+)
 from . import static
 from .registry import adjoint, method, tangent
 
