@@ -63,6 +63,12 @@ CASES = [
     ("calls_cases", "same_module", (0, 1), (0.7, 1.3)),
     ("calls_cases", "tuple_results", (0, 1), (1.2, 0.4)),
     ("calls_cases", "nested_definitions", (0, 1), (0.7, 1.3)),
+    # Model losses.
+    ("model_cases", "logistic_regression", (0,),
+     (rng.normal(size=5), rng.normal(size=(50, 5)), np.sign(rng.normal(size=50)))),
+    ("model_cases", "softmax_cross_entropy", (0, 1),
+     (rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(6, 4)),
+      np.eye(3)[rng.integers(0, 3, size=6)])),
 ]
 
 
