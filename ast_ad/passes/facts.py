@@ -11,6 +11,7 @@ import gast
 
 from .. import runtime, shapes
 from ..context import Context
+from ..errors import NoRuleError
 from ..syntax import call, const, name
 from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
 from .resolve import is_missing
@@ -23,6 +24,55 @@ class Facts:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.kinds = ctx.kinds
+
+    def select(self, templates: list, args: list, keywords: dict, primal, kind: str, stmt):
+        """The first template whose signature binds the call and whose guard accepts it,
+        with its bound atoms; else a NoRuleError saying why (the rule's note, if any)."""
+        from ..rules import registry
+        from ..templates import Arg, bind_call
+
+        why = None
+        for template in templates:
+            bound = bind_call(template, args, keywords)
+            if isinstance(bound, dict) and (template.when is None or template.when(
+                    {p: Arg(a, self.kind(a), self.shape(a)) for p, a in bound.items()})):
+                return template, bound
+            if isinstance(bound, dict):
+                why = ""  # a guard refused: that says more than another template's signature
+            elif why is None:
+                why = f" ({bound})"
+        rule = registry.lookup(primal)
+        note = rule.note if rule is not None else ""
+        raise self.ctx.error(
+            NoRuleError, stmt, f"{describe_primal(primal)} is called with arguments its {kind} "
+            f"rule does not support{why or ''}",
+            (f"supported: {note}; " if note else "") + "see the coverage table (docs/coverage.md)")
+
+    def callee_options(self, fn, args: list, keywords: dict, mode: str, carries, stmt):
+        """How to compile a user function called here: Options for `mode` with the kinds and
+        shapes of this call's arguments, differentiated where `carries(name)`; also the
+        callee's parameters and the atoms bound to them."""
+        import inspect
+
+        from ..context import Options
+        from ..source import describe
+
+        signature = inspect.signature(fn)
+        try:
+            bound = signature.bind(*args, **keywords)
+        except TypeError as exc:
+            raise self.ctx.error(NoRuleError, stmt,
+                                 f"cannot call {describe(fn)}: {exc}") from None
+        params = [p for p in signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        atoms = [bound.arguments.get(p.name) for p in params]
+        argnums = tuple(i for i, a in enumerate(atoms)
+                        if isinstance(a, gast.Name) and carries(a.id))
+        kinds = tuple(self.kind(a) if a is not None else kind_of_value(p.default)
+                      for a, p in zip(atoms, params))
+        arrays = tuple((None, self.shape(a)) if k == ARRAY and a is not None else None
+                       for a, k in zip(atoms, kinds))
+        return Options(mode, argnums, True, kinds, arrays), params, atoms, argnums
 
     def kind(self, node: gast.AST) -> str:
         """The kind of a generated expression (forward names, adjoints, calls)."""
@@ -202,3 +252,16 @@ def _combine(classes: list):
     if not found:
         return SCALAR
     return found.pop() if len(found) == 1 and None not in found else None
+
+
+def describe_primal(primal) -> str:
+    """How an error message names a primitive: a function, an operator, a syntax form."""
+    from ..source import describe
+
+    if isinstance(primal, type) and issubclass(primal, gast.AST):
+        return f"the operator {primal.__name__}"
+    if isinstance(primal, tuple):
+        return f"the method .{primal[1]}()"
+    if isinstance(primal, str):
+        return primal
+    return describe(primal)

@@ -17,13 +17,12 @@ generated gradient, with its stack of saved values, is itself transformed).
 
 from __future__ import annotations
 
-import inspect
 import types
 
 import gast
 
 from .. import algebra, anno, runtime
-from ..context import Context, Options
+from ..context import Context
 from ..errors import NoRuleError
 from ..rules import registry
 from ..syntax import (
@@ -38,10 +37,10 @@ from ..syntax import (
     target_name,
     walk_statements,
 )
-from ..templates import Arg, Binding, bind_call, instantiate
+from ..templates import Binding, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
-from .facts import Facts
-from .kinds import ARRAY, SCALAR, kind_of_value
+from .facts import Facts, describe_primal
+from .kinds import ARRAY, SCALAR
 from .resolve import call_parts
 
 _ZERO = "__zero__"
@@ -314,17 +313,7 @@ class _Forward(Facts):
         rule = registry.lookup(primal)
         if rule is None or not rule.tangents:
             raise self.no_rule(primal, stmt)
-        bound = None
-        for template in rule.tangents:
-            bound = bind_call(template, args, keywords)
-            if isinstance(bound, dict) and (template.when is None or template.when(
-                    {p: Arg(a, self.kind(a), self.shape(a)) for p, a in bound.items()})):
-                break
-            bound = bound if isinstance(bound, str) else None
-        if not isinstance(bound, dict):
-            raise self.ctx.error(NoRuleError, stmt,
-                                 f"{_describe(primal)} is called with arguments its tangent "
-                                 f"rule does not support ({bound})")
+        template, bound = self.select(rule.tangents, args, keywords, primal, "tangent", stmt)
         atoms = {template.result: name(target), **bound}
 
         def derivative(kind, param):
@@ -351,18 +340,8 @@ class _Forward(Facts):
 
     def call_user_function(self, fn, args, keywords, target, stmt) -> list:
         """`z = g(a, b)`: g gets its own generated jvp function, called with the tangents."""
-        signature = inspect.signature(fn)
-        bound = signature.bind(*args, **keywords)
-        params = [p for p in signature.parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        atoms = [bound.arguments.get(p.name) for p in params]
-        argnums = tuple(i for i, a in enumerate(atoms)
-                        if isinstance(a, gast.Name) and a.id in self.varied)
-        kinds = tuple(self.kind(a) if a is not None else kind_of_value(p.default)
-                      for a, p in zip(atoms, params))
-        arrays = tuple((None, self.shape(a)) if k == ARRAY and a is not None else None
-                       for a, k in zip(atoms, kinds))
-        options = Options("jvp", argnums, True, kinds, arrays)
+        options, params, atoms, argnums = self.callee_options(
+            fn, args, keywords, "jvp", lambda var: var in self.varied, stmt)
         (jvp_fn,) = self.ctx.compile_callee(fn, options, self.ctx.location(stmt))
         self.ctx.callees.append(jvp_fn.__ast_ad_source__)
         stmt.value.func = self.ctx.reference(jvp_fn, jvp_fn.__name__)
@@ -382,20 +361,10 @@ class _Forward(Facts):
         return []
 
     def no_rule(self, primal, stmt) -> NoRuleError:
-        what = f"the method .{primal[1]}()" if isinstance(primal, tuple) else _describe(primal)
+        what = describe_primal(primal)
         return self.ctx.error(NoRuleError, stmt, f"no tangent rule for {what}",
                               "forward mode (jvp, jacfwd, hessian) needs one; register it with "
                               "ast_ad.rules.registry.tangent")
-
-
-def _describe(primal) -> str:
-    from ..source import describe
-
-    if isinstance(primal, type) and issubclass(primal, gast.AST):
-        return f"the operator {primal.__name__}"
-    if isinstance(primal, str):
-        return primal
-    return describe(primal)
 
 
 def _replace(node, var: str, value):

@@ -25,8 +25,10 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, assigned_names, blocks, call, const, name, rename, walk_statements
+from ..syntax import assign, assigned_names, blocks, call, name, rename, walk_statements
+from .facts import Facts
 from .kinds import ARRAY, SCALAR
+from .save import body_end
 from .simplify import contribution, simplify
 
 
@@ -64,6 +66,7 @@ class _Fuser:
         self.forward_names = forward_names
         self.parents = parents
         self.fused = False
+        self.facts = Facts(ctx)
 
     def block(self, stmts: list) -> None:
         i = 0
@@ -111,7 +114,7 @@ class _Fuser:
         zeros, adds = [], []
         for acc, fresh in renamed.items():
             primal = self.ctx.primal_of.get(acc)
-            zero = assign(fresh, self._zero(primal))
+            zero = assign(fresh, self.facts.zero(primal))
             anno.setanno(zero, "section", "forward")
             zeros.append(zero)
             total = call(self.ctx.reference(_accumulate(), "accumulate"),
@@ -124,26 +127,13 @@ class _Fuser:
             adds.append(add)
         for stmt in walk_statements(body):
             anno.setanno(stmt, "section", "forward")
-        at = _end(forward.body)
+        at = body_end(forward.body)
         forward.body[at:at] = body
         anno.setanno(forward, "mirror", None)  # nothing left to replay: no values to save
         holder = self.parents[id(forward)]
         at = next(i for i, s in enumerate(holder) if s is forward)
         holder[at:at] = zeros
         return adds
-
-    def _zero(self, primal):
-        kind = self.ctx.kinds.get(primal)
-        if kind == SCALAR:
-            return const(0.0)
-        import numpy
-
-        from .. import runtime
-
-        if kind == ARRAY:
-            return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="zeros_like",
-                                       ctx=gast.Load()), [name(primal)])
-        return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(primal)])
 
     def _is_local(self, var: str) -> bool:
         return var in self.forward_names or var in self.ctx.primal_of or \
@@ -211,9 +201,3 @@ def _defined_before_use(body: list, temps: set) -> bool:
     return True
 
 
-def _end(stmts: list) -> int:
-    at = len(stmts)
-    while at and (anno.getanno(stmts[at - 1], "phi") == "backedge"
-                  or anno.getanno(stmts[at - 1], "exit_check")):
-        at -= 1
-    return at

@@ -15,17 +15,15 @@ a loop runs backwards over the same range, or as many times as it ran.
 
 from __future__ import annotations
 
-import inspect
 import types
 from collections import Counter
 
 import gast
 
 from .. import algebra, anno, runtime
-from ..context import Context, Options
+from ..context import Context
 from ..errors import NoRuleError, UnsupportedSyntaxError
 from ..rules import registry
-from ..source import describe
 from ..syntax import (
     assign,
     call,
@@ -37,10 +35,10 @@ from ..syntax import (
     target_name,
     walk_statements,
 )
-from ..templates import Arg, Binding, bind_call, instantiate
+from ..templates import Binding, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
-from .facts import Facts
-from .kinds import ARRAY, OTHER, SCALAR, kind_of_value
+from .facts import Facts, describe_primal
+from .kinds import ARRAY, OTHER, SCALAR
 from .resolve import call_parts, is_missing
 
 
@@ -403,21 +401,8 @@ class _Reverse(Facts):
         """`z = g(a, b)` for a Python function g: g gets its own forward and backward
         functions (generated once, cached); the forward one also returns what its
         backward one needs, and the caller keeps that until its own backward pass."""
-        signature = inspect.signature(fn)
-        try:
-            bound = signature.bind(*args, **keywords)
-        except TypeError as exc:
-            raise self.ctx.error(NoRuleError, stmt, f"cannot call {describe(fn)}: {exc}") from None
-        params = [p for p in signature.parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        atoms = [bound.arguments.get(p.name) for p in params]
-        argnums = tuple(i for i, a in enumerate(atoms)
-                        if isinstance(a, gast.Name) and a.id in self.active)
-        kinds = tuple(self.kind(a) if a is not None else kind_of_value(p.default)
-                      for a, p in zip(atoms, params))
-        arrays = tuple((None, self.shape(a)) if k == ARRAY and a is not None else None
-                       for a, k in zip(atoms, kinds))
-        options = Options("vjp", argnums, True, kinds, arrays)
+        options, params, atoms, argnums = self.callee_options(
+            fn, args, keywords, "vjp", lambda var: var in self.active, stmt)
         forward_fn, backward_fn = self.ctx.compile_callee(fn, options, self.ctx.location(stmt))
         self.ctx.callees.append(forward_fn.__ast_ad_source__)
         base = fn.__name__ if fn.__name__.isidentifier() else "function"
@@ -441,23 +426,7 @@ class _Reverse(Facts):
         rule = registry.lookup(primal)
         if rule is None or not rule.adjoints:
             raise self.no_rule(primal, stmt)
-        bound, why = None, None
-        for template in rule.adjoints:
-            bound = bind_call(template, args, keywords)
-            if isinstance(bound, dict) and (template.when is None or template.when(
-                    {p: Arg(a, self.kind(a), self.shape(a)) for p, a in bound.items()})):
-                break
-            if isinstance(bound, dict):
-                why = ""  # a guard refused: that says more than another template's signature
-            elif why is None:
-                why = f" ({bound})"
-            bound = None
-        if not isinstance(bound, dict):
-            raise self.ctx.error(
-                NoRuleError, stmt, f"{_describe(primal)} is called with arguments its adjoint "
-                f"rule does not support{why or ''}",
-                (f"supported: {rule.note}; " if rule.note else "")
-                + "see the coverage table (docs/coverage.md)")
+        template, bound = self.select(rule.adjoints, args, keywords, primal, "adjoint", stmt)
         atoms = {template.result: name(target), **bound}
 
         def derivative(kind, param):
@@ -491,7 +460,7 @@ class _Reverse(Facts):
         elif primal is None or is_missing(primal):
             what = "a call whose target cannot be resolved before running"
         else:
-            what = _describe(primal)
+            what = describe_primal(primal)
         return self.ctx.error(
             NoRuleError, stmt, f"no adjoint rule for {what}",
             "register one with @ast_ad.register_adjoint(...) (see the README), "
@@ -501,12 +470,6 @@ class _Reverse(Facts):
 # Functions and methods whose result may share memory with their argument.
 VIEWS = ("reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
          "expand_dims", "flip", "fliplr", "flipud", "diagonal", "broadcast_to")
-
-
-def _describe(primal) -> str:
-    if isinstance(primal, type) and issubclass(primal, gast.AST):
-        return f"the operator {primal.__name__}"
-    return describe(primal)
 
 
 def _defines(stmt: gast.AST) -> list[str]:

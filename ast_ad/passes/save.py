@@ -77,7 +77,7 @@ class _Saver:
             elts=[name(n, store=True) for n in needed], ctx=gast.Store())
         pop = assign(target, call(gast.Attribute(value=name(self.stack), attr="pop",
                                                  ctx=gast.Load())))
-        stmts.insert(_end(stmts), push)
+        stmts.insert(body_end(stmts), push)
         mirror.insert(0, pop)
         self.popped.update(needed)
 
@@ -100,8 +100,8 @@ def _headers(loop) -> list[str]:
     return [target_name(s) for s in loop.body if anno.getanno(s, "phi") == "backedge"]
 
 
-def _end(stmts: list) -> int:
-    """Where a block's push goes: before the back-edge copies and the exit check."""
+def body_end(stmts: list) -> int:
+    """Where a loop body's own statements end: before its back-edge copies and exit check."""
     at = len(stmts)
     while at and (anno.getanno(stmts[at - 1], "phi") == "backedge"
                   or anno.getanno(stmts[at - 1], "exit_check")):
