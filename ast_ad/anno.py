@@ -8,7 +8,7 @@ import gast
 
 # Every key any pass may attach, and what it holds.
 KEYS = {
-    "origin": "the user's statement (a gast node with absolute lineno/col_offset) this node came from",
+    "origin": "the user's statement (a gast node with absolute lineno/col_offset) it came from",
     "callee": "the Python object a Call's func resolves to (math.sin, a user function...)",
     "phi": "True on a copy statement that merges values at the end of a branch or loop body",
     "push": "True on a statement that saves values of a loop iteration for the backward pass",

@@ -177,7 +177,8 @@ def _dispatcher(state: "_Transformed"):
         try:
             generated = state.compile_for(args, kwargs)
         except ADError as error:
-            raise error.with_traceback(None) from None  # the user's call, not the compiler's insides
+            # The traceback starts at the user's call, not in the compiler's insides.
+            raise error.with_traceback(None) from None
         return generated(*args, **kwargs)
 
     dispatch = namespace["_factory"](state.table, slow, _arrays_match, None,

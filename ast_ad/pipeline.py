@@ -1,7 +1,8 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes -> activity
-           -> differentiate (reverse, or forward for jvp) -> simplify -> fuse -> save -> inplace -> split (vjp) -> emit -> compile
+    source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes
+           -> activity -> differentiate (reverse, or forward for jvp) -> simplify -> fuse
+           -> save -> inplace -> split (vjp) -> emit -> compile
 """
 
 from __future__ import annotations

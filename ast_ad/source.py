@@ -51,7 +51,8 @@ def describe(fn) -> str:
 def get_source(fn) -> FunctionSource:
     """Return the source of a plain Python function, or raise SourceUnavailableError."""
     if not isinstance(fn, types.FunctionType):
-        kind = "a built-in function" if isinstance(fn, types.BuiltinFunctionType) else type(fn).__name__
+        builtin = isinstance(fn, types.BuiltinFunctionType)
+        kind = "a built-in function" if builtin else type(fn).__name__
         raise SourceUnavailableError(
             f"cannot differentiate {describe(fn)}: it is {kind}, not a Python function with source",
             hint="wrap it in a Python function, e.g. `def f(x): return g(x)`",
@@ -65,7 +66,8 @@ def get_source(fn) -> FunctionSource:
     except (OSError, TypeError) as exc:
         raise SourceUnavailableError(
             f"cannot read the source of {describe(fn)} (defined in {code.co_filename})",
-            hint="define the function in a file (a module, script or notebook cell) so its source can be read",
+            hint="define the function in a file (a module, script or notebook cell) "
+                 "so its source can be read",
         ) from exc
     raw = "".join(lines)
     text = textwrap.dedent(raw)
@@ -79,7 +81,8 @@ def _lambda_source(fn, closure) -> FunctionSource:
     if not lines:
         raise SourceUnavailableError(
             f"cannot read the source of a lambda defined in {filename}",
-            hint="define the function in a file, or use `def` instead of a lambda typed at a prompt",
+            hint="define the function in a file, or use `def` instead of a lambda typed at "
+                 "a prompt",
         )
     return FunctionSource(fn, filename, "".join(lines), 1, 0, is_lambda=True, closure=closure)
 

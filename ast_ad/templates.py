@@ -215,7 +215,8 @@ def _substitute(node: gast.AST, template: Template, binding: Binding, temps: dic
             return found if found is not None else gast.Constant(value=0.0, kind=None)
 
         def visit_Attribute(self, n):
-            if isinstance(n.value, gast.Name) and n.value.id == "lib" and "lib" not in template.params:
+            is_lib = isinstance(n.value, gast.Name) and n.value.id == "lib"
+            if is_lib and "lib" not in template.params:
                 module = binding.lib
                 preferred = "np" if module.__name__ == "numpy" else module.__name__
                 return gast.Attribute(value=binding.resolve_global(preferred, module), attr=n.attr,

@@ -78,7 +78,7 @@ def uses_walrus(x):
 
 
 def uses_for_else(x):
-    for i in range(3):
+    for _ in range(3):
         x = x * 2
     else:
         x = x + 1

@@ -9,7 +9,6 @@ conventions have their own tests in test_numpy_more.py.
 import math
 
 import numpy as np
-
 from numpy_case import Case, normal, uniform
 
 

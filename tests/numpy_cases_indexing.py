@@ -1,7 +1,6 @@
 """Rows for indexing: subscripts (basic, integer-array, boolean), np.take, np.take_along_axis."""
 
 import numpy as np
-
 from numpy_case import Case, normal
 
 # -- basic indexing: ints, slices, negative steps, Ellipsis, None --------------------

@@ -1,7 +1,6 @@
 """Rows for the linear-algebra rules: products, einsum, diagonals and traces, numpy.linalg."""
 
 import numpy as np
-
 from numpy_case import Case, normal
 
 

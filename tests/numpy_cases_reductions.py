@@ -8,7 +8,6 @@ has its own tests in test_numpy_more.py.
 """
 
 import numpy as np
-
 from numpy_case import Case, normal, uniform
 
 AXES = [(None, False), (None, True), (0, False), (1, True), (-1, False), ((0, 2), False),

@@ -1,7 +1,6 @@
 """Rows for the shape rules: reshapes, transposes, joining and splitting, repeating, padding."""
 
 import numpy as np
-
 from numpy_case import Case, normal
 
 # -- reshapes ----------------------------------------------------------------

@@ -20,7 +20,7 @@ rng = np.random.default_rng(21)
 def _golden_rows():
     import importlib
 
-    for module, function, argnums, args in GOLDEN_CASES:
+    for module, function, _, args in GOLDEN_CASES:
         yield getattr(importlib.import_module(module), function), args
 
 

@@ -1,11 +1,11 @@
 """Losses of small models: softmax cross-entropy, logistic regression, a 3-layer MLP."""
 
+import model_cases as m
 import numpy as np
 import pytest
+from numeric import check_gradient, check_jvp
 
 import ast_ad
-import model_cases as m
-from numeric import check_gradient, check_jvp
 
 rng = np.random.default_rng(17)
 

@@ -2,9 +2,9 @@
 cannot express (lists of adjoints, unpacked pieces, exact values)."""
 
 import numpy as np
+from numeric import check_gradient
 
 import ast_ad
-from numeric import check_gradient
 
 RNG = np.random.default_rng(5)
 

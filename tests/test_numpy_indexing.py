@@ -3,9 +3,9 @@ indices and masks, item writes (ints, slices, masks, integer arrays), loops of w
 
 import numpy as np
 import pytest
+from numeric import check_gradient
 
 import ast_ad
-from numeric import check_gradient
 
 RNG = np.random.default_rng(7)
 

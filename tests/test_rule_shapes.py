@@ -7,10 +7,10 @@ shape a rule claims to know must be exactly NumPy's.
 import gast
 import numpy as np
 import pytest
+from test_tangent_rules import ROWS, normal
 
 from ast_ad.rules import registry
 from ast_ad.templates import bind_call
-from test_tangent_rules import ROWS, normal
 
 
 def _atom(value):

@@ -132,7 +132,8 @@ class _Lowering:
             index = self.index(node.target.slice, out)
             base = self.atom(node.target.value, out)
             load = gast.Subscript(value=base, slice=index, ctx=gast.Load())
-            result = self.atom(gast.BinOp(left=load, op=node.op, right=node.value), out, origin=node)
+            combined = gast.BinOp(left=load, op=node.op, right=node.value)
+            result = self.atom(combined, out, origin=node)
             store = gast.Subscript(value=base, slice=clone(index), ctx=gast.Store())
             self.emit(out, assign(store, result, node), node)
             return

@@ -493,7 +493,8 @@ def _has_exit(body: list) -> bool:
 def _index_value(index: gast.AST) -> gast.AST:
     """An index as an ordinary expression: slices become slice(...) calls."""
     if isinstance(index, gast.Slice):
-        parts = [p if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
+        bounds = (index.lower, index.upper, index.step)
+        parts = [p if p is not None else const(None) for p in bounds]
         return call("slice", parts)
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())

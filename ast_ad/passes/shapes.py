@@ -79,7 +79,8 @@ class _Shapes:
         path = dotted_path(node)
         if path is not None and self.ctx.scope is not None:
             value = self.ctx.scope.value(path)
-            if not is_missing(value) and isinstance(value, (numbers.Number, np.ndarray, np.generic)):
+            constant = (numbers.Number, np.ndarray, np.generic)
+            if not is_missing(value) and isinstance(value, constant):
                 return np.shape(value)
         return None
 

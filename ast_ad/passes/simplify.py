@@ -177,7 +177,7 @@ def _events(stmts: list):
 
 
 def _loaded(node) -> list:
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    return [n.id for n in name_nodes(node) if isinstance(n.ctx, gast.Load)]
 
 
 def _prune(stmts: list, drop: set) -> None:
@@ -218,7 +218,7 @@ def _fold_inits(stmts: list) -> None:
 
 
 def contribution(total: gast.AST, var: str) -> gast.AST | None:
-    """c, for an accumulation `var + c`, `var - c` or `accumulate(var, c)` not otherwise reading var."""
+    """c, for an accumulation `var + c`, `var - c` or `accumulate(var, c)` (c not reading var)."""
     if isinstance(total, gast.BinOp) and isinstance(total.op, (gast.Add, gast.Sub)):
         left, right = total.left, total.right
         if _mentions(right, var):

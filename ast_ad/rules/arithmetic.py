@@ -1,4 +1,4 @@
-"""Python operators and syntax forms: + - * / ** %, unary minus, copies and indexing (@ is in linalg)."""
+"""Python operators and syntax: + - * / ** %, unary minus, copies, indexing (@ is in linalg)."""
 
 # Templates use b[...] placeholders; see ast_ad.templates.
 # ruff: noqa: F821

@@ -1,4 +1,4 @@
-"""The rule tables: one adjoint (and tangent) template per primitive, and the non-differentiable list.
+"""The rule tables: adjoint and tangent templates per primitive, and the non-differentiable list.
 
 Primitives are keyed by the Python object the user's code calls (`math.sin`,
 `numpy.sum`), by gast operator class for operators (`gast.Mult`), or by a
