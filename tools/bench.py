@@ -24,14 +24,16 @@ os.environ.setdefault("XLA_FLAGS",
                       "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import gc  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
+import random  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
-from typing import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -258,6 +260,11 @@ class CheckFailed(AssertionError):
     pass
 
 
+# Relative tolerances (value, gradients) against the hand-written results: ast-ad runs
+# the same operations; peers may sum in another order (BLAS, XLA) or use softplus.
+TOLERANCES = {"ast-ad": (1e-10, 1e-8), "peer": (1e-8, 1e-6)}
+
+
 def check_hand(w: Workload, eps: float = 1e-6) -> None:
     """The hand-written value equals the primal; its gradient matches central differences."""
     value, grads = w.hand(*w.args)
@@ -281,15 +288,15 @@ def check_contender(w: Workload, label: str, c: Contender, reference) -> None:
     """Fail loudly unless `c` returns the hand-written value and gradients."""
     value, grads = c.to_numpy(c.fn(*c.args))
     ref_value, ref_grads = reference
-    rtol = 1e-10 if label.startswith("ast-ad") else 1e-8  # peers may sum in another order
-    _close(f"{w.name} {label} value", value, ref_value, rtol, 0)
+    value_rtol, grad_rtol = TOLERANCES["ast-ad" if label.startswith("ast-ad") else "peer"]
+    _close(f"{w.name} {label} value", value, ref_value, value_rtol, 0)
     if len(grads) != len(ref_grads):
         raise CheckFailed(f"{w.name} {label}: {len(grads)} gradients, expected {len(ref_grads)}")
     for k, (g, h) in enumerate(zip(grads, ref_grads)):
         if np.shape(g) != np.shape(h):
             raise CheckFailed(f"{w.name} {label} gradient {k}: shape {np.shape(g)}, expected "
                               f"{np.shape(h)}")
-        _close(f"{w.name} {label} gradient {k}", g, h, rtol * 100, 1e-12)
+        _close(f"{w.name} {label} gradient {k}", g, h, grad_rtol, 1e-12)
 
 
 def _close(what: str, actual, expected, rtol: float, atol: float) -> None:
@@ -312,31 +319,53 @@ def check_all(w: Workload, contenders: dict) -> None:
 
 
 def per_call_samples(contenders: dict[str, Contender], rounds: int, budget: float) -> dict:
-    """Seconds per call of each contender, one sample per round, measured round-robin."""
+    """Seconds per call of each contender, one sample per round, measured round-robin.
+
+    Each round runs every contender once, in a shuffled order (so a periodic load on
+    the machine does not always hit the same one); the garbage collector is off
+    while a sample runs, as in timeit.
+    """
+    gc.collect()
+    gc.freeze()  # later collections skip everything that exists now (torch, jax, data)
     loops = {}
     for label, c in contenders.items():
         n = 1
         while True:  # a loop count that takes about `budget` seconds (also warms up)
-            t0 = time.perf_counter()
-            for _ in range(n):
-                c.fn(*c.args)
-            if time.perf_counter() - t0 > budget or n > 1 << 22:
+            if timing_loop(len(c.args))(c.fn, n, *c.args) > budget or n > 1 << 22:
                 break
             n *= 2
         loops[label] = n
     samples = {label: [] for label in contenders}
+    order = list(contenders)
+    shuffle = random.Random(0).shuffle
     for _ in range(rounds):
-        for label, c in contenders.items():
-            fn, args, n = c.fn, c.args, loops[label]
-            gc.collect()
+        shuffle(order)
+        for label in order:
+            c, n = contenders[label], loops[label]
+            loop = timing_loop(len(c.args))
             gc.disable()
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn(*args)
-            elapsed = time.perf_counter() - t0
+            elapsed = loop(c.fn, n, *c.args)
             gc.enable()
             samples[label].append(elapsed / n)
     return samples
+
+
+@functools.cache
+def timing_loop(nargs: int):
+    """`loop(fn, n, a0, a1, ...)`: seconds for n calls `fn(a0, a1, ...)`.
+
+    The calls pass the arguments one by one, as user code does: `fn(*args)` would
+    cost some 50 ns more per call (in Python 3.11 it is not specialised).
+    """
+    names = ", ".join(f"a{i}" for i in range(nargs))
+    source = (f"def loop(fn, n, {names}):\n"
+              f"    t0 = perf_counter()\n"
+              f"    for _ in range(n):\n"
+              f"        fn({names})\n"
+              f"    return perf_counter() - t0\n")
+    namespace = {"perf_counter": time.perf_counter}
+    exec(source, namespace)
+    return namespace["loop"]
 
 
 def paired_difference(samples: dict, a: str, b: str) -> float:
@@ -351,12 +380,10 @@ def dispatch_overhead(wrapper, args, rounds: int, budget: float) -> float:
     more than a few microseconds, so the dispatcher is timed alone: its table
     entry for these arguments is pointed at a function that does nothing.
     """
-    table = wrapper.__ast_ad__.table
+    state = wrapper.__ast_ad__
+    table = state.table  # argument classes -> (generated function, array checks)
     (key, (generated, checks)), = table.items()
-
-    def nothing(*args, **kwargs):
-        return None
-
+    nothing = _do_nothing([p.name for p in state.params])  # called just like `generated`
     table[key] = (nothing, checks)
     try:
         samples = per_call_samples({"nothing": Contender(nothing, args),
@@ -366,11 +393,32 @@ def dispatch_overhead(wrapper, args, rounds: int, budget: float) -> float:
     return paired_difference(samples, "dispatch", "nothing")
 
 
+def _do_nothing(params: list[str]):
+    namespace: dict = {}
+    exec(f"def nothing({', '.join(params)}):\n    return None", namespace)
+    return namespace["nothing"]
+
+
 @dataclass
 class Row:
     workload: Workload
     times: dict  # label -> median seconds per call, or a string ("not installed", ...)
+    samples: dict  # label -> seconds per call, one per round (timed contenders only)
     dispatch: float | None = None  # seconds value_and_grad's dispatcher adds to a call
+
+    def ratio(self, a: str, b: str) -> float | None:
+        """Median over rounds of a's time over b's, measured in the same round."""
+        if a not in self.samples or b not in self.samples:
+            return None
+        return statistics.median(x / y for x, y in zip(self.samples[a], self.samples[b]))
+
+    def noise(self, a: str, b: str) -> float | None:
+        """Half the interquartile range of those per-round ratios, relative to their median."""
+        if a not in self.samples or b not in self.samples:
+            return None
+        q1, median, q3 = statistics.quantiles(
+            [x / y for x, y in zip(self.samples[a], self.samples[b])], n=4)
+        return (q3 - q1) / 2 / median
 
 
 def measure(w: Workload, peers: bool, rounds: int, budget: float) -> Row:
@@ -383,7 +431,7 @@ def measure(w: Workload, peers: bool, rounds: int, budget: float) -> Row:
     wrapper = contenders["ast-ad wrapper"]
     dispatch = (dispatch_overhead(wrapper.fn, w.args, rounds, budget)
                 if isinstance(wrapper, Contender) else None)
-    return Row(w, times, dispatch)
+    return Row(w, times, samples, dispatch)
 
 
 @dataclass
@@ -423,7 +471,7 @@ def compile_cost(w: Workload, repeats: int, rounds: int, budget: float) -> Compi
 # -- report -----------------------------------------------------------------------------
 
 
-def fmt(seconds) -> str:
+def fmt(seconds: float | str) -> str:
     if isinstance(seconds, str):
         return seconds
     for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
@@ -432,11 +480,14 @@ def fmt(seconds) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-def ratio(a, b) -> str:
-    if isinstance(a, str) or isinstance(b, str):
+def fmt_ratio(r: float | None) -> str:
+    if r is None:
         return "-"
-    r = a / b
     return f"{r:.2f}x" if r < 10 else f"{r:.0f}x" if r < 1e4 else f"{r:.1e}x"
+
+
+def fmt_noise(n: float | None) -> str:
+    return "-" if n is None else f"±{n:.0%}"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -462,20 +513,18 @@ def environment_line(peers: bool) -> str:
 
 
 def report_main(rows: list[Row]) -> str:
-    header = ["", "primal", "hand", "ast-ad", "/primal", "/hand", "target", "", "via wrapper",
-              "/hand", "dispatch"]
+    header = ["", "primal", "hand", "ast-ad", "/primal", "/hand", "noise", "target", "",
+              "via wrapper", "/hand", "dispatch"]
     out = []
     for row in rows:
         t, w = row.times, row.workload
-        if isinstance(t["ast-ad"], str):
-            out.append([w.name, fmt(t["primal"]), fmt(t["hand"]), t["ast-ad"], "-", "-",
-                        f"<= {w.target:.2f}", "", t["ast-ad wrapper"], "-", "-"])
-            continue
-        r = t["ast-ad"] / t["hand"]
+        r = row.ratio("ast-ad", "hand")
+        verdict = "" if r is None else "ok" if r <= w.target else "MISS"
         out.append([w.name, fmt(t["primal"]), fmt(t["hand"]), fmt(t["ast-ad"]),
-                    ratio(t["ast-ad"], t["primal"]), f"{r:.2f}x", f"<= {w.target:.2f}",
-                    "ok" if r <= w.target else "MISS", fmt(t["ast-ad wrapper"]),
-                    ratio(t["ast-ad wrapper"], t["hand"]), "+" + fmt(row.dispatch)])
+                    fmt_ratio(row.ratio("ast-ad", "primal")), fmt_ratio(r),
+                    fmt_noise(row.noise("ast-ad", "hand")), f"<= {w.target:.2f}", verdict,
+                    fmt(t["ast-ad wrapper"]), fmt_ratio(row.ratio("ast-ad wrapper", "hand")),
+                    "-" if row.dispatch is None else "+" + fmt(row.dispatch)])
     return table(header, out)
 
 
@@ -483,12 +532,11 @@ def report_peers(rows: list[Row]) -> str:
     labels = ["ast-ad"] + list(PEERS)
     out = []
     for row in rows:
-        t = row.times
-        cells = [row.workload.name, fmt(t["hand"])]
+        cells = [row.workload.name, fmt(row.times["hand"])]
         for label in labels:
-            value = t.get(label, "-")
-            cells.append(value if isinstance(value, str)
-                         else f"{fmt(value)} ({ratio(value, t['hand'])})")
+            time_ = row.times.get(label, "-")
+            cells.append(time_ if isinstance(time_, str)
+                         else f"{fmt(time_)} ({fmt_ratio(row.ratio(label, 'hand'))})")
         out.append(cells)
     return table(["", "hand"] + labels, out)
 
@@ -512,14 +560,15 @@ def report_compile(costs: list[CompileCost], rows: list[Row]) -> str:
 def report_scaling(groups: dict[str, list[tuple[int, Row]]]) -> str:
     blocks = []
     for title, sized in groups.items():
-        header = [title] + [str(size) for size, _ in sized]
-        lines = [["primal"] + [fmt(r.times["primal"]) for _, r in sized],
-                 ["hand"] + [fmt(r.times["hand"]) for _, r in sized],
-                 ["ast-ad"] + [fmt(r.times["ast-ad"]) for _, r in sized],
-                 ["ast-ad/hand"] + [ratio(r.times["ast-ad"], r.times["hand"]) for _, r in sized],
-                 ["via wrapper/hand"] + [ratio(r.times["ast-ad wrapper"], r.times["hand"])
-                                         for _, r in sized]]
-        blocks.append(table(header, lines))
+        rows = [row for _, row in sized]
+        lines = [["primal"] + [fmt(r.times["primal"]) for r in rows],
+                 ["hand"] + [fmt(r.times["hand"]) for r in rows],
+                 ["ast-ad"] + [fmt(r.times["ast-ad"]) for r in rows],
+                 ["ast-ad/hand"] + [fmt_ratio(r.ratio("ast-ad", "hand")) for r in rows],
+                 ["noise"] + [fmt_noise(r.noise("ast-ad", "hand")) for r in rows],
+                 ["via wrapper/hand"] + [fmt_ratio(r.ratio("ast-ad wrapper", "hand"))
+                                         for r in rows]]
+        blocks.append(table([title] + [str(size) for size, _ in sized], lines))
     return "\n\n".join(blocks)
 
 
@@ -561,7 +610,7 @@ def main(argv=None) -> int:
         if args.check:
             run_checks(chosen, scaling_workloads(names), peers)
             return 0
-        rounds, budget, repeats = (5, 0.02, 3) if args.quick else (21, 0.05, 5)
+        rounds, budget, repeats = (7, 0.01, 3) if args.quick else (41, 0.025, 5)
         print(environment_line(peers))
         print(f"per-call medians of {rounds} rounds, contenders round-robin, "
               f"each sample about {budget * 1e3:.0f} ms of calls\n")
