@@ -36,10 +36,10 @@ from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
+from bench_peers import PEERS, Contender, Missing, version  # noqa: E402
 
 import ast_ad  # noqa: E402
 from ast_ad import api  # noqa: E402
-from bench_peers import PEERS, Contender, Missing, version  # noqa: E402
 
 
 @dataclass
