@@ -100,11 +100,24 @@ def _state_of(transformed) -> "_Transformed":
     return state
 
 
+# fun -> {(mode, argnums, code): the function grad/value_and_grad made for it}: asking
+# again for the same derivative returns the same function, with its code cache.
+_TRANSFORMED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def _transformation(fun, mode: str, argnums):
     if fun is None:
         return functools.partial(_transformation, mode=mode, argnums=argnums)
     if isinstance(fun, functools.partial):
         return _through_partial(fun, mode, argnums)
+    key = (mode, tuple(argnums) if isinstance(argnums, list) else argnums,
+           getattr(fun, "__code__", None))
+    try:
+        known = _TRANSFORMED.get(fun)
+    except TypeError:  # not weak-referenceable: nothing to remember it by
+        known = None
+    if known is not None and key in known:
+        return known[key]
     try:
         state = _Transformed(fun, mode, argnums)
     except ADError as error:
@@ -112,6 +125,10 @@ def _transformation(fun, mode: str, argnums):
     transformed = _dispatcher(state)
     functools.update_wrapper(transformed, fun)
     transformed.__ast_ad__ = state
+    try:
+        _TRANSFORMED.setdefault(fun, {})[key] = transformed
+    except TypeError:
+        pass
     return transformed
 
 
@@ -152,14 +169,19 @@ def _dispatcher(state: "_Transformed"):
     call_args = ", ".join(positional + [f"{k}={k}" for k in keyword])
     key = "(" + "".join(f"{n}.__class__, " for n in names) + ")"
     fname = state.fun.__name__ if state.fun.__name__.isidentifier() else "transformed"
-    # Fast path: the argument classes of the latest code without array checks, held
-    # in cells the compiler updates (a class identity test per argument, no lookup).
+    # Fast path: the argument classes (and array dtypes and shapes) of the latest code,
+    # held in cells the compiler updates: identity tests inline, no lookup, no call.
     classes = [f"_ast_ad_class{i}" for i in range(len(names))]
-    fast_test = " and ".join([f"{n}.__class__ is {c}" for n, c in zip(names, classes)]
-                             + ["_ast_ad_fast is not None"])
+    dtypes = [f"_ast_ad_dtype{i}" for i in range(len(names))]
+    shapes = [f"_ast_ad_shape{i}" for i in range(len(names))]
+    tests = ["_ast_ad_fast is not None"]
+    for n, c, d, sh in zip(names, classes, dtypes, shapes):
+        tests += [f"{n}.__class__ is {c}", f"({d} is None or {n}.dtype is {d})",
+                  f"({sh} is None or {n}.shape == {sh})"]
+    fast_test = " and ".join(tests)
     source = (
         f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match, _ast_ad_fast, "
-        f"{', '.join(classes + [''])}):\n"
+        f"{', '.join(classes + dtypes + shapes + [''])}):\n"
         f"    def {fname}({signature}):\n"
         f"        if {fast_test}:\n"
         f"            return _ast_ad_fast({call_args})\n"
@@ -182,9 +204,10 @@ def _dispatcher(state: "_Transformed"):
         return generated(*args, **kwargs)
 
     dispatch = namespace["_factory"](state.table, slow, _arrays_match, None,
-                                     *[None] * len(names))
+                                     *[None] * (3 * len(names)))
     cells = dict(zip(dispatch.__code__.co_freevars, dispatch.__closure__))
-    state.fast_cells = ([cells[c] for c in classes], cells["_ast_ad_fast"])
+    state.fast_cells = ([(cells[c], cells[d], cells[sh])
+                         for c, d, sh in zip(classes, dtypes, shapes)], cells["_ast_ad_fast"])
     dispatch.__defaults__ = state.fun.__defaults__
     dispatch.__kwdefaults__ = state.fun.__kwdefaults__
     return dispatch
@@ -262,16 +285,20 @@ class _Transformed:
         checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
                        if isinstance(v, np.ndarray))
         self.table[tuple(map(type, values))] = (generated, checks)
-        self.remember(values, generated if not checks else None)
+        self.remember(values, generated, arrays)
         return generated
 
-    def remember(self, values, generated) -> None:
-        """Point the dispatcher's fast path at this code (None: arrays need checks)."""
+    def remember(self, values, generated, arrays=None) -> None:
+        """Point the dispatcher's fast path at this code and the arguments it is for."""
         if self.fast_cells is None:
             return
-        class_cells, fast_cell = self.fast_cells
-        for cell, value in zip(class_cells, values):
-            cell.cell_contents = type(value)
+        param_cells, fast_cell = self.fast_cells
+        for i, ((class_cell, dtype_cell, shape_cell), value) in enumerate(
+                zip(param_cells, values)):
+            array = isinstance(value, np.ndarray)
+            class_cell.cell_contents = type(value)
+            dtype_cell.cell_contents = value.dtype if array else None
+            shape_cell.cell_contents = arrays[i][1] if array and arrays else None
         fast_cell.cell_contents = generated
 
     def compile_options(self, options: Options):
