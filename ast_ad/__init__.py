@@ -1,6 +1,6 @@
 """ast-ad: source-to-source automatic differentiation for plain Python and NumPy."""
 
-from .api import grad, source, value_and_grad
+from .api import clear_caches, grad, source, value_and_grad
 from .errors import (
     ADError,
     NonDifferentiableError,
@@ -17,6 +17,7 @@ __all__ = [
     "grad",
     "value_and_grad",
     "source",
+    "clear_caches",
     "jvp",
     "vjp",
     "jacfwd",

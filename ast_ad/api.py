@@ -30,6 +30,17 @@ MAX_SHAPE_SPECIALISATIONS = 8
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def clear_caches() -> None:
+    """Forget all generated code (the next call of a transformed function generates it again)."""
+    from . import callees, higher, transforms
+
+    _CACHE.clear()
+    _TRANSFORMED.clear()
+    transforms._COMPILED.clear()
+    higher._WRAPPERS.clear()
+    callees._RESULTS.clear()
+
+
 # Functions being compiled right now, innermost last: a callee already here is recursive.
 _COMPILING: list = []
 

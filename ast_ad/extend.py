@@ -53,7 +53,7 @@ def _forget_compiled_code():
     """Generated code may have been made without the new rule (a callee's own vjp)."""
     from . import api
 
-    api._CACHE.clear()
+    api.clear_caches()
 
 
 def _check_arity(template, primal) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import weakref
 
 import numpy as np
 
@@ -13,20 +14,28 @@ from .passes.kinds import kind_of_value
 from .pipeline import check
 from .source import describe, get_source
 
+# target function -> {(mode, argnums, kinds, arrays): generated functions}
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
 
 def _compile(fun, mode: str, argnums: tuple, values: tuple):
     """The generated functions for `fun` (or for the code ast-ad made for it) at these values."""
     state = getattr(fun, "__ast_ad__", None)
     target = state.compile_for(values, {}) if state is not None else fun
+    kinds = tuple(kind_of_value(v) for v in values)
+    arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
+                   for v in values)
+    key = (mode, argnums, kinds, arrays, getattr(target, "__code__", None))
+    known = _COMPILED.setdefault(target, {})
+    if key in known:
+        return known[key]
     src = get_source(target)
     if state is None:
         check(src)
     for i in argnums:
         check_differentiable(values[i], i, _param_names(target)[i], fun, src.location)
-    kinds = tuple(kind_of_value(v) for v in values)
-    arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
-                   for v in values)
-    return compile_function(src, Options(mode, argnums, True, kinds, arrays))
+    known[key] = compile_function(src, Options(mode, argnums, True, kinds, arrays))
+    return known[key]
 
 
 def _param_names(fn) -> list[str]:
@@ -46,10 +55,11 @@ def jvp(fun, primals, tangents):
         raise ADError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
                       hint="give one tangent per primal")
     nums = _float_positions(primals)
-    for i, (p, t) in enumerate(zip(primals, tangents)):
-        if i in nums and np.shape(p) != np.shape(t):
-            raise ADError(f"jvp: tangent {i} has shape {np.shape(t)}, but its primal has shape "
-                          f"{np.shape(p)}", hint="tangents have their primals' shapes")
+    for i in nums:
+        if getattr(primals[i], "shape", ()) != getattr(tangents[i], "shape", ()):
+            raise ADError(f"jvp: tangent {i} has shape {np.shape(tangents[i])}, but its primal "
+                          f"has shape {np.shape(primals[i])}",
+                          hint="tangents have their primals' shapes")
     try:
         (fn,) = _compile(fun, "jvp", nums, primals)
     except ADError as error:

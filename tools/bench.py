@@ -39,7 +39,6 @@ import numpy as np  # noqa: E402
 from bench_peers import PEERS, Contender, Missing, version  # noqa: E402
 
 import ast_ad  # noqa: E402
-from ast_ad import api  # noqa: E402
 
 
 @dataclass
@@ -445,7 +444,7 @@ class CompileCost:
 def compile_cost(w: Workload, repeats: int, rounds: int, budget: float) -> CompileCost:
     creates, firsts = [], []
     for _ in range(repeats):
-        api._CACHE.clear()
+        ast_ad.clear_caches()
         t0 = time.perf_counter()
         transformed = ast_ad.value_and_grad(w.primal, argnums=w.argnums)
         t1 = time.perf_counter()
@@ -575,7 +574,54 @@ def report_scaling(groups: dict[str, list[tuple[int, Row]]]) -> str:
 # -- main -------------------------------------------------------------------------------
 
 
+# -- forward mode and second derivatives (issue: jvp vs primal, Hessian vs hand-written) ----
+
+
+def w1_jvp_hand(x1, x2, dx1, dx2):
+    return (math.log(x1) + x1 * x2 - math.sin(x2),
+            dx1 / x1 + dx1 * x2 + x1 * dx2 - dx2 * math.cos(x2))
+
+
+def w1_hessian_hand(x1, x2):
+    return ((-1.0 / (x1 * x1), 1.0), (1.0, math.sin(x2)))
+
+
+def forward_contenders() -> dict[str, Contender]:
+    """W1's directional derivative and Hessian: generated code, the public API, by hand."""
+    point, seed = (2.0, 5.0), (1.0, 0.0)
+    ast_ad.jvp(w1, point, seed)  # generates and compiles the jvp code
+    (jvp_code,) = ast_ad.transforms._compile(w1, "jvp", (0, 1), point)
+    hessian = ast_ad.hessian(w1, argnums=(0, 1))
+    contenders = {
+        "primal": Contender(w1, point),
+        "jvp by hand": Contender(w1_jvp_hand, point + seed),
+        "jvp generated": Contender(jvp_code, point + seed),
+        "ast_ad.jvp": Contender(lambda p, t: ast_ad.jvp(w1, p, t), (point, seed)),
+        "Hessian by hand": Contender(w1_hessian_hand, point),
+        "ast_ad.hessian": Contender(hessian, point),
+    }
+    value, tangent = jvp_code(*point, *seed)
+    _close("W1 jvp", (value, tangent), w1_jvp_hand(*point, *seed), 1e-12, 1e-12)
+    _close("W1 Hessian", np.array(hessian(*point), dtype=float),
+           np.array(w1_hessian_hand(*point)), 1e-10, 1e-12)
+    return contenders
+
+
+def report_forward(rounds: int, budget: float) -> str:
+    samples = per_call_samples(forward_contenders(), rounds, budget)
+    median = {label: statistics.median(v) for label, v in samples.items()}
+    rows = [[label, fmt(median[label]), f"{median[label] / median['primal']:.2f}x",
+             f"{median[label] / median[base]:.2f}x" if base else ""]
+            for label, base in (("primal", None), ("jvp by hand", None),
+                                ("jvp generated", "jvp by hand"), ("ast_ad.jvp", "jvp by hand"),
+                                ("Hessian by hand", None),
+                                ("ast_ad.hessian", "Hessian by hand"))]
+    return table(["W1 at (2, 5)", "per call", "/primal", "/by hand"], rows)
+
+
 def run_checks(workloads, scaling, peers: bool) -> None:
+    if any(w.name == "W1" for w in workloads):
+        forward_contenders()  # checks W1's jvp and Hessian against the hand-written ones
     for w in workloads + [w for sized in scaling.values() for _, w in sized]:
         contenders = contenders_for(w, peers)
         check_all(w, contenders)
@@ -620,6 +666,9 @@ def main(argv=None) -> int:
         if peers:
             print("\nPeers: value and gradient per call (x hand-written)")
             print(report_peers(rows))
+        if "W1" in names:
+            print("\nForward mode and second derivatives (the seed function W1)")
+            print(report_forward(rounds, budget))
         print("\nCompile and cache cost (code cache cleared before each first call)")
         print(report_compile([compile_cost(w, repeats, rounds, budget) for w in chosen], rows))
         if args.scaling:
