@@ -13,9 +13,9 @@ import sys
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from numeric import check_jvp, numeric_gradient
 
 import ast_ad
-from numeric import check_jvp, numeric_gradient
 
 SAFE_UNARY = ["math.sin({})", "math.cos({})", "math.tanh({})", "math.atan({})",
               "math.exp(math.sin({}))", "math.log(1.0 + ({}) ** 2)", "math.sqrt(1.0 + ({}) ** 2)",
