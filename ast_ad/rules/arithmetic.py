@@ -36,6 +36,17 @@ def sub(z, x, y):
     b[y] = unbroadcast(-b[z], y)
 
 
+def _same_operand(args) -> bool:
+    """x * x: one variable on both sides (its two contributions are one)."""
+    x, y = args["x"].atom, args["y"].atom
+    return isinstance(x, gast.Name) and isinstance(y, gast.Name) and x.id == y.id
+
+
+@adjoint(gast.Mult, when=_same_operand)
+def square(z, x, y):
+    b[x] = 2.0 * b[z] * x
+
+
 @adjoint(gast.Mult)
 def mul(z, x, y):
     b[x] = unbroadcast(b[z] * y, x)
@@ -86,6 +97,11 @@ def add_tangent(z, x, y):
 @tangent(gast.Sub)
 def sub_tangent(z, x, y):
     d[z] = d[x] - d[y]
+
+
+@tangent(gast.Mult, when=_same_operand)
+def square_tangent(z, x, y):
+    d[z] = 2.0 * d[x] * x
 
 
 @tangent(gast.Mult)
