@@ -376,19 +376,18 @@ def dispatch_overhead(wrapper, args, rounds: int, budget: float) -> float:
     """Seconds a call through value_and_grad's dispatcher adds to the generated function.
 
     Wrapper minus direct on the real workload drowns in noise once a call takes
-    more than a few microseconds, so the dispatcher is timed alone: its table
-    entry for these arguments is pointed at a function that does nothing.
+    more than a few microseconds, so the dispatcher is timed alone: the code it
+    runs for these arguments is swapped for a function that does nothing.
     """
     state = wrapper.__ast_ad__
-    table = state.table  # argument classes -> (generated function, array checks)
-    (key, (generated, checks)), = table.items()
+    generated = state.latest
     nothing = _do_nothing([p.name for p in state.params])  # called just like `generated`
-    table[key] = (nothing, checks)
+    state.swap_generated(generated, nothing)
     try:
         samples = per_call_samples({"nothing": Contender(nothing, args),
                                     "dispatch": Contender(wrapper, args)}, rounds, budget / 4)
     finally:
-        table[key] = (generated, checks)
+        state.swap_generated(nothing, generated)
     return paired_difference(samples, "dispatch", "nothing")
 
 
