@@ -77,7 +77,9 @@ def infer_kinds(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 kinds[stmt.target.id] = SCALAR
         if kinds == before:
             break
-    ctx.kinds = kinds
+    # A name nothing could be learnt about is of unknown kind (handled generically).
+    ctx.kinds = {name: kind if kind is not None else OTHER for name, kind in kinds.items()}
+    kinds = ctx.kinds
     ctx.elements = inference.elements
     ctx.shape_class = _shape_classes(func, params, kinds)
     return func
