@@ -8,6 +8,7 @@ is cached per function, options and argument kinds.
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import numbers
@@ -111,9 +112,12 @@ def _state_of(transformed) -> "_Transformed":
     return state
 
 
-# fun -> {(mode, argnums, code): the function grad/value_and_grad made for it}: asking
-# again for the same derivative returns the same function, with its code cache.
-_TRANSFORMED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# (id(fun), mode, argnums, code) -> (fun, the function grad/value_and_grad made for it):
+# asking again for the same derivative returns the same function, with its code cache,
+# instead of reading and checking the source again. The made function refers to fun, so
+# this keeps both alive: it holds the most recently used ones only.
+_TRANSFORMED: "collections.OrderedDict" = collections.OrderedDict()
+MAX_REMEMBERED = 256
 
 
 def _transformation(fun, mode: str, argnums):
@@ -121,14 +125,12 @@ def _transformation(fun, mode: str, argnums):
         return functools.partial(_transformation, mode=mode, argnums=argnums)
     if isinstance(fun, functools.partial):
         return _through_partial(fun, mode, argnums)
-    key = (mode, tuple(argnums) if isinstance(argnums, list) else argnums,
+    key = (id(fun), mode, tuple(argnums) if isinstance(argnums, list) else argnums,
            getattr(fun, "__code__", None))
-    try:
-        known = _TRANSFORMED.get(fun)
-    except TypeError:  # not weak-referenceable: nothing to remember it by
-        known = None
-    if known is not None and key in known:
-        return known[key]
+    entry = _TRANSFORMED.get(key)
+    if entry is not None and entry[0] is fun:
+        _TRANSFORMED.move_to_end(key)
+        return entry[1]
     try:
         state = _Transformed(fun, mode, argnums)
     except ADError as error:
@@ -136,10 +138,9 @@ def _transformation(fun, mode: str, argnums):
     transformed = _dispatcher(state)
     functools.update_wrapper(transformed, fun)
     transformed.__ast_ad__ = state
-    try:
-        _TRANSFORMED.setdefault(fun, {})[key] = transformed
-    except TypeError:
-        pass
+    _TRANSFORMED[key] = (fun, transformed)
+    if len(_TRANSFORMED) > MAX_REMEMBERED:
+        _TRANSFORMED.popitem(last=False)
     return transformed
 
 

@@ -202,3 +202,21 @@ def test_partial_functions():
     np.testing.assert_allclose(grad(bound_w, argnums=1)(X, y), -2 * (X @ w - y))
     with pytest.raises(ast_ad.ADError, match="argnums=3"):
         grad(functools.partial(loss, X=X), argnums=3)
+
+
+def test_grad_of_the_same_function_is_remembered_but_bounded():
+    from ast_ad import api
+
+    def square(x):
+        return x * x
+
+    assert grad(square) is grad(square) and grad(square) is not grad(square, argnums=(0,))
+
+    def make(k):
+        def f(x):
+            return x * k
+        return f
+
+    for k in range(api.MAX_REMEMBERED + 20):
+        assert grad(make(float(k)))(1.0) == float(k)
+    assert len(api._TRANSFORMED) <= api.MAX_REMEMBERED
