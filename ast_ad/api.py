@@ -8,7 +8,6 @@ is cached per function, options and argument kinds.
 
 from __future__ import annotations
 
-import collections
 import functools
 import inspect
 import numbers
@@ -115,8 +114,8 @@ def _state_of(transformed) -> "_Transformed":
 # (id(fun), mode, argnums, code) -> (fun, the function grad/value_and_grad made for it):
 # asking again for the same derivative returns the same function, with its code cache,
 # instead of reading and checking the source again. The made function refers to fun, so
-# this keeps both alive: it holds the most recently used ones only.
-_TRANSFORMED: "collections.OrderedDict" = collections.OrderedDict()
+# this keeps both alive: it holds the most recently made ones only (oldest out first).
+_TRANSFORMED: dict = {}
 MAX_REMEMBERED = 256
 
 
@@ -129,7 +128,6 @@ def _transformation(fun, mode: str, argnums):
            getattr(fun, "__code__", None))
     entry = _TRANSFORMED.get(key)
     if entry is not None and entry[0] is fun:
-        _TRANSFORMED.move_to_end(key)
         return entry[1]
     try:
         state = _Transformed(fun, mode, argnums)
@@ -140,7 +138,7 @@ def _transformation(fun, mode: str, argnums):
     transformed.__ast_ad__ = state
     _TRANSFORMED[key] = (fun, transformed)
     if len(_TRANSFORMED) > MAX_REMEMBERED:
-        _TRANSFORMED.popitem(last=False)
+        del _TRANSFORMED[next(iter(_TRANSFORMED))]
     return transformed
 
 

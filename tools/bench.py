@@ -391,6 +391,15 @@ def dispatch_overhead(wrapper, args, rounds: int, budget: float) -> float:
     return paired_difference(samples, "dispatch", "nothing")
 
 
+def _recreate(params: list[str], w: Workload):
+    """`recreate(a0, a1, ...)`: value_and_grad(f) asked for again, then called."""
+    names = ", ".join(params)
+    namespace = {"value_and_grad": ast_ad.value_and_grad, "f": w.primal, "argnums": w.argnums}
+    exec(f"def recreate({names}):\n    return value_and_grad(f, argnums=argnums)({names})",
+         namespace)
+    return namespace["recreate"]
+
+
 def _do_nothing(params: list[str]):
     namespace: dict = {}
     exec(f"def nothing({', '.join(params)}):\n    return None", namespace)
@@ -455,15 +464,22 @@ def compile_cost(w: Workload, repeats: int, rounds: int, budget: float) -> Compi
         firsts.append(time.perf_counter() - t1)
     if not firsts:
         return CompileCost(w, statistics.median(creates), NO_RULE, NO_RULE)
-    direct = transformed.__ast_ad__.latest
+    # As for the dispatch: time the overhead alone, with the generated code swapped for a
+    # function that does nothing (on a millisecond workload, the difference would be noise).
+    state = transformed.__ast_ad__
+    generated = state.latest
+    nothing = _do_nothing([p.name for p in state.params])
+    state.swap_generated(generated, nothing)
 
-    def recreate(*args):
-        return ast_ad.value_and_grad(w.primal, argnums=w.argnums)(*args)
-
-    samples = per_call_samples({"direct": Contender(direct, w.args),
-                                "re-create": Contender(recreate, w.args)}, rounds, budget)
+    recreate = _recreate([p.name for p in state.params], w)  # called like `generated`
+    try:
+        samples = per_call_samples({"nothing": Contender(nothing, w.args),
+                                    "re-create": Contender(recreate, w.args)}, rounds,
+                                   budget / 4)
+    finally:
+        state.swap_generated(nothing, generated)
     return CompileCost(w, statistics.median(creates), statistics.median(firsts),
-                       paired_difference(samples, "re-create", "direct"))
+                       paired_difference(samples, "re-create", "nothing"))
 
 
 # -- report -----------------------------------------------------------------------------
