@@ -92,6 +92,8 @@ class Facts:
             return self.kind(node.operand)
         if isinstance(node, gast.Subscript) and self.shape(node) == ():
             return SCALAR
+        if isinstance(node, gast.Attribute) and node.attr in ("size", "ndim"):
+            return SCALAR
         if isinstance(node, gast.Call):
             func = self._object(node.func)
             if getattr(func, "__module__", None) == "math":

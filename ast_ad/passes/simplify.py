@@ -28,6 +28,7 @@ from ..syntax import (
     nodes_of,
     target_name,
 )
+from .kinds import SCALAR
 
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -43,7 +44,56 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             break
     if not ctx.options.trace:
         _fold(func, ctx)
+    _uniform_arrays(func, ctx)
     return func
+
+
+# -- arrays of one repeated value ----------------------------------------------------
+
+
+def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
+    """`np.full_like(a, g) * e` is `g * e` when e has a's shape: the adjoint of a sum or
+    mean over everything need not be spelled out element by element before it is used.
+    A scalar factor moves inside first: `np.full_like(a, g) * 2` is `np.full_like(a, g * 2)`."""
+    import numpy
+
+    from .facts import Facts
+
+    facts = Facts(ctx)
+
+    def full_like(node):
+        if isinstance(node, gast.Call) and len(node.args) == 2 and not node.keywords \
+                and _object(node.func, ctx) is numpy.full_like:
+            return node
+        return None
+
+    class Rewrite(gast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if not isinstance(node.op, gast.Mult):
+                return node
+            for uniform, other, left in ((node.left, node.right, True),
+                                         (node.right, node.left, False)):
+                fill = full_like(uniform)
+                if fill is None:
+                    continue
+                array, value = fill.args
+                if facts.kind(other) == SCALAR:  # full_like(a, g) * c -> full_like(a, g * c)
+                    product = gast.BinOp(left=value, op=gast.Mult(), right=other) if left \
+                        else gast.BinOp(left=other, op=gast.Mult(), right=value)
+                    fill.args = [array, algebra.simplify(product)]
+                    return fill
+                shape = facts.shape(array)
+                if shape is not None and facts.shape(other) == shape \
+                        and facts.kind(value) == SCALAR:
+                    return gast.BinOp(left=value, op=gast.Mult(), right=other) if left \
+                        else gast.BinOp(left=other, op=gast.Mult(), right=value)
+            return node
+
+    for stmt in _walk(func.body):
+        if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
+                anno.getanno(stmt, "section") == "backward":
+            stmt.value = Rewrite().visit(stmt.value)
 
 
 # -- folding single-use temporaries -----------------------------------------------
