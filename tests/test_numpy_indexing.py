@@ -257,6 +257,52 @@ def test_write_through_another_name():
     np.testing.assert_array_equal(ast_ad.grad(f)(np.ones(3)), [0.0, 2.0, 2.0])
 
 
+def _write_into_a_branch_choice(a, b, c):
+    y = a if c > 0 else b  # y is a or b: the write changes one of them
+    y[0] = 2.0 * y[1]
+    return np.sum(a * a) + np.sum(b)
+
+
+def _write_into_a_branch_merge(a, b, c):
+    y = a * 1.0
+    z = y
+    if c > 0:
+        z = b * 2.0
+    z[0] = 5.0  # z is y when c <= 0
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("fn, names, line", [(_write_into_a_branch_choice, "a or b", 2),
+                                             (_write_into_a_branch_merge, "y", 5)])
+def test_writing_into_an_array_a_branch_chose_is_rejected(fn, names, line):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match=f"may be {names}:") as error:
+        ast_ad.grad(fn, argnums=(0, 1))(np.ones(3), np.ones(3), 1.0)
+    assert f":{fn.__code__.co_firstlineno + line}:" in str(error.value)
+
+
+def test_write_into_a_copy_of_a_branch_choice():
+    def f(a, b, c):
+        y = np.copy(a if c > 0 else b)  # what the error message suggests
+        y[0] = 2.0 * y[1]
+        return np.sum(y * a) + np.sum(b)
+
+    for c in (1.0, -1.0):
+        check_gradient(f, normal(3), normal(3), c, argnums=(0, 1))
+
+
+def test_write_into_fresh_arrays_a_branch_chose():
+    def f(x, c):
+        if c > 0:
+            y = x * 2.0
+        else:
+            y = x * 3.0
+        y[0] = x[1] ** 2
+        return np.sum(y * x)
+
+    for c in (1.0, -1.0):
+        check_gradient(f, normal(3), c, argnums=(0,))
+
+
 def test_slice_of_a_list():
     def f(a, b):
         parts = [a, b]

@@ -26,6 +26,7 @@ import gast
 
 from .. import anno
 from ..context import Context
+from ..errors import UnsupportedSyntaxError
 from ..syntax import assign, const, load_names, name, rename, store_names, walk_statements
 from .anf import local_names
 
@@ -35,27 +36,66 @@ def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     env = {p: p for p in renamer.params}
     func.body = renamer.block(func.body, env)
     _coalesce_entry_copies(func)
-    _merge_write_aliases(func)
+    _merge_write_aliases(func, ctx)
     return func
 
 
-def _merge_write_aliases(func: gast.FunctionDef) -> None:
+def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
     """`y = z` then `y[0] = v`: y and z are one array, so writing through y changes z.
-    Give them one name (z), so every later read of either sees the write."""
+    Give them one name (z), so every later read of either sees the write.
+
+    A name a branch merges (`y = a if c else b`) is one of several arrays, known
+    only at run time: a write through it is rejected rather than left untracked."""
     from ..syntax import item_write
 
     while True:
-        written = {item_write(s)[0] for s in walk_statements(func.body) if item_write(s)}
-        copies = {s.targets[0].id: s for s in walk_statements(func.body)
-                  if isinstance(s, gast.Assign) and len(s.targets) == 1
-                  and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name)
-                  and not anno.getanno(s, "phi")}
-        alias = next((y for y in sorted(written) if y in copies), None)
-        if alias is None:
+        writes = {}
+        for s in walk_statements(func.body):
+            if item_write(s):
+                writes.setdefault(item_write(s)[0], s)
+        definitions: dict[str, list] = {}
+        for s in walk_statements(func.body):
+            if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                    and isinstance(s.targets[0], gast.Name):
+                definitions.setdefault(s.targets[0].id, []).append(s)
+        for array in sorted(writes):
+            defs = definitions.get(array, [])
+            if len(defs) == 1 and _is_copy(defs[0]):
+                _remove(func.body, defs[0])
+                rename(func, {array: defs[0].value.id})
+                break
+            aliased = _branch_aliases(array, definitions, set())
+            if len(defs) > 1 and aliased:
+                names = sorted({ctx.src_name(a) for a in aliased})
+                others = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1
+                                     else names)
+                raise ctx.error(
+                    UnsupportedSyntaxError, writes[array],
+                    f"unsupported: writing into an array that, depending on a branch, may be "
+                    f"{others}: the write would change it unseen",
+                    "copy it first (y = np.copy(a if c else b)), or write into each array "
+                    "in its own branch")
+        else:
             return
-        copy = copies[alias]
-        _remove(func.body, copy)
-        rename(func, {alias: copy.value.id})
+
+
+def _is_copy(stmt: gast.Assign) -> bool:
+    return isinstance(stmt.value, gast.Name) and not anno.getanno(stmt, "phi")
+
+
+def _branch_aliases(var: str, definitions: dict, seen: set) -> set[str]:
+    """The other variables whose array `var` may be, through copies and branch merges."""
+    if var in seen:
+        return set()
+    seen.add(var)
+    found: set[str] = set()
+    for stmt in definitions.get(var, []):
+        if isinstance(stmt.value, gast.Name):
+            source = stmt.value.id
+            if _is_copy(stmt):
+                found.add(source)
+            found |= _branch_aliases(source, definitions, seen)
+    return found
 
 
 def _remove(stmts: list, target) -> bool:
