@@ -11,6 +11,7 @@ KEYS = {
     "origin": "the user's statement (a gast node with absolute lineno/col_offset) it came from",
     "callee": "the Python object a Call's func resolves to (math.sin, a user function...)",
     "phi": "True on a copy statement that merges values at the end of a branch or loop body",
+    "augmented": "True on the `y = y op e` the anf pass wrote for `y op= e` (see passes/aliases)",
     "push": "True on a statement that saves values of a loop iteration for the backward pass",
     "loop": "on a For: the LoopInfo (counter name, range name) the reverse pass recorded",
     "section": "on a statement of the generated function: 'forward' or 'backward'",

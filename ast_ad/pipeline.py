@@ -1,7 +1,7 @@
 """The order of the compiler passes: the one place it is declared.
 
     source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes
-           -> activity -> differentiate (reverse, or forward for jvp) -> simplify -> fuse
+           -> aliases -> activity -> differentiate (reverse, or forward for jvp) -> simplify -> fuse
            -> save -> inplace -> split (vjp) -> emit -> compile
 """
 
@@ -14,6 +14,7 @@ import gast
 from .context import Context, Options
 from .naming import Namer, names_in
 from .passes.activity import activity
+from .passes.aliases import check_aliases
 from .passes.anf import anf
 from .passes.emit import emit
 from .passes.exits import exits
@@ -45,6 +46,7 @@ LOWERING: list[tuple[str, Pass]] = [
     ("resolve", resolve),
     ("kinds", infer_kinds),
     ("shapes", infer_shapes),
+    ("aliases", check_aliases),
     ("activity", activity),
 ]
 def differentiate(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:

@@ -3,7 +3,7 @@ indices and masks, item writes (ints, slices, masks, integer arrays), loops of w
 
 import numpy as np
 import pytest
-from numeric import check_gradient
+from numeric import check_gradient, numeric_gradient
 
 import ast_ad
 
@@ -301,6 +301,89 @@ def test_write_into_fresh_arrays_a_branch_chose():
 
     for c in (1.0, -1.0):
         check_gradient(f, normal(3), c, argnums=(0,))
+
+
+# `y += e` is `y = y + e` in ast-ad (a new array); NumPy writes into y's array. Where
+# another name for that array is read afterwards, the two differ: that is rejected.
+
+def _augment_a_copy(x):
+    y = x
+    y += 1.0
+    return np.sum(y * x)  # NumPy: x is y, so this is sum((x + 1) ** 2)
+
+
+def _augment_a_row(X):
+    row = X[0]
+    row += 1.0  # changes X
+    return np.sum(X * X)
+
+
+def _augment_in_a_loop(x):
+    z = x * 2.0
+    w = z
+    for _ in range(2):
+        z += x
+    return np.sum(w * z)
+
+
+def _augment_a_listed_array(x):
+    ys = [x * 1.0]
+    y = ys[0]
+    y *= 3.0
+    return np.sum(ys[0])
+
+
+def _augment_a_reshaped_array(x):
+    z = x * 1.0
+    flat = z.reshape(-1)
+    flat -= 1.0
+    return np.sum(z * z)
+
+
+@pytest.mark.parametrize("fn, other, line", [
+    (_augment_a_copy, "`x`", 2), (_augment_a_row, "`X`", 2), (_augment_in_a_loop, "`w`", 4),
+    (_augment_a_listed_array, "`ys`", 3), (_augment_a_reshaped_array, "`z`", 3)])
+@pytest.mark.parametrize("transform", [ast_ad.grad, lambda f: lambda x: ast_ad.jvp(f, (x,), (x,))])
+def test_augmenting_an_array_another_name_reads_is_rejected(fn, other, line, transform):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError,
+                       match=f"on an array {other} also refers to, read afterwards") as error:
+        transform(fn)(np.ones((2, 3)))
+    assert f":{fn.__code__.co_firstlineno + line}:" in str(error.value)
+    assert "write `" in str(error.value)  # the hint
+
+
+def _check_gradient_of_mutating(f, *args):
+    """check_gradient for an f that changes its array arguments under NumPy (`x += e` on a
+    parameter): ast-ad's code does not, so the references run f on copies."""
+    grads = ast_ad.grad(f, argnums=tuple(range(len(args))))(*args)
+    on_copies = lambda *a: f(*[np.copy(v) for v in a])  # noqa: E731
+    for argnum, g in enumerate(grads):
+        np.testing.assert_allclose(g, numeric_gradient(on_copies, args, argnum),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_augmenting_an_array_nobody_else_reads():
+    def loop(x, h0):
+        h = h0  # h0 changes too under NumPy, but nothing reads it afterwards
+        for i in range(3):
+            h += x * i
+        return np.sum(h * h)
+
+    def element_read_before(x):
+        s = x[0]  # a number, not a view
+        x += 1.0
+        return s * np.sum(x)
+
+    def copied_first(x):
+        y = np.copy(x)  # what the error's hint suggests
+        y += 1.0
+        return np.sum(y * x)
+
+    _check_gradient_of_mutating(loop, normal(3), normal(3))
+    _check_gradient_of_mutating(element_read_before, normal(3))
+    check_gradient(copied_first, normal(3))
+    x = normal(3)
+    assert ast_ad.grad(element_read_before)(x)[1] == x[0]
 
 
 def test_slice_of_a_list():

@@ -139,7 +139,9 @@ class _Lowering:
             return
         value = gast.BinOp(left=load, op=node.op, right=node.value)
         gast.copy_location(value, node)
-        self.emit(out, assign(node.target.id, self.expr(value, out), node), node)
+        rebind = assign(node.target.id, self.expr(value, out), node)
+        anno.setanno(rebind, "augmented", True)  # see passes/aliases.py
+        self.emit(out, rebind, node)
 
     def stmt_AnnAssign(self, node: gast.AnnAssign, out: list) -> None:
         self.stmt_Assign(gast.copy_location(gast.Assign(

@@ -1,0 +1,153 @@
+"""Reject `y += e` on an array that another name still sees.
+
+ast-ad compiles `y += e` as `y = y + e` (a new array), as JAX does. NumPy
+instead writes into y's array, and every name for that array sees the change:
+after `w = y; y += e`, w has changed too. The two agree unless such another
+name (a copy, a view, a list holding the array) is read after the update; this
+pass finds that case and rejects it, rather than compute something else than
+the user's code does.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .. import anno
+from ..context import Context
+from ..errors import UnsupportedSyntaxError
+from ..syntax import list_append, load_names, walk_statements
+from .kinds import SCALAR
+from .resolve import call_parts
+
+# Calls whose result may be (a view of) their first argument's array.
+SHARING = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
+           "expand_dims", "flip", "fliplr", "flipud", "diagonal", "broadcast_to", "asarray",
+           "asanyarray", "atleast_1d", "atleast_2d", "atleast_3d"}
+
+
+def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    groups = _Groups()
+    for stmt in walk_statements(func.body):
+        for a, b in _shared(stmt):
+            if not (_number(a, ctx) or _number(b, ctx)):  # a number is nobody's array
+                groups.join(a, b)
+    order = _reads_in_order(func.body)
+    for stmt in walk_statements(func.body):
+        old = _augmented_operand(stmt)
+        if old is None or _number(old, ctx):
+            continue
+        family = ctx.src_name(old)
+        others = {n for n in groups.members(old) if ctx.src_name(n) != family}
+        read = others & _read_after(stmt, order)
+        if read:
+            users = sorted({ctx.src_name(n) for n in read if n not in ctx.namer.invented})
+            who = " and ".join(f"`{n}`" for n in users) or "a list or view holding it"
+            raise ctx.error(
+                UnsupportedSyntaxError, stmt,
+                f"unsupported: `{family} {_symbol(stmt)}= ...` on an array {who} also "
+                f"refer{'s' if len(users) <= 1 else ''} to, read afterwards: NumPy would change "
+                f"{who} too, but ast-ad makes `{family}` a new array",
+                f"write `{family} = {family} {_symbol(stmt)} ...` for a new array (what ast-ad "
+                f"computes), or copy first: `{family} = np.copy(...)`")
+    return func
+
+
+def _number(var: str, ctx: Context) -> bool:
+    """Whether `var` is certainly a number (a scalar, or an array element of shape ())."""
+    return ctx.kinds.get(var) == SCALAR or ctx.shapes.get(var) == ()
+
+
+def _augmented_operand(stmt: gast.AST) -> str | None:
+    """For the assignment ANF made of `y op= e`, the name of y's old value."""
+    if not anno.getanno(stmt, "augmented"):
+        return None
+    value = stmt.value
+    if isinstance(value, gast.BinOp) and isinstance(value.left, gast.Name):
+        return value.left.id
+    return None
+
+
+def _symbol(stmt: gast.Assign) -> str:
+    return {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
+            gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%"}.get(type(stmt.value.op), "op")
+
+
+def _shared(stmt: gast.AST):
+    """Pairs of names this statement makes refer to one array (or to a container of it)."""
+    appended = list_append(stmt)
+    if appended is not None:
+        items, value = appended
+        if isinstance(value, gast.Name):
+            yield items, value.id
+        return
+    if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name)):
+        return
+    target, value = stmt.targets[0].id, stmt.value
+    if isinstance(value, gast.Name):  # a copy, or a phi
+        yield target, value.id
+    elif isinstance(value, (gast.Subscript, gast.Attribute)) and isinstance(value.value, gast.Name):
+        yield target, value.value.id  # y[0], y.T: a view or an element
+    elif isinstance(value, (gast.Tuple, gast.List)):
+        for elt in value.elts:
+            if isinstance(elt, gast.Name):
+                yield target, elt.id
+    elif isinstance(value, gast.Call):
+        callee, args, _ = call_parts(value)
+        called = callee[1] if isinstance(callee, tuple) else getattr(callee, "__name__", None)
+        if called in SHARING and args and isinstance(args[0], gast.Name):
+            yield target, args[0].id
+
+
+def _reads_in_order(body: list) -> list:
+    """(statement, names it reads, the loops around it), in program order."""
+    out = []
+
+    def visit(stmts, loops):
+        for stmt in stmts:
+            if isinstance(stmt, (gast.For, gast.While)):
+                out.append((stmt, set(load_names(stmt.iter if isinstance(stmt, gast.For)
+                                                 else stmt.test)), loops))
+                visit(stmt.body, loops + (stmt,))
+            elif isinstance(stmt, gast.If):
+                out.append((stmt, set(load_names(stmt.test)), loops))
+                visit(stmt.body, loops)
+                visit(stmt.orelse, loops)
+            else:
+                out.append((stmt, set(load_names(stmt)), loops))
+
+    visit(body, ())
+    return out
+
+
+def _read_after(stmt: gast.AST, order: list) -> set[str]:
+    """Names read after `stmt` runs: later in the code, or anywhere in a loop around it
+    (its next iteration)."""
+    position = next(i for i, (s, _, _) in enumerate(order) if s is stmt)
+    loops = order[position][2]
+    read: set[str] = set()
+    for i, (_, names, around) in enumerate(order):
+        if i > position or (loops and loops[0] in around):
+            read |= names
+    return read
+
+
+class _Groups:
+    """Union-find over names."""
+
+    def __init__(self):
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def join(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def members(self, x: str) -> set[str]:
+        root = self.find(x)
+        return {n for n in list(self.parent) if self.find(n) == root}
