@@ -381,7 +381,14 @@ def test_augmenting_an_array_nobody_else_reads():
 
     _check_gradient_of_mutating(loop, normal(3), normal(3))
     _check_gradient_of_mutating(element_read_before, normal(3))
+    def beside_another_in_a_list(a, b):
+        pair = [a, b]
+        first = np.sum(pair[1] * pair[1])
+        a += 1.0  # b, read below, is not a
+        return first + np.sum(b * a)
+
     check_gradient(copied_first, normal(3))
+    _check_gradient_of_mutating(beside_another_in_a_list, normal(3), normal(3))
     x = normal(3)
     assert ast_ad.grad(element_read_before)(x)[1] == x[0]
 

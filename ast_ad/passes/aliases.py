@@ -28,16 +28,16 @@ SHARING = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squ
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     groups = _Groups()
     for stmt in walk_statements(func.body):
-        for a, b in _shared(stmt):
+        for a, b, held in _shared(stmt):
             if not (_number(a, ctx) or _number(b, ctx)):  # a number is nobody's array
-                groups.join(a, b)
+                groups.holds(a, b) if held else groups.join(a, b)
     order = _reads_in_order(func.body)
     for stmt in walk_statements(func.body):
         old = _augmented_operand(stmt)
         if old is None or _number(old, ctx):
             continue
         family = ctx.src_name(old)
-        others = {n for n in groups.members(old) if ctx.src_name(n) != family}
+        others = {n for n in groups.seers(old) if ctx.src_name(n) != family}
         read = others & _read_after(stmt, order)
         if read:
             users = sorted({ctx.src_name(n) for n in read if n not in ctx.namer.invented})
@@ -73,30 +73,31 @@ def _symbol(stmt: gast.Assign) -> str:
 
 
 def _shared(stmt: gast.AST):
-    """Pairs of names this statement makes refer to one array (or to a container of it)."""
+    """(a, b, held): this statement makes a and b refer to one array, or (held) makes
+    the list or tuple a hold b's array."""
     appended = list_append(stmt)
     if appended is not None:
         items, value = appended
         if isinstance(value, gast.Name):
-            yield items, value.id
+            yield items, value.id, True
         return
     if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], gast.Name)):
         return
     target, value = stmt.targets[0].id, stmt.value
     if isinstance(value, gast.Name):  # a copy, or a phi
-        yield target, value.id
+        yield target, value.id, False
     elif isinstance(value, (gast.Subscript, gast.Attribute)) and isinstance(value.value, gast.Name):
-        yield target, value.value.id  # y[0], y.T: a view or an element
+        yield target, value.value.id, False  # y[0], y.T: a view, or an item of a list
     elif isinstance(value, (gast.Tuple, gast.List)):
         for elt in value.elts:
             if isinstance(elt, gast.Name):
-                yield target, elt.id
+                yield target, elt.id, True
     elif isinstance(value, gast.Call):
         callee, args, _ = call_parts(value)
         called = callee[1] if isinstance(callee, tuple) else getattr(callee, "__name__", None)
         if called in SHARING and args and isinstance(args[0], gast.Name):
-            yield target, args[0].id
+            yield target, args[0].id, False
 
 
 def _reads_in_order(body: list) -> list:
@@ -133,10 +134,12 @@ def _read_after(stmt: gast.AST, order: list) -> set[str]:
 
 
 class _Groups:
-    """Union-find over names."""
+    """Names grouped by the array they may refer to (union-find), and which lists or
+    tuples hold which arrays."""
 
     def __init__(self):
         self.parent: dict[str, str] = {}
+        self.held: dict[str, set[str]] = {}  # list or tuple -> names of what it holds
 
     def find(self, x: str) -> str:
         self.parent.setdefault(x, x)
@@ -148,6 +151,32 @@ class _Groups:
     def join(self, a: str, b: str) -> None:
         self.parent[self.find(a)] = self.find(b)
 
+    def holds(self, container: str, item: str) -> None:
+        self.find(container)  # both become names of a group
+        self.find(item)
+        self.held.setdefault(container, set()).add(item)
+
     def members(self, x: str) -> set[str]:
         root = self.find(x)
         return {n for n in list(self.parent) if self.find(n) == root}
+
+    def seers(self, x: str) -> set[str]:
+        """Names through which a change to x's array can be seen: x's group, the lists
+        holding it (and theirs), and, when x may be an item of a list, that list's items.
+        Two items of one list do not see each other."""
+        own = self.members(x)
+        seen = set(own)
+        for direction in (self._holders, self._items):
+            frontier = list(own)
+            while frontier:
+                for name_ in direction(frontier.pop()):
+                    for member in self.members(name_) - seen:
+                        seen.add(member)
+                        frontier.append(member)
+        return seen
+
+    def _holders(self, x: str) -> list[str]:
+        return [c for c, items in self.held.items() if x in items]
+
+    def _items(self, x: str) -> set[str]:
+        return self.held.get(x, set())
