@@ -51,8 +51,9 @@ def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
     while True:
         writes = {}
         for s in walk_statements(func.body):
-            if item_write(s):
-                writes.setdefault(item_write(s)[0], s)
+            written = item_write(s)
+            if written:
+                writes.setdefault(written[0], s)
         definitions: dict[str, list] = {}
         for s in walk_statements(func.body):
             if isinstance(s, gast.Assign) and len(s.targets) == 1 \
@@ -66,7 +67,8 @@ def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
                 break
             aliased = _branch_aliases(array, definitions, set())
             if len(defs) > 1 and aliased:
-                names = sorted({ctx.src_name(a) for a in aliased})
+                names = sorted({ctx.src_name(a) for a in aliased
+                                if a not in ctx.namer.invented}) or ["another array"]
                 others = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1
                                      else names)
                 raise ctx.error(
