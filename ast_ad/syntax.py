@@ -90,6 +90,12 @@ def clone(node):
     return new
 
 
+def param_names(func: gast.FunctionDef) -> list[str]:
+    """The function's parameters, in order (positional-only, positional, keyword-only)."""
+    args = func.args
+    return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+
 def load_names(node: gast.AST) -> list[str]:
     """Names read (Load context) anywhere inside `node`."""
     return [

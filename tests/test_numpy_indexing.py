@@ -239,12 +239,21 @@ def _write_into_unpacked_rows(x):
     return np.sum(z ** 2)
 
 
+def _write_into_asarray(x):
+    z = x * 1.0
+    y = np.asarray(z)  # z itself
+    y[0] = 5.0
+    return np.sum(z ** 2)
+
+
 @pytest.mark.parametrize("fn", [_write_into_expand_dims, _write_into_squeeze,
                                 _write_into_moveaxis, _write_into_flip,
-                                _write_into_unpacked_split, _write_into_unpacked_rows])
-def test_writing_into_a_view_is_rejected(fn):
+                                _write_into_unpacked_split, _write_into_unpacked_rows,
+                                _write_into_asarray])
+@pytest.mark.parametrize("transform", [ast_ad.grad, lambda f: lambda x: ast_ad.jvp(f, (x,), (x,))])
+def test_writing_into_a_view_is_rejected(fn, transform):
     with pytest.raises(ast_ad.UnsupportedSyntaxError, match="may be a view"):
-        ast_ad.grad(fn)(np.ones(3))
+        transform(fn)(np.ones(3))
 
 
 def test_write_through_another_name():

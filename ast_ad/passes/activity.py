@@ -12,7 +12,7 @@ import gast
 
 from ..context import Context
 from ..rules import registry
-from ..syntax import item_write, list_append, target_name, walk_statements
+from ..syntax import item_write, list_append, param_names, target_name, walk_statements
 from .resolve import call_parts
 
 NONDIFFERENTIABLE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
@@ -47,7 +47,7 @@ def _names(atoms) -> list[str]:
 
 
 def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    params = [a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs]
+    params = param_names(func)
     defs = []  # (target, operands)
     for stmt in walk_statements(func.body):
         name = target_name(stmt)

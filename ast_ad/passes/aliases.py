@@ -1,6 +1,9 @@
-"""Reject `y += e` on an array that another name still sees.
+"""Reject writes and updates that would change an array through another name unseen.
 
-ast-ad compiles `y += e` as `y = y + e` (a new array), as JAX does. NumPy
+A write into a view (`row = y[0]; row[1] = v`, reshape, flip...) changes the
+array it views, which the derivative passes do not track: rejected.
+
+And ast-ad compiles `y += e` as `y = y + e` (a new array), as JAX does. NumPy
 instead writes into y's array, and every name for that array sees the change:
 after `w = y; y += e`, w has changed too. The two agree unless such another
 name (a copy, a view, a list holding the array) is read after the update; this
@@ -15,17 +18,14 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import list_append, load_names, walk_statements
+from ..syntax import item_write, list_append, load_names, target_name, walk_statements
+from .facts import VIEWS
 from .kinds import SCALAR
 from .resolve import call_parts
 
-# Calls whose result may be (a view of) their first argument's array.
-SHARING = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
-           "expand_dims", "flip", "fliplr", "flipud", "diagonal", "broadcast_to", "asarray",
-           "asanyarray", "atleast_1d", "atleast_2d", "atleast_3d"}
-
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    _check_writes(func, ctx)
     groups = _Groups()
     for stmt in walk_statements(func.body):
         for a, b, held in _shared(stmt):
@@ -50,6 +50,27 @@ def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 f"write `{family} = {family} {_symbol(stmt)} ...` for a new array (what ast-ad "
                 f"computes), or copy first: `{family} = np.copy(...)`")
     return func
+
+
+def _check_writes(func: gast.FunctionDef, ctx: Context) -> None:
+    """`y[i] = v` where y may be a view of another array."""
+    values = {target_name(s): s.value for s in walk_statements(func.body)
+              if target_name(s) is not None and isinstance(s, gast.Assign)}
+    for stmt in walk_statements(func.body):
+        written = item_write(stmt)
+        if written is None:
+            continue
+        array = written[0]
+        value, seen = values.get(array), {array}
+        while isinstance(value, gast.Name) and value.id not in seen:  # `a, b = ...` copies
+            seen.add(value.id)
+            value = values.get(value.id)
+        if isinstance(value, (gast.Subscript, gast.Attribute)) or _view_call(value):
+            raise ctx.error(
+                UnsupportedSyntaxError, stmt,
+                f"unsupported: writing into {ctx.src_name(array)}, which may be a view of "
+                "another array", "write into the original array, e.g. y[0, 1] = v instead of "
+                "row = y[0]; row[1] = v")
 
 
 def _number(var: str, ctx: Context) -> bool:
@@ -93,11 +114,19 @@ def _shared(stmt: gast.AST):
         for elt in value.elts:
             if isinstance(elt, gast.Name):
                 yield target, elt.id, True
-    elif isinstance(value, gast.Call):
-        callee, args, _ = call_parts(value)
-        called = callee[1] if isinstance(callee, tuple) else getattr(callee, "__name__", None)
-        if called in SHARING and args and isinstance(args[0], gast.Name):
-            yield target, args[0].id, False
+    elif _view_call(value):
+        viewed = call_parts(value)[1][0]
+        if isinstance(viewed, gast.Name):
+            yield target, viewed.id, False
+
+
+def _view_call(value: gast.AST) -> bool:
+    """Whether `value` is a call whose result may share its first argument's memory."""
+    if not isinstance(value, gast.Call):
+        return False
+    callee, args, _ = call_parts(value)
+    called = callee[1] if isinstance(callee, tuple) else getattr(callee, "__name__", None)
+    return called in VIEWS and bool(args)
 
 
 def _reads_in_order(body: list) -> list:

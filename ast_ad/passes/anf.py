@@ -32,12 +32,12 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import assign, clone, const, is_constant, name, rename, root_name
+from ..syntax import assign, clone, const, is_constant, name, param_names, rename, root_name
 
 
 def local_names(func: gast.FunctionDef) -> set[str]:
     """Names Python treats as local to `func`: parameters and assignment targets."""
-    found = {a.id for a in func.args.args + func.args.posonlyargs + func.args.kwonlyargs}
+    found = set(param_names(func))
     for node in gast.walk(func):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             found.add(node.id)

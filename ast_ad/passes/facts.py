@@ -17,6 +17,13 @@ from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
 from .resolve import is_missing
 from .shapes import UNKNOWN, static_index
 
+# Functions and methods whose result may share memory with their first argument:
+# a view of it, or the array itself. A write or `+=` through the result changes it.
+VIEWS = frozenset({
+    "reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims",
+    "flip", "fliplr", "flipud", "diagonal", "broadcast_to", "asarray", "asanyarray",
+    "atleast_1d", "atleast_2d", "atleast_3d"})
+
 
 class Facts:
     """Kinds and shapes of generated expressions, for one compilation."""

@@ -34,6 +34,7 @@ from ..syntax import (
     list_append,
     name,
     nodes_of,
+    param_names,
     target_name,
     walk_statements,
 )
@@ -68,8 +69,7 @@ class _Forward(Facts):
         # Tangents of values the output does not depend on (a loop condition's
         # np.max(...)) are never needed: only active names get one.
         self.varied = ctx.active
-        args = func.args
-        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.params = param_names(func)
         # Arrays the code writes into: their tangents must be arrays of their own.
         self.written = {item_write(s)[0] for s in walk_statements(func.body) if item_write(s)}
         self.tangent_names: set[str] = set()

@@ -25,7 +25,16 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, assigned_names, blocks, call, name, rename, walk_statements
+from ..syntax import (
+    assign,
+    assigned_names,
+    blocks,
+    call,
+    name,
+    param_names,
+    rename,
+    walk_statements,
+)
 from .facts import Facts
 from .kinds import ARRAY, SCALAR
 from .save import body_end
@@ -51,8 +60,7 @@ def fuse(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 
 
 def _forward_names(func) -> set[str]:
-    params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
-    found = set(params)
+    found = set(param_names(func))
     for stmt in walk_statements([s for s in func.body
                                  if anno.getanno(s, "section") == "forward"]):
         found.update(n.id for n in gast.walk(stmt)

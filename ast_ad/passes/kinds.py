@@ -20,7 +20,7 @@ import numpy as np
 from .. import anno, callees
 from ..context import Context
 from ..rules import registry
-from ..syntax import dotted_path, list_append, target_name, walk_statements
+from ..syntax import dotted_path, list_append, param_names, target_name, walk_statements
 from ..templates import bind_call
 from .resolve import call_parts, is_missing
 
@@ -56,7 +56,7 @@ def elementwise(*kinds: str | None) -> str | None:
 
 
 def infer_kinds(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    params = [a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs]
+    params = param_names(func)
     kinds: dict[str, str] = {}
     given = ctx.options.kinds or ()
     for i, p in enumerate(params):

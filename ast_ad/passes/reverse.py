@@ -22,7 +22,7 @@ import gast
 
 from .. import algebra, anno, runtime
 from ..context import Context
-from ..errors import NoRuleError, UnsupportedSyntaxError
+from ..errors import NoRuleError
 from ..rules import registry
 from ..syntax import (
     assign,
@@ -32,6 +32,7 @@ from ..syntax import (
     item_write,
     list_append,
     name,
+    param_names,
     target_name,
     walk_statements,
 )
@@ -56,8 +57,7 @@ class _Reverse(Facts):
         super().__init__(ctx)
         self.func = func
         self.active = ctx.active
-        args = func.args
-        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.params = param_names(func)
         self.output_kind = None
         self.given: set[str] = set()  # names whose adjoints are parameters, not zero-initialised
         self.loads = Counter(n.id for n in gast.walk(func)
@@ -65,7 +65,6 @@ class _Reverse(Facts):
         self.escaping_stack: list[set] = []
         self.def_stmts = {target_name(s): s for s in walk_statements(func.body)
                           if target_name(s) is not None}
-        self.defs = {var: stmt.value for var, stmt in self.def_stmts.items()}
 
     # -- names and values ----------------------------------------------------
 
@@ -215,7 +214,6 @@ class _Reverse(Facts):
         zeroes that part (those values of y never reached the output), and puts the
         old values back for the adjoints of earlier statements that read y."""
         array, index, value = item_write(stmt)
-        self.check_not_a_view(array, stmt)
         saved = self.ctx.namer.fresh("saved")
         old = gast.Subscript(value=name(array), slice=clone(index), ctx=gast.Load())
         if self.kinds.get(array) == ARRAY:
@@ -248,21 +246,6 @@ class _Reverse(Facts):
         anno.setanno(restore, "restores", array)
         backward.append(restore)
         return [save, stmt], backward
-
-    def check_not_a_view(self, array: str, stmt) -> None:
-        value = self.defs.get(array)
-        seen = {array}
-        while isinstance(value, gast.Name) and value.id not in seen:  # `a, b = ...` copies
-            seen.add(value.id)
-            value = self.defs.get(value.id)
-        if isinstance(value, (gast.Subscript, gast.Attribute)) or (
-                isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
-                and value.func.attr in VIEWS):
-            raise self.ctx.error(
-                UnsupportedSyntaxError, stmt,
-                f"unsupported: writing into {self.ctx.src_name(array)}, which may be a view of "
-                "another array", "write into the original array, e.g. y[0, 1] = v instead of "
-                "row = y[0]; row[1] = v")
 
     def append(self, stmt: gast.Expr) -> list:
         """`ys.append(v)`: appends happen in order, so their adjoints pop in reverse order."""
@@ -466,10 +449,6 @@ class _Reverse(Facts):
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
 
-
-# Functions and methods whose result may share memory with their argument.
-VIEWS = ("reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
-         "expand_dims", "flip", "fliplr", "flipud", "diagonal", "broadcast_to")
 
 
 def _defines(stmt: gast.AST) -> list[str]:

@@ -15,7 +15,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, clone, name, walk_statements
+from ..syntax import assign, clone, name, param_names, walk_statements
 
 
 def split(func: gast.FunctionDef, ctx: Context):
@@ -26,7 +26,7 @@ def split(func: gast.FunctionDef, ctx: Context):
     final = gast.Return(value=final.value.elts[1])
     forward = [s for s in body[:-1] if anno.getanno(s, "section") == "forward"]
     backward = [s for s in body[:-1] if anno.getanno(s, "section") == "backward"]
-    params = [a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs]
+    params = param_names(func)
     assigned = set(params) | {n.id for s in forward for n in gast.walk(s)
                               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     read = []

@@ -27,7 +27,17 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import assign, const, load_names, name, rename, store_names, walk_statements
+from ..syntax import (
+    assign,
+    const,
+    item_write,
+    load_names,
+    name,
+    param_names,
+    rename,
+    store_names,
+    walk_statements,
+)
 from .anf import local_names
 
 
@@ -46,8 +56,6 @@ def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
 
     A name a branch merges (`y = a if c else b`) is one of several arrays, known
     only at run time: a write through it is rejected rather than left untracked."""
-    from ..syntax import item_write
-
     while True:
         writes = {}
         for s in walk_statements(func.body):
@@ -115,8 +123,7 @@ def _remove(stmts: list, target) -> bool:
 class _Renamer:
     def __init__(self, ctx: Context, func: gast.FunctionDef):
         self.namer = ctx.namer
-        args = func.args
-        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.params = param_names(func)
         self.locals = local_names(func)
         self.defined: set[str] = set(self.params)
         # How often each variable is mentioned, in the whole function and in each
@@ -247,7 +254,7 @@ def _coalesce_entry_copies(func: gast.FunctionDef) -> None:
     """Drop `h = e` before a loop when `e` is read nowhere else: the loop reuses the name `e`."""
     loads = Counter(load_names(func))
     stores = Counter(store_names(func))
-    params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+    params = set(param_names(func))
     mapping: dict[str, str] = {}
 
     def visit(stmts: list) -> list:
