@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import inspect
-import weakref
 
 import numpy as np
 
+from . import cache
 from .api import check_argnums, check_differentiable, compile_function, grad
 from .context import Options
 from .errors import ADError
 from .passes.kinds import kind_of_value
 from .pipeline import check
 from .source import describe, get_source
-
-# target function -> {(mode, argnums, kinds, arrays): generated functions}
-_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _compile(fun, mode: str, argnums: tuple, values: tuple):
@@ -26,20 +23,23 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
     arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
                    for v in values)
     key = (mode, argnums, kinds, arrays, getattr(target, "__code__", None))
-    known = _COMPILED.setdefault(target, {})
-    if key in known:
-        return known[key]
-    src = get_source(target)
-    if state is None:
-        check(src)
-    for i in argnums:
-        check_differentiable(values[i], i, _param_names(target)[i], fun, src.location)
-    known[key] = compile_function(src, Options(mode, argnums, True, kinds, arrays))
-    return known[key]
+    with cache.LOCK:
+        found = cache.lookup(target, "transforms", key)  # None if what it assumed changed
+        if found is not None:
+            return found
+        src = get_source(target)
+        if state is None:
+            check(src)
+        for i in argnums:
+            check_differentiable(values[i], i, _param_names(target)[i], fun, src.location)
+        functions = compile_function(src, Options(mode, argnums, True, kinds, arrays))
+        cache.store(target, "transforms", key, functions,
+                    getattr(functions[0], "__ast_ad_deps__", ()))
+        return functions
 
 
 def _param_names(fn) -> list[str]:
-    return [p.name for p in inspect.signature(fn).parameters.values()
+    return [p.name for p in inspect.signature(fn, follow_wrapped=False).parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 

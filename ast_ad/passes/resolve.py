@@ -11,7 +11,7 @@ import builtins
 
 import gast
 
-from .. import anno
+from .. import anno, cache
 from ..context import Context
 from ..syntax import dotted_path
 from .anf import local_names
@@ -22,9 +22,10 @@ _MISSING = object()
 class Scope:
     """Looks names up the way the user's function does: closure, then globals, then builtins."""
 
-    def __init__(self, ctx: Context, locals_: set[str]):
+    def __init__(self, ctx: Context, locals_: set[str], read: set[str] = frozenset()):
         self.ctx = ctx
         self.locals = locals_
+        self.read = read  # the non-local names the function reads
 
     def value(self, path: str):
         """The object a dotted non-local name refers to, or _MISSING."""
@@ -33,25 +34,30 @@ class Scope:
             return _MISSING
         src = self.ctx.src
         if root in src.closure:
+            where, container = "closure", src.closure[root]
             try:
-                obj = src.closure[root].cell_contents
+                obj = container.cell_contents
             except ValueError:
                 return _MISSING
         elif root in src.globals:
-            obj = src.globals[root]
+            where, container, obj = "global", src.globals, src.globals[root]
         elif hasattr(builtins, root):
-            obj = getattr(builtins, root)
+            where, container, obj = "builtin", src.globals, getattr(builtins, root)
         else:
             return _MISSING
         for part in rest:
             obj = getattr(obj, part, _MISSING)
             if obj is _MISSING:
                 return _MISSING
+        # The code generated from what was found here is only right while it stays so.
+        cache.depend(where, container, root, rest, obj)
         return obj
 
 
 def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    scope = Scope(ctx, local_names(func))
+    locals_ = local_names(func)
+    read = {n.id for n in gast.walk(func) if isinstance(n, gast.Name)} - locals_
+    scope = Scope(ctx, locals_, read)
     ctx.scope = scope
     for node in gast.walk(func):
         if isinstance(node, gast.Call):
