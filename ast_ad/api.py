@@ -251,6 +251,7 @@ def _dispatcher(state: "_Transformed"):
     dispatch = namespace["_factory"](state.table, slow, _arrays_match, state.never)
     state.fast_cell = dict(zip(dispatch.__code__.co_freevars, dispatch.__closure__))[
         "_ast_ad_latest"]
+    cache.track(state)
     dispatch.__defaults__ = state.fun.__defaults__
     dispatch.__kwdefaults__ = state.fun.__kwdefaults__
     return dispatch
@@ -349,6 +350,15 @@ class _Transformed:
                     self.table[key] = (new, checks)
             if self.fast_cell is not None and self.fast_cell.cell_contents[0] is old:
                 self.fast_cell.cell_contents = (new,) + self.fast_cell.cell_contents[1:]
+
+    def reset(self) -> None:
+        """Forget all code (ast_ad.clear_caches): the next call generates it again."""
+        with cache.LOCK:
+            self.table.clear()
+            self.shapes_seen.clear()
+            self.latest = None
+            if self.fast_cell is not None:
+                self.fast_cell.cell_contents = self.never
 
     def forget(self, old) -> None:
         """Stop running `old` (its assumptions no longer hold): the next call compiles."""

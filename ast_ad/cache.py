@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import linecache
+import sysconfig
 import threading
 import types
 import weakref
@@ -86,13 +87,28 @@ def token_of(value) -> tuple:
     return ("is", value)
 
 
-def depend(where: str, container, name: str, attrs: tuple, value) -> None:
-    """Note that the code being compiled (on this thread) relies on this lookup."""
+def depend(where: str, container, name: str, attrs: tuple, value, root=None) -> None:
+    """Note that the code being compiled (on this thread) relies on this lookup
+    (`root`: what `name` itself is, when `attrs` were looked up in it)."""
     if not _THREAD.recorders:
         return
+    if attrs and isinstance(root, types.ModuleType) and _is_library(root):
+        # `np.tanh`, `math.log`: checking that `np` is still numpy is enough; we do not
+        # follow libraries monkeypatched after the code was generated (each check costs).
+        attrs, value = (), root
     dep = Dep(where, container, name, tuple(attrs), token_of(value))
     for recorder in _THREAD.recorders:
         recorder.setdefault(dep.key, dep)
+
+
+_LIBRARY_PATHS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib",
+                                                              "platlib")})
+
+
+def _is_library(module: types.ModuleType) -> bool:
+    """An installed library or the standard library, as opposed to the user's own modules."""
+    file = getattr(module, "__file__", None)
+    return file is None or str(file).startswith(_LIBRARY_PATHS)
 
 
 def replay(deps) -> None:
@@ -151,7 +167,9 @@ def guard(deps, globals_: dict, closure: dict, local_names) -> tuple[str, dict]:
     globals and closure cells; and the objects it needs injected (name -> object).
 
     Names the generated function can see as the user's function does are read
-    directly (a LOAD_GLOBAL or LOAD_DEREF and an `is`: a few nanoseconds)."""
+    directly (a LOAD_GLOBAL or LOAD_DEREF and an `is`: a few nanoseconds). Reading
+    them raises what the user's function would raise (NameError for a deleted global).
+    """
     tests, injected = [], {}
     for i, dep in enumerate(deps):
         visible = dep.name.isidentifier() and dep.name not in local_names
@@ -169,7 +187,8 @@ def guard(deps, globals_: dict, closure: dict, local_names) -> tuple[str, dict]:
                 injected[f"_ast_ad_builtin{i}"] = getattr(builtins, dep.name)
                 expr = f"_ast_ad_ns{i}.get({dep.name!r}, _ast_ad_builtin{i})"
             else:
-                expr = f"_ast_ad_ns{i}[{dep.name!r}]"
+                injected["_ast_ad_absent"] = _MISSING
+                expr = f"_ast_ad_ns{i}.get({dep.name!r}, _ast_ad_absent)"
         expr += "".join(f".{attr}" for attr in dep.attrs)
         kind = dep.token[0]
         if kind == "data":
@@ -250,8 +269,18 @@ def size() -> int:
     return count + len(_LINES)
 
 
+_DISPATCHERS: "weakref.WeakSet" = weakref.WeakSet()  # objects with a reset() of their own
+
+
+def track(dispatcher) -> None:
+    """`dispatcher.reset()` forgets its tables when the caches are cleared."""
+    _DISPATCHERS.add(dispatcher)
+
+
 def clear() -> None:
     with LOCK:
+        for dispatcher in list(_DISPATCHERS):
+            dispatcher.reset()
         for owner in list(_HOLDERS):
             holder = getattr(owner, "__dict__", {})
             found = holder.get(_ATTRIBUTE)

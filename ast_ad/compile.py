@@ -104,12 +104,9 @@ def guarded_copy(fn: types.FunctionType, source: str, globals_: dict, injected: 
     at = func.body[0].lineno - 1
     indent = " " * func.body[0].col_offset
     check = textwrap.indent(
-        "try:\n"
-        f"    _ast_ad_ok = {condition}\n"
-        "except Exception:\n"
-        "    _ast_ad_ok = False\n"
-        "if not _ast_ad_ok:  # what the code was generated for changed: generate it again\n"
-        f"    return _ast_ad_stale({call})\n", indent)
+        f"if not ({condition}):\n"
+        f"    return _ast_ad_stale({call})  # what the code was generated for changed\n",
+        indent)
     text = "".join(lines[func.lineno - 1:at]) + check + "".join(lines[at:func.end_lineno])
     both = {**injected, **objects, "_ast_ad_stale": stale}
     (copy,) = _compile(text, [fn.__name__], globals_, both, closure,

@@ -45,12 +45,13 @@ class Scope:
             where, container, obj = "builtin", src.globals, getattr(builtins, root)
         else:
             return _MISSING
+        found = obj
         for part in rest:
             obj = getattr(obj, part, _MISSING)
             if obj is _MISSING:
                 return _MISSING
         # The code generated from what was found here is only right while it stays so.
-        cache.depend(where, container, root, rest, obj)
+        cache.depend(where, container, root, rest, obj, found)
         return obj
 
 
