@@ -3,6 +3,7 @@
 from __future__ import annotations
 import __future__
 
+import ast
 import dis
 import inspect
 import linecache
@@ -159,7 +160,42 @@ def _lambda_source(fn, closure) -> FunctionSource:
             hint="define the function in a file, or use `def` instead of a lambda typed at "
                  "a prompt",
         )
-    return FunctionSource(fn, filename, "".join(lines), 1, 0, is_lambda=True, closure=closure)
+    text = "".join(lines)
+    _check_lambda_matches(fn, text)
+    return FunctionSource(fn, filename, text, 1, 0, is_lambda=True, closure=closure)
+
+
+def _check_lambda_matches(fn, text: str) -> None:
+    """A lambda's file must still hold, on its line, a lambda compiling to its code."""
+    code = fn.__code__
+    if cache.lookup(fn, "source", (code, text)):
+        return
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        tree = None
+    lambdas = [node for node in ast.walk(tree) if isinstance(node, ast.Lambda)
+               and node.lineno == code.co_firstlineno] if tree is not None else []
+    for lam in lambdas:
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=v) for v in code.co_freevars],
+                             kwonlyargs=[], kw_defaults=[], defaults=[])
+        outer = ast.FunctionDef(name="__ast_ad_outer__", args=args, body=[ast.Return(lam)],
+                                decorator_list=[], returns=None, type_params=[])
+        module = ast.fix_missing_locations(ast.Module(body=[outer], type_ignores=[]))
+        try:
+            compiled = compile(module, code.co_filename, "exec",
+                               flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+        except (SyntaxError, ValueError):
+            continue
+        if any(_same_code(c, code) for c in _functions_in(compiled, True)):
+            cache.store(fn, "source", (code, text), True)
+            return
+    raise SourceUnavailableError(
+        f"the source of the lambda at {code.co_filename}:{code.co_firstlineno} is not the code "
+        "that runs: the file changed after it was loaded",
+        Location(code.co_filename, code.co_firstlineno, 0),
+        "reload the module (importlib.reload) or restart Python, then differentiate again",
+    )
 
 
 def lambda_node(tree: gast.Module, fn: types.FunctionType) -> gast.Lambda | None:

@@ -286,6 +286,16 @@ def test_a_callee_edited_after_import_is_rejected(tmp_path):
         ast_ad.grad(m.f)(3.0)
 
 
+def test_a_lambda_edited_after_import_is_rejected(tmp_path):
+    m = write_module(tmp_path, "edited_lambda", """
+        k = 2.0
+        f = lambda x: x ** 3 * k
+    """)
+    (tmp_path / "edited_lambda.py").write_text("\nk = 2.0\nf = lambda x: x * 5.0 * k\n")
+    with pytest.raises(ast_ad.SourceUnavailableError, match="lambda at .*edited_lambda.py:3"):
+        ast_ad.grad(m.f)(1.0)  # was 10.0: the file's derivative
+
+
 # -- 4. threads ---------------------------------------------------------------------
 
 
