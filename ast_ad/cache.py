@@ -208,21 +208,34 @@ def guard(deps, globals_: dict, closure: dict, local_names) -> tuple[str, dict]:
 # -- entries --------------------------------------------------------------------
 
 
+class _Holder:
+    """What a function carries: its tables, and whose they are (functools.wraps copies
+    __dict__, and an entry copied onto a wrapper is not the wrapper's)."""
+
+    __slots__ = ("owner", "tables")
+
+    def __init__(self, owner=None):
+        self.owner = weakref.ref(owner) if owner is not None else None
+        self.tables: dict = {}
+
+    def __reduce__(self):
+        return (_Holder, ())  # pickled functions (cloudpickle) carry no generated code
+
+
 def _tables(owner, create: bool):
     """The owner's tables: {table name: {key: (value, deps)}}, oldest first."""
-    holder = getattr(owner, "__dict__", None)
-    if holder is None:
+    attributes = getattr(owner, "__dict__", None)
+    if attributes is None:
         return None
-    found = holder.get(_ATTRIBUTE)
-    # functools.wraps copies __dict__: an entry copied onto a wrapper is not the wrapper's.
-    if found is not None and found[0]() is owner:
-        return found[1]
+    found = attributes.get(_ATTRIBUTE)
+    if isinstance(found, _Holder) and found.owner is not None and found.owner() is owner:
+        return found.tables
     if not create:
         return None
-    tables: dict = {}
-    holder[_ATTRIBUTE] = (weakref.ref(owner), tables)
+    holder = _Holder(owner)
+    attributes[_ATTRIBUTE] = holder
     _HOLDERS.add(owner)
-    return tables
+    return holder.tables
 
 
 def lookup(owner, table: str, key):
@@ -282,10 +295,9 @@ def clear() -> None:
         for dispatcher in list(_DISPATCHERS):
             dispatcher.reset()
         for owner in list(_HOLDERS):
-            holder = getattr(owner, "__dict__", {})
-            found = holder.get(_ATTRIBUTE)
-            if found is not None and found[0]() is owner:
-                del holder[_ATTRIBUTE]
+            tables = _tables(owner, create=False)
+            if tables is not None:
+                tables.clear()
         _HOLDERS.clear()
 
 

@@ -436,3 +436,15 @@ def test_clear_caches_forgets_everything(monkeypatch):
     real = ast_ad.api.generate
     monkeypatch.setattr(ast_ad.api, "generate", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert g(3.0) == 6.0 and len(calls) == 1  # generated again
+
+
+def test_functions_stay_picklable_and_copyable():
+    import copy
+    import pickle
+
+    g = ast_ad.grad(make_scaled(3.0))
+    assert g(1.0) == 6.0
+    f = g.__wrapped__
+    holder = f.__dict__["__ast_ad_cache__"]
+    assert type(pickle.loads(pickle.dumps(holder))) is type(holder)  # empty: no code, no refs
+    assert copy.deepcopy(f.__dict__)["__ast_ad_cache__"].owner is None
