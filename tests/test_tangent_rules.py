@@ -178,6 +178,7 @@ ROWS = [
     (np.asarray, np.asarray, (normal(3),), {}),
     (np.copy, np.copy, (normal(3),), {}),
     (astype, astype, (normal(3), np.float64), {}),
+    *((t, t, (normal(3),), {}) for t in (np.float64, np.longdouble)),
     (np.stack, np.stack, ([normal(3), normal(3)],), {"axis": -1}),
 ]
 

@@ -15,7 +15,6 @@ a loop runs backwards over the same range, or as many times as it ran.
 
 from __future__ import annotations
 
-import types
 from collections import Counter
 
 import gast
@@ -29,6 +28,7 @@ from ..syntax import (
     call,
     clone,
     const,
+    dotted_path,
     item_write,
     list_append,
     name,
@@ -40,7 +40,7 @@ from ..templates import Binding, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, describe_primal
 from .kinds import ARRAY, OTHER, SCALAR
-from .resolve import call_parts, is_missing
+from .resolve import call_parts, is_missing, user_function
 
 
 def reverse(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -360,12 +360,16 @@ class _Reverse(Facts):
             out = self.apply(type(value.op), [value.operand], {}, target, stmt)
         elif isinstance(value, gast.Call):
             callee, args, keywords = call_parts(value)
-            if registry.lookup(callee) is None and isinstance(callee, types.FunctionType) \
+            if registry.lookup(callee) is None and user_function(callee) \
                     and self.ctx.compile_callee is not None:
                 out = self.call_user_function(callee, args, keywords, target, stmt)
             else:
                 out = self.apply(callee, args, keywords, target, stmt)
         elif isinstance(value, gast.Subscript):
+            if anno.hasanno(value, "indexer"):  # np.r_[x, y]
+                raise self.ctx.error(
+                    NoRuleError, stmt, f"no adjoint rule for {dotted_path(value.value)}[...]",
+                    "build the array with np.concatenate, np.stack, np.hstack or np.vstack")
             out = self.apply("getitem", [value.value, value.slice], {}, target, stmt)
         elif isinstance(value, (gast.Tuple, gast.List)):
             out = [self.accumulate(e.id, gast.Subscript(

@@ -5,7 +5,7 @@
 import numpy as np
 
 from ..runtime import astype, unstack
-from .registry import adjoint, method, nondifferentiable, tangent
+from .registry import adjoint, method, nondifferentiable, result_kind, tangent
 
 
 def _sequence(param):
@@ -65,6 +65,21 @@ def astype_tangent(y, x, dtype, copy=True):
     d[y] = astype(d[x], dtype)
 
 
+# np.float64(x) and np.longdouble(x) convert, keeping the derivative (np.int64(x)
+# and the integer types have none: see rules/elementwise.py).
+FLOAT_TYPES = (np.float64, np.longdouble)
+
+
+@adjoint(*FLOAT_TYPES)
+def float_type(y, x):
+    b[x] = b[y]
+
+
+@tangent(*FLOAT_TYPES)
+def float_type_tangent(y, x):
+    d[y] = d[x]
+
+
 @adjoint(np.stack, when=_sequence("arrays"), result_kind="array",
          note="a list or tuple of arrays, or one array (stacking its rows)")
 def stack(y, arrays, axis=0):
@@ -81,9 +96,11 @@ def stack_tangent(y, arrays, axis=0):
     d[y] = np.stack(d[arrays], axis)
 
 
-nondifferentiable(np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like,
-                  np.empty_like, np.full_like, np.eye, np.identity, np.arange, np.linspace,
-                  why="a constant array", result_kind="array")
+nondifferentiable(np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
+                  np.eye, np.identity, why="depends only on the shape", result_kind="array")
+# Differentiable in their float arguments (v, start, stop, step), but without rules: they
+# are rejected where those carry a derivative, and make constant arrays where they do not.
+result_kind(np.full, np.full_like, np.linspace, np.arange, kind="array")
 nondifferentiable(np.shape, why="a shape", result_kind="other")
 nondifferentiable(np.ndim, np.size, why="a count", result_kind="scalar")
 

@@ -662,7 +662,11 @@ nondifferentiable(math.floor, math.ceil, math.trunc, builtins.round, math.isnan,
 nondifferentiable(np.floor, np.ceil, np.trunc, np.rint, np.round, np.around, np.fix,
                   np.floor_divide, np.sign, np.isnan, np.isinf, np.isfinite,
                   why="piecewise constant")
-nondifferentiable(builtins.int, builtins.bool, builtins.len, builtins.isinstance,
-                  why="not a real-valued function", result_kind="scalar")
+nondifferentiable(builtins.int, *(t for t in set(np.sctypeDict.values())
+                                   if issubclass(t, np.integer)),
+                  why="returns integers", result_kind="scalar")
+nondifferentiable(builtins.bool, np.bool_, builtins.isinstance, why="returns a bool",
+                  result_kind="scalar")
+nondifferentiable(builtins.len, why="returns an integer (a length)", result_kind="scalar")
 nondifferentiable(builtins.range, builtins.print, builtins.str, builtins.type,
                   why="not a real-valued function", result_kind="other")
