@@ -179,6 +179,10 @@ ROWS = [
     (np.copy, np.copy, (normal(3),), {}),
     (astype, astype, (normal(3), np.float64), {}),
     *((t, t, (normal(3),), {}) for t in (np.float64, np.longdouble)),
+    (np.full, np.full, ((2, 3), 1.5), {}),
+    (np.full_like, np.full_like, (normal(3), 1.5), {}),
+    (np.linspace, np.linspace, (0.5, 2.5, 5), {}),
+    (np.linspace, np.linspace, (0.5, 2.5, 4, False), {}),
     (np.stack, np.stack, ([normal(3), normal(3)],), {"axis": -1}),
 ]
 

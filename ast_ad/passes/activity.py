@@ -34,7 +34,7 @@ def differentiable_operands(value: gast.AST) -> list[str]:
         if registry.is_nondifferentiable(callee) \
                 or anno.getanno(value, "cast") == NO_DERIVATIVE_CAST:  # x.astype(int)
             return []
-        return _names(args + list(keywords.values()))
+        return _names(_differentiated_arguments(callee, args, keywords))
     if isinstance(value, gast.Attribute):
         return [] if value.attr in NONDIFFERENTIABLE_ATTRIBUTES else _names([value.value])
     if isinstance(value, gast.Subscript):
@@ -45,6 +45,22 @@ def differentiable_operands(value: gast.AST) -> list[str]:
     if isinstance(value, (gast.Tuple, gast.List)):
         return _names(value.elts)
     return []
+
+
+def _differentiated_arguments(callee, args: list, keywords: dict) -> list:
+    """The arguments a call's rule gives a derivative to (`np.full_like(x, v)`: v, not x);
+    every argument where no rule's signature binds the call, or a guard decides."""
+    from ..templates import bind_call
+
+    rule = registry.lookup(callee)
+    found, bound_any = [], False
+    for template in rule.adjoints if rule is not None else ():
+        bound = bind_call(template, args, keywords)
+        if isinstance(bound, dict):  # a guard may refuse this binding: then all count
+            bound_any = True
+            found += [atom for param, atom in bound.items()
+                      if param in template.targets or template.when is not None]
+    return found if bound_any else args + list(keywords.values())
 
 
 def _names(atoms) -> list[str]:

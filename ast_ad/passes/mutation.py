@@ -6,8 +6,8 @@ writes into an argument -- `y.sort()`, `y.fill(v)`, `np.copyto(y, x)`,
 y's array behind their back. Such a call is rejected unless it provably cannot
 matter: nothing it reads or writes, and no other name for the array it writes
 (a copy, a view, a list holding it), carries a derivative at any point of the
-function, and (reverse mode) no differentiated statement before it read that
-array, whose old value the backward pass would need. A call whose result is
+function, and no differentiated statement before it read that array, whose old
+value the derivative code would need. A call whose result is
 dropped and that ast-ad knows nothing about is rejected the same way when it is
 given a value that carries a derivative: it is only there to change something.
 
@@ -121,14 +121,14 @@ def _involved(array: str, node: gast.Call, position: int, order: list, groups, c
         return "it holds values that carry a derivative"
     if any(n in ctx.varied for n in _operands(node)):
         return "values that carry a derivative flow into it"
-    if ctx.options.mode == "jvp":
-        return ""  # tangents are computed beside their values, before any later change
     loops = order[position][1]
     for i, (stmt, around) in enumerate(order):
         earlier = i < position or (loops and loops[0] in around)
         if earlier and i != position and _differentiated(stmt, ctx) \
                 and family & set(load_names(stmt)):
-            return "the backward pass reads its value from before the change"
+            # The backward pass reads it, and so may forward mode's tangents: simplify
+            # folds `dz = c * dx` into where dz is used, after the change.
+            return "the derivative code reads its value from before the change"
     return ""
 
 
@@ -186,7 +186,7 @@ def _alias_groups(func: gast.FunctionDef) -> "_Groups":
         if not targets:
             continue
         value = stmt.value
-        shared = [] if _fresh(value) else load_names(value)
+        shared = _sharers(value)
         if isinstance(value, gast.Call):
             for array, _ in written_arguments(value):  # z = np.add(a, b, out=y): z is y
                 shared += load_names(array)
@@ -195,6 +195,15 @@ def _alias_groups(func: gast.FunctionDef) -> "_Groups":
             for n in shared:
                 groups.join(target, n)
     return groups
+
+
+def _sharers(value: gast.AST) -> list[str]:
+    """The names whose array (or list) an assigned expression may be, or be part of."""
+    if _fresh(value):
+        return []
+    if isinstance(value, (gast.Subscript, gast.Attribute)):  # not the index: y[i] is part of y
+        return load_names(value.value)
+    return load_names(value)
 
 
 def _fresh(value: gast.AST) -> bool:

@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from ..runtime import astype, unstack
+from ..runtime import astype, unbroadcast, unstack
 from .registry import adjoint, method, nondifferentiable, result_kind, tangent
 
 
@@ -96,11 +96,52 @@ def stack_tangent(y, arrays, axis=0):
     d[y] = np.stack(d[arrays], axis)
 
 
+# -- constructors: constant in the shape, differentiable in the values -----------------
+
+
+@adjoint(np.full, result_kind="array", note="no derivative to the shape")
+def full(y, shape, fill_value, dtype=None):
+    b[fill_value] = unbroadcast(b[y], fill_value)
+
+
+@tangent(np.full)
+def full_tangent(y, shape, fill_value, dtype=None):
+    d[y] = np.full(np.shape(y), d[fill_value], dtype)
+
+
+@adjoint(np.full_like, result_kind="array", note="no derivative to the array whose shape it takes")
+def full_like(y, a, fill_value, dtype=None):
+    b[fill_value] = unbroadcast(b[y], fill_value)
+
+
+@tangent(np.full_like)
+def full_like_tangent(y, a, fill_value, dtype=None):
+    d[y] = np.full(np.shape(y), d[fill_value], dtype)
+
+
+def _scalar_ends(args):
+    return all(args[p].kind == "scalar" or args[p].shape == () for p in ("start", "stop"))
+
+
+@adjoint(np.linspace, when=_scalar_ends, result_kind="array",
+         note="scalar start and stop; num, endpoint; not retstep or axis")
+def linspace(y, start, stop, num=50, endpoint=True, retstep=False, dtype=None):
+    w = np.linspace(0.0, 1.0, num, endpoint)
+    b[start] = np.sum(b[y] * (1.0 - w))
+    b[stop] = np.sum(b[y] * w)
+
+
+@tangent(np.linspace, when=_scalar_ends)
+def linspace_tangent(y, start, stop, num=50, endpoint=True, retstep=False, dtype=None):
+    w = np.linspace(0.0, 1.0, num, endpoint)
+    d[y] = d[start] * (1.0 - w) + d[stop] * w
+
+
 nondifferentiable(np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
                   np.eye, np.identity, why="depends only on the shape", result_kind="array")
-# Differentiable in their float arguments (v, start, stop, step), but without rules: they
-# are rejected where those carry a derivative, and make constant arrays where they do not.
-result_kind(np.full, np.full_like, np.linspace, np.arange, kind="array")
+# np.arange(start, stop, step) is differentiable in float arguments, but has no rule: it is
+# rejected where they carry a derivative, and makes a constant array where they do not.
+result_kind(np.arange, kind="array")
 nondifferentiable(np.shape, why="a shape", result_kind="other")
 nondifferentiable(np.ndim, np.size, why="a count", result_kind="scalar")
 
