@@ -34,7 +34,7 @@ from ..syntax import (
 )
 from .activity import differentiable_operands
 from .facts import VIEWS, describe_primal
-from .resolve import UNKNOWN_CAST, call_parts, user_function, written_arguments
+from .resolve import UNKNOWN_CAST, call_parts, is_missing, user_function, written_arguments
 
 
 def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -58,13 +58,22 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                             f"unsupported: {_describe(node)} changes "
                             f"`{ctx.src_name(atom.id)}` in place, which the derivative does "
                             f"not follow ({why})", instead)
-        if not written and isinstance(stmt, gast.Expr) and list_append(stmt) is None \
-                and not _known(node) and any(n in ctx.varied for n in _operands(node)):
+        if written or list_append(stmt) is not None \
+                or not any(n in ctx.varied for n in _operands(node)):
+            continue
+        if isinstance(stmt, gast.Expr) and not _known(node):
             raise ctx.error(
                 NoRuleError, stmt,
                 f"{_describe(node)} is called only for what it does to its arguments, which "
                 "carry a derivative, and ast-ad cannot tell what that is",
                 "assign what it computes to a name (`y = f(x)`), or call it outside the "
+                "differentiated function")
+        if _foreign(node):
+            raise ctx.error(
+                NoRuleError, stmt,
+                f"{_describe(node)} is given values that carry a derivative, and ast-ad cannot "
+                "tell what it does with them (it may change them in place)",
+                "register a rule with @ast_ad.register_adjoint(...), or call it outside the "
                 "differentiated function")
     return func
 
@@ -100,6 +109,19 @@ def _known(node: gast.Call) -> bool:
     if isinstance(callee, np.ufunc) or getattr(callee, "__module__", None) == "math":
         return True
     return user_function(callee)  # compiled with the call (see passes/reverse)
+
+
+def _foreign(node: gast.Call) -> bool:
+    """Whether a call goes where ast-ad cannot see: an unresolved name, a method it does not
+    know, or a function of another library. NumPy's, math's and the builtins change their
+    arguments only where registry.WRITES, INPLACE_METHODS and `out=` say so."""
+    callee, _, _ = call_parts(node)
+    if callee is None or isinstance(callee, tuple) or is_missing(callee):
+        return True
+    if _known(node):
+        return False
+    module = getattr(callee, "__module__", None) or getattr(type(callee), "__module__", "")
+    return (module or "").split(".")[0] not in ("numpy", "math", "builtins")
 
 
 def _check_cast(stmt, node: gast.Call, ctx: Context) -> None:

@@ -657,11 +657,12 @@ def where_tangent(z, condition, x, y):
 
 method("clip", np.clip)
 
-nondifferentiable(math.floor, math.ceil, math.trunc, builtins.round, math.isnan, math.isinf,
+nondifferentiable(math.floor, math.ceil, math.trunc, builtins.round,
                   why="piecewise constant", result_kind="scalar")
+nondifferentiable(math.isnan, math.isinf, why="returns a bool", result_kind="scalar")
 nondifferentiable(np.floor, np.ceil, np.trunc, np.rint, np.round, np.around, np.fix,
-                  np.floor_divide, np.sign, np.isnan, np.isinf, np.isfinite,
-                  why="piecewise constant")
+                  np.floor_divide, np.sign, why="piecewise constant")
+nondifferentiable(np.isnan, np.isinf, np.isfinite, why="returns bools")
 nondifferentiable(builtins.int, *(t for t in set(np.sctypeDict.values())
                                    if issubclass(t, np.integer)),
                   why="returns integers", result_kind="scalar")
