@@ -8,6 +8,7 @@ NoRuleError naming the call, its line, and what to write instead.
 import importlib.util
 import inspect
 import math
+import random
 import warnings
 
 import numpy as np
@@ -270,6 +271,27 @@ def test_call_for_its_effect_on_a_differentiated_value_is_rejected():
         ast_ad.grad(calls_an_unknown_function_for_its_effect)(X.copy(), np.random.seed)
 
 
+def shuffles_with_the_standard_library(x):
+    ys = [x[0], x[1], x[2]]
+    done = random.shuffle(ys)
+    return ys[0] + 0.0 * (done is None)
+
+
+def calls_an_unknown_method(x, box):
+    y = x * 1.0
+    n = box.update(y)
+    return y[0] + 0.0 * (n is None)
+
+
+def test_call_ast_ad_cannot_see_into_is_rejected_whatever_its_result():
+    fn = shuffles_with_the_standard_library
+    with pytest.raises(NoRuleError, match="shuffle is given values") as info:
+        ast_ad.grad(fn)(X.copy())
+    assert info.value.location.lineno == fn.__code__.co_firstlineno + 2
+    with pytest.raises(NoRuleError, match=r"\.update\(\) changes `box` in place"):
+        ast_ad.grad(calls_an_unknown_method)(X.copy(), {})
+
+
 # -- 2. casts ------------------------------------------------------------------------
 
 
@@ -333,9 +355,17 @@ def float64_scalar(s):
     return np.float64(s) * s
 
 
+def array_float32(x):
+    return np.sum(np.array(x, dtype=np.float32) ** 2) + np.sum(np.asarray(x, np.float32) * x)
+
+
 def test_cast_to_a_float_keeps_the_derivative():
     g = ast_ad.grad(cast_float32)(X.copy())
     np.testing.assert_allclose(g, 2 * X, rtol=1e-6)
+    assert g.dtype == X.dtype  # the adjoint of the cast is cast back
+    g = ast_ad.grad(array_float32)(X.copy())
+    np.testing.assert_allclose(g, 4 * X, rtol=1e-6)
+    assert g.dtype == X.dtype
     check_gradient(cast_float_like, X.copy(), UNSORTED.copy())
     check_jvp(cast_float_like, X.copy(), UNSORTED.copy())
     check_gradient(float64_scalar, 1.3)
@@ -507,14 +537,17 @@ def test_every_constant_is_constant():
         if not callable(fn) or fn in (print, np.empty, np.empty_like):  # uninitialised
             continue
         for x in (rng.uniform(0.1, 0.4, size=4) + np.arange(4), 1.3):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    before, after = fn(x), fn(x + 1e-7)
-            except Exception:
-                continue  # takes a shape, a string...: not a function of a float
-            if isinstance(before, (np.ndarray, float, np.floating)):
-                np.testing.assert_array_equal(before, after, err_msg=repr(fn))
+            # np.floor(x), np.digitize(x, bins), np.full(3, x) (not constant: it has a rule)
+            for args in ((x,), (x, x + 1.0), (3, x)):
+                moved = tuple(a + 1e-7 if a is x else a for a in args)
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        before, after = fn(*args), fn(*moved)
+                except Exception:
+                    continue  # takes a shape, a string...: not a function of a float
+                if isinstance(before, (np.ndarray, float, np.floating)):
+                    np.testing.assert_array_equal(before, after, err_msg=repr(fn))
 
 
 def test_every_array_method_has_a_meaning_or_is_rejected(tmp_path):

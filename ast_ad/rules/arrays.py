@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from ..runtime import astype, unbroadcast, unstack
+from ..runtime import astype, cast_like, unbroadcast, unstack
 from .registry import adjoint, method, nondifferentiable, result_kind, tangent
 
 
@@ -19,9 +19,18 @@ def array_of_sequence(y, object, dtype=None):
     b[object] = list(b[y])
 
 
-@adjoint(np.array)
+def _no_dtype(args):
+    return args["dtype"].value is None
+
+
+@adjoint(np.array, when=_no_dtype)
 def array_copy(y, object, dtype=None):
     b[object] = b[y]
+
+
+@adjoint(np.array)
+def array_cast(y, object, dtype=None):
+    b[object] = cast_like(b[y], object)
 
 
 @tangent(np.array)
@@ -35,9 +44,14 @@ def asarray_of_sequence(y, a, dtype=None):
     b[a] = list(b[y])
 
 
-@adjoint(np.asarray)
+@adjoint(np.asarray, when=_no_dtype)
 def asarray(y, a, dtype=None):
     b[a] = b[y]
+
+
+@adjoint(np.asarray)
+def asarray_cast(y, a, dtype=None):
+    b[a] = cast_like(b[y], a)
 
 
 @tangent(np.asarray)
@@ -57,7 +71,7 @@ def copy_tangent(y, a):
 
 @adjoint(astype)
 def astype_rule(y, x, dtype, copy=True):
-    b[x] = b[y]
+    b[x] = cast_like(b[y], x)
 
 
 @tangent(astype)
@@ -72,7 +86,7 @@ FLOAT_TYPES = (np.float64, np.longdouble)
 
 @adjoint(*FLOAT_TYPES)
 def float_type(y, x):
-    b[x] = b[y]
+    b[x] = cast_like(b[y], x)
 
 
 @tangent(*FLOAT_TYPES)

@@ -36,5 +36,5 @@ inplace_method(*(f"__i{op}__" for op in (
 inplace_method("extend", "insert", "remove", "clear", "reverse", "pop", "popitem", "update",
                "setdefault", "add", "discard", "difference_update", "intersection_update",
                "symmetric_difference_update",
-               instead="build a new list (`ys = ys + [v]`), or use `ys.append(v)`")
+               instead="build a new list, dict or set (`ys = ys + [v]`), or use `ys.append(v)`")
 inplace_method("shuffle", arg=1, instead="write `y = y[rng.permutation(len(y))]`")
