@@ -662,7 +662,12 @@ nondifferentiable(math.floor, math.ceil, math.trunc, builtins.round,
 nondifferentiable(math.isnan, math.isinf, why="returns a bool", result_kind="scalar")
 nondifferentiable(np.floor, np.ceil, np.trunc, np.rint, np.round, np.around, np.fix,
                   np.floor_divide, np.sign, why="piecewise constant")
-nondifferentiable(np.isnan, np.isinf, np.isfinite, why="returns bools")
+nondifferentiable(np.isnan, np.isinf, np.isfinite, np.greater, np.greater_equal, np.less,
+                  np.less_equal, np.equal, np.not_equal, np.logical_and, np.logical_or,
+                  np.logical_xor, np.logical_not, np.signbit, np.isclose, np.allclose,
+                  np.array_equal, np.isneginf, np.isposinf, why="returns bools")
+nondifferentiable(np.count_nonzero, why="returns integers (a count)")
+nondifferentiable(np.argpartition, np.lexsort, why="integer indices")
 nondifferentiable(builtins.int, *(t for t in set(np.sctypeDict.values())
                                    if issubclass(t, np.integer)),
                   why="returns integers", result_kind="scalar")
