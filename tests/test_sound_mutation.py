@@ -195,8 +195,25 @@ def test_in_place_change_of_a_differentiated_array_is_rejected(case):
     _rejected(fn, (UNSORTED.copy(),), offset, "in place", *words, modes=modes)
 
 
+def adds_at_after_a_read(x):
+    y = np.ones(3) * x
+    z = y * x
+    np.add.at(y, [0, 0], x[0])  # a repeated index adds twice
+    return np.sum(z) + np.sum(y * y)
+
+
+def adds_at_into_a_view(x):
+    y = np.zeros(4)
+    v = y[0:2]
+    np.add.at(v, [0, 0], x[0])
+    return np.sum(y * y)
+
+
 def test_add_at_in_forward_mode_is_followed():
     check_jvp(adds_at, X.copy())
+    check_jvp(adds_at_after_a_read, X.copy())
+    # ... but not into a view: y's tangent would miss the change.
+    _rejected(adds_at_into_a_view, (X.copy(),), 3, "numpy.add.at", "`v`")
 
 
 def copies_into_a_constant_then_writes(x):

@@ -30,6 +30,7 @@ from ..syntax import (
     item_write,
     list_append,
     load_names,
+    target_name,
     walk_statements,
 )
 from .activity import differentiable_operands
@@ -40,12 +41,14 @@ from .resolve import UNKNOWN_CAST, call_parts, is_missing, user_function, writte
 def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     order = _statements_in_order(func.body)
     groups = _alias_groups(func)
+    values = {target_name(s): s.value for s, _ in order if target_name(s) is not None}
     for position, (stmt, _) in enumerate(order):
         node = _call_of(stmt)
         if node is None:
             continue
         _check_cast(stmt, node, ctx)
-        if ctx.options.mode == "jvp" and _forward_follows(stmt, node):
+        if ctx.options.mode == "jvp" and _forward_follows(stmt, node) \
+                and not _into_a_view(node, values):
             continue
         written = written_arguments(node)
         for array, instead in written:
@@ -97,6 +100,17 @@ def _forward_follows(stmt, node: gast.Call) -> bool:
     if callee == np.add.at:
         return True
     return callee == ("method", "pop") and not node.args and isinstance(stmt, gast.Assign)
+
+
+def _into_a_view(node: gast.Call, values: dict) -> bool:
+    """Whether np.add.at writes into what may be a view of another array (`v = y[0:2]`):
+    forward mode would update v's tangent but not y's."""
+    atom = node.args[0] if node.args else None
+    seen = set()
+    while isinstance(atom, gast.Name) and atom.id in values and atom.id not in seen:
+        seen.add(atom.id)  # through copies and phis
+        atom = values[atom.id]
+    return not _fresh(atom) and not isinstance(atom, gast.Name) if atom is not None else False
 
 
 def _known(node: gast.Call) -> bool:
