@@ -167,7 +167,6 @@ def fills_a_view(x):
 MUTATIONS = [
     (sorts_in_place, 2, ".sort()", "`y`", "np.sort"),
     (fills, 2, ".fill()", "`y`", "np.ones_like"),
-    (adds_at, 2, "numpy.add.at", "`y`"),
     (multiplies_into, 2, "numpy.multiply", "`y`", "out="),
     (multiplies_into_positionally, 2, "numpy.multiply", "`y`", "out="),
     (copies_into, 2, "numpy.copyto", "`y`"),
@@ -191,8 +190,7 @@ MUTATIONS = [
 @pytest.mark.parametrize("case", MUTATIONS, ids=[c[0].__name__ for c in MUTATIONS])
 def test_in_place_change_of_a_differentiated_array_is_rejected(case):
     fn, offset, *words = case
-    modes = ("grad",) if fn is adds_at else ("grad", "jvp")  # jvp follows np.add.at
-    _rejected(fn, (UNSORTED.copy(),), offset, "in place", *words, modes=modes)
+    _rejected(fn, (UNSORTED.copy(),), offset, "in place", *words)
 
 
 def adds_at_after_a_read(x):
@@ -209,10 +207,54 @@ def adds_at_into_a_view(x):
     return np.sum(y * y)
 
 
-def test_add_at_in_forward_mode_is_followed():
-    check_jvp(adds_at, X.copy())
-    check_jvp(adds_at_after_a_read, X.copy())
-    # ... but not into a view: y's tangent would miss the change.
+def adds_at_into_a_copy(x):
+    y = x * 1.0
+    np.add.at(y, [0, 0], x[1])
+    return np.sum(y * x)
+
+
+def adds_a_scalar_at(x, s):
+    y = x * 2.0
+    np.add.at(y, [0, 2, 2], s * s)
+    return np.sum(y ** 3)
+
+
+def adds_at_in_a_loop(x):
+    y = np.zeros(3)
+    for k in range(3):
+        np.add.at(y, [k, 0], x[k] * y[k] + x[0])
+    return np.sum(y ** 2)
+
+
+def adds_at_into_a_matrix(w, v):
+    m = w * 1.0
+    np.add.at(m, ([0, 0, 1], [1, 1, 0]), v)
+    return np.sum(np.tanh(m))
+
+
+ADDS_AT = [(adds_at, (X,)), (adds_at_after_a_read, (X,)), (adds_at_into_a_copy, (X,)),
+           (adds_a_scalar_at, (X, 0.7)), (adds_at_in_a_loop, (X,)),
+           (adds_at_into_a_matrix, (np.arange(6.0).reshape(2, 3) / 5, UNSORTED))]
+
+
+@pytest.mark.parametrize("case", ADDS_AT, ids=[c[0].__name__ for c in ADDS_AT])
+def test_add_at_is_followed(case):
+    # np.add.at(y, i, v) was ignored: v got no gradient (all zeros before).
+    fn, args = case
+    check_gradient(fn, *args)
+    check_jvp(fn, *args)
+
+
+def test_add_at_leaves_the_callers_tangent_alone():
+    # y's tangent was dx itself, and np.add.at wrote into the caller's tangent.
+    tangent = np.ones(3)
+    _, dy = ast_ad.jvp(adds_at_into_a_copy, (X.copy(),), (tangent,))
+    np.testing.assert_array_equal(tangent, np.ones(3))
+    assert dy == pytest.approx(2 * np.sum(X) + 2 * X[1] + 2 * X[0])
+
+
+def test_add_at_into_a_view_is_rejected():
+    # Forward mode would add to v's tangent, not to y's.
     _rejected(adds_at_into_a_view, (X.copy(),), 3, "numpy.add.at", "`v`")
 
 

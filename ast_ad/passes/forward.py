@@ -41,7 +41,7 @@ from ..templates import Binding, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, describe_primal
 from .kinds import ARRAY, SCALAR
-from .resolve import call_parts, user_function
+from .resolve import adds_at, call_parts, user_function
 
 _ZERO = "__zero__"
 
@@ -71,6 +71,8 @@ class _Forward(Facts):
         self.params = param_names(func)
         # Arrays the code writes into: their tangents must be arrays of their own.
         self.written = {item_write(s)[0] for s in walk_statements(func.body) if item_write(s)}
+        self.written |= {s.value.args[0].id for s in walk_statements(func.body)
+                         if adds_at(s) and isinstance(s.value.args[0], gast.Name)}
         self.tangent_names: set[str] = set()
 
     def tangent(self, var: str) -> str:
@@ -223,11 +225,8 @@ class _Forward(Facts):
 
     def mutating_call(self, stmt):
         """np.add.at(bx, i, g) in generated code writes into bx: do the same to the tangents."""
-        import numpy
-
         node = stmt.value
-        callee = anno.getanno(node, "callee")
-        if callee == numpy.add.at and node.args and isinstance(node.args[0], gast.Name) \
+        if adds_at(stmt) and isinstance(node.args[0], gast.Name) \
                 and node.args[0].id in self.varied:
             array, index, value = node.args
             tangent = self.concrete(self.tangent_of(value))

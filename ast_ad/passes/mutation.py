@@ -1,10 +1,11 @@
 """Reject in-place changes and casts the derivative passes would not follow.
 
-The derivative passes follow values from assignment to assignment. A call that
-writes into an argument -- `y.sort()`, `y.fill(v)`, `np.copyto(y, x)`,
-`np.add.at(y, i, x)`, any `out=y` (see resolve.written_arguments) -- changes
-y's array behind their back. Such a call is rejected unless it provably cannot
-matter: nothing it reads or writes, and no other name for the array it writes
+The derivative passes follow values from assignment to assignment, item
+writes `y[i] = v`, and `np.add.at(y, i, v)` into an array of its own. Any other
+call that writes into an argument -- `y.sort()`, `y.fill(v)`, `np.copyto(y, x)`,
+`np.multiply.at(y, i, x)`, any `out=y` (see resolve.written_arguments) --
+changes y's array behind their back. Such a call is rejected unless it provably
+cannot matter: nothing it reads or writes, and no other name for the array it writes
 (a copy, a view, a list holding it), carries a derivative at any point of the
 function, and no differentiated statement before it read that array, whose old
 value the derivative code would need. A call whose result is
@@ -35,7 +36,14 @@ from ..syntax import (
 )
 from .activity import differentiable_operands
 from .facts import VIEWS, describe_primal
-from .resolve import UNKNOWN_CAST, call_parts, is_missing, user_function, written_arguments
+from .resolve import (
+    UNKNOWN_CAST,
+    adds_at,
+    call_parts,
+    is_missing,
+    user_function,
+    written_arguments,
+)
 
 
 def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -47,8 +55,7 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         if node is None:
             continue
         _check_cast(stmt, node, ctx)
-        if ctx.options.mode == "jvp" and _forward_follows(stmt, node) \
-                and not _into_a_view(node, values):
+        if _followed(stmt, node, ctx) and not _into_a_view(node, values):
             continue
         written = written_arguments(node)
         for array, instead in written:
@@ -93,13 +100,14 @@ def _operands(node: gast.Call) -> list[str]:
     return names
 
 
-def _forward_follows(stmt, node: gast.Call) -> bool:
-    """In-place changes forward mode does follow: np.add.at (it adds the tangents the same
-    way) and `v = stack.pop()` (it pops the tangent too), both written in generated code."""
-    callee = anno.getanno(node, "callee")
-    if callee == np.add.at:
+def _followed(stmt, node: gast.Call, ctx: Context) -> bool:
+    """In-place changes the derivative passes do follow: np.add.at (saved and put back in
+    reverse mode, its tangent added the same way in forward mode), and `v = stack.pop()`
+    (in forward mode, where generated code pops saved values)."""
+    if adds_at(stmt):
         return True
-    return callee == ("method", "pop") and not node.args and isinstance(stmt, gast.Assign)
+    return ctx.options.mode == "jvp" and anno.getanno(node, "callee") == ("method", "pop") \
+        and not node.args and isinstance(stmt, gast.Assign)
 
 
 def _into_a_view(node: gast.Call, values: dict) -> bool:

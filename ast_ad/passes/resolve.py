@@ -125,8 +125,8 @@ def call_parts(node: gast.Call):
 # -- calls that write into their arguments --------------------------------------------
 
 _DROP_OUT = "drop out= and assign the result to a name instead: `y = np.f(...)`"
-_UFUNC_AT = ("write `y[i] = ...` with an index that does not repeat, or compute a new array "
-             "and assign it to a name")
+_UFUNC_AT = ("write `y[i] = np.f(y[i], v)` with an index that does not repeat (of the .at "
+             "methods, ast-ad follows np.add.at), or compute a new array")
 # ufunc methods: the position of their `out` argument (ufunc.at writes into its first).
 _UFUNC_METHOD_OUT = {"reduce": 3, "accumulate": 3, "reduceat": 4}
 
@@ -175,6 +175,16 @@ def written_arguments(node: gast.Call) -> list[tuple[gast.AST, str]]:
     if "out" in keywords and _given(keywords["out"]):
         found.append((keywords["out"], _DROP_OUT))
     return found
+
+
+def adds_at(stmt) -> bool:
+    """Whether a statement is `np.add.at(y, i, v)` into a name y, which the derivative
+    passes follow (the mutation pass rejects it into a view)."""
+    import numpy as np
+
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+        and anno.getanno(stmt.value, "callee") == np.add.at and len(stmt.value.args) == 3 \
+        and not stmt.value.keywords and isinstance(stmt.value.args[0], gast.Name)
 
 
 def _given(atom) -> bool:
