@@ -120,7 +120,7 @@ def _dtype_casts(func: gast.FunctionDef, params: list, ctx: Context) -> list:
     import numpy as np
 
     arrays = ctx.options.arrays or ()
-    dtypes = {p: info[0] for p, info in zip(params, arrays) if info is not None}
+    dtypes = {p: info[0] for p, info in zip(params, arrays) if info is not None and info[0]}
     pending = []
     for node in gast.walk(func):
         cast = anno.getanno(node, "cast") if isinstance(node, gast.Call) else None

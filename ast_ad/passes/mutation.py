@@ -96,8 +96,7 @@ def _call_of(stmt) -> gast.Call | None:
 
 def _operands(node: gast.Call) -> list[str]:
     """Every name a call reads: the arguments, and the object of a method."""
-    names = load_names(node)
-    return names
+    return load_names(node)
 
 
 def _followed(stmt, node: gast.Call, ctx: Context) -> bool:
@@ -118,7 +117,9 @@ def _into_a_view(node: gast.Call, values: dict) -> bool:
     while isinstance(atom, gast.Name) and atom.id in values and atom.id not in seen:
         seen.add(atom.id)  # through copies and phis
         atom = values[atom.id]
-    return not _fresh(atom) and not isinstance(atom, gast.Name) if atom is not None else False
+    if atom is None or isinstance(atom, gast.Name):  # a parameter: an array of its own
+        return False
+    return not _fresh(atom)
 
 
 def _known(node: gast.Call) -> bool:

@@ -195,15 +195,11 @@ def _given(atom) -> bool:
 
 def _positional_out(function, args: list, keywords: dict) -> list:
     """An `out` argument passed by position (np.sum(x, 0, None, y)), found by the signature."""
-    import inspect
 
     if function is None or "out" in keywords or not callable(function):
         return []
-    try:
-        bound = inspect.signature(function).bind_partial(*args)
-    except (TypeError, ValueError):
-        return []
-    out = bound.arguments.get("out")
+    bound = _bind(function, args)
+    out = bound.get("out")
     return [(out, _DROP_OUT)] if _given(out) else []
 
 
@@ -214,17 +210,28 @@ FLOAT_CAST, NO_DERIVATIVE_CAST, UNKNOWN_CAST = "float", "integer", "unknown"
 
 def dtype_argument(callee, args: list, keywords: dict):
     """The atom a call passes as `dtype` (x.astype(int), np.asarray(x, dtype=...)), else None."""
-    import inspect
 
     if "dtype" in keywords:
         return keywords["dtype"]
     if callee is None or is_missing(callee) or isinstance(callee, tuple) or not callable(callee):
         return None
+    return _bind(callee, args).get("dtype")
+
+
+_SIGNATURES: dict = {}
+
+
+def _bind(function, args: list) -> dict:
+    """Positional arguments bound to the parameters of `function` ({} if it cannot tell)."""
+    import inspect
+
     try:
-        bound = inspect.signature(callee).bind_partial(*args)
-    except (TypeError, ValueError):
-        return None
-    return bound.arguments.get("dtype")
+        signature = _SIGNATURES.get(function)
+        if signature is None:
+            signature = _SIGNATURES[function] = inspect.signature(function)
+        return signature.bind_partial(*args).arguments
+    except (TypeError, ValueError):  # no signature, unhashable, or the arguments do not fit
+        return {}
 
 
 def cast_of(atom, scope: Scope, definitions: dict):
