@@ -193,6 +193,19 @@ def test_in_place_change_of_a_differentiated_array_is_rejected(case):
     _rejected(fn, (UNSORTED.copy(),), offset, "in place", *words)
 
 
+def sorts(x, m):
+    y = np.sort(x)
+    return y[0] * x[0] + np.sum(np.sort(m, axis=0)[0] * np.arange(3.0)) \
+        + np.sum(np.sort(m, axis=None)[:4] ** 2)
+
+
+def test_what_the_hint_says_works():
+    # `y.sort()` is rejected with the hint `y = np.sort(y)`: that is differentiable.
+    m = np.array([[0.3, -1.2, 2.0], [1.1, 0.4, -0.5]])
+    check_gradient(sorts, UNSORTED.copy(), m)
+    check_jvp(sorts, UNSORTED.copy(), m)
+
+
 def adds_at_after_a_read(x):
     y = np.ones(3) * x
     z = y * x

@@ -170,6 +170,9 @@ ROWS = [
     (np.pad, np.pad, (normal(2, 3), ((0, 1), (2, 0))), {"constant_values": 0.5}),
     # indexing
     (np.take, np.take, (normal(2, 3), np.array([2, 0, 2])), {"axis": 1}),
+    (np.sort, np.sort, (normal(2, 3),), {}),
+    (np.sort, np.sort, (normal(2, 3),), {"axis": 0}),
+    (np.sort, np.sort, (normal(2, 3),), {"axis": None}),
     (np.take_along_axis, np.take_along_axis, (normal(3, 4), np.array([[0], [3], [1]])),
      {"axis": 1}),
     # arrays
