@@ -3,8 +3,9 @@
 The derivative passes follow values from assignment to assignment; a call that
 writes into its argument changes a value behind their back. The mutation pass
 rejects such a call wherever the changed array is, or may become, involved with
-a value being differentiated (see passes/mutation.py). Every `out=` argument and
-every ufunc's `.at` is caught there as well, without being listed here.
+a value being differentiated (see passes/mutation.py). Every `out=` argument,
+every ufunc's `.at` (ast-ad follows np.add.at) and the methods below called
+through their class (`np.ndarray.sort(y)`) are caught there as well.
 """
 
 import numpy as np
@@ -19,8 +20,6 @@ writes(np.place, np.putmask, instead="write `y = np.where(mask, v, y)` or `y[mas
 writes(np.fill_diagonal, instead="write `y[np.diag_indices_from(y)] = v`")
 writes(np.put_along_axis, instead=NEW_ARRAY + ", or write into it by index: `y[i, j] = v`")
 writes(np.random.shuffle, instead="write `y = y[np.random.permutation(len(y))]`")
-writes(np.ndarray.sort, instead="write `y = np.sort(y)`")
-writes(np.ndarray.fill, instead="write `y = v * np.ones_like(y)`")
 
 inplace_method("sort", instead="write `y = np.sort(y)`")
 inplace_method("partition", instead="write `y = np.sort(y)` (a sorted array is partitioned)")
