@@ -225,18 +225,13 @@ def dtype_argument(callee, args: list, keywords: dict):
     return _bind(callee, args).get("dtype")
 
 
-_SIGNATURES: dict = {}
-
-
 def _bind(function, args: list) -> dict:
     """Positional arguments bound to the parameters of `function` ({} if it cannot tell)."""
     import inspect
 
     try:
-        signature = _SIGNATURES.get(function)
-        if signature is None:
-            signature = _SIGNATURES[function] = inspect.signature(function)
-        return signature.bind_partial(*args).arguments
+        # Not cached: a table keyed by functions would keep user functions alive.
+        return inspect.signature(function).bind_partial(*args).arguments
     except (TypeError, ValueError):  # no signature, unhashable, or the arguments do not fit
         return {}
 
