@@ -24,7 +24,7 @@ def compile_generated(source: str, names: list[str], ctx: Context) -> list[types
         + textwrap.indent(source, "    ")
         + f"    return {', '.join(names)}\n"
     )
-    filename = f"<ast_ad:{user.qualname}:{names[0]}>"
+    filename = _register(f"{user.qualname}:{names[0]}", factory_source)
     code = compile(factory_source, filename, "exec")
     namespace: dict = {}
     exec(code, user.globals, namespace)
@@ -47,8 +47,6 @@ def compile_generated(source: str, names: list[str], ctx: Context) -> list[types
         fn.__module__ = user.fn.__module__
         fn.__ast_ad_source__ = source
         functions.append(fn)
-    linecache.cache[filename] = (len(factory_source), None,
-                                 factory_source.splitlines(True), filename)
     return functions
 
 
@@ -58,11 +56,25 @@ def compile_wrapper(source: str, name: str, globals_: dict, injected: dict,
     outer = sorted(injected)
     factory_source = (f"def __ast_ad_factory__({', '.join(outer)}):\n"
                       + textwrap.indent(source, "    ") + f"    return {name}\n")
-    filename = f"<ast_ad:{qualname}:{name}>"
+    filename = _register(f"{qualname}:{name}", factory_source)
     namespace: dict = {}
     exec(compile(factory_source, filename, "exec"), globals_, namespace)
     fn = namespace["__ast_ad_factory__"](*[injected[k] for k in outer])
     fn.__qualname__ = f"{qualname}.<{name}>"
-    linecache.cache[filename] = (len(factory_source), None,
-                                 factory_source.splitlines(True), filename)
     return fn
+
+
+def _register(label: str, text: str) -> str:
+    """Register generated source with linecache under `<ast_ad:label>`; return that filename.
+
+    Each different text gets its own filename (`<ast_ad:label#2>`...): the same function
+    compiled for other options (other active arguments, kinds or shapes) is other code, and
+    differentiating generated code again (grad(grad(f))) reads its source back from here.
+    """
+    lines = text.splitlines(True)
+    filename, n = f"<ast_ad:{label}>", 1
+    while filename in linecache.cache and linecache.cache[filename][2] != lines:
+        n += 1
+        filename = f"<ast_ad:{label}#{n}>"
+    linecache.cache[filename] = (len(text), None, lines, filename)
+    return filename
