@@ -228,7 +228,9 @@ class _Reverse(Facts):
             part_shape = self.shape(part)
             if part_shape != () and (part_shape is None or part_shape == self.shape(value)):
                 # A view of the adjoint: copy it before that part is zeroed below.
-                part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))
+                part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load())) \
+                    if self.kinds.get(array) == ARRAY \
+                    else call(self.ctx.reference(runtime.copy_of, "copy_of"), [part])  # a list item
             if isinstance(value, gast.Name) and value.id in self.active:
                 if self.basic_index(index):
                     contribution = call(self.ctx.reference(runtime.unbroadcast, "unbroadcast"),
