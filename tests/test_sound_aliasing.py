@@ -7,9 +7,9 @@ and second derivatives through helpers compiled for several argument patterns.
 
 import numpy as np
 import pytest
+from numeric import check_gradient, check_jvp
 
 import ast_ad
-from numeric import check_gradient, check_jvp
 
 
 @pytest.fixture(autouse=True)
