@@ -22,6 +22,8 @@ class Result:
     kind: str | None
     shape: tuple | None
     item_kind: str | None  # when the function returns a tuple or list of one kind
+    # Whether the result may share memory with an argument (`return a[0]`, `return a.T`).
+    shares: bool = True
 
 
 UNKNOWN = Result("other", None, None)
@@ -29,6 +31,7 @@ UNKNOWN = Result("other", None, None)
 
 def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
     from .context import Options
+    from .passes.aliases import shares_with_parameters
     from .pipeline import transform
     from .source import get_source
 
@@ -47,7 +50,7 @@ def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
         value = tree.body[-1].value
         if isinstance(value, gast.Name):
             result = Result(ctx.kinds.get(value.id), ctx.shapes.get(value.id),
-                            ctx.elements.get(value.id))
+                            ctx.elements.get(value.id), shares_with_parameters(tree, ctx, value.id))
         else:
             result = UNKNOWN
     finally:

@@ -13,24 +13,32 @@ the user's code does.
 
 from __future__ import annotations
 
+import types
+
 import gast
 
-from .. import anno
+from .. import anno, callees
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import item_write, list_append, load_names, target_name, walk_statements
+from ..rules import registry
+from ..syntax import (
+    item_write,
+    list_append,
+    load_names,
+    param_names,
+    store_names,
+    target_name,
+    walk_statements,
+)
 from .facts import VIEWS
-from .kinds import SCALAR
+from .kinds import ARRAY, SCALAR, kind_of_value
 from .resolve import call_parts
 
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _check_writes(func, ctx)
-    groups = _Groups()
-    for stmt in walk_statements(func.body):
-        for a, b, held in _shared(stmt):
-            if not (_number(a, ctx) or _number(b, ctx)):  # a number is nobody's array
-                groups.holds(a, b) if held else groups.join(a, b)
+    groups = _groups(func, ctx)
+    _StaleReads(func, ctx, groups).block(func.body, {})
     order = _reads_in_order(func.body)
     for stmt in walk_statements(func.body):
         old = _augmented_operand(stmt)
@@ -50,6 +58,22 @@ def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 f"write `{family} = {family} {_symbol(stmt)} ...` for a new array (what ast-ad "
                 f"computes), or copy first: `{family} = np.copy(...)`")
     return func
+
+
+def _groups(func: gast.FunctionDef, ctx: Context) -> "_Groups":
+    groups = _Groups()
+    for stmt in walk_statements(func.body):
+        for a, b, held in _shared(stmt, ctx):
+            if not (_number(a, ctx) or _number(b, ctx)):  # a number is nobody's array
+                groups.holds(a, b) if held else groups.join(a, b)
+    return groups
+
+
+def shares_with_parameters(func: gast.FunctionDef, ctx: Context, var: str) -> bool:
+    """Whether `var` may share memory with a parameter (a view of one, or one itself)."""
+    if _number(var, ctx):
+        return False
+    return bool(_groups(func, ctx).seers(var) & set(param_names(func)))
 
 
 def _check_writes(func: gast.FunctionDef, ctx: Context) -> None:
@@ -93,7 +117,7 @@ def _symbol(stmt: gast.Assign) -> str:
             gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%"}.get(type(stmt.value.op), "op")
 
 
-def _shared(stmt: gast.AST):
+def _shared(stmt: gast.AST, ctx: Context):
     """(a, b, held): this statement makes a and b refer to one array, or (held) makes
     the list or tuple a hold b's array."""
     appended = list_append(stmt)
@@ -108,8 +132,12 @@ def _shared(stmt: gast.AST):
     target, value = stmt.targets[0].id, stmt.value
     if isinstance(value, gast.Name):  # a copy, or a phi
         yield target, value.id, False
-    elif isinstance(value, (gast.Subscript, gast.Attribute)) and isinstance(value.value, gast.Name):
-        yield target, value.value.id, False  # y[0], y.T: a view, or an item of a list
+    elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+        if not _advanced(value.slice, ctx):  # y[idx] with an array of indices is a copy
+            yield target, value.value.id, False  # y[0]: a view, or an item of a list
+    elif isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name):
+        if value.attr not in _NOT_VIEWS:
+            yield target, value.value.id, False  # y.T: a view
     elif isinstance(value, (gast.Tuple, gast.List)):
         for elt in value.elts:
             if isinstance(elt, gast.Name):
@@ -118,6 +146,30 @@ def _shared(stmt: gast.AST):
         viewed = call_parts(value)[1][0]
         if isinstance(viewed, gast.Name):
             yield target, viewed.id, False
+    elif isinstance(value, gast.Call):
+        callee, args, keywords = call_parts(value)
+        if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None \
+                and not registry.is_nondifferentiable(callee):
+            bound = callees.bind(callee, args, keywords)
+            kinds = None if bound is None else tuple(
+                kind_of_value(p.default) if a is None else ctx.kinds.get(
+                    getattr(a, "id", None), kind_of_value(getattr(a, "value", None)))
+                for p, a in bound)
+            if kinds is None or callees.result_of(callee, kinds, None).shares:
+                for arg in list(args) + list(keywords.values()):  # `r = first(z)`: z[0]
+                    if isinstance(arg, gast.Name):
+                        yield target, arg.id, False
+
+
+# Attributes of an array that are not arrays sharing its memory.
+_NOT_VIEWS = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
+
+
+def _advanced(index: gast.AST, ctx: Context) -> bool:
+    """Whether an index certainly selects by arrays of indices or a mask (NumPy copies)."""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return any(isinstance(p, gast.List) or isinstance(p, gast.Name)
+               and ctx.kinds.get(p.id) == ARRAY for p in parts)
 
 
 def _view_call(value: gast.AST) -> bool:
@@ -209,3 +261,74 @@ class _Groups:
 
     def _items(self, x: str) -> set[str]:
         return self.held.get(x, set())
+
+
+class _StaleReads:
+    """Reject reading a view (or copy, or a list holding the array) after its array was
+    written through another name: NumPy's view sees the write, ast-ad's would not.
+
+    `r = z[0]; z[0] = v; ... r ...` on a 2-D z. Followed along the code: a name is stale
+    from such a write until it is assigned again; loop bodies are followed twice (the
+    next iteration), branches each from the state before them.
+    """
+
+    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "_Groups"):
+        self.ctx = ctx
+        self.groups = groups
+        self.lists = {n for s in walk_statements(func.body)
+                      for n in [target_name(s)] if n is not None and isinstance(
+                          getattr(s, "value", None), (gast.List, gast.Tuple))}
+        self.lists |= {list_append(s)[0] for s in walk_statements(func.body)
+                       if list_append(s) is not None}
+
+    def block(self, stmts: list, stale: dict) -> dict:
+        for stmt in stmts:
+            stale = self.stmt(stmt, stale)
+        return stale
+
+    def stmt(self, stmt: gast.AST, stale: dict) -> dict:
+        if isinstance(stmt, gast.If):
+            self.reads(stmt, load_names(stmt.test), stale)
+            return {**self.block(stmt.body, stale), **self.block(stmt.orelse, stale)}
+        if isinstance(stmt, (gast.For, gast.While)):
+            header = stmt.iter if isinstance(stmt, gast.For) else stmt.test
+            self.reads(stmt, load_names(header), stale)
+            once = self.block(stmt.body, stale)
+            twice = self.block(stmt.body, {**stale, **once})
+            return {**stale, **once, **twice}
+        copied = target_name(stmt) if isinstance(getattr(stmt, "value", None), gast.Name) \
+            else None
+        if copied is not None and stmt.value.id in stale:  # a copy or phi is not a use
+            return {**stale, copied: stale[stmt.value.id]}
+        self.reads(stmt, load_names(stmt), stale)
+        stale = {n: w for n, w in stale.items() if n not in store_names(stmt)}
+        written = item_write(stmt)
+        if written is not None and self.may_be_array(written[0]):
+            array = written[0]
+            for other in self.groups.seers(array) - {array}:
+                if not _number(other, self.ctx):
+                    stale[other] = (stmt, array)
+        return stale
+
+    def may_be_array(self, var: str) -> bool:
+        return self.ctx.kinds.get(var) != SCALAR and var not in self.lists
+
+    def reads(self, stmt: gast.AST, names: list, stale: dict) -> None:
+        for var in names:
+            if var not in stale:
+                continue
+            write, array = stale[var]
+            ctx = self.ctx
+            shown = ctx.src_name(var) if var not in ctx.namer.invented else None
+            what = f"`{shown}`" if shown else "a view of it"
+            line = ctx.location(stmt).lineno
+            how = "may be a view of it (its shape is unknown here, so it may not be a " \
+                "number)" if ctx.shapes.get(var) is None and ctx.kinds.get(var) == ARRAY \
+                else "shares its memory (a view, a copy or a list holding it)"
+            raise ctx.error(
+                UnsupportedSyntaxError, write,
+                f"unsupported: writing into `{ctx.src_name(array)}` changes {what}, which "
+                f"{how} and is read afterwards (line {line}): ast-ad would not see that "
+                "change",
+                "copy before the write (e.g. `r = z[0].copy()`), or take the view after "
+                "the write")
