@@ -388,3 +388,232 @@ def test_shape_generic_code_is_conservative_about_views():
             scalar_item, np.arange(1.0, n + 1))[0])
     with pytest.raises(ast_ad.UnsupportedSyntaxError, match="its shape is unknown here"):
         g(np.arange(1.0, 20.0))
+
+
+# -- functions that change their arguments (or globals) in place -----------------------------
+# The caller's derivative code did not follow the change: `s = []; push(s, a); b = pop(s);
+# return a * b` gave 3.0 at 3.0 (right: 6.0), in reverse and forward mode. Rejected at the
+# call, naming the function and its line that changes the argument.
+
+def push(s, v):
+    s.append(v)
+
+
+def pop(s):
+    return s.pop()
+
+
+def extend_twice(s, v):
+    s.extend([v, v])
+
+
+def insert_first(s, v):
+    s.insert(0, v)
+
+
+def set_first(s, v):
+    s[0] = v
+
+
+def add_to_list(s, v):
+    s += [v]
+
+
+def write_first(a, v):
+    a[0] = v
+
+
+def add_in_place(a, v):
+    a += v
+
+
+def add_at_first(a, v):
+    np.add.at(a, [0, 0], v)
+
+
+def multiply_into(a, v):
+    np.multiply(a, v, out=a)
+
+
+def write_through_a_view(a, v):
+    r = a[0]
+    r[1] = v
+
+
+def push_through_a_helper(s, v):
+    push(s, v)
+
+
+def pushed_then_popped(a):
+    s = []
+    push(s, a)
+    b = pop(s)
+    return a * b
+
+
+def extended(a):
+    s = [a]
+    extend_twice(s, a)
+    return s[0] * s[2]
+
+
+def inserted(a):
+    s = [a]
+    insert_first(s, a * 2.0)
+    return s[0] * s[1]
+
+
+def item_set(a):
+    s = [1.0, 2.0]
+    set_first(s, a)
+    return s[0] * a
+
+
+def list_added(a):
+    s = [a]
+    add_to_list(s, a)
+    return s[1] * a
+
+
+def pushed_through_a_helper(a):
+    s = []
+    push_through_a_helper(s, a)
+    return s[0] * a
+
+
+def array_written(x):
+    z = x * 1.0
+    write_first(z, x[1] * 2.0)
+    return np.sum(z * z)
+
+
+def array_added(x):
+    z = x * 1.0
+    add_in_place(z, x)
+    return np.sum(z * z)
+
+
+def array_added_at(x):
+    z = x * 1.0
+    add_at_first(z, x[1])
+    return np.sum(z * z)
+
+
+def array_multiplied_into(x):
+    z = x * 1.0
+    multiply_into(z, x)
+    return np.sum(z)
+
+
+def matrix_written_through_a_view(x):
+    z = np.outer(x, x)
+    write_through_a_view(z, x[0])
+    return np.sum(z)
+
+
+X1 = np.array([0.5, 1.5, 2.0])
+
+
+@pytest.mark.parametrize("f, x, callee, arg, change", [
+    (pushed_then_popped, 3.0, "push", "s", "s.append(v)"),
+    (extended, 3.0, "extend_twice", "s", "s.extend([v, v])"),
+    (inserted, 3.0, "insert_first", "s", "s.insert(0, v)"),
+    (item_set, 3.0, "set_first", "s", "s[0] = v"),
+    (list_added, 3.0, "add_to_list", "s", "s += [v]"),
+    (pushed_through_a_helper, 3.0, "push_through_a_helper", "s", "push(s, v)"),
+    (array_written, X1, "write_first", "z", "a[0] = v"),
+    (array_added, X1, "add_in_place", "z", "a += v"),
+    (array_added_at, X1, "add_at_first", "z", "np.add.at(a, [0, 0], v)"),
+    (array_multiplied_into, X1, "multiply_into", "z", "np.multiply(a, v, out=a)"),
+    (matrix_written_through_a_view, X1, "write_through_a_view", "z", "r[1] = v")])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_calling_a_function_that_changes_its_argument_is_rejected(f, x, callee, arg, change,
+                                                                   mode):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        if mode == "grad":
+            ast_ad.grad(f)(x)
+        else:
+            ast_ad.jvp(f, (x,), (np.ones_like(x) if np.ndim(x) else 1.0,))
+    message = str(info.value)
+    fn = globals()[callee]
+    assert f"test_sound_aliasing.{callee} changes its argument `{arg}` in place" in message
+    changed_line = next(i for i, text in enumerate(open(__file__).read().splitlines(), 1)
+                        if text.strip() == change and i > fn.__code__.co_firstlineno)
+    assert f"(line {changed_line}: `{change}`)" in message
+    call_line = next(i for i, text in enumerate(open(__file__).read().splitlines(), 1)
+                     if f"{callee}(" in text and i > f.__code__.co_firstlineno)
+    assert info.value.location.lineno == call_line
+
+
+def copy_then_write_first(a, v):
+    b = a.copy()
+    b[0] = v
+    return b
+
+
+def list_built_inside(v):
+    s = []
+    s.append(v)
+    return s[0] * 2.0
+
+
+def helper_writes_its_own_copy(x):
+    z = x * 1.0
+    w = copy_then_write_first(z, x[1] * 2.0)
+    return np.sum(w * z)
+
+
+def helper_builds_its_own_list(a):
+    return list_built_inside(a) * a
+
+
+@pytest.mark.parametrize("f, x", [(helper_writes_its_own_copy, X1),
+                                  (helper_builds_its_own_list, 3.0)])
+def test_helpers_that_change_only_their_own_values_are_fine(f, x):
+    check_gradient(f, x)
+    check_jvp(f, x)
+    assert ast_ad.grad(ast_ad.grad(helper_builds_its_own_list))(3.0) == pytest.approx(4.0)
+
+
+# -- globals changed in place ----------------------------------------------------------------
+# `G_ARR[0] = x` raised `NameError: bG_ARR` (reverse) / `dG_ARR` (forward) from the generated
+# code; through a helper the gradient was silently wrong.
+
+G_ARR = np.zeros(3)
+G_LIST = []
+
+
+def writes_a_global(x):
+    G_ARR[0] = x
+    return np.sum(G_ARR * x)
+
+
+def appends_to_a_global(x):
+    G_LIST.append(x * 2.0)
+    return G_LIST[-1] * x
+
+
+def set_global(x):
+    G_ARR[1] = x
+
+
+def global_written_by_a_helper(x):
+    set_global(x)
+    return np.sum(G_ARR) * x
+
+
+@pytest.mark.parametrize("f, line, fragment", [
+    (writes_a_global, 1, "changing `G_ARR` in place, a global"),
+    (appends_to_a_global, 1, "changing `G_LIST` in place, a global"),
+    (global_written_by_a_helper, 1, "set_global changes the global `G_ARR` in place"),
+])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_changing_a_global_is_rejected(f, line, fragment, mode):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        if mode == "grad":
+            ast_ad.grad(f)(2.0)
+        else:
+            ast_ad.jvp(f, (2.0,), (1.0,))
+    assert fragment in str(info.value)
+    assert "copy" in str(info.value)  # the hint: copy the global into a local first
+    assert info.value.location.lineno == f.__code__.co_firstlineno + line

@@ -21,7 +21,9 @@ from .. import anno, callees
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
 from ..rules import registry
+from ..source import describe
 from ..syntax import (
+    compound,
     item_write,
     list_append,
     load_names,
@@ -30,6 +32,7 @@ from ..syntax import (
     target_name,
     walk_statements,
 )
+from .anf import local_names
 from .facts import VIEWS
 from .kinds import ARRAY, SCALAR, kind_of_value
 from .resolve import call_parts
@@ -37,6 +40,7 @@ from .resolve import call_parts
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _check_writes(func, ctx)
+    _check_changes(func, ctx)
     groups = _groups(func, ctx)
     _StaleReads(func, ctx, groups).block(func.body, {})
     order = _reads_in_order(func.body)
@@ -74,6 +78,123 @@ def shares_with_parameters(func: gast.FunctionDef, ctx: Context, var: str) -> bo
     if _number(var, ctx):
         return False
     return bool(_groups(func, ctx).seers(var) & set(param_names(func)))
+
+
+# Methods that change their object in place (lists, arrays, dicts, sets).
+MUTATING_METHODS = frozenset({
+    "append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "fill",
+    "resize", "put", "itemset", "partition", "setflags", "setfield", "update", "add",
+    "discard", "popitem", "setdefault"})
+
+
+def changes(func: gast.FunctionDef, ctx: Context) -> list:
+    """What `func` changes in place that its caller sees: [(parameter index, or the name
+    of a global or closure variable), line, source text)], through its own statements or
+    the functions it calls."""
+    groups = _groups(func, ctx)
+    params = param_names(func)
+    owner = {}  # name -> the parameter whose object it may be (or be a view of)
+    for i, p in enumerate(params):
+        if not _number(p, ctx):
+            for n in groups.seers(p):
+                owner.setdefault(n, i)
+    local = local_names(func)
+    found = []
+    for stmt, var, _ in _changed(func, ctx):
+        what = owner.get(var, var if var not in local else None)
+        if what is not None:
+            line = ctx.location(stmt).lineno
+            found.append((what, line, ctx.src_line(line)))
+    return found
+
+
+def _changed(func: gast.FunctionDef, ctx: Context):
+    """(statement, name, how) for each object a statement changes in place: `y[i] = v`,
+    `ys.append(v)`, `y += e` (NumPy and lists change y's object), `np.add.at(y, ...)`,
+    `out=y`, or a call of a function that changes its argument y."""
+    for stmt in walk_statements(func.body):
+        written = item_write(stmt)
+        if written is not None:
+            yield stmt, written[0], None
+        old = _augmented_operand(stmt)
+        if old is not None and not _number(old, ctx):
+            yield stmt, old, None
+        if compound(stmt):
+            continue
+        for node in gast.walk(stmt):
+            if not isinstance(node, gast.Call):
+                continue
+            method = node.func
+            if isinstance(method, gast.Attribute) and method.attr in MUTATING_METHODS \
+                    and isinstance(method.value, gast.Name):
+                yield stmt, method.value.id, None
+            for keyword in node.keywords:
+                if keyword.arg == "out" and isinstance(keyword.value, gast.Name):
+                    yield stmt, keyword.value.id, None
+            callee = anno.getanno(node, "callee")
+            if callee in _IN_PLACE() and node.args and isinstance(node.args[0], gast.Name):
+                yield stmt, node.args[0].id, None
+            for atom, change in _callee_changes(node, ctx):
+                yield stmt, atom, change
+
+
+def _IN_PLACE() -> tuple:
+    import numpy as np
+
+    return (np.add.at, np.subtract.at, np.multiply.at, np.divide.at, np.put, np.copyto,
+            np.place, np.putmask, np.fill_diagonal)
+
+
+def _callee_changes(node: gast.Call, ctx: Context):
+    """(name in the caller, change) for what a called user function changes in place."""
+    callee, args, keywords = call_parts(node)
+    if not isinstance(callee, types.FunctionType) or registry.lookup(callee) is not None \
+            or registry.is_nondifferentiable(callee) or hasattr(callee, "__ast_ad_source__"):
+        return  # (generated code pops what it saved, by design)
+    bound = callees.bind(callee, args, keywords)
+    if bound is None:
+        return
+    kinds = tuple(kind_of_value(p.default) if a is None else ctx.kinds.get(
+        getattr(a, "id", None), kind_of_value(getattr(a, "value", None))) for p, a in bound)
+    for change in callees.result_of(callee, kinds, None).changes:
+        what = change[0]
+        if isinstance(what, str):
+            yield what, change  # a global: the caller's global too
+        elif isinstance(bound[what][1], gast.Name):
+            yield bound[what][1].id, change
+
+
+def _check_changes(func: gast.FunctionDef, ctx: Context) -> None:
+    """Reject changing a global in place, or calling a function that changes its
+    arguments or a global in place: the derivative code would not follow the change."""
+    local = local_names(func)
+    for stmt, var, change in _changed(func, ctx):
+        callee = None if change is None else describe(call_parts(_call_in(stmt))[0])
+        if change is not None and (var not in local or not _number(var, ctx)):
+            _, line, text = change
+            what = f"the global `{var}`" if isinstance(change[0], str) else \
+                f"its argument `{ctx.src_name(var)}`"
+            hint = ("return the new value from the function instead (e.g. "
+                    "`return s + [v]`, `return np.concatenate(...)`), or write the code in "
+                    "the calling function") if not isinstance(change[0], str) else (
+                    f"copy the global into a local first (`g = {var}.copy()`), pass it to "
+                    "the function and return the changed copy")
+            raise ctx.error(
+                UnsupportedSyntaxError, stmt,
+                f"unsupported: {callee} changes {what} in place (line {line}: `{text}`); "
+                "ast-ad does not follow changes a called function makes to its arguments "
+                "or to globals", hint)
+        if change is None and var not in local:
+            raise ctx.error(
+                UnsupportedSyntaxError, stmt,
+                f"unsupported: changing `{var}` in place, a global (or closure) variable: "
+                "ast-ad treats globals as constants",
+                f"copy it into a local first (`g = {var}.copy()`), and change and use the "
+                "copy")
+
+
+def _call_in(stmt: gast.AST) -> gast.Call:
+    return next(n for n in gast.walk(stmt) if isinstance(n, gast.Call))
 
 
 def _check_writes(func: gast.FunctionDef, ctx: Context) -> None:
