@@ -99,6 +99,44 @@ def test_one_helper_from_several_callers_matches_a_fresh_compile():
     np.testing.assert_allclose(together, [4 * a, 2 * b, 2 * b, 2 * a])
 
 
+def inner_loop(a, b):
+    t = a * b
+    for _ in range(2):
+        t = t * a + b
+    return t
+
+
+def calls_inner_loop(a, b):
+    return inner_loop(a, b) + inner_loop(b, a) * 0.5
+
+
+def power_by_loop(a, b):
+    for _ in range(2):
+        b = b * a
+    return b
+
+
+def test_second_order_through_a_helper_with_a_loop():
+    # The helper's backward function carries its adjoint parameter around a loop: forward
+    # mode over it read that parameter's tangent before giving it one (UnboundLocalError).
+    a, b = 0.7, -1.3
+    for i in range(2):
+        for j in range(2):
+            g = ast_ad.grad(calls_inner_loop, argnums=i)
+            args = [a, b]
+            plus, minus = list(args), list(args)
+            plus[j] += 1e-5
+            minus[j] -= 1e-5
+            expected = (g(*plus) - g(*minus)) / 2e-5
+            got = ast_ad.grad(ast_ad.grad(calls_inner_loop, argnums=i), argnums=j)(a, b)
+            assert got == pytest.approx(expected, rel=1e-6), (i, j)
+
+
+def test_jvp_of_a_parameter_a_loop_makes_depend_on_the_input():
+    value, tangent = ast_ad.jvp(power_by_loop, (0.7, 2), (1.0, 0))
+    assert value == pytest.approx(2 * 0.49) and tangent == pytest.approx(4 * 0.7)
+
+
 # -- second order through code that builds lists ----------------------------------------------
 # The generated gradient starts list adjoints with the runtime helper zeros_like and turns
 # arrays back into lists with unstack: forward mode over that code compiled the helpers'
