@@ -42,6 +42,21 @@ def differentiable_operands(value: gast.AST) -> list[str]:
     return []
 
 
+def _added_at(stmt: gast.AST):
+    """(array name, value) for `np.add.at(a, index, value)` or the runtime's
+    `add_at(a, index, value)` (both in the generated code grad(grad(f)) differentiates)."""
+    import numpy
+
+    from .. import runtime
+
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        callee, args, keywords = call_parts(stmt.value)
+        if callee in (numpy.add.at, runtime.add_at) and len(args) == 3 and not keywords \
+                and isinstance(args[0], gast.Name):
+            return args[0].id, args[2]
+    return None
+
+
 def _names(atoms) -> list[str]:
     return [a.id for a in atoms if isinstance(a, gast.Name)]
 
@@ -54,7 +69,7 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         if name is not None:
             defs.append((name, differentiable_operands(stmt.value)))
         # Writing into an array or appending to a list: the container now depends on the value.
-        written = item_write(stmt) or list_append(stmt)
+        written = item_write(stmt) or list_append(stmt) or _added_at(stmt)
         if written is not None:
             defs.append((written[0], _names([written[-1]])))
     varied = {params[i] for i in ctx.options.argnums}

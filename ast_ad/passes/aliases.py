@@ -149,8 +149,9 @@ def _callee_changes(node: gast.Call, ctx: Context):
     """(name in the caller, change) for what a called user function changes in place."""
     callee, args, keywords = call_parts(node)
     if not isinstance(callee, types.FunctionType) or registry.lookup(callee) is not None \
-            or registry.is_nondifferentiable(callee) or hasattr(callee, "__ast_ad_source__"):
-        return  # (generated code pops what it saved, by design)
+            or registry.is_nondifferentiable(callee) or hasattr(callee, "__ast_ad_source__") \
+            or callee.__module__ == "ast_ad.runtime":
+        return  # generated code pops what it saved, and add_at is modelled (forward mode)
     bound = callees.bind(callee, args, keywords)
     if bound is None:
         return

@@ -227,13 +227,14 @@ class _Forward(Facts):
         return [stmt]
 
     def mutating_call(self, stmt):
-        """np.add.at(bx, i, g) in generated code writes into bx: do the same to the tangents."""
+        """np.add.at(bx, i, g) (or the runtime's add_at, for lists) in generated code writes
+        into bx: do the same to the tangents."""
         import numpy
 
         node = stmt.value
         callee = anno.getanno(node, "callee")
-        if callee is numpy.add.at and node.args and isinstance(node.args[0], gast.Name) \
-                and node.args[0].id in self.varied:
+        if callee in (numpy.add.at, runtime.add_at) and len(node.args) == 3 \
+                and isinstance(node.args[0], gast.Name) and node.args[0].id in self.varied:
             array, index, value = node.args
             tangent = self.concrete(self.tangent_of(value))
             new = call(clone(node.func), [name(self.tangent(array.id)), clone(index), tangent])
