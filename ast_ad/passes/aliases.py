@@ -9,6 +9,14 @@ after `w = y; y += e`, w has changed too. The two agree unless such another
 name (a copy, a view, a list holding the array) is read after the update; this
 pass finds that case and rejects it, rather than compute something else than
 the user's code does.
+
+Likewise for writes: after `r = z[0]` (a view), `z[0] = v` changes r too, which
+the derivative passes do not follow; reading r afterwards is rejected (a copy
+`w = z` is merged into z by the ssa pass, so it does see the write).
+
+And what the derivative code cannot follow at all: changing a global in place,
+or calling a function that changes its arguments (or a global) in place
+(`push(s, v)` doing `s.append(v)`): rejected at the call, naming the line.
 """
 
 from __future__ import annotations
@@ -397,6 +405,7 @@ class _StaleReads:
     def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "_Groups"):
         self.ctx = ctx
         self.groups = groups
+        self.seers: dict[str, set] = {}
         self.lists = {n for s in walk_statements(func.body)
                       for n in [target_name(s)] if n is not None and isinstance(
                           getattr(s, "value", None), (gast.List, gast.Tuple))}
@@ -427,9 +436,11 @@ class _StaleReads:
         written = item_write(stmt)
         if written is not None and self.may_be_array(written[0]):
             array = written[0]
-            for other in self.groups.seers(array) - {array}:
-                if not _number(other, self.ctx):
-                    stale[other] = (stmt, array)
+            if array not in self.seers:
+                self.seers[array] = {n for n in self.groups.seers(array) - {array}
+                                     if not _number(n, self.ctx)}
+            for other in self.seers[array]:
+                stale[other] = (stmt, array)
         return stale
 
     def may_be_array(self, var: str) -> bool:
