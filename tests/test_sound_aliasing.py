@@ -222,7 +222,7 @@ def sum_broadcast(x):
     return np.sum(x[None, :] * np.ones((3, 1)) * x)
 
 
-def test_hessian_through_the_adjoint_of_a_sum():
+def test_hessian_through_the_adjoint_of_a_broadcast_sum():
     x = np.array([0.7, 1.3])
     np.testing.assert_allclose(ast_ad.hessian(sum_broadcast)(x), 6.0 * np.eye(2))
     np.testing.assert_allclose(ast_ad.jacrev(ast_ad.grad(sum_broadcast))(x), 6.0 * np.eye(2))
@@ -672,3 +672,50 @@ def test_changing_a_global_is_rejected(f, line, fragment, mode):
     assert fragment in str(info.value)
     assert "copy" in str(info.value)  # the hint: copy the global into a local first
     assert info.value.location.lineno == f.__code__.co_firstlineno + line
+
+
+# -- found on the way: second derivatives through adjoints the gradient code builds ----------
+
+def squared_sum(x):
+    return np.sum(x) ** 2
+
+
+def dot_times_sum(a, b):
+    return (a @ b) * np.sum(b * b)
+
+
+def filled(x):
+    return np.sum(np.full((2, 3), x[0]) * np.full_like(x, x[1]) ** 2)
+
+
+def cube_helper(a, b):
+    return np.sum(a * a * b)
+
+
+def helper_of_one_argument(a, b):
+    return cube_helper(a, b)
+
+
+def test_hessian_when_the_adjoint_of_a_sum_depends_on_the_input():
+    # The adjoint of np.sum is np.full_like(x, g): a "constant array" to forward mode, so
+    # the Hessian of sum(x)**2 was 0 (right: 2 everywhere).
+    x = np.array([0.3, -0.7, 1.1])
+    np.testing.assert_allclose(ast_ad.hessian(squared_sum)(x), np.full((3, 3), 2.0))
+    a, b = x, np.array([0.5, 0.2, -0.4])
+    expected = 2 * (a @ b) * np.eye(3) + 2 * np.outer(b, a) + 2 * np.outer(a, b)
+    np.testing.assert_allclose(ast_ad.hessian(dot_times_sum, argnums=1)(a, b), expected)
+
+
+def test_full_and_full_like_carry_the_derivative_of_their_fill_value():
+    x = np.array([0.3, -0.7, 1.1])
+    check_gradient(filled, x)
+    check_jvp(filled, x)
+
+
+def test_jacrev_of_a_gradient_through_a_helper():
+    # Reverse mode over the generated gradient added the adjoint of a tuple item that is
+    # itself a tuple with `+=`: list concatenation instead of a sum (zeros).
+    a, b = np.array([0.3, -0.7, 1.1]), np.array([0.5, 0.2, -0.4])
+    g = ast_ad.grad(helper_of_one_argument)
+    np.testing.assert_allclose(ast_ad.jacrev(g)(a, b), np.diag(2 * b))
+    np.testing.assert_allclose(ast_ad.jacrev(g, argnums=1)(a, b), np.diag(2 * a))

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import gast
 
-import ast_ad  # noqa: F401  (loads every rule)
-from ast_ad.rules import registry
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's ast_ad, not another installed one
+
+import ast_ad  # noqa: E402, F401  (loads every rule)
+from ast_ad.rules import registry  # noqa: E402
+
 DOC = ROOT / "docs" / "coverage.md"
 
 OPERATORS = {

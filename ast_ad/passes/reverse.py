@@ -95,8 +95,11 @@ class _Reverse(Facts):
         adj = self.adjoint(var)
         basic = self.basic_index(index)
         if self.kinds.get(var) not in (ARRAY, SCALAR) and not (
-                basic and not isinstance(index, (gast.Slice, gast.Tuple))):
-            # Maybe a list: add item by item (list[1:] += ... would extend it).
+                basic and not isinstance(index, (gast.Slice, gast.Tuple))
+                and (self.ctx.elements.get(var) in (ARRAY, SCALAR)
+                     or self.kind(value) in (ARRAY, SCALAR))):
+            # Maybe a list: add item by item (list[1:] += ... would extend it, and so would
+            # items[1] += ... on an item that is itself a list or tuple).
             stmt = gast.Expr(value=call(self.ctx.reference(runtime.add_at, "add_at"),
                                         [name(adj), _index_value(index), value]))
             anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))

@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from ..runtime import astype, unstack
+from ..runtime import astype, unbroadcast, unstack
 from .registry import adjoint, method, nondifferentiable, tangent
 
 
@@ -81,8 +81,30 @@ def stack_tangent(y, arrays, axis=0):
     d[y] = np.stack(d[arrays], axis)
 
 
-nondifferentiable(np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like,
-                  np.empty_like, np.full_like, np.eye, np.identity, np.arange, np.linspace,
+# Filled with a value that may carry a derivative (the adjoint of a sum is
+# np.full_like(a, g): grad(grad(f)) differentiates it).
+@adjoint(np.full_like, result_kind="array", note="differentiable in fill_value")
+def full_like(y, a, fill_value, dtype=None):
+    b[fill_value] = unbroadcast(b[y], fill_value)
+
+
+@tangent(np.full_like)
+def full_like_tangent(y, a, fill_value, dtype=None):
+    d[y] = np.full_like(a, d[fill_value], dtype=dtype)
+
+
+@adjoint(np.full, result_kind="array", note="differentiable in fill_value")
+def full(y, shape, fill_value, dtype=None):
+    b[fill_value] = unbroadcast(b[y], fill_value)
+
+
+@tangent(np.full)
+def full_tangent(y, shape, fill_value, dtype=None):
+    d[y] = np.full(shape, d[fill_value], dtype=dtype)
+
+
+nondifferentiable(np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like,
+                  np.empty_like, np.eye, np.identity, np.arange, np.linspace,
                   why="a constant array", result_kind="array")
 nondifferentiable(np.shape, why="a shape", result_kind="other")
 nondifferentiable(np.ndim, np.size, why="a count", result_kind="scalar")
