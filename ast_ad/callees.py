@@ -22,8 +22,9 @@ class Result:
     kind: str | None
     shape: tuple | None
     item_kind: str | None  # when the function returns a tuple or list of one kind
-    # Whether the result may share memory with an argument (`return a[0]`, `return a.T`).
-    shares: bool = True
+    # The positions of the arguments the result may share memory with (`return a[0]`,
+    # `return a.T`); None: any.
+    shares: tuple | None = None
     # What the function changes in place that its caller sees: ((parameter index, or the
     # name of a global), the line doing it, its source text), e.g. `s.append(v)`.
     changes: tuple = ()
@@ -57,7 +58,7 @@ def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
                             ctx.elements.get(value.id), shares_with_parameters(tree, ctx, value.id),
                             changed)
         else:
-            result = Result("other", None, None, True, changed)
+            result = Result("other", None, None, None, changed)
     finally:
         _ANALYSING.pop()
     _RESULTS[key] = result

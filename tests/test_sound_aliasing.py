@@ -719,3 +719,44 @@ def test_jacrev_of_a_gradient_through_a_helper():
     g = ast_ad.grad(helper_of_one_argument)
     np.testing.assert_allclose(ast_ad.jacrev(g)(a, b), np.diag(2 * b))
     np.testing.assert_allclose(ast_ad.jacrev(g, argnums=1)(a, b), np.diag(2 * a))
+
+
+def read_then_changed_by_a_helper(x):
+    z = x * 1.0
+    t = np.sum(z * z)
+    write_first(z, 5.0)
+    return t
+
+
+def step_in_place(h, w):
+    h += w * h
+    return h
+
+
+def stepped_in_a_loop(x):
+    h = x * 1.0
+    for _ in range(3):
+        h = step_in_place(h, x)
+    return np.sum(h)
+
+
+def pushed_and_never_read(a):
+    s = []
+    push(s, a * 2.0)
+    return a * a
+
+
+def test_an_argument_read_before_a_helper_changes_it_is_rejected():
+    # the backward pass of `t = np.sum(z * z)` reads z, which write_first changed (wrong
+    # gradient in reverse mode)
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        ast_ad.grad(read_then_changed_by_a_helper)(X1)
+    assert "write_first changes its argument `z` in place" in str(info.value)
+    assert "`z` was read before" in str(info.value)
+    assert info.value.location.lineno == read_then_changed_by_a_helper.__code__.co_firstlineno + 3
+
+
+@pytest.mark.parametrize("f, x", [(stepped_in_a_loop, X1), (pushed_and_never_read, 3.0)])
+def test_a_helper_may_change_what_the_caller_no_longer_reads(f, x):
+    check_gradient(f, x)
+    check_jvp(f, x)

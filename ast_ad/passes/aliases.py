@@ -48,10 +48,11 @@ from .resolve import call_parts
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _check_writes(func, ctx)
-    _check_changes(func, ctx)
+    calls = _check_changes(func, ctx)
     groups = _groups(func, ctx)
-    _StaleReads(func, ctx, groups).block(func.body, {})
     order = _reads_in_order(func.body)
+    _StaleReads(func, ctx, groups, calls).block(func.body, {})
+    _check_read_before(calls, groups, order, ctx)
     for stmt in walk_statements(func.body):
         old = _augmented_operand(stmt)
         if old is None or _number(old, ctx):
@@ -81,11 +82,13 @@ def _groups(func: gast.FunctionDef, ctx: Context) -> "_Groups":
     return groups
 
 
-def shares_with_parameters(func: gast.FunctionDef, ctx: Context, var: str) -> bool:
-    """Whether `var` may share memory with a parameter (a view of one, or one itself)."""
+def shares_with_parameters(func: gast.FunctionDef, ctx: Context, var: str) -> tuple:
+    """The positions of the parameters `var` may share memory with (a view of one, or
+    one itself)."""
     if _number(var, ctx):
-        return False
-    return bool(_groups(func, ctx).seers(var) & set(param_names(func)))
+        return ()
+    seers = _groups(func, ctx).seers(var)
+    return tuple(i for i, p in enumerate(param_names(func)) if p in seers)
 
 
 # Methods that change their object in place (lists, arrays, dicts, sets).
@@ -173,37 +176,59 @@ def _callee_changes(node: gast.Call, ctx: Context):
             yield bound[what][1].id, change
 
 
-def _check_changes(func: gast.FunctionDef, ctx: Context) -> None:
-    """Reject changing a global in place, or calling a function that changes its
-    arguments or a global in place: the derivative code would not follow the change."""
+def _check_changes(func: gast.FunctionDef, ctx: Context) -> dict:
+    """Reject changing a global in place, or calling a function that changes a global in
+    place: the derivative code would not follow the change. Return the calls that change
+    their arguments in place ({id(statement): [(argument, change)]}): reading such an
+    argument afterwards is rejected too (see _StaleReads)."""
     local = local_names(func)
+    calls: dict = {}
     for stmt, var, change in _changed(func, ctx):
-        callee = None if change is None else describe(call_parts(_call_in(stmt))[0])
-        if change is not None and (var not in local or not _number(var, ctx)):
+        if change is not None and var in local:
+            if not _number(var, ctx):
+                calls.setdefault(id(stmt), []).append((var, change))
+        elif change is not None:
             _, line, text = change
-            what = f"the global `{var}`" if isinstance(change[0], str) else \
-                f"its argument `{ctx.src_name(var)}`"
-            hint = ("return the new value from the function instead (e.g. "
-                    "`return s + [v]`, `return np.concatenate(...)`), or write the code in "
-                    "the calling function") if not isinstance(change[0], str) else (
-                    f"copy the global into a local first (`g = {var}.copy()`), pass it to "
-                    "the function and return the changed copy")
             raise ctx.error(
                 UnsupportedSyntaxError, stmt,
-                f"unsupported: {callee} changes {what} in place (line {line}: `{text}`); "
-                "ast-ad does not follow changes a called function makes to its arguments "
-                "or to globals", hint)
-        if change is None and var not in local:
+                f"unsupported: {_callee_name(stmt)} changes the global `{var}` in place "
+                f"(line {line}: `{text}`): ast-ad treats globals as constants",
+                f"copy the global into a local first (`g = {var}.copy()`), pass it to the "
+                "function and return the changed copy")
+        elif var not in local:
             raise ctx.error(
                 UnsupportedSyntaxError, stmt,
                 f"unsupported: changing `{var}` in place, a global (or closure) variable: "
                 "ast-ad treats globals as constants",
                 f"copy it into a local first (`g = {var}.copy()`), and change and use the "
                 "copy")
+    return calls
 
 
-def _call_in(stmt: gast.AST) -> gast.Call:
-    return next(n for n in gast.walk(stmt) if isinstance(n, gast.Call))
+def _check_read_before(calls: dict, groups: "_Groups", order: list, ctx: Context) -> None:
+    """A value read before a call changes it in place: the backward pass may read it
+    again (for the derivative of that earlier read), and find it changed."""
+    for position, (stmt, _, _) in enumerate(order):
+        for var, change in calls.get(id(stmt), ()):
+            names = {n for n in groups.seers(var) | {var} if not _number(n, ctx)}
+            for earlier, loaded, _ in order[:position]:
+                read = names & loaded
+                copy = isinstance(getattr(earlier, "value", None), gast.Name)
+                if read and not copy and not compound(earlier):
+                    shown = sorted(ctx.src_name(n) for n in read)[0]
+                    raise ctx.error(
+                        UnsupportedSyntaxError, stmt,
+                        f"unsupported: {_callee_name(stmt)} changes its argument "
+                        f"`{ctx.src_name(var)}` in place (line {change[1]}: `{change[2]}`), "
+                        f"and `{shown}` was read before (line {ctx.location(earlier).lineno}),"
+                        " where its derivative needs the old value: ast-ad does not follow "
+                        "changes a called function makes to its arguments",
+                        "return the new value from the function instead (e.g. "
+                        "`return s + [v]`), or pass it a copy (`f(np.copy(z), ...)`)")
+
+
+def _callee_name(stmt: gast.AST) -> str:
+    return describe(call_parts(next(n for n in gast.walk(stmt) if isinstance(n, gast.Call)))[0])
 
 
 def _check_writes(func: gast.FunctionDef, ctx: Context) -> None:
@@ -285,10 +310,10 @@ def _shared(stmt: gast.AST, ctx: Context):
                 kind_of_value(p.default) if a is None else ctx.kinds.get(
                     getattr(a, "id", None), kind_of_value(getattr(a, "value", None)))
                 for p, a in bound)
-            if kinds is None or callees.result_of(callee, kinds, None).shares:
-                for arg in list(args) + list(keywords.values()):  # `r = first(z)`: z[0]
-                    if isinstance(arg, gast.Name):
-                        yield target, arg.id, False
+            shares = None if kinds is None else callees.result_of(callee, kinds, None).shares
+            for i, (_, arg) in enumerate(bound or []):  # `r = first(z)`: z[0]
+                if isinstance(arg, gast.Name) and (shares is None or i in shares):
+                    yield target, arg.id, False
 
 
 # Attributes of an array that are not arrays sharing its memory.
@@ -402,9 +427,10 @@ class _StaleReads:
     next iteration), branches each from the state before them.
     """
 
-    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "_Groups"):
+    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "_Groups", calls: dict):
         self.ctx = ctx
         self.groups = groups
+        self.calls = calls  # statements calling a function that changes an argument in place
         self.seers: dict[str, set] = {}
         self.lists = {n for s in walk_statements(func.body)
                       for n in [target_name(s)] if n is not None and isinstance(
@@ -435,13 +461,19 @@ class _StaleReads:
         stale = {n: w for n, w in stale.items() if n not in store_names(stmt)}
         written = item_write(stmt)
         if written is not None and self.may_be_array(written[0]):
-            array = written[0]
-            if array not in self.seers:
-                self.seers[array] = {n for n in self.groups.seers(array) - {array}
-                                     if not _number(n, self.ctx)}
-            for other in self.seers[array]:
-                stale[other] = (stmt, array)
+            for other in self.sharers(written[0]):
+                stale[other] = (stmt, written[0], None)
+        for var, change in self.calls.get(id(stmt), ()):
+            for other in (self.sharers(var) | {var}) - set(store_names(stmt)):
+                stale[other] = (stmt, var, change)  # (its result is made after the change)
         return stale
+
+    def sharers(self, array: str) -> set:
+        """The other names for `array`'s memory (views, copies, lists holding it)."""
+        if array not in self.seers:
+            self.seers[array] = {n for n in self.groups.seers(array) - {array}
+                                 if not _number(n, self.ctx)}
+        return self.seers[array]
 
     def may_be_array(self, var: str) -> bool:
         return self.ctx.kinds.get(var) != SCALAR and var not in self.lists
@@ -450,11 +482,21 @@ class _StaleReads:
         for var in names:
             if var not in stale:
                 continue
-            write, array = stale[var]
+            write, array, change = stale[var]
             ctx = self.ctx
             shown = ctx.src_name(var) if var not in ctx.namer.invented else None
             what = f"`{shown}`" if shown else "a view of it"
             line = ctx.location(stmt).lineno
+            if change is not None:
+                after = f"`{shown}`" if shown else "it (or a view of it)"
+                raise ctx.error(
+                    UnsupportedSyntaxError, write,
+                    f"unsupported: {_callee_name(write)} changes its argument "
+                    f"`{ctx.src_name(array)}` in place (line {change[1]}: `{change[2]}`), "
+                    f"and {after} is read afterwards (line {line}): ast-ad does not follow "
+                    "changes a called function makes to its arguments",
+                    "return the new value from the function instead (e.g. `return s + [v]`, "
+                    "`return np.concatenate(...)`), or write the code in the calling function")
             how = "may be a view of it (its shape is unknown here, so it may not be a " \
                 "number)" if ctx.shapes.get(var) is None and ctx.kinds.get(var) == ARRAY \
                 else "shares its memory (a view, a copy or a list holding it)"
