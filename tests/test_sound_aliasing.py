@@ -441,7 +441,7 @@ def test_shape_generic_code_is_conservative_about_views():
     for n in range(2, 2 + ast_ad.api.MAX_SHAPE_SPECIALISATIONS):
         assert g(np.arange(1.0, n + 1)) == pytest.approx(check_gradient(
             scalar_item, np.arange(1.0, n + 1))[0])
-    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="its shape is unknown here"):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="its shape is not known here"):
         g(np.arange(1.0, 20.0))
 
 

@@ -143,13 +143,14 @@ def _changed(func: gast.FunctionDef, ctx: Context):
                 if keyword.arg == "out" and isinstance(keyword.value, gast.Name):
                     yield stmt, keyword.value.id, None
             callee = anno.getanno(node, "callee")
-            if callee in _IN_PLACE() and node.args and isinstance(node.args[0], gast.Name):
+            if callee in _in_place_functions() and node.args \
+                    and isinstance(node.args[0], gast.Name):
                 yield stmt, node.args[0].id, None
             for atom, change in _callee_changes(node, ctx):
                 yield stmt, atom, change
 
 
-def _IN_PLACE() -> tuple:
+def _in_place_functions() -> tuple:
     import numpy as np
 
     return (np.add.at, np.subtract.at, np.multiply.at, np.divide.at, np.put, np.copyto,
@@ -497,8 +498,9 @@ class _StaleReads:
                     "changes a called function makes to its arguments",
                     "return the new value from the function instead (e.g. `return s + [v]`, "
                     "`return np.concatenate(...)`), or write the code in the calling function")
-            how = "may be a view of it (its shape is unknown here, so it may not be a " \
-                "number)" if ctx.shapes.get(var) is None and ctx.kinds.get(var) == ARRAY \
+            unknown = ctx.shapes.get(var) is None and ctx.kinds.get(var) == ARRAY
+            how = "may be a view of it (its shape is not known here: it may be a row rather " \
+                "than a number)" if unknown \
                 else "shares its memory (a view, a copy or a list holding it)"
             raise ctx.error(
                 UnsupportedSyntaxError, write,
