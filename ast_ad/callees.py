@@ -20,6 +20,12 @@ class Result:
     kind: str | None
     shape: tuple | None
     item_kind: str | None  # when the function returns a tuple or list of one kind
+    # The positions of the arguments the result may share memory with (`return a[0]`,
+    # `return a.T`); None: any.
+    shares: tuple | None = None
+    # What the function changes in place that its caller sees: ((parameter index, or the
+    # name of a global), the line doing it, its source text), e.g. `s.append(v)`.
+    changes: tuple = ()
 
 
 UNKNOWN = Result("other", None, None)
@@ -27,6 +33,7 @@ UNKNOWN = Result("other", None, None)
 
 def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
     from .context import Options
+    from .passes.aliases import changes, shares_with_parameters
     from .pipeline import transform
     from .source import get_source
 
@@ -46,11 +53,13 @@ def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
                 result = UNKNOWN  # if it is ever differentiated, compiling it reports the error
             else:
                 value = tree.body[-1].value
+                changed = tuple(changes(tree, ctx))
                 if isinstance(value, gast.Name):
                     result = Result(ctx.kinds.get(value.id), ctx.shapes.get(value.id),
-                                    ctx.elements.get(value.id))
+                                    ctx.elements.get(value.id),
+                                    shares_with_parameters(tree, ctx, value.id), changed)
                 else:
-                    result = UNKNOWN
+                    result = Result("other", None, None, None, changed)
             finally:
                 cache.analysing().pop()
         cache.store(fn, "results", key, result, recorded.values())

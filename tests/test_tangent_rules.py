@@ -187,6 +187,9 @@ ROWS = [
     (np.linspace, np.linspace, (0.5, 2.5, 5), {}),
     (np.linspace, np.linspace, (0.5, 2.5, 4, False), {}),
     (np.stack, np.stack, ([normal(3), normal(3)],), {"axis": -1}),
+    (np.full_like, np.full_like, (normal(2, 3), 1.5), {}),
+    (np.full_like, np.full_like, (normal(2, 3), normal(3)), {}),
+    (np.full, np.full, ((2, 3), normal(3)), {}),
 ]
 
 

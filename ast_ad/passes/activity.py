@@ -14,7 +14,14 @@ from .. import anno
 from ..context import Context
 from ..rules import registry
 from ..syntax import item_write, list_append, param_names, target_name, walk_statements
-from .resolve import FLOAT_CAST, NO_DERIVATIVE_CAST, UNKNOWN_CAST, call_parts, written_arguments
+from .resolve import (
+    FLOAT_CAST,
+    NO_DERIVATIVE_CAST,
+    UNKNOWN_CAST,
+    adds_at,
+    call_parts,
+    written_arguments,
+)
 
 NONDIFFERENTIABLE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
 
@@ -63,6 +70,12 @@ def _differentiated_arguments(callee, args: list, keywords: dict) -> list:
     return found if bound_any else args + list(keywords.values())
 
 
+def _added_at(stmt: gast.AST):
+    """(array name, value) for `np.add.at(a, index, value)` or the runtime's
+    `add_at(a, index, value)` (both in the generated code grad(grad(f)) differentiates)."""
+    return (stmt.value.args[0].id, stmt.value.args[2]) if adds_at(stmt) else None
+
+
 def _names(atoms) -> list[str]:
     return [a.id for a in atoms if isinstance(a, gast.Name)]
 
@@ -75,7 +88,7 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         if name is not None:
             defs.append((name, differentiable_operands(stmt.value)))
         # Writing into an array or appending to a list: the container now depends on the value.
-        written = item_write(stmt) or list_append(stmt)
+        written = item_write(stmt) or list_append(stmt) or _added_at(stmt)
         if written is not None:
             defs.append((written[0], _names([written[-1]])))
         elif isinstance(stmt, (gast.Expr, gast.Assign)) and isinstance(stmt.value, gast.Call):

@@ -91,10 +91,14 @@ class _Forward(Facts):
             tangent = self.concrete(tangent)
         final = gast.Return(value=gast.Tuple(elts=[clone(value), tangent], ctx=gast.Load()))
         anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
+        inputs = [self.params[i] for i in self.ctx.options.argnums]
+        # A parameter that is not an input but a loop makes depend on one (`b = b * a`
+        # carried around a loop) starts with a zero tangent.
+        body = [assign(self.tangent(p), self.concrete(_zero(name(p))))
+                for p in self.params if p in self.varied and p not in inputs] + body
         for stmt in walk_statements(body):
             anno.setanno(stmt, "section", "forward")
         func.body = body + [final]
-        inputs = [self.params[i] for i in self.ctx.options.argnums]
         extra = [name(self.tangent(p)) for p in inputs]
         for arg in extra:
             arg.ctx = gast.Param()

@@ -185,12 +185,16 @@ def written_arguments(node: gast.Call) -> list[tuple[gast.AST, str]]:
 
 
 def adds_at(stmt) -> bool:
-    """Whether a statement is `np.add.at(y, i, v)` into a name y, which the derivative
+    """Whether a statement is `np.add.at(y, i, v)` (or the runtime's `add_at`, for lists, in
+    generated code that grad(grad(f)) differentiates) into a name y, which the derivative
     passes follow (the mutation pass rejects it into a view)."""
     import numpy as np
 
+    from .. import runtime
+
     return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
-        and anno.getanno(stmt.value, "callee") == np.add.at and len(stmt.value.args) == 3 \
+        and anno.getanno(stmt.value, "callee") in (np.add.at, runtime.add_at) \
+        and len(stmt.value.args) == 3 \
         and not stmt.value.keywords and isinstance(stmt.value.args[0], gast.Name)
 
 

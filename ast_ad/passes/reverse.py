@@ -95,8 +95,11 @@ class _Reverse(Facts):
         adj = self.adjoint(var)
         basic = self.basic_index(index)
         if self.kinds.get(var) not in (ARRAY, SCALAR) and not (
-                basic and not isinstance(index, (gast.Slice, gast.Tuple))):
-            # Maybe a list: add item by item (list[1:] += ... would extend it).
+                basic and not isinstance(index, (gast.Slice, gast.Tuple))
+                and (self.ctx.elements.get(var) in (ARRAY, SCALAR)
+                     or self.kind(value) in (ARRAY, SCALAR))):
+            # Maybe a list: add item by item (list[1:] += ... would extend it, and so would
+            # items[1] += ... on an item that is itself a list or tuple).
             stmt = gast.Expr(value=call(self.ctx.reference(runtime.add_at, "add_at"),
                                         [name(adj), _index_value(index), value]))
             anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
@@ -251,7 +254,9 @@ class _Reverse(Facts):
             part_shape = self.shape(part)
             if part_shape != () and (part_shape is None or part_shape == self.shape(value)):
                 # A view of the adjoint: copy it before that part is zeroed below.
-                part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))
+                part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load())) \
+                    if self.kinds.get(array) == ARRAY \
+                    else call(self.ctx.reference(runtime.copy_of, "copy_of"), [part])  # a list item
             if isinstance(value, gast.Name) and value.id in self.active:
                 if self.basic_index(index):
                     contribution = call(self.ctx.reference(runtime.unbroadcast, "unbroadcast"),

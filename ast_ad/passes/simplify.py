@@ -104,20 +104,40 @@ def _fold(func: gast.FunctionDef, ctx: Context) -> None:
     for n in gast.walk(func):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
             loads[n.id] += 1
-    _fold_block(func.body, ctx, loads)
+    _fold_block(func.body, ctx, loads, _viewed(func))
 
 
-def _fold_block(stmts: list, ctx: Context, loads: dict) -> None:
+def _viewed(func: gast.FunctionDef) -> dict:
+    """var -> the names whose arrays var may be a view of (dr = dz[0], t = x.T, y = f(x)...),
+    transitively: a write into one of those changes var."""
+    direct = defaultdict(set)
+    for stmt in _walk(func.body):
+        var = target_name(stmt)
+        if var is None:
+            continue
+        parts = [stmt.value]
+        while parts:
+            node = parts.pop()
+            if isinstance(node, gast.Name):
+                direct[var].add(node.id)
+            elif isinstance(node, (gast.Subscript, gast.Attribute)):
+                parts.append(node.value)
+            elif isinstance(node, gast.Call):
+                parts.extend(node.args)
+    return {var: _closure(var, direct) - {var} for var in direct}
+
+
+def _fold_block(stmts: list, ctx: Context, loads: dict, viewed: dict) -> None:
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_block(block, ctx, loads)
+            _fold_block(block, ctx, loads, viewed)
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
         var = target_name(stmt)
         if var is not None and var in ctx.namer.invented and _pure(stmt, ctx) \
                 and not anno.getanno(stmt, "phi"):
-            j = _single_use(stmts, i, var, loads)
+            j = _single_use(stmts, i, var, loads, viewed)
             if j is not None and _size(stmt.value) + _size(stmts[j]) <= FOLD_LIMIT:
                 _substitute_in([stmts[j]], var, stmt.value)
                 loads[var] -= 1
@@ -135,9 +155,11 @@ def _size(node: gast.AST) -> int:
                for n in gast.walk(node))
 
 
-def _single_use(stmts: list, i: int, var: str, loads: dict) -> int | None:
+def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict) -> int | None:
     """The index of the one statement that reads this definition of `var`, if foldable there."""
     operands = {n.id for n in gast.walk(stmts[i].value) if isinstance(n, gast.Name)}
+    # arrays an operand may view: writing into one (not rebinding it) changes the operand
+    bases = {base for op in operands for base in viewed.get(op, ())} - operands
     use, count = None, 0
     for j in range(i + 1, len(stmts)):
         stmt = stmts[j]
@@ -153,7 +175,8 @@ def _single_use(stmts: list, i: int, var: str, loads: dict) -> int | None:
         if _rebinds(stmt, var):
             # Killed here: foldable if read once before (or by this very statement).
             return use if use is not None and count == 1 else None
-        if use is None and any(_stores(stmt, op) for op in operands):
+        if use is None and (any(_stores(stmt, op) for op in operands) or any(
+                _stores(stmt, b) and not _rebinds(stmt, b) for b in bases)):
             return None  # an operand changes before the use
     # Not killed in this block: the use must be the only read anywhere.
     return use if use is not None and loads[var] == 1 else None

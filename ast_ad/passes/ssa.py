@@ -51,11 +51,14 @@ def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 
 
 def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
-    """`y = z` then `y[0] = v`: y and z are one array, so writing through y changes z.
-    Give them one name (z), so every later read of either sees the write.
+    """`y = z` then `y[0] = v` (or `z[0] = v`): y and z are one array, so writing through
+    either changes both. Give them one name (z), so every later read of either sees the
+    write.
 
     A name a branch merges (`y = a if c else b`) is one of several arrays, known
     only at run time: a write through it is rejected rather than left untracked."""
+    params = set(param_names(func))
+    loops = [s for s in walk_statements(func.body) if isinstance(s, (gast.For, gast.While))]
     while True:
         writes = {}
         for s in walk_statements(func.body):
@@ -72,6 +75,15 @@ def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
             if len(defs) == 1 and _is_copy(defs[0]):
                 _remove(func.body, defs[0])
                 rename(func, {array: defs[0].value.id})
+                break
+            copies = [d[0] for d in definitions.values() if len(d) == 1 and _is_copy(d[0])
+                      and d[0].value.id == array]
+            if copies and (array in params or len(defs) == 1 and not anno.getanno(defs[0], "phi")
+                           and not any(defs[0] in walk_statements(loop.body)
+                                       for loop in loops)):
+                # `w = z` then `z[0] = v`: w is z (z is never rebound), so it sees the write
+                _remove(func.body, copies[0])
+                rename(func, {copies[0].targets[0].id: array})
                 break
             aliased = _branch_aliases(array, definitions, set())
             if len(defs) > 1 and aliased:

@@ -4,6 +4,7 @@ from . import (  # noqa: F401  (registration)
     arithmetic,
     arrays,
     elementwise,
+    generated,
     indexing,
     linalg,
     mutating,

@@ -16,7 +16,7 @@ def _sequence(param):
 @adjoint(np.array, when=_sequence("object"), result_kind="array",
          note="of a value, or of a (nested) list or tuple of scalars and arrays; dtype=")
 def array_of_sequence(y, object, dtype=None):
-    b[object] = list(b[y])
+    b[object] = unstack(b[y])
 
 
 def _no_dtype(args):
@@ -41,7 +41,7 @@ def array_tangent(y, object, dtype=None):
 @adjoint(np.asarray, when=_sequence("a"), result_kind="array",
          note="of a value, or of a (nested) list or tuple of scalars and arrays; dtype=")
 def asarray_of_sequence(y, a, dtype=None):
-    b[a] = list(b[y])
+    b[a] = unstack(b[y])
 
 
 @adjoint(np.asarray, when=_no_dtype)
