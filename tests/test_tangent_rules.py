@@ -179,6 +179,9 @@ ROWS = [
     (np.copy, np.copy, (normal(3),), {}),
     (astype, astype, (normal(3), np.float64), {}),
     (np.stack, np.stack, ([normal(3), normal(3)],), {"axis": -1}),
+    (np.full, np.full, ((2, 3), normal(3)), {}),
+    (np.full_like, np.full_like, (normal(2, 3), 1.5), {}),
+    (np.linspace, np.linspace, (0.5, 2.0, 5), {}),
 ]
 
 

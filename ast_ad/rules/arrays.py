@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from ..runtime import astype, unstack
+from ..runtime import astype, unbroadcast, unstack
 from .registry import adjoint, method, nondifferentiable, tangent
 
 
@@ -81,9 +81,46 @@ def stack_tangent(y, arrays, axis=0):
     d[y] = np.stack(d[arrays], axis)
 
 
-nondifferentiable(np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like,
-                  np.empty_like, np.full_like, np.eye, np.identity, np.arange, np.linspace,
-                  why="a constant array", result_kind="array")
+nondifferentiable(np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
+                  np.eye, np.identity, np.arange, why="a constant array", result_kind="array")
+
+
+# np.full and np.full_like are linear in their fill value (the gradient code of a sum is
+# np.full_like(x, b), so second order goes through them), np.linspace in its two ends.
+@adjoint(np.full, result_kind="array")
+def full(y, shape, fill_value, dtype=None):
+    b[fill_value] = unbroadcast(b[y], fill_value)
+
+
+@tangent(np.full)
+def full_tangent(y, shape, fill_value, dtype=None):
+    d[y] = np.full(shape, d[fill_value], dtype=dtype)
+
+
+@adjoint(np.full_like, result_kind="array")
+def full_like(y, a, fill_value, dtype=None):
+    b[fill_value] = unbroadcast(b[y], fill_value)
+
+
+@tangent(np.full_like)
+def full_like_tangent(y, a, fill_value, dtype=None):
+    d[y] = np.full_like(a, d[fill_value], dtype=dtype)
+
+
+def _scalar_ends(args):
+    return args["start"].kind == "scalar" and args["stop"].kind == "scalar"
+
+
+@adjoint(np.linspace, when=_scalar_ends, result_kind="array", note="scalar start and stop")
+def linspace(y, start, stop, num=50, endpoint=True):
+    b[start] = np.sum(b[y] * (1.0 - np.linspace(0.0, 1.0, num, endpoint)))
+    b[stop] = np.sum(b[y] * np.linspace(0.0, 1.0, num, endpoint))
+
+
+@tangent(np.linspace, when=_scalar_ends)
+def linspace_tangent(y, start, stop, num=50, endpoint=True):
+    d[y] = d[start] * (1.0 - np.linspace(0.0, 1.0, num, endpoint)) + \
+        d[stop] * np.linspace(0.0, 1.0, num, endpoint)
 nondifferentiable(np.shape, why="a shape", result_kind="other")
 nondifferentiable(np.ndim, np.size, why="a count", result_kind="scalar")
 
