@@ -1,5 +1,7 @@
 """Bugs found by tools/peers.py and the forward-vs-reverse property tests, one test each."""
 
+import math
+
 import calls_cases
 import control_cases as c
 import numpy as np
@@ -62,3 +64,92 @@ def test_hessian_through_the_gradient_of_a_sum():
     t = np.tanh(np.sum(x))
     expected = np.full((2, 2), 2.0 * -2.0 * t * (1.0 - t * t))
     np.testing.assert_allclose(ast_ad.hessian(tanh_of_sum)(x), expected, rtol=1e-12)
+
+
+def index_trick(x):
+    return np.sum(np.r_[x, 2.0 * x] ** 2)
+
+
+def column_trick(x):
+    return np.sum(np.c_[x, x])
+
+
+@pytest.mark.parametrize("fn, line", [(index_trick, "np.r_[x, 2.0 * x]"),
+                                      (column_trick, "np.c_[x, x]")])
+def test_index_objects_with_differentiated_values_are_rejected(fn, line):
+    # np.r_[x, y] / np.c_[...] gave a zero gradient: the index was taken as an integer.
+    x = np.array([0.5, -1.0])
+    with pytest.raises(ast_ad.NoRuleError, match="carries a derivative") as info:
+        ast_ad.grad(fn)(x)
+    assert "test_harness_findings.py" in str(info.value) and line in str(info.value)
+    assert "np.concatenate" in str(info.value)
+    with pytest.raises(ast_ad.NoRuleError, match="carries a derivative"):
+        ast_ad.jvp(fn, (x,), (x,))
+
+
+def test_constant_index_objects_still_work():
+    def f(x):
+        return np.sum(x * np.r_[1.0, 2.0])
+    np.testing.assert_allclose(ast_ad.grad(f)(np.array([0.5, -1.0])), [1.0, 2.0])
+
+
+def exp_then_loop(y):
+    s = np.exp(y)
+    for _ in range(2):
+        s = s * 0.8
+    return s
+
+
+def sqrt_then_loop(y):
+    s = math.sqrt(y)
+    for _ in range(2):
+        s = s * 0.8 + 0.1
+    return s + y
+
+
+def divide_then_loop(x, y):
+    s = x / y
+    for _ in range(3):
+        s = s * 1.5
+    return s
+
+
+def hypot_then_loop_then_helper(x, y):
+    s = np.hypot(y, 1.0)
+    for _ in range(2):
+        s = s * 0.8
+    u = first(y, s, x)
+    return u + s
+
+
+def first(a, b, c):
+    return a
+
+
+def loop_whose_forward_is_dead(x, y):
+    s = y * y
+    for _ in range(2):
+        s = s * 0.8
+    u = y
+    return u + s
+
+
+@pytest.mark.parametrize("fn, args", [
+    (exp_then_loop, (0.5,)), (sqrt_then_loop, (0.7,)), (divide_then_loop, (0.7, 1.3)),
+    (hypot_then_loop_then_helper, (0.0, 0.6)), (loop_whose_forward_is_dead, (0.3, 0.5)),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_a_value_read_by_its_adjoint_survives_a_loop_that_reuses_its_name(fn, args):
+    # SSA let the loop reuse the name of the value before it (`s = np.exp(y)` then
+    # `for ...: s = s * 0.8`), but exp's adjoint reads that value after the loop has
+    # overwritten it: by = bs * s with the final s (0.675 instead of 1.055 for exp).
+    check_gradient(fn, *args)
+    check_jvp(fn, *args)
+
+
+def test_a_loop_whose_forward_statements_are_all_dead_is_still_valid_python():
+    # grad (no value) needs nothing of the forward loop: its body was emptied, and the
+    # generated `for _ in range(2):` with no body was an IndentationError.
+    y = 0.5
+    assert ast_ad.grad(loop_whose_forward_is_dead, argnums=(0, 1))(0.3, y) == \
+        (0.0, pytest.approx(1.0 + 2.0 * y * 0.64))
+    assert ast_ad.grad(exp_then_loop)(y) == pytest.approx(np.exp(y) * 0.64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gast
 
 from ..context import Context
+from ..errors import NoRuleError
 from ..rules import registry
 from ..syntax import item_write, list_append, param_names, target_name, walk_statements
 from .resolve import call_parts
@@ -79,4 +80,33 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                         changed = True
     ctx.varied = varied
     ctx.active = varied & useful
+    _check_index_objects(func, ctx, varied, set(params) | {name for name, _ in defs})
     return func
+
+
+def _check_index_objects(func, ctx: Context, varied: set, local: set) -> None:
+    """`np.r_[x, y]`, `np.c_[...]`: an object (not an array) indexed with values that carry a
+    derivative builds an array out of them; no rule models that, so it is an error rather
+    than a constant."""
+    for stmt in walk_statements(func.body):
+        value = getattr(stmt, "value", None)
+        if not isinstance(value, gast.Subscript):
+            continue
+        base = value.value
+        if isinstance(base, gast.Name) and base.id in local:
+            continue  # an array (or list) of the function's own: its index is an integer
+        index = [n.id for n in gast.walk(value.slice) if isinstance(n, gast.Name)]
+        carried = [n for n in index if n in varied]
+        if carried:
+            raise ctx.error(
+                NoRuleError, value,
+                f"no adjoint rule for indexing `{_dotted(base)}` with "
+                f"`{ctx.src_name(carried[0])}`, which carries "
+                f"a derivative (index objects such as np.r_ and np.c_ are not modelled)",
+                "build the array with np.concatenate, np.stack, np.hstack or np.column_stack")
+
+
+def _dotted(node) -> str:
+    if isinstance(node, gast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return node.id if isinstance(node, gast.Name) else "an object"
