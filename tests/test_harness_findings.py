@@ -153,3 +153,23 @@ def test_a_loop_whose_forward_statements_are_all_dead_is_still_valid_python():
     assert ast_ad.grad(loop_whose_forward_is_dead, argnums=(0, 1))(0.3, y) == \
         (0.0, pytest.approx(1.0 + 2.0 * y * 0.64))
     assert ast_ad.grad(exp_then_loop)(y) == pytest.approx(np.exp(y) * 0.64)
+
+
+def scaled(x, k=3, offset=0.5):
+    return x * k + offset
+
+
+def transpose_by(x, axes):
+    return np.sum(np.transpose(x, axes=axes) * np.arange(6.0).reshape(3, 2))
+
+
+def test_jvp_of_a_function_called_without_its_defaults():
+    # The tangents were passed where the defaults go: TypeError "missing ... 'dx'".
+    assert ast_ad.jvp(scaled, (1.0,), (1.0,)) == (3.5, 3.0)
+    assert ast_ad.jvp(scaled, (1.0, 2), (1.0, 0.0)) == (2.5, 2.0)
+
+
+def test_transpose_with_axes_none_passed_as_an_argument():
+    # axes=None known only at run time: the adjoint's inverse permutation crashed (TypeError).
+    check_gradient(transpose_by, np.ones((2, 3)), None, argnums=(0,))
+    check_jvp(transpose_by, np.ones((2, 3)), None, argnums=(0,))
