@@ -6,6 +6,25 @@ import pytest
 from ast_ad.rules import registry
 
 
+def pytest_configure(config):
+    """Hypothesis keeps a cache (constants, patches) in ./.hypothesis: put it in a temporary
+    directory removed at the end of the run, so a run leaves no files behind."""
+    import tempfile
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    config._hypothesis_home = tempfile.mkdtemp(prefix="ast_ad_hypothesis_")
+    set_hypothesis_home_dir(config._hypothesis_home)
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    home = getattr(config, "_hypothesis_home", None)
+    if home:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/*.txt from the current generated code")
