@@ -623,6 +623,8 @@ def kron_adjoint(g, a, b, which):
 
 def inverse_axes(axes, ndim):
     """The permutation that undoes np.transpose(x, axes) for an x with ndim axes."""
+    if axes is None:  # reversed axes: their own inverse
+        return tuple(range(ndim))[::-1]
     return tuple(int(i) for i in np.argsort([int(a) % ndim for a in axes]))
 
 

@@ -54,6 +54,9 @@ def jvp(fun, primals, tangents):
     if len(primals) != len(tangents):
         raise ADError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
                       hint="give one tangent per primal")
+    defaults = _defaults_after(fun, len(primals))
+    # The generated function takes every parameter before the tangents: pass the defaults.
+    primals, tangents = primals + defaults, tangents + tuple(0.0 for _ in defaults)
     nums = _float_positions(primals)
     for i in nums:
         if getattr(primals[i], "shape", ()) != getattr(tangents[i], "shape", ()):
@@ -65,6 +68,18 @@ def jvp(fun, primals, tangents):
     except ADError as error:
         raise error.with_traceback(None) from None
     return fn(*primals, *[tangents[i] for i in nums])
+
+
+def _defaults_after(fun, count: int) -> tuple:
+    """The default values of the positional parameters after the first `count`."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return ()
+    rest = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][count:]
+    if not rest or any(p.default is p.empty for p in rest):
+        return ()
+    return tuple(p.default for p in rest)
 
 
 def _float_positions(values) -> tuple:

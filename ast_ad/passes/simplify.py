@@ -489,6 +489,8 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
                     continue
                 if isinstance(stmt, gast.If) and not _real(stmt.body):
                     stmt.body = [gast.Pass()]
+                if isinstance(stmt, (gast.For, gast.While)) and not stmt.body:
+                    stmt.body = [gast.Pass()]  # every statement was dead: still valid Python
                 out.append(stmt)
                 continue
             written = _written(stmt)

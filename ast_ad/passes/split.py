@@ -15,7 +15,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, clone, name, param_names, walk_statements
+from ..syntax import assign, blocks, clone, name, param_names, walk_statements
 
 
 def split(func: gast.FunctionDef, ctx: Context):
@@ -52,8 +52,16 @@ def split(func: gast.FunctionDef, ctx: Context):
     residuals = gast.Tuple(elts=[name(r) for r in read], ctx=gast.Load())
 
     ret = gast.Return(value=gast.Tuple(elts=[clone(ctx.output), residuals], ctx=gast.Load()))
+    # A residual assigned only in a branch or a loop body is unbound when the forward pass
+    # took another branch or ran no iteration; the backward pass then does not read it, but
+    # the forward function's return tuple does.
+    always = set(params) | {n.id for s in forward if not any(True for _ in blocks(s))
+                            for n in gast.walk(s)
+                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    unbound = [assign(name(r, store=True), gast.Constant(value=None, kind=None))
+               for r in read if r not in always]
     forward_fn = gast.FunctionDef(
-        name=ctx.namer.fresh(f"{base}_forward"), args=func.args, body=forward + [ret],
+        name=ctx.namer.fresh(f"{base}_forward"), args=func.args, body=unbound + forward + [ret],
         decorator_list=[], returns=None, type_comment=None, type_params=[])
 
     unpack = []
