@@ -124,8 +124,8 @@ def _transformation(fun, mode: str, argnums):
         return functools.partial(_transformation, mode=mode, argnums=argnums)
     if isinstance(fun, functools.partial):
         return _through_partial(fun, mode, argnums)
-    key = (id(fun), mode, tuple(argnums) if isinstance(argnums, list) else argnums,
-           getattr(fun, "__code__", None))
+    # repr: argnums=True is not argnums=1 (it is rejected), and a list is not hashable
+    key = (id(fun), mode, repr(argnums), getattr(fun, "__code__", None))
     entry = _TRANSFORMED.get(key)
     if entry is not None and entry[0] is fun:
         return entry[1]
@@ -328,18 +328,27 @@ class _Transformed:
 
 def check_argnums(argnums, params, fun, location):
     """Normalise argnums to a tuple of non-negative positions (and say if it was a tuple)."""
-    is_tuple = not isinstance(argnums, numbers.Integral)
-    nums = tuple(argnums) if is_tuple else (argnums,)
+    hint = "argnums is an int or a tuple of ints counting positional parameters from 0"
     positional = [p for p in params if p.kind != p.KEYWORD_ONLY]
-    if not nums:
-        raise ADError("argnums is empty", location, "name at least one argument")
-    for n in nums:
-        if not isinstance(n, numbers.Integral) or not -len(positional) <= n < len(positional):
+
+    def position(n) -> int:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+            raise ADError(f"argnums={argnums!r} is not an int or a tuple of ints "
+                          f"({type(n).__name__} {n!r})", location, hint)
+        if not -len(positional) <= n < len(positional):
             raise ADError(
                 f"argnums={argnums!r} does not fit {describe(fun)}, which has "
-                f"{len(positional)} positional parameter(s)", location,
-                "argnums counts positional parameters from 0")
-    return tuple(n % len(positional) for n in nums), is_tuple
+                f"{len(positional)} positional parameter(s)", location, hint)
+        return int(n) % len(positional)
+
+    is_tuple = isinstance(argnums, (tuple, list))
+    nums = tuple(position(n) for n in argnums) if is_tuple else (position(argnums),)
+    if not nums:
+        raise ADError("argnums is empty", location, "name at least one argument")
+    if len(set(nums)) != len(nums):
+        raise ADError(f"argnums={argnums!r} names a parameter more than once", location,
+                      "name each argument once")
+    return nums, is_tuple
 
 
 def check_differentiable(value, i: int, param: str, fun, location) -> None:

@@ -264,8 +264,11 @@ class _Reverse(Facts):
             return out  # the cotangent parameter is the output's adjoint
         statically_scalar = self.ctx.shapes.get(getattr(value, "id", None)) == () \
             or self.output_kind == SCALAR
-        if isinstance(value, gast.Name) and not statically_scalar \
-                or isinstance(value, gast.Constant) and self.kind(value) != SCALAR:
+        # An output that does not depend on the arguments has gradient 0.0 whatever it
+        # is: check it is a float (not None from a missing return, a bool, a str...).
+        inactive = isinstance(value, gast.Name) and value.id not in self.active
+        if isinstance(value, gast.Name) and (not statically_scalar or inactive) \
+                or isinstance(value, gast.Constant) and not isinstance(value.value, float):
             check = self.ctx.reference(
                 runtime.scalar_output_check(self.ctx.src.qualname, self.ctx.location(ret)),
                 "check_scalar_output")
