@@ -154,8 +154,11 @@ def zeros_like(x):
 
 
 def as_gradient(g, x):
-    """The gradient of argument `x` as an array of x's shape and floating dtype."""
-    return np.asarray(g, dtype=x.dtype)
+    """The gradient of argument `x` with x's type: an array of x's dtype, a NumPy scalar of
+    x's type, or a float."""
+    if isinstance(x, np.ndarray):
+        return np.asarray(g, dtype=x.dtype)
+    return x.__class__(g) if isinstance(x, np.floating) else float(g)
 
 
 def output_problem(y, real_scalar: bool = True) -> str | None:
