@@ -273,6 +273,8 @@ class _Transformed:
             raise ADError(f"cannot call {describe(self.fun)}: {exc}", self.location) from None
         bound.apply_defaults()
         values = [bound.arguments[p.name] for p in self.params]
+        for i, value in enumerate(values):
+            check_array_class(value, i, self.params[i].name, self.fun, self.location)
         for i in self.argnums:
             self.check_argument(i, values[i])
         if self.inner is not None:
@@ -351,6 +353,19 @@ def check_argnums(argnums, params, fun, location):
     return nums, is_tuple
 
 
+def check_array_class(value, i: int, param: str, fun, location) -> None:
+    """NumPy array subclasses whose operators differ from ndarray's (np.matrix: `*` is a
+    matrix product; masked arrays skip masked items) would not be differentiated right."""
+    if isinstance(value, np.ndarray) and isinstance(value, (np.matrix, np.ma.MaskedArray)):
+        if location is not None and hasattr(fun, "__code__"):
+            location = Location(location.filename, fun.__code__.co_firstlineno, 0)
+        raise NonDifferentiableError(
+            f"argument {i} ({param}) of {describe(fun)} is a {type(value).__name__}, whose "
+            "operators differ from a NumPy array's", location,
+            "pass np.asarray(value) (for a masked array: np.where(mask, fill, data)) and "
+            "use @ for matrix products")
+
+
 def check_differentiable(value, i: int, param: str, fun, location) -> None:
     """Only real floating-point values (scalars or arrays) can be differentiated."""
     where = f"argument {i} ({param}) of {describe(fun)}"
@@ -369,8 +384,13 @@ def check_differentiable(value, i: int, param: str, fun, location) -> None:
             f"cannot differentiate with respect to {where}: complex numbers are not "
             "supported", location, "split it into real and imaginary parts")
     if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f":
+        if value.dtype.kind == "f" and (type(value) is np.ndarray or isinstance(
+                value, np.memmap)):
             return
+        if value.dtype.kind == "f":
+            raise NonDifferentiableError(
+                f"cannot differentiate with respect to {where}: a {type(value).__name__} (a "
+                "subclass of np.ndarray)", location, "pass np.asarray(value)")
         raise NonDifferentiableError(
             f"cannot differentiate with respect to {where}: an array of dtype {value.dtype}",
             location, "convert it with .astype(float)")

@@ -8,7 +8,13 @@ import weakref
 
 import numpy as np
 
-from .api import check_argnums, check_differentiable, compile_function, grad
+from .api import (
+    check_argnums,
+    check_array_class,
+    check_differentiable,
+    compile_function,
+    grad,
+)
 from .context import Options
 from .errors import ADError, Location, NonScalarOutputError
 from .passes.kinds import kind_of_value
@@ -36,8 +42,11 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
     src = get_source(target)
     if state is None:
         check(src)
+    names = _param_names(target)
+    for i, value in enumerate(values):
+        check_array_class(value, i, names[i] if i < len(names) else f"#{i}", fun, src.location)
     for i in argnums:
-        check_differentiable(values[i], i, _param_names(target)[i], fun, src.location)
+        check_differentiable(values[i], i, names[i], fun, src.location)
     known[key] = compile_function(src, Options(mode, argnums, True, kinds, arrays))
     return known[key]
 

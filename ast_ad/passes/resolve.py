@@ -13,6 +13,7 @@ import gast
 
 from .. import anno
 from ..context import Context
+from ..errors import NonDifferentiableError
 from ..syntax import dotted_path
 from .anf import local_names
 
@@ -56,7 +57,34 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     for node in gast.walk(func):
         if isinstance(node, gast.Call):
             anno.setanno(node, "callee", callee_of(node.func, scope))
+            _check_matrix_call(node, anno.getanno(node, "callee"), ctx)
+        elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            _check_array_class(node, scope.value(node.id), ctx)
     return func
+
+
+def _check_matrix_call(node: gast.Call, callee, ctx: Context) -> None:
+    import numpy as np
+
+    if callee in (np.matrix, np.asmatrix, np.bmat) or isinstance(callee, type) and \
+            issubclass(callee, np.ma.MaskedArray) or \
+            (getattr(callee, "__module__", None) or "").startswith("numpy.ma"):
+        raise ctx.error(NonDifferentiableError, node,
+                        f"{dotted_path(node.func) or 'this call'} makes a "
+                        "np.matrix or masked array, whose operators differ from a NumPy "
+                        "array's", "use plain arrays (np.array) and @ for matrix products")
+
+
+def _check_array_class(node: gast.Name, value, ctx: Context) -> None:
+    """A global or closure np.matrix or masked array: its operators differ from an
+    ndarray's (`*` is a matrix product), which the rules assume."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray) and isinstance(value, (np.matrix, np.ma.MaskedArray)):
+        raise ctx.error(NonDifferentiableError, node,
+                        f"{node.id} is a {type(value).__name__}, whose operators differ "
+                        "from a NumPy array's",
+                        "use np.asarray(...) of it (and @ for matrix products)")
 
 
 def callee_of(func: gast.AST, scope: Scope):
