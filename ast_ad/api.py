@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from .compile import compile_generated
+from .compile import compile_generated, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonDifferentiableError, NoRuleError
 from .passes.kinds import kind_of_value
@@ -190,16 +190,20 @@ def _dispatcher(state: "_Transformed"):
                   f"({sh} is None or {n}.shape == {sh})"]
     fast_test = " and ".join(tests)
     source = (
-        f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match, _ast_ad_fast, "
-        f"{', '.join(classes + dtypes + shapes + [''])}):\n"
+        f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match, _ast_ad_note, "
+        f"_ast_ad_fast, {', '.join(classes + dtypes + shapes + [''])}):\n"
         f"    def {fname}({signature}):\n"
-        f"        if {fast_test}:\n"
-        f"            return _ast_ad_fast({call_args})\n"
-        f"        _ast_ad_entry = _ast_ad_table.get({key})\n"
-        f"        if _ast_ad_entry is not None and (not _ast_ad_entry[1] or "
+        f"        try:\n"  # free in Python 3.11+ unless something is raised
+        f"            if {fast_test}:\n"
+        f"                return _ast_ad_fast({call_args})\n"
+        f"            _ast_ad_entry = _ast_ad_table.get({key})\n"
+        f"            if _ast_ad_entry is not None and (not _ast_ad_entry[1] or "
         f"_ast_ad_arrays_match(_ast_ad_entry[1], ({', '.join(names)},))):\n"
-        f"            return _ast_ad_entry[0]({call_args})\n"
-        f"        return _ast_ad_slow({call_args})\n"
+        f"                return _ast_ad_entry[0]({call_args})\n"
+        f"            return _ast_ad_slow({call_args})\n"
+        f"        except Exception as _ast_ad_error:\n"
+        f"            _ast_ad_note(_ast_ad_error)\n"
+        f"            raise\n"
         f"    return {fname}\n"
     )
     namespace: dict = {}
@@ -213,7 +217,7 @@ def _dispatcher(state: "_Transformed"):
             raise error.with_traceback(None) from None
         return generated(*args, **kwargs)
 
-    dispatch = namespace["_factory"](state.table, slow, _arrays_match, None,
+    dispatch = namespace["_factory"](state.table, slow, _arrays_match, note_user_line, None,
                                      *[None] * (3 * len(names)))
     cells = dict(zip(dispatch.__code__.co_freevars, dispatch.__closure__))
     state.fast_cells = ([(cells[c], cells[d], cells[sh])

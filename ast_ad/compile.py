@@ -13,6 +13,61 @@ import types
 
 from .context import Context
 
+# Generated code's filename -> (the user's filename, the user function's qualified name).
+_ORIGINS: dict = {}
+
+
+def note_user_line(error: BaseException) -> None:
+    """Add a note to an exception raised in generated code, naming the user's function and
+    source line the failing statement came from (read from its `# line N:` comment).
+    Python 3.11+ (add_note); nothing otherwise, or for ADErrors (they carry a location)."""
+    from .errors import ADError
+
+    if not hasattr(error, "add_note") or isinstance(error, ADError):
+        return
+    frame, tb = None, error.__traceback__
+    while tb is not None:  # the innermost frame of generated code
+        if tb.tb_frame.f_code.co_filename in _ORIGINS:
+            frame = tb
+        tb = tb.tb_next
+    if frame is None:
+        return
+    filename, lineno, source, derivative = frame.tb_frame.f_code.co_filename, \
+        frame.tb_lineno, None, False
+    # Code generated from generated code (hessian, grad of grad) maps back step by step.
+    while filename in _ORIGINS:
+        place = _source_line(filename, lineno)
+        if place is None:
+            break
+        user_file, function = _ORIGINS[filename]
+        filename, (lineno, source, backward) = user_file, place
+        derivative = derivative or backward
+    if source is None:
+        return
+    note = f"in {'the derivative of ' if derivative else ''}{function}, at {filename}:" \
+           f"{lineno}: {source}"
+    if note not in getattr(error, "__notes__", ()):
+        error.add_note(note)
+
+
+def _source_line(filename: str, lineno: int):
+    """(user line, its source, in a backward section?) from the `# line N:` comment above
+    line `lineno` of generated code, else None."""
+    place, backward = None, False
+    for text in reversed(linecache.getlines(filename)[:lineno]):
+        text = text.strip()
+        if place is None and text.startswith("# line "):
+            place = text[len("# line "):]
+        elif text == "# backward":
+            backward = True
+            break
+        elif text == "# forward" or text.startswith("def "):
+            break
+    if place is None:
+        return None
+    number, _, source = place.partition(": ")
+    return int(number), source, backward
+
 
 def compile_generated(source: str, names: list[str], ctx: Context) -> list[types.FunctionType]:
     """Compile the generated functions `names` defined by `source`; return them in order."""
@@ -49,6 +104,7 @@ def compile_generated(source: str, names: list[str], ctx: Context) -> list[types
         functions.append(fn)
     linecache.cache[filename] = (len(factory_source), None,
                                  factory_source.splitlines(True), filename)
+    _ORIGINS[filename] = (user.filename, user.fn.__qualname__)
     return functions
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import weakref
@@ -15,6 +16,7 @@ from .api import (
     compile_function,
     grad,
 )
+from .compile import note_user_line
 from .context import Options
 from .errors import ADError, Location, NonScalarOutputError
 from .passes.kinds import kind_of_value
@@ -56,6 +58,21 @@ def _param_names(fn) -> list[str]:
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+def _noted(fn):
+    """Errors raised in generated code get a note naming the user's source line."""
+
+    @functools.wraps(fn)
+    def noted(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:
+            note_user_line(error)
+            raise
+
+    return noted
+
+
+@_noted
 def jvp(fun, primals, tangents):
     """(f(*primals), the derivative of f at `primals` in the direction `tangents`).
 
@@ -138,6 +155,7 @@ def _check_output(fun, mode: str, value, real: bool) -> None:
                                    "return the value to differentiate")
 
 
+@_noted
 def vjp(fun, *primals):
     """(f(*primals), vjp_fn): vjp_fn(cotangent) returns one cotangent per primal (a tuple).
 
@@ -154,6 +172,7 @@ def vjp(fun, *primals):
     _check_output(fun, "vjp", value, False)
     mutated = getattr(backward, "__ast_ad_mutated__", ())
 
+    @_noted
     def vjp_fn(cotangent):
         if _structure(cotangent) != _structure(value):
             raise ADError(f"vjp_fn: the cotangent has shape {_structure(cotangent)}, but the "
@@ -197,6 +216,7 @@ def jacfwd(fun, argnums=0):
     """
     nums, is_tuple = _checked_argnums(fun, argnums)
 
+    @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
         try:
@@ -232,6 +252,7 @@ def jacrev(fun, argnums=0):
     """The Jacobian of `fun` by reverse mode: one backward pass per output element."""
     nums, is_tuple = _checked_argnums(fun, argnums)
 
+    @_noted
     def jacobian_fn(*args):
         return _jacrev_at(fun, nums, is_tuple, _with_defaults(fun, args))
 
@@ -268,6 +289,7 @@ def jacobian(fun, argnums=0):
     """The Jacobian, by forward mode when there are fewer inputs than outputs, else reverse."""
     nums, is_tuple = _checked_argnums(fun, argnums)
 
+    @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
         inputs = sum(int(np.size(args[i])) for i in nums)
