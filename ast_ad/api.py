@@ -358,8 +358,17 @@ def check_argnums(argnums, params, fun, location):
 
 
 def check_array_class(value, i: int, param: str, fun, location) -> None:
-    """NumPy array subclasses whose operators differ from ndarray's (np.matrix: `*` is a
-    matrix product; masked arrays skip masked items) would not be differentiated right."""
+    """Complex values, and NumPy array subclasses whose operators differ from ndarray's
+    (np.matrix: `*` is a matrix product; masked arrays skip masked items), would not be
+    differentiated right, whether differentiated or not."""
+    if isinstance(value, (complex, np.complexfloating)) or \
+            isinstance(value, np.ndarray) and value.dtype.kind == "c":
+        if location is not None and hasattr(fun, "__code__"):
+            location = Location(location.filename, fun.__code__.co_firstlineno, 0)
+        raise NonDifferentiableError(
+            f"argument {i} ({param}) of {describe(fun)} is complex: ast-ad differentiates "
+            "real-valued code only", location,
+            "split it into real and imaginary parts (two floats or float arrays)")
     if isinstance(value, np.ndarray) and isinstance(value, (np.matrix, np.ma.MaskedArray)):
         if location is not None and hasattr(fun, "__code__"):
             location = Location(location.filename, fun.__code__.co_firstlineno, 0)

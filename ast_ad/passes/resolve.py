@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 
 import gast
+import numpy as np
 
 from .. import anno
 from ..context import Context
@@ -58,9 +59,57 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         if isinstance(node, gast.Call):
             anno.setanno(node, "callee", callee_of(node.func, scope))
             _check_matrix_call(node, anno.getanno(node, "callee"), ctx)
-        elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-            _check_array_class(node, scope.value(node.id), ctx)
+            for atom in node.args + [k.value for k in node.keywords]:
+                if isinstance(atom, gast.Constant) and atom.value in _COMPLEX_NAMES:
+                    _reject_complex(atom, f"dtype {atom.value!r} is complex", ctx)
+            if _makes_complex(anno.getanno(node, "callee")):
+                _reject_complex(node, f"{dotted_path(node.func)} returns complex numbers",
+                                ctx)
+        elif isinstance(node, (gast.Name, gast.Attribute)) and \
+                isinstance(node.ctx, gast.Load):
+            path = dotted_path(node)
+            value = scope.value(path) if path is not None else _MISSING
+            if isinstance(node, gast.Name):
+                _check_array_class(node, value, ctx)
+            if _is_complex(value):
+                what = "makes" if isinstance(value, (type, np.dtype)) else "holds"
+                _reject_complex(node, f"{path} {what} complex numbers", ctx)
     return func
+
+
+# dtype strings naming complex numbers (np.zeros(3, dtype="complex"), x.astype("c16"))
+_COMPLEX_NAMES = frozenset({"complex", "complex64", "complex128", "complex256", "c8", "c16",
+                            "cfloat", "cdouble", "csingle", "clongdouble"})
+
+
+def _makes_complex(callee) -> bool:
+    """NumPy functions whose results are complex (even for real input): an FFT of data,
+    eigenvalues of a general matrix, roots, np.emath."""
+    module = getattr(callee, "__module__", None) or ""
+    name = getattr(callee, "__name__", "")
+    if module.startswith(("numpy.lib.scimath", "numpy.emath")):
+        return True
+    if module.startswith("numpy.fft"):
+        return name in ("fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "rfft2",
+                        "rfftn", "ihfft")
+    return callee in (np.linalg.eig, np.linalg.eigvals, np.roots)
+
+
+def _is_complex(value) -> bool:
+    """A complex number or array, or the complex type or a complex dtype."""
+    if isinstance(value, type):
+        return issubclass(value, (complex, np.complexfloating))
+    if isinstance(value, (np.ndarray, np.dtype)):
+        return value.dtype.kind == "c" if isinstance(value, np.ndarray) else value.kind == "c"
+    return isinstance(value, (complex, np.complexfloating))
+
+
+def _reject_complex(node: gast.AST, what: str, ctx: Context) -> None:
+    """Complex values would flow through rules written for real numbers (np.abs's adjoint
+    needs a conjugate), so a derivative could come out complex or silently wrong."""
+    raise ctx.error(NonDifferentiableError, node,
+                    f"{what}: ast-ad differentiates real-valued code only",
+                    "split complex values into real and imaginary parts (two float arrays)")
 
 
 def _check_matrix_call(node: gast.Call, callee, ctx: Context) -> None:
