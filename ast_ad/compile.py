@@ -69,6 +69,17 @@ def _source_line(filename: str, lineno: int):
     return int(number), source, backward
 
 
+def _unique_filename(stem: str, source: str) -> str:
+    """`stem>`, or `stem#2>`... when other code is registered under that name (grad(f) for
+    other argnums or kinds): the source read back through linecache (tracebacks, and
+    differentiating generated code again) must be this code's."""
+    filename, n = f"{stem}>", 1
+    while filename in linecache.cache and "".join(linecache.cache[filename][2]) != source:
+        n += 1
+        filename = f"{stem}#{n}>"
+    return filename
+
+
 def compile_generated(source: str, names: list[str], ctx: Context) -> list[types.FunctionType]:
     """Compile the generated functions `names` defined by `source`; return them in order."""
     user = ctx.src
@@ -79,7 +90,7 @@ def compile_generated(source: str, names: list[str], ctx: Context) -> list[types
         + textwrap.indent(source, "    ")
         + f"    return {', '.join(names)}\n"
     )
-    filename = f"<ast_ad:{user.qualname}:{names[0]}>"
+    filename = _unique_filename(f"<ast_ad:{user.qualname}:{names[0]}", factory_source)
     code = compile(factory_source, filename, "exec")
     namespace: dict = {}
     exec(code, user.globals, namespace)
@@ -114,7 +125,7 @@ def compile_wrapper(source: str, name: str, globals_: dict, injected: dict,
     outer = sorted(injected)
     factory_source = (f"def __ast_ad_factory__({', '.join(outer)}):\n"
                       + textwrap.indent(source, "    ") + f"    return {name}\n")
-    filename = f"<ast_ad:{qualname}:{name}>"
+    filename = _unique_filename(f"<ast_ad:{qualname}:{name}", factory_source)
     namespace: dict = {}
     exec(compile(factory_source, filename, "exec"), globals_, namespace)
     fn = namespace["__ast_ad_factory__"](*[injected[k] for k in outer])

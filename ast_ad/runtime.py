@@ -205,15 +205,6 @@ def scalar_output_check(function: str, location: Location):
     return check_scalar_output
 
 
-def power_adjoint_base(g, x, y):
-    """g * y * x ** (y - 1), the adjoint of the base in `z = x ** y`, taken as 0 where
-    y == 0 (x ** 0 is 1 for every x; the formula would divide by x = 0)."""
-    if np.ndim(x) == 0 and np.ndim(y) == 0:
-        return g * y * x ** (y - 1) if y != 0 else 0.0 * g
-    zero = np.equal(y, 0)
-    return np.where(zero, 0.0 * g, g * y * np.where(zero, 1.0, x) ** (y - 1))
-
-
 def power_adjoint_exponent(g, z, x):
     """The adjoint of the exponent `y` in `z = x ** y`: g * z * log(x), taken as 0 where x == 0."""
     if np.ndim(x) == 0 and np.ndim(g) == 0:

@@ -523,3 +523,40 @@ def test_a_note_is_added_once():
         with pytest.raises(ZeroDivisionError) as info:
             g(0.0)
         assert len(info.value.__notes__) == 1
+
+
+# -- found on the way ------------------------------------------------------------------
+
+
+def cubic_mix(x, y):
+    return x * y * y
+
+
+def test_second_derivative_reads_its_own_generated_code():
+    """grad(f, argnums=0) and grad(f, argnums=1) both made <ast_ad:...:f_grad>: linecache held
+    the latest, and grad(grad(f)) differentiated that one (6.0 instead of 0.0)."""
+    ast_ad.grad(cubic_mix, argnums=0)(1.0, 3.0)
+    ast_ad.grad(cubic_mix, argnums=1)(1.0, 3.0)
+    assert ast_ad.grad(ast_ad.grad(cubic_mix, argnums=0))(1.0, 3.0) == 0.0
+    assert ast_ad.grad(ast_ad.grad(cubic_mix, argnums=1), argnums=1)(1.0, 3.0) == 2.0
+    assert ast_ad.hessian(cubic_mix, argnums=(0, 1))(1.0, 3.0)[0][1] == pytest.approx(6.0)
+
+
+W23 = np.linspace(0.5, 1.5, 6).reshape(2, 3)
+
+
+def broadcasts(x):
+    return np.sum((x * W23) ** 2)
+
+
+def test_hessian_through_unbroadcast():
+    """The gradient code calls runtime.unbroadcast; forward mode over it read runtime.py."""
+    np.testing.assert_allclose(ast_ad.hessian(broadcasts)(np.ones(3)),
+                               np.diag(2.0 * np.sum(W23 ** 2, axis=0)))
+
+
+def test_hessian_of_a_variable_power():
+    x, y = 1.5, 2.5
+    assert ast_ad.hessian(power_of)(x, y) == pytest.approx(y * (y - 1) * x ** (y - 2))
+    assert ast_ad.hessian(power_of, argnums=1)(x, y) == pytest.approx(x ** y * np.log(x) ** 2)
+    assert ast_ad.grad(ast_ad.grad(power_of))(x, y) == pytest.approx(y * (y - 1) * x ** (y - 2))

@@ -156,6 +156,8 @@ class Facts:
             return elementwise(self.kind(node.left), self.kind(node.right))
         if isinstance(node, gast.UnaryOp):
             return self.kind(node.operand)
+        if isinstance(node, gast.Compare) and len(node.comparators) == 1:
+            return elementwise(self.kind(node.left), self.kind(node.comparators[0]))
         if isinstance(node, gast.Subscript) and self.shape(node) == ():
             return SCALAR
         if isinstance(node, gast.Attribute) and node.attr in ("size", "ndim"):

@@ -5,7 +5,7 @@
 
 import gast
 
-from ..runtime import power_adjoint_base, power_adjoint_exponent, unbroadcast
+from ..runtime import broadcast_like, power_adjoint_exponent, unbroadcast
 from .registry import adjoint, nondifferentiable, tangent
 
 
@@ -81,7 +81,9 @@ def pow_literal(z, x, y):
 
 @adjoint(gast.Pow)
 def pow(z, x, y):
-    b[x] = unbroadcast(power_adjoint_base(b[z], x, y), x)
+    # (x + (y == 0)): the base, or 1 where y == 0 (x ** 0 is 1 for every x, even 0,
+    # where y * x ** (y - 1) would divide by 0); differentiable by these same rules
+    b[x] = unbroadcast(b[z] * y * (x + (y == 0)) ** (y - 1), x)
     b[y] = unbroadcast(power_adjoint_exponent(b[z], z, x), y)
 
 
@@ -146,12 +148,24 @@ def pow_literal_tangent(z, x, y):
 
 @tangent(gast.Pow)
 def pow_tangent(z, x, y):
-    d[z] = power_adjoint_base(d[x], x, y) + power_adjoint_exponent(d[y], z, x)
+    d[z] = d[x] * y * (x + (y == 0)) ** (y - 1) + power_adjoint_exponent(d[y], z, x)
 
 
 @tangent(gast.Mod)
 def mod_tangent(z, x, y):
     d[z] = d[x] - d[y] * (x // y)
+
+
+# unbroadcast(g, x), which gradient code calls: linear in g, x gives only the shape.
+# (Derivatives of gradient code go through it: hessian, grad of grad.)
+@adjoint(unbroadcast)
+def unbroadcast_adjoint(y, g, x):
+    b[g] = broadcast_like(b[y], g)
+
+
+@tangent(unbroadcast)
+def unbroadcast_tangent(y, g, x):
+    d[y] = unbroadcast(d[g], x)
 
 
 @tangent("getitem")

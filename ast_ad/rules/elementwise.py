@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .. import shapes
-from ..runtime import divide_or_zero, power_adjoint_base, power_adjoint_exponent, unbroadcast
+from ..runtime import divide_or_zero, power_adjoint_exponent, unbroadcast
 from .arithmetic import literal_exponent, zero_exponent
 from .registry import adjoint, method, nondifferentiable, tangent
 
@@ -360,7 +360,9 @@ def pow_literal(z, x, y):
 
 @adjoint(math.pow, np.power, note=_POWER_NOTE)
 def pow(z, x, y):
-    b[x] = unbroadcast(power_adjoint_base(b[z], x, y), x)
+    # (x + (y == 0)): the base, or 1 where y == 0 (x ** 0 is 1 for every x, even 0,
+    # where y * x ** (y - 1) would divide by 0); differentiable by these same rules
+    b[x] = unbroadcast(b[z] * y * (x + (y == 0)) ** (y - 1), x)
     b[y] = unbroadcast(power_adjoint_exponent(b[z], z, x), y)
 
 
@@ -376,7 +378,7 @@ def pow_literal_tangent(z, x, y):
 
 @tangent(math.pow, np.power)
 def pow_tangent(z, x, y):
-    d[z] = power_adjoint_base(d[x], x, y) + power_adjoint_exponent(d[y], z, x)
+    d[z] = d[x] * y * (x + (y == 0)) ** (y - 1) + power_adjoint_exponent(d[y], z, x)
 
 
 # -- arithmetic as functions (np.add is `+`, ...) -------------------------------------
