@@ -282,8 +282,13 @@ class _Transformed:
         for i in self.argnums:
             self.check_argument(i, values[i])
         if self.inner is not None:
-            generated = derivative_of_generated(self.inner.compile_for(args, kwargs), self.mode,
-                                                self.argnums, self.argnums_is_tuple, values)
+            inner = self.inner.compile_for(args, kwargs)
+            try:
+                generated = derivative_of_generated(inner, self.mode, self.argnums,
+                                                    self.argnums_is_tuple, values)
+            except ADError:
+                inner(*args, **kwargs)  # its own error (a vector output) comes first
+                raise
             self.latest = generated
             self.table[tuple(map(type, values))] = (generated, ())
             self.remember(values, generated)

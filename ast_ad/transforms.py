@@ -49,7 +49,12 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
         check_array_class(value, i, names[i] if i < len(names) else f"#{i}", fun, src.location)
     for i in argnums:
         check_differentiable(values[i], i, names[i], fun, src.location)
-    known[key] = compile_function(src, Options(mode, argnums, True, kinds, arrays))
+    try:
+        known[key] = compile_function(src, Options(mode, argnums, True, kinds, arrays))
+    except ADError:
+        if state is not None:
+            target(*values)  # the derivative's own error (grad of a vector output) comes first
+        raise
     return known[key]
 
 

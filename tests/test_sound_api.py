@@ -560,3 +560,17 @@ def test_hessian_of_a_variable_power():
     assert ast_ad.hessian(power_of)(x, y) == pytest.approx(y * (y - 1) * x ** (y - 2))
     assert ast_ad.hessian(power_of, argnums=1)(x, y) == pytest.approx(x ** y * np.log(x) ** 2)
     assert ast_ad.grad(ast_ad.grad(power_of))(x, y) == pytest.approx(y * (y - 1) * x ** (y - 2))
+
+
+def vector_output(x):
+    return np.array([x ** 3]) * 2.0
+
+
+def test_second_derivatives_of_a_vector_output_say_so():
+    """Forward mode over gradient code that cannot run reported a missing rule in the
+    generated code; the gradient's own error comes first."""
+    for call in (ast_ad.hessian(vector_output), ast_ad.grad(ast_ad.grad(vector_output)),
+                 ast_ad.jacfwd(ast_ad.grad(vector_output))):
+        with pytest.raises(NonScalarOutputError, match="returned ndarray of shape") as info:
+            call(1.5)
+        assert info.value.location.lineno == _line(vector_output, 1)
