@@ -287,7 +287,7 @@ class _Transformed:
                 generated = derivative_of_generated(inner, self.mode, self.argnums,
                                                     self.argnums_is_tuple, values)
             except ADError:
-                inner(*args, **kwargs)  # its own error (a vector output) comes first
+                raise_own_error(inner, args, kwargs)
                 raise
             self.latest = generated
             self.table[tuple(map(type, values))] = (generated, ())
@@ -335,6 +335,17 @@ class _Transformed:
 
     def check_argument(self, i: int, value) -> None:
         check_differentiable(value, i, self.params[i].name, self.fun, self.location)
+
+
+def raise_own_error(generated, args, kwargs) -> None:
+    """When differentiating generated code fails, the ADError it raises when run (grad of a
+    vector output) says more: raise that one, if any."""
+    try:
+        generated(*args, **kwargs)
+    except ADError as error:
+        raise error.with_traceback(None) from None
+    except Exception:  # then the compile error is the one to report
+        pass
 
 
 def check_argnums(argnums, params, fun, location):

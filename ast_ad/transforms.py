@@ -15,6 +15,7 @@ from .api import (
     check_differentiable,
     compile_function,
     grad,
+    raise_own_error,
 )
 from .compile import note_user_line
 from .context import Options
@@ -53,7 +54,7 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
         known[key] = compile_function(src, Options(mode, argnums, True, kinds, arrays))
     except ADError:
         if state is not None:
-            target(*values)  # the derivative's own error (grad of a vector output) comes first
+            raise_own_error(target, values, {})
         raise
     return known[key]
 

@@ -59,6 +59,8 @@ def render() -> str:
         methods[meaning.function].append(f"`x.{method}()`")
     families = defaultdict(list)
     for primal, rule in registry.ADJOINTS.items():
+        if getattr(primal, "__module__", None) == "ast_ad.runtime" and primal not in methods:
+            continue  # a helper only generated code calls (for derivatives of derivatives)
         if rule.adjoints:
             families[family_of(rule)].append((name_of(primal), primal, rule))
     lines = [
