@@ -16,7 +16,7 @@ import weakref
 import numpy as np
 
 from . import cache
-from .compile import compile_generated
+from .compile import compile_generated, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonDifferentiableError, NoRuleError
 from .passes.kinds import kind_of_value
@@ -154,8 +154,8 @@ def _transformation(fun, mode: str, argnums):
     # Asking again for the same derivative returns the same function, with its code
     # cache, instead of reading and checking the source again. Held weakly: the made
     # function refers to fun, and must not keep it alive.
-    key = (mode, tuple(argnums) if isinstance(argnums, list) else argnums,
-           getattr(fun, "__code__", None))
+    # repr: argnums=True is not argnums=1 (it is rejected), and a list is not hashable
+    key = (mode, repr(argnums), getattr(fun, "__code__", None))
     with cache.LOCK:
         known = cache.lookup(fun, "transformed", key)
         transformed = known() if known is not None else None
@@ -224,16 +224,21 @@ def _dispatcher(state: "_Transformed"):
                   f"({sh} is None or {n}.shape == {sh})"]
     fast_test = " and ".join(tests) or "True"
     source = (
-        f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match, _ast_ad_latest):\n"
+        f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match, _ast_ad_note, "
+        f"_ast_ad_latest):\n"
         f"    def {fname}({signature}):\n"
-        f"        {unpack}, = _ast_ad_latest\n"
-        f"        if {fast_test}:\n"
-        f"            return _ast_ad_fast({call_args})\n"
-        f"        _ast_ad_entry = _ast_ad_table.get({key})\n"
-        f"        if _ast_ad_entry is not None and (not _ast_ad_entry[1] or "
+        f"        try:\n"  # free in Python 3.11+ unless something is raised
+        f"            {unpack}, = _ast_ad_latest\n"
+        f"            if {fast_test}:\n"
+        f"                return _ast_ad_fast({call_args})\n"
+        f"            _ast_ad_entry = _ast_ad_table.get({key})\n"
+        f"            if _ast_ad_entry is not None and (not _ast_ad_entry[1] or "
         f"_ast_ad_arrays_match(_ast_ad_entry[1], ({', '.join(names)},))):\n"
-        f"            return _ast_ad_entry[0]({call_args})\n"
-        f"        return _ast_ad_slow({call_args})\n"
+        f"                return _ast_ad_entry[0]({call_args})\n"
+        f"            return _ast_ad_slow({call_args})\n"
+        f"        except Exception as _ast_ad_error:\n"
+        f"            _ast_ad_note(_ast_ad_error)\n"
+        f"            raise\n"
         f"    return {fname}\n"
     )
     namespace: dict = {}
@@ -248,7 +253,8 @@ def _dispatcher(state: "_Transformed"):
         return generated(*args, **kwargs)
 
     state.never = (slow,) + (_Never, None, None) * len(names)  # matches no call
-    dispatch = namespace["_factory"](state.table, slow, _arrays_match, state.never)
+    dispatch = namespace["_factory"](state.table, slow, _arrays_match, note_user_line,
+                                     state.never)
     state.fast_cell = dict(zip(dispatch.__code__.co_freevars, dispatch.__closure__))[
         "_ast_ad_latest"]
     cache.track(state)
@@ -317,11 +323,18 @@ class _Transformed:
             raise ADError(f"cannot call {describe(self.fun)}: {exc}", self.location) from None
         bound.apply_defaults()
         values = [bound.arguments[p.name] for p in self.params]
+        for i, value in enumerate(values):
+            check_array_class(value, i, self.params[i].name, self.fun, self.location)
         for i in self.argnums:
             self.check_argument(i, values[i])
         if self.inner is not None:
-            generated = derivative_of_generated(self.inner.compile_for(args, kwargs), self.mode,
-                                                self.argnums, self.argnums_is_tuple, values)
+            inner = self.inner.compile_for(args, kwargs)
+            try:
+                generated = derivative_of_generated(inner, self.mode, self.argnums,
+                                                    self.argnums_is_tuple, values)
+            except ADError:
+                raise_own_error(inner, args, kwargs)
+                raise
             self.latest = generated
             self.table[tuple(map(type, values))] = (generated, ())
             self.remember(values, generated)
@@ -392,20 +405,62 @@ class _Transformed:
         check_differentiable(value, i, self.params[i].name, self.fun, self.location)
 
 
+def raise_own_error(generated, args, kwargs) -> None:
+    """When differentiating generated code fails, the ADError it raises when run (grad of a
+    vector output) says more: raise that one, if any."""
+    try:
+        generated(*args, **kwargs)
+    except ADError as error:
+        raise error.with_traceback(None) from None
+    except Exception:  # then the compile error is the one to report
+        pass
+
+
 def check_argnums(argnums, params, fun, location):
     """Normalise argnums to a tuple of non-negative positions (and say if it was a tuple)."""
-    is_tuple = not isinstance(argnums, numbers.Integral)
-    nums = tuple(argnums) if is_tuple else (argnums,)
+    hint = "argnums is an int or a tuple of ints counting positional parameters from 0"
     positional = [p for p in params if p.kind != p.KEYWORD_ONLY]
-    if not nums:
-        raise ADError("argnums is empty", location, "name at least one argument")
-    for n in nums:
-        if not isinstance(n, numbers.Integral) or not -len(positional) <= n < len(positional):
+
+    def position(n) -> int:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+            raise ADError(f"argnums={argnums!r} is not an int or a tuple of ints "
+                          f"({type(n).__name__} {n!r})", location, hint)
+        if not -len(positional) <= n < len(positional):
             raise ADError(
                 f"argnums={argnums!r} does not fit {describe(fun)}, which has "
-                f"{len(positional)} positional parameter(s)", location,
-                "argnums counts positional parameters from 0")
-    return tuple(n % len(positional) for n in nums), is_tuple
+                f"{len(positional)} positional parameter(s)", location, hint)
+        return int(n) % len(positional)
+
+    is_tuple = isinstance(argnums, (tuple, list))
+    nums = tuple(position(n) for n in argnums) if is_tuple else (position(argnums),)
+    if not nums:
+        raise ADError("argnums is empty", location, "name at least one argument")
+    if len(set(nums)) != len(nums):
+        raise ADError(f"argnums={argnums!r} names a parameter more than once", location,
+                      "name each argument once")
+    return nums, is_tuple
+
+
+def check_array_class(value, i: int, param: str, fun, location) -> None:
+    """Complex values, and NumPy array subclasses whose operators differ from ndarray's
+    (np.matrix: `*` is a matrix product; masked arrays skip masked items), would not be
+    differentiated right, whether differentiated or not."""
+    if isinstance(value, (complex, np.complexfloating)) or \
+            isinstance(value, np.ndarray) and value.dtype.kind == "c":
+        if location is not None and hasattr(fun, "__code__"):
+            location = Location(location.filename, fun.__code__.co_firstlineno, 0)
+        raise NonDifferentiableError(
+            f"argument {i} ({param}) of {describe(fun)} is complex: ast-ad differentiates "
+            "real-valued code only", location,
+            "split it into real and imaginary parts (two floats or float arrays)")
+    if isinstance(value, np.ndarray) and isinstance(value, (np.matrix, np.ma.MaskedArray)):
+        if location is not None and hasattr(fun, "__code__"):
+            location = Location(location.filename, fun.__code__.co_firstlineno, 0)
+        raise NonDifferentiableError(
+            f"argument {i} ({param}) of {describe(fun)} is a {type(value).__name__}, whose "
+            "operators differ from a NumPy array's", location,
+            "pass np.asarray(value) (for a masked array: np.where(mask, fill, data)) and "
+            "use @ for matrix products")
 
 
 def check_differentiable(value, i: int, param: str, fun, location) -> None:
@@ -426,8 +481,13 @@ def check_differentiable(value, i: int, param: str, fun, location) -> None:
             f"cannot differentiate with respect to {where}: complex numbers are not "
             "supported", location, "split it into real and imaginary parts")
     if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f":
+        if value.dtype.kind == "f" and (type(value) is np.ndarray or isinstance(
+                value, np.memmap)):
             return
+        if value.dtype.kind == "f":
+            raise NonDifferentiableError(
+                f"cannot differentiate with respect to {where}: a {type(value).__name__} (a "
+                "subclass of np.ndarray)", location, "pass np.asarray(value)")
         raise NonDifferentiableError(
             f"cannot differentiate with respect to {where}: an array of dtype {value.dtype}",
             location, "convert it with .astype(float)")

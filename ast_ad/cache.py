@@ -304,18 +304,21 @@ def clear() -> None:
 # -- generated files in linecache ----------------------------------------------
 
 _LINES: dict = {}  # filename -> number of live functions compiled from it
+_ORIGINS: dict = {}  # filename -> (the user's filename, function name) it was generated from
 
 
-def register_lines(filename: str, text: str) -> str:
+def register_lines(filename: str, text: str, origin: tuple | None = None) -> str:
     """Show `text` to linecache (tracebacks, inspect) under a name no other live code uses.
     Returns the name to compile under; call keep_lines for each function compiled from
-    it, then release_lines."""
+    it, then release_lines. `origin`: where the code came from (see origin_of)."""
     with LOCK:
         base, n = filename, 1
         while filename in _LINES:
             n += 1
             filename = f"{base[:-1]}#{n}>"
         _LINES[filename] = 1
+        if origin is not None:
+            _ORIGINS[filename] = origin
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         return filename
 
@@ -334,4 +337,10 @@ def release_lines(filename: str) -> None:
             _LINES[filename] = left
             return
         _LINES.pop(filename, None)
+        _ORIGINS.pop(filename, None)
         linecache.cache.pop(filename, None)
+
+
+def origin_of(filename: str) -> tuple | None:
+    """(the user's filename, function name) that generated file `filename` came from."""
+    return _ORIGINS.get(filename)

@@ -14,11 +14,64 @@ cache.guard) and otherwise calls `stale` instead of running out-of-date code.
 from __future__ import annotations
 
 import ast
+import linecache
 import textwrap
 import types
 
 from . import cache
 from .context import Context
+
+
+def note_user_line(error: BaseException) -> None:
+    """Add a note to an exception raised in generated code, naming the user's function and
+    source line the failing statement came from (read from its `# line N:` comment).
+    Python 3.11+ (add_note); nothing otherwise, or for ADErrors (they carry a location)."""
+    from .errors import ADError
+
+    if not hasattr(error, "add_note") or isinstance(error, ADError):
+        return
+    frame, tb = None, error.__traceback__
+    while tb is not None:  # the innermost frame of generated code
+        if cache.origin_of(tb.tb_frame.f_code.co_filename) is not None:
+            frame = tb
+        tb = tb.tb_next
+    if frame is None:
+        return
+    filename, lineno, source, derivative = frame.tb_frame.f_code.co_filename, \
+        frame.tb_lineno, None, False
+    # Code generated from generated code (hessian, grad of grad) maps back step by step.
+    while cache.origin_of(filename) is not None:
+        place = _source_line(filename, lineno)
+        if place is None:
+            break
+        user_file, function = cache.origin_of(filename)
+        filename, (lineno, source, backward) = user_file, place
+        derivative = derivative or backward
+    if source is None:
+        return
+    note = f"in {'the derivative of ' if derivative else ''}{function}, at {filename}:" \
+           f"{lineno}: {source}"
+    if note not in getattr(error, "__notes__", ()):
+        error.add_note(note)
+
+
+def _source_line(filename: str, lineno: int):
+    """(user line, its source, in a backward section?) from the `# line N:` comment above
+    line `lineno` of generated code, else None."""
+    place, backward = None, False
+    for text in reversed(linecache.getlines(filename)[:lineno]):
+        text = text.strip()
+        if place is None and text.startswith("# line "):
+            place = text[len("# line "):]
+        elif text == "# backward":
+            backward = True
+            break
+        elif text == "# forward" or text.startswith("def "):
+            break
+    if place is None:
+        return None
+    number, _, source = place.partition(": ")
+    return int(number), source, backward
 
 
 def compile_generated(source: str, names: list[str], ctx: Context, deps=(),
@@ -29,7 +82,8 @@ def compile_generated(source: str, names: list[str], ctx: Context, deps=(),
     user = ctx.src
     injected = dict(ctx.injected)
     functions = _compile(source, names, user.globals, injected, user.closure,
-                         f"<ast_ad:{user.qualname}:{names[0]}>")
+                         f"<ast_ad:{user.qualname}:{names[0]}>",
+                         (user.filename, user.fn.__qualname__))
     for i, fn in enumerate(functions):
         # The backward function of a vjp takes no defaults; a jvp's positional
         # parameters are followed by tangents, so callers pass them all.
@@ -58,14 +112,15 @@ def compile_wrapper(source: str, name: str, globals_: dict, injected: dict,
 
 
 def _compile(source: str, names: list[str], globals_: dict, injected: dict, closure: dict,
-             filename: str) -> list[types.FunctionType]:
+             filename: str, origin=None) -> list[types.FunctionType]:
+    """`origin`: (the user's filename, function name) the code came from, for error notes."""
     outer = sorted(injected) + sorted(set(closure) - set(injected))
     factory_source = (
         f"def __ast_ad_factory__({', '.join(outer)}):\n"
         + textwrap.indent(source, "    ")
         + f"    return {', '.join(names)}\n"
     )
-    filename = cache.register_lines(filename, factory_source)
+    filename = cache.register_lines(filename, factory_source, origin)
     code = compile(factory_source, filename, "exec")
     namespace: dict = {}
     exec(code, globals_, namespace)
@@ -110,7 +165,8 @@ def guarded_copy(fn: types.FunctionType, source: str, globals_: dict, injected: 
     text = "".join(lines[func.lineno - 1:at]) + check + "".join(lines[at:func.end_lineno])
     both = {**injected, **objects, "_ast_ad_stale": stale}
     (copy,) = _compile(text, [fn.__name__], globals_, both, closure,
-                       f"<ast_ad:{fn.__qualname__}:guarded>")
+                       f"<ast_ad:{fn.__qualname__}:guarded>",
+                       cache.origin_of(fn.__code__.co_filename))
     copy.__defaults__ = fn.__defaults__
     copy.__kwdefaults__ = fn.__kwdefaults__
     for attr in ("__qualname__", "__module__", "__ast_ad_source__", "__ast_ad_deps__"):

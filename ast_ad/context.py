@@ -58,6 +58,7 @@ class Context:
     compile_callee: Any = None
     callees: list = field(default_factory=list)  # generated functions of callees, for source()
     mutated_residuals: tuple = ()  # vjp mode: residuals the backward function changes
+    mixed_precision: bool | None = None  # facts.mixed_precision, once computed
 
     def reference(self, obj: Any, preferred: str) -> gast.Name:
         """A name by which the generated code reaches `obj`: the user's own alias if the

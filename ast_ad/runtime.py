@@ -154,15 +154,41 @@ def zeros_like(x):
 
 
 def as_gradient(g, x):
-    """The gradient of argument `x` as an array of x's shape and floating dtype."""
-    return np.asarray(g, dtype=x.dtype)
+    """The gradient of argument `x` with x's type: an array of x's dtype, a NumPy scalar of
+    x's type, or a float."""
+    if isinstance(x, np.ndarray):
+        return np.asarray(g, dtype=x.dtype)
+    return x.__class__(g) if isinstance(x, np.floating) else float(g)
+
+
+def output_problem(y, real_scalar: bool = True) -> str | None:
+    """What makes `y` no output to differentiate, else None. With real_scalar (grad), only
+    floats and float arrays qualify; otherwise (jvp, vjp) numbers, arrays and tuples of them."""
+    if y is None:
+        return "None (is a `return` missing?)"
+    if isinstance(y, (tuple, list)) and not real_scalar:
+        return next((p for p in (output_problem(e, False) for e in y) if p), None)
+    if isinstance(y, (bool, np.bool_)):
+        return f"a bool ({y!r})" if real_scalar else None
+    if isinstance(y, (complex, np.complexfloating)):
+        return f"a complex number ({y!r})"
+    if isinstance(y, (float, np.floating)):
+        return None
+    if isinstance(y, (int, np.integer)):
+        return f"an int ({y!r})" if real_scalar else None
+    if type(y) is np.ndarray:
+        if y.dtype.kind == "f" or not real_scalar and y.dtype.kind in "iub":
+            return None
+        return f"an array of dtype {y.dtype}"
+    return f"a {type(y).__name__}" + (f" ({y!r})" if isinstance(y, (str, bytes)) else "")
 
 
 def scalar_output_check(function: str, location: Location):
-    """A check that `grad`'s output is a scalar; the error names the function and return line."""
+    """A check that `grad`'s output is a float scalar; the error names the function and
+    return line."""
 
     def check_scalar_output(y):
-        shape = np.shape(y)
+        shape = np.shape(y) if not isinstance(y, (str, bytes)) else ()
         if shape != ():
             raise NonScalarOutputError(
                 f"grad requires {function} to return a scalar, but it returned "
@@ -170,6 +196,11 @@ def scalar_output_check(function: str, location: Location):
                 location,
                 "reduce the output (e.g. np.sum) or use jacobian/vjp for vector outputs",
             )
+        problem = output_problem(y)
+        if problem is not None:
+            raise NonScalarOutputError(
+                f"grad requires {function} to return a float, but it returned {problem}",
+                location, "return a float (or a float array of shape ())")
 
     return check_scalar_output
 

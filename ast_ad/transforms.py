@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import types
 
 import numpy as np
 
 from . import cache
-from .api import check_argnums, check_differentiable, compile_function, grad
+from .api import (
+    check_argnums,
+    check_array_class,
+    check_differentiable,
+    compile_function,
+    grad,
+    raise_own_error,
+)
+from .compile import note_user_line
 from .context import Options
-from .errors import ADError
+from .errors import ADError, Location, NonScalarOutputError
 from .passes.kinds import kind_of_value
 from .pipeline import check
+from .runtime import output_problem
 from .source import describe, get_source
 
 
 def _compile(fun, mode: str, argnums: tuple, values: tuple):
     """The generated functions for `fun` (or for the code ast-ad made for it) at these values."""
     state = getattr(fun, "__ast_ad__", None)
+    if state is None and not isinstance(fun, types.FunctionType):
+        get_source(fun)  # a builtin, ufunc or callable object: SourceUnavailableError
     target = state.compile_for(values, {}) if state is not None else fun
     kinds = tuple(kind_of_value(v) for v in values)
     arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
@@ -30,9 +43,18 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
         src = get_source(target)
         if state is None:
             check(src)
+        names = _param_names(target)
+        for i, value in enumerate(values):
+            check_array_class(value, i, names[i] if i < len(names) else f"#{i}", fun,
+                              src.location)
         for i in argnums:
-            check_differentiable(values[i], i, _param_names(target)[i], fun, src.location)
-        functions = compile_function(src, Options(mode, argnums, True, kinds, arrays))
+            check_differentiable(values[i], i, names[i], fun, src.location)
+        try:
+            functions = compile_function(src, Options(mode, argnums, True, kinds, arrays))
+        except ADError:
+            if state is not None:
+                raise_own_error(target, values, {})
+            raise
         cache.store(target, "transforms", key, functions,
                     getattr(functions[0], "__ast_ad_deps__", ()))
         return functions
@@ -43,6 +65,21 @@ def _param_names(fn) -> list[str]:
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+def _noted(fn):
+    """Errors raised in generated code get a note naming the user's source line."""
+
+    @functools.wraps(fn)
+    def noted(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:
+            note_user_line(error)
+            raise
+
+    return noted
+
+
+@_noted
 def jvp(fun, primals, tangents):
     """(f(*primals), the derivative of f at `primals` in the direction `tangents`).
 
@@ -54,41 +91,78 @@ def jvp(fun, primals, tangents):
     if len(primals) != len(tangents):
         raise ADError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
                       hint="give one tangent per primal")
-    defaults = _defaults_after(fun, len(primals))
-    # The generated function takes every parameter before the tangents: pass the defaults.
-    primals, tangents = primals + defaults, tangents + tuple(0.0 for _ in defaults)
-    nums = _float_positions(primals)
+    nums = _float_positions(fun, primals)
+    args = _with_defaults(fun, primals)
     for i in nums:
         if getattr(primals[i], "shape", ()) != getattr(tangents[i], "shape", ()):
             raise ADError(f"jvp: tangent {i} has shape {np.shape(tangents[i])}, but its primal "
                           f"has shape {np.shape(primals[i])}",
                           hint="tangents have their primals' shapes")
     try:
-        (fn,) = _compile(fun, "jvp", nums, primals)
+        (fn,) = _compile(fun, "jvp", nums, args)
     except ADError as error:
         raise error.with_traceback(None) from None
-    return fn(*primals, *[tangents[i] for i in nums])
+    result = fn(*args, *[tangents[i] for i in nums])
+    _check_output(fun, "jvp", result[0], False)
+    return result
 
 
-def _defaults_after(fun, count: int) -> tuple:
-    """The default values of the positional parameters after the first `count`."""
+def _float_positions(fun, values) -> tuple:
+    """Positions of the values that carry derivatives: floats and float arrays. Complex
+    values are rejected (not skipped: their derivative would be lost)."""
+    nums = []
+    for i, v in enumerate(values):
+        if isinstance(v, (complex, np.complexfloating)) or \
+                isinstance(v, np.ndarray) and v.dtype.kind == "c":
+            check_differentiable(v, i, _param_name(fun, i), fun, _location(fun))
+        if isinstance(v, (float, np.floating)) or isinstance(v, np.ndarray) and \
+                v.dtype.kind == "f":
+            nums.append(i)
+    return tuple(nums)
+
+
+def _param_name(fun, i: int) -> str:
     try:
-        params = list(inspect.signature(fun).parameters.values())
-    except (TypeError, ValueError):
-        return ()
-    rest = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][count:]
-    if not rest or any(p.default is p.empty for p in rest):
-        return ()
-    return tuple(p.default for p in rest)
+        return _param_names(fun)[i]
+    except (TypeError, ValueError, IndexError):
+        return f"#{i}"
 
 
-def _float_positions(values) -> tuple:
-    """Positions of the values that carry derivatives: floats and float arrays."""
-    return tuple(i for i, v in enumerate(values)
-                 if isinstance(v, (float, np.floating)) or
-                 isinstance(v, np.ndarray) and v.dtype.kind == "f")
+def _location(fun) -> Location | None:
+    """The first line of fun's definition, for errors about a call of it."""
+    code = getattr(fun, "__code__", None)
+    if code is None:
+        state = getattr(fun, "__ast_ad__", None)
+        return state.location if state is not None else None
+    return Location(code.co_filename, code.co_firstlineno, 0)
 
 
+def _with_defaults(fun, args) -> tuple:
+    """The positional arguments with the defaults of the parameters `args` leaves out (the
+    generated jvp takes every positional parameter, then the tangents)."""
+    if not isinstance(fun, types.FunctionType) or not fun.__defaults__:
+        return tuple(args)
+    params = _param_names(fun)
+    defaults = dict(zip(params[len(params) - len(fun.__defaults__):], fun.__defaults__))
+    missing = [p for p in params[len(args):] if p not in defaults]
+    if missing:
+        raise ADError(f"{describe(fun)} needs an argument for {', '.join(missing)}",
+                      _location(fun), "pass one primal per parameter without a default")
+    return tuple(args) + tuple(defaults[p] for p in params[len(args):])
+
+
+def _check_output(fun, mode: str, value, real: bool) -> None:
+    """jvp, vjp and the Jacobians differentiate numbers and arrays (the Jacobians: of
+    floats), not None from a missing return, a str..."""
+    parts = value if real and isinstance(value, (tuple, list)) else (value,)
+    problem = next((p for p in (output_problem(v, real) for v in parts) if p), None)
+    if problem is not None:
+        raise NonScalarOutputError(f"{mode} needs {describe(fun)} to return floats or float "
+                                   f"arrays, but it returned {problem}", _location(fun),
+                                   "return the value to differentiate")
+
+
+@_noted
 def vjp(fun, *primals):
     """(f(*primals), vjp_fn): vjp_fn(cotangent) returns one cotangent per primal (a tuple).
 
@@ -96,14 +170,16 @@ def vjp(fun, *primals):
     and can be called any number of times. Arguments that are not floats (ints,
     strings...) get None.
     """
-    nums = _float_positions(primals)
+    nums = _float_positions(fun, primals)
     try:
-        forward, backward = _compile(fun, "vjp", nums, primals)
+        forward, backward = _compile(fun, "vjp", nums, _with_defaults(fun, primals))
     except ADError as error:
         raise error.with_traceback(None) from None
     value, saved = forward(*primals)
+    _check_output(fun, "vjp", value, False)
     mutated = getattr(backward, "__ast_ad_mutated__", ())
 
+    @_noted
     def vjp_fn(cotangent):
         if _structure(cotangent) != _structure(value):
             raise ADError(f"vjp_fn: the cotangent has shape {_structure(cotangent)}, but the "
@@ -145,10 +221,11 @@ def jacfwd(fun, argnums=0):
     The result has shape output.shape + input.shape (a tuple over argnums for a
     tuple argnums, over outputs for a tuple-valued function).
     """
-    params = _signature_params(fun)
+    nums, is_tuple = _checked_argnums(fun, argnums)
 
+    @_noted
     def jacobian_fn(*args):
-        nums, is_tuple = check_argnums(argnums, params, fun, None)
+        args = _with_defaults(fun, args)
         try:
             (fn,) = _compile(fun, "jvp", nums, args)
         except ADError as error:
@@ -161,6 +238,9 @@ def jacfwd(fun, argnums=0):
                 tangents = [np.zeros(np.shape(args[k])) if k != i else _unit(x, j) for k in nums]
                 value, tangent = fn(*args, *tangents)
                 columns[i].append(tangent)
+        if value is None:
+            value = fn(*args, *[np.zeros(np.shape(args[k])) for k in nums])[0]
+        _check_output(fun, "jacfwd", value, True)
         outputs, rebuild = _outputs(value)
         per_output = []
         for o, out in enumerate(outputs):
@@ -177,11 +257,11 @@ def jacfwd(fun, argnums=0):
 
 def jacrev(fun, argnums=0):
     """The Jacobian of `fun` by reverse mode: one backward pass per output element."""
-    params = _signature_params(fun)
+    nums, is_tuple = _checked_argnums(fun, argnums)
 
+    @_noted
     def jacobian_fn(*args):
-        nums, is_tuple = check_argnums(argnums, params, fun, None)
-        return _jacrev_at(fun, nums, is_tuple, args)
+        return _jacrev_at(fun, nums, is_tuple, _with_defaults(fun, args))
 
     return jacobian_fn
 
@@ -192,6 +272,7 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
     except ADError as error:
         raise error.with_traceback(None) from None
     value, saved = forward(*args)
+    _check_output(fun, "jacrev", value, True)
     mutated = getattr(backward, "__ast_ad_mutated__", ())
     outputs, rebuild = _outputs(value)
     per_output = []
@@ -213,16 +294,18 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
 
 def jacobian(fun, argnums=0):
     """The Jacobian, by forward mode when there are fewer inputs than outputs, else reverse."""
-    params = _signature_params(fun)
+    nums, is_tuple = _checked_argnums(fun, argnums)
 
+    @_noted
     def jacobian_fn(*args):
-        nums, is_tuple = check_argnums(argnums, params, fun, None)
+        args = _with_defaults(fun, args)
         inputs = sum(int(np.size(args[i])) for i in nums)
         try:
             prepared = _compile(fun, "vjp", nums, args)
         except ADError as error:
             raise error.with_traceback(None) from None
         value, _ = prepared[0](*args)
+        _check_output(fun, "jacobian", value, True)
         outputs, _ = _outputs(value)
         if sum(int(np.size(o)) for o in outputs) <= inputs:
             return _jacrev_at(fun, nums, is_tuple, args, prepared)
@@ -245,7 +328,17 @@ def _unit(x, j: int):
     return e
 
 
+def _checked_argnums(fun, argnums):
+    """argnums as positions, checked when the Jacobian function is made."""
+    try:
+        return check_argnums(argnums, _signature_params(fun), fun, _location(fun))
+    except ADError as error:
+        raise error.with_traceback(None) from None
+
+
 def _signature_params(fun):
+    if getattr(fun, "__ast_ad__", None) is None and not isinstance(fun, types.FunctionType):
+        get_source(fun)  # a builtin, ufunc or callable object: SourceUnavailableError
     try:
         return [p for p in inspect.signature(fun).parameters.values()
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
@@ -260,7 +353,7 @@ def generated_source(fun, *args, mode: str = "jvp", argnums=None, trace: bool = 
     (forward mode over the generated gradient). argnums defaults to every float
     argument; `trace=True` keeps one primitive per line.
     """
-    nums = _float_positions(args) if argnums is None else \
+    nums = _float_positions(fun, args) if argnums is None else \
         (argnums if isinstance(argnums, tuple) else (argnums,))
     if mode not in ("jvp", "vjp", "grad", "value_and_grad", "hessian"):
         raise ADError(f"unknown mode {mode!r}",

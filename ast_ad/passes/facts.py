@@ -7,7 +7,10 @@ unbroadcasting and to write zeros of the right shape.
 
 from __future__ import annotations
 
+import types
+
 import gast
+import numpy as np
 
 from .. import runtime, shapes
 from ..context import Context
@@ -23,6 +26,62 @@ VIEWS = frozenset({
     "reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims",
     "flip", "fliplr", "flipud", "diagonal", "broadcast_to", "asarray", "asanyarray",
     "atleast_1d", "atleast_2d", "atleast_3d"})
+
+
+# Names and strings that denote a floating dtype (np.float32, dtype="float32", ...).
+_FLOAT_NAMES = frozenset({"float16", "float32", "float64", "half", "single", "double",
+                          "longdouble", "f2", "f4", "f8"})
+
+
+def mixed_precision(ctx: Context) -> bool:
+    """Whether floats of another precision than the arguments' may meet in this function:
+    float arrays of several dtypes among the arguments, or global or closure data, a
+    function it calls, or a dtype it names, of another one. Adjoints then need not have
+    their primals' dtypes (`1.0 * x32` is the adjoint of a float64 y in `sum(x32 * y)`),
+    so gradients are cast back to their arguments' dtypes. Not known for a callee
+    (argument dtypes unknown): its caller casts."""
+    if ctx.mixed_precision is None:
+        arrays = ctx.options.arrays
+        if arrays is None or any(a is not None and a[0] is None for a in arrays):
+            ctx.mixed_precision = False
+        else:
+            dtypes = {np.dtype(a[0]) for a in arrays if a is not None}
+            floats = {d for d in dtypes if d.kind == "f"}
+            ctx.mixed_precision = len(floats) > 1 or _other_precision(
+                ctx.src.fn, floats.pop() if floats else np.dtype(np.float64), set())
+    return ctx.mixed_precision
+
+
+def _other_precision(fn, base, seen: set) -> bool:
+    """Whether `fn` (or a Python function it refers to) reads or names floating data of
+    another dtype than `base`, as far as its globals and closure show now."""
+    if fn in seen or not isinstance(fn, types.FunctionType) or \
+            (fn.__module__ or "").partition(".")[0] in ("numpy", "scipy", "ast_ad"):
+        return False
+    seen.add(fn)
+    values = [c.cell_contents for c in fn.__closure__ or () if c != _EMPTY_CELL]
+    codes = [fn.__code__]
+    while codes:
+        code = codes.pop()
+        for n in code.co_names:
+            if n in _FLOAT_NAMES and np.dtype(n) != base:
+                return True
+            if n in fn.__globals__:
+                values.append(fn.__globals__[n])
+        for c in code.co_consts:
+            if isinstance(c, types.CodeType):
+                codes.append(c)
+            elif isinstance(c, str) and c in _FLOAT_NAMES and np.dtype(c) != base:
+                return True
+    for v in values:
+        if isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "fc" and v.dtype != base:
+            return True
+        if isinstance(v, types.FunctionType) and _other_precision(v, base, seen):
+            return True
+    return False
+
+
+_EMPTY_CELL = types.CellType()
 
 
 class Facts:
@@ -97,6 +156,8 @@ class Facts:
             return elementwise(self.kind(node.left), self.kind(node.right))
         if isinstance(node, gast.UnaryOp):
             return self.kind(node.operand)
+        if isinstance(node, gast.Compare) and len(node.comparators) == 1:
+            return elementwise(self.kind(node.left), self.kind(node.comparators[0]))
         if isinstance(node, gast.Subscript) and self.shape(node) == ():
             return SCALAR
         if isinstance(node, gast.Attribute) and node.attr in ("size", "ndim"):

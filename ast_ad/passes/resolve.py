@@ -10,9 +10,11 @@ from __future__ import annotations
 import builtins
 
 import gast
+import numpy as np
 
 from .. import anno, cache
 from ..context import Context
+from ..errors import NonDifferentiableError
 from ..syntax import dotted_path
 from .anf import local_names
 
@@ -70,10 +72,27 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             dtype = dtype_argument(callee, args, keywords)
             if dtype is not None:
                 anno.setanno(node, "cast", cast_of(dtype, scope, definitions))
+            _check_matrix_call(node, anno.getanno(node, "callee"), ctx)
+            for atom in node.args + [k.value for k in node.keywords]:
+                if isinstance(atom, gast.Constant) and atom.value in _COMPLEX_NAMES:
+                    _reject_complex(atom, f"dtype {atom.value!r} is complex", ctx)
+            if _makes_complex(anno.getanno(node, "callee")):
+                _reject_complex(node, f"{_named(node)} returns complex numbers", ctx)
         elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load):
             indexer = _indexer(node.value, scope)
             if indexer is not None:
                 anno.setanno(node, "indexer", indexer)
+        elif isinstance(node, (gast.Name, gast.Attribute)) and \
+                isinstance(node.ctx, gast.Load):
+            path = dotted_path(node)
+            value = scope.value(path) if path is not None else _MISSING
+            if isinstance(node, gast.Name):
+                _check_array_class(node, value, ctx)
+            if _is_complex(value):
+                what = "makes" if isinstance(value, (type, np.dtype)) else "holds"
+                if isinstance(value, type) and value.__name__ != path.rsplit(".", 1)[-1]:
+                    path = f"{path} ({value.__module__}.{value.__name__})"
+                _reject_complex(node, f"{path} {what} complex numbers", ctx)
     return func
 
 
@@ -90,6 +109,78 @@ def _indexer(value: gast.AST, scope: Scope):
                                            tuple, dict, str, bytes, range)):
         return None
     return obj if hasattr(type(obj), "__getitem__") else None
+
+
+# dtype strings naming complex numbers (np.zeros(3, dtype="complex"), x.astype("c16"))
+_COMPLEX_NAMES = frozenset({"complex", "complex64", "complex128", "complex256", "c8", "c16",
+                            "cfloat", "cdouble", "csingle", "clongdouble"})
+
+
+def _named(node: gast.Call) -> str:
+    """How an error names the function a call calls: as written, and by the object's own
+    name when the code reaches it through another name (`fn = np.fft.fft`)."""
+    from ..source import describe
+
+    written = dotted_path(node.func)
+    callee = anno.getanno(node, "callee")
+    if not callable(callee) or written is not None and \
+            written.rsplit(".", 1)[-1] == getattr(callee, "__name__", None):
+        return written or "this call"
+    return f"{written} ({describe(callee)})" if written else describe(callee)
+
+
+def _makes_complex(callee) -> bool:
+    """NumPy functions whose results are complex (even for real input): an FFT of data,
+    eigenvalues of a general matrix, roots, np.emath."""
+    module = getattr(callee, "__module__", None) or ""
+    name = getattr(callee, "__name__", "")
+    if module.startswith(("numpy.lib.scimath", "numpy.emath")):
+        return True
+    if module.startswith("numpy.fft"):
+        return name in ("fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "rfft2",
+                        "rfftn", "ihfft")
+    return callee in (np.linalg.eig, np.linalg.eigvals, np.roots)
+
+
+def _is_complex(value) -> bool:
+    """A complex number or array, or the complex type or a complex dtype."""
+    if isinstance(value, type):
+        return issubclass(value, (complex, np.complexfloating))
+    if isinstance(value, (np.ndarray, np.dtype)):
+        return value.dtype.kind == "c" if isinstance(value, np.ndarray) else value.kind == "c"
+    return isinstance(value, (complex, np.complexfloating))
+
+
+def _reject_complex(node: gast.AST, what: str, ctx: Context) -> None:
+    """Complex values would flow through rules written for real numbers (np.abs's adjoint
+    needs a conjugate), so a derivative could come out complex or silently wrong."""
+    raise ctx.error(NonDifferentiableError, node,
+                    f"{what}: ast-ad differentiates real-valued code only",
+                    "split complex values into real and imaginary parts (two float arrays)")
+
+
+def _check_matrix_call(node: gast.Call, callee, ctx: Context) -> None:
+    import numpy as np
+
+    if callee in (np.matrix, np.asmatrix, np.bmat) or isinstance(callee, type) and \
+            issubclass(callee, np.ma.MaskedArray) or \
+            (getattr(callee, "__module__", None) or "").startswith("numpy.ma"):
+        raise ctx.error(NonDifferentiableError, node,
+                        f"{_named(node)} makes a "
+                        "np.matrix or masked array, whose operators differ from a NumPy "
+                        "array's", "use plain arrays (np.array) and @ for matrix products")
+
+
+def _check_array_class(node: gast.Name, value, ctx: Context) -> None:
+    """A global or closure np.matrix or masked array: its operators differ from an
+    ndarray's (`*` is a matrix product), which the rules assume."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray) and isinstance(value, (np.matrix, np.ma.MaskedArray)):
+        raise ctx.error(NonDifferentiableError, node,
+                        f"{node.id} is a {type(value).__name__}, whose operators differ "
+                        "from a NumPy array's",
+                        "use np.asarray(...) of it (and @ for matrix products)")
 
 
 def callee_of(func: gast.AST, scope: Scope):

@@ -38,7 +38,7 @@ from ..syntax import (
 )
 from ..templates import Binding, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
-from .facts import Facts, describe_primal
+from .facts import Facts, describe_primal, mixed_precision
 from .kinds import ARRAY, OTHER, SCALAR
 from .resolve import adds_at, call_parts, is_missing, user_function
 
@@ -139,13 +139,15 @@ class _Reverse(Facts):
         for i in self.ctx.options.argnums:
             p = self.params[i]
             g = name(self.adjoint(p)) if p in self.active else self.zero(p)
-            if self.kinds.get(p) == ARRAY and self.needs_cast(i) and mode != "vjp":
+            if self.kinds.get(p) == ARRAY and self.needs_cast(i):
                 import numpy
 
                 g = call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="asarray",
                                         ctx=gast.Load()),
                          [g], [gast.keyword(arg="dtype", value=gast.Attribute(
                              value=name(p), attr="dtype", ctx=gast.Load()))])
+            elif self.kinds.get(p) == SCALAR and self.scalar_needs_cast():
+                g = call(self.ctx.reference(runtime.as_gradient, "as_gradient"), [g, name(p)])
             grads.append(g)
         grad = gast.Tuple(elts=grads, ctx=gast.Load()) \
             if self.ctx.options.argnums_is_tuple or mode == "vjp" else grads[0]
@@ -161,14 +163,28 @@ class _Reverse(Facts):
         func.body = forward + backward + [final]
         return func
 
+    def scalar_needs_cast(self) -> bool:
+        """Whether the adjoint of a scalar argument might not be a float (of its type): a
+        float32 or 0-d array argument can make it a float32 or a 0-d array."""
+        arrays = self.ctx.options.arrays
+        if arrays is None or any(a is not None and a[0] is None for a in arrays):
+            return False  # a callee: its caller casts
+        return mixed_precision(self.ctx) or any(
+            a is not None and (a[0] != "float64" or not a[1]) for a in arrays)
+
     def needs_cast(self, i: int) -> bool:
         """Whether the adjoint of array argument i might not be an array of its dtype.
 
         Float64 arithmetic stays float64 and keeps the argument's shape, so only
-        other dtypes (float32 meeting float64 constants) and 0-d arrays need a cast."""
+        other dtypes (float32 meeting float64 constants), 0-d arrays and functions where
+        precisions mix need a cast. A callee's caller casts (its vjp returns adjoints
+        as they come)."""
         arrays = self.ctx.options.arrays
         info = arrays[i] if arrays is not None and i < len(arrays) else None
-        return info is None or info[0] != "float64" or not info[1]
+        if self.ctx.options.mode == "vjp" and (info is None or info[0] is None):
+            return False
+        return info is None or info[0] != "float64" or not info[1] \
+            or mixed_precision(self.ctx)
 
     def block(self, stmts: list, extra_defs=()) -> tuple[list, list]:
         """Return (forward, backward) for a statement list.
@@ -292,8 +308,11 @@ class _Reverse(Facts):
             return out  # the cotangent parameter is the output's adjoint
         statically_scalar = self.ctx.shapes.get(getattr(value, "id", None)) == () \
             or self.output_kind == SCALAR
-        if isinstance(value, gast.Name) and not statically_scalar \
-                or isinstance(value, gast.Constant) and self.kind(value) != SCALAR:
+        # An output that does not depend on the arguments has gradient 0.0 whatever it
+        # is: check it is a float (not None from a missing return, a bool, a str...).
+        inactive = isinstance(value, gast.Name) and value.id not in self.active
+        if isinstance(value, gast.Name) and (not statically_scalar or inactive) \
+                or isinstance(value, gast.Constant) and not isinstance(value.value, float):
             check = self.ctx.reference(
                 runtime.scalar_output_check(self.ctx.src.qualname, self.ctx.location(ret)),
                 "check_scalar_output")

@@ -57,7 +57,7 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
     A scalar factor moves inside first: `np.full_like(a, g) * 2` is `np.full_like(a, g * 2)`."""
     import numpy
 
-    from .facts import Facts
+    from .facts import Facts, mixed_precision
 
     facts = Facts(ctx)
 
@@ -84,7 +84,9 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
                     fill.args = [array, algebra.simplify(product)]
                     return fill
                 shape = facts.shape(array)
+                # (g * e has e's dtype, not a's: the same only if precisions do not mix)
                 if shape is not None and facts.shape(other) == shape \
+                        and not mixed_precision(ctx) \
                         and facts.kind(value) == SCALAR:
                     return gast.BinOp(left=value, op=gast.Mult(), right=other) if left \
                         else gast.BinOp(left=other, op=gast.Mult(), right=value)

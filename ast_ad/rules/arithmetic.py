@@ -59,9 +59,31 @@ def div(z, x, y):
     b[y] = unbroadcast(-b[z] * z / y, y)
 
 
+def zero_exponent(args) -> bool:
+    """x ** 0: 1 for every x, so no derivative (the formula would give 0 * 0 ** -1 at 0)."""
+    value = args["y"].value
+    return isinstance(value, (int, float)) and value == 0
+
+
+def literal_exponent(args) -> bool:
+    return isinstance(args["y"].value, (int, float))
+
+
+@adjoint(gast.Pow, when=zero_exponent)
+def pow_zero(z, x, y):
+    b[x] = 0.0 * b[z]
+
+
+@adjoint(gast.Pow, when=literal_exponent)
+def pow_literal(z, x, y):
+    b[x] = unbroadcast(b[z] * y * x ** (y - 1), x)
+
+
 @adjoint(gast.Pow)
 def pow(z, x, y):
-    b[x] = unbroadcast(b[z] * y * x ** (y - 1), x)
+    # (x + (y == 0)): the base, or 1 where y == 0 (x ** 0 is 1 for every x, even 0,
+    # where y * x ** (y - 1) would divide by 0); differentiable by these same rules
+    b[x] = unbroadcast(b[z] * y * (x + (y == 0)) ** (y - 1), x)
     b[y] = unbroadcast(power_adjoint_exponent(b[z], z, x), y)
 
 
@@ -114,9 +136,19 @@ def div_tangent(z, x, y):
     d[z] = d[x] / y - z * d[y] / y
 
 
+@tangent(gast.Pow, when=zero_exponent)
+def pow_zero_tangent(z, x, y):
+    d[z] = 0.0 * d[x]
+
+
+@tangent(gast.Pow, when=literal_exponent)
+def pow_literal_tangent(z, x, y):
+    d[z] = d[x] * y * x ** (y - 1)
+
+
 @tangent(gast.Pow)
 def pow_tangent(z, x, y):
-    d[z] = d[x] * y * x ** (y - 1) + power_adjoint_exponent(d[y], z, x)
+    d[z] = d[x] * y * (x + (y == 0)) ** (y - 1) + power_adjoint_exponent(d[y], z, x)
 
 
 @tangent(gast.Mod)

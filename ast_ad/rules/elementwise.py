@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import shapes
 from ..runtime import divide_or_zero, power_adjoint_exponent, unbroadcast
+from .arithmetic import literal_exponent, zero_exponent
 from .registry import adjoint, method, nondifferentiable, tangent
 
 
@@ -344,15 +345,40 @@ def reciprocal_tangent(y, x):
     d[y] = -d[x] * y * y
 
 
-@adjoint(math.pow, np.power, note="the exponent's gradient is taken as 0 where the base is 0")
-def pow(z, x, y):
+_POWER_NOTE = "the exponent's gradient is taken as 0 where the base is 0"
+
+
+@adjoint(math.pow, np.power, when=zero_exponent, note=_POWER_NOTE)
+def pow_zero(z, x, y):
+    b[x] = 0.0 * b[z]
+
+
+@adjoint(math.pow, np.power, when=literal_exponent, note=_POWER_NOTE)
+def pow_literal(z, x, y):
     b[x] = unbroadcast(b[z] * y * x ** (y - 1), x)
+
+
+@adjoint(math.pow, np.power, note=_POWER_NOTE)
+def pow(z, x, y):
+    # (x + (y == 0)): the base, or 1 where y == 0 (x ** 0 is 1 for every x, even 0,
+    # where y * x ** (y - 1) would divide by 0); differentiable by these same rules
+    b[x] = unbroadcast(b[z] * y * (x + (y == 0)) ** (y - 1), x)
     b[y] = unbroadcast(power_adjoint_exponent(b[z], z, x), y)
+
+
+@tangent(math.pow, np.power, when=zero_exponent)
+def pow_zero_tangent(z, x, y):
+    d[z] = 0.0 * d[x]
+
+
+@tangent(math.pow, np.power, when=literal_exponent)
+def pow_literal_tangent(z, x, y):
+    d[z] = d[x] * y * x ** (y - 1)
 
 
 @tangent(math.pow, np.power)
 def pow_tangent(z, x, y):
-    d[z] = d[x] * y * x ** (y - 1) + power_adjoint_exponent(d[y], z, x)
+    d[z] = d[x] * y * (x + (y == 0)) ** (y - 1) + power_adjoint_exponent(d[y], z, x)
 
 
 # -- arithmetic as functions (np.add is `+`, ...) -------------------------------------
