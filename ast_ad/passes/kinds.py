@@ -211,8 +211,11 @@ class _Inference:
             return SCALAR if callee.__name__ not in ("modf", "frexp") else OTHER
         if callee in (float,):
             return SCALAR
-        if registry.known_result_kind(callee) is not None:
-            return registry.known_result_kind(callee)
+        known = registry.known_result_kind(callee)
+        if known == "elementwise":
+            return elementwise(*arg_kinds) or OTHER
+        if known is not None:
+            return known
         rule = registry.lookup(callee)
         if rule is not None:
             if callable(rule.result_kind):

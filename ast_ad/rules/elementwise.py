@@ -694,11 +694,13 @@ nondifferentiable(np.isnan, np.isinf, np.isfinite, np.greater, np.greater_equal,
                   np.array_equal, np.isneginf, np.isposinf, why="returns bools")
 nondifferentiable(np.count_nonzero, why="returns integers (a count)")
 nondifferentiable(np.argpartition, np.lexsort, why="integer indices")
-nondifferentiable(builtins.int, *(t for t in set(np.sctypeDict.values())
-                                   if issubclass(t, np.integer)),
-                  why="returns integers", result_kind="scalar")
-nondifferentiable(builtins.bool, np.bool_, builtins.isinstance, why="returns a bool",
+nondifferentiable(builtins.int, why="returns an integer", result_kind="scalar")
+# np.int64(x) of an array is an integer array (an index, say): its kind is x's.
+nondifferentiable(*(t for t in set(np.sctypeDict.values()) if issubclass(t, np.integer)),
+                  why="returns integers", result_kind="elementwise")
+nondifferentiable(builtins.bool, builtins.isinstance, why="returns a bool",
                   result_kind="scalar")
+nondifferentiable(np.bool_, why="returns bools", result_kind="elementwise")
 nondifferentiable(builtins.len, why="returns an integer (a length)", result_kind="scalar")
 nondifferentiable(builtins.range, builtins.print, builtins.str, builtins.type,
                   why="not a real-valued function", result_kind="other")

@@ -115,7 +115,8 @@ def nondifferentiable(*primals, why: str = "integer-valued", result_kind: str | 
 
 
 def result_kind(*primals, kind: str):
-    """Declare what functions without rules return: "scalar", "array" or "other"."""
+    """Declare what functions without rules return: "scalar", "array", "other", or
+    "elementwise" (the kind of their arguments: a scalar of scalars, else an array)."""
     for primal in primals:
         RESULT_KINDS[primal] = kind
 
