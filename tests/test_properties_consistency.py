@@ -168,24 +168,11 @@ def _programs():
 
 
 PROGRAMS = _programs()
-# Second order on these fails today because of a bug another branch fixes (issue 9).
-RUNTIME = ("issue 9: second order reads ast-ad's own runtime helpers (unbroadcast, unreduce, "
-           "zeros_like) as user code and rejects them (UnsupportedSyntaxError in runtime.py): "
-           "they need tangent rules")
-AUGMENTED = ("issue 9: the aliases pass rejects the generated gradient code's own `bX += ...` "
-             "(an array a list or view holding it also refers to)")
+# Second order on these is rejected today (a clear ADError, never a wrong value).
 SECOND_ORDER_XFAIL = {
-    "golden:golden_cases.reductions": RUNTIME,
-    "golden:control_cases.iterate_enumerate_zip": AUGMENTED,
-    "golden:control_cases.write_then_read_old_values": RUNTIME,
-    "golden:control_cases.build_list_and_stack": RUNTIME,
-    "golden:control_cases.rnn": AUGMENTED,
-    "program:conv1d-0": AUGMENTED,
-    "program:pairwise-1": AUGMENTED,
-    "program:grid-2": RUNTIME,
-    "control:iterate_enumerate_zip-53": AUGMENTED,
-    "control:loop_with_branch-59": "issue 9: jvp of the gradient of a loop with an if/elif "
-                                   "crashes: TypeError 'float' object is not subscriptable",
+    "program:pairwise-1": "issue 9: the aliases pass rejects the generated gradient code's "
+                          "write into a fresh per-iteration buffer (`bX_1[j] += ...`) that a "
+                          "list holds older versions of (UnsupportedSyntaxError)",
 }
 
 
