@@ -168,12 +168,8 @@ def _programs():
 
 
 PROGRAMS = _programs()
-# Second order on these is rejected today (a clear ADError, never a wrong value).
-SECOND_ORDER_XFAIL = {
-    "program:pairwise-1": "issue 9: the aliases pass rejects the generated gradient code's "
-                          "write into a fresh per-iteration buffer (`bX_1[j] += ...`) that a "
-                          "list holds older versions of (UnsupportedSyntaxError)",
-}
+# Second order on these is rejected today (a clear ADError, never a wrong value): none.
+SECOND_ORDER_XFAIL: dict = {}
 
 
 @pytest.mark.parametrize("name, fn, args, argnums", PROGRAMS, ids=[p[0] for p in PROGRAMS])
