@@ -12,6 +12,7 @@ import functools
 import inspect
 import numbers
 import weakref
+from dataclasses import replace
 
 import numpy as np
 
@@ -59,12 +60,30 @@ def compile_function(src: FunctionSource, options: Options) -> list:
         if stale is not None:
             stale.__ast_ad_for__.append(functions[0])
         callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees))
-        for fn in functions:
+        for i, fn in enumerate(functions):
             fn.__ast_ad_source__ = text + callee_text
+            if options.mode != "jvp" and options.inplace:
+                fn.__ast_ad_differentiable__ = _without_inplace(src.fn, options, i)
             fn.__ast_ad_mutated__ = ctx.mutated_residuals
             fn.__ast_ad_users__ = weakref.WeakSet()  # dispatchers that run it
         cache.store(src.fn, "generated", key, functions, deps)
         return functions
+
+
+def _without_inplace(fn, options: Options, index: int):
+    """The code to differentiate instead of the `index`-th generated function: the same
+    code without in-place accumulation (`bx += c` on a buffer the function owns, which
+    the aliases pass would rightly reject in code it cannot see is the only owner).
+    Compiled on first use; held weakly, like the other caches keyed by `fn`."""
+    fn_ref = weakref.ref(fn)
+
+    def make():
+        target = fn_ref()
+        if target is None:
+            return None
+        return compile_function(get_source(target), replace(options, inplace=False))[index]
+
+    return make
 
 
 def _stale_handler(fn, options: Options):

@@ -125,8 +125,9 @@ def recording():
     _THREAD.recorders.append(recorder)
     try:
         yield recorder
-    finally:
-        _THREAD.recorders.remove(recorder)
+    finally:  # by identity: an equal dict (e.g. an empty one) may be an outer recording's
+        del _THREAD.recorders[next(i for i, r in enumerate(_THREAD.recorders)
+                                   if r is recorder)]
 
 
 def current(dep: Dep):

@@ -29,6 +29,9 @@ class Options:
     # Keep every primitive on its own line (a textbook trace) instead of folding
     # single-use temporaries back into expressions.
     trace: bool = False
+    # Accumulate adjoints into their arrays in place (`bx += c`, the inplace pass); off
+    # in the version of the code that is itself differentiated (see source.get_source).
+    inplace: bool = True
 
 
 @dataclass

@@ -61,7 +61,12 @@ def get_source(fn) -> FunctionSource:
             f"cannot differentiate {describe(fn)}: it is {kind}, not a Python function with source",
             hint="wrap it in a Python function, e.g. `def f(x): return g(x)`",
         )
-    # Generated code is read without the dependency guard compiled into its entry copy.
+    # Generated code is differentiated in its version without in-place accumulation
+    # (see api._without_inplace), and read without the dependency guard compiled into
+    # its entry copy.
+    differentiable = getattr(fn, "__ast_ad_differentiable__", None)
+    if differentiable is not None:
+        fn = differentiable() or fn
     fn = getattr(fn, "__ast_ad_plain__", fn)
     code = fn.__code__
     closure = dict(zip(code.co_freevars, fn.__closure__ or ()))

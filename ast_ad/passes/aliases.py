@@ -315,6 +315,33 @@ def _shared(stmt: gast.AST, ctx: Context):
                     yield target, arg.id, False
 
 
+# The key of _StaleReads' state holding the names whose array nothing else refers to.
+_OWN = "<own>"
+
+
+def _merge(*states: dict) -> dict:
+    """Where control flow joins: stale on some path is stale; owned only if on every path."""
+    merged: dict = {}
+    for state in states:
+        merged.update(state)
+    owns = [s.get(_OWN, {}) for s in states]
+    merged[_OWN] = {array: frozenset().union(*(o[array] for o in owns))
+                    for array in owns[0] if all(array in o for o in owns)}
+    return merged
+
+
+def _allocates(value: gast.AST) -> bool:
+    """Whether `value` is a call that returns a new array (np.zeros, np.zeros_like...)."""
+    import numpy as np
+
+    if not isinstance(value, gast.Call):
+        return False
+    callee, _, keywords = call_parts(value)
+    return any(callee is f for f in (np.zeros, np.ones, np.empty, np.full, np.zeros_like,
+                                     np.ones_like, np.empty_like, np.full_like, np.copy)) \
+        and "out" not in keywords
+
+
 # Attributes of an array that are not arrays sharing its memory.
 _NOT_VIEWS = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
 
@@ -445,13 +472,15 @@ class _StaleReads:
     def stmt(self, stmt: gast.AST, stale: dict) -> dict:
         if isinstance(stmt, gast.If):
             self.reads(stmt, load_names(stmt.test), stale)
-            return {**self.block(stmt.body, stale), **self.block(stmt.orelse, stale)}
+            return _merge(self.block(stmt.body, stale), self.block(stmt.orelse, stale))
         if isinstance(stmt, (gast.For, gast.While)):
             header = stmt.iter if isinstance(stmt, gast.For) else stmt.test
             self.reads(stmt, load_names(header), stale)
             once = self.block(stmt.body, stale)
-            twice = self.block(stmt.body, {**stale, **once})
-            return {**stale, **once, **twice}
+            twice = self.block(stmt.body, _merge(stale, once))
+            return _merge(stale, once, twice)
+        own = stale.get(_OWN, {})
+        stale = {**stale, _OWN: self.own_after(stmt, own)}
         copied = target_name(stmt) if isinstance(getattr(stmt, "value", None), gast.Name) \
             else None
         if copied is not None and stmt.value.id in stale:  # a copy or phi is not a use
@@ -460,12 +489,47 @@ class _StaleReads:
         stale = {n: w for n, w in stale.items() if n not in store_names(stmt)}
         written = item_write(stmt)
         if written is not None and self.may_be_array(written[0]):
-            for other in self.sharers(written[0]):
+            views = own[written[0]] - {written[0]} if written[0] in own \
+                else self.sharers(written[0])
+            for other in views:
                 stale[other] = (stmt, written[0], None)
         for var, change in self.calls.get(id(stmt), ()):
             for other in (self.sharers(var) | {var}) - set(store_names(stmt)):
                 stale[other] = (stmt, var, change)  # (its result is made after the change)
         return stale
+
+    def own_after(self, stmt: gast.AST, own: dict) -> dict:
+        """After `stmt`: the arrays nothing but their own name and views of them taken
+        since refer to ({name: those names}). Such an array was made by a call that
+        allocates one (`b = np.zeros(n)`), and since then only written into, indexed, or
+        used in arithmetic (which makes new arrays). A write into it changes those views
+        and nothing else: the lists that held b's earlier arrays, in a loop, do not hold
+        this one."""
+        written = item_write(stmt)
+        target = target_name(stmt)
+        value = getattr(stmt, "value", None)
+        stores = set(store_names(stmt))
+        loads = set(load_names(stmt))
+        after = {}
+        for array, refs in own.items():
+            added = set()
+            if loads & refs:
+                if written is not None and written[0] == array and not refs & set(
+                        load_names(written[1]) + load_names(written[2])):
+                    pass  # b[i] = v
+                elif target is not None and isinstance(value, gast.Subscript) \
+                        and isinstance(value.value, gast.Name) and value.value.id in refs \
+                        and not refs & set(load_names(value.slice)):
+                    if not _number(target, self.ctx):
+                        added.add(target)  # t = b[i]: a view of b, or a number
+                elif target is None or not isinstance(value, (gast.BinOp, gast.UnaryOp,
+                                                               gast.Compare)):
+                    continue  # b may now be referred to by something else
+            if array not in stores:
+                after[array] = frozenset((refs - stores) | added)
+        if target is not None and isinstance(stmt, gast.Assign) and _allocates(value):
+            after[target] = frozenset({target})
+        return after
 
     def sharers(self, array: str) -> set:
         """The other names for `array`'s memory (views, copies, lists holding it)."""

@@ -240,6 +240,11 @@ class _Forward(Facts):
 
     def assign(self, stmt: gast.Assign, target: str) -> list:
         if target not in self.varied:
+            popped = self.pops(stmt.value)
+            if popped is not None:  # a constant popped off a stack of tangents: pop its tangent too
+                pop = call(gast.Attribute(value=name(self.tangent(popped)), attr="pop",
+                                          ctx=gast.Load()))
+                return [anno.copyanno(stmt, gast.Expr(value=pop))]
             return []
         value = stmt.value
         phi = anno.getanno(stmt, "phi")

@@ -21,6 +21,8 @@ def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     its one init makes a fresh array, and it is only ever added into, read by arithmetic,
     or returned. Saves an allocation per contribution (per iteration, in loops)."""
 
+    if not ctx.options.inplace:
+        return func
     stmts = list(_walk(func.body))
     inits, adds, others = defaultdict(int), defaultdict(list), set()
     for stmt in stmts:

@@ -14,7 +14,7 @@ import numbers
 import gast
 import numpy as np
 
-from .. import anno, callees, shapes
+from .. import anno, callees, runtime, shapes
 from ..context import Context
 from ..rules import registry
 from ..syntax import dotted_path, target_name, walk_statements
@@ -127,6 +127,9 @@ class _Shapes:
                            for (p, a), k in zip(bound, kinds))
             return callees.result_of(callee, kinds, arrays).shape
         arg_shapes = [self.atom(a) for a in args]
+        like = next((n for f, n in _LIKE.items() if f is callee), 0)
+        if args and len(args) <= like and all(k.arg == "dtype" for k in keywords):
+            return arg_shapes[0]  # np.zeros_like(x): x's shape
         rule = registry.lookup(callee)
         for template in rule.adjoints if rule is not None else ():
             if template.shape is None:
@@ -138,6 +141,11 @@ class _Shapes:
             return shapes.broadcast(*arg_shapes)
         return None
 
+
+# Functions making a new array shaped like their first argument (a shape= argument
+# aside): how many positional arguments come before `shape`.
+_LIKE = {np.zeros_like: 2, np.ones_like: 2, np.empty_like: 2, np.full_like: 3,
+         runtime.zeros_like: 1}
 
 UNKNOWN = object()
 

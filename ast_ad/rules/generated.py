@@ -9,11 +9,13 @@ linear in its first argument, or makes zeros. Internal: not in the coverage tabl
 
 import numpy as np
 
-from ..runtime import accumulate, unbroadcast, unreduce, unstack, zeros_like
+from ..runtime import accumulate, reduced_count, unbroadcast, unreduce, unstack, zeros_like
 from .registry import adjoint, nondifferentiable, tangent
 
 # The zero adjoints a backward pass starts from.
 nondifferentiable(zeros_like, why="zeros")
+# How many elements a reduction combines (mean, var, std): an integer.
+nondifferentiable(reduced_count, why="a count", result_kind="scalar")
 
 
 @adjoint(unbroadcast)
