@@ -79,7 +79,9 @@ class _Printer:
         if isinstance(stmt, gast.If):
             shell.orelse = []
         lines.append(pad + _print(shell).splitlines()[0])
-        self.block(stmt.body, depth + 1, lines)
+        # A pass may leave a block empty (a loop whose statements all proved dead);
+        # Python needs a statement there.
+        self.block(stmt.body or [gast.Pass()], depth + 1, lines)
         if isinstance(stmt, gast.If) and stmt.orelse:
             lines.append(pad + "else:")
             self.block(stmt.orelse, depth + 1, lines)

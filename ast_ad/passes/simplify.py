@@ -26,6 +26,7 @@ from ..syntax import (
     loads_of,
     name_nodes,
     nodes_of,
+    store_names,
     target_name,
 )
 from .kinds import SCALAR
@@ -466,6 +467,11 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
                     continue
                 if isinstance(stmt, gast.If) and not _real(stmt.body):
                     stmt.body = [gast.Pass()]
+                if isinstance(stmt, (gast.For, gast.While)) and not _real(stmt.body):
+                    if isinstance(stmt, gast.For) and _pure(stmt.iter, ctx) \
+                            and not set(store_names(stmt.target)) & live:
+                        continue  # a loop left with nothing to do (its target unread)
+                    stmt.body = [gast.Pass()]  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
             written = _written(stmt)
