@@ -12,6 +12,7 @@ import textwrap
 import types
 
 from .context import Context
+from .recursion import room_for
 
 
 def compile_generated(source: str, names: list[str], ctx: Context) -> list[types.FunctionType]:
@@ -25,7 +26,8 @@ def compile_generated(source: str, names: list[str], ctx: Context) -> list[types
         + f"    return {', '.join(names)}\n"
     )
     filename = f"<ast_ad:{user.qualname}:{names[0]}>"
-    code = compile(factory_source, filename, "exec")
+    with room_for(user):
+        code = compile(factory_source, filename, "exec")
     namespace: dict = {}
     exec(code, user.globals, namespace)
     factory = namespace["__ast_ad_factory__"]

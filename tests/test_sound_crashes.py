@@ -5,13 +5,17 @@ IndentationError or SyntaxError from the generated code, a RecursionError, a
 KeyError): now it gives the gradient central differences give.
 """
 
+import importlib.util
 import math
+import sys
 
 import numpy as np
 import pytest
 from numeric import check_gradient, check_jvp, numeric_gradient
 
 import ast_ad
+from ast_ad import recursion
+from ast_ad.errors import UnsupportedSyntaxError
 
 # -- loops whose forward part proves dead ------------------------------------------
 # `grad` needs no value of these loops' forward iterations: simplify emptied the
@@ -155,3 +159,58 @@ def test_dead_forward_loops_are_dropped():
         "for i_1 in reversed(range(n)):", "for i in reversed(range(n)):"], code
     assert "pass" not in code, code
     assert math.isclose(ast_ad.grad(two_loops)(1.1, 3), 216.0)
+
+
+# -- long and deeply nested expressions --------------------------------------------
+# The walkers (gast's conversion, the passes, astor) recurse once per level: a product
+# of 250 factors raised RecursionError, and simplify took seconds per hundred terms.
+
+
+def _module(tmp_path, name, text):
+    """Import generated source from a real file (ast-ad reads functions' files)."""
+    path = tmp_path / f"{name}.py"
+    path.write_text("import numpy as np\n\n" + text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _deep_functions(n):
+    return (
+        f"def product(x):\n    return {'*'.join(['x'] * n)}\n\n"
+        f"def total(x):\n    return {' + '.join(f'x * {i % 7}.0 * x' for i in range(n))}\n\n"
+        f"def negations(x):\n    return {'-' * n}x * x\n\n"
+        f"def nested_calls(x):\n    return {'np.sin(' * 150}x{')' * 150}\n\n"
+        f"def parentheses(x):\n    return {'(' * 150}x{' * 1.001)' * 150}\n"
+    )
+
+
+def test_250_factors_every_mode(tmp_path):
+    module = _module(tmp_path, "deep250", _deep_functions(250))
+    x = 1.001
+    for fn in (module.product, module.total, module.negations, module.nested_calls,
+               module.parentheses):
+        expected = numeric_gradient(fn, (x,), 0, eps=1e-7)
+        np.testing.assert_allclose(ast_ad.grad(fn)(x), expected, rtol=1e-5, err_msg=fn.__name__)
+    for fn in (module.product, module.nested_calls):  # forward mode, and vjp's split
+        expected = numeric_gradient(fn, (x,), 0, eps=1e-7)
+        np.testing.assert_allclose(ast_ad.jvp(fn, (x,), (1.0,))[1], expected, rtol=1e-5)
+        np.testing.assert_allclose(ast_ad.vjp(fn, x)[1](1.0)[0], expected, rtol=1e-5)
+    assert ast_ad.grad(module.product)(x) == pytest.approx(250 * x ** 249, rel=1e-12)
+    assert sys.getrecursionlimit() < recursion.LIMIT  # put back afterwards
+
+
+def test_1000_factors(tmp_path):
+    module = _module(tmp_path, "deep1000", _deep_functions(1000))
+    x = 1.0005
+    assert ast_ad.grad(module.product)(x) == pytest.approx(1000 * x ** 999, rel=1e-12)
+
+
+def test_deeper_than_the_compiler_can_go_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(recursion, "LIMIT", 1000)  # as if the expression were far deeper
+    module = _module(tmp_path, "deep300", _deep_functions(300))
+    with pytest.raises(UnsupportedSyntaxError, match="nested too deeply") as info:
+        ast_ad.grad(module.product)(1.0)
+    assert info.value.location.lineno == 3
+    assert "split its longest expression" in str(info.value)
