@@ -12,6 +12,7 @@ import functools
 import inspect
 import numbers
 import weakref
+from keyword import iskeyword
 
 import numpy as np
 
@@ -178,7 +179,8 @@ def _dispatcher(state: "_Transformed"):
     signature = ", ".join(positional + (["*"] + keyword if keyword else []))
     call_args = ", ".join(positional + [f"{k}={k}" for k in keyword])
     key = "(" + "".join(f"{n}.__class__, " for n in names) + ")"
-    fname = state.fun.__name__ if state.fun.__name__.isidentifier() else "transformed"
+    fname = state.fun.__name__ if state.fun.__name__.isidentifier() \
+        and not iskeyword(state.fun.__name__) else "transformed"
     # Fast path: the argument classes (and array dtypes and shapes) of the latest code,
     # held in cells the compiler updates: identity tests inline, no lookup, no call.
     classes = [f"_ast_ad_class{i}" for i in range(len(names))]

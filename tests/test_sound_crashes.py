@@ -4,6 +4,8 @@ Each case once made the compiler raise something other than an ADError (an
 IndentationError or SyntaxError from the generated code, a RecursionError, a
 KeyError): now it gives the gradient central differences give.
 """
+# The programs are the reproducers as written: unused loop variables and values included.
+# ruff: noqa: B007, F841
 
 import importlib.util
 import math
@@ -214,3 +216,83 @@ def test_deeper_than_the_compiler_can_go_is_an_error(tmp_path, monkeypatch):
         ast_ad.grad(module.product)(1.0)
     assert info.value.location.lineno == 3
     assert "split its longest expression" in str(info.value)
+
+
+# -- strings and names in the generated code ---------------------------------------
+# astor printed f"{'q'} \"" as f'{\'q\'} "' (a backslash in an expression part), and a
+# function named "my loss" gave `def my loss_grad(x):`.
+
+
+def print_nested_quotes(x):
+    print(f"{'q'} \"")
+    return x * x
+
+
+def print_format_specs(x):
+    print(f"value {x!r:>12} {x:.3f} {'a' + 'b'} \\ done {{braces}}")
+    print(f"{x=}", f"{x:{10}.{3}}", f'{"double"}', f"""{'single'} "quoted" """)
+    return x * x * x
+
+
+def print_escapes(x):
+    s = "it's \"quoted\"\n\ttabbed \\ backslash \x00 caf\u00e9"
+    print(s, f"{s!r}", rf"raw \d {x}", b"bytes\x01")
+    return np.sin(x) * 2.0
+
+
+def loss(x):
+    return x * x * x
+
+
+loss.__name__ = "my loss"
+
+square_plus_one = lambda x: x * x + 1.0
+
+
+def renamed_to_keyword(x):
+    return x * 4.0
+
+
+renamed_to_keyword.__name__ = "lambda"
+
+
+@pytest.mark.parametrize("fn", [print_nested_quotes, print_format_specs, print_escapes, loss,
+                                square_plus_one, renamed_to_keyword])
+def test_strings_and_names_print_as_valid_python(fn):
+    x = 1.3
+    expected = numeric_gradient(fn, (x,), 0)
+    assert ast_ad.grad(fn)(x) == pytest.approx(expected, rel=1e-6)
+    assert ast_ad.value_and_grad(fn)(x)[1] == pytest.approx(expected, rel=1e-6)
+    assert ast_ad.vjp(fn, x)[1](1.0)[0] == pytest.approx(expected, rel=1e-6)
+    check_jvp(fn, x)
+    second = numeric_gradient(ast_ad.grad(fn), (x,), 0)
+    assert ast_ad.hessian(fn)(x) == pytest.approx(second, rel=1e-5)
+
+
+def test_f_string_prints_what_python_prints(capsys):
+    ast_ad.grad(print_format_specs)(1.3)
+    generated = capsys.readouterr().out
+    print_format_specs(1.3)
+    assert generated == capsys.readouterr().out
+
+
+def test_generated_names_are_identifiers():
+    code = ast_ad.generated_source(loss, 1.0, mode="vjp")
+    assert "def loss_forward(x):" in code and "def loss_backward(" in code, code
+    assert "my loss" not in code
+
+
+def test_f_string_with_no_quotes_left_prints_as_join():
+    """An expression part that needs a backslash cannot be inside an f-string before
+    Python 3.12: it prints as "".join(...) with format() calls instead."""
+    import ast
+
+    import gast
+
+    from ast_ad.passes.emit import _print
+
+    node = ast.parse('f"{x!r:>{w}} and {y!s}"', mode="eval").body
+    node.values[-1].value = ast.Constant(value="a\\b\x00'\"")
+    text = _print(gast.Expr(value=gast.ast_to_gast(ast.Expression(body=node)).body))
+    x, w = 1.5, 8
+    assert eval(text) == f"{x!r:>{w}} and a\\b\x00'\""
