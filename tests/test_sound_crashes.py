@@ -296,3 +296,51 @@ def test_f_string_with_no_quotes_left_prints_as_join():
     text = _print(gast.Expr(value=gast.ast_to_gast(ast.Expression(body=node)).body))
     x, w = 1.5, 8
     assert eval(text) == f"{x!r:>{w}} and a\\b\x00'\""
+
+
+# -- values a loop overwrites, read by the adjoints of statements before it ----------
+# Found by tools/fuzz_codegen.py: the adjoint of `x = 1.5 / x` reads its result, whose
+# SSA name is also the loop's header name for x; after the loop it held y's value, and
+# grad gave -3.0 instead of -0.75 (jvp was right).
+
+
+def swap_in_loop(x, y, n):
+    x = 1.5 / x
+    v = y
+    for i in range(n):
+        x, v = v, x
+    return x + 2.0 * v
+
+
+def rotate_in_while(x, y, n):
+    x = np.exp(x)
+    a = x * y
+    i = 0
+    while i < n:
+        x, a = a, np.sin(x)
+        i = i + 1
+    return np.sum(x * a) + np.sum(x)
+
+
+def nested_swaps(x, y, n):
+    x = x * x * x
+    v = math.sqrt(y)
+    for i in range(n):
+        for j in range(n):
+            x, v = v, x
+        x = x + 0.0
+    return x * 2.0 + v
+
+
+@pytest.mark.parametrize("fn, args", [
+    (swap_in_loop, (2.0, 3.0, 1)), (swap_in_loop, (2.0, 3.0, 2)), (swap_in_loop, (2.0, 3.0, 0)),
+    (swap_in_loop, (-0.97, -0.39, 3)), (rotate_in_while, (0.3, 0.8, 1)),
+    (rotate_in_while, (0.3, 0.8, 3)), (rotate_in_while, (np.array([0.3, -0.2]), 0.8, 2)),
+    (nested_swaps, (1.2, 2.0, 1)), (nested_swaps, (1.2, 2.0, 3)),
+])
+def test_loop_header_values_are_put_back(fn, args):
+    check_gradient(fn, *args, argnums=(0, 1))
+    value, pullback = ast_ad.vjp(fn, *args)
+    for argnum, g in enumerate(pullback(1.0)[:2]):
+        np.testing.assert_allclose(g, numeric_gradient(fn, args, argnum), rtol=1e-5, atol=1e-6)
+    check_jvp(fn, *args, argnums=(0, 1))
