@@ -10,6 +10,9 @@ import gast
 KEYS = {
     "origin": "the user's statement (a gast node with absolute lineno/col_offset) it came from",
     "callee": "the Python object a Call's func resolves to (math.sin, a user function...)",
+    "cast": "on a Call with a dtype argument: what the conversion does to a derivative "
+            "(see passes/resolve.cast_of)",
+    "indexer": "on a Subscript of a global object that computes from its index (np.r_[x, y])",
     "phi": "True on a copy statement that merges values at the end of a branch or loop body",
     "augmented": "True on the `y = y op e` the anf pass wrote for `y op= e` (see passes/aliases)",
     "push": "True on a statement that saves values of a loop iteration for the backward pass",

@@ -16,6 +16,7 @@ from keyword import iskeyword
 
 import numpy as np
 
+from . import cache
 from .compile import compile_generated
 from .context import Options
 from .errors import ADError, Location, NonDifferentiableError, NoRuleError
@@ -27,48 +28,82 @@ from .source import FunctionSource, describe, get_source
 # generating it); after this many different shapes, one shape-generic version.
 MAX_SHAPE_SPECIALISATIONS = 8
 
-# fun -> {(code, options): generated function}; shared by every grad(fun).
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def clear_caches() -> None:
     """Forget all generated code (the next call of a transformed function generates it again)."""
-    from . import callees, higher, transforms
-
-    _CACHE.clear()
-    _TRANSFORMED.clear()
-    transforms._COMPILED.clear()
-    higher._WRAPPERS.clear()
-    callees._RESULTS.clear()
-
-
-# Functions being compiled right now, innermost last: a callee already here is recursive.
-_COMPILING: list = []
+    cache.clear()
 
 
 def compile_function(src: FunctionSource, options: Options) -> list:
-    """Generate and compile code for one function and options (cached per function)."""
-    per_fun = _CACHE.setdefault(src.fn, {})
+    """Generate and compile code for one function and options (cached per function).
+
+    The code is cached with what generating it relied on (cache.Dep): if that
+    changes, e.g. a global the function calls is rebound, the code is generated
+    again; the first function also checks it whenever it runs (see compile.guarded_copy).
+    """
     key = (src.fn.__code__, src.text, options)
-    if key in per_fun:
-        return per_fun[key]
-    _COMPILING.append(src.fn)
-    try:
-        text, names, ctx = generate(src, options, compile_callee=compile_callee)
-    finally:
-        _COMPILING.pop()
-    functions = compile_generated(text, names, ctx)
-    callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees))
-    for fn in functions:
-        fn.__ast_ad_source__ = text + callee_text
-        fn.__ast_ad_mutated__ = ctx.mutated_residuals
-    per_fun[key] = functions
-    return functions
+    with cache.LOCK:
+        found = cache.lookup(src.fn, "generated", key)
+        if found is not None:
+            return found
+        with cache.recording() as recorded:
+            # Code generated from generated code inherits what that code assumed.
+            cache.replay(getattr(src.fn, "__ast_ad_deps__", ()))
+            cache.compiling().append(src.fn)
+            try:
+                text, names, ctx = generate(src, options, compile_callee=compile_callee)
+            finally:
+                cache.compiling().pop()
+        deps = tuple(recorded.values())
+        guarded = options.mode in ("grad", "value_and_grad")
+        stale = _stale_handler(src.fn, options) if guarded else None
+        functions = compile_generated(text, names, ctx, deps, stale)
+        if stale is not None:
+            stale.__ast_ad_for__.append(functions[0])
+        callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees))
+        for fn in functions:
+            fn.__ast_ad_source__ = text + callee_text
+            fn.__ast_ad_mutated__ = ctx.mutated_residuals
+            fn.__ast_ad_users__ = weakref.WeakSet()  # dispatchers that run it
+        cache.store(src.fn, "generated", key, functions, deps)
+        return functions
+
+
+def _stale_handler(fn, options: Options):
+    """What generated code calls when what it was generated for no longer holds: the
+    dispatchers running it forget it, and the call runs code generated afresh."""
+    fn_ref = weakref.ref(fn)
+    box: list = []  # the guarded function, once compiled
+
+    def regenerate():
+        target = fn_ref()
+        if target is None or getattr(target, "__ast_ad_plain__", None) is not None or \
+                target.__code__.co_filename.startswith("<ast_ad:"):
+            raise ADError(f"the code ast-ad generated for {describe(target)} is out of date: a "
+                          "global or closure variable it depends on was rebound",
+                          hint="differentiate the function again")
+        return compile_function(get_source(target), options)[0]
+
+    def stale(*args, **kwargs):
+        old = box[0] if box else None
+        users = list(getattr(old, "__ast_ad_users__", ()))
+        for state in users:
+            state.forget(old)
+        try:
+            if users:
+                new = users[0].compile_for(args, kwargs)
+            else:
+                new = regenerate()
+        except ADError as error:
+            raise error.with_traceback(None) from None
+        return getattr(new, "__ast_ad_plain__", new)(*args, **kwargs)
+
+    stale.__ast_ad_for__ = box
+    return stale
 
 
 def compile_callee(fn, options: Options, call_site: Location):
     """Forward and backward functions for a user function called by generated code."""
-    if fn in _COMPILING:
+    if fn in cache.compiling():
         raise NoRuleError(
             f"{describe(fn)} is recursive (it calls itself, directly or through other "
             "functions): ast-ad differentiates each function once", call_site,
@@ -112,35 +147,33 @@ def _state_of(transformed) -> "_Transformed":
     return state
 
 
-# (id(fun), mode, argnums, code) -> (fun, the function grad/value_and_grad made for it):
-# asking again for the same derivative returns the same function, with its code cache,
-# instead of reading and checking the source again. The made function refers to fun, so
-# this keeps both alive: it holds the most recently made ones only (oldest out first).
-_TRANSFORMED: dict = {}
-MAX_REMEMBERED = 256
-
-
 def _transformation(fun, mode: str, argnums):
     if fun is None:
         return functools.partial(_transformation, mode=mode, argnums=argnums)
     if isinstance(fun, functools.partial):
         return _through_partial(fun, mode, argnums)
-    key = (id(fun), mode, tuple(argnums) if isinstance(argnums, list) else argnums,
+    # Asking again for the same derivative returns the same function, with its code
+    # cache, instead of reading and checking the source again. Held weakly: the made
+    # function refers to fun, and must not keep it alive.
+    key = (mode, tuple(argnums) if isinstance(argnums, list) else argnums,
            getattr(fun, "__code__", None))
-    entry = _TRANSFORMED.get(key)
-    if entry is not None and entry[0] is fun:
-        return entry[1]
-    try:
-        state = _Transformed(fun, mode, argnums)
-    except ADError as error:
-        raise error.with_traceback(None) from None
-    transformed = _dispatcher(state)
-    functools.update_wrapper(transformed, fun)
-    transformed.__ast_ad__ = state
-    _TRANSFORMED[key] = (fun, transformed)
-    if len(_TRANSFORMED) > MAX_REMEMBERED:
-        del _TRANSFORMED[next(iter(_TRANSFORMED))]
-    return transformed
+    with cache.LOCK:
+        known = cache.lookup(fun, "transformed", key)
+        transformed = known() if known is not None else None
+        if transformed is not None:
+            return transformed
+        try:
+            state = _Transformed(fun, mode, argnums)
+        except ADError as error:
+            raise error.with_traceback(None) from None
+        transformed = _dispatcher(state)
+        functools.update_wrapper(transformed, fun)
+        transformed.__ast_ad__ = state
+        try:
+            cache.store(fun, "transformed", key, weakref.ref(transformed))
+        except TypeError:  # unhashable argnums: nothing to remember it by
+            pass
+        return transformed
 
 
 def _through_partial(fun: functools.partial, mode: str, argnums):
@@ -181,20 +214,21 @@ def _dispatcher(state: "_Transformed"):
     key = "(" + "".join(f"{n}.__class__, " for n in names) + ")"
     fname = state.fun.__name__ if state.fun.__name__.isidentifier() \
         and not iskeyword(state.fun.__name__) else "transformed"
-    # Fast path: the argument classes (and array dtypes and shapes) of the latest code,
-    # held in cells the compiler updates: identity tests inline, no lookup, no call.
-    classes = [f"_ast_ad_class{i}" for i in range(len(names))]
-    dtypes = [f"_ast_ad_dtype{i}" for i in range(len(names))]
-    shapes = [f"_ast_ad_shape{i}" for i in range(len(names))]
-    tests = ["_ast_ad_fast is not None"]
-    for n, c, d, sh in zip(names, classes, dtypes, shapes):
+    # Fast path: the code of the latest call and the argument classes (and array dtypes
+    # and shapes) it is for, in one tuple the compiler swaps whole (so that threads never
+    # see one call's shapes with another's code): identity tests inline, no lookup.
+    per_arg = [(f"_ast_ad_class{i}", f"_ast_ad_dtype{i}", f"_ast_ad_shape{i}")
+               for i in range(len(names))]
+    unpack = ", ".join(["_ast_ad_fast"] + [v for triple in per_arg for v in triple])
+    tests = []
+    for n, (c, d, sh) in zip(names, per_arg):
         tests += [f"{n}.__class__ is {c}", f"({d} is None or {n}.dtype is {d})",
                   f"({sh} is None or {n}.shape == {sh})"]
-    fast_test = " and ".join(tests)
+    fast_test = " and ".join(tests) or "True"
     source = (
-        f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match, _ast_ad_fast, "
-        f"{', '.join(classes + dtypes + shapes + [''])}):\n"
+        f"def _factory(_ast_ad_table, _ast_ad_slow, _ast_ad_arrays_match, _ast_ad_latest):\n"
         f"    def {fname}({signature}):\n"
+        f"        {unpack}, = _ast_ad_latest\n"
         f"        if {fast_test}:\n"
         f"            return _ast_ad_fast({call_args})\n"
         f"        _ast_ad_entry = _ast_ad_table.get({key})\n"
@@ -215,14 +249,18 @@ def _dispatcher(state: "_Transformed"):
             raise error.with_traceback(None) from None
         return generated(*args, **kwargs)
 
-    dispatch = namespace["_factory"](state.table, slow, _arrays_match, None,
-                                     *[None] * (3 * len(names)))
-    cells = dict(zip(dispatch.__code__.co_freevars, dispatch.__closure__))
-    state.fast_cells = ([(cells[c], cells[d], cells[sh])
-                         for c, d, sh in zip(classes, dtypes, shapes)], cells["_ast_ad_fast"])
+    state.never = (slow,) + (_Never, None, None) * len(names)  # matches no call
+    dispatch = namespace["_factory"](state.table, slow, _arrays_match, state.never)
+    state.fast_cell = dict(zip(dispatch.__code__.co_freevars, dispatch.__closure__))[
+        "_ast_ad_latest"]
+    cache.track(state)
     dispatch.__defaults__ = state.fun.__defaults__
     dispatch.__kwdefaults__ = state.fun.__kwdefaults__
     return dispatch
+
+
+class _Never:
+    """The class of no argument: the dispatcher's fast path before the first call."""
 
 
 def _arrays_match(checks, values) -> bool:
@@ -249,14 +287,16 @@ class _Transformed:
             self.src = self.inner.src if self.inner.src is not None else None
         self.fun = fun
         self.mode = mode
-        self.signature = inspect.signature(fun)
+        # The function's own parameters, not those of a function it wraps (__wrapped__).
+        self.signature = inspect.signature(fun, follow_wrapped=False)
         self.params = [p for p in self.signature.parameters.values()
                        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         self.argnums, self.argnums_is_tuple = self._check_argnums(argnums)
         self.table: dict = {}  # argument classes -> (generated, array checks)
         self.shapes_seen: dict = {}  # (kinds, dtypes) -> the shape signatures called with
         self.latest = None
-        self.fast_cells = None  # set by the dispatcher
+        self.fast_cell = None  # set by the dispatcher: the cell of its fast path's tuple
+        self.never = None  # the tuple that sends every call to the slow path
 
     @property
     def location(self) -> Location | None:
@@ -269,6 +309,10 @@ class _Transformed:
         return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays)
 
     def compile_for(self, args, kwargs):
+        with cache.LOCK:  # one compilation at a time; the state's tables change together
+            return self._compile_for(args, kwargs)
+
+    def _compile_for(self, args, kwargs):
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -302,24 +346,46 @@ class _Transformed:
 
     def swap_generated(self, old, new) -> None:
         """Make calls that would run `old` run `new` (for timing the dispatcher alone)."""
-        for key, (generated, checks) in list(self.table.items()):
-            if generated is old:
-                self.table[key] = (new, checks)
-        if self.fast_cells is not None and self.fast_cells[1].cell_contents is old:
-            self.fast_cells[1].cell_contents = new
+        with cache.LOCK:
+            for key, (generated, checks) in list(self.table.items()):
+                if generated is old:
+                    self.table[key] = (new, checks)
+            if self.fast_cell is not None and self.fast_cell.cell_contents[0] is old:
+                self.fast_cell.cell_contents = (new,) + self.fast_cell.cell_contents[1:]
+
+    def reset(self) -> None:
+        """Forget all code (ast_ad.clear_caches): the next call generates it again."""
+        with cache.LOCK:
+            self.table.clear()
+            self.shapes_seen.clear()
+            self.latest = None
+            if self.fast_cell is not None:
+                self.fast_cell.cell_contents = self.never
+
+    def forget(self, old) -> None:
+        """Stop running `old` (its assumptions no longer hold): the next call compiles."""
+        with cache.LOCK:
+            for key, (generated, _) in list(self.table.items()):
+                if generated is old:
+                    del self.table[key]
+            if self.fast_cell is not None and self.fast_cell.cell_contents[0] is old:
+                self.fast_cell.cell_contents = self.never
+            if self.latest is old:
+                self.latest = None
 
     def remember(self, values, generated, arrays=None) -> None:
         """Point the dispatcher's fast path at this code and the arguments it is for."""
-        if self.fast_cells is None:
+        users = getattr(generated, "__ast_ad_users__", None)
+        if users is not None:
+            users.add(self)
+        if self.fast_cell is None:
             return
-        param_cells, fast_cell = self.fast_cells
-        for i, ((class_cell, dtype_cell, shape_cell), value) in enumerate(
-                zip(param_cells, values)):
+        fast = [generated]
+        for i, value in enumerate(values):
             array = isinstance(value, np.ndarray)
-            class_cell.cell_contents = type(value)
-            dtype_cell.cell_contents = value.dtype if array else None
-            shape_cell.cell_contents = arrays[i][1] if array and arrays else None
-        fast_cell.cell_contents = generated
+            fast += [type(value), value.dtype if array else None,
+                     arrays[i][1] if array and arrays else None]
+        self.fast_cell.cell_contents = tuple(fast)  # one store: threads see all or nothing
 
     def compile_options(self, options: Options):
         return compile_function(self.src, options)[0]

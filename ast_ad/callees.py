@@ -11,10 +11,8 @@ from dataclasses import dataclass
 
 import gast
 
+from . import cache
 from .errors import ADError
-
-_ANALYSING: list = []
-_RESULTS: dict = {}
 
 
 @dataclass(frozen=True)
@@ -22,6 +20,12 @@ class Result:
     kind: str | None
     shape: tuple | None
     item_kind: str | None  # when the function returns a tuple or list of one kind
+    # The positions of the arguments the result may share memory with (`return a[0]`,
+    # `return a.T`); None: any.
+    shares: tuple | None = None
+    # What the function changes in place that its caller sees: ((parameter index, or the
+    # name of a global), the line doing it, its source text), e.g. `s.append(v)`.
+    changes: tuple = ()
 
 
 UNKNOWN = Result("other", None, None)
@@ -29,31 +33,37 @@ UNKNOWN = Result("other", None, None)
 
 def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
     from .context import Options
+    from .passes.aliases import changes, shares_with_parameters
     from .pipeline import transform
     from .source import get_source
 
-    key = (fn, fn.__code__, kinds, arrays)
-    if key in _RESULTS:
-        return _RESULTS[key]
-    if fn in _ANALYSING:
-        return UNKNOWN  # recursive: compiling it will say so
-    _ANALYSING.append(fn)
-    try:
-        tree, ctx = transform(get_source(fn), Options(kinds=kinds, arrays=arrays),
-                              stop_after="shapes")
-    except ADError:
-        result = UNKNOWN  # if it is ever differentiated, compiling it reports the error
-    else:
-        value = tree.body[-1].value
-        if isinstance(value, gast.Name):
-            result = Result(ctx.kinds.get(value.id), ctx.shapes.get(value.id),
-                            ctx.elements.get(value.id))
-        else:
-            result = UNKNOWN
-    finally:
-        _ANALYSING.pop()
-    _RESULTS[key] = result
-    return result
+    key = (fn.__code__, kinds, arrays)
+    with cache.LOCK:
+        found = cache.lookup(fn, "results", key)  # None if what it assumed changed
+        if found is not None:
+            return found
+        if fn in cache.analysing():
+            return UNKNOWN  # recursive: compiling it will say so
+        cache.analysing().append(fn)
+        with cache.recording() as recorded:
+            try:
+                tree, ctx = transform(get_source(fn), Options(kinds=kinds, arrays=arrays),
+                                      stop_after="shapes")
+            except ADError:
+                result = UNKNOWN  # if it is ever differentiated, compiling it reports the error
+            else:
+                value = tree.body[-1].value
+                changed = tuple(changes(tree, ctx))
+                if isinstance(value, gast.Name):
+                    result = Result(ctx.kinds.get(value.id), ctx.shapes.get(value.id),
+                                    ctx.elements.get(value.id),
+                                    shares_with_parameters(tree, ctx, value.id), changed)
+                else:
+                    result = Result("other", None, None, None, changed)
+            finally:
+                cache.analysing().pop()
+        cache.store(fn, "results", key, result, recorded.values())
+        return result
 
 
 def bind(fn, args: list, keywords: dict):
@@ -61,9 +71,9 @@ def bind(fn, args: list, keywords: dict):
     import inspect
 
     try:
-        bound = inspect.signature(fn).bind(*args, **keywords)
+        bound = inspect.signature(fn, follow_wrapped=False).bind(*args, **keywords)
     except (TypeError, ValueError):
         return None
-    params = [p for p in inspect.signature(fn).parameters.values()
+    params = [p for p in inspect.signature(fn, follow_wrapped=False).parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     return [(p, bound.arguments.get(p.name)) for p in params]

@@ -3,68 +3,120 @@
 The generated function runs with the user function's globals, shares its
 closure cells (so it sees the same free variables), and reaches the objects
 the rules need (numpy, runtime helpers) through closure cells of its own.
+
+A function that callers reach through a dispatcher (grad, value_and_grad, and
+the wrappers of higher derivatives) is compiled twice: as generated (what
+`source`, linecache and further differentiation read), and as the copy that
+runs, which first checks that what the compiler assumed still holds (see
+cache.guard) and otherwise calls `stale` instead of running out-of-date code.
 """
 
 from __future__ import annotations
 
-import linecache
+import ast
 import textwrap
 import types
 
+from . import cache
 from .context import Context
 from .recursion import room_for
 
 
-def compile_generated(source: str, names: list[str], ctx: Context) -> list[types.FunctionType]:
-    """Compile the generated functions `names` defined by `source`; return them in order."""
+def compile_generated(source: str, names: list[str], ctx: Context, deps=(),
+                      stale=None) -> list[types.FunctionType]:
+    """Compile the generated functions `names` defined by `source`; return them in order.
+
+    With `stale`, the first function is the guarded copy of the generated one."""
     user = ctx.src
     injected = dict(ctx.injected)
-    outer = sorted(injected) + sorted(set(user.closure) - set(injected))
+    with room_for(user):
+        functions = _compile(source, names, user.globals, injected, user.closure,
+                             f"<ast_ad:{user.qualname}:{names[0]}>")
+    for i, fn in enumerate(functions):
+        # The backward function of a vjp takes no defaults; a jvp's positional
+        # parameters are followed by tangents, so callers pass them all.
+        fn.__defaults__ = user.fn.__defaults__ if i == 0 and ctx.options.mode != "jvp" else None
+        if i == 0:
+            fn.__kwdefaults__ = user.fn.__kwdefaults__
+        fn.__qualname__ = f"{user.fn.__qualname__}.<{fn.__name__}>"
+        fn.__module__ = user.fn.__module__
+        fn.__ast_ad_source__ = source
+        fn.__ast_ad_deps__ = tuple(deps)
+    if stale is not None and deps:
+        functions[0] = guarded_copy(functions[0], source, user.globals, injected, user.closure,
+                                    deps, stale)
+    return functions
+
+
+def compile_wrapper(source: str, name: str, globals_: dict, injected: dict,
+                    qualname: str, deps=(), stale=None) -> types.FunctionType:
+    """Compile a small generated function that calls other generated functions."""
+    (fn,) = _compile(source, [name], globals_, dict(injected), {}, f"<ast_ad:{qualname}:{name}>")
+    fn.__qualname__ = f"{qualname}.<{name}>"
+    fn.__ast_ad_deps__ = tuple(deps)
+    if stale is not None and deps:
+        fn = guarded_copy(fn, source, globals_, dict(injected), {}, deps, stale)
+    return fn
+
+
+def _compile(source: str, names: list[str], globals_: dict, injected: dict, closure: dict,
+             filename: str) -> list[types.FunctionType]:
+    outer = sorted(injected) + sorted(set(closure) - set(injected))
     factory_source = (
         f"def __ast_ad_factory__({', '.join(outer)}):\n"
         + textwrap.indent(source, "    ")
         + f"    return {', '.join(names)}\n"
     )
-    filename = f"<ast_ad:{user.qualname}:{names[0]}>"
-    with room_for(user):
-        code = compile(factory_source, filename, "exec")
+    filename = cache.register_lines(filename, factory_source)
+    code = compile(factory_source, filename, "exec")
     namespace: dict = {}
-    exec(code, user.globals, namespace)
+    exec(code, globals_, namespace)
     factory = namespace["__ast_ad_factory__"]
     functions = []
-    for i, func_name in enumerate(names):
+    for func_name in names:
         inner = next(c for c in factory.__code__.co_consts
                      if isinstance(c, types.CodeType) and c.co_name == func_name)
         cells = tuple(
-            types.CellType(injected[var]) if var in injected else user.closure[var]
+            types.CellType(injected[var]) if var in injected else closure[var]
             for var in inner.co_freevars
         )
-        # The backward function of a vjp takes no defaults; a jvp's positional
-        # parameters are followed by tangents, so callers pass them all.
-        defaults = user.fn.__defaults__ if i == 0 and ctx.options.mode != "jvp" else None
-        fn = types.FunctionType(inner, user.globals, func_name, defaults, cells)
-        if i == 0:
-            fn.__kwdefaults__ = user.fn.__kwdefaults__
-        fn.__qualname__ = f"{user.fn.__qualname__}.<{func_name}>"
-        fn.__module__ = user.fn.__module__
-        fn.__ast_ad_source__ = source
+        fn = types.FunctionType(inner, globals_, func_name, None, cells)
+        cache.keep_lines(filename, fn)
         functions.append(fn)
-    linecache.cache[filename] = (len(factory_source), None,
-                                 factory_source.splitlines(True), filename)
+    cache.release_lines(filename)
     return functions
 
 
-def compile_wrapper(source: str, name: str, globals_: dict, injected: dict,
-                    qualname: str) -> types.FunctionType:
-    """Compile a small generated function that calls other generated functions."""
-    outer = sorted(injected)
-    factory_source = (f"def __ast_ad_factory__({', '.join(outer)}):\n"
-                      + textwrap.indent(source, "    ") + f"    return {name}\n")
-    filename = f"<ast_ad:{qualname}:{name}>"
-    namespace: dict = {}
-    exec(compile(factory_source, filename, "exec"), globals_, namespace)
-    fn = namespace["__ast_ad_factory__"](*[injected[k] for k in outer])
-    fn.__qualname__ = f"{qualname}.<{name}>"
-    linecache.cache[filename] = (len(factory_source), None,
-                                 factory_source.splitlines(True), filename)
-    return fn
+def guarded_copy(fn: types.FunctionType, source: str, globals_: dict, injected: dict,
+                 closure: dict, deps, stale) -> types.FunctionType:
+    """`fn` recompiled so that it first checks `deps` and calls `stale` with its
+    arguments if one no longer holds. The copy refers to the generated function as
+    `__ast_ad_plain__` (for inspect and further differentiation)."""
+    code = fn.__code__
+    shadowed = set(code.co_varnames) | set(injected) | {fn.__name__}
+    condition, objects = cache.guard(deps, globals_, closure, shadowed)
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    positional = params[:code.co_argcount]
+    keywords = params[code.co_argcount:]
+    call = ", ".join(list(positional) + [f"{k}={k}" for k in keywords])
+    tree = ast.parse(source)
+    func = next(node for node in tree.body
+                if isinstance(node, ast.FunctionDef) and node.name == fn.__name__)
+    lines = source.splitlines(True)
+    at = func.body[0].lineno - 1
+    indent = " " * func.body[0].col_offset
+    check = textwrap.indent(
+        f"if not ({condition}):\n"
+        f"    return _ast_ad_stale({call})  # what the code was generated for changed\n",
+        indent)
+    text = "".join(lines[func.lineno - 1:at]) + check + "".join(lines[at:func.end_lineno])
+    both = {**injected, **objects, "_ast_ad_stale": stale}
+    (copy,) = _compile(text, [fn.__name__], globals_, both, closure,
+                       f"<ast_ad:{fn.__qualname__}:guarded>")
+    copy.__defaults__ = fn.__defaults__
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    for attr in ("__qualname__", "__module__", "__ast_ad_source__", "__ast_ad_deps__"):
+        if hasattr(fn, attr):
+            setattr(copy, attr, getattr(fn, attr))
+    copy.__ast_ad_plain__ = fn
+    return copy

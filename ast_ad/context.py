@@ -7,7 +7,7 @@ from typing import Any
 
 import gast
 
-from . import anno, syntax
+from . import anno, cache, syntax
 from .errors import ADError, Location
 from .naming import Namer
 from .source import FunctionSource
@@ -67,10 +67,15 @@ class Context:
                 return syntax.name(known)
         user_globals = self.src.globals
         local = self.scope.locals if self.scope is not None else set()
-        candidates = [preferred] + sorted(k for k in user_globals if k != preferred)
+        # Only a global the function itself reads: the generated code reads it when it
+        # runs, and the function's code is regenerated if it is rebound. Another global
+        # that happens to hold numpy (`BACKEND = numpy`) could be rebound under it.
+        read = self.scope.read if self.scope is not None else set()
+        candidates = [preferred] + sorted(k for k in read if k != preferred)
         for candidate in candidates:
-            if candidate not in local and candidate not in self.src.closure \
+            if candidate in read and candidate not in local and candidate not in self.src.closure \
                     and user_globals.get(candidate, None) is obj:
+                cache.depend("global", user_globals, candidate, (), obj)
                 self.references[candidate] = obj
                 return syntax.name(candidate)
         fresh = self.namer.fresh(preferred)

@@ -15,23 +15,24 @@ differentiated again: grad(grad(grad(f))) works to any order.
 from __future__ import annotations
 
 import inspect
+import weakref
 
+from . import cache
 from .compile import compile_wrapper
 from .context import Options
 from .passes.kinds import kind_of_value
 from .runtime import scalar_output_check
 from .source import get_source
 
-_WRAPPERS: dict = {}
-
 
 def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool, values):
-    from .api import compile_function
+    from .api import _stale_handler, compile_function
 
     kinds = tuple(kind_of_value(v) for v in values)
-    key = (generated, mode, argnums, is_tuple, kinds)
-    if key in _WRAPPERS:
-        return _WRAPPERS[key]
+    key = (mode, argnums, is_tuple, kinds)
+    found = cache.lookup(generated, "wrappers", key)
+    if found is not None:
+        return found
     import numpy as np
 
     arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
@@ -59,7 +60,12 @@ def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool
     text = "\n".join(lines) + "\n"
     injected = {jvp_fn.__name__: jvp_fn,
                 "check_scalar_output": scalar_output_check(generated.__qualname__, None)}
-    wrapper = compile_wrapper(text, name, generated.__globals__, injected, generated.__qualname__)
+    deps = getattr(jvp_fn, "__ast_ad_deps__", ())
+    stale = _stale_handler(generated, None)
+    wrapper = compile_wrapper(text, name, generated.__globals__, injected, generated.__qualname__,
+                              deps, stale)
+    stale.__ast_ad_for__.append(wrapper)
     wrapper.__ast_ad_source__ = text + "\n\n" + jvp_fn.__ast_ad_source__
-    _WRAPPERS[key] = wrapper
+    wrapper.__ast_ad_users__ = weakref.WeakSet()
+    cache.store(generated, "wrappers", key, wrapper, deps)
     return wrapper

@@ -1,8 +1,8 @@
 """The order of the compiler passes: the one place it is declared.
 
     source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes
-           -> aliases -> activity -> differentiate (reverse, or forward for jvp) -> simplify -> fuse
-           -> save -> inplace -> split (vjp) -> emit -> compile
+           -> aliases -> activity -> mutation -> differentiate (reverse, or forward for jvp)
+           -> simplify -> fuse -> save -> inplace -> split (vjp) -> emit -> compile
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .passes.fuse import fuse
 from .passes.inplace import inplace
 from .passes.kinds import infer_kinds
 from .passes.loops import loops
+from .passes.mutation import check_mutation
 from .passes.parse import parse
 from .passes.resolve import resolve
 from .passes.reverse import reverse
@@ -49,6 +50,7 @@ LOWERING: list[tuple[str, Pass]] = [
     ("shapes", infer_shapes),
     ("aliases", check_aliases),
     ("activity", activity),
+    ("mutation", check_mutation),
 ]
 def differentiate(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     """Forward mode for jvp, reverse mode for everything else."""

@@ -204,6 +204,13 @@ def astype(x, dtype, copy=True):
     return np.asarray(x).astype(dtype, copy=copy)
 
 
+def cast_like(g, x):
+    """The adjoint `g` of a cast of x (x.astype(np.float32)), back in x's dtype."""
+    if isinstance(x, np.ndarray):
+        return np.asarray(g, dtype=x.dtype)
+    return g
+
+
 # -- elementwise and reduction helpers
 #
 # Adjoints and tangents of the rules in rules/elementwise.py and rules/reductions.py
@@ -616,6 +623,8 @@ def kron_adjoint(g, a, b, which):
 
 def inverse_axes(axes, ndim):
     """The permutation that undoes np.transpose(x, axes) for an x with ndim axes."""
+    if axes is None:  # reversed axes: their own inverse
+        return tuple(range(ndim))[::-1]
     return tuple(int(i) for i in np.argsort([int(a) % ndim for a in axes]))
 
 

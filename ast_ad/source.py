@@ -1,7 +1,10 @@
 """Finding a function's source: its text, real filename, absolute first line and environment."""
 
 from __future__ import annotations
+import __future__
 
+import ast
+import dis
 import inspect
 import linecache
 import textwrap
@@ -11,6 +14,7 @@ from keyword import iskeyword
 
 import gast
 
+from . import cache
 from .errors import Location, SourceUnavailableError
 
 
@@ -68,12 +72,16 @@ def get_source(fn) -> FunctionSource:
             f"cannot differentiate {describe(fn)}: it is {kind}, not a Python function with source",
             hint="wrap it in a Python function, e.g. `def f(x): return g(x)`",
         )
+    # Generated code is read without the dependency guard compiled into its entry copy.
+    fn = getattr(fn, "__ast_ad_plain__", fn)
     code = fn.__code__
     closure = dict(zip(code.co_freevars, fn.__closure__ or ()))
-    if fn.__name__ == "<lambda>":
+    if code.co_name == "<lambda>":
         return _lambda_source(fn, closure)
     try:
-        lines, first = inspect.getsourcelines(fn)
+        # The code object's own lines: inspect would follow a functools.wraps
+        # `__wrapped__` to the function the decorator wrapped, which is not what runs.
+        lines, first = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         raise SourceUnavailableError(
             f"cannot read the source of {describe(fn)} (defined in {code.co_filename})",
@@ -83,7 +91,75 @@ def get_source(fn) -> FunctionSource:
     raw = "".join(lines)
     text = textwrap.dedent(raw)
     indent = len(lines[0]) - len(text.splitlines(True)[0]) if lines else 0
+    if not code.co_filename.startswith("<ast_ad:"):
+        check_source_matches(fn, text, first)
     return FunctionSource(fn, code.co_filename, text, first, indent, closure=closure)
+
+
+# Compiler flags that change the code a `def` compiles to (from __future__ imports).
+_FUTURE_FLAGS = 0
+for _feature in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
+
+
+def check_source_matches(fn, text: str, first: int) -> None:
+    """Refuse source text that does not compile to the code that runs: a file edited
+    after the module was imported (linecache reads the file as it is now)."""
+    code = fn.__code__
+    if cache.lookup(fn, "source", (code, text)):
+        return
+    frees = code.co_freevars
+    wrapped = text
+    if frees:  # compile inside a function with those variables, so they stay free
+        wrapped = f"def __ast_ad_outer__({', '.join(frees)}):\n" + textwrap.indent(text, " ")
+    try:
+        module = compile(wrapped, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
+                         dont_inherit=True)
+    except (SyntaxError, ValueError):
+        module = None
+    if module is None or not any(_same_code(c, code) for c in _functions_in(module, frees)):
+        raise SourceUnavailableError(
+            f"the source of {describe(fn)} in {code.co_filename} (line {first}) is not the "
+            "code that runs: the file changed after the module was imported",
+            Location(code.co_filename, first, 0),
+            "reload the module (importlib.reload) or restart Python, then differentiate again",
+        )
+    cache.store(fn, "source", (code, text), True)
+
+
+def _functions_in(module: types.CodeType, frees) -> list:
+    found = [c for c in module.co_consts if isinstance(c, types.CodeType)]
+    if frees:
+        found = [c for outer in found for c in outer.co_consts if isinstance(c, types.CodeType)]
+    return found
+
+
+def _ops(code: types.CodeType) -> list:
+    """The instructions by name and meaning: running code is specialised in place
+    (`LOAD_GLOBAL np; LOAD_METHOD sum` becomes `LOAD_GLOBAL NULL + np; LOAD_ATTR sum`)."""
+    return [("LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname,
+             None if isinstance(i.argval, types.CodeType) or i.opcode in _JUMPS else i.argval)
+            for i in dis.get_instructions(code) if i.opname not in _NOISE]
+
+
+_JUMPS = set(dis.hasjrel) | set(dis.hasjabs)  # their targets move when code is specialised
+_NOISE = {"PUSH_NULL", "NOP", "EXTENDED_ARG", "CACHE"}  # differ between 3.11 builds
+
+
+def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
+    fields = ("co_name", "co_names", "co_varnames", "co_freevars", "co_cellvars",
+              "co_argcount", "co_posonlyargcount", "co_kwonlyargcount")
+    if any(getattr(a, f) != getattr(b, f) for f in fields) or _ops(a) != _ops(b):
+        return False
+    if len(a.co_consts) != len(b.co_consts):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts):
+        if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
+            if not _same_code(x, y):
+                return False
+        elif type(x) is not type(y) or x != y and x == x:  # (NaN equals itself here)
+            return False
+    return True
 
 
 def _lambda_source(fn, closure) -> FunctionSource:
@@ -95,7 +171,42 @@ def _lambda_source(fn, closure) -> FunctionSource:
             hint="define the function in a file, or use `def` instead of a lambda typed at "
                  "a prompt",
         )
-    return FunctionSource(fn, filename, "".join(lines), 1, 0, is_lambda=True, closure=closure)
+    text = "".join(lines)
+    _check_lambda_matches(fn, text)
+    return FunctionSource(fn, filename, text, 1, 0, is_lambda=True, closure=closure)
+
+
+def _check_lambda_matches(fn, text: str) -> None:
+    """A lambda's file must still hold, on its line, a lambda compiling to its code."""
+    code = fn.__code__
+    if cache.lookup(fn, "source", (code, text)):
+        return
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        tree = None
+    lambdas = [node for node in ast.walk(tree) if isinstance(node, ast.Lambda)
+               and node.lineno == code.co_firstlineno] if tree is not None else []
+    for lam in lambdas:
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=v) for v in code.co_freevars],
+                             kwonlyargs=[], kw_defaults=[], defaults=[])
+        outer = ast.FunctionDef(name="__ast_ad_outer__", args=args, body=[ast.Return(lam)],
+                                decorator_list=[], returns=None, type_params=[])
+        module = ast.fix_missing_locations(ast.Module(body=[outer], type_ignores=[]))
+        try:
+            compiled = compile(module, code.co_filename, "exec",
+                               flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+        except (SyntaxError, ValueError):
+            continue
+        if any(_same_code(c, code) for c in _functions_in(compiled, True)):
+            cache.store(fn, "source", (code, text), True)
+            return
+    raise SourceUnavailableError(
+        f"the source of the lambda at {code.co_filename}:{code.co_firstlineno} is not the code "
+        "that runs: the file changed after it was loaded",
+        Location(code.co_filename, code.co_firstlineno, 0),
+        "reload the module (importlib.reload) or restart Python, then differentiate again",
+    )
 
 
 def lambda_node(tree: gast.Module, fn: types.FunctionType) -> gast.Lambda | None:

@@ -39,6 +39,8 @@ class Template:
     globals: dict
     location: Location
     temporaries: set[str] = field(default_factory=set)
+    # The parameters the template gives a derivative to (`b[x] = ...`, `d[y] = ...`).
+    targets: set[str] = field(default_factory=set)
     # Optional guard: when(args) -> bool, with args an {parameter: Arg} dict. The
     # first template of a rule whose signature binds and whose guard holds is used.
     when: Callable | None = None
@@ -96,7 +98,7 @@ def parse_template(fn: Callable, what: str = "rule") -> Template:
     primal_sig = sig.replace(parameters=list(sig.parameters.values())[1:])
     body = [s for s in func.body
             if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
-    temporaries = set()
+    temporaries, targets = set(), set()
     for stmt in body:
         where = Location(location.filename, first + stmt.lineno - 1, stmt.col_offset)
         if not isinstance(stmt, gast.Assign) or len(stmt.targets) != 1:
@@ -115,6 +117,7 @@ def parse_template(fn: Callable, what: str = "rule") -> Template:
             raise RuleDefinitionError(
                 f"{what} {fn.__name__}: {ref[0]}[{ref[1]}] names no parameter", where,
                 f"parameters are {', '.join(params)}")
+        targets.add(ref[1])
         for node in gast.walk(stmt.value):
             ref = placeholder(node)
             if ref is not None and ref[1] not in params:
@@ -133,7 +136,8 @@ def parse_template(fn: Callable, what: str = "rule") -> Template:
                     f"{what} {fn.__name__}: unknown name {node.id}",
                     Location(location.filename, first + node.lineno - 1, node.col_offset),
                     "use the rule's parameters, temporaries, or names its module imports")
-    return Template(fn, params, primal_sig, body, fn.__globals__, location, temporaries)
+    return Template(fn, params, primal_sig, body, fn.__globals__, location, temporaries,
+                    targets)
 
 
 def placeholder(node: gast.AST) -> tuple[str, str] | None:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import inspect
-import weakref
 
 import numpy as np
 
+from . import cache
 from .api import check_argnums, check_differentiable, compile_function, grad
 from .context import Options
 from .errors import ADError
 from .passes.kinds import kind_of_value
 from .pipeline import check
 from .source import describe, get_source
-
-# target function -> {(mode, argnums, kinds, arrays): generated functions}
-_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _compile(fun, mode: str, argnums: tuple, values: tuple):
@@ -26,20 +23,23 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
     arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
                    for v in values)
     key = (mode, argnums, kinds, arrays, getattr(target, "__code__", None))
-    known = _COMPILED.setdefault(target, {})
-    if key in known:
-        return known[key]
-    src = get_source(target)
-    if state is None:
-        check(src)
-    for i in argnums:
-        check_differentiable(values[i], i, _param_names(target)[i], fun, src.location)
-    known[key] = compile_function(src, Options(mode, argnums, True, kinds, arrays))
-    return known[key]
+    with cache.LOCK:
+        found = cache.lookup(target, "transforms", key)  # None if what it assumed changed
+        if found is not None:
+            return found
+        src = get_source(target)
+        if state is None:
+            check(src)
+        for i in argnums:
+            check_differentiable(values[i], i, _param_names(target)[i], fun, src.location)
+        functions = compile_function(src, Options(mode, argnums, True, kinds, arrays))
+        cache.store(target, "transforms", key, functions,
+                    getattr(functions[0], "__ast_ad_deps__", ()))
+        return functions
 
 
 def _param_names(fn) -> list[str]:
-    return [p.name for p in inspect.signature(fn).parameters.values()
+    return [p.name for p in inspect.signature(fn, follow_wrapped=False).parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
@@ -54,6 +54,9 @@ def jvp(fun, primals, tangents):
     if len(primals) != len(tangents):
         raise ADError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
                       hint="give one tangent per primal")
+    defaults = _defaults_after(fun, len(primals))
+    # The generated function takes every parameter before the tangents: pass the defaults.
+    primals, tangents = primals + defaults, tangents + tuple(0.0 for _ in defaults)
     nums = _float_positions(primals)
     for i in nums:
         if getattr(primals[i], "shape", ()) != getattr(tangents[i], "shape", ()):
@@ -65,6 +68,18 @@ def jvp(fun, primals, tangents):
     except ADError as error:
         raise error.with_traceback(None) from None
     return fn(*primals, *[tangents[i] for i in nums])
+
+
+def _defaults_after(fun, count: int) -> tuple:
+    """The default values of the positional parameters after the first `count`."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return ()
+    rest = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][count:]
+    if not rest or any(p.default is p.empty for p in rest):
+        return ()
+    return tuple(p.default for p in rest)
 
 
 def _float_positions(values) -> tuple:

@@ -1,4 +1,28 @@
+import os
+
+import numpy as np
 import pytest
+
+from ast_ad.rules import registry
+
+
+def pytest_configure(config):
+    """Hypothesis keeps a cache (constants, patches) in ./.hypothesis: put it in a temporary
+    directory removed at the end of the run, so a run leaves no files behind."""
+    import tempfile
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    config._hypothesis_home = tempfile.mkdtemp(prefix="ast_ad_hypothesis_")
+    set_hypothesis_home_dir(config._hypothesis_home)
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    home = getattr(config, "_hypothesis_home", None)
+    if home:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def pytest_addoption(parser):
@@ -9,3 +33,27 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_golden(request):
     return request.config.getoption("--update-golden")
+
+
+_TABLES = (registry.ADJOINTS, registry.NONDIFFERENTIABLE, registry.RESULT_KINDS,
+           registry.METHODS)
+
+
+@pytest.fixture(autouse=True)
+def _isolated():
+    """Each test leaves the global state as it found it, so tests pass in any order
+    (`pytest -p randomly`): custom rules a test registers, NumPy's error settings, the cwd."""
+    tables = [dict(t) for t in _TABLES]
+    errors = np.geterr()
+    cwd = os.getcwd()
+    yield
+    np.seterr(**errors)
+    if os.getcwd() != cwd:
+        os.chdir(cwd)
+    if any(t != saved for t, saved in zip(_TABLES, tables)):
+        for table, saved in zip(_TABLES, tables):
+            table.clear()
+            table.update(saved)
+        import ast_ad
+
+        ast_ad.clear_caches()  # code generated with the test's rules

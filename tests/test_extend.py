@@ -25,21 +25,19 @@ def test_register_adjoint_for_an_opaque_function():
     assert "opaque(" in text and "np.exp(y)" in text and "opaque_forward" not in text
 
 
-def _define(source: str, name: str):
+def _define(source: str, name: str, directory):
     """Define a rule in a real file so its source can be read (as in a user's module)."""
     import importlib.util
-    import tempfile
 
-    path = tempfile.NamedTemporaryFile("w", suffix=".py", delete=False)
-    path.write(textwrap.dedent(source))
-    path.close()
-    spec = importlib.util.spec_from_file_location(f"rule_{abs(hash(source))}", path.name)
+    path = directory / f"rule_{name}.py"
+    path.write_text(textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(f"rule_{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    return module, path.name, spec
+    return module, str(path), spec
 
 
-def test_wrong_arity_is_reported_with_the_rules_location():
+def test_wrong_arity_is_reported_with_the_rules_location(tmp_path):
     module, filename, spec = _define("""
         import ast_ad
         import extend_cases
@@ -47,14 +45,14 @@ def test_wrong_arity_is_reported_with_the_rules_location():
         @ast_ad.register_adjoint(extend_cases.opaque)
         def opaque(z, x):
             b[x] = b[z]
-    """, "opaque")
+    """, "opaque", tmp_path)
     with pytest.raises(RuleDefinitionError) as info:
         spec.loader.exec_module(module)
     text = str(info.value)
     assert f"{filename}:6:" in text and "takes 1 input(s) (x)" in text and "x, y" in text
 
 
-def test_ufunc_arity_and_unknown_names_are_checked():
+def test_ufunc_arity_and_unknown_names_are_checked(tmp_path):
     module, filename, spec = _define("""
         import numpy as np
         import ast_ad
@@ -62,7 +60,7 @@ def test_ufunc_arity_and_unknown_names_are_checked():
         @ast_ad.register_adjoint(np.hypot)
         def hypot(z, x):
             b[x] = b[z] * x / z
-    """, "hypot")
+    """, "hypot", tmp_path)
     with pytest.raises(RuleDefinitionError, match="takes 1 required input.*takes 2"):
         spec.loader.exec_module(module)
     module, filename, spec = _define("""
@@ -72,7 +70,7 @@ def test_ufunc_arity_and_unknown_names_are_checked():
         @ast_ad.register_adjoint(extend_cases.opaque)
         def opaque(z, x, y):
             b[x] = b[z] * undefined_helper(y)
-    """, "unknown")
+    """, "unknown", tmp_path)
     with pytest.raises(RuleDefinitionError, match="unknown name undefined_helper") as info:
         spec.loader.exec_module(module)
     assert f"{filename}:7:" in str(info.value)
@@ -83,7 +81,7 @@ def test_ufunc_arity_and_unknown_names_are_checked():
         @ast_ad.register_adjoint(extend_cases.opaque)
         def opaque(z, x, y):
             b[w] = b[z]
-    """, "placeholder")
+    """, "placeholder", tmp_path)
     with pytest.raises(RuleDefinitionError, match=r"b\[w\] names no parameter"):
         spec.loader.exec_module(module)
 

@@ -170,6 +170,9 @@ ROWS = [
     (np.pad, np.pad, (normal(2, 3), ((0, 1), (2, 0))), {"constant_values": 0.5}),
     # indexing
     (np.take, np.take, (normal(2, 3), np.array([2, 0, 2])), {"axis": 1}),
+    (np.sort, np.sort, (normal(2, 3),), {}),
+    (np.sort, np.sort, (normal(2, 3),), {"axis": 0}),
+    (np.sort, np.sort, (normal(2, 3),), {"axis": None}),
     (np.take_along_axis, np.take_along_axis, (normal(3, 4), np.array([[0], [3], [1]])),
      {"axis": 1}),
     # arrays
@@ -178,7 +181,15 @@ ROWS = [
     (np.asarray, np.asarray, (normal(3),), {}),
     (np.copy, np.copy, (normal(3),), {}),
     (astype, astype, (normal(3), np.float64), {}),
+    *((t, t, (normal(3),), {}) for t in (np.float64, np.longdouble)),
+    (np.full, np.full, ((2, 3), 1.5), {}),
+    (np.full_like, np.full_like, (normal(3), 1.5), {}),
+    (np.linspace, np.linspace, (0.5, 2.5, 5), {}),
+    (np.linspace, np.linspace, (0.5, 2.5, 4, False), {}),
     (np.stack, np.stack, ([normal(3), normal(3)],), {"axis": -1}),
+    (np.full_like, np.full_like, (normal(2, 3), 1.5), {}),
+    (np.full_like, np.full_like, (normal(2, 3), normal(3)), {}),
+    (np.full, np.full, ((2, 3), normal(3)), {}),
 ]
 
 

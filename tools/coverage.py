@@ -15,10 +15,12 @@ from pathlib import Path
 
 import gast
 
-import ast_ad  # noqa: F401  (loads every rule)
-from ast_ad.rules import registry
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the rules of this checkout, not of an installed ast_ad
+
+import ast_ad  # noqa: E402, F401  (loads every rule)
+from ast_ad.rules import registry  # noqa: E402
+
 DOC = ROOT / "docs" / "coverage.md"
 
 OPERATORS = {
@@ -58,8 +60,10 @@ def render() -> str:
     for method, meaning in registry.METHODS.items():
         methods[meaning.function].append(f"`x.{method}()`")
     families = defaultdict(list)
+    constants = {p: why for p, why in registry.NONDIFFERENTIABLE.items()
+                 if getattr(p, "__module__", None) != "ast_ad.runtime"}
     for primal, rule in registry.ADJOINTS.items():
-        if rule.adjoints:
+        if rule.adjoints and family_of(rule) != "generated":  # helpers of generated code
             families[family_of(rule)].append((name_of(primal), primal, rule))
     lines = [
         "# What ast-ad differentiates",
@@ -68,7 +72,7 @@ def render() -> str:
         " do not edit by hand.",
         "",
         f"{sum(len(v) for v in families.values())} functions, operators and syntax forms have "
-        f"adjoint rules; {len(registry.NONDIFFERENTIABLE)} more are known to have no "
+        f"adjoint rules; {len(constants)} more are known to have no "
         "derivative and pass through as constants.",
         "",
     ]
@@ -80,7 +84,7 @@ def render() -> str:
             lines.append(f"| {shown} | {also} | {notes} |")
         lines.append("")
     lines += ["## No derivative (constants)", "", "| function | why |", "|---|---|"]
-    for shown, why in sorted((name_of(p), why) for p, why in registry.NONDIFFERENTIABLE.items()):
+    for shown, why in sorted((name_of(p), why) for p, why in constants.items()):
         lines.append(f"| {shown} | {why} |")
     lines.append("")
     return "\n".join(lines)

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import gast
 
+from .. import anno
 from ..context import Context
 from ..rules import registry
 from ..syntax import item_write, list_append, param_names, target_name, walk_statements
-from .resolve import call_parts
+from .resolve import (
+    FLOAT_CAST,
+    NO_DERIVATIVE_CAST,
+    UNKNOWN_CAST,
+    adds_at,
+    call_parts,
+    written_arguments,
+)
 
 NONDIFFERENTIABLE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
 
@@ -30,16 +38,42 @@ def differentiable_operands(value: gast.AST) -> list[str]:
         return _names([value.operand]) if isinstance(value.op, (gast.USub, gast.UAdd)) else []
     if isinstance(value, gast.Call):
         callee, args, keywords = call_parts(value)
-        if registry.is_nondifferentiable(callee):
+        if registry.is_nondifferentiable(callee) \
+                or anno.getanno(value, "cast") == NO_DERIVATIVE_CAST:  # x.astype(int)
             return []
-        return _names(args + list(keywords.values()))
+        return _names(_differentiated_arguments(callee, args, keywords))
     if isinstance(value, gast.Attribute):
         return [] if value.attr in NONDIFFERENTIABLE_ATTRIBUTES else _names([value.value])
     if isinstance(value, gast.Subscript):
+        if anno.hasanno(value, "indexer"):  # np.r_[x, y]: computed from the index
+            index = value.slice
+            return _names(index.elts if isinstance(index, gast.Tuple) else [index])
         return _names([value.value])
     if isinstance(value, (gast.Tuple, gast.List)):
         return _names(value.elts)
     return []
+
+
+def _differentiated_arguments(callee, args: list, keywords: dict) -> list:
+    """The arguments a call's rule gives a derivative to (`np.full_like(x, v)`: v, not x);
+    every argument where no rule's signature binds the call, or a guard decides."""
+    from ..templates import bind_call
+
+    rule = registry.lookup(callee)
+    found, bound_any = [], False
+    for template in rule.adjoints if rule is not None else ():
+        bound = bind_call(template, args, keywords)
+        if isinstance(bound, dict):  # a guard may refuse this binding: then all count
+            bound_any = True
+            found += [atom for param, atom in bound.items()
+                      if param in template.targets or template.when is not None]
+    return found if bound_any else args + list(keywords.values())
+
+
+def _added_at(stmt: gast.AST):
+    """(array name, value) for `np.add.at(a, index, value)` or the runtime's
+    `add_at(a, index, value)` (both in the generated code grad(grad(f)) differentiates)."""
+    return (stmt.value.args[0].id, stmt.value.args[2]) if adds_at(stmt) else None
 
 
 def _names(atoms) -> list[str]:
@@ -54,9 +88,18 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         if name is not None:
             defs.append((name, differentiable_operands(stmt.value)))
         # Writing into an array or appending to a list: the container now depends on the value.
-        written = item_write(stmt) or list_append(stmt)
+        written = item_write(stmt) or list_append(stmt) or _added_at(stmt)
         if written is not None:
             defs.append((written[0], _names([written[-1]])))
+        elif isinstance(stmt, (gast.Expr, gast.Assign)) and isinstance(stmt.value, gast.Call):
+            # np.add.at(y, i, v), np.copyto(y, x), out=y: y now depends on every argument.
+            call = stmt.value
+            operands = _names(list(call.args) + [k.value for k in call.keywords])
+            for array, _ in written_arguments(call):
+                for atom in (array.elts if isinstance(array, gast.Tuple) else [array]):
+                    if isinstance(atom, gast.Name):
+                        defs.append((atom.id, operands))
+    casts = _dtype_casts(func, params, ctx)
     varied = {params[i] for i in ctx.options.argnums}
     changed = True
     while changed:
@@ -79,4 +122,28 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                         changed = True
     ctx.varied = varied
     ctx.active = varied & useful
+    for call, like in casts:  # `x.astype(v.dtype)`: a float dtype if v carries a derivative
+        anno.setanno(call, "cast", FLOAT_CAST if like in varied else UNKNOWN_CAST)
     return func
+
+
+def _dtype_casts(func: gast.FunctionDef, params: list, ctx: Context) -> list:
+    """Casts to `v.dtype`: decided now where v is an argument of known dtype; the others
+    (call, v) are decided once activity is known."""
+    import numpy as np
+
+    arrays = ctx.options.arrays or ()
+    dtypes = {p: info[0] for p, info in zip(params, arrays) if info is not None and info[0]}
+    pending = []
+    for node in gast.walk(func):
+        cast = anno.getanno(node, "cast") if isinstance(node, gast.Call) else None
+        if not isinstance(cast, tuple):
+            continue
+        like = cast[1]
+        if like in dtypes:
+            kind = np.dtype(dtypes[like]).kind
+            anno.setanno(node, "cast", FLOAT_CAST if kind == "f" else NO_DERIVATIVE_CAST
+                         if kind in "iub" else UNKNOWN_CAST)
+        else:
+            pending.append((node, like))
+    return pending

@@ -9,29 +9,50 @@ after `w = y; y += e`, w has changed too. The two agree unless such another
 name (a copy, a view, a list holding the array) is read after the update; this
 pass finds that case and rejects it, rather than compute something else than
 the user's code does.
+
+Likewise for writes: after `r = z[0]` (a view), `z[0] = v` changes r too, which
+the derivative passes do not follow; reading r afterwards is rejected (a copy
+`w = z` is merged into z by the ssa pass, so it does see the write).
+
+And what the derivative code cannot follow at all: changing a global in place,
+or calling a function that changes its arguments (or a global) in place
+(`push(s, v)` doing `s.append(v)`): rejected at the call, naming the line.
 """
 
 from __future__ import annotations
 
+import types
+
 import gast
 
-from .. import anno
+from .. import anno, callees
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import item_write, list_append, load_names, target_name, walk_statements
+from ..rules import registry
+from ..source import describe
+from ..syntax import (
+    compound,
+    item_write,
+    list_append,
+    load_names,
+    param_names,
+    store_names,
+    target_name,
+    walk_statements,
+)
+from .anf import local_names
 from .facts import VIEWS
-from .kinds import SCALAR
-from .resolve import call_parts
+from .kinds import ARRAY, SCALAR, kind_of_value
+from .resolve import call_parts, written_arguments
 
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _check_writes(func, ctx)
-    groups = _Groups()
-    for stmt in walk_statements(func.body):
-        for a, b, held in _shared(stmt):
-            if not (_number(a, ctx) or _number(b, ctx)):  # a number is nobody's array
-                groups.holds(a, b) if held else groups.join(a, b)
+    calls = _check_changes(func, ctx)
+    groups = _groups(func, ctx)
     order = _reads_in_order(func.body)
+    _StaleReads(func, ctx, groups, calls).block(func.body, {})
+    _check_read_before(calls, groups, order, ctx)
     for stmt in walk_statements(func.body):
         old = _augmented_operand(stmt)
         if old is None or _number(old, ctx):
@@ -50,6 +71,163 @@ def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 f"write `{family} = {family} {_symbol(stmt)} ...` for a new array (what ast-ad "
                 f"computes), or copy first: `{family} = np.copy(...)`")
     return func
+
+
+def _groups(func: gast.FunctionDef, ctx: Context) -> "_Groups":
+    groups = _Groups()
+    for stmt in walk_statements(func.body):
+        for a, b, held in _shared(stmt, ctx):
+            if not (_number(a, ctx) or _number(b, ctx)):  # a number is nobody's array
+                groups.holds(a, b) if held else groups.join(a, b)
+    return groups
+
+
+def shares_with_parameters(func: gast.FunctionDef, ctx: Context, var: str) -> tuple:
+    """The positions of the parameters `var` may share memory with (a view of one, or
+    one itself)."""
+    if _number(var, ctx):
+        return ()
+    seers = _groups(func, ctx).seers(var)
+    return tuple(i for i, p in enumerate(param_names(func)) if p in seers)
+
+
+def changes(func: gast.FunctionDef, ctx: Context) -> list:
+    """What `func` changes in place that its caller sees: [(parameter index, or the name
+    of a global or closure variable), line, source text)], through its own statements or
+    the functions it calls."""
+    groups = _groups(func, ctx)
+    params = param_names(func)
+    owner = {}  # name -> the parameter whose object it may be (or be a view of)
+    for i, p in enumerate(params):
+        if not _number(p, ctx):
+            for n in groups.seers(p):
+                owner.setdefault(n, i)
+    local = local_names(func)
+    found = []
+    for stmt, var, _ in _changed(func, ctx):
+        what = owner.get(var, var if var not in local else None)
+        if what is not None:
+            line = ctx.location(stmt).lineno
+            found.append((what, line, ctx.src_line(line)))
+    return found
+
+
+def _changed(func: gast.FunctionDef, ctx: Context):
+    """(statement, name, how) for each object a statement changes in place: `y[i] = v`,
+    `ys.append(v)`, `y += e` (NumPy and lists change y's object), `np.add.at(y, ...)`,
+    `out=y`, or a call of a function that changes its argument y."""
+    for stmt in walk_statements(func.body):
+        written = item_write(stmt)
+        if written is not None:
+            yield stmt, written[0], None
+        old = _augmented_operand(stmt)
+        if old is not None and not _number(old, ctx):
+            yield stmt, old, None
+        if compound(stmt):
+            continue
+        for node in gast.walk(stmt):
+            if not isinstance(node, gast.Call):
+                continue
+            method = _method_of_value(node)
+            if method is not None and (method[1] == "append"
+                                       or method[1] in registry.INPLACE_METHODS):
+                yield stmt, method[0], None
+            for array, _ in written_arguments(node):
+                for atom in (array.elts if isinstance(array, gast.Tuple) else [array]):
+                    if isinstance(atom, gast.Name):
+                        yield stmt, atom.id, None
+            for atom, change in _callee_changes(node, ctx):
+                yield stmt, atom, change
+
+
+def _method_of_value(node: gast.Call):
+    """(name, method) for `ys.append(v)`, `y.sort()`: a method of a local value, or of a
+    global list, dict, set or array (which resolve turns into a bound method)."""
+    import numpy as np
+
+    func = node.func
+    if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)):
+        return None
+    callee = anno.getanno(node, "callee")
+    if callee == ("method", func.attr) or isinstance(getattr(callee, "__self__", None),
+                                                      (np.ndarray, list, dict, set)):
+        return func.value.id, func.attr
+    return None
+
+
+def _callee_changes(node: gast.Call, ctx: Context):
+    """(name in the caller, change) for what a called user function changes in place."""
+    callee, args, keywords = call_parts(node)
+    if not isinstance(callee, types.FunctionType) or registry.lookup(callee) is not None \
+            or registry.is_nondifferentiable(callee) or hasattr(callee, "__ast_ad_source__") \
+            or callee.__module__ == "ast_ad.runtime":
+        return  # generated code pops what it saved, and add_at is modelled (forward mode)
+    bound = callees.bind(callee, args, keywords)
+    if bound is None:
+        return
+    kinds = tuple(kind_of_value(p.default) if a is None else ctx.kinds.get(
+        getattr(a, "id", None), kind_of_value(getattr(a, "value", None))) for p, a in bound)
+    for change in callees.result_of(callee, kinds, None).changes:
+        what = change[0]
+        if isinstance(what, str):
+            yield what, change  # a global: the caller's global too
+        elif isinstance(bound[what][1], gast.Name):
+            yield bound[what][1].id, change
+
+
+def _check_changes(func: gast.FunctionDef, ctx: Context) -> dict:
+    """Reject changing a global in place, or calling a function that changes a global in
+    place: the derivative code would not follow the change. Return the calls that change
+    their arguments in place ({id(statement): [(argument, change)]}): reading such an
+    argument afterwards is rejected too (see _StaleReads)."""
+    local = local_names(func)
+    calls: dict = {}
+    for stmt, var, change in _changed(func, ctx):
+        if change is not None and var in local:
+            if not _number(var, ctx):
+                calls.setdefault(id(stmt), []).append((var, change))
+        elif change is not None:
+            _, line, text = change
+            raise ctx.error(
+                UnsupportedSyntaxError, stmt,
+                f"unsupported: {_callee_name(stmt)} changes the global `{var}` in place "
+                f"(line {line}: `{text}`): ast-ad treats globals as constants",
+                f"copy the global into a local first (`g = {var}.copy()`), pass it to the "
+                "function and return the changed copy")
+        elif var not in local:
+            raise ctx.error(
+                UnsupportedSyntaxError, stmt,
+                f"unsupported: changing `{var}` in place, a global (or closure) variable: "
+                "ast-ad treats globals as constants",
+                f"copy it into a local first (`g = {var}.copy()`), and change and use the "
+                "copy")
+    return calls
+
+
+def _check_read_before(calls: dict, groups: "_Groups", order: list, ctx: Context) -> None:
+    """A value read before a call changes it in place: the backward pass may read it
+    again (for the derivative of that earlier read), and find it changed."""
+    for position, (stmt, _, _) in enumerate(order):
+        for var, change in calls.get(id(stmt), ()):
+            names = {n for n in groups.seers(var) | {var} if not _number(n, ctx)}
+            for earlier, loaded, _ in order[:position]:
+                read = names & loaded
+                copy = isinstance(getattr(earlier, "value", None), gast.Name)
+                if read and not copy and not compound(earlier):
+                    shown = sorted(ctx.src_name(n) for n in read)[0]
+                    raise ctx.error(
+                        UnsupportedSyntaxError, stmt,
+                        f"unsupported: {_callee_name(stmt)} changes its argument "
+                        f"`{ctx.src_name(var)}` in place (line {change[1]}: `{change[2]}`), "
+                        f"and `{shown}` was read before (line {ctx.location(earlier).lineno}),"
+                        " where its derivative needs the old value: ast-ad does not follow "
+                        "changes a called function makes to its arguments",
+                        "return the new value from the function instead (e.g. "
+                        "`return s + [v]`), or pass it a copy (`f(np.copy(z), ...)`)")
+
+
+def _callee_name(stmt: gast.AST) -> str:
+    return describe(call_parts(next(n for n in gast.walk(stmt) if isinstance(n, gast.Call)))[0])
 
 
 def _check_writes(func: gast.FunctionDef, ctx: Context) -> None:
@@ -93,7 +271,7 @@ def _symbol(stmt: gast.Assign) -> str:
             gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%"}.get(type(stmt.value.op), "op")
 
 
-def _shared(stmt: gast.AST):
+def _shared(stmt: gast.AST, ctx: Context):
     """(a, b, held): this statement makes a and b refer to one array, or (held) makes
     the list or tuple a hold b's array."""
     appended = list_append(stmt)
@@ -108,8 +286,12 @@ def _shared(stmt: gast.AST):
     target, value = stmt.targets[0].id, stmt.value
     if isinstance(value, gast.Name):  # a copy, or a phi
         yield target, value.id, False
-    elif isinstance(value, (gast.Subscript, gast.Attribute)) and isinstance(value.value, gast.Name):
-        yield target, value.value.id, False  # y[0], y.T: a view, or an item of a list
+    elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+        if not _advanced(value.slice, ctx):  # y[idx] with an array of indices is a copy
+            yield target, value.value.id, False  # y[0]: a view, or an item of a list
+    elif isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name):
+        if value.attr not in _NOT_VIEWS:
+            yield target, value.value.id, False  # y.T: a view
     elif isinstance(value, (gast.Tuple, gast.List)):
         for elt in value.elts:
             if isinstance(elt, gast.Name):
@@ -118,6 +300,30 @@ def _shared(stmt: gast.AST):
         viewed = call_parts(value)[1][0]
         if isinstance(viewed, gast.Name):
             yield target, viewed.id, False
+    elif isinstance(value, gast.Call):
+        callee, args, keywords = call_parts(value)
+        if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None \
+                and not registry.is_nondifferentiable(callee):
+            bound = callees.bind(callee, args, keywords)
+            kinds = None if bound is None else tuple(
+                kind_of_value(p.default) if a is None else ctx.kinds.get(
+                    getattr(a, "id", None), kind_of_value(getattr(a, "value", None)))
+                for p, a in bound)
+            shares = None if kinds is None else callees.result_of(callee, kinds, None).shares
+            for i, (_, arg) in enumerate(bound or []):  # `r = first(z)`: z[0]
+                if isinstance(arg, gast.Name) and (shares is None or i in shares):
+                    yield target, arg.id, False
+
+
+# Attributes of an array that are not arrays sharing its memory.
+_NOT_VIEWS = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
+
+
+def _advanced(index: gast.AST, ctx: Context) -> bool:
+    """Whether an index certainly selects by arrays of indices or a mask (NumPy copies)."""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return any(isinstance(p, gast.List) or isinstance(p, gast.Name)
+               and ctx.kinds.get(p.id) == ARRAY for p in parts)
 
 
 def _view_call(value: gast.AST) -> bool:
@@ -209,3 +415,95 @@ class _Groups:
 
     def _items(self, x: str) -> set[str]:
         return self.held.get(x, set())
+
+
+class _StaleReads:
+    """Reject reading a view (or copy, or a list holding the array) after its array was
+    written through another name: NumPy's view sees the write, ast-ad's would not.
+
+    `r = z[0]; z[0] = v; ... r ...` on a 2-D z. Followed along the code: a name is stale
+    from such a write until it is assigned again; loop bodies are followed twice (the
+    next iteration), branches each from the state before them.
+    """
+
+    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "_Groups", calls: dict):
+        self.ctx = ctx
+        self.groups = groups
+        self.calls = calls  # statements calling a function that changes an argument in place
+        self.seers: dict[str, set] = {}
+        self.lists = {n for s in walk_statements(func.body)
+                      for n in [target_name(s)] if n is not None and isinstance(
+                          getattr(s, "value", None), (gast.List, gast.Tuple))}
+        self.lists |= {list_append(s)[0] for s in walk_statements(func.body)
+                       if list_append(s) is not None}
+
+    def block(self, stmts: list, stale: dict) -> dict:
+        for stmt in stmts:
+            stale = self.stmt(stmt, stale)
+        return stale
+
+    def stmt(self, stmt: gast.AST, stale: dict) -> dict:
+        if isinstance(stmt, gast.If):
+            self.reads(stmt, load_names(stmt.test), stale)
+            return {**self.block(stmt.body, stale), **self.block(stmt.orelse, stale)}
+        if isinstance(stmt, (gast.For, gast.While)):
+            header = stmt.iter if isinstance(stmt, gast.For) else stmt.test
+            self.reads(stmt, load_names(header), stale)
+            once = self.block(stmt.body, stale)
+            twice = self.block(stmt.body, {**stale, **once})
+            return {**stale, **once, **twice}
+        copied = target_name(stmt) if isinstance(getattr(stmt, "value", None), gast.Name) \
+            else None
+        if copied is not None and stmt.value.id in stale:  # a copy or phi is not a use
+            return {**stale, copied: stale[stmt.value.id]}
+        self.reads(stmt, load_names(stmt), stale)
+        stale = {n: w for n, w in stale.items() if n not in store_names(stmt)}
+        written = item_write(stmt)
+        if written is not None and self.may_be_array(written[0]):
+            for other in self.sharers(written[0]):
+                stale[other] = (stmt, written[0], None)
+        for var, change in self.calls.get(id(stmt), ()):
+            for other in (self.sharers(var) | {var}) - set(store_names(stmt)):
+                stale[other] = (stmt, var, change)  # (its result is made after the change)
+        return stale
+
+    def sharers(self, array: str) -> set:
+        """The other names for `array`'s memory (views, copies, lists holding it)."""
+        if array not in self.seers:
+            self.seers[array] = {n for n in self.groups.seers(array) - {array}
+                                 if not _number(n, self.ctx)}
+        return self.seers[array]
+
+    def may_be_array(self, var: str) -> bool:
+        return self.ctx.kinds.get(var) != SCALAR and var not in self.lists
+
+    def reads(self, stmt: gast.AST, names: list, stale: dict) -> None:
+        for var in names:
+            if var not in stale:
+                continue
+            write, array, change = stale[var]
+            ctx = self.ctx
+            shown = ctx.src_name(var) if var not in ctx.namer.invented else None
+            what = f"`{shown}`" if shown else "a view of it"
+            line = ctx.location(stmt).lineno
+            if change is not None:
+                after = f"`{shown}`" if shown else "it (or a view of it)"
+                raise ctx.error(
+                    UnsupportedSyntaxError, write,
+                    f"unsupported: {_callee_name(write)} changes its argument "
+                    f"`{ctx.src_name(array)}` in place (line {change[1]}: `{change[2]}`), "
+                    f"and {after} is read afterwards (line {line}): ast-ad does not follow "
+                    "changes a called function makes to its arguments",
+                    "return the new value from the function instead (e.g. `return s + [v]`, "
+                    "`return np.concatenate(...)`), or write the code in the calling function")
+            unknown = ctx.shapes.get(var) is None and ctx.kinds.get(var) == ARRAY
+            how = "may be a view of it (its shape is not known here: it may be a row rather " \
+                "than a number)" if unknown \
+                else "shares its memory (a view, a copy or a list holding it)"
+            raise ctx.error(
+                UnsupportedSyntaxError, write,
+                f"unsupported: writing into `{ctx.src_name(array)}` changes {what}, which "
+                f"{how} and is read afterwards (line {line}): ast-ad would not see that "
+                "change",
+                "copy before the write (e.g. `r = z[0].copy()`), or take the view after "
+                "the write")

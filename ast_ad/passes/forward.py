@@ -17,8 +17,6 @@ generated gradient, with its stack of saved values, is itself transformed).
 
 from __future__ import annotations
 
-import types
-
 import gast
 
 from .. import algebra, anno, runtime
@@ -30,6 +28,7 @@ from ..syntax import (
     call,
     clone,
     const,
+    dotted_path,
     item_write,
     list_append,
     name,
@@ -42,7 +41,7 @@ from ..templates import Binding, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, describe_primal
 from .kinds import ARRAY, SCALAR
-from .resolve import call_parts
+from .resolve import adds_at, call_parts, user_function
 
 _ZERO = "__zero__"
 
@@ -72,6 +71,8 @@ class _Forward(Facts):
         self.params = param_names(func)
         # Arrays the code writes into: their tangents must be arrays of their own.
         self.written = {item_write(s)[0] for s in walk_statements(func.body) if item_write(s)}
+        self.written |= {s.value.args[0].id for s in walk_statements(func.body)
+                         if adds_at(s) and isinstance(s.value.args[0], gast.Name)}
         self.tangent_names: set[str] = set()
 
     def tangent(self, var: str) -> str:
@@ -90,10 +91,14 @@ class _Forward(Facts):
             tangent = self.concrete(tangent)
         final = gast.Return(value=gast.Tuple(elts=[clone(value), tangent], ctx=gast.Load()))
         anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
+        inputs = [self.params[i] for i in self.ctx.options.argnums]
+        # A parameter that is not an input but a loop makes depend on one (`b = b * a`
+        # carried around a loop) starts with a zero tangent.
+        body = [assign(self.tangent(p), self.concrete(_zero(name(p))))
+                for p in self.params if p in self.varied and p not in inputs] + body
         for stmt in walk_statements(body):
             anno.setanno(stmt, "section", "forward")
         func.body = body + [final]
-        inputs = [self.params[i] for i in self.ctx.options.argnums]
         extra = [name(self.tangent(p)) for p in inputs]
         for arg in extra:
             arg.ctx = gast.Param()
@@ -224,11 +229,8 @@ class _Forward(Facts):
 
     def mutating_call(self, stmt):
         """np.add.at(bx, i, g) in generated code writes into bx: do the same to the tangents."""
-        import numpy
-
         node = stmt.value
-        callee = anno.getanno(node, "callee")
-        if callee is numpy.add.at and node.args and isinstance(node.args[0], gast.Name) \
+        if adds_at(stmt) and isinstance(node.args[0], gast.Name) \
                 and node.args[0].id in self.varied:
             array, index, value = node.args
             tangent = self.concrete(self.tangent_of(value))
@@ -260,11 +262,15 @@ class _Forward(Facts):
                                               ctx=gast.Load()))
             else:
                 callee, args, keywords = call_parts(value)
-                if registry.lookup(callee) is None and isinstance(callee, types.FunctionType) \
+                if registry.lookup(callee) is None and user_function(callee) \
                         and self.ctx.compile_callee is not None:
                     return self.call_user_function(callee, args, keywords, target, stmt)
                 tangent = self.apply(callee, args, keywords, target, stmt)
         elif isinstance(value, gast.Subscript):
+            if anno.hasanno(value, "indexer"):  # np.r_[x, y]
+                raise self.ctx.error(
+                    NoRuleError, stmt, f"no tangent rule for {dotted_path(value.value)}[...]",
+                    "build the array with np.concatenate, np.stack, np.hstack or np.vstack")
             tangent = self.apply("getitem", [value.value, value.slice], {}, target, stmt)
         elif isinstance(value, (gast.Tuple, gast.List)):
             tangent = type(value)(elts=[self.concrete(self.tangent_of(e)) for e in value.elts],

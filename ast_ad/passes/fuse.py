@@ -121,6 +121,10 @@ class _Fuser:
         renamed = {acc: self.ctx.namer.version(acc) for acc in accumulators}
         for stmt in body:
             rename(stmt, renamed)
+        for stmt in walk_statements(body):  # `add_at(bx, ...)` now adds into the fresh one
+            op, adj = anno.getanno(stmt, "adjoint", (None, None))
+            if adj in renamed:
+                anno.setanno(stmt, "adjoint", (op, renamed[adj]))
         zeros, adds = [], []
         for acc, fresh in renamed.items():
             primal = self.ctx.primal_of.get(acc)

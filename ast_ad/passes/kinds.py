@@ -12,7 +12,6 @@ array operand when the other operands are scalars or of the same class.
 from __future__ import annotations
 
 import numbers
-import types
 
 import gast
 import numpy as np
@@ -22,7 +21,7 @@ from ..context import Context
 from ..rules import registry
 from ..syntax import dotted_path, list_append, param_names, target_name, walk_statements
 from ..templates import bind_call
-from .resolve import call_parts, is_missing
+from .resolve import call_parts, is_missing, user_function
 
 SCALAR, ARRAY, OTHER = "scalar", "array", "other"
 
@@ -195,7 +194,7 @@ class _Inference:
             self.elements[name] = self.elements[value.id]
         elif isinstance(value, gast.Call):
             callee, args, keywords = call_parts(value)
-            if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None:
+            if user_function(callee) and registry.lookup(callee) is None:
                 item = self.user_function(callee, args, keywords).item_kind
                 if item is not None:
                     self.elements[name] = item
@@ -205,15 +204,15 @@ class _Inference:
         arg_kinds = [self.atom(a) for a in args]
         if callee is None or is_missing(callee) or isinstance(callee, tuple):
             return OTHER
-        if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None:
+        if user_function(callee) and registry.lookup(callee) is None:
             return self.user_function(callee, args, keywords).kind
         module = getattr(callee, "__module__", None) or ""
         if module == "math":
             return SCALAR if callee.__name__ not in ("modf", "frexp") else OTHER
         if callee in (float,):
             return SCALAR
-        if registry.is_nondifferentiable(callee) and callee in registry.RESULT_KINDS:
-            return registry.RESULT_KINDS[callee]
+        if registry.known_result_kind(callee) is not None:
+            return registry.known_result_kind(callee)
         rule = registry.lookup(callee)
         if rule is not None:
             if callable(rule.result_kind):

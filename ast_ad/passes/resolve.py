@@ -11,7 +11,7 @@ import builtins
 
 import gast
 
-from .. import anno
+from .. import anno, cache
 from ..context import Context
 from ..syntax import dotted_path
 from .anf import local_names
@@ -22,9 +22,10 @@ _MISSING = object()
 class Scope:
     """Looks names up the way the user's function does: closure, then globals, then builtins."""
 
-    def __init__(self, ctx: Context, locals_: set[str]):
+    def __init__(self, ctx: Context, locals_: set[str], read: set[str] = frozenset()):
         self.ctx = ctx
         self.locals = locals_
+        self.read = read  # the non-local names the function reads
 
     def value(self, path: str):
         """The object a dotted non-local name refers to, or _MISSING."""
@@ -33,30 +34,62 @@ class Scope:
             return _MISSING
         src = self.ctx.src
         if root in src.closure:
+            where, container = "closure", src.closure[root]
             try:
-                obj = src.closure[root].cell_contents
+                obj = container.cell_contents
             except ValueError:
                 return _MISSING
         elif root in src.globals:
-            obj = src.globals[root]
+            where, container, obj = "global", src.globals, src.globals[root]
         elif hasattr(builtins, root):
-            obj = getattr(builtins, root)
+            where, container, obj = "builtin", src.globals, getattr(builtins, root)
         else:
             return _MISSING
+        found = obj
         for part in rest:
             obj = getattr(obj, part, _MISSING)
             if obj is _MISSING:
                 return _MISSING
+        # The code generated from what was found here is only right while it stays so.
+        cache.depend(where, container, root, rest, obj, found)
         return obj
 
 
 def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    scope = Scope(ctx, local_names(func))
+    locals_ = local_names(func)
+    read = {n.id for n in gast.walk(func) if isinstance(n, gast.Name)} - locals_
+    scope = Scope(ctx, locals_, read)
     ctx.scope = scope
+    definitions = {n.targets[0].id: n.value for n in gast.walk(func)
+                   if isinstance(n, gast.Assign) and len(n.targets) == 1
+                   and isinstance(n.targets[0], gast.Name)}
     for node in gast.walk(func):
         if isinstance(node, gast.Call):
             anno.setanno(node, "callee", callee_of(node.func, scope))
+            callee, args, keywords = call_parts(node)
+            dtype = dtype_argument(callee, args, keywords)
+            if dtype is not None:
+                anno.setanno(node, "cast", cast_of(dtype, scope, definitions))
+        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load):
+            indexer = _indexer(node.value, scope)
+            if indexer is not None:
+                anno.setanno(node, "indexer", indexer)
     return func
+
+
+def _indexer(value: gast.AST, scope: Scope):
+    """For `np.r_[x, y]`, `np.c_[...]`, `np.mgrid[...]`: the global object indexed, which
+    computes something from the index rather than reading from an array."""
+    import numbers
+
+    import numpy as np
+
+    path = dotted_path(value)
+    obj = scope.value(path) if path is not None else _MISSING
+    if obj is _MISSING or isinstance(obj, (np.ndarray, np.generic, numbers.Number, list,
+                                           tuple, dict, str, bytes, range)):
+        return None
+    return obj if hasattr(type(obj), "__getitem__") else None
 
 
 def callee_of(func: gast.AST, scope: Scope):
@@ -94,3 +127,153 @@ def call_parts(node: gast.Call):
             if at is not None and len(args) > at + 1:  # x.reshape(3, 4)
                 args = args[:at] + [gast.Tuple(elts=args[at:], ctx=gast.Load())]
     return callee, args, keywords
+
+
+# -- calls that write into their arguments --------------------------------------------
+
+_DROP_OUT = "drop out= and assign the result to a name instead: `y = np.f(...)`"
+_UFUNC_AT = ("write `y[i] = np.f(y[i], v)` with an index that does not repeat (of the .at "
+             "methods, ast-ad follows np.add.at), or compute a new array")
+# ufunc methods: the position of their `out` argument (ufunc.at writes into its first).
+_UFUNC_METHOD_OUT = {"reduce": 3, "accumulate": 3, "reduceat": 4}
+
+
+def written_arguments(node: gast.Call) -> list[tuple[gast.AST, str]]:
+    """What a call writes into in place, each with what to write instead: an `out=`
+    array (also passed positionally), ufunc.at's array, the array of np.copyto, np.put,
+    x.sort(), ys.extend(...) and the other functions and methods in
+    registry.WRITES / registry.INPLACE_METHODS."""
+    import numpy as np
+
+    from ..rules import registry
+
+    callee = anno.getanno(node, "callee")
+    args = list(node.args)
+    keywords = {k.arg: k.value for k in node.keywords if k.arg is not None}
+    found = []
+    if isinstance(callee, tuple) and callee[0] == "method":
+        operands = [node.func.value] + args
+        inplace = registry.INPLACE_METHODS.get(callee[1])
+        if inplace is not None and len(operands) > inplace[0]:
+            found.append((operands[inplace[0]], inplace[1]))
+        if callee[1] == "byteswap" and _given(args[0] if args else keywords.get("inplace")):
+            found.append((operands[0], "compute a new array and assign it to a name instead"))
+        meaning = registry.METHODS.get(callee[1])
+        function = meaning.function if meaning is not None else getattr(np, callee[1], None)
+        found += _positional_out(function, operands, keywords)
+    elif isinstance(callee, np.ufunc):
+        found += [(a, _DROP_OUT) for a in args[callee.nin:]]
+    elif isinstance(getattr(callee, "__self__", None), np.ufunc):
+        method_name = getattr(callee, "__name__", "")
+        if method_name == "at" and args:
+            found.append((args[0], _UFUNC_AT))
+        at = _UFUNC_METHOD_OUT.get(method_name)
+        if at is not None and len(args) > at:
+            found.append((args[at], _DROP_OUT))
+    else:
+        declared = registry.writes_into(callee)
+        inplace = registry.INPLACE_METHODS.get(getattr(callee, "__name__", None)) \
+            if getattr(callee, "__objclass__", None) in (np.ndarray, list, dict, set) else None
+        if declared is None and inplace is not None:  # np.ndarray.sort(y), list.sort(ys)
+            declared = inplace
+        if declared is not None and len(args) > declared[0]:
+            found.append((args[declared[0]], declared[1]))
+        found += _positional_out(callee, args, keywords)
+    if "out" in keywords and _given(keywords["out"]):
+        found.append((keywords["out"], _DROP_OUT))
+    return found
+
+
+def adds_at(stmt) -> bool:
+    """Whether a statement is `np.add.at(y, i, v)` (or the runtime's `add_at`, for lists, in
+    generated code that grad(grad(f)) differentiates) into a name y, which the derivative
+    passes follow (the mutation pass rejects it into a view)."""
+    import numpy as np
+
+    from .. import runtime
+
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+        and anno.getanno(stmt.value, "callee") in (np.add.at, runtime.add_at) \
+        and len(stmt.value.args) == 3 \
+        and not stmt.value.keywords and isinstance(stmt.value.args[0], gast.Name)
+
+
+def _given(atom) -> bool:
+    """Whether an optional argument is given: present and not a literal None or False."""
+    return atom is not None and not (isinstance(atom, gast.Constant)
+                                     and atom.value in (None, False))
+
+
+def _positional_out(function, args: list, keywords: dict) -> list:
+    """An `out` argument passed by position (np.sum(x, 0, None, y)), found by the signature."""
+
+    if function is None or "out" in keywords or not callable(function):
+        return []
+    bound = _bind(function, args)
+    out = bound.get("out")
+    return [(out, _DROP_OUT)] if _given(out) else []
+
+
+# -- casts ----------------------------------------------------------------------------
+
+FLOAT_CAST, NO_DERIVATIVE_CAST, UNKNOWN_CAST = "float", "integer", "unknown"
+
+
+def dtype_argument(callee, args: list, keywords: dict):
+    """The atom a call passes as `dtype` (x.astype(int), np.asarray(x, dtype=...)), else None."""
+
+    if "dtype" in keywords:
+        return keywords["dtype"]
+    if callee is None or is_missing(callee) or isinstance(callee, tuple) or not callable(callee):
+        return None
+    return _bind(callee, args).get("dtype")
+
+
+def _bind(function, args: list) -> dict:
+    """Positional arguments bound to the parameters of `function` ({} if it cannot tell)."""
+    import inspect
+
+    try:
+        # Not cached: a table keyed by functions would keep user functions alive.
+        return inspect.signature(function).bind_partial(*args).arguments
+    except (TypeError, ValueError):  # no signature, unhashable, or the arguments do not fit
+        return {}
+
+
+def cast_of(atom, scope: Scope, definitions: dict):
+    """What converting to the dtype `atom` does to a derivative: FLOAT_CAST (a float dtype,
+    or None: kept), NO_DERIVATIVE_CAST (an integer or bool dtype: none left),
+    UNKNOWN_CAST, or ("like", v) for `v.dtype`, which only the activity pass can tell."""
+    import numpy as np
+
+    seen = set()
+    while isinstance(atom, gast.Name) and atom.id in definitions and atom.id not in seen:
+        seen.add(atom.id)  # a compiler temporary (`t = x.dtype`), or `dt = np.float32`
+        atom = definitions[atom.id]
+    if isinstance(atom, gast.Attribute) and atom.attr == "dtype" \
+            and isinstance(atom.value, gast.Name) and atom.value.id in scope.locals:
+        return ("like", atom.value.id)
+    if isinstance(atom, gast.Constant):
+        value = atom.value
+    else:
+        path = dotted_path(atom)
+        value = scope.value(path) if path is not None else _MISSING
+    if value is _MISSING:
+        return UNKNOWN_CAST
+    if value is None:
+        return FLOAT_CAST  # no conversion
+    try:
+        kind = np.dtype(value).kind
+    except (TypeError, ValueError):
+        return UNKNOWN_CAST
+    return {"f": FLOAT_CAST, "i": NO_DERIVATIVE_CAST, "u": NO_DERIVATIVE_CAST,
+            "b": NO_DERIVATIVE_CAST}.get(kind, UNKNOWN_CAST)
+
+
+def user_function(callee) -> bool:
+    """Whether a callee is a Python function ast-ad compiles with the call: the user's,
+    not one of NumPy's (those have rules, or are rejected as having none)."""
+    import types
+
+    module = getattr(callee, "__module__", None) or ""
+    return isinstance(callee, types.FunctionType) and module.split(".")[0] != "numpy"

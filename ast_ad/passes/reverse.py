@@ -15,7 +15,6 @@ a loop runs backwards over the same range, or as many times as it ran.
 
 from __future__ import annotations
 
-import types
 from collections import Counter
 
 import gast
@@ -29,6 +28,7 @@ from ..syntax import (
     call,
     clone,
     const,
+    dotted_path,
     item_write,
     list_append,
     name,
@@ -40,7 +40,7 @@ from ..templates import Binding, instantiate
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, describe_primal
 from .kinds import ARRAY, OTHER, SCALAR
-from .resolve import call_parts, is_missing
+from .resolve import adds_at, call_parts, is_missing, user_function
 
 
 def reverse(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -95,8 +95,11 @@ class _Reverse(Facts):
         adj = self.adjoint(var)
         basic = self.basic_index(index)
         if self.kinds.get(var) not in (ARRAY, SCALAR) and not (
-                basic and not isinstance(index, (gast.Slice, gast.Tuple))):
-            # Maybe a list: add item by item (list[1:] += ... would extend it).
+                basic and not isinstance(index, (gast.Slice, gast.Tuple))
+                and (self.ctx.elements.get(var) in (ARRAY, SCALAR)
+                     or self.kind(value) in (ARRAY, SCALAR))):
+            # Maybe a list: add item by item (list[1:] += ... would extend it, and so would
+            # items[1] += ... on an item that is itself a list or tuple).
             stmt = gast.Expr(value=call(self.ctx.reference(runtime.add_at, "add_at"),
                                         [name(adj), _index_value(index), value]))
             anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
@@ -206,7 +209,30 @@ class _Reverse(Facts):
             return self.item_write(stmt)
         if list_append(stmt) is not None:
             return [stmt], self.append(stmt)
+        if adds_at(stmt):
+            return self.add_at(stmt)
         return [stmt], []  # print(...), assert, raise, break: nothing flows back
+
+    def add_at(self, stmt: gast.Expr) -> tuple[list, list]:
+        """`np.add.at(y, i, v)` adds v into y at i (again at each repeat of an index). The
+        forward pass saves y[i]; the backward pass gives v the adjoint of y at i (y's own
+        adjoint passes through) and puts y[i] back for the adjoints of earlier statements."""
+        array, index, value = stmt.value.args
+        saved = self.ctx.namer.fresh("saved")
+        old = gast.Subscript(value=clone(array), slice=clone(index), ctx=gast.Load())
+        save = assign(saved, call(gast.Attribute(value=old, attr="copy", ctx=gast.Load())), stmt)
+        backward = []
+        if array.id in self.active and isinstance(value, gast.Name) and value.id in self.active:
+            part = gast.Subscript(value=name(self.adjoint(array.id)), slice=clone(index),
+                                  ctx=gast.Load())
+            contribution = call(self.ctx.reference(runtime.unbroadcast, "unbroadcast"),
+                                [part, clone(value)])
+            backward.append(self.accumulate(value.id, self.elide(contribution), stmt))
+        restore = assign(gast.Subscript(value=clone(array), slice=clone(index), ctx=gast.Store()),
+                         name(saved), stmt)
+        anno.setanno(restore, "restores", array.id)
+        backward.append(restore)
+        return [save, stmt], backward
 
     def item_write(self, stmt: gast.Assign) -> tuple[list, list]:
         """`y[i] = v` writes into y in place, as the user's code does. The forward pass
@@ -228,7 +254,9 @@ class _Reverse(Facts):
             part_shape = self.shape(part)
             if part_shape != () and (part_shape is None or part_shape == self.shape(value)):
                 # A view of the adjoint: copy it before that part is zeroed below.
-                part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))
+                part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load())) \
+                    if self.kinds.get(array) == ARRAY \
+                    else call(self.ctx.reference(runtime.copy_of, "copy_of"), [part])  # a list item
             if isinstance(value, gast.Name) and value.id in self.active:
                 if self.basic_index(index):
                     contribution = call(self.ctx.reference(runtime.unbroadcast, "unbroadcast"),
@@ -360,12 +388,16 @@ class _Reverse(Facts):
             out = self.apply(type(value.op), [value.operand], {}, target, stmt)
         elif isinstance(value, gast.Call):
             callee, args, keywords = call_parts(value)
-            if registry.lookup(callee) is None and isinstance(callee, types.FunctionType) \
+            if registry.lookup(callee) is None and user_function(callee) \
                     and self.ctx.compile_callee is not None:
                 out = self.call_user_function(callee, args, keywords, target, stmt)
             else:
                 out = self.apply(callee, args, keywords, target, stmt)
         elif isinstance(value, gast.Subscript):
+            if anno.hasanno(value, "indexer"):  # np.r_[x, y]
+                raise self.ctx.error(
+                    NoRuleError, stmt, f"no adjoint rule for {dotted_path(value.value)}[...]",
+                    "build the array with np.concatenate, np.stack, np.hstack or np.vstack")
             out = self.apply("getitem", [value.value, value.slice], {}, target, stmt)
         elif isinstance(value, (gast.Tuple, gast.List)):
             out = [self.accumulate(e.id, gast.Subscript(

@@ -10,7 +10,6 @@ rest as explicit sums, and to pick 2-D forms of linear-algebra rules.
 from __future__ import annotations
 
 import numbers
-import types
 
 import gast
 import numpy as np
@@ -21,7 +20,7 @@ from ..rules import registry
 from ..syntax import dotted_path, target_name, walk_statements
 from ..templates import bind_call
 from .kinds import ARRAY, OTHER, SCALAR, kind_of_value
-from .resolve import call_parts, is_missing
+from .resolve import call_parts, is_missing, user_function
 
 
 def infer_shapes(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -118,7 +117,7 @@ class _Shapes:
             return None
         if getattr(callee, "__module__", None) == "math" or callee in (len, float, int, round):
             return ()
-        if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None:
+        if user_function(callee) and registry.lookup(callee) is None:
             bound = callees.bind(callee, args, keywords)
             if bound is None:
                 return None

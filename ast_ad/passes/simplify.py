@@ -108,13 +108,33 @@ def _fold(func: gast.FunctionDef, ctx: Context) -> None:
             loads[n.id] += 1
         elif isinstance(n.ctx, gast.Store):
             stores[n.id] += 1
-    _fold_block(func.body, ctx, loads, stores)
+    _fold_block(func.body, ctx, loads, stores, _viewed(func))
 
 
-def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict) -> None:
+def _viewed(func: gast.FunctionDef) -> dict:
+    """var -> the names whose arrays var may be a view of (dr = dz[0], t = x.T, y = f(x)...),
+    transitively: a write into one of those changes var."""
+    direct = defaultdict(set)
+    for stmt in _walk(func.body):
+        var = target_name(stmt)
+        if var is None:
+            continue
+        parts = [stmt.value]
+        while parts:
+            node = parts.pop()
+            if isinstance(node, gast.Name):
+                direct[var].add(node.id)
+            elif isinstance(node, (gast.Subscript, gast.Attribute)):
+                parts.append(node.value)
+            elif isinstance(node, gast.Call):
+                parts.extend(node.args)
+    return {var: _closure(var, direct) - {var} for var in direct}
+
+
+def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: dict) -> None:
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_block(block, ctx, loads, stores)
+            _fold_block(block, ctx, loads, stores, viewed)
     names = _NameCache()
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
@@ -123,7 +143,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict) -> None:
         # A name assigned once and read more than once cannot fold: no need to look.
         if var is not None and var in ctx.namer.invented and _pure(stmt, ctx) \
                 and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
-            j = _single_use(stmts, i, var, loads, names)
+            j = _single_use(stmts, i, var, loads, viewed, names)
             if j is not None and _size(stmt.value) + _size(stmts[j]) <= FOLD_LIMIT:
                 _substitute_in([stmts[j]], var, stmt.value)
                 names.forget(stmts[j])
@@ -143,13 +163,16 @@ def _size(node: gast.AST) -> int:
                for n in gast.walk(node))
 
 
-def _single_use(stmts: list, i: int, var: str, loads: dict, names=None) -> int | None:
+def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
+                names=None) -> int | None:
     """The index of the one statement that reads this definition of `var`, if foldable there.
 
     `names` caches each statement's `_names` (the scan would otherwise walk a long
     block once per temporary in it)."""
     names = names if names is not None else _NameCache()
     operands = {n.id for n in gast.walk(stmts[i].value) if isinstance(n, gast.Name)}
+    # arrays an operand may view: writing into one (not rebinding it) changes the operand
+    bases = {base for op in operands for base in viewed.get(op, ())} - operands
     use, count = None, 0
     for j in range(i + 1, len(stmts)):
         stmt = stmts[j]
@@ -167,7 +190,8 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, names=None) -> int |
         if var in rebound:
             # Killed here: foldable if read once before (or by this very statement).
             return use if use is not None and count == 1 else None
-        if use is None and not operands.isdisjoint(stored):
+        if use is None and (not operands.isdisjoint(stored) or any(
+                b in stored and b not in rebound for b in bases)):
             return None  # an operand changes before the use
     # Not killed in this block: the use must be the only read anywhere.
     return use if use is not None and loads[var] == 1 else None

@@ -17,9 +17,8 @@ from .. import anno
 from ..context import Context
 from ..syntax import (
     assign,
-    assigned_names,
+    blocks,
     clone,
-    const,
     loads_of,
     name,
     param_names,
@@ -65,14 +64,14 @@ def split(func: gast.FunctionDef, ctx: Context):
     residuals = gast.Tuple(elts=[name(r) for r in read], ctx=gast.Load())
 
     ret = gast.Return(value=gast.Tuple(elts=[clone(ctx.output), residuals], ctx=gast.Load()))
-    # A residual assigned only inside a loop (or a branch) that did not run is unbound
-    # where the forward function returns it; the backward statements do not read it then.
-    always = set(params) | {n for s in forward for n in assigned_names(s)}
-    unbound = []
-    for r in read:
-        if r not in always:
-            unbound.append(assign(r, const(None)))
-            anno.setanno(unbound[-1], "section", "forward")
+    # A residual assigned only in a branch or a loop body is unbound when the forward pass
+    # took another branch or ran no iteration; the backward pass then does not read it, but
+    # the forward function's return tuple does.
+    always = set(params) | {n.id for s in forward if not any(True for _ in blocks(s))
+                            for n in gast.walk(s)
+                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    unbound = [assign(name(r, store=True), gast.Constant(value=None, kind=None))
+               for r in read if r not in always]
     forward_fn = gast.FunctionDef(
         name=ctx.namer.fresh(f"{base}_forward"), args=func.args, body=unbound + forward + [ret],
         decorator_list=[], returns=None, type_comment=None, type_params=[])

@@ -51,11 +51,14 @@ def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 
 
 def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
-    """`y = z` then `y[0] = v`: y and z are one array, so writing through y changes z.
-    Give them one name (z), so every later read of either sees the write.
+    """`y = z` then `y[0] = v` (or `z[0] = v`): y and z are one array, so writing through
+    either changes both. Give them one name (z), so every later read of either sees the
+    write.
 
     A name a branch merges (`y = a if c else b`) is one of several arrays, known
     only at run time: a write through it is rejected rather than left untracked."""
+    params = set(param_names(func))
+    loops = [s for s in walk_statements(func.body) if isinstance(s, (gast.For, gast.While))]
     while True:
         writes = {}
         for s in walk_statements(func.body):
@@ -72,6 +75,15 @@ def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
             if len(defs) == 1 and _is_copy(defs[0]):
                 _remove(func.body, defs[0])
                 rename(func, {array: defs[0].value.id})
+                break
+            copies = [d[0] for d in definitions.values() if len(d) == 1 and _is_copy(d[0])
+                      and d[0].value.id == array]
+            if copies and (array in params or len(defs) == 1 and not anno.getanno(defs[0], "phi")
+                           and not any(defs[0] in walk_statements(loop.body)
+                                       for loop in loops)):
+                # `w = z` then `z[0] = v`: w is z (z is never rebound), so it sees the write
+                _remove(func.body, copies[0])
+                rename(func, {copies[0].targets[0].id: array})
                 break
             aliased = _branch_aliases(array, definitions, set())
             if len(defs) > 1 and aliased:
@@ -245,16 +257,34 @@ def _phi(target: str, source: str, kind: str, origin: gast.AST) -> gast.Assign:
     return node
 
 
+def _result_unread(value) -> bool:
+    """Values whose adjoints read only their operands, never the result itself."""
+    if isinstance(value, (gast.Name, gast.Constant, gast.Compare, gast.BoolOp)):
+        return True
+    if isinstance(value, gast.BinOp):
+        return isinstance(value.op, (gast.Add, gast.Sub, gast.Mult))
+    if isinstance(value, gast.UnaryOp):
+        return isinstance(value.op, (gast.USub, gast.UAdd, gast.Not))
+    return False
+
+
 def _mentions(stmts: list) -> list[str]:
     module = gast.Module(body=stmts, type_ignores=[])
     return [n.id for n in gast.walk(module) if isinstance(n, gast.Name)]
 
 
 def _coalesce_entry_copies(func: gast.FunctionDef) -> None:
-    """Drop `h = e` before a loop when `e` is read nowhere else: the loop reuses the name `e`."""
+    """Drop `h = e` before a loop when `e` is read nowhere else: the loop reuses the name `e`.
+
+    Only where the backward pass will not read `e` either: a parameter, or a value whose
+    adjoint does not read the result. `s = np.exp(y)` keeps its copy, since exp's adjoint
+    reads `s`, and the loop would have overwritten it by then."""
     loads = Counter(load_names(func))
     stores = Counter(store_names(func))
     params = set(param_names(func))
+    values = {stmt.targets[0].id: stmt.value for stmt in walk_statements(func.body)
+              if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+              and isinstance(stmt.targets[0], gast.Name)}
     mapping: dict[str, str] = {}
 
     def visit(stmts: list) -> list:
@@ -263,7 +293,8 @@ def _coalesce_entry_copies(func: gast.FunctionDef) -> None:
             if anno.getanno(stmt, "phi") == "entry":
                 header, entry = stmt.targets[0].id, stmt.value.id
                 if loads[entry] == 1 and (stores[entry] == 1 or entry in params) \
-                        and stores[entry] + (entry in params) == 1:
+                        and stores[entry] + (entry in params) == 1 \
+                        and (entry in params or _result_unread(values.get(entry))):
                     mapping[header] = entry
                     continue
             for block in ([stmt.body, stmt.orelse] if isinstance(stmt, gast.If)

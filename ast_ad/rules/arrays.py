@@ -4,8 +4,8 @@
 
 import numpy as np
 
-from ..runtime import astype, unstack
-from .registry import adjoint, method, nondifferentiable, tangent
+from ..runtime import astype, cast_like, unbroadcast, unstack
+from .registry import adjoint, method, nondifferentiable, result_kind, tangent
 
 
 def _sequence(param):
@@ -16,12 +16,21 @@ def _sequence(param):
 @adjoint(np.array, when=_sequence("object"), result_kind="array",
          note="of a value, or of a (nested) list or tuple of scalars and arrays; dtype=")
 def array_of_sequence(y, object, dtype=None):
-    b[object] = list(b[y])
+    b[object] = unstack(b[y])
+
+
+def _no_dtype(args):
+    return args["dtype"].value is None
+
+
+@adjoint(np.array, when=_no_dtype)
+def array_copy(y, object, dtype=None):
+    b[object] = b[y]
 
 
 @adjoint(np.array)
-def array_copy(y, object, dtype=None):
-    b[object] = b[y]
+def array_cast(y, object, dtype=None):
+    b[object] = cast_like(b[y], object)
 
 
 @tangent(np.array)
@@ -32,12 +41,17 @@ def array_tangent(y, object, dtype=None):
 @adjoint(np.asarray, when=_sequence("a"), result_kind="array",
          note="of a value, or of a (nested) list or tuple of scalars and arrays; dtype=")
 def asarray_of_sequence(y, a, dtype=None):
-    b[a] = list(b[y])
+    b[a] = unstack(b[y])
+
+
+@adjoint(np.asarray, when=_no_dtype)
+def asarray(y, a, dtype=None):
+    b[a] = b[y]
 
 
 @adjoint(np.asarray)
-def asarray(y, a, dtype=None):
-    b[a] = b[y]
+def asarray_cast(y, a, dtype=None):
+    b[a] = cast_like(b[y], a)
 
 
 @tangent(np.asarray)
@@ -57,12 +71,27 @@ def copy_tangent(y, a):
 
 @adjoint(astype)
 def astype_rule(y, x, dtype, copy=True):
-    b[x] = b[y]
+    b[x] = cast_like(b[y], x)
 
 
 @tangent(astype)
 def astype_tangent(y, x, dtype, copy=True):
     d[y] = astype(d[x], dtype)
+
+
+# np.float64(x) and np.longdouble(x) convert, keeping the derivative (np.int64(x)
+# and the integer types have none: see rules/elementwise.py).
+FLOAT_TYPES = (np.float64, np.longdouble)
+
+
+@adjoint(*FLOAT_TYPES)
+def float_type(y, x):
+    b[x] = cast_like(b[y], x)
+
+
+@tangent(*FLOAT_TYPES)
+def float_type_tangent(y, x):
+    d[y] = d[x]
 
 
 @adjoint(np.stack, when=_sequence("arrays"), result_kind="array",
@@ -81,9 +110,52 @@ def stack_tangent(y, arrays, axis=0):
     d[y] = np.stack(d[arrays], axis)
 
 
-nondifferentiable(np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like,
-                  np.empty_like, np.full_like, np.eye, np.identity, np.arange, np.linspace,
-                  why="a constant array", result_kind="array")
+# -- constructors: constant in the shape, differentiable in the values -----------------
+
+
+@adjoint(np.full, result_kind="array", note="no derivative to the shape")
+def full(y, shape, fill_value, dtype=None):
+    b[fill_value] = unbroadcast(b[y], fill_value)
+
+
+@tangent(np.full)
+def full_tangent(y, shape, fill_value, dtype=None):
+    d[y] = np.full(np.shape(y), d[fill_value], dtype)
+
+
+@adjoint(np.full_like, result_kind="array", note="no derivative to the array whose shape it takes")
+def full_like(y, a, fill_value, dtype=None):
+    b[fill_value] = unbroadcast(b[y], fill_value)
+
+
+@tangent(np.full_like)
+def full_like_tangent(y, a, fill_value, dtype=None):
+    d[y] = np.full(np.shape(y), d[fill_value], dtype)
+
+
+def _scalar_ends(args):
+    return all(args[p].kind == "scalar" or args[p].shape == () for p in ("start", "stop"))
+
+
+@adjoint(np.linspace, when=_scalar_ends, result_kind="array",
+         note="scalar start and stop; num, endpoint; not retstep or axis")
+def linspace(y, start, stop, num=50, endpoint=True, retstep=False, dtype=None):
+    w = np.linspace(0.0, 1.0, num, endpoint)
+    b[start] = np.sum(b[y] * (1.0 - w))
+    b[stop] = np.sum(b[y] * w)
+
+
+@tangent(np.linspace, when=_scalar_ends)
+def linspace_tangent(y, start, stop, num=50, endpoint=True, retstep=False, dtype=None):
+    w = np.linspace(0.0, 1.0, num, endpoint)
+    d[y] = d[start] * (1.0 - w) + d[stop] * w
+
+
+nondifferentiable(np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
+                  np.eye, np.identity, why="depends only on the shape", result_kind="array")
+# np.arange(start, stop, step) is differentiable in float arguments, but has no rule: it is
+# rejected where they carry a derivative, and makes a constant array where they do not.
+result_kind(np.arange, kind="array")
 nondifferentiable(np.shape, why="a shape", result_kind="other")
 nondifferentiable(np.ndim, np.size, why="a count", result_kind="scalar")
 

@@ -657,12 +657,22 @@ def where_tangent(z, condition, x, y):
 
 method("clip", np.clip)
 
-nondifferentiable(math.floor, math.ceil, math.trunc, builtins.round, math.isnan, math.isinf,
+nondifferentiable(math.floor, math.ceil, math.trunc, builtins.round,
                   why="piecewise constant", result_kind="scalar")
+nondifferentiable(math.isnan, math.isinf, why="returns a bool", result_kind="scalar")
 nondifferentiable(np.floor, np.ceil, np.trunc, np.rint, np.round, np.around, np.fix,
-                  np.floor_divide, np.sign, np.isnan, np.isinf, np.isfinite,
-                  why="piecewise constant")
-nondifferentiable(builtins.int, builtins.bool, builtins.len, builtins.isinstance,
-                  why="not a real-valued function", result_kind="scalar")
+                  np.floor_divide, np.sign, why="piecewise constant")
+nondifferentiable(np.isnan, np.isinf, np.isfinite, np.greater, np.greater_equal, np.less,
+                  np.less_equal, np.equal, np.not_equal, np.logical_and, np.logical_or,
+                  np.logical_xor, np.logical_not, np.signbit, np.isclose, np.allclose,
+                  np.array_equal, np.isneginf, np.isposinf, why="returns bools")
+nondifferentiable(np.count_nonzero, why="returns integers (a count)")
+nondifferentiable(np.argpartition, np.lexsort, why="integer indices")
+nondifferentiable(builtins.int, *(t for t in set(np.sctypeDict.values())
+                                   if issubclass(t, np.integer)),
+                  why="returns integers", result_kind="scalar")
+nondifferentiable(builtins.bool, np.bool_, builtins.isinstance, why="returns a bool",
+                  result_kind="scalar")
+nondifferentiable(builtins.len, why="returns an integer (a length)", result_kind="scalar")
 nondifferentiable(builtins.range, builtins.print, builtins.str, builtins.type,
                   why="not a real-valued function", result_kind="other")

@@ -1,4 +1,4 @@
-"""Indexing functions: np.take and np.take_along_axis.
+"""Indexing functions: np.take, np.take_along_axis, and np.sort (a take along the order).
 
 Subscripts (`x[1:3, ::-1]`, `x[idx]`, `x[mask]`) go through the "getitem" rule
 in arithmetic.py, and writes (`y[i] = v`) through the compiler's item-write
@@ -39,6 +39,19 @@ def take_along_axis_tangent(y, arr, indices, axis=-1):
 
 
 method("take", np.take)
+
+
+@adjoint(np.sort, result_kind="array", note="axis (an int or None); equal values get their "
+         "gradients in the order a stable sort gives them")
+def sort(y, a, axis=-1):
+    order = np.argsort(a, axis, kind="stable")
+    b[a] = take_along_axis_adjoint(b[y], a, order, axis)
+
+
+@tangent(np.sort)
+def sort_tangent(y, a, axis=-1):
+    order = np.argsort(a, axis, kind="stable")
+    d[y] = np.take_along_axis(d[a], order, axis)
 
 
 # -- functions that compute indices ------------------------------------------------

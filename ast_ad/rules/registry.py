@@ -34,6 +34,12 @@ NONDIFFERENTIABLE: dict[Any, str] = {}
 RESULT_KINDS: dict[Any, str] = {}
 # Array methods that mean a numpy function: `x.sum(...)` is `numpy.sum(x, ...)`.
 METHODS: dict[str, "Method"] = {}
+# Functions that write into one of their arguments in place (np.copyto, np.put...):
+# primal -> (position of that argument, what to write instead).
+WRITES: dict[Any, tuple[int, str]] = {}
+# Methods that change an object in place (x.sort(), ys.extend(...)): name -> (position of
+# what they change, 0 for the object itself and 1 for the first argument; what to write instead).
+INPLACE_METHODS: dict[str, tuple[int, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,38 @@ def nondifferentiable(*primals, why: str = "integer-valued", result_kind: str | 
         NONDIFFERENTIABLE[primal] = why
         if result_kind is not None:
             RESULT_KINDS[primal] = result_kind
+
+
+def result_kind(*primals, kind: str):
+    """Declare what functions without rules return: "scalar", "array" or "other"."""
+    for primal in primals:
+        RESULT_KINDS[primal] = kind
+
+
+def known_result_kind(primal) -> str | None:
+    try:
+        return RESULT_KINDS.get(primal)
+    except TypeError:  # unhashable callee
+        return None
+
+
+def writes(*primals, arg: int = 0, instead: str):
+    """Declare functions that write into their argument `arg` in place."""
+    for primal in primals:
+        WRITES[primal] = (arg, instead)
+
+
+def inplace_method(*names, arg: int = 0, instead: str):
+    """Declare methods that change their object (arg=0) or first argument (arg=1) in place."""
+    for name in names:
+        INPLACE_METHODS[name] = (arg, instead)
+
+
+def writes_into(primal) -> tuple[int, str] | None:
+    try:
+        return WRITES.get(primal)
+    except TypeError:  # unhashable callee
+        return None
 
 
 def _module_of(primal):

@@ -1,0 +1,57 @@
+"""The runtime helpers generated code calls, as primitives: derivatives of derivatives.
+
+grad(grad(f)) and hessian(f) run forward mode over the code generated for
+grad(f) (jacrev(grad(f)), reverse mode), which calls these helpers. Each is
+linear in its first argument, or makes zeros. Internal: not in the coverage table.
+"""
+
+# ruff: noqa: F821
+
+import numpy as np
+
+from ..runtime import accumulate, unbroadcast, unreduce, unstack, zeros_like
+from .registry import adjoint, nondifferentiable, tangent
+
+# The zero adjoints a backward pass starts from.
+nondifferentiable(zeros_like, why="zeros")
+
+
+@adjoint(unbroadcast)
+def unbroadcast_adjoint(y, g, x):
+    b[g] = unreduce(b[y], g)
+
+
+@tangent(unbroadcast)
+def unbroadcast_tangent(y, g, x):
+    d[y] = unbroadcast(d[g], x)
+
+
+@adjoint(unstack, result_kind="other")
+def unstack_adjoint(y, g, axis=0):
+    b[g] = np.stack(b[y], axis)
+
+
+@tangent(unstack)
+def unstack_tangent(y, g, axis=0):
+    d[y] = unstack(d[g], axis)
+
+
+@adjoint(accumulate)
+def accumulate_adjoint(y, total, contribution):
+    b[total] = b[y]
+    b[contribution] = b[y]
+
+
+@tangent(accumulate)
+def accumulate_tangent(y, total, contribution):
+    d[y] = accumulate(d[total], d[contribution])
+
+
+@adjoint(unreduce)
+def unreduce_adjoint(y, g, x, axis=None, keepdims=False):
+    b[g] = np.sum(b[y], axis=axis, keepdims=keepdims)
+
+
+@tangent(unreduce)
+def unreduce_tangent(y, g, x, axis=None, keepdims=False):
+    d[y] = unreduce(d[g], x, axis, keepdims)
