@@ -344,3 +344,42 @@ def test_loop_header_values_are_put_back(fn, args):
     for argnum, g in enumerate(pullback(1.0)[:2]):
         np.testing.assert_allclose(g, numeric_gradient(fn, args, argnum), rtol=1e-5, atol=1e-6)
     check_jvp(fn, *args, argnums=(0, 1))
+
+
+# -- while loops left by break -----------------------------------------------------
+# Found by tools/fuzz_codegen.py: SSA put a while loop's back-edge copies after its
+# exit check only when the check was the body's last statement, but a while loop
+# computes its next test after the check: a loop left by `break` then returned the
+# previous iteration's values (value_and_grad of doubling_until gave (6.0, 4.0)
+# instead of (12.0, 4.0); jvp's value too).
+
+
+def doubling_until(x, n):
+    i = 0
+    while i < n:
+        i = i + 1
+        x = x * 2.0
+        if x > 10.0:
+            break
+    return x
+
+
+def swap_until(x, y, n):
+    i = 0
+    while i < n:
+        i = i + 1
+        y, x = x, y
+        if x > 1.0:
+            break
+        y = 2.0 * y
+    return x + 2.0 * y
+
+
+@pytest.mark.parametrize("fn, args", [
+    (doubling_until, (3.0, 5)), (doubling_until, (3.0, 1)), (doubling_until, (30.0, 5)),
+    (swap_until, (0.3, 2.0, 3)), (swap_until, (0.3, -0.78, 2)), (swap_until, (1.5, 0.2, 4)),
+])
+def test_while_loop_left_by_break(fn, args):
+    floats = tuple(i for i, a in enumerate(args) if isinstance(a, float))
+    check_gradient(fn, *args, argnums=floats)
+    check_jvp(fn, *args, argnums=floats)
