@@ -13,6 +13,7 @@ import inspect
 import numbers
 import weakref
 from dataclasses import replace
+from keyword import iskeyword
 
 import numpy as np
 
@@ -230,7 +231,8 @@ def _dispatcher(state: "_Transformed"):
     signature = ", ".join(positional + (["*"] + keyword if keyword else []))
     call_args = ", ".join(positional + [f"{k}={k}" for k in keyword])
     key = "(" + "".join(f"{n}.__class__, " for n in names) + ")"
-    fname = state.fun.__name__ if state.fun.__name__.isidentifier() else "transformed"
+    fname = state.fun.__name__ if state.fun.__name__.isidentifier() \
+        and not iskeyword(state.fun.__name__) else "transformed"
     # Fast path: the code of the latest call and the argument classes (and array dtypes
     # and shapes) it is for, in one tuple the compiler swaps whole (so that threads never
     # see one call's shapes with another's code): identity tests inline, no lookup.

@@ -1,7 +1,8 @@
 """`ast-ad show FILE`: print the derivative code ast-ad generates for the functions in a file.
 
 Exit status: 0 on success, 1 on a user error (printed without a traceback),
-2 on bad usage.
+2 on bad usage (an unknown option or stage, a malformed --argnums, --at or --kinds,
+or one that does not fit the function's parameters).
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ KIND_NAMES = {"scalar": "scalar", "array": "array", "generic": OTHER}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ast-ad", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    show = commands.add_parser("show", help="print generated derivative code")
-    show.add_argument("file", help="a Python file")
+    show = commands.add_parser(
+        "show", help="print generated derivative code",
+        description="Import FILE (running its top-level code, as `import` does) and print the "
+        "code ast-ad generates for its functions.")
+    show.add_argument("file", help="a Python file; it is imported, so its top-level code runs")
     show.add_argument("--function", "-f", help="only this function (default: every function "
                       "with parameters whose name does not start with _)")
     show.add_argument("--argnums", help="comma-separated positions to differentiate with "
@@ -46,18 +50,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _show(args)
+    except UsageError as error:
+        show.error(str(error))  # exits with status 2, after the usage line
     except ADError as error:
         print(f"ast-ad: {error}", file=sys.stderr)
         return 1
 
 
+class UsageError(Exception):
+    """An option's value is malformed or does not fit the function: exit status 2."""
+
+
 def _show(args) -> int:
+    argnums = _parse_argnums(args.argnums)
+    at = _parse_at(args.at)
+    given_kinds = _parse_kinds(args.kinds)
     module = _load(Path(args.file))
     functions = _functions(module, args.function, args.file)
+    for fn in functions:  # every option fits every function, before anything is printed
+        _fit(fn, argnums, at, given_kinds)
     status = 0
     for i, fn in enumerate(functions):
         try:
-            text = _generate(fn, args)
+            text = _generate(fn, args, argnums, at, given_kinds)
         except ADError as error:
             print(f"ast-ad: {error}", file=sys.stderr)
             status = 1
@@ -77,6 +92,11 @@ def _load(path: Path):
     sys.path.insert(0, str(path.resolve().parent))
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:  # the file's own script part ran
+        code = "" if exc.code is None else repr(exc.code)
+        raise ADError(f"{path} called sys.exit({code}) while being imported",
+                      hint="put the script part of the file under "
+                      "`if __name__ == \"__main__\":`") from None
     except Exception as exc:  # the user's module failed to import
         raise ADError(f"cannot import {path}: {type(exc).__name__}: {exc}") from None
     finally:
@@ -104,27 +124,74 @@ def _positional(fn) -> list[str]:
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
-def _generate(fn, args) -> str:
+def _parse_argnums(text: str | None) -> tuple | None:
+    if text is None:
+        return None
+    try:
+        argnums = tuple(int(a) for a in text.split(","))
+    except ValueError:
+        raise UsageError(f"--argnums takes comma-separated integers, e.g. 0,2, not {text!r}") \
+            from None
+    if len(set(argnums)) != len(argnums):
+        raise UsageError(f"--argnums {text} names a position twice")
+    return argnums
+
+
+def _parse_at(text: str | None) -> tuple | None:
+    if text is None:
+        return None
+    try:
+        values = ast.literal_eval(f"({text},)")
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise UsageError(
+            f"--at takes Python literals, e.g. '2.0, [1.0, 2.0]', not {text!r}") from None
+    import numpy as np
+
+    arrays = []
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            try:
+                v = np.asarray(v, dtype=float)
+            except (ValueError, TypeError):
+                raise UsageError(f"--at: {v!r} is not a rectangular array of numbers") from None
+        arrays.append(v)
+    return tuple(arrays)
+
+
+def _parse_kinds(text: str | None) -> list | None:
+    if text is None:
+        return None
+    given = [k.strip() for k in text.split(",")]
+    unknown = [k for k in given if k not in KIND_NAMES]
+    if unknown:
+        raise UsageError(f"--kinds: unknown kind {unknown[0]!r}: use scalar, array or generic")
+    return given
+
+
+def _fit(fn, argnums, at, kinds) -> None:
+    """Raise UsageError if an option does not fit `fn`'s positional parameters."""
+    params = _positional(fn)
+    count = f"{fn.__name__} takes {len(params)} positional parameter(s) ({', '.join(params)})"
+    for a in argnums or ():
+        if not 0 <= a < len(params):
+            raise UsageError(f"--argnums {a} is out of range: {count}")
+    if at is not None and len(at) != len(params):
+        raise UsageError(f"--at gives {len(at)} value(s) but {count}")
+    if kinds is not None and len(kinds) not in (1, len(params)):
+        raise UsageError(f"--kinds gives {len(kinds)} kind(s) but {count}")
+
+
+def _generate(fn, args, argnums, at, given_kinds) -> str:
     params = _positional(fn)
     if not params:
         raise ADError(f"{fn.__name__} has no positional parameters to differentiate")
-    if args.argnums:
-        try:
-            argnums = tuple(int(a) for a in args.argnums.split(","))
-        except ValueError:
-            raise ADError(
-                f"--argnums takes comma-separated integers, not {args.argnums!r}") from None
-        for a in argnums:
-            if not 0 <= a < len(params):
-                raise ADError(f"--argnums {a} is out of range: {fn.__name__} has "
-                              f"{len(params)} positional parameter(s)")
-    else:
+    if argnums is None:
         argnums = tuple(range(len(params)))
     from .api import compile_function
 
     mode = {"reverse": "value_and_grad", "grad": "grad", "forward": "jvp",
             "hessian": "grad"}[args.mode]
-    kinds = _kinds(fn, params, args)
+    kinds = _kinds(fn, params, at, given_kinds)
     options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=args.trace)
     src = get_source(fn)
     if args.mode == "hessian":  # forward mode over the generated gradient
@@ -137,25 +204,12 @@ def _generate(fn, args) -> str:
     return compile_function(src, options)[0].__ast_ad_source__
 
 
-def _kinds(fn, params, args) -> tuple:
-    if args.at:
-        try:
-            values = ast.literal_eval(f"({args.at},)")
-        except (ValueError, SyntaxError):
-            raise ADError(
-                f"--at takes Python literals, e.g. '2.0, [1.0, 2.0]', not {args.at!r}") from None
-        import numpy as np
-
-        values = [np.asarray(v, dtype=float) if isinstance(v, (list, tuple)) else v
-                  for v in values]
-        return tuple(kind_of_value(v) for v in values) + (OTHER,) * (len(params) - len(values))
-    if args.kinds:
-        given = [k.strip() for k in args.kinds.split(",")]
+def _kinds(fn, params, at, given) -> tuple:
+    if at is not None:
+        return tuple(kind_of_value(v) for v in at)
+    if given is not None:
         if len(given) == 1:
             given = given * len(params)
-        unknown = [k for k in given if k not in KIND_NAMES]
-        if unknown:
-            raise ADError(f"unknown kind {unknown[0]!r}: use scalar, array or generic")
         return tuple(KIND_NAMES[k] for k in given)
     hints = getattr(fn, "__annotations__", {})
     return tuple(_kind_of_annotation(hints.get(p)) for p in params)

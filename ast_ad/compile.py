@@ -20,6 +20,7 @@ import types
 
 from . import cache
 from .context import Context
+from .recursion import room_for
 
 
 def note_user_line(error: BaseException) -> None:
@@ -81,9 +82,10 @@ def compile_generated(source: str, names: list[str], ctx: Context, deps=(),
     With `stale`, the first function is the guarded copy of the generated one."""
     user = ctx.src
     injected = dict(ctx.injected)
-    functions = _compile(source, names, user.globals, injected, user.closure,
-                         f"<ast_ad:{user.qualname}:{names[0]}>",
-                         (user.filename, user.fn.__qualname__))
+    with room_for(user):
+        functions = _compile(source, names, user.globals, injected, user.closure,
+                             f"<ast_ad:{user.qualname}:{names[0]}>",
+                             (user.filename, user.fn.__qualname__))
     for i, fn in enumerate(functions):
         # The backward function of a vjp takes no defaults; a jvp's positional
         # parameters are followed by tangents, so callers pass them all.

@@ -33,6 +33,7 @@ from .passes.shapes import infer_shapes
 from .passes.simplify import simplify
 from .passes.split import split
 from .passes.ssa import ssa
+from .recursion import room_for
 from .source import FunctionSource
 
 Pass = Callable[[gast.FunctionDef, Context], gast.FunctionDef]
@@ -70,10 +71,11 @@ STAGES = ["parse"] + [n for n, _ in LOWERING + REVERSE]
 
 def check(src: FunctionSource) -> None:
     """Parse and fence a function now, so unsupported syntax is reported up front."""
-    tree = parse(src)
-    ctx = Context(src, Options())
-    ctx.namer = Namer(names_in(tree))
-    fence(tree, ctx)
+    with room_for(src):
+        tree = parse(src)
+        ctx = Context(src, Options())
+        ctx.namer = Namer(names_in(tree))
+        fence(tree, ctx)
 
 
 def transform(src: FunctionSource, options: Options, stop_after: str | None = None,
@@ -101,7 +103,8 @@ def generate(src: FunctionSource, options: Options, stop_after: str | None = Non
 
     One function, or two (forward, backward) in vjp mode.
     """
-    tree, ctx = transform(src, options, stop_after, compile_callee)
-    functions = tree.body if isinstance(tree, gast.Module) else [tree]
-    text = "\n\n".join(emit(f, ctx) for f in functions)
+    with room_for(src):
+        tree, ctx = transform(src, options, stop_after, compile_callee)
+        functions = tree.body if isinstance(tree, gast.Module) else [tree]
+        text = "\n\n".join(emit(f, ctx) for f in functions)
     return text, [f.name for f in functions], ctx

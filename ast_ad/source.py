@@ -10,6 +10,7 @@ import linecache
 import textwrap
 import types
 from dataclasses import dataclass, field
+from keyword import iskeyword
 
 import gast
 
@@ -31,7 +32,17 @@ class FunctionSource:
 
     @property
     def name(self) -> str:
-        return self.fn.__name__ if not self.is_lambda else "lambda"
+        """A Python identifier the generated functions' names start with.
+
+        `__name__` may be anything (`f.__name__ = "my loss"`); the name in the `def`
+        (co_name) is an identifier.
+        """
+        if self.is_lambda:
+            return "lambda"
+        for name in (self.fn.__name__, self.fn.__code__.co_name):
+            if isinstance(name, str) and name.isidentifier() and not iskeyword(name):
+                return name
+        return "function"
 
     @property
     def qualname(self) -> str:

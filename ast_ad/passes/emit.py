@@ -7,6 +7,7 @@ textbook adjoint trace of the user's function.
 
 from __future__ import annotations
 
+import ast
 import copy
 
 import astor
@@ -31,7 +32,41 @@ def emit(func: gast.FunctionDef, ctx: Context) -> str:
 def _print(node: gast.AST) -> str:
     node = _NegativeConstants().visit(node)  # in place: emitting is the tree's last use
     # No line wrapping: astor's splits long lines in odd places.
-    return astor.to_source(gast.gast_to_ast(node), pretty_source="".join)
+    return astor.to_source(gast.gast_to_ast(node), pretty_source="".join,
+                           source_generator_class=_SourceGenerator)
+
+
+class _SourceGenerator(astor.code_gen.SourceGenerator):
+    """astor, but f-strings printed by the standard library: astor quotes
+    f"{'q'} \\"" as f'{\\'q\\'} "', which does not compile."""
+
+    def visit_JoinedStr(self, node):
+        try:
+            text = ast.unparse(node)  # picks quotes the expression parts do not use
+            compile(text, "<f-string>", "eval")
+        except (ValueError, SyntaxError):  # no quotes left: spell it as a str.join
+            text = ast.unparse(_joined(node))
+        self.write(text)
+
+
+def _joined(node: ast.JoinedStr) -> ast.expr:
+    """f"a{x!r:>{w}}" as "".join(("a", format(repr(x), "".join((">", format(w, "")))))."""
+    parts = []
+    for value in node.values:
+        if isinstance(value, ast.FormattedValue):
+            item = value.value
+            if value.conversion != -1:
+                convert = {ord("s"): "str", ord("r"): "repr", ord("a"): "ascii"}[value.conversion]
+                item = ast.Call(func=ast.Name(id=convert, ctx=ast.Load()), args=[item],
+                                keywords=[])
+            spec = _joined(value.format_spec) if value.format_spec is not None \
+                else ast.Constant(value="")
+            parts.append(ast.Call(func=ast.Name(id="format", ctx=ast.Load()),
+                                  args=[item, spec], keywords=[]))
+        else:
+            parts.append(value)
+    return ast.Call(func=ast.Attribute(value=ast.Constant(value=""), attr="join", ctx=ast.Load()),
+                    args=[ast.Tuple(elts=parts, ctx=ast.Load())], keywords=[])
 
 
 class _NegativeConstants(gast.NodeTransformer):
@@ -79,7 +114,9 @@ class _Printer:
         if isinstance(stmt, gast.If):
             shell.orelse = []
         lines.append(pad + _print(shell).splitlines()[0])
-        self.block(stmt.body, depth + 1, lines)
+        # A pass may leave a block empty (a loop whose statements all proved dead);
+        # Python needs a statement there.
+        self.block(stmt.body or [gast.Pass()], depth + 1, lines)
         if isinstance(stmt, gast.If) and stmt.orelse:
             lines.append(pad + "else:")
             self.block(stmt.orelse, depth + 1, lines)

@@ -94,6 +94,8 @@ class _Fuser:
 
     def fuse(self, loop: gast.For, forward) -> list | None:
         body = loop.body
+        if id(forward) not in self.parents:
+            return None  # simplify removed the forward loop: it had nothing left to do
         if any(isinstance(s, (gast.For, gast.While)) for s in walk_statements(body)):
             return None
         accumulators = _accumulators(body)

@@ -17,12 +17,13 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, assigned_names, blocks, call, name, target_name
+from ..syntax import assign, assigned_names, blocks, call, name, target_name, walk_statements
 
 
 def save(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     saver = _Saver(ctx)
     forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
+    saver.popped.update(_restore_loop_entries(func, ctx))
     saver.block(forward, in_loop=False, mirror=None)
     if saver.stack is not None:
         init = assign(saver.stack, gast.List(elts=[], ctx=gast.Load()))
@@ -136,3 +137,51 @@ def _reads(stmts: list, var: str) -> bool:
             if _reads(block, var):
                 return True
     return False
+
+
+def _restore_loop_entries(func: gast.FunctionDef, ctx: Context) -> set:
+    """A loop reassigns its header names (`x_1 = x_3` at the back edge). The adjoints of
+    the statements before the loop read them as they were when the loop began, so the
+    forward pass copies them aside before the loop and the backward pass puts them back
+    right after the loop's backward image:
+
+        x_1 = 1.5 / t2                      ...
+        x_1_entry = x_1                     for v in reversed(range(n)): ...
+        for v in range(n): ...              x_1 = x_1_entry
+                                            bt2 = -(bx_1 * x_1 / t2)
+    """
+    holders = {}  # id(statement) -> the list holding it
+    for stmts in _lists(func.body):
+        for stmt in stmts:
+            holders[id(stmt)] = stmts
+    backward = [s for s in func.body if anno.getanno(s, "section") == "backward"]
+    order = list(walk_statements(backward))
+    restored = set()
+    for loop in walk_statements([s for s in func.body if anno.getanno(s, "section") == "forward"]):
+        image = anno.getanno(loop, "mirror") if isinstance(loop, (gast.For, gast.While)) else None
+        if image is None or id(image) not in holders or id(loop) not in holders:
+            continue
+        inside = {id(s) for s in walk_statements([image])}
+        at = next(i for i, s in enumerate(order) if s is image)
+        after = [s for s in order[at + 1:] if id(s) not in inside and not blocks(s)]
+        for header in _headers(loop):
+            if not _reads(after, header):
+                continue
+            entry = ctx.namer.fresh(f"{header}_entry")
+            keep = assign(entry, name(header), loop)
+            anno.setanno(keep, "section", "forward")
+            here = holders[id(loop)]
+            here.insert(next(i for i, s in enumerate(here) if s is loop), keep)
+            back = assign(header, name(entry), image)
+            anno.setanno(back, "section", "backward")
+            there = holders[id(image)]
+            there.insert(next(i for i, s in enumerate(there) if s is image) + 1, back)
+            restored.add(header)
+    return restored
+
+
+def _lists(stmts: list):
+    yield stmts
+    for stmt in stmts:
+        for block in blocks(stmt):
+            yield from _lists(block)

@@ -26,7 +26,9 @@ from ..syntax import (
     loads_of,
     name_nodes,
     nodes_of,
+    store_names,
     target_name,
+    walk_statements,
 )
 from .kinds import SCALAR
 
@@ -102,11 +104,13 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
 
 
 def _fold(func: gast.FunctionDef, ctx: Context) -> None:
-    loads = defaultdict(int)
-    for n in gast.walk(func):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+    loads, stores = defaultdict(int), defaultdict(int)
+    for n in name_nodes(func):
+        if isinstance(n.ctx, gast.Load):
             loads[n.id] += 1
-    _fold_block(func.body, ctx, loads, _viewed(func))
+        elif isinstance(n.ctx, gast.Store):
+            stores[n.id] += 1
+    _fold_block(func.body, ctx, loads, stores, _viewed(func))
 
 
 def _viewed(func: gast.FunctionDef) -> dict:
@@ -129,20 +133,24 @@ def _viewed(func: gast.FunctionDef) -> dict:
     return {var: _closure(var, direct) - {var} for var in direct}
 
 
-def _fold_block(stmts: list, ctx: Context, loads: dict, viewed: dict) -> None:
+def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: dict) -> None:
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_block(block, ctx, loads, viewed)
+            _fold_block(block, ctx, loads, stores, viewed)
+    names = _NameCache()
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
         var = target_name(stmt)
+        # A name assigned once and read more than once cannot fold: no need to look.
         if var is not None and var in ctx.namer.invented and _pure(stmt, ctx) \
-                and not anno.getanno(stmt, "phi"):
-            j = _single_use(stmts, i, var, loads, viewed)
+                and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
+            j = _single_use(stmts, i, var, loads, viewed, names)
             if j is not None and _size(stmt.value) + _size(stmts[j]) <= FOLD_LIMIT:
                 _substitute_in([stmts[j]], var, stmt.value)
+                names.forget(stmts[j])
                 loads[var] -= 1
+                stores[var] -= 1
                 del stmts[i]
         i -= 1
 
@@ -157,31 +165,64 @@ def _size(node: gast.AST) -> int:
                for n in gast.walk(node))
 
 
-def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict) -> int | None:
-    """The index of the one statement that reads this definition of `var`, if foldable there."""
+def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
+                names=None) -> int | None:
+    """The index of the one statement that reads this definition of `var`, if foldable there.
+
+    `names` caches each statement's `_names` (the scan would otherwise walk a long
+    block once per temporary in it)."""
+    names = names if names is not None else _NameCache()
     operands = {n.id for n in gast.walk(stmts[i].value) if isinstance(n, gast.Name)}
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = {base for op in operands for base in viewed.get(op, ())} - operands
     use, count = None, 0
     for j in range(i + 1, len(stmts)):
         stmt = stmts[j]
-        reads = sum(1 for n in gast.walk(stmt)
-                    if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+        reads, rebound, stored, _ = names.get(stmt)
+        reads = reads.get(var, 0)
         if reads:
             if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
                     or isinstance(stmt, gast.Return) \
-                    or (_stores(stmt, var) and not _rebinds(stmt, var)):
+                    or (var in stored and var not in rebound):
                 return None  # also keeps `return value, (bx, by)` short, and never folds
                 # a value into a statement that changes it in place (ys.pop())
             use, count = j, reads
-        if _rebinds(stmt, var):
+            if loads[var] == 1:
+                return use  # the only read anywhere: nothing later can change the answer
+        if var in rebound:
             # Killed here: foldable if read once before (or by this very statement).
             return use if use is not None and count == 1 else None
-        if use is None and (any(_stores(stmt, op) for op in operands) or any(
-                _stores(stmt, b) and not _rebinds(stmt, b) for b in bases)):
+        if use is None and (not operands.isdisjoint(stored) or any(
+                b in stored and b not in rebound for b in bases)):
             return None  # an operand changes before the use
     # Not killed in this block: the use must be the only read anywhere.
     return use if use is not None and loads[var] == 1 else None
+
+
+class _NameCache:
+    """Each statement's (reads per name, names rebound, names stored into, names in it),
+    computed once; `forget` a statement before changing it."""
+
+    def __init__(self):
+        self.found: dict = {}
+
+    def get(self, stmt):
+        held = self.found.get(id(stmt))
+        if held is None or held[0] is not stmt:  # (the statement is kept, so ids stay unique)
+            reads: dict = defaultdict(int)
+            rebound, mentioned = set(), set()
+            for n in name_nodes(stmt):
+                mentioned.add(n.id)
+                if type(n.ctx) is gast.Load:
+                    reads[n.id] += 1
+                elif type(n.ctx) is gast.Store:
+                    rebound.add(n.id)
+            held = (stmt, (reads, rebound, _stored_names(stmt), mentioned))
+            self.found[id(stmt)] = held
+        return held[1]
+
+    def forget(self, stmt):
+        self.found.pop(id(stmt), None)
 
 
 def _fingerprint(func) -> tuple:
@@ -274,14 +315,19 @@ def _fold_inits(stmts: list) -> None:
             _fold_inits(block)
     out: list = []
     pending: dict = {}  # adjoint name -> its init, not yet placed
+    # scattered[j]: the adjoints stmts[j:] scatter into (one pass, not one per statement)
+    scattered = [set() for _ in range(len(stmts) + 1)]
+    for j in range(len(stmts) - 1, -1, -1):
+        scattered[j] = scattered[j + 1] | _scattered(stmts[j])
     for j, stmt in enumerate(stmts):
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
         if op in ("init", "reset"):
             pending[adj] = stmt  # an earlier unplaced init of adj was never read: dropped
             continue
-        for var in [v for v in pending if _mentions(stmt, v)]:
+        mentioned = {n.id for n in name_nodes(stmt)} if pending else set()
+        for var in [v for v in pending if v in mentioned]:
             init = pending.pop(var)
-            if (op, adj) == ("add", var) and not any(_scatters(s, var) for s in stmts[j:]):
+            if (op, adj) == ("add", var) and var not in scattered[j]:
                 added = contribution(stmt.value, var)
                 if added is not None:
                     stmt.value = added
@@ -316,15 +362,32 @@ def _mentions(node: gast.AST, var: str) -> bool:
     return any(n.id == var for n in name_nodes(node))
 
 
-def _scatters(stmt: gast.AST, adj: str) -> bool:
-    return any(anno.getanno(s, "adjoint", (None, None)) == ("scatter", adj)
-               for s in gast.walk(stmt) if isinstance(s, gast.stmt))
+def _scattered(stmt: gast.AST) -> set[str]:
+    """The adjoints `stmt` (or a statement inside it) scatters into."""
+    found = set()
+    for s in walk_statements([stmt]):
+        op, adj = anno.getanno(s, "adjoint", (None, None))
+        if op == "scatter":
+            found.add(adj)
+    return found
 
 
 # -- copy and constant propagation --------------------------------------------
 
 
 def _propagate(stmts: list) -> None:
+    # name -> positions of the statements that mention it (or scatter into it), and of
+    # those that store into it: each copy visits only the statements it concerns, not
+    # the whole rest of a long block
+    at, stored_at = defaultdict(set), defaultdict(set)
+    for k, stmt in enumerate(stmts):
+        for n in name_nodes(stmt):
+            at[n.id].add(k)
+        for n in _stored_names(stmt):
+            stored_at[n].add(k)
+        op, adj = anno.getanno(stmt, "adjoint", (None, None))
+        if op == "scatter":
+            at[adj].add(k)
     for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
             _propagate(block)
@@ -336,7 +399,11 @@ def _propagate(stmts: list) -> None:
                 (isinstance(value, gast.Name) and value.id == var):
             continue
         source = value.id if isinstance(value, gast.Name) else None
-        for later in stmts[i + 1:]:
+        for j in sorted(k for k in at[var] | stored_at[var] | stored_at.get(source, set())
+                        if k > i):
+            later = stmts[j]
+            if source is not None:
+                at[source].add(j)  # substituting may bring the source in
             stops = _stores(later, var) or (source is not None and _stores(later, source))
             if compound(later):
                 if stops:
@@ -366,21 +433,28 @@ def _rebinds(node: gast.AST, var: str) -> bool:
 
 def _stores(node: gast.AST, var: str) -> bool:
     """Whether `node` rebinds `var` or writes into it (`var[i] = ...`, `var[i] += ...`)."""
+    return var in _stored_names(node)
+
+
+def _stored_names(node: gast.AST) -> set[str]:
+    """The names `node` rebinds or writes into (also np.add.at(var, ...), var.pop(),
+    var.append(...))."""
+    found = set()
     for n in nodes_of(node, (gast.Name, gast.Subscript, gast.Call)):
-        if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store):
-            return True
-        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) \
-                and isinstance(n.value, gast.Name) and n.value.id == var:
-            return True
-        if isinstance(n, gast.Call) and n.args and isinstance(n.args[0], gast.Name) \
-                and n.args[0].id == var and isinstance(n.func, gast.Attribute) \
-                and n.func.attr in ("at", "pop", "append"):
-            return True  # np.add.at(var, ...), var.pop(), var.append(...)
-        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
-                and n.func.attr in ("pop", "append") and isinstance(n.func.value, gast.Name) \
-                and n.func.value.id == var:
-            return True
-    return False
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+            found.add(n.id)
+        elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) \
+                and isinstance(n.value, gast.Name):
+            found.add(n.value.id)
+        elif isinstance(n, gast.Call):
+            if n.args and isinstance(n.args[0], gast.Name) \
+                    and isinstance(n.func, gast.Attribute) \
+                    and n.func.attr in ("at", "pop", "append"):
+                found.add(n.args[0].id)
+            if isinstance(n.func, gast.Attribute) and n.func.attr in ("pop", "append") \
+                    and isinstance(n.func.value, gast.Name):
+                found.add(n.func.value.id)
+    return found
 
 
 def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
@@ -424,13 +498,18 @@ def _remove_self_copies(stmts: list) -> None:
 
 def _remove_dead_stores(stmts: list, ctx: Context) -> None:
     """Drop `v = e` when the same block assigns v again before anything reads it."""
+    later = defaultdict(int)  # name -> how many statements from i on assign it
+    for stmt in stmts:
+        later[target_name(stmt)] += 1
     i = 0
     while i < len(stmts):
         stmt = stmts[i]
         for block in blocks(stmt):
             _remove_dead_stores(block, ctx)
         var = target_name(stmt)
-        if var is not None and _pure(stmt, ctx) and _overwritten_unread(stmts[i + 1:], var):
+        later[var] -= 1
+        if var is not None and later[var] and _pure(stmt, ctx) \
+                and _overwritten_unread(stmts[i + 1:], var):
             del stmts[i]
             continue
         i += 1
@@ -491,8 +570,11 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
                     continue
                 if isinstance(stmt, gast.If) and not _real(stmt.body):
                     stmt.body = [gast.Pass()]
-                if isinstance(stmt, (gast.For, gast.While)) and not stmt.body:
-                    stmt.body = [gast.Pass()]  # every statement was dead: still valid Python
+                if isinstance(stmt, (gast.For, gast.While)) and not _real(stmt.body):
+                    if isinstance(stmt, gast.For) and _pure(stmt.iter, ctx) \
+                            and not set(store_names(stmt.target)) & live:
+                        continue  # a loop left with nothing to do (its target unread)
+                    stmt.body = [gast.Pass()]  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
             written = _written(stmt)

@@ -15,7 +15,16 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, blocks, clone, name, param_names, walk_statements
+from ..syntax import (
+    assign,
+    blocks,
+    clone,
+    loads_of,
+    name,
+    param_names,
+    store_names,
+    walk_statements,
+)
 
 
 def split(func: gast.FunctionDef, ctx: Context):
@@ -29,10 +38,13 @@ def split(func: gast.FunctionDef, ctx: Context):
     params = param_names(func)
     assigned = set(params) | {n.id for s in forward for n in gast.walk(s)
                               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    # The residuals: forward values the backward statements read before they assign
+    # them (a value popped off the stack in a backward loop is not one).
+    needed = _live_in(backward + [final], set())
     read = []
     for node in gast.walk(gast.Module(body=backward + [final], type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
-                and node.id in assigned and node.id not in read:
+                and node.id in assigned and node.id in needed and node.id not in read:
             read.append(node.id)
     # Residuals the backward pass changes in place (its stack, arrays it restores): a
     # vjp function called again needs fresh copies of these.
@@ -78,3 +90,26 @@ def split(func: gast.FunctionDef, ctx: Context):
         name=ctx.namer.fresh(f"{base}_backward"), args=arguments, body=unpack + backward + [final],
         decorator_list=[], returns=None, type_comment=None, type_params=[])
     return gast.Module(body=[forward_fn, backward_fn], type_ignores=[])
+
+
+def _live_in(stmts: list, after: set) -> set:
+    """Names `stmts` may read before assigning them, given the names read after them."""
+    live = set(after)
+    for stmt in reversed(stmts):
+        if isinstance(stmt, gast.If):
+            live = loads_of(stmt.test) | _live_in(stmt.body, live) | _live_in(stmt.orelse, live)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            header = loads_of(stmt.iter if isinstance(stmt, gast.For) else stmt.test)
+            target = set(store_names(stmt.target)) if isinstance(stmt, gast.For) else set()
+            entry = live | header  # the body runs zero or more times
+            while True:
+                again = live | header | (_live_in(stmt.body, entry) - target)
+                if again == entry:
+                    break
+                entry = again
+            live = entry
+        else:
+            targets = [stmt.target] if isinstance(stmt, gast.AugAssign) else []
+            live = (live - set(store_names(stmt))) | loads_of(stmt) | \
+                {n.id for t in targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+    return live

@@ -232,12 +232,19 @@ class _Renamer:
         body_env = dict(env)
         stmt.body = self.block(stmt.body, body_env)
         # The copies go before the exit check, so a loop left by `break` has
-        # its last iteration's values under the header names too.
-        at = len(stmt.body) - (bool(stmt.body) and bool(anno.getanno(stmt.body[-1], "exit_check")))
+        # its last iteration's values under the header names too. A while loop
+        # computes its next test after the check: those copies stay at the end.
+        checks = [k for k, s in enumerate(stmt.body) if anno.getanno(s, "exit_check")]
+        at = checks[-1] if checks else len(stmt.body)
+        later = set(store_names(gast.Module(body=stmt.body[at + 1:], type_ignores=[])))
         for var in carried:
             if body_env.get(var) != headers[var]:
-                stmt.body.insert(at, _phi(headers[var], body_env[var], "backedge", stmt))
-                at += 1
+                copy = _phi(headers[var], body_env[var], "backedge", stmt)
+                if body_env[var] in later:
+                    stmt.body.append(copy)
+                else:
+                    stmt.body.insert(at, copy)
+                    at += 1
         # A header with no value before the loop that the body reads before assigning
         # it (a merge after `if ...: result = ...`) starts as None, which is never used.
         read = set(load_names(gast.Module(body=stmt.body, type_ignores=[])))

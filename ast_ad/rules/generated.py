@@ -9,7 +9,15 @@ linear in its first argument, or makes zeros. Internal: not in the coverage tabl
 
 import numpy as np
 
-from ..runtime import accumulate, reduced_count, unbroadcast, unreduce, unstack, zeros_like
+from ..runtime import (
+    accumulate,
+    as_gradient,
+    reduced_count,
+    unbroadcast,
+    unreduce,
+    unstack,
+    zeros_like,
+)
 from .registry import adjoint, nondifferentiable, tangent
 
 # The zero adjoints a backward pass starts from.
@@ -57,3 +65,14 @@ def unreduce_adjoint(y, g, x, axis=None, keepdims=False):
 @tangent(unreduce)
 def unreduce_tangent(y, g, x, axis=None, keepdims=False):
     d[y] = unreduce(d[g], x, axis, keepdims)
+
+
+# A scalar gradient given the type of its argument (float, np.float32...) when precisions mix.
+@adjoint(as_gradient)
+def as_gradient_adjoint(y, g, x):
+    b[g] = b[y]
+
+
+@tangent(as_gradient)
+def as_gradient_tangent(y, g, x):
+    d[y] = as_gradient(d[g], x)
