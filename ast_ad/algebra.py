@@ -1,7 +1,9 @@
 """Local algebraic simplification of generated expressions (1.0 * e -> e, -(-e) -> e, ...).
 
 Only identities that hold for floats and NumPy arrays alike: nothing that
-would change a shape, a dtype or a NaN (so `0 * e` is left alone).
+would change a shape, a dtype or a NaN (so `0 * e` is left alone). Where `e`
+may hold integers (primal code), `e + 0.0`, `e * 1.0` and `e / 1` are kept: they
+make a float of an int (`np.sum(x < y) + 0.0`).
 """
 
 from __future__ import annotations
@@ -38,13 +40,15 @@ _FOLD = {
 }
 
 
-def simplify(node: gast.AST) -> gast.AST:
-    """Return an equivalent, simpler expression (children first)."""
+def simplify(node: gast.AST, floats: bool = True) -> gast.AST:
+    """Return an equivalent, simpler expression (children first). `floats`: every value
+    in it is a float or float array (adjoints and tangents are)."""
     for field, value in gast.iter_fields(node):
         if isinstance(value, gast.AST):
-            setattr(node, field, simplify(value))
+            setattr(node, field, simplify(value, floats))
         elif isinstance(value, list):
-            setattr(node, field, [simplify(v) if isinstance(v, gast.AST) else v for v in value])
+            setattr(node, field, [simplify(v, floats) if isinstance(v, gast.AST) else v
+                                  for v in value])
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
         return _neg(node.operand)
     if not isinstance(node, gast.BinOp):
@@ -52,12 +56,17 @@ def simplify(node: gast.AST) -> gast.AST:
     left, right, op = node.left, node.right, type(node.op)
     a, b = _number(left), _number(right)
     if a is not None and b is not None and op in _FOLD:
+        if not floats and op is gast.Div:
+            return node  # 4 / 2 is 2.0, not 2 (the folded int would change the dtype)
         try:
             value = _FOLD[op](a, b)
             if isinstance(value, (int, float)) and abs(value) < 1e300:
                 return _const(value)
         except (ZeroDivisionError, OverflowError, ValueError):
             pass
+    if not floats:  # an identity with a float constant, or `/`, would drop a conversion
+        a = a if not isinstance(a, float) else None
+        b = b if not isinstance(b, float) and op is not gast.Div else None
     if op is gast.Mult:
         if a == 1:
             return right
@@ -68,14 +77,14 @@ def simplify(node: gast.AST) -> gast.AST:
         if b == -1:
             return _neg(left)
         if _is_neg(left):  # (-a) * b -> -(a * b): the sign reads first
-            return _neg(simplify(gast.BinOp(left=left.operand, op=node.op, right=right)))
+            return _neg(simplify(gast.BinOp(left=left.operand, op=node.op, right=right), floats))
         if _is_neg(right):
-            return _neg(simplify(gast.BinOp(left=left, op=node.op, right=right.operand)))
+            return _neg(simplify(gast.BinOp(left=left, op=node.op, right=right.operand), floats))
     elif op is gast.Div:
         if b == 1:
             return left
         if _is_neg(left):
-            return _neg(simplify(gast.BinOp(left=left.operand, op=node.op, right=right)))
+            return _neg(simplify(gast.BinOp(left=left.operand, op=node.op, right=right), floats))
     elif op is gast.Add:
         if a == 0:
             return right

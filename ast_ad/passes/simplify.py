@@ -38,7 +38,7 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     for _ in range(8):
         before = _fingerprint(func)
         _fold_inits(func.body)
-        _propagate(func.body)
+        _propagate(func.body, frozenset(ctx.primal_of))
         _remove_dead_stores(func.body, ctx)
         _remove_dead(func, ctx)
         _remove_self_copies(func.body)
@@ -138,6 +138,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
         for block in blocks(stmt):
             _fold_block(block, ctx, loads, stores, viewed)
     names = _NameCache()
+    derivative = frozenset(ctx.primal_of)
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
@@ -147,7 +148,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
                 and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
             j = _single_use(stmts, i, var, loads, viewed, names)
             if j is not None and _size(stmt.value) + _size(stmts[j]) <= FOLD_LIMIT:
-                _substitute_in([stmts[j]], var, stmt.value)
+                _substitute_in([stmts[j]], var, stmt.value, derivative)
                 names.forget(stmts[j])
                 loads[var] -= 1
                 stores[var] -= 1
@@ -375,7 +376,7 @@ def _scattered(stmt: gast.AST) -> set[str]:
 # -- copy and constant propagation --------------------------------------------
 
 
-def _propagate(stmts: list) -> None:
+def _propagate(stmts: list, derivative: frozenset) -> None:
     # name -> positions of the statements that mention it (or scatter into it), and of
     # those that store into it: each copy visits only the statements it concerns, not
     # the whole rest of a long block
@@ -390,7 +391,7 @@ def _propagate(stmts: list) -> None:
             at[adj].add(k)
     for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
-            _propagate(block)
+            _propagate(block, derivative)
         var = target_name(stmt)
         if var is None or anno.getanno(stmt, "section") != "backward":
             continue
@@ -407,14 +408,14 @@ def _propagate(stmts: list) -> None:
             stops = _stores(later, var) or (source is not None and _stores(later, source))
             if compound(later):
                 if stops:
-                    _substitute_in(_headers(later), var, value)
+                    _substitute_in(_headers(later), var, value, derivative)
                     break
-                _substitute_in([later], var, value)
+                _substitute_in([later], var, value, derivative)
                 continue
             if _is_scatter_on(later, var):
                 break
             if not isinstance(later, gast.Return):  # `return y, (bx, by)` keeps its names
-                _substitute_in([later], var, value)
+                _substitute_in([later], var, value, derivative)
             if stops:
                 break
 
@@ -462,8 +463,11 @@ def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
     return op == "scatter" and adj == var
 
 
-def _substitute_in(nodes: list, var: str, value: gast.AST) -> None:
-    """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed."""
+def _substitute_in(nodes: list, var: str, value: gast.AST,
+                   derivative: frozenset = frozenset()) -> None:
+    """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed.
+    Statements of the backward section, or assigning a name in `derivative` (adjoints,
+    tangents), hold floats only; others may hold ints (see algebra.simplify)."""
 
     class Substitute(gast.NodeTransformer):
         def visit_Name(self, n):
@@ -478,7 +482,9 @@ def _substitute_in(nodes: list, var: str, value: gast.AST) -> None:
         for sub in gast.walk(node):
             if isinstance(sub, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)) \
                     and sub.value is not None:
-                sub.value = algebra.simplify(sub.value)
+                floats = anno.getanno(sub, "section") == "backward" \
+                    or target_name(sub) in derivative
+                sub.value = algebra.simplify(sub.value, floats)
 
 
 # -- dead code ------------------------------------------------------------------
