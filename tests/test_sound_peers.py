@@ -40,5 +40,6 @@ def test_identities_that_make_floats_of_ints_are_kept():
     assert value == 1.0 and isinstance(value, np.floating)
     np.testing.assert_array_equal(g, np.zeros(3))
     assert ast_ad.jvp(count_below, (x, y), (x, y))[1] == 0.0
+    assert ast_ad.grad(count_below, argnums=(0, 1))(2.0, 3.0) == (0.0, 0.0)  # floats too
     value, g = ast_ad.value_and_grad(halves)(2.0, 3)
     assert (value, g) == (9.0, 3.0) and type(value) is float

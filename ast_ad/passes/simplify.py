@@ -466,8 +466,8 @@ def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
 def _substitute_in(nodes: list, var: str, value: gast.AST,
                    derivative: frozenset = frozenset()) -> None:
     """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed.
-    Statements of the backward section, or assigning a name in `derivative` (adjoints,
-    tangents), hold floats only; others may hold ints (see algebra.simplify)."""
+    Statements assigning a name in `derivative` (adjoints, tangents) hold floats only;
+    others may hold ints (see algebra.simplify)."""
 
     class Substitute(gast.NodeTransformer):
         def visit_Name(self, n):
@@ -482,9 +482,7 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
         for sub in gast.walk(node):
             if isinstance(sub, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)) \
                     and sub.value is not None:
-                floats = anno.getanno(sub, "section") == "backward" \
-                    or target_name(sub) in derivative
-                sub.value = algebra.simplify(sub.value, floats)
+                sub.value = algebra.simplify(sub.value, target_name(sub) in derivative)
 
 
 # -- dead code ------------------------------------------------------------------
