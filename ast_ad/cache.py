@@ -299,7 +299,8 @@ def clear() -> None:
             tables = _tables(owner, create=False)
             if tables is not None:
                 tables.clear()
-        _HOLDERS.clear()
+        # _HOLDERS stays: a function keeps its (now empty) tables, and the next clear must
+        # find them again (weak: it dies with the function)
 
 
 # -- generated files in linecache ----------------------------------------------

@@ -448,3 +448,16 @@ def test_functions_stay_picklable_and_copyable():
     holder = f.__dict__["__ast_ad_cache__"]
     assert type(pickle.loads(pickle.dumps(holder))) is type(holder)  # empty: no code, no refs
     assert copy.deepcopy(f.__dict__)["__ast_ad_cache__"].owner is None
+
+
+def test_clear_caches_forgets_everything_every_time():
+    # clear_caches() emptied the tables and forgot which functions had them; code made
+    # after a first clear survived the second (a later clear_caches() did nothing).
+    def f(x):
+        return x * x
+
+    for _ in range(3):
+        ast_ad.clear_caches()
+        assert cache.entries(f, "generated") == {}
+        assert ast_ad.grad(f)(3.0) == 6.0
+        assert len(cache.entries(f, "generated")) == 1
