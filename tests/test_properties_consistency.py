@@ -168,8 +168,6 @@ def _programs():
 
 
 PROGRAMS = _programs()
-# Second order on these is rejected today (a clear ADError, never a wrong value): none.
-SECOND_ORDER_XFAIL: dict = {}
 
 
 @pytest.mark.parametrize("name, fn, args, argnums", PROGRAMS, ids=[p[0] for p in PROGRAMS])
@@ -177,8 +175,6 @@ def test_programs_forward_matches_reverse(name, fn, args, argnums):
     check_forward_reverse(fn, args, argnums, zlib.crc32(name.encode()))
 
 
-@pytest.mark.parametrize("name, fn, args, argnums", [
-    pytest.param(*p, marks=pytest.mark.xfail(strict=True, reason=SECOND_ORDER_XFAIL[p[0]]))
-    if p[0] in SECOND_ORDER_XFAIL else p for p in PROGRAMS], ids=[p[0] for p in PROGRAMS])
+@pytest.mark.parametrize("name, fn, args, argnums", PROGRAMS, ids=[p[0] for p in PROGRAMS])
 def test_programs_second_order(name, fn, args, argnums):
     check_second_order(fn, args, argnums, zlib.crc32(name.encode()))
