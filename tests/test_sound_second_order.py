@@ -8,10 +8,11 @@ own): it is differentiated in its version compiled without in-place accumulation
 And writes into a fresh array are no change to the lists that hold earlier ones.
 """
 
-import math
 
 import numpy as np
 import pytest
+from control_cases import loop_with_branch
+from program_cases import grid, pairwise
 
 import ast_ad
 from ast_ad import cache
@@ -47,18 +48,7 @@ def check_hvp(f, args, argnums=(0,), seed=0, eps=1e-5, rtol=1e-5, atol=1e-6):
 # The gradient code pushes the branch flags of an if/elif onto its stack; forward mode
 # pushed a zero tangent for each but did not pop it back when the popped flag (a bool)
 # has no tangent: the tangent stack fell out of step (TypeError: 'float' object is not
-# subscriptable).
-
-def loop_with_branch(x, n):
-    s = x
-    for i in range(n):
-        if i % 3 == 0:
-            s = s * x
-        elif i % 3 == 1:
-            s = s + math.cos(s)
-        else:
-            s = s - x * 0.5
-    return s
+# subscriptable). (control_cases.loop_with_branch; program_cases.grid in nested loops.)
 
 
 def second(f, x, *rest, eps=1e-5):
@@ -72,13 +62,6 @@ def test_pop_of_a_constant_pops_its_tangent(n):
     assert ast_ad.grad(ast_ad.grad(loop_with_branch))(0.7, n) == pytest.approx(expected, rel=1e-6)
     check_hvp(loop_with_branch, (0.7, n))
 
-
-def grid(A):
-    B = np.zeros_like(A)
-    for i in range(A.shape[0]):
-        for j in range(A.shape[1]):
-            B[i, j] = A[i, j] * (i + 1) + A[i, (j + 1) % A.shape[1]] ** 2
-    return np.sum(B * B)
 
 
 def test_pop_in_nested_loops_with_writes():
@@ -198,15 +181,6 @@ def test_row_of_zeros_like_is_still_a_view():
 # the stack already held (UnsupportedSyntaxError, in user code too): those are earlier
 # iterations' arrays. An array just allocated, and since only written into, indexed or used
 # in arithmetic, is referred to by nothing else.
-
-def pairwise(X):
-    total = 0.0
-    n = X.shape[0]
-    for i in range(n):
-        for j in range(i + 1, n):
-            d = X[i] - X[j]
-            total = total + 1.0 / (1.0 + np.dot(d, d))
-    return total
 
 
 def test_pairwise_second_order():
