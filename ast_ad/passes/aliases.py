@@ -73,8 +73,8 @@ def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     return func
 
 
-def _groups(func: gast.FunctionDef, ctx: Context) -> "_Groups":
-    groups = _Groups()
+def _groups(func: gast.FunctionDef, ctx: Context) -> "Groups":
+    groups = Groups()
     for stmt in walk_statements(func.body):
         for a, b, held in _shared(stmt, ctx):
             if not (_number(a, ctx) or _number(b, ctx)):  # a number is nobody's array
@@ -204,7 +204,7 @@ def _check_changes(func: gast.FunctionDef, ctx: Context) -> dict:
     return calls
 
 
-def _check_read_before(calls: dict, groups: "_Groups", order: list, ctx: Context) -> None:
+def _check_read_before(calls: dict, groups: "Groups", order: list, ctx: Context) -> None:
     """A value read before a call changes it in place: the backward pass may read it
     again (for the derivative of that earlier read), and find it changed."""
     for position, (stmt, _, _) in enumerate(order):
@@ -395,7 +395,7 @@ def _read_after(stmt: gast.AST, order: list) -> set[str]:
     return read
 
 
-class _Groups:
+class Groups:
     """Names grouped by the array they may refer to (union-find), and which lists or
     tuples hold which arrays."""
 
@@ -453,7 +453,7 @@ class _StaleReads:
     next iteration), branches each from the state before them.
     """
 
-    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "_Groups", calls: dict):
+    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "Groups", calls: dict):
         self.ctx = ctx
         self.groups = groups
         self.calls = calls  # statements calling a function that changes an argument in place

@@ -35,6 +35,7 @@ from ..syntax import (
     walk_statements,
 )
 from .activity import differentiable_operands
+from .aliases import Groups
 from .facts import VIEWS, describe_primal
 from .resolve import (
     UNKNOWN_CAST,
@@ -216,11 +217,11 @@ def _statements_in_order(body: list) -> list:
     return out
 
 
-def _alias_groups(func: gast.FunctionDef) -> "_Groups":
+def _alias_groups(func: gast.FunctionDef) -> "Groups":
     """Names that may refer to one array (or to a list holding it): joined by copies, views,
     indexing, lists, and calls that may return their argument; not by arithmetic or by
     functions with rules, whose results are new arrays."""
-    groups = _Groups()
+    groups = Groups()
     for stmt in walk_statements(func.body):
         appended = list_append(stmt) or item_write(stmt)
         if appended is not None:
@@ -265,24 +266,3 @@ def _fresh(value: gast.AST) -> bool:
         return False
     return isinstance(callee, np.ufunc) or registry.lookup(callee) is not None \
         or registry.is_nondifferentiable(callee) or getattr(callee, "__module__", "") == "math"
-
-
-class _Groups:
-    """Union-find over names."""
-
-    def __init__(self):
-        self.parent: dict[str, str] = {}
-
-    def find(self, x: str) -> str:
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def join(self, a: str, b: str) -> None:
-        self.parent[self.find(a)] = self.find(b)
-
-    def members(self, x: str) -> set[str]:
-        root = self.find(x)
-        return {n for n in list(self.parent) if self.find(n) == root}
