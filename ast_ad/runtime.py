@@ -154,8 +154,8 @@ def zeros_like(x):
 
 
 def as_gradient(g, x):
-    """The gradient of argument `x` with x's type: an array of x's dtype, a NumPy scalar of
-    x's type, or a float."""
+    """The gradient of `x` with x's type: an array of x's dtype, a NumPy scalar of x's
+    type, or a float (for arguments, and for the adjoint of a cast such as x.astype(f32))."""
     if isinstance(x, np.ndarray):
         return np.asarray(g, dtype=x.dtype)
     return x.__class__(g) if isinstance(x, np.floating) else float(g)
@@ -233,20 +233,6 @@ def copy_of(value):
 def astype(x, dtype, copy=True):
     """What `x.astype(dtype)` means, as a function the rule table can name."""
     return np.asarray(x).astype(dtype, copy=copy)
-
-
-def cast_like(g, x):
-    """The adjoint `g` of a cast of x (x.astype(np.float32)), back in x's dtype."""
-    if isinstance(x, np.ndarray):
-        return np.asarray(g, dtype=x.dtype)
-    return g
-
-
-# -- elementwise and reduction helpers
-#
-# Adjoints and tangents of the rules in rules/elementwise.py and rules/reductions.py
-# that are more than one expression. Each takes the incoming adjoint (or tangent)
-# first and is linear in it.
 
 
 def _axes(axis, ndim: int) -> tuple:

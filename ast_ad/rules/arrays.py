@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from ..runtime import astype, cast_like, unbroadcast, unstack
+from ..runtime import as_gradient, astype, unbroadcast, unstack
 from .registry import adjoint, method, nondifferentiable, result_kind, tangent
 
 
@@ -30,7 +30,7 @@ def array_copy(y, object, dtype=None):
 
 @adjoint(np.array)
 def array_cast(y, object, dtype=None):
-    b[object] = cast_like(b[y], object)
+    b[object] = as_gradient(b[y], object)
 
 
 @tangent(np.array)
@@ -51,7 +51,7 @@ def asarray(y, a, dtype=None):
 
 @adjoint(np.asarray)
 def asarray_cast(y, a, dtype=None):
-    b[a] = cast_like(b[y], a)
+    b[a] = as_gradient(b[y], a)
 
 
 @tangent(np.asarray)
@@ -71,7 +71,7 @@ def copy_tangent(y, a):
 
 @adjoint(astype)
 def astype_rule(y, x, dtype, copy=True):
-    b[x] = cast_like(b[y], x)
+    b[x] = as_gradient(b[y], x)
 
 
 @tangent(astype)
@@ -86,7 +86,7 @@ FLOAT_TYPES = (np.float64, np.longdouble)
 
 @adjoint(*FLOAT_TYPES)
 def float_type(y, x):
-    b[x] = cast_like(b[y], x)
+    b[x] = as_gradient(b[y], x)
 
 
 @tangent(*FLOAT_TYPES)
