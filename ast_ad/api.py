@@ -21,9 +21,9 @@ from . import cache
 from .compile import compile_generated, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonDifferentiableError, NoRuleError
-from .passes.kinds import kind_of_value
 from .pipeline import check, generate
 from .source import FunctionSource, describe, get_source
+from .values import kind_of_value
 
 # Code is specialised to the shapes of array arguments (so shapes are known when
 # generating it); after this many different shapes, one shape-generic version.

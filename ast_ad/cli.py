@@ -16,9 +16,9 @@ from pathlib import Path
 
 from .context import Options
 from .errors import ADError
-from .passes.kinds import OTHER, kind_of_value
 from .pipeline import STAGES, generate
 from .source import get_source
+from .values import OTHER, kind_of_value
 
 KIND_NAMES = {"scalar": "scalar", "array": "array", "generic": OTHER}
 

@@ -20,9 +20,9 @@ import weakref
 from . import cache
 from .compile import compile_wrapper
 from .context import Options
-from .passes.kinds import kind_of_value
 from .runtime import scalar_output_check
 from .source import get_source
+from .values import kind_of_value
 
 
 def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool, values):

@@ -1,6 +1,6 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> kinds -> shapes
+    source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> values
            -> aliases -> activity -> mutation -> differentiate (reverse, or forward for jvp)
            -> simplify -> fuse -> save -> inplace -> split (vjp) -> emit -> compile
 """
@@ -22,17 +22,16 @@ from .passes.fence import fence
 from .passes.forward import forward
 from .passes.fuse import fuse
 from .passes.inplace import inplace
-from .passes.kinds import infer_kinds
 from .passes.loops import loops
 from .passes.mutation import check_mutation
 from .passes.parse import parse
 from .passes.resolve import resolve
 from .passes.reverse import reverse
 from .passes.save import save
-from .passes.shapes import infer_shapes
 from .passes.simplify import simplify
 from .passes.split import split
 from .passes.ssa import ssa
+from .passes.values import infer_values
 from .recursion import room_for
 from .source import FunctionSource
 
@@ -46,8 +45,7 @@ LOWERING: list[tuple[str, Pass]] = [
     ("anf", anf),
     ("ssa", ssa),
     ("resolve", resolve),
-    ("kinds", infer_kinds),
-    ("shapes", infer_shapes),
+    ("values", infer_values),
     ("aliases", check_aliases),
     ("activity", activity),
     ("mutation", check_mutation),

@@ -20,10 +20,10 @@ from .api import (
 from .compile import note_user_line
 from .context import Options
 from .errors import ADError, Location, NonScalarOutputError
-from .passes.kinds import kind_of_value
 from .pipeline import check
 from .runtime import output_problem
 from .source import describe, get_source
+from .values import kind_of_value
 
 
 def _compile(fun, mode: str, argnums: tuple, values: tuple):

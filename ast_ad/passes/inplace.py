@@ -12,7 +12,7 @@ import gast
 from .. import anno
 from ..context import Context
 from ..syntax import assigned_names, blocks, nodes_of
-from .kinds import ARRAY
+from ..values import ARRAY
 from .simplify import _mentions, _walk
 
 

@@ -37,9 +37,9 @@ from ..syntax import (
     walk_statements,
 )
 from ..templates import Binding, instantiate
+from ..values import ARRAY, OTHER, SCALAR
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, describe_primal, mixed_precision
-from .kinds import ARRAY, OTHER, SCALAR
 from .resolve import adds_at, call_parts, is_missing, user_function
 
 

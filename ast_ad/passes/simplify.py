@@ -30,7 +30,7 @@ from ..syntax import (
     target_name,
     walk_statements,
 )
-from .kinds import SCALAR
+from ..values import SCALAR
 
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
