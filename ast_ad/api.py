@@ -23,7 +23,7 @@ from .context import Options
 from .errors import ADError, Location, NonDifferentiableError, NoRuleError
 from .pipeline import check, generate
 from .source import FunctionSource, describe, get_source
-from .values import kind_of_value
+from .values import kind_of_value, of_argument, of_arguments
 
 # Code is specialised to the shapes of array arguments (so shapes are known when
 # generating it); after this many different shapes, one shape-generic version.
@@ -289,11 +289,18 @@ class _Never:
 
 
 def _arrays_match(checks, values) -> bool:
-    """Code is specialised to each array argument's dtype and (usually) shape."""
+    """Code is specialised to each array argument's dtype and (usually) shape, and to
+    what a list or tuple argument holds (values.of_argument)."""
     for i, dtype, shape in checks:
-        if values[i].dtype is not dtype or shape is not None and values[i].shape != shape:
+        if dtype is _ITEMS:
+            if of_argument(values[i]) != shape:
+                return False
+        elif values[i].dtype is not dtype or shape is not None and values[i].shape != shape:
             return False
     return True
+
+
+_ITEMS = object()  # in a check: the abstract value a list or tuple argument must have
 
 
 class _Transformed:
@@ -330,8 +337,9 @@ class _Transformed:
     def _check_argnums(self, argnums):
         return check_argnums(argnums, self.params, self.fun, self.location)
 
-    def options(self, kinds, arrays=None) -> Options:
-        return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays)
+    def options(self, kinds, arrays=None, items=None) -> Options:
+        return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays,
+                       values=items)
 
     def compile_for(self, args, kwargs):
         with cache.LOCK:  # one compilation at a time; the state's tables change together
@@ -368,10 +376,14 @@ class _Transformed:
         seen.add(arrays)
         if len(seen) > MAX_SHAPE_SPECIALISATIONS:
             arrays = generic  # called with many shapes: one shape-generic version
-        generated = self.compile_options(self.options(kinds, arrays))
+        items = of_arguments(values, arrays)
+        generated = self.compile_options(self.options(kinds, arrays, items))
         self.latest = generated
         checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
                        if isinstance(v, np.ndarray))
+        if items is not None:  # the code is specialised to what the lists hold
+            checks += tuple((i, _ITEMS, items[i]) for i, v in enumerate(values)
+                            if type(v) in (list, tuple))
         self.table[tuple(map(type, values))] = (generated, checks)
         self.remember(values, generated, arrays)
         return generated
@@ -411,6 +423,10 @@ class _Transformed:
         if users is not None:
             users.add(self)
         if self.fast_cell is None:
+            return
+        if any(type(v) in (list, tuple) for v in values):
+            # The fast path tests classes, dtypes and shapes, not what a list holds.
+            self.fast_cell.cell_contents = self.never
             return
         fast = [generated]
         for i, value in enumerate(values):

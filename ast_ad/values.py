@@ -83,6 +83,45 @@ def of(value, depth: int = 0) -> Value:
     return UNKNOWN
 
 
+_SHORT = 8  # a tuple argument up to this long is known item by item
+
+
+def of_argument(value) -> Value:
+    """The abstract value code is specialised to for an argument: `of`, except that a
+    list (or a long tuple) is known by what every item is, not item by item, so that
+    calls with lists of other lengths run the same code. Cheap for a list of floats
+    (the dispatcher computes it on every call with a list)."""
+    if type(value) is list or type(value) is tuple and len(value) > _SHORT:
+        classes = set(map(type, value))
+        if classes and classes <= _PYTHON_SCALAR_CLASSES:
+            element = SCALAR_VALUE
+        else:
+            element = None
+            for v in value:
+                element = join(element, of(v, 1))
+        return Value(OTHER, element=element, container=type(value).__name__)
+    return of(value)
+
+
+_PYTHON_SCALAR_CLASSES = frozenset(_PYTHON_SCALARS)
+
+
+def of_arguments(arguments, arrays) -> tuple | None:
+    """Options.values for a call: None unless an argument is a list or tuple (kinds and
+    arrays then say everything); `arrays` as in Options (a shape None: any shape)."""
+    if not any(type(v) in (list, tuple) for v in arguments):
+        return None
+    result = []
+    for value, info in zip(arguments, arrays):
+        if info is not None:
+            result.append(array(info[0], info[1]))
+        elif type(value) in (list, tuple):
+            result.append(of_argument(value))
+        else:
+            result.append(SCALAR_VALUE if kind_of_value(value) == SCALAR else UNKNOWN)
+    return tuple(result)
+
+
 def sequence(items: list, container: str) -> Value:
     """A tuple or list display of these item values."""
     element = None

@@ -17,7 +17,7 @@ from ..context import Context
 from ..errors import NoRuleError
 from ..rules import registry
 from ..syntax import call, const, name
-from ..values import ARRAY, OTHER, SCALAR, UNKNOWN, Value, kind_of_value
+from ..values import ARRAY, OTHER, SCALAR, UNKNOWN, Value, array, kind_of_value, of
 from .resolve import user_function
 from .values import Evaluator, known_shape
 
@@ -139,7 +139,12 @@ class Facts:
                       for a, p in zip(atoms, params))
         arrays = tuple((None, self.shape(a)) if k == ARRAY and a is not None else None
                        for a, k in zip(atoms, kinds))
-        return Options(mode, argnums, True, kinds, arrays), params, atoms, argnums
+        found = [self.value(a) if a is not None else of(p.default) for a, p in zip(atoms, params)]
+        values = None
+        if any(v.container is not None for v in found):  # what a list or tuple holds
+            values = tuple(array(None, a[1]) if a is not None else v
+                           for v, a in zip(found, arrays))
+        return Options(mode, argnums, True, kinds, arrays, values=values), params, atoms, argnums
 
     def value(self, node: gast.AST) -> Value:
         """The abstract value of a generated expression (forward names, adjoints, calls):
