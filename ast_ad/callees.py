@@ -2,17 +2,15 @@
 
 The caller's kinds and shapes passes ask, so code after `z = helper(x)` knows
 z is a scalar (or an array of a known shape) as well as it would inline.
-The callee is analysed with the caller's argument kinds, up to its shapes pass.
+The callee is analysed with the caller's argument kinds, up to its shapes pass,
+by the pipeline (`ctx.analyse_callee`): a pass never runs the pipeline itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gast
-
 from . import cache
-from .errors import ADError
 
 
 @dataclass(frozen=True)
@@ -31,12 +29,8 @@ class Result:
 UNKNOWN = Result("other", None, None)
 
 
-def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
-    from .context import Options
-    from .passes.aliases import changes, shares_with_parameters
-    from .pipeline import transform
-    from .source import get_source
-
+def result_of(ctx, fn, kinds: tuple, arrays: tuple | None) -> Result:
+    """What `fn` returns for arguments of these kinds (cached): see `ctx.analyse_callee`."""
     key = (fn.__code__, kinds, arrays)
     with cache.LOCK:
         found = cache.lookup(fn, "results", key)  # None if what it assumed changed
@@ -47,19 +41,7 @@ def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
         cache.analysing().append(fn)
         with cache.recording() as recorded:
             try:
-                tree, ctx = transform(get_source(fn), Options(kinds=kinds, arrays=arrays),
-                                      stop_after="shapes")
-            except ADError:
-                result = UNKNOWN  # if it is ever differentiated, compiling it reports the error
-            else:
-                value = tree.body[-1].value
-                changed = tuple(changes(tree, ctx))
-                if isinstance(value, gast.Name):
-                    result = Result(ctx.kinds.get(value.id), ctx.shapes.get(value.id),
-                                    ctx.elements.get(value.id),
-                                    shares_with_parameters(tree, ctx, value.id), changed)
-                else:
-                    result = Result("other", None, None, None, changed)
+                result = ctx.analyse_callee(fn, kinds, arrays)
             finally:
                 cache.analysing().pop()
         cache.store(fn, "results", key, result, recorded.values())

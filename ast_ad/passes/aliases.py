@@ -167,7 +167,7 @@ def _callee_changes(node: gast.Call, ctx: Context):
         return
     kinds = tuple(kind_of_value(p.default) if a is None else ctx.kinds.get(
         getattr(a, "id", None), kind_of_value(getattr(a, "value", None))) for p, a in bound)
-    for change in callees.result_of(callee, kinds, None).changes:
+    for change in callees.result_of(ctx, callee, kinds, None).changes:
         what = change[0]
         if isinstance(what, str):
             yield what, change  # a global: the caller's global too
@@ -309,7 +309,7 @@ def _shared(stmt: gast.AST, ctx: Context):
                 kind_of_value(p.default) if a is None else ctx.kinds.get(
                     getattr(a, "id", None), kind_of_value(getattr(a, "value", None)))
                 for p, a in bound)
-            shares = None if kinds is None else callees.result_of(callee, kinds, None).shares
+            shares = None if kinds is None else callees.result_of(ctx, callee, kinds, None).shares
             for i, (_, arg) in enumerate(bound or []):  # `r = first(z)`: z[0]
                 if isinstance(arg, gast.Name) and (shares is None or i in shares):
                     yield target, arg.id, False

@@ -174,7 +174,7 @@ class _Inference:
             return callees.UNKNOWN
         kinds = tuple(kind_of_value(p.default) if a is None else (self.atom(a) or OTHER)
                       for p, a in bound)
-        return callees.result_of(fn, kinds, None)
+        return callees.result_of(self.ctx, fn, kinds, None)
 
     def note_append(self, name: str, value: gast.AST) -> None:
         kind = self.atom(value)

@@ -125,7 +125,7 @@ class _Shapes:
                           for p, a in bound)
             arrays = tuple((None, self.atom(a)) if k == ARRAY and a is not None else None
                            for (p, a), k in zip(bound, kinds))
-            return callees.result_of(callee, kinds, arrays).shape
+            return callees.result_of(self.ctx, callee, kinds, arrays).shape
         arg_shapes = [self.atom(a) for a in args]
         like = next((n for f, n in _LIKE.items() if f is callee), 0)
         if args and len(args) <= like and all(k.arg == "dtype" for k in keywords):
