@@ -12,16 +12,15 @@ import functools
 import inspect
 import numbers
 import weakref
-from dataclasses import replace
 from keyword import iskeyword
 
 import numpy as np
 
-from . import cache
-from .compile import compile_generated, note_user_line
+from . import cache, higher
+from .compile import compile_function, note_user_line
 from .context import Options
-from .errors import ADError, Location, NonDifferentiableError, NoRuleError
-from .pipeline import check, generate
+from .errors import ADError, Location, NonDifferentiableError
+from .pipeline import check
 from .source import FunctionSource, describe, get_source
 from .values import kind_of_value, of_argument, of_arguments
 
@@ -32,102 +31,6 @@ MAX_SHAPE_SPECIALISATIONS = 8
 def clear_caches() -> None:
     """Forget all generated code (the next call of a transformed function generates it again)."""
     cache.clear()
-
-
-def compile_function(src: FunctionSource, options: Options) -> list:
-    """Generate and compile code for one function and options (cached per function).
-
-    The code is cached with what generating it relied on (cache.Dep): if that
-    changes, e.g. a global the function calls is rebound, the code is generated
-    again; the first function also checks it whenever it runs (see compile.guarded_copy).
-    """
-    key = (src.fn.__code__, src.text, options)
-    with cache.LOCK:
-        found = cache.lookup(src.fn, "generated", key)
-        if found is not None:
-            return found
-        with cache.recording() as recorded:
-            # Code generated from generated code inherits what that code assumed.
-            cache.replay(getattr(src.fn, "__ast_ad_deps__", ()))
-            cache.compiling().append(src.fn)
-            try:
-                text, names, ctx = generate(src, options, compile_callee=compile_callee)
-            finally:
-                cache.compiling().pop()
-        deps = tuple(recorded.values())
-        guarded = options.mode in ("grad", "value_and_grad")
-        stale = _stale_handler(src.fn, options) if guarded else None
-        functions = compile_generated(text, names, ctx, deps, stale)
-        if stale is not None:
-            stale.__ast_ad_for__.append(functions[0])
-        callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees))
-        for i, fn in enumerate(functions):
-            fn.__ast_ad_source__ = text + callee_text
-            if options.mode != "jvp" and options.inplace:
-                fn.__ast_ad_differentiable__ = _without_inplace(src.fn, options, i)
-            fn.__ast_ad_mutated__ = ctx.mutated_residuals
-            fn.__ast_ad_users__ = weakref.WeakSet()  # dispatchers that run it
-        cache.store(src.fn, "generated", key, functions, deps)
-        return functions
-
-
-def _without_inplace(fn, options: Options, index: int):
-    """The code to differentiate instead of the `index`-th generated function: the same
-    code without in-place accumulation (`bx += c` on a buffer the function owns, which
-    the aliases pass would rightly reject in code it cannot see is the only owner).
-    Compiled on first use; held weakly, like the other caches keyed by `fn`."""
-    fn_ref = weakref.ref(fn)
-
-    def make():
-        target = fn_ref()
-        if target is None:
-            return None
-        return compile_function(get_source(target), replace(options, inplace=False))[index]
-
-    return make
-
-
-def _stale_handler(fn, options: Options):
-    """What generated code calls when what it was generated for no longer holds: the
-    dispatchers running it forget it, and the call runs code generated afresh."""
-    fn_ref = weakref.ref(fn)
-    box: list = []  # the guarded function, once compiled
-
-    def regenerate():
-        target = fn_ref()
-        if target is None or getattr(target, "__ast_ad_plain__", None) is not None or \
-                target.__code__.co_filename.startswith("<ast_ad:"):
-            raise ADError(f"the code ast-ad generated for {describe(target)} is out of date: a "
-                          "global or closure variable it depends on was rebound",
-                          hint="differentiate the function again")
-        return compile_function(get_source(target), options)[0]
-
-    def stale(*args, **kwargs):
-        old = box[0] if box else None
-        users = list(getattr(old, "__ast_ad_users__", ()))
-        for state in users:
-            state.forget(old)
-        try:
-            if users:
-                new = users[0].compile_for(args, kwargs)
-            else:
-                new = regenerate()
-        except ADError as error:
-            raise error.with_traceback(None) from None
-        return getattr(new, "__ast_ad_plain__", new)(*args, **kwargs)
-
-    stale.__ast_ad_for__ = box
-    return stale
-
-
-def compile_callee(fn, options: Options, call_site: Location):
-    """Forward and backward functions for a user function called by generated code."""
-    if fn in cache.compiling():
-        raise NoRuleError(
-            f"{describe(fn)} is recursive (it calls itself, directly or through other "
-            "functions): ast-ad differentiates each function once", call_site,
-            "rewrite the recursion as a loop")
-    return compile_function(get_source(fn), options)
 
 
 def grad(fun=None, argnums: int | tuple[int, ...] = 0):
@@ -548,6 +451,4 @@ def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool
                 f"argument {i}, an array, is not supported",
                 hint="for second derivatives with respect to arrays use ast_ad.hessian(f) or "
                      "ast_ad.jacfwd(ast_ad.grad(f))")
-    from .higher import derivative_of_generated as make
-
-    return make(generated, mode, argnums, is_tuple, values)
+    return higher.derivative_of_generated(generated, mode, argnums, is_tuple, values)

@@ -3,17 +3,15 @@
 The caller's values pass asks, so code after `z = helper(x)` knows z is a
 scalar, an array of a known shape, or a tuple of three floats, as well as it
 would inline. The callee is analysed with the values of the caller's
-arguments, up to its values pass (a summary per callee and argument values).
+arguments, up to its values pass, by the pipeline (`ctx.analyse_callee`): a
+pass never runs the pipeline itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gast
-
 from . import cache, values
-from .errors import ADError
 from .values import Value
 
 
@@ -31,13 +29,9 @@ class Result:
 UNKNOWN = Result(values.UNKNOWN)
 
 
-def result_of(fn, arguments: tuple) -> Result:
-    """What `fn` returns and changes when called with arguments of these values."""
-    from .context import Options
-    from .passes.aliases import changes, shares_with_parameters
-    from .pipeline import transform
-    from .source import get_source
-
+def result_of(ctx, fn, arguments: tuple) -> Result:
+    """What `fn` returns and changes when called with arguments of these values (cached):
+    see `ctx.analyse_callee`."""
     key = (fn.__code__, arguments)
     with cache.LOCK:
         found = cache.lookup(fn, "results", key)  # None if what it assumed changed
@@ -48,18 +42,7 @@ def result_of(fn, arguments: tuple) -> Result:
         cache.analysing().append(fn)
         with cache.recording() as recorded:
             try:
-                tree, ctx = transform(get_source(fn), Options.of_values(arguments),
-                                      stop_after="values")
-            except ADError:
-                result = UNKNOWN  # if it is ever differentiated, compiling it reports the error
-            else:
-                value = tree.body[-1].value
-                changed = tuple(changes(tree, ctx))
-                if isinstance(value, gast.Name):
-                    result = Result(ctx.values.get(value.id, values.UNKNOWN),
-                                    shares_with_parameters(tree, ctx, value.id), changed)
-                else:
-                    result = Result(values.UNKNOWN, None, changed)
+                result = ctx.analyse_callee(fn, arguments)
             finally:
                 cache.analysing().pop()
         cache.store(fn, "results", key, result, recorded.values())

@@ -14,6 +14,7 @@ import inspect
 import sys
 from pathlib import Path
 
+from .compile import compile_function
 from .context import Options
 from .errors import ADError
 from .pipeline import STAGES, generate
@@ -187,8 +188,6 @@ def _generate(fn, args, argnums, at, given_kinds) -> str:
         raise ADError(f"{fn.__name__} has no positional parameters to differentiate")
     if argnums is None:
         argnums = tuple(range(len(params)))
-    from .api import compile_function
-
     mode = {"reverse": "value_and_grad", "grad": "grad", "forward": "jvp",
             "hessian": "grad"}[args.mode]
     kinds = _kinds(fn, params, at, given_kinds)

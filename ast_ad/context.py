@@ -73,6 +73,9 @@ class Context:
     cotangent: str | None = None  # vjp mode: the backward function's parameter
     # Compiles a user function the code calls: (function, Options) -> (forward, backward).
     compile_callee: Any = None
+    # Analyses a user function the code calls, up to its shapes pass (set by the pipeline):
+    # (function, argument kinds, arrays) -> callees.Result; see callees.result_of.
+    analyse_callee: Any = None
     callees: list = field(default_factory=list)  # generated functions of callees, for source()
     mutated_residuals: tuple = ()  # vjp mode: residuals the backward function changes
     mixed_precision: bool | None = None  # facts.mixed_precision, once computed

@@ -13,11 +13,10 @@ from .api import (
     check_argnums,
     check_array_class,
     check_differentiable,
-    compile_function,
     grad,
     raise_own_error,
 )
-from .compile import note_user_line
+from .compile import compile_function, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonScalarOutputError
 from .pipeline import check

@@ -15,8 +15,7 @@ import numpy as np
 from .. import anno, cache
 from ..context import Context
 from ..errors import NonDifferentiableError
-from ..syntax import dotted_path
-from .anf import local_names
+from ..syntax import dotted_path, local_names
 
 _MISSING = object()
 

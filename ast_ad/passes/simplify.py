@@ -30,6 +30,8 @@ from ..syntax import (
     target_name,
     walk_statements,
 )
+from ..syntax import mentions as _mentions
+from ..syntax import walk_statements as _walk
 from ..values import SCALAR
 
 
@@ -257,13 +259,6 @@ def _drop_needless_restores(func: gast.FunctionDef) -> None:
         _prune(func.body, useless)
 
 
-def _walk(stmts):
-    for stmt in stmts:
-        yield stmt
-        for block in blocks(stmt):
-            yield from _walk(block)
-
-
 def _closure(array: str, derived: dict) -> set:
     found, todo = set(), [array]
     while todo:
@@ -357,10 +352,6 @@ def contribution(total: gast.AST, var: str) -> gast.AST | None:
         if isinstance(first, gast.Name) and first.id == var and not _mentions(second, var):
             return second
     return None
-
-
-def _mentions(node: gast.AST, var: str) -> bool:
-    return any(n.id == var for n in name_nodes(node))
 
 
 def _scattered(stmt: gast.AST) -> set[str]:

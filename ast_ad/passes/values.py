@@ -355,7 +355,7 @@ class Evaluator:
         if bound is None:
             return UNKNOWN
         arguments = self.arguments(bound)
-        return None if arguments is None else callees.result_of(fn, arguments).value
+        return None if arguments is None else callees.result_of(self.ctx, fn, arguments).value
 
     def arguments(self, bound: list) -> tuple | None:
         """The values of a callee's parameters bound to this call's atoms (defaults filled
@@ -372,7 +372,8 @@ def callee_result(ctx: Context, node: gast.Call) -> callees.Result | None:
     if bound is None:
         return None
     arguments = Evaluator(ctx, ctx.values.get, call_parts).arguments(bound)
-    return callees.result_of(callee, arguments) if arguments is not None else callees.UNKNOWN
+    return callees.result_of(ctx, callee, arguments) if arguments is not None \
+        else callees.UNKNOWN
 
 
 class _Kinds:
