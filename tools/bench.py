@@ -1,6 +1,7 @@
 """Benchmark suite: ast-ad gradients against the primal, hand-written gradients and peers.
 
     python tools/bench.py [--quick] [--only W1,W3] [--no-peers] [--scaling] [--check]
+    python tools/bench.py --compile-scaling [--compile-timeout SECONDS]
 
 For each workload, every contender is timed round-robin in one process
 (primal; hand-written value and gradient; the function ast-ad generated,
@@ -10,8 +11,10 @@ on one thread (BLAS, XLA and torch), and the tables report per-call medians
 and ratios. Every contender's value and gradient is checked against the
 hand-written ones before timing, and the hand-written gradient against
 central differences. `--check` runs only these checks (no timing; the unit
-tests run it). See docs/benchmarks.md. Speed is measured here, never
-asserted in the unit tests.
+tests run it). The loop workloads and W8 also get the peak memory of one
+call (tracemalloc). `--compile-scaling` times only the first compile of
+straight-line functions of 100 to 2,000 statements, each in a fresh process.
+See docs/benchmarks.md. Speed is measured here, never asserted in the unit tests.
 """
 
 from __future__ import annotations
