@@ -107,17 +107,22 @@ def test_peak_memory_counts_numpy_buffers(bench):
 
 
 def test_straight_line_functions_have_the_asked_number_of_statements(bench, tmp_path):
-    source = bench.straight_line_source(40)
-    assert len(source.splitlines()) == 41  # the def line, then 40 statements
-    f = bench.load_function(source, "f", str(tmp_path))
-    assert math.isfinite(f(0.3, 0.7))
+    for kind in ("floats", "arrays"):
+        source = bench.straight_line_source(40, f"f_{kind}", kind)
+        assert len(source.splitlines()) == 41  # the def line, then 40 statements
+        f = bench.load_function(source, f"f_{kind}", str(tmp_path))
+        x = 0.3 if kind == "floats" else np.linspace(0.1, 0.5, 16)
+        assert math.isfinite(f(x, x + 0.4))
 
 
 def test_compile_scaling_reports_sizes_and_timeouts(bench, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])
-    text = bench.compile_scaling(limit=300, sizes=(20,))
-    assert [line.split()[0] for line in text.splitlines()[2:4]] == ["10", "20"]
-    assert "cold" in text
-    text = bench.compile_scaling(limit=1e-3, sizes=(20, 40))
-    assert [line.split()[1:] for line in text.splitlines()[2:5]] == [
-        [">", "1", "ms", "-"], ["skipped", "-"], ["skipped", "-"]]
+    lines = bench.compile_scaling(limit=300, sizes=(20,)).splitlines()
+    assert lines[0].split() == ["statements", "floats:", "first", "call", "per", "100",
+                                "arrays:", "first", "call", "per", "100"]
+    assert [line.split()[0] for line in lines[2:4]] == ["10", "20"]
+    assert lines[4].startswith("first ast-ad call of a process")
+    lines = bench.compile_scaling(limit=1e-3, sizes=(20, 40)).splitlines()
+    assert [line.split()[1:] for line in lines[2:]] == [
+        [">", "1", "ms", "-", ">", "1", "ms", "-"], ["skipped", "-", "skipped", "-"],
+        ["skipped", "-", "skipped", "-"]]

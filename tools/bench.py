@@ -949,30 +949,36 @@ def fmt_bytes(n: int | str) -> str:
 
 COMPILE_SIZES = (100, 200, 400, 800, 2000)
 
-# One statement each: float arithmetic and math calls on four variables, every form
-# bounded (|result| stays below a few units), so any sequence of them stays finite.
-# Each reads the variable it assigns ({t} is {a}), so no statement is dead.
-STATEMENT_FORMS = (
-    "{t} = {a} * math.cos({b}) * 0.9",
-    "{t} = math.tanh({a} * {b}) + 0.5 * {c}",
+# One statement each, on four variables: float arithmetic and math calls on Python
+# floats, or the same with NumPy on arrays of 16 (and a reduction). Every form is
+# bounded (|result| stays below a few units), so any sequence of them stays finite,
+# and each reads the variable it assigns ({t} is {a}), so no statement is dead.
+_FORMS = (
+    "{t} = {a} * {m}.cos({b}) * 0.9",
+    "{t} = {m}.tanh({a} * {b}) + 0.5 * {c}",
     "{t} = ({a} + {b}) * 0.5",
-    "{t} = math.sin({a}) * {b}",
-    "{t} = math.exp(-{a} * {a}) + 0.5 * {b}",
+    "{t} = {m}.sin({a}) * {b}",
+    "{t} = {m}.exp(-{a} * {a}) + 0.5 * {b}",
     "{t} = {a} / (1.0 + {b} * {b})",
-    "{t} = math.sqrt({a} * {a} + 1.0) - 1.0",
-    "{t} = ({a} - {b}) * 0.7",
+    "{t} = {m}.sqrt({a} * {a} + 1.0) - 1.0",
 )
+STATEMENT_FORMS = {
+    "floats": _FORMS + ("{t} = ({a} - {b}) * 0.7",),
+    "arrays": _FORMS + ("{t} = ({a} - np.mean({b})) * 0.7",),
+}
 
 
-def straight_line_source(statements: int, name: str = "f") -> str:
-    """A function of two floats whose body is `statements` statements, no loop or branch."""
+def straight_line_source(statements: int, name: str = "f", kind: str = "floats") -> str:
+    """A function of two floats (or arrays) whose body is `statements` statements, no loop
+    or branch."""
     rng = random.Random(statements)
+    forms, module = STATEMENT_FORMS[kind], "math" if kind == "floats" else "np"
     names = ("a", "b", "c", "d")
     body = ["a = x", "b = y", "c = x * y", "d = x - y"]
     while len(body) < statements - 1:
         t, b, c = (rng.choice(names) for _ in range(3))
-        body.append(rng.choice(STATEMENT_FORMS).format(t=t, a=t, b=b, c=c))
-    body.append("return a + b * c - d")
+        body.append(rng.choice(forms).format(t=t, a=t, b=b, c=c, m=module))
+    body.append("return a + b * c - d" if kind == "floats" else "return np.sum(a + b * c - d)")
     return f"def {name}(x, y):\n" + "".join(f"    {line}\n" for line in body[:statements])
 
 
@@ -980,68 +986,84 @@ def load_function(source: str, name: str, directory: str):
     """Define `name` from `source` in a module file (ast-ad reads the source from it)."""
     path = os.path.join(directory, f"{name}.py")
     with open(path, "w") as file:
-        file.write("import math\n\n\n" + source)
+        file.write("import math\n\nimport numpy as np\n\n\n" + source)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return getattr(module, name)
 
 
-def time_first_compile(statements: int) -> None:
+def time_first_compile(statements: int, kind: str) -> None:
     """(In a fresh process) print the seconds of the first `value_and_grad(f)(x, y)`.
 
-    A 10-line function is timed twice: as the process's very first ast-ad call
-    ("cold": what a user waits for at first), then a second one ("warm"). Larger
-    functions are timed after a 10-line one has warmed ast-ad up. The gradient is
-    checked against central differences.
+    A 10-line function is timed first, as the process's very first ast-ad call
+    ("cold": what a user waits for at first); the function of `statements`
+    statements is timed after it (warm). Its gradient is checked against central
+    differences.
     """
+    point = ((0.3, 0.7) if kind == "floats"
+             else (np.linspace(0.1, 0.5, 16), np.linspace(0.7, -0.2, 16)))
     with tempfile.TemporaryDirectory() as directory:
-        point = (0.3, 0.7)
-        small = load_function(straight_line_source(10, "cold"), "cold", directory)
+        small = load_function(straight_line_source(10, "cold", kind), "cold", directory)
         t0 = time.perf_counter()
         ast_ad.value_and_grad(small, argnums=(0, 1))(*point)
         cold = time.perf_counter() - t0
-        f = load_function(straight_line_source(statements), "f", directory)
+        f = load_function(straight_line_source(statements, "f", kind), "f", directory)
         t0 = time.perf_counter()
         value, grads = ast_ad.value_and_grad(f, argnums=(0, 1))(*point)
         seconds = time.perf_counter() - t0
-        eps = 1e-6
-        numeric = [(f(0.3 + eps, 0.7) - f(0.3 - eps, 0.7)) / (2 * eps),
-                   (f(0.3, 0.7 + eps) - f(0.3, 0.7 - eps)) / (2 * eps)]
-        _close(f"{statements}-statement function value", value, f(*point), 1e-12, 0)
-        _close(f"{statements}-statement function gradient vs central differences", grads,
-               numeric, 1e-6, 1e-9)
+    rng = np.random.default_rng(1)
+    directions = [rng.normal(size=np.shape(p)) for p in point]
+
+    def moved(step):
+        return [p + step * (float(d) if isinstance(p, float) else d)
+                for p, d in zip(point, directions)]
+
+    numeric = (f(*moved(1e-6)) - f(*moved(-1e-6))) / 2e-6
+    _close(f"{statements}-statement function value", value, f(*point), 1e-12, 0)
+    _close(f"{statements}-statement function gradient vs central differences",
+           sum(np.sum(g * d) for g, d in zip(grads, directions)), numeric, 1e-6, 1e-9)
     print(f"{seconds!r} {cold!r}")
 
 
 def compile_scaling(limit: float, sizes=COMPILE_SIZES) -> str:
-    """First-compile time per size, each size in a fresh process killed after `limit` s
-    (then the larger sizes are skipped)."""
+    """First-compile time per size and kind, each in a fresh process killed after `limit`
+    seconds (then that kind's larger sizes are skipped)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [os.path.dirname(os.path.dirname(ast_ad.__file__))]
         + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    out, cold, timed_out = [], None, False
-    for size in (10, *sizes):
-        if timed_out:
-            out.append([str(size), "skipped", "-"])
-            continue
-        try:
-            done = subprocess.run([sys.executable, __file__, "--compile-size", str(size)],
-                                  capture_output=True, text=True, env=env, timeout=limit)
-        except subprocess.TimeoutExpired:
-            out.append([str(size), f"> {fmt(limit)}", "-"])
-            timed_out = True
-            continue
-        if done.returncode != 0:
-            raise CheckFailed(f"{size}-statement function: {done.stdout}{done.stderr}")
-        seconds, first = (float(v) for v in done.stdout.split())
-        cold = first if cold is None else cold
-        out.append([str(size), fmt(seconds), fmt(seconds * 100 / size)])
-    text = table(["statements", "first call", "per 100 statements"], out)
-    if cold is None:
-        return text
-    return (text + f"\nfirst ast-ad call of the process (a 10-statement function, cold): "
-            f"{fmt(cold)}; the 10-statement row is a second one (warm)")
+    columns, colds = [], {}
+    for kind in STATEMENT_FORMS:
+        cells, timed_out = [], False
+        for size in (10, *sizes):
+            if timed_out:
+                cells += ["skipped", "-"]
+                continue
+            try:
+                done = subprocess.run([sys.executable, __file__, "--compile-size", str(size),
+                                       "--compile-kind", kind],
+                                      capture_output=True, text=True, env=env, timeout=limit)
+            except subprocess.TimeoutExpired:
+                cells += [f"> {fmt(limit)}", "-"]
+                timed_out = True
+                continue
+            if done.returncode != 0:
+                raise CheckFailed(f"{size}-statement function on {kind}: "
+                                  f"{done.stdout}{done.stderr}")
+            seconds, cold = (float(v) for v in done.stdout.split())
+            colds.setdefault(kind, cold)
+            cells += [fmt(seconds), fmt(seconds * 100 / size) if size >= 100 else "-"]
+        columns.append(cells)
+    rows = [[str(size)] + [c for cells in columns for c in cells[2 * k:2 * k + 2]]
+            for k, size in enumerate((10, *sizes))]
+    header = ["statements"] + [h for kind in STATEMENT_FORMS
+                               for h in (f"{kind}: first call", "per 100")]
+    text = table(header, rows)
+    if colds:
+        text += ("\nfirst ast-ad call of a process (a 10-statement function, cold): "
+                 + ", ".join(f"{kind} {fmt(t)}" for kind, t in colds.items())
+                 + "; the 10-statement row is a second one (warm)")
+    return text
 
 
 # -- main -------------------------------------------------------------------------------
@@ -1130,9 +1152,10 @@ def main(argv=None) -> int:
                         help="with --compile-scaling: stop a size after this long and skip "
                              "the larger ones (default 60)")
     parser.add_argument("--compile-size", type=int, help=argparse.SUPPRESS)  # the child
+    parser.add_argument("--compile-kind", choices=STATEMENT_FORMS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.compile_size:
-        time_first_compile(args.compile_size)
+        time_first_compile(args.compile_size, args.compile_kind)
         return 0
     names = args.only.split(",") if args.only else [w.name for w in WORKLOADS]
     unknown = set(names) - {w.name for w in WORKLOADS}
@@ -1146,8 +1169,8 @@ def main(argv=None) -> int:
             return 0
         if args.compile_scaling:
             print(environment_line(False))
-            print("First call of value_and_grad(f)(x, y), f straight-line code on floats "
-                  "(math calls and arithmetic), each size in a fresh process")
+            print("First call of value_and_grad(f)(x, y), f straight-line code: math calls "
+                  "and arithmetic on floats, or NumPy on arrays of 16; each in a fresh process")
             print(compile_scaling(args.compile_timeout))
             return 0
         rounds, budget, repeats = (7, 0.01, 3) if args.quick else (41, 0.025, 5)
