@@ -455,7 +455,7 @@ WORKLOADS = [
     Workload("W6", "RK4, 1000 steps of a 3-variable ODE through deriv() returning a tuple, "
              "math.*, Python floats", rk4, rk4_hand, (1.0, 0.0, 0.0, 1.5, 1000), (0, 1, 2, 3),
              1.3, peers=False),
-    Workload("W7", "Poisson log-likelihood, Python loop over two lists of 10,000 floats",
+    Workload("W7", "Poisson negative log-likelihood, Python loop over two lists of 10,000 floats",
              poisson, poisson_hand, _poisson_args(), (0, 1), 1.5, peers=False),
     Workload("W8", "log-softmax cross-entropy, X 10000x100 logits, y 10000 labels",
              cross_entropy, cross_entropy_hand, _cross_entropy_args(), (0,), 1.3, peers=False),
