@@ -1,7 +1,8 @@
 """The order of the compiler passes: the one place it is declared.
 
     source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> values
-           -> aliases -> activity -> mutation -> differentiate (reverse, or forward for jvp)
+           -> aliases -> activity -> mutation -> hoist
+           -> differentiate (reverse, or forward for jvp)
            -> simplify -> fuse -> save -> inplace -> split (vjp) -> emit -> compile
 """
 
@@ -23,6 +24,7 @@ from .passes.exits import exits
 from .passes.fence import fence
 from .passes.forward import forward
 from .passes.fuse import fuse
+from .passes.hoist import hoist
 from .passes.inplace import inplace
 from .passes.loops import loops
 from .passes.mutation import check_mutation
@@ -59,6 +61,7 @@ LOWERING: list[tuple[str, Pass]] = [
     ("aliases", check_aliases),
     ("activity", activity),
     ("mutation", check_mutation),
+    ("hoist", hoist),
 ]
 def differentiate(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     """Forward mode for jvp, reverse mode for everything else."""

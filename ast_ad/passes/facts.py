@@ -206,6 +206,12 @@ class Facts:
 
             return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="zeros_like",
                                        ctx=gast.Load()), [name(var)])
+        value = self.ctx.values.get(var)
+        if value is not None and value.items is not None and value.items and all(
+                v.kind == SCALAR for v in value.items):
+            # A tuple or list of numbers (a helper's `return a, b, c`): what zeros_like
+            # would make, written out.
+            return gast.List(elts=[const(0.0) for _ in value.items], ctx=gast.Load())
         return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(var)])
 
     def elide(self, node: gast.AST) -> gast.AST:
