@@ -164,16 +164,22 @@ def _accumulators(body: list) -> list | None:
     """Names the body only adds into (`v = v + c`, `v[i] += c`), or None if it does more."""
     adds: dict[str, bool] = {}
     others: set[str] = set()
+    local = {n for stmt in walk_statements(body) for n in assigned_names(stmt)}
     for stmt in walk_statements(body):
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
         if op == "add" and contribution(stmt.value, adj) is None:
             op = None  # folded into a plain assignment: not an accumulation any more
         if op in ("add", "scatter"):
             adds[adj] = True
-        elif op in ("init", "reset"):
+            continue
+        if op in ("init", "reset"):
             others.add(adj)
         else:
             others.update(assigned_names(stmt))
+        if any(_written_into(stmt) - local):
+            # Writes into an array it did not make, e.g. restoring what `w[i] = v` overwrote:
+            # run in the forward loop, that would undo the write before the next iteration.
+            return None
     if not adds or set(adds) & others:
         return None
     # An accumulator is read only by its own additions.
@@ -187,6 +193,19 @@ def _accumulators(body: list) -> list | None:
             if _reads(stmt, acc):
                 return None
     return list(adds)
+
+
+def _written_into(stmt) -> set[str]:
+    """Names whose array (or list) the statement writes into: `w[i] = v`, `w[i] += v`."""
+    found = set()
+    for node in gast.walk(stmt):
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
+            base = node.value
+            while isinstance(base, (gast.Subscript, gast.Attribute)):
+                base = base.value
+            if isinstance(base, gast.Name):
+                found.add(base.id)
+    return found
 
 
 def _reads_outside_total(stmt, acc) -> bool:
