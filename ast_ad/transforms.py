@@ -367,5 +367,5 @@ def generated_source(fun, *args, mode: str = "jvp", argnums=None, trace: bool = 
         gradient = compile_function(src, Options("grad", nums, True, kinds, arrays))[0]
         src, mode = get_source(gradient), "jvp"
     options = Options(mode, nums, True if mode in ("jvp", "vjp") or len(nums) > 1 else False,
-                      kinds, arrays, trace=trace)
+                      kinds, arrays, trace=trace, values=of_arguments(args, arrays))
     return compile_function(src, options)[0].__ast_ad_source__
