@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import inspect
+import types
 from typing import Callable
 
 import gast
 
-from . import callees
+from . import cache, callees
 from .context import Context, Options
 from .errors import ADError
 from .naming import Namer, names_in
@@ -39,6 +41,7 @@ from .passes.ssa import ssa
 from .passes.values import infer_values
 from .recursion import room_for
 from .source import FunctionSource, get_source
+from .syntax import walk_statements
 from .values import UNKNOWN
 
 Pass = Callable[[gast.FunctionDef, Context], gast.FunctionDef]
@@ -46,8 +49,48 @@ Pass = Callable[[gast.FunctionDef, Context], gast.FunctionDef]
 
 def lower_to_anf(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     """The anf pass; a local function inlined where it is called first goes through the
-    stages between fence and anf, as the function itself did."""
-    return anf(tree, ctx, prepare=lambda body: exits(loops(body, ctx), ctx))
+    stages between fence and anf, as the function itself did; so does a small helper
+    of the same module (parsed and fenced first)."""
+    def prepare(body):
+        return exits(loops(body, ctx), ctx)
+
+    return anf(tree, ctx, prepare, lambda name, names: inlinable_helper(name, names, ctx,
+                                                                        prepare))
+
+
+# A helper with at most this many statements is inlined where it is called.
+INLINE_STATEMENTS = 12
+
+
+def inlinable_helper(name: str, names: set, ctx: Context, prepare):
+    """The tree of the global function `name` if it is worth inlining and means the same
+    inlined: a small plain function of the same module (same globals, no closure, no
+    defaults, no rule of its own) whose free names the caller does not also use as
+    locals; else None (it is then compiled as a callee, as any other)."""
+    from .rules import registry
+
+    fn = ctx.src.globals.get(name) if name not in ctx.src.closure else None
+    if not isinstance(fn, types.FunctionType) or fn.__globals__ is not ctx.src.globals \
+            or fn.__closure__ or fn.__defaults__ or fn.__kwdefaults__ \
+            or fn is ctx.src.fn or hasattr(fn, "__wrapped__") or hasattr(fn, "__ast_ad__") \
+            or registry.lookup(fn) is not None or registry.is_nondifferentiable(fn) \
+            or fn.__code__.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE):
+        return None
+    if set(fn.__code__.co_names) & names:
+        return None  # a global it reads would read the caller's local of that name
+    try:
+        src = get_source(fn)
+        tree = parse(src)
+        fence(tree, Context(src, Options()))
+    except ADError:
+        return None  # compiled as a callee, which reports the problem
+    if sum(1 for _ in walk_statements(tree.body)) > INLINE_STATEMENTS \
+            or not all(_pure(n, fn) for n in gast.walk(gast.Module(body=tree.body,
+                                                                   type_ignores=[]))):
+        return None
+    # The code inlined is right only while `name` still refers to this function.
+    cache.depend("global", ctx.src.globals, name, (), fn)
+    return prepare(tree)
 
 
 # (stage name, pass) in order; every stage takes and returns the function's tree.
@@ -124,6 +167,30 @@ def analyse_callee(fn, arguments: tuple) -> callees.Result:
         return callees.Result(ctx.values.get(value.id, UNKNOWN),
                               shares_with_parameters(tree, ctx, value.id), changed)
     return callees.Result(UNKNOWN, None, changed)
+
+
+def _pure(node, fn) -> bool:
+    """Whether a node of a helper leaves its arguments and globals alone, as far as its
+    syntax shows: no writes into items or attributes, no `+=`, no method calls (which
+    may change their object), calls only of module functions (`np.exp`, `math.sin`)
+    without `out=`, and no nested functions. Helpers that change things stay callees,
+    whose changes the aliases pass follows."""
+    if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
+        return False
+    if isinstance(node, (gast.AugAssign, gast.FunctionDef, gast.Lambda, gast.Global,
+                         gast.Nonlocal, gast.Delete)):
+        return False
+    if isinstance(node, gast.Call):
+        func = node.func
+        if any(k.arg == "out" for k in node.keywords):
+            return False
+        root = func
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        return isinstance(func, gast.Attribute) and isinstance(root, gast.Name) \
+            and func.attr != "at" and root.id not in fn.__code__.co_varnames \
+            and isinstance(fn.__globals__.get(root.id), types.ModuleType)
+    return True
 
 
 def generate(src: FunctionSource, options: Options, stop_after: str | None = None,

@@ -26,6 +26,10 @@ def other_module(w, X):
     return np.sum(softplus(X @ w)) + scaled_norm(w, scale=0.5)
 
 
+def softplus_twice(x, y):
+    return softplus(x) * y + softplus(y)
+
+
 def keyword_arguments_and_defaults(x, y):
     return keyword_only(x, power=3) + keyword_only(y, shift=x) + scaled_norm(np.array([x, y]))
 

@@ -29,19 +29,27 @@ def test_calls(fn, args):
 
 
 def test_each_callee_is_generated_once_and_shown():
+    # softplus is in another module, so it is not inlined (see pipeline.inlinable_helper)
+    text = ast_ad.source(ast_ad.grad(c.softplus_twice, argnums=(0, 1)), 0.7, 1.3)
+    assert text.count("def softplus_forward(") == 1 and text.count("def softplus_backward(") == 1
+    assert "softplus_forward(x)" in text and "softplus_forward(y)" in text
+
+
+def test_a_small_helper_of_the_same_module_is_inlined():
     text = ast_ad.source(ast_ad.grad(c.same_module, argnums=(0, 1)), 0.7, 1.3)
-    assert text.count("def square_forward(") == 1 and text.count("def square_backward(") == 1
-    assert "square_forward(x)" in text and "square_forward(y)" in text
+    assert "square_forward" not in text and "def " not in text.split("\n", 1)[1]
+    g = ast_ad.grad(c.same_module, argnums=(0, 1))(0.7, 1.3)
+    assert g == (pytest.approx(2 * 0.7 * 1.3), pytest.approx(0.7 ** 2 + 2 * 1.3))
 
 
 def test_callee_code_is_cached_across_callers():
     from ast_ad import cache
 
     ast_ad.clear_caches()  # other tests may have made other versions (jvp, vjp) of square
-    ast_ad.grad(c.same_module)(0.7, 1.3)
-    ast_ad.grad(c.chain_of_helpers)(0.6)
-    square_versions = cache.entries(c.square, "generated")
-    assert len(square_versions) == 1  # scalar vjp of square, shared by both callers
+    ast_ad.grad(c.softplus_twice)(0.7, 1.3)
+    ast_ad.grad(c.softplus_twice, argnums=1)(0.3, 1.1)
+    softplus_versions = cache.entries(c.softplus, "generated")
+    assert len(softplus_versions) == 1  # scalar vjp of softplus, shared by both callers
 
 
 def test_recursion_is_an_error():
@@ -49,3 +57,37 @@ def test_recursion_is_an_error():
         ast_ad.grad(c.recursive)(2.0)
     assert "calls_cases.py" in str(info.value) and "rewrite the recursion as a loop" in str(
         info.value)
+
+
+SCALE = 2.0
+
+
+def scale(v):
+    return v * SCALE
+
+
+def shadows_scale(x):
+    SCALE = 3.0  # noqa: N806 -- a local with the name of the global scale() reads
+    return scale(x) + SCALE
+
+
+def writes_its_argument(v):
+    v[0] = 0.0
+    return np.sum(v)
+
+
+def calls_a_writer(x):
+    y = x * 1.0
+    s = writes_its_argument(y)
+    return s + np.sum(y * x)
+
+
+def test_a_helper_reading_a_global_the_caller_shadows_is_not_inlined():
+    assert ast_ad.grad(shadows_scale)(1.5) == 2.0
+    assert "scale_forward" in ast_ad.source(ast_ad.grad(shadows_scale), 1.5)
+
+
+def test_a_helper_that_writes_into_its_argument_is_not_inlined():
+    # It stays a callee, whose change to its argument the aliases pass rejects.
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="changes its argument `y`"):
+        ast_ad.grad(calls_a_writer)(np.ones(3))

@@ -38,21 +38,26 @@ from ..syntax import assign, clone, const, is_constant, local_names, name, renam
 
 
 def anf(func: gast.FunctionDef, ctx: Context,
-        prepare: Callable[[gast.FunctionDef], gast.FunctionDef]) -> gast.FunctionDef:
+        prepare: Callable[[gast.FunctionDef], gast.FunctionDef],
+        helper: Callable[[str, set], gast.FunctionDef | None] = lambda name, names: None,
+        ) -> gast.FunctionDef:
     """Return `func` with its body in A-normal form (see the module docstring).
 
     A local function is inlined where it is called; `prepare` first brings a copy of it
-    to the forms `func` had on entry (the pipeline passes its stages before this one)."""
-    lowering = _Lowering(ctx, local_names(func), prepare)
+    to the forms `func` had on entry (the pipeline passes its stages before this one).
+    So is a small helper of the same module: `helper(name, names the function uses)`
+    gives its tree, prepared, when it can be inlined (see pipeline.inlinable_helper)."""
+    lowering = _Lowering(ctx, local_names(func), prepare, helper)
     func.body = lowering.block(func.body)
     return func
 
 
 class _Lowering:
-    def __init__(self, ctx: Context, locals_: set[str], prepare):
+    def __init__(self, ctx: Context, locals_: set[str], prepare, helper):
         self.ctx = ctx
         self.locals = locals_
         self.prepare = prepare
+        self.helper = helper
         self.nested: dict[str, gast.FunctionDef] = {}  # local functions, inlined where called
         self.inlining: list[str] = []
 
@@ -314,6 +319,11 @@ class _Lowering:
         func = node.func
         if isinstance(func, gast.Name) and func.id in self.nested:
             return self.inline(self.nested[func.id], node, out)
+        if isinstance(func, gast.Name) and func.id not in self.locals \
+                and func.id not in self.inlining:
+            helper = self.helper(func.id, self.locals)
+            if helper is not None:
+                return self.inline(helper, node, out, prepared=True)
         if not self.is_atom(func):
             if isinstance(func, gast.Attribute):  # a method: x.sum(), (a + b).reshape(...)
                 func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr,
@@ -324,7 +334,8 @@ class _Lowering:
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in node.keywords]
         return gast.Call(func=func, args=args, keywords=keywords)
 
-    def inline(self, fn: gast.FunctionDef, call_node: gast.Call, out: list) -> gast.AST:
+    def inline(self, fn: gast.FunctionDef, call_node: gast.Call, out: list,
+               prepared: bool = False) -> gast.AST:
         """Lower a call of a local function as its body, with its own names made fresh.
 
         The body reads the enclosing function's variables as they are at the call,
@@ -352,7 +363,8 @@ class _Lowering:
                 _substitute(body, fresh[param], lowered)  # pass an atom straight in
             else:
                 self.emit(out, assign(fresh[param], lowered, value), value)
-        body = self.prepare(body)
+        if not prepared:
+            body = self.prepare(body)
         self.inlining.append(fn.name)
         for stmt in body.body[:-1]:
             self.stmt(stmt, out)
