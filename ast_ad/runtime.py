@@ -271,6 +271,18 @@ def sum_adjoint(g, iterable):
     return [unbroadcast(g, item) for item in iterable]
 
 
+def tie_weights(wins, ties, like):
+    """The weight of x in max(x, y) (also min, fmax, fmin, clip): 1 where x `wins`, 0.5 at a
+    tie, 0 elsewhere, in the float dtype of `like` (the result): a float64 weight would make
+    a float32 gradient float64."""
+    weights = np.asarray(wins, dtype=_grad_dtype(like))  # a new array: bools are converted
+    if np.any(ties):
+        if weights.ndim == 0:
+            return weights.dtype.type(0.5)
+        weights[ties] = 0.5
+    return weights if weights.ndim else weights[()]
+
+
 def extremum_weights(a, y, axis=None, keepdims=False):
     """How a max or min `y` of `a` over `axis` depends on each element of `a`.
 
@@ -280,7 +292,8 @@ def extremum_weights(a, y, axis=None, keepdims=False):
     a = np.asarray(a)
     hit = a == _kept(y, a, axis, keepdims)
     count = np.sum(hit, axis=axis, keepdims=True)
-    return hit.astype(_grad_dtype(a)) / count
+    weights = hit.astype(_grad_dtype(a))
+    return weights if np.all(count == 1) else weights / count.astype(weights.dtype)
 
 
 def prod_of_others(a, axis=None):

@@ -479,6 +479,9 @@ class _Reverse(Facts):
         for item in instantiate(template, binding):
             value = self.explicit_sums(self.elide(algebra.simplify(item[-1])))
             if item[0] == "temp":
+                known = self.shape(value)
+                if known is not None:  # so that later statements of the rule can use it
+                    self.ctx.shapes[item[1]] = known
                 out.append(assign(item[1], value, stmt))
             elif item[0] == "add":
                 out.append(self.accumulate(atoms[item[1]].id, value, stmt))

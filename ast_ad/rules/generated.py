@@ -13,17 +13,31 @@ from ..runtime import (
     accumulate,
     as_gradient,
     reduced_count,
+    tie_weights,
     unbroadcast,
     unreduce,
     unstack,
     zeros_like,
 )
+from . import static
 from .registry import adjoint, nondifferentiable, tangent
 
 # The zero adjoints a backward pass starts from.
 nondifferentiable(zeros_like, why="zeros")
 # How many elements a reduction combines (mean, var, std): an integer.
 nondifferentiable(reduced_count, why="a count", result_kind="scalar")
+
+
+# The weights of max/min/clip's arguments: piecewise constant, shaped like `wins`
+# (a rule rather than nondifferentiable(...) so that the shapes pass knows its shape).
+@adjoint(tie_weights, result_kind="join", shape=static.same_as("wins"))
+def tie_weights_adjoint(w, wins, ties, like):
+    """Piecewise constant: nothing flows back."""
+
+
+@tangent(tie_weights)
+def tie_weights_tangent(w, wins, ties, like):
+    d[w] = 0.0 * w
 
 
 @adjoint(unbroadcast)
