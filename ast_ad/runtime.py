@@ -593,13 +593,13 @@ def diagonal_adjoint(g, a, offset=0, axis1=0, axis2=1):
     g's last axis runs along the diagonal (a size-1 last axis is spread along it:
     the adjoint of np.trace is diagonal_adjoint(g[..., None], ...)).
     """
-    out = _zeros_for(g, a)
-    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))  # a view: writes land in out
+    zeros = _zeros_for(g, a)
+    moved = np.zeros_like(np.moveaxis(zeros, (axis1, axis2), (-2, -1)))  # a new array
     rows, cols = moved.shape[-2:]
     n = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
     i = np.arange(n)
     moved[..., i - min(offset, 0), i + max(offset, 0)] = g
-    return out
+    return np.moveaxis(moved, (-2, -1), (axis1, axis2))
 
 
 def diag_adjoint(g, v, k=0):
@@ -632,6 +632,12 @@ def solve_tangent_a(a, b, x, da):
     if np.ndim(b) == 1:
         return -np.linalg.solve(a, (da @ x[..., None]))[..., 0]
     return -np.linalg.solve(a, da @ x)
+
+
+def tril_half(x):
+    """The lower triangle of x (of each matrix in a stack) with its diagonal halved: the
+    Phi of the Cholesky derivative. Linear and its own adjoint."""
+    return 0.5 * (np.tril(x) + np.tril(x, -1))
 
 
 def kron_adjoint(g, a, b, which):

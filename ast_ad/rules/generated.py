@@ -14,6 +14,7 @@ from ..runtime import (
     as_gradient,
     reduced_count,
     tie_weights,
+    tril_half,
     unbroadcast,
     unreduce,
     unstack,
@@ -90,3 +91,14 @@ def as_gradient_adjoint(y, g, x):
 @tangent(as_gradient)
 def as_gradient_tangent(y, g, x):
     d[y] = as_gradient(d[g], x)
+
+
+# The lower triangle with its diagonal halved (Cholesky rules): linear and self-adjoint.
+@adjoint(tril_half, shape=static.same_as("x"))
+def tril_half_adjoint(y, x):
+    b[x] = tril_half(b[y])
+
+
+@tangent(tril_half)
+def tril_half_tangent(y, x):
+    d[y] = tril_half(d[x])
