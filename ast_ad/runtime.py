@@ -12,6 +12,22 @@ def _shape(x):
     return shape if shape is not None else np.shape(x)
 
 
+def stop_gradient(x):
+    """`x` as a constant for differentiation: the value is x (an array is copied), the
+    derivative is zero, in every mode (grad, jvp, vjp, hessian), as jax.lax.stop_gradient.
+
+    For a value whose derivative is known to cancel, so that its adjoint need not be
+    computed: the shift of a log-softmax, `m = ast_ad.stop_gradient(np.max(x, axis=1,
+    keepdims=True))`, leaves `x - m - log(sum(exp(x - m)))` and its gradient unchanged, and
+    the backward pass skips np.max. Where the derivative does not cancel, the gradient
+    changes: that is what stop_gradient says.
+    """
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+stop_gradient.__module__ = "ast_ad"  # it is ast_ad.stop_gradient
+
+
 def unbroadcast(g, x):
     """Sum `g` over the axes NumPy broadcasting added, so that it has the shape of `x`."""
     shape = _shape(x)

@@ -145,7 +145,7 @@ class _Shapes:
 # Functions making a new array shaped like their first argument (a shape= argument
 # aside): how many positional arguments come before `shape`.
 _LIKE = {np.zeros_like: 2, np.ones_like: 2, np.empty_like: 2, np.full_like: 3,
-         runtime.zeros_like: 1}
+         runtime.zeros_like: 1, runtime.stop_gradient: 1}
 
 UNKNOWN = object()
 
