@@ -656,6 +656,42 @@ def tril_half(x):
     return 0.5 * (np.tril(x) + np.tril(x, -1))
 
 
+def triangle(m, lower=False, unit_diagonal=False):
+    """The triangle of m that scipy.linalg.solve_triangular reads: the lower or upper one,
+    without the diagonal if unit_diagonal (then taken as ones). Linear and its own adjoint."""
+    if lower:
+        return np.tril(m, -1 if unit_diagonal else 0)
+    return np.triu(m, 1 if unit_diagonal else 0)
+
+
+def cho_solve_adjoint(gb, c_and_lower, x):
+    """The adjoint of the factor c in x = scipy.linalg.cho_solve((c, lower), b), given
+    gb = A^-1 g (the adjoint of b): -(gb x^T + x gb^T) L for a lower factor L (its transpose
+    for an upper one), on the triangle cho_solve reads."""
+    c, lower = c_and_lower
+    n = np.shape(c)[0]
+    g2 = np.reshape(gb, (n, -1))
+    x2 = np.reshape(x, (n, -1))
+    m = g2 @ x2.T + x2 @ g2.T
+    if lower:
+        return -np.tril(m @ np.tril(c))
+    return -np.triu(np.triu(c) @ m)
+
+
+def cho_solve_tangent(c_and_lower, x, dc):
+    """How x = scipy.linalg.cho_solve((c, lower), b) changes with the factor c (linear in dc):
+    -A^-1 (dL L^T + L dL^T) x, with A = L L^T read from c's triangle."""
+    import scipy.linalg
+
+    c, lower = c_and_lower
+    if lower:
+        factor, change = np.tril(c), np.tril(dc)
+    else:
+        factor, change = np.triu(c).T, np.triu(dc).T
+    moved = change @ (factor.T @ x) + factor @ (change.T @ x)
+    return -scipy.linalg.cho_solve(c_and_lower, moved)
+
+
 def kron_adjoint(g, a, b, which):
     """The adjoint of `a` (which=0) or `b` (which=1) in `z = np.kron(a, b)`.
 

@@ -14,6 +14,7 @@ from ..runtime import (
     as_gradient,
     reduced_count,
     tie_weights,
+    triangle,
     tril_half,
     unbroadcast,
     unreduce,
@@ -102,3 +103,14 @@ def tril_half_adjoint(y, x):
 @tangent(tril_half)
 def tril_half_tangent(y, x):
     d[y] = tril_half(d[x])
+
+
+# A triangle of a matrix (SciPy's triangular solves): linear and self-adjoint.
+@adjoint(triangle, shape=static.same_as("m"))
+def triangle_adjoint(y, m, lower=False, unit_diagonal=False):
+    b[m] = triangle(b[y], lower, unit_diagonal)
+
+
+@tangent(triangle)
+def triangle_tangent(y, m, lower=False, unit_diagonal=False):
+    d[y] = triangle(d[m], lower, unit_diagonal)
