@@ -12,18 +12,17 @@ import functools
 import inspect
 import numbers
 import weakref
-from dataclasses import replace
 from keyword import iskeyword
 
 import numpy as np
 
-from . import cache
-from .compile import compile_generated, note_user_line
+from . import cache, higher
+from .compile import compile_function, note_user_line
 from .context import Options
-from .errors import ADError, Location, NonDifferentiableError, NoRuleError
-from .passes.kinds import kind_of_value
-from .pipeline import check, generate
+from .errors import ADError, Location, NonDifferentiableError
+from .pipeline import check
 from .source import FunctionSource, describe, get_source
+from .values import kind_of_value, of_argument, of_arguments
 
 # Code is specialised to the shapes of array arguments (so shapes are known when
 # generating it); after this many different shapes, one shape-generic version.
@@ -32,102 +31,6 @@ MAX_SHAPE_SPECIALISATIONS = 8
 def clear_caches() -> None:
     """Forget all generated code (the next call of a transformed function generates it again)."""
     cache.clear()
-
-
-def compile_function(src: FunctionSource, options: Options) -> list:
-    """Generate and compile code for one function and options (cached per function).
-
-    The code is cached with what generating it relied on (cache.Dep): if that
-    changes, e.g. a global the function calls is rebound, the code is generated
-    again; the first function also checks it whenever it runs (see compile.guarded_copy).
-    """
-    key = (src.fn.__code__, src.text, options)
-    with cache.LOCK:
-        found = cache.lookup(src.fn, "generated", key)
-        if found is not None:
-            return found
-        with cache.recording() as recorded:
-            # Code generated from generated code inherits what that code assumed.
-            cache.replay(getattr(src.fn, "__ast_ad_deps__", ()))
-            cache.compiling().append(src.fn)
-            try:
-                text, names, ctx = generate(src, options, compile_callee=compile_callee)
-            finally:
-                cache.compiling().pop()
-        deps = tuple(recorded.values())
-        guarded = options.mode in ("grad", "value_and_grad")
-        stale = _stale_handler(src.fn, options) if guarded else None
-        functions = compile_generated(text, names, ctx, deps, stale)
-        if stale is not None:
-            stale.__ast_ad_for__.append(functions[0])
-        callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees))
-        for i, fn in enumerate(functions):
-            fn.__ast_ad_source__ = text + callee_text
-            if options.mode != "jvp" and options.inplace:
-                fn.__ast_ad_differentiable__ = _without_inplace(src.fn, options, i)
-            fn.__ast_ad_mutated__ = ctx.mutated_residuals
-            fn.__ast_ad_users__ = weakref.WeakSet()  # dispatchers that run it
-        cache.store(src.fn, "generated", key, functions, deps)
-        return functions
-
-
-def _without_inplace(fn, options: Options, index: int):
-    """The code to differentiate instead of the `index`-th generated function: the same
-    code without in-place accumulation (`bx += c` on a buffer the function owns, which
-    the aliases pass would rightly reject in code it cannot see is the only owner).
-    Compiled on first use; held weakly, like the other caches keyed by `fn`."""
-    fn_ref = weakref.ref(fn)
-
-    def make():
-        target = fn_ref()
-        if target is None:
-            return None
-        return compile_function(get_source(target), replace(options, inplace=False))[index]
-
-    return make
-
-
-def _stale_handler(fn, options: Options):
-    """What generated code calls when what it was generated for no longer holds: the
-    dispatchers running it forget it, and the call runs code generated afresh."""
-    fn_ref = weakref.ref(fn)
-    box: list = []  # the guarded function, once compiled
-
-    def regenerate():
-        target = fn_ref()
-        if target is None or getattr(target, "__ast_ad_plain__", None) is not None or \
-                target.__code__.co_filename.startswith("<ast_ad:"):
-            raise ADError(f"the code ast-ad generated for {describe(target)} is out of date: a "
-                          "global or closure variable it depends on was rebound",
-                          hint="differentiate the function again")
-        return compile_function(get_source(target), options)[0]
-
-    def stale(*args, **kwargs):
-        old = box[0] if box else None
-        users = list(getattr(old, "__ast_ad_users__", ()))
-        for state in users:
-            state.forget(old)
-        try:
-            if users:
-                new = users[0].compile_for(args, kwargs)
-            else:
-                new = regenerate()
-        except ADError as error:
-            raise error.with_traceback(None) from None
-        return getattr(new, "__ast_ad_plain__", new)(*args, **kwargs)
-
-    stale.__ast_ad_for__ = box
-    return stale
-
-
-def compile_callee(fn, options: Options, call_site: Location):
-    """Forward and backward functions for a user function called by generated code."""
-    if fn in cache.compiling():
-        raise NoRuleError(
-            f"{describe(fn)} is recursive (it calls itself, directly or through other "
-            "functions): ast-ad differentiates each function once", call_site,
-            "rewrite the recursion as a loop")
-    return compile_function(get_source(fn), options)
 
 
 def grad(fun=None, argnums: int | tuple[int, ...] = 0):
@@ -289,11 +192,18 @@ class _Never:
 
 
 def _arrays_match(checks, values) -> bool:
-    """Code is specialised to each array argument's dtype and (usually) shape."""
+    """Code is specialised to each array argument's dtype and (usually) shape, and to
+    what a list or tuple argument holds (values.of_argument)."""
     for i, dtype, shape in checks:
-        if values[i].dtype is not dtype or shape is not None and values[i].shape != shape:
+        if dtype is _ITEMS:
+            if of_argument(values[i]) != shape:
+                return False
+        elif values[i].dtype is not dtype or shape is not None and values[i].shape != shape:
             return False
     return True
+
+
+_ITEMS = object()  # in a check: the abstract value a list or tuple argument must have
 
 
 class _Transformed:
@@ -330,8 +240,9 @@ class _Transformed:
     def _check_argnums(self, argnums):
         return check_argnums(argnums, self.params, self.fun, self.location)
 
-    def options(self, kinds, arrays=None) -> Options:
-        return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays)
+    def options(self, kinds, arrays=None, items=None) -> Options:
+        return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays,
+                       values=items)
 
     def compile_for(self, args, kwargs):
         with cache.LOCK:  # one compilation at a time; the state's tables change together
@@ -368,10 +279,14 @@ class _Transformed:
         seen.add(arrays)
         if len(seen) > MAX_SHAPE_SPECIALISATIONS:
             arrays = generic  # called with many shapes: one shape-generic version
-        generated = self.compile_options(self.options(kinds, arrays))
+        items = of_arguments(values, arrays)
+        generated = self.compile_options(self.options(kinds, arrays, items))
         self.latest = generated
         checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
                        if isinstance(v, np.ndarray))
+        if items is not None:  # the code is specialised to what the lists hold
+            checks += tuple((i, _ITEMS, items[i]) for i, v in enumerate(values)
+                            if type(v) in (list, tuple))
         self.table[tuple(map(type, values))] = (generated, checks)
         self.remember(values, generated, arrays)
         return generated
@@ -411,6 +326,10 @@ class _Transformed:
         if users is not None:
             users.add(self)
         if self.fast_cell is None:
+            return
+        if any(type(v) in (list, tuple) for v in values):
+            # The fast path tests classes, dtypes and shapes, not what a list holds.
+            self.fast_cell.cell_contents = self.never
             return
         fast = [generated]
         for i, value in enumerate(values):
@@ -532,6 +451,4 @@ def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool
                 f"argument {i}, an array, is not supported",
                 hint="for second derivatives with respect to arrays use ast_ad.hessian(f) or "
                      "ast_ad.jacfwd(ast_ad.grad(f))")
-    from .higher import derivative_of_generated as make
-
-    return make(generated, mode, argnums, is_tuple, values)
+    return higher.derivative_of_generated(generated, mode, argnums, is_tuple, values)

@@ -1,25 +1,23 @@
-"""What a user function called by the code being compiled returns: its kind and shape.
+"""What a user function called by the code being compiled returns: its abstract value.
 
-The caller's kinds and shapes passes ask, so code after `z = helper(x)` knows
-z is a scalar (or an array of a known shape) as well as it would inline.
-The callee is analysed with the caller's argument kinds, up to its shapes pass.
+The caller's values pass asks, so code after `z = helper(x)` knows z is a
+scalar, an array of a known shape, or a tuple of three floats, as well as it
+would inline. The callee is analysed with the values of the caller's
+arguments, up to its values pass, by the pipeline (`ctx.analyse_callee`): a
+pass never runs the pipeline itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gast
-
-from . import cache
-from .errors import ADError
+from . import cache, values
+from .values import Value
 
 
 @dataclass(frozen=True)
 class Result:
-    kind: str | None
-    shape: tuple | None
-    item_kind: str | None  # when the function returns a tuple or list of one kind
+    value: Value  # what it returns
     # The positions of the arguments the result may share memory with (`return a[0]`,
     # `return a.T`); None: any.
     shares: tuple | None = None
@@ -28,16 +26,13 @@ class Result:
     changes: tuple = ()
 
 
-UNKNOWN = Result("other", None, None)
+UNKNOWN = Result(values.UNKNOWN)
 
 
-def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
-    from .context import Options
-    from .passes.aliases import changes, shares_with_parameters
-    from .pipeline import transform
-    from .source import get_source
-
-    key = (fn.__code__, kinds, arrays)
+def result_of(ctx, fn, arguments: tuple) -> Result:
+    """What `fn` returns and changes when called with arguments of these values (cached):
+    see `ctx.analyse_callee`."""
+    key = (fn.__code__, arguments)
     with cache.LOCK:
         found = cache.lookup(fn, "results", key)  # None if what it assumed changed
         if found is not None:
@@ -47,19 +42,7 @@ def result_of(fn, kinds: tuple, arrays: tuple | None) -> Result:
         cache.analysing().append(fn)
         with cache.recording() as recorded:
             try:
-                tree, ctx = transform(get_source(fn), Options(kinds=kinds, arrays=arrays),
-                                      stop_after="shapes")
-            except ADError:
-                result = UNKNOWN  # if it is ever differentiated, compiling it reports the error
-            else:
-                value = tree.body[-1].value
-                changed = tuple(changes(tree, ctx))
-                if isinstance(value, gast.Name):
-                    result = Result(ctx.kinds.get(value.id), ctx.shapes.get(value.id),
-                                    ctx.elements.get(value.id),
-                                    shares_with_parameters(tree, ctx, value.id), changed)
-                else:
-                    result = Result("other", None, None, None, changed)
+                result = ctx.analyse_callee(fn, arguments)
             finally:
                 cache.analysing().pop()
         cache.store(fn, "results", key, result, recorded.values())

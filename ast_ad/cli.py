@@ -14,11 +14,12 @@ import inspect
 import sys
 from pathlib import Path
 
+from .compile import compile_function
 from .context import Options
 from .errors import ADError
-from .passes.kinds import OTHER, kind_of_value
 from .pipeline import STAGES, generate
 from .source import get_source
+from .values import OTHER, kind_of_value
 
 KIND_NAMES = {"scalar": "scalar", "array": "array", "generic": OTHER}
 
@@ -187,8 +188,6 @@ def _generate(fn, args, argnums, at, given_kinds) -> str:
         raise ADError(f"{fn.__name__} has no positional parameters to differentiate")
     if argnums is None:
         argnums = tuple(range(len(params)))
-    from .api import compile_function
-
     mode = {"reverse": "value_and_grad", "grad": "grad", "forward": "jvp",
             "hessian": "grad"}[args.mode]
     kinds = _kinds(fn, params, at, given_kinds)

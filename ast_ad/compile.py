@@ -1,4 +1,5 @@
-"""Turn generated source into a function: exec once, register with linecache, cache.
+"""Generate and compile a function's code: run the pipeline, exec once, register with
+linecache, cache (`compile_function`, what every transformation calls).
 
 The generated function runs with the user function's globals, shares its
 closure cells (so it sees the same free variables), and reaches the objects
@@ -17,18 +18,117 @@ import ast
 import linecache
 import textwrap
 import types
+import weakref
+from dataclasses import replace
 
 from . import cache
-from .context import Context
+from .context import Context, Options
+from .errors import ADError, Location, NoRuleError
+from .pipeline import generate
 from .recursion import room_for
+from .source import FunctionSource, describe, get_source
+
+
+def compile_function(src: FunctionSource, options: Options) -> list:
+    """Generate and compile code for one function and options (cached per function).
+
+    The code is cached with what generating it relied on (cache.Dep): if that
+    changes, e.g. a global the function calls is rebound, the code is generated
+    again; the first function also checks it whenever it runs (see guarded_copy).
+    """
+    key = (src.fn.__code__, src.text, options)
+    with cache.LOCK:
+        found = cache.lookup(src.fn, "generated", key)
+        if found is not None:
+            return found
+        with cache.recording() as recorded:
+            # Code generated from generated code inherits what that code assumed.
+            cache.replay(getattr(src.fn, "__ast_ad_deps__", ()))
+            cache.compiling().append(src.fn)
+            try:
+                text, names, ctx = generate(src, options, compile_callee=compile_callee)
+            finally:
+                cache.compiling().pop()
+        deps = tuple(recorded.values())
+        guarded = options.mode in ("grad", "value_and_grad")
+        stale = stale_handler(src.fn, options) if guarded else None
+        functions = compile_generated(text, names, ctx, deps, stale)
+        if stale is not None:
+            stale.__ast_ad_for__.append(functions[0])
+        callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees))
+        for i, fn in enumerate(functions):
+            fn.__ast_ad_source__ = text + callee_text
+            if options.mode != "jvp" and options.inplace:
+                fn.__ast_ad_differentiable__ = _without_inplace(src.fn, options, i)
+            fn.__ast_ad_mutated__ = ctx.mutated_residuals
+            fn.__ast_ad_users__ = weakref.WeakSet()  # dispatchers that run it
+        cache.store(src.fn, "generated", key, functions, deps)
+        return functions
+
+
+def _without_inplace(fn, options: Options, index: int):
+    """The code to differentiate instead of the `index`-th generated function: the same
+    code without in-place accumulation (`bx += c` on a buffer the function owns, which
+    the aliases pass would rightly reject in code it cannot see is the only owner).
+    Compiled on first use; held weakly, like the other caches keyed by `fn`."""
+    fn_ref = weakref.ref(fn)
+
+    def make():
+        target = fn_ref()
+        if target is None:
+            return None
+        return compile_function(get_source(target), replace(options, inplace=False))[index]
+
+    return make
+
+
+def stale_handler(fn, options: Options):
+    """What generated code calls when what it was generated for no longer holds: the
+    dispatchers running it forget it, and the call runs code generated afresh."""
+    fn_ref = weakref.ref(fn)
+    box: list = []  # the guarded function, once compiled
+
+    def regenerate():
+        target = fn_ref()
+        if target is None or getattr(target, "__ast_ad_plain__", None) is not None or \
+                target.__code__.co_filename.startswith("<ast_ad:"):
+            raise ADError(f"the code ast-ad generated for {describe(target)} is out of date: a "
+                          "global or closure variable it depends on was rebound",
+                          hint="differentiate the function again")
+        return compile_function(get_source(target), options)[0]
+
+    def stale(*args, **kwargs):
+        old = box[0] if box else None
+        users = list(getattr(old, "__ast_ad_users__", ()))
+        for state in users:
+            state.forget(old)
+        try:
+            if users:
+                new = users[0].compile_for(args, kwargs)
+            else:
+                new = regenerate()
+        except ADError as error:
+            raise error.with_traceback(None) from None
+        return getattr(new, "__ast_ad_plain__", new)(*args, **kwargs)
+
+    stale.__ast_ad_for__ = box
+    return stale
+
+
+def compile_callee(fn, options: Options, call_site: Location):
+    """Forward and backward functions for a user function called by generated code."""
+    if fn in cache.compiling():
+        raise NoRuleError(
+            f"{describe(fn)} is recursive (it calls itself, directly or through other "
+            "functions): ast-ad differentiates each function once", call_site,
+            "rewrite the recursion as a loop")
+    return compile_function(get_source(fn), options)
 
 
 def note_user_line(error: BaseException) -> None:
     """Add a note to an exception raised in generated code, naming the user's function and
     source line the failing statement came from (read from its `# line N:` comment).
     Python 3.11+ (add_note); nothing otherwise, or for ADErrors (they carry a location)."""
-    from .errors import ADError
-
     if not hasattr(error, "add_note") or isinstance(error, ADError):
         return
     frame, tb = None, error.__traceback__

@@ -26,12 +26,25 @@ class Options:
     # One entry per parameter: (dtype name, shape) for a NumPy array argument, else None;
     # the shape is None in code generated for any shape.
     arrays: tuple | None = None
+    # One entry per parameter: its abstract value (values.Value), when the caller knows
+    # more than kinds and arrays say (the items of a list, a callee's tuple argument).
+    values: tuple | None = None
     # Keep every primitive on its own line (a textbook trace) instead of folding
     # single-use temporaries back into expressions.
     trace: bool = False
     # Accumulate adjoints into their arrays in place (`bx += c`, the inplace pass); off
     # in the version of the code that is itself differentiated (see source.get_source).
     inplace: bool = True
+
+    @classmethod
+    def of_values(cls, values: tuple, **options) -> "Options":
+        """Options for arguments of these abstract values (kinds and arrays follow)."""
+        from .values import ARRAY
+
+        kinds = tuple(v.kind for v in values)
+        arrays = tuple((v.dtype.name if v.dtype is not None else None, v.shape)
+                       if v.kind == ARRAY else None for v in values)
+        return cls(kinds=kinds, arrays=arrays, values=values, **options)
 
 
 @dataclass
@@ -48,6 +61,7 @@ class Context:
     injected: dict[str, Any] = field(default_factory=dict)
     # Results of analyses, filled by the passes that compute them.
     scope: Any = None
+    values: dict = field(default_factory=dict)  # name -> values.Value (the values pass)
     kinds: dict[str, str] = field(default_factory=dict)
     shape_class: dict[str, str] = field(default_factory=dict)
     shapes: dict[str, tuple | None] = field(default_factory=dict)
@@ -59,6 +73,9 @@ class Context:
     cotangent: str | None = None  # vjp mode: the backward function's parameter
     # Compiles a user function the code calls: (function, Options) -> (forward, backward).
     compile_callee: Any = None
+    # Analyses a user function the code calls, up to its shapes pass (set by the pipeline):
+    # (function, argument kinds, arrays) -> callees.Result; see callees.result_of.
+    analyse_callee: Any = None
     callees: list = field(default_factory=list)  # generated functions of callees, for source()
     mutated_residuals: tuple = ()  # vjp mode: residuals the backward function changes
     mixed_precision: bool | None = None  # facts.mixed_precision, once computed

@@ -18,16 +18,14 @@ import inspect
 import weakref
 
 from . import cache
-from .compile import compile_wrapper
+from .compile import compile_function, compile_wrapper, stale_handler
 from .context import Options
-from .passes.kinds import kind_of_value
 from .runtime import scalar_output_check
 from .source import get_source
+from .values import kind_of_value
 
 
 def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool, values):
-    from .api import _stale_handler, compile_function
-
     kinds = tuple(kind_of_value(v) for v in values)
     key = (mode, argnums, is_tuple, kinds)
     found = cache.lookup(generated, "wrappers", key)
@@ -61,7 +59,7 @@ def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool
     injected = {jvp_fn.__name__: jvp_fn,
                 "check_scalar_output": scalar_output_check(generated.__qualname__, None)}
     deps = getattr(jvp_fn, "__ast_ad_deps__", ())
-    stale = _stale_handler(generated, None)
+    stale = stale_handler(generated, None)
     wrapper = compile_wrapper(text, name, generated.__globals__, injected, generated.__qualname__,
                               deps, stale)
     stale.__ast_ad_for__.append(wrapper)

@@ -73,7 +73,7 @@ def get_source(fn) -> FunctionSource:
             hint="wrap it in a Python function, e.g. `def f(x): return g(x)`",
         )
     # Generated code is differentiated in its version without in-place accumulation
-    # (see api._without_inplace), and read without the dependency guard compiled into
+    # (see compile._without_inplace), and read without the dependency guard compiled into
     # its entry copy.
     differentiable = getattr(fn, "__ast_ad_differentiable__", None)
     if differentiable is not None:

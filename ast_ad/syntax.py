@@ -96,6 +96,15 @@ def param_names(func: gast.FunctionDef) -> list[str]:
     return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
 
 
+def local_names(func: gast.FunctionDef) -> set[str]:
+    """Names Python treats as local to `func`: parameters and assignment targets."""
+    found = set(param_names(func))
+    for node in gast.walk(func):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            found.add(node.id)
+    return found
+
+
 def load_names(node: gast.AST) -> list[str]:
     """Names read (Load context) anywhere inside `node`."""
     return [
@@ -173,6 +182,11 @@ def assigned_names(stmt: gast.AST) -> list[str]:
 def name_nodes(node: gast.AST) -> list:
     """Every Name node inside `node` (a faster gast.walk when only names matter)."""
     return nodes_of(node, gast.Name)
+
+
+def mentions(node: gast.AST, var: str) -> bool:
+    """Whether the name `var` occurs (read or written) anywhere inside `node`."""
+    return any(n.id == var for n in name_nodes(node))
 
 
 def loads_of(node: gast.AST) -> set[str]:

@@ -13,17 +13,16 @@ from .api import (
     check_argnums,
     check_array_class,
     check_differentiable,
-    compile_function,
     grad,
     raise_own_error,
 )
-from .compile import note_user_line
+from .compile import compile_function, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonScalarOutputError
-from .passes.kinds import kind_of_value
 from .pipeline import check
 from .runtime import output_problem
 from .source import describe, get_source
+from .values import kind_of_value, of_arguments
 
 
 def _compile(fun, mode: str, argnums: tuple, values: tuple):
@@ -35,7 +34,8 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
     kinds = tuple(kind_of_value(v) for v in values)
     arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
                    for v in values)
-    key = (mode, argnums, kinds, arrays, getattr(target, "__code__", None))
+    items = of_arguments(values, arrays)
+    key = (mode, argnums, kinds, arrays, items, getattr(target, "__code__", None))
     with cache.LOCK:
         found = cache.lookup(target, "transforms", key)  # None if what it assumed changed
         if found is not None:
@@ -50,7 +50,8 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
         for i in argnums:
             check_differentiable(values[i], i, names[i], fun, src.location)
         try:
-            functions = compile_function(src, Options(mode, argnums, True, kinds, arrays))
+            functions = compile_function(src, Options(mode, argnums, True, kinds, arrays,
+                                                      values=items))
         except ADError:
             if state is not None:
                 raise_own_error(target, values, {})

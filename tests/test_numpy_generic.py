@@ -10,7 +10,7 @@ import pytest
 
 import ast_ad
 from ast_ad import api
-from ast_ad.passes.kinds import kind_of_value
+from ast_ad.values import kind_of_value
 
 MODULES = ["numpy_cases_linalg", "numpy_cases_shape", "numpy_cases_indexing"]
 ROWS = [(m, c) for m in MODULES for c in importlib.import_module(m).CASES]

@@ -16,9 +16,9 @@ from numeric import check_gradient
 
 import ast_ad
 from ast_ad import NoRuleError
-from ast_ad.passes.kinds import kind_of_value
 from ast_ad.rules import registry
 from ast_ad.templates import Arg, Binding, bind_call, instantiate
+from ast_ad.values import kind_of_value
 
 rng = np.random.default_rng(5)
 

@@ -29,7 +29,7 @@ def _shape(value):
 
 
 def static_shape(primal, args, kwargs):
-    """What the shapes pass computes for `primal(*args, **kwargs)` (see passes/shapes.py)."""
+    """What the shapes pass computes for `primal(*args, **kwargs)` (see passes/values.py)."""
     rule = registry.lookup(primal)
     atoms = [_atom(a) for a in args]
     keyword_atoms = {k: _atom(v) for k, v in kwargs.items()}

@@ -134,7 +134,7 @@ def test_inplace_accumulation_with_writes():
 
 # -- shapes of zeros_like & co -----------------------------------------------------------------
 # `bt = by[0]; by[0] = 0.0; ... bt ...` in the gradient code: by was made by
-# np.full_like / np.zeros_like, whose shape the shapes pass did not know, so by[0] might
+# np.full_like / np.zeros_like, whose shape the values pass did not know, so by[0] might
 # have been a row (a view): rejected as a stale read.
 
 def write_then_read_old_values(x):

@@ -10,11 +10,11 @@ import gast
 import numpy as np
 import pytest
 
-from ast_ad.passes.kinds import kind_of_value
 from ast_ad.rules import registry
 from ast_ad.runtime import astype
 from ast_ad.syntax import clone
 from ast_ad.templates import Arg, bind_call, placeholder
+from ast_ad.values import kind_of_value
 
 RNG = np.random.default_rng(11)
 FAMILIES = ("linalg", "shape", "indexing", "arrays")

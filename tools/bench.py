@@ -1,6 +1,7 @@
 """Benchmark suite: ast-ad gradients against the primal, hand-written gradients and peers.
 
     python tools/bench.py [--quick] [--only W1,W3] [--no-peers] [--scaling] [--check]
+    python tools/bench.py --compile-scaling [--compile-timeout SECONDS]
 
 For each workload, every contender is timed round-robin in one process
 (primal; hand-written value and gradient; the function ast-ad generated,
@@ -10,8 +11,10 @@ on one thread (BLAS, XLA and torch), and the tables report per-call medians
 and ratios. Every contender's value and gradient is checked against the
 hand-written ones before timing, and the hand-written gradient against
 central differences. `--check` runs only these checks (no timing; the unit
-tests run it). See docs/benchmarks.md. Speed is measured here, never
-asserted in the unit tests.
+tests run it). The loop workloads and W8 also get the peak memory of one
+call (tracemalloc). `--compile-scaling` times only the first compile of
+straight-line functions of 100 to 2,000 statements, each in a fresh process.
+See docs/benchmarks.md. Speed is measured here, never asserted in the unit tests.
 """
 
 from __future__ import annotations
@@ -26,14 +29,18 @@ os.environ.setdefault("XLA_FLAGS",
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import gc  # noqa: E402
+import importlib.util  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
+import tracemalloc  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 from bench_peers import PEERS, Contender, Missing, version  # noqa: E402
@@ -165,26 +172,273 @@ def rnn(W, U, x, h0):
 
 
 def rnn_hand(W, U, x, h0):
-    # Backpropagation through time: keep the states, then walk them backwards.
-    states = [h0]
+    # Backpropagation through time, batched: the forward keeps the states as the rows
+    # of one (T+1, H) array; the backward loop only carries d_h and stores each step's
+    # pre-activation adjoint as a row of DA, and the weight gradients are two matrix
+    # products after the loop (no per-step outer products).
+    steps, size = x.shape[0], h0.shape[0]
+    states = np.empty((steps + 1, size))
+    states[0] = h0
     h = h0
-    for t in range(x.shape[0]):
+    for t in range(steps):
         h = np.tanh(W @ h + U @ x[t])
-        states.append(h)
+        states[t + 1] = h
+    d_tanh = 1.0 - states[1:] ** 2  # tanh' for every step at once
+    DA = np.empty((steps, size))
+    W_T = W.T
     d_h = 2.0 * h
-    d_W, d_U = np.zeros_like(W), np.zeros_like(U)
-    for t in reversed(range(x.shape[0])):
-        d_z = d_h * (1.0 - states[t + 1] ** 2)
-        d_W += np.outer(d_z, states[t])
-        d_U += np.outer(d_z, x[t])
-        d_h = W.T @ d_z
-    return np.sum(h ** 2), (d_W, d_U)
+    for t in range(steps - 1, -1, -1):
+        d_a = d_h * d_tanh[t]
+        DA[t] = d_a
+        d_h = W_T @ d_a
+    return np.sum(h ** 2), (DA.T @ states[:-1], DA.T @ x)
 
 
 def _rnn_args(T=50, H=32, D=16):
     rng = np.random.default_rng(0)
     return (rng.normal(size=(H, H)) / np.sqrt(H), rng.normal(size=(H, D)) / np.sqrt(D),
             rng.normal(size=(T, D)), rng.normal(size=H))
+
+
+# -- W6: RK4 integration of a 3-variable ODE through a helper ---------------------------
+
+
+def deriv(x, y, z, a):
+    # A damped pendulum (angle x, velocity y) driven at a phase z that drifts with x.
+    return y, -a * math.sin(x) - 0.5 * y + 0.3 * math.cos(z), 0.8 + 0.1 * math.tanh(x)
+
+
+def rk4(x, y, z, a, n):
+    h = 0.01
+    for _ in range(n):
+        k1x, k1y, k1z = deriv(x, y, z, a)
+        k2x, k2y, k2z = deriv(x + 0.5 * h * k1x, y + 0.5 * h * k1y, z + 0.5 * h * k1z, a)
+        k3x, k3y, k3z = deriv(x + 0.5 * h * k2x, y + 0.5 * h * k2y, z + 0.5 * h * k2z, a)
+        k4x, k4y, k4z = deriv(x + h * k3x, y + h * k3y, z + h * k3z, a)
+        x = x + h / 6 * (k1x + 2 * k2x + 2 * k3x + k4x)
+        y = y + h / 6 * (k1y + 2 * k2y + 2 * k3y + k4y)
+        z = z + h / 6 * (k1z + 2 * k2z + 2 * k3z + k4z)
+    return math.sqrt(x * x + y * y + z * z)
+
+
+def rk4_hand(x, y, z, a, n):
+    # The discrete adjoint of RK4, on Python floats. The forward is `deriv` inlined;
+    # each step appends to a tape what the backward needs at its four stages: the
+    # stage's x and z (for cos x and sin z), and sin x and tanh x, computed anyway.
+    # Nothing is recomputed (recomputing the stages from per-step states instead
+    # keeps a third of the memory but takes 1.7 times as long).
+    h = 0.01
+    h2, h3, h6 = 0.5 * h, h / 3, h / 6
+    tape = []
+    for _ in range(n):
+        s1, t1 = math.sin(x), math.tanh(x)
+        k1x, k1y, k1z = y, -a * s1 - 0.5 * y + 0.3 * math.cos(z), 0.8 + 0.1 * t1
+        x2, y2, z2 = x + h2 * k1x, y + h2 * k1y, z + h2 * k1z
+        s2, t2 = math.sin(x2), math.tanh(x2)
+        k2x, k2y, k2z = y2, -a * s2 - 0.5 * y2 + 0.3 * math.cos(z2), 0.8 + 0.1 * t2
+        x3, y3, z3 = x + h2 * k2x, y + h2 * k2y, z + h2 * k2z
+        s3, t3 = math.sin(x3), math.tanh(x3)
+        k3x, k3y, k3z = y3, -a * s3 - 0.5 * y3 + 0.3 * math.cos(z3), 0.8 + 0.1 * t3
+        x4, y4, z4 = x + h * k3x, y + h * k3y, z + h * k3z
+        s4, t4 = math.sin(x4), math.tanh(x4)
+        k4x, k4y, k4z = y4, -a * s4 - 0.5 * y4 + 0.3 * math.cos(z4), 0.8 + 0.1 * t4
+        tape.append((x, z, s1, t1, x2, z2, s2, t2, x3, z3, s3, t3, x4, z4, s4, t4))
+        x = x + h6 * (k1x + 2 * k2x + 2 * k3x + k4x)
+        y = y + h6 * (k1y + 2 * k2y + 2 * k3y + k4y)
+        z = z + h6 * (k1z + 2 * k2z + 2 * k3z + k4z)
+    r = math.sqrt(x * x + y * y + z * z)
+    bx, by, bz = x / r, y / r, z / r  # adjoint of the state after the step
+    ba = 0.0
+    for x1, z1, s1, t1, x2, z2, s2, t2, x3, z3, s3, t3, x4, z4, s4, t4 in reversed(tape):
+        # A stage maps the adjoint (gx, gy, gz) of its k to its input's adjoint
+        # (0.1 (1 - tanh^2 x) gz - a cos(x) gy, gx - 0.5 gy, -0.3 sin(z) gy), and adds
+        # -sin(x) gy to a's. k4 enters the new state with weight h/6; k3 with h/3 and
+        # through stage 4's input (x + h k3); k2 with h/3 and through stage 3's
+        # (x + h/2 k2); k1 with h/6 and through stage 2's.
+        gx, gy, gz = h6 * bx, h6 * by, h6 * bz
+        ax = 0.1 * (1.0 - t4 * t4) * gz - a * math.cos(x4) * gy
+        ay, az = gx - 0.5 * gy, -0.3 * math.sin(z4) * gy
+        ba -= s4 * gy
+        cx, cy, cz = ax, ay, az
+        gx, gy, gz = h3 * bx + h * ax, h3 * by + h * ay, h3 * bz + h * az
+        ax = 0.1 * (1.0 - t3 * t3) * gz - a * math.cos(x3) * gy
+        ay, az = gx - 0.5 * gy, -0.3 * math.sin(z3) * gy
+        ba -= s3 * gy
+        cx, cy, cz = cx + ax, cy + ay, cz + az
+        gx, gy, gz = h3 * bx + h2 * ax, h3 * by + h2 * ay, h3 * bz + h2 * az
+        ax = 0.1 * (1.0 - t2 * t2) * gz - a * math.cos(x2) * gy
+        ay, az = gx - 0.5 * gy, -0.3 * math.sin(z2) * gy
+        ba -= s2 * gy
+        cx, cy, cz = cx + ax, cy + ay, cz + az
+        gx, gy, gz = h6 * bx + h2 * ax, h6 * by + h2 * ay, h6 * bz + h2 * az
+        ax = 0.1 * (1.0 - t1 * t1) * gz - a * math.cos(x1) * gy
+        ay, az = gx - 0.5 * gy, -0.3 * math.sin(z1) * gy
+        ba -= s1 * gy
+        bx, by, bz = bx + cx + ax, by + cy + ay, bz + cz + az
+    return r, (bx, by, bz, ba)
+
+
+# -- W7: a Python loop over two lists of floats -----------------------------------------
+
+
+def poisson(a, b, xs, ks):
+    s = 0.0
+    for x, k in zip(xs, ks):
+        lam = math.exp(a * x + b)
+        s = s + k * math.log(lam) - lam
+    return -s
+
+
+def poisson_hand(a, b, xs, ks):
+    # One forward loop; d(-s)/d(a*x + b) = lam - k for each term, so both derivatives
+    # accumulate as it goes (O(1) memory).
+    s = da = db = 0.0
+    for x, k in zip(xs, ks):
+        lam = math.exp(a * x + b)
+        s = s + k * math.log(lam) - lam
+        r = lam - k
+        da += r * x
+        db += r
+    return -s, (da, db)
+
+
+def _poisson_args(n=10000):
+    rng = np.random.default_rng(0)
+    xs = rng.uniform(-1.0, 1.0, size=n)
+    ks = rng.poisson(np.exp(0.8 * xs + 0.3)).astype(float)
+    return 0.7, 0.2, xs.tolist(), ks.tolist()
+
+
+# -- W8: log-softmax cross-entropy ------------------------------------------------------
+
+
+def cross_entropy(X, y):
+    n = X.shape[0]
+    m = np.max(X, axis=1, keepdims=True)
+    s = X - m
+    logp = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(n), y])
+
+
+def cross_entropy_hand(X, y):
+    # d loss / dX = (softmax(X) - onehot(y)) / n. The shift by the max has no gradient
+    # (softmax does not change under it); log-probabilities are formed only at the n
+    # labels; the softmax reuses the forward's exp(s) and row sums, in place, and the
+    # one-hot is a subtraction at the n label entries. Two n x classes arrays in all.
+    n = X.shape[0]
+    s = X - np.max(X, axis=1, keepdims=True)
+    e = np.exp(s)
+    sums = np.sum(e, axis=1, keepdims=True)
+    rows = np.arange(n)
+    loss = -np.mean(s[rows, y] - np.log(sums[:, 0]))
+    e /= n * sums
+    e[rows, y] -= 1.0 / n
+    return loss, (e,)
+
+
+def _cross_entropy_args(n=10000, classes=100):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, classes)) * 3.0, rng.integers(0, classes, size=n)
+
+
+# -- W9: a 3-layer ReLU MLP in float32 --------------------------------------------------
+
+
+def relu_mlp(X, W1, W2, W3, Y):
+    h1 = np.maximum(X @ W1, 0)
+    h2 = np.maximum(h1 @ W2, 0)
+    return np.mean((h2 @ W3 - Y) ** 2)
+
+
+def relu_mlp_hand(X, W1, W2, W3, Y):
+    # float32 throughout: Python-float scalars and boolean masks keep the dtype.
+    z1 = X @ W1
+    h1 = np.maximum(z1, 0)
+    z2 = h1 @ W2
+    h2 = np.maximum(z2, 0)
+    error = h2 @ W3 - Y
+    loss = np.mean(error ** 2)
+    d_out = error * (2.0 / error.size)
+    d_z2 = (d_out @ W3.T) * (z2 > 0)
+    d_z1 = (d_z2 @ W2.T) * (z1 > 0)
+    return loss, (X.T @ d_z1, h1.T @ d_z2, h2.T @ d_out)
+
+
+def _relu_mlp_args(batch=512, dtype=np.float32):
+    rng = np.random.default_rng(0)
+    return tuple(a.astype(dtype) for a in (
+        rng.normal(size=(batch, 64)), rng.normal(size=(64, 128)) / 8,
+        rng.normal(size=(128, 128)) / 11, rng.normal(size=(128, 10)) / 11,
+        rng.normal(size=(batch, 10))))
+
+
+# -- W10: softmax attention -------------------------------------------------------------
+
+
+def attention(Q, K, V, C):
+    S = Q @ K.T / np.sqrt(Q.shape[1])
+    E = np.exp(S - np.max(S, axis=1, keepdims=True))
+    P = E / np.sum(E, axis=1, keepdims=True)
+    return np.sum(P @ V * C)
+
+
+def attention_hand(Q, K, V, C):
+    # The standard attention backward: dP = dO V^T, dS = P * (dP - rowsum(dP * P)),
+    # with dO = C; the max shift has no gradient.
+    scale = 1.0 / np.sqrt(Q.shape[1])
+    S = Q @ K.T * scale
+    E = np.exp(S - np.max(S, axis=1, keepdims=True))
+    P = E / np.sum(E, axis=1, keepdims=True)
+    loss = np.sum(P @ V * C)
+    d_P = C @ V.T
+    d_S = P * (d_P - np.sum(d_P * P, axis=1, keepdims=True)) * scale
+    return loss, (d_S @ K, d_S.T @ Q, P.T @ C)
+
+
+def _attention_args(n=128, d=64):
+    rng = np.random.default_rng(0)
+    return tuple(rng.normal(size=(n, d)) for _ in range(4))
+
+
+# -- W11: Gaussian-process negative log marginal likelihood -----------------------------
+
+
+def gp_nlml(ell, sf2, noise, X, y):
+    n = X.shape[0]
+    sq = np.sum(X * X, axis=1)
+    D = sq[:, None] + sq[None, :] - 2.0 * (X @ X.T)
+    K = sf2 * np.exp(-0.5 * D / ell ** 2) + noise * np.eye(n)
+    L = np.linalg.cholesky(K)
+    alpha = np.linalg.solve(L.T, np.linalg.solve(L, y))
+    return 0.5 * (y @ alpha) + np.sum(np.log(np.diag(L))) + 0.5 * n * math.log(2 * math.pi)
+
+
+def gp_nlml_hand(ell, sf2, noise, X, y):
+    # d NLML / dK = (K^-1 - alpha alpha^T) / 2, with K^-1 from the Cholesky factor
+    # (L^-T L^-1); each parameter's derivative is its sum against dK/dparameter:
+    # sf2 E D / ell^3, E, and the identity (a trace).
+    n = X.shape[0]
+    sq = np.sum(X * X, axis=1)
+    D = sq[:, None] + sq[None, :] - 2.0 * (X @ X.T)
+    E = np.exp(-0.5 * D / ell ** 2)
+    K = sf2 * E + noise * np.eye(n)
+    L = np.linalg.cholesky(K)
+    alpha = np.linalg.solve(L.T, np.linalg.solve(L, y))
+    value = 0.5 * (y @ alpha) + np.sum(np.log(np.diag(L))) + 0.5 * n * math.log(2 * math.pi)
+    L_inv = np.linalg.solve(L, np.eye(n))
+    K_inv = L_inv.T @ L_inv
+    W = K_inv - np.outer(alpha, alpha)  # twice d NLML / dK
+    d_sf2 = 0.5 * np.sum(W * E)
+    d_ell = sf2 * np.sum(W * E * D) / (2.0 * ell ** 3)
+    d_noise = 0.5 * (np.trace(K_inv) - alpha @ alpha)
+    return value, (d_ell, d_sf2, d_noise)
+
+
+def _gp_args(n=200, d=3):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2.0, 2.0, size=(n, d))
+    y = np.sin(X @ np.array([1.0, -0.5, 0.3])[:d]) + 0.1 * rng.normal(size=n)
+    return 0.9, 1.1, 0.05, X, y
 
 
 WORKLOADS = [
@@ -198,6 +452,20 @@ WORKLOADS = [
              logistic, logistic_hand, _logistic_args(), (0,), 1.05),
     Workload("W5", "RNN h = tanh(W@h + U@x[t]), T=50, H=32, D=16, loss sum(h**2)", rnn,
              rnn_hand, _rnn_args(), (0, 1), 1.15),
+    Workload("W6", "RK4, 1000 steps of a 3-variable ODE through deriv() returning a tuple, "
+             "math.*, Python floats", rk4, rk4_hand, (1.0, 0.0, 0.0, 1.5, 1000), (0, 1, 2, 3),
+             1.3, peers=False),
+    Workload("W7", "Poisson negative log-likelihood, Python loop over two lists of 10,000 floats",
+             poisson, poisson_hand, _poisson_args(), (0, 1), 1.5, peers=False),
+    Workload("W8", "log-softmax cross-entropy, X 10000x100 logits, y 10000 labels",
+             cross_entropy, cross_entropy_hand, _cross_entropy_args(), (0,), 1.3, peers=False),
+    Workload("W9", "3-layer ReLU MLP in float32, X 512x64, W1 64x128, W2 128x128, W3 128x10, "
+             "MSE", relu_mlp, relu_mlp_hand, _relu_mlp_args(), (1, 2, 3), 1.15, peers=False),
+    Workload("W10", "softmax attention, Q, K, V 128x64, loss sum(P @ V * C)", attention,
+             attention_hand, _attention_args(), (0, 1, 2), 1.1, peers=False),
+    Workload("W11", "Gaussian-process negative log marginal likelihood, n=200, "
+             "np.linalg.cholesky + solve", gp_nlml, gp_nlml_hand, _gp_args(), (0, 1, 2), 1.3,
+             peers=False),
 ]
 
 
@@ -220,16 +488,24 @@ def scaling_workloads(names) -> dict[str, list[tuple[int, Workload]]]:
 # -- contenders -------------------------------------------------------------------------
 
 NOT_INSTALLED = "not installed"
-NO_RULE = "n/a (no rule)"
+
+
+def rejected(error: ast_ad.ADError) -> str:
+    """The table cell of a workload ast-ad rejects: the error's class, e.g. "n/a (NoRuleError)"."""
+    return f"n/a ({type(error).__name__})"
 
 
 def ast_ad_contenders(w: Workload) -> dict[str, Contender | str]:
-    """The generated function called directly, and through value_and_grad's dispatcher."""
-    wrapper = ast_ad.value_and_grad(w.primal, argnums=w.argnums)
+    """The generated function called directly, and through value_and_grad's dispatcher.
+
+    A workload ast-ad rejects (no rule for a call, unsupported syntax: any ADError
+    while it compiles) gets the error's class name in both cells instead.
+    """
     try:
+        wrapper = ast_ad.value_and_grad(w.primal, argnums=w.argnums)  # checks the syntax
         wrapper(*w.args)  # generates and compiles the code for these argument kinds
-    except ast_ad.NoRuleError:
-        return {"ast-ad": NO_RULE, "ast-ad wrapper": NO_RULE}
+    except ast_ad.ADError as error:
+        return {"ast-ad": rejected(error), "ast-ad wrapper": rejected(error)}
     direct = wrapper.__ast_ad__.latest
     return {"ast-ad": Contender(direct, w.args), "ast-ad wrapper": Contender(wrapper, w.args)}
 
@@ -265,9 +541,23 @@ TOLERANCES = {"ast-ad": (1e-10, 1e-8), "peer": (1e-8, 1e-6)}
 
 
 def check_hand(w: Workload, eps: float = 1e-6) -> None:
-    """The hand-written value equals the primal; its gradient matches central differences."""
+    """The hand-written value equals the primal; its gradient matches central differences.
+
+    A float32 workload's central differences run on float64 copies of its arguments
+    (the primal and hand-written code are dtype-generic), and its float32 gradient
+    must be float32 and agree with the float64 one to float32 accuracy.
+    """
     value, grads = w.hand(*w.args)
     _close(f"{w.name} hand-written value vs primal", value, w.primal(*w.args), 1e-12, 0)
+    if single_precision(w.args):
+        check_dtypes(w, "hand-written", grads)
+        w = replace(w, args=tuple(a.astype(np.float64) if isinstance(a, np.ndarray)
+                                  and a.dtype == np.float32 else a for a in w.args))
+        wide_value, wide_grads = w.hand(*w.args)
+        for k, (g, wide) in enumerate(zip(grads, wide_grads)):
+            _close(f"{w.name} hand-written gradient {k} in float32 vs float64", g, wide,
+                   *float32_tolerance(wide))
+        grads = wide_grads
     rng = np.random.default_rng(1)
     directions = {i: rng.normal(size=np.shape(w.args[i])) for i in w.argnums}
 
@@ -283,19 +573,43 @@ def check_hand(w: Workload, eps: float = 1e-6) -> None:
     _close(f"{w.name} hand-written gradient vs central differences", analytic, numeric, 1e-7, 0)
 
 
+def single_precision(args) -> bool:
+    return any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in args)
+
+
+def float32_tolerance(reference) -> tuple[float, float]:
+    """(rtol, atol) for float32 results: a few hundred float32 roundings, relative to the
+    largest entry (an entry near zero is the difference of larger ones)."""
+    return 1e-4, 1e-5 * float(np.max(np.abs(reference), initial=0.0))
+
+
+def check_dtypes(w: Workload, label: str, grads) -> None:
+    """Each gradient of a float32 argument is float32 (no float64 backward cast back or not)."""
+    for k, (i, g) in enumerate(zip(w.argnums, grads)):
+        expected = np.asarray(w.args[i]).dtype
+        if np.asarray(g).dtype != expected:
+            raise CheckFailed(f"{w.name} {label} gradient {k}: dtype {np.asarray(g).dtype}, "
+                              f"expected {expected} like its argument")
+
+
 def check_contender(w: Workload, label: str, c: Contender, reference) -> None:
     """Fail loudly unless `c` returns the hand-written value and gradients."""
     value, grads = c.to_numpy(c.fn(*c.args))
     ref_value, ref_grads = reference
     value_rtol, grad_rtol = TOLERANCES["ast-ad" if label.startswith("ast-ad") else "peer"]
-    _close(f"{w.name} {label} value", value, ref_value, value_rtol, 0)
+    single = single_precision(w.args)
+    _close(f"{w.name} {label} value", value, ref_value,
+           *(float32_tolerance(ref_value) if single else (value_rtol, 0)))
     if len(grads) != len(ref_grads):
         raise CheckFailed(f"{w.name} {label}: {len(grads)} gradients, expected {len(ref_grads)}")
     for k, (g, h) in enumerate(zip(grads, ref_grads)):
         if np.shape(g) != np.shape(h):
             raise CheckFailed(f"{w.name} {label} gradient {k}: shape {np.shape(g)}, expected "
                               f"{np.shape(h)}")
-        _close(f"{w.name} {label} gradient {k}", g, h, grad_rtol, 1e-12)
+        _close(f"{w.name} {label} gradient {k}", g, h,
+               *(float32_tolerance(h) if single else (grad_rtol, 1e-12)))
+    if single and label.startswith("ast-ad"):
+        check_dtypes(w, label, grads)
 
 
 def _close(what: str, actual, expected, rtol: float, atol: float) -> None:
@@ -444,7 +758,7 @@ def measure(w: Workload, peers: bool, rounds: int, budget: float) -> Row:
 @dataclass
 class CompileCost:
     workload: Workload
-    create: float  # value_and_grad(f): read the source, parse, check, build the dispatcher
+    create: float | str  # value_and_grad(f): read the source, parse, check, build the dispatcher
     first_call: float | str  # first call, code cache cleared: transform + compile + one run
     recreate: float | str  # value_and_grad(f)(*args) each call, minus the generated function
 
@@ -453,17 +767,16 @@ def compile_cost(w: Workload, repeats: int, rounds: int, budget: float) -> Compi
     creates, firsts = [], []
     for _ in range(repeats):
         ast_ad.clear_caches()
-        t0 = time.perf_counter()
-        transformed = ast_ad.value_and_grad(w.primal, argnums=w.argnums)
-        t1 = time.perf_counter()
-        creates.append(t1 - t0)
         try:
+            t0 = time.perf_counter()
+            transformed = ast_ad.value_and_grad(w.primal, argnums=w.argnums)
+            t1 = time.perf_counter()
+            creates.append(t1 - t0)
             transformed(*w.args)
-        except ast_ad.NoRuleError:
-            continue
+        except ast_ad.ADError as error:
+            create = statistics.median(creates) if creates else rejected(error)
+            return CompileCost(w, create, rejected(error), rejected(error))
         firsts.append(time.perf_counter() - t1)
-    if not firsts:
-        return CompileCost(w, statistics.median(creates), NO_RULE, NO_RULE)
     # As for the dispatch: time the overhead alone, with the generated code swapped for a
     # function that does nothing (on a millisecond workload, the difference would be noise).
     state = transformed.__ast_ad__
@@ -586,6 +899,173 @@ def report_scaling(groups: dict[str, list[tuple[int, Row]]]) -> str:
     return "\n\n".join(blocks)
 
 
+# -- memory -----------------------------------------------------------------------------
+
+MEMORY_WORKLOADS = ("W2", "W5", "W6", "W7", "W8")  # the loops, and the 10000x100 softmax
+
+
+def peak_memory(c: Contender) -> int:
+    """Bytes one call allocates at its peak (tracemalloc: peak minus the memory in use
+    before the call), counting Python objects and NumPy's array buffers alike."""
+    c.fn(*c.args)  # warm: nothing compiled or cached during the measured call
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        result = c.fn(*c.args)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    del result
+    return peak - baseline
+
+
+def report_memory(workloads: list[Workload]) -> str:
+    labels = ("primal", "hand", "ast-ad", "ast-ad wrapper")
+    out = []
+    for w in workloads:
+        contenders = contenders_for(w, peers=False)
+        peak = {label: peak_memory(contenders[label]) if isinstance(contenders[label], Contender)
+                else contenders[label] for label in labels}
+        cells = [w.name, fmt_bytes(peak["primal"]), fmt_bytes(peak["hand"])]
+        for label in ("ast-ad", "ast-ad wrapper"):
+            cells.append(fmt_bytes(peak[label]))
+            cells.append(fmt_ratio(peak[label] / peak["hand"])
+                         if isinstance(peak[label], int) else "-")
+        out.append(cells)
+    return table(["", "primal", "hand", "ast-ad", "/hand", "via wrapper", "/hand"], out)
+
+
+def fmt_bytes(n: int | str) -> str:
+    if isinstance(n, str):
+        return n
+    for unit, scale in (("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} B"
+
+
+# -- compile time against statement count -----------------------------------------------
+
+COMPILE_SIZES = (100, 200, 400, 800, 2000)
+
+# One statement each, on four variables: float arithmetic and math calls on Python
+# floats, or the same with NumPy on arrays of 16 (and a reduction). Every form is
+# bounded (|result| stays below a few units), so any sequence of them stays finite,
+# and each reads the variable it assigns ({t} is {a}), so no statement is dead.
+_FORMS = (
+    "{t} = {a} * {m}.cos({b}) * 0.9",
+    "{t} = {m}.tanh({a} * {b}) + 0.5 * {c}",
+    "{t} = ({a} + {b}) * 0.5",
+    "{t} = {m}.sin({a}) * {b}",
+    "{t} = {m}.exp(-{a} * {a}) + 0.5 * {b}",
+    "{t} = {a} / (1.0 + {b} * {b})",
+    "{t} = {m}.sqrt({a} * {a} + 1.0) - 1.0",
+)
+STATEMENT_FORMS = {
+    "floats": _FORMS + ("{t} = ({a} - {b}) * 0.7",),
+    "arrays": _FORMS + ("{t} = ({a} - np.mean({b})) * 0.7",),
+}
+
+
+def straight_line_source(statements: int, name: str = "f", kind: str = "floats") -> str:
+    """A function of two floats (or arrays) whose body is `statements` statements, no loop
+    or branch."""
+    rng = random.Random(statements)
+    forms, module = STATEMENT_FORMS[kind], "math" if kind == "floats" else "np"
+    names = ("a", "b", "c", "d")
+    body = ["a = x", "b = y", "c = x * y", "d = x - y"]
+    while len(body) < statements - 1:
+        t, b, c = (rng.choice(names) for _ in range(3))
+        body.append(rng.choice(forms).format(t=t, a=t, b=b, c=c, m=module))
+    body.append("return a + b * c - d" if kind == "floats" else "return np.sum(a + b * c - d)")
+    return f"def {name}(x, y):\n" + "".join(f"    {line}\n" for line in body[:statements])
+
+
+def load_function(source: str, name: str, directory: str):
+    """Define `name` from `source` in a module file (ast-ad reads the source from it)."""
+    path = os.path.join(directory, f"{name}.py")
+    with open(path, "w") as file:
+        file.write("import math\n\nimport numpy as np\n\n\n" + source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def time_first_compile(statements: int, kind: str) -> None:
+    """(In a fresh process) print the seconds of the first `value_and_grad(f)(x, y)`.
+
+    A 10-line function is timed first, as the process's very first ast-ad call
+    ("cold": what a user waits for at first); the function of `statements`
+    statements is timed after it (warm). Its gradient is checked against central
+    differences.
+    """
+    point = ((0.3, 0.7) if kind == "floats"
+             else (np.linspace(0.1, 0.5, 16), np.linspace(0.7, -0.2, 16)))
+    with tempfile.TemporaryDirectory() as directory:
+        small = load_function(straight_line_source(10, "cold", kind), "cold", directory)
+        t0 = time.perf_counter()
+        ast_ad.value_and_grad(small, argnums=(0, 1))(*point)
+        cold = time.perf_counter() - t0
+        f = load_function(straight_line_source(statements, "f", kind), "f", directory)
+        t0 = time.perf_counter()
+        value, grads = ast_ad.value_and_grad(f, argnums=(0, 1))(*point)
+        seconds = time.perf_counter() - t0
+    rng = np.random.default_rng(1)
+    directions = [rng.normal(size=np.shape(p)) for p in point]
+
+    def moved(step):
+        return [p + step * (float(d) if isinstance(p, float) else d)
+                for p, d in zip(point, directions)]
+
+    numeric = (f(*moved(1e-6)) - f(*moved(-1e-6))) / 2e-6
+    _close(f"{statements}-statement function value", value, f(*point), 1e-12, 0)
+    _close(f"{statements}-statement function gradient vs central differences",
+           sum(np.sum(g * d) for g, d in zip(grads, directions)), numeric, 1e-6, 1e-9)
+    print(f"{seconds!r} {cold!r}")
+
+
+def compile_scaling(limit: float, sizes=COMPILE_SIZES) -> str:
+    """First-compile time per size and kind, each in a fresh process killed after `limit`
+    seconds (then that kind's larger sizes are skipped)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(ast_ad.__file__))]
+        + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    columns, colds = [], {}
+    for kind in STATEMENT_FORMS:
+        cells, timed_out = [], False
+        for size in (10, *sizes):
+            if timed_out:
+                cells += ["skipped", "-"]
+                continue
+            try:
+                done = subprocess.run([sys.executable, __file__, "--compile-size", str(size),
+                                       "--compile-kind", kind],
+                                      capture_output=True, text=True, env=env, timeout=limit)
+            except subprocess.TimeoutExpired:
+                cells += [f"> {fmt(limit)}", "-"]
+                timed_out = True
+                continue
+            if done.returncode != 0:
+                raise CheckFailed(f"{size}-statement function on {kind}: "
+                                  f"{done.stdout}{done.stderr}")
+            seconds, cold = (float(v) for v in done.stdout.split())
+            colds.setdefault(kind, cold)
+            cells += [fmt(seconds), fmt(seconds * 100 / size) if size >= 100 else "-"]
+        columns.append(cells)
+    rows = [[str(size)] + [c for cells in columns for c in cells[2 * k:2 * k + 2]]
+            for k, size in enumerate((10, *sizes))]
+    header = ["statements"] + [h for kind in STATEMENT_FORMS
+                               for h in (f"{kind}: first call", "per 100")]
+    text = table(header, rows)
+    if colds:
+        text += ("\nfirst ast-ad call of a process (a 10-statement function, cold): "
+                 + ", ".join(f"{kind} {fmt(t)}" for kind, t in colds.items())
+                 + "; the 10-statement row is a second one (warm)")
+    return text
+
+
 # -- main -------------------------------------------------------------------------------
 
 
@@ -643,9 +1123,14 @@ def run_checks(workloads, scaling, peers: bool) -> None:
         checked = [label for label, c in contenders.items()
                    if isinstance(c, Contender) and label not in ("primal", "hand")]
         skipped = [f"{label} {c}" for label, c in contenders.items() if isinstance(c, str)]
+        dtypes = ""
+        if single_precision(w.args):  # check_contender checked that they are float32
+            found = sorted({str(np.asarray(g).dtype) for label in ["hand"] + checked
+                            for g in contenders[label].fn(*w.args)[1]})
+            dtypes = f"; gradient dtype {', '.join(found)} ({', '.join(['hand'] + checked)})"
         print(f"{w.name}: hand-written gradient matches central differences"
               + (f"; equal to it: {', '.join(checked)}" if checked else "")
-              + (f"; not checked: {', '.join(skipped)}" if skipped else ""))
+              + (f"; not checked: {', '.join(skipped)}" if skipped else "") + dtypes)
     print("all checks passed")
 
 
@@ -660,7 +1145,18 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="only check every contender's results (and the scaling "
                              "variants') against the hand-written ones; no timing")
+    parser.add_argument("--compile-scaling", action="store_true",
+                        help="only the first-compile time of straight-line functions of "
+                             f"{', '.join(map(str, COMPILE_SIZES))} statements")
+    parser.add_argument("--compile-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="with --compile-scaling: stop a size after this long and skip "
+                             "the larger ones (default 60)")
+    parser.add_argument("--compile-size", type=int, help=argparse.SUPPRESS)  # the child
+    parser.add_argument("--compile-kind", choices=STATEMENT_FORMS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.compile_size:
+        time_first_compile(args.compile_size, args.compile_kind)
+        return 0
     names = args.only.split(",") if args.only else [w.name for w in WORKLOADS]
     unknown = set(names) - {w.name for w in WORKLOADS}
     if unknown:
@@ -670,6 +1166,12 @@ def main(argv=None) -> int:
     try:
         if args.check:
             run_checks(chosen, scaling_workloads(names), peers)
+            return 0
+        if args.compile_scaling:
+            print(environment_line(False))
+            print("First call of value_and_grad(f)(x, y), f straight-line code: math calls "
+                  "and arithmetic on floats, or NumPy on arrays of 16; each in a fresh process")
+            print(compile_scaling(args.compile_timeout))
             return 0
         rounds, budget, repeats = (7, 0.01, 3) if args.quick else (41, 0.025, 5)
         print(environment_line(peers))
@@ -686,6 +1188,10 @@ def main(argv=None) -> int:
             print(report_forward(rounds, budget))
         print("\nCompile and cache cost (code cache cleared before each first call)")
         print(report_compile([compile_cost(w, repeats, rounds, budget) for w in chosen], rows))
+        memory = [w for w in chosen if w.name in MEMORY_WORKLOADS]
+        if memory:
+            print("\nPeak memory of one call (tracemalloc: peak minus the memory in use before)")
+            print(report_memory(memory))
         if args.scaling:
             groups = {title: [(size, measure(w, False, rounds, budget)) for size, w in sized]
                       for title, sized in scaling_workloads(names).items()}

@@ -40,10 +40,11 @@ from ..syntax import (
     target_name,
     walk_statements,
 )
+from ..values import ARRAY, SCALAR
 from .anf import local_names
 from .facts import VIEWS
-from .kinds import ARRAY, SCALAR, kind_of_value
 from .resolve import call_parts, written_arguments
+from .values import callee_result
 
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -165,9 +166,7 @@ def _callee_changes(node: gast.Call, ctx: Context):
     bound = callees.bind(callee, args, keywords)
     if bound is None:
         return
-    kinds = tuple(kind_of_value(p.default) if a is None else ctx.kinds.get(
-        getattr(a, "id", None), kind_of_value(getattr(a, "value", None))) for p, a in bound)
-    for change in callees.result_of(callee, kinds, None).changes:
+    for change in callee_result(ctx, node).changes:
         what = change[0]
         if isinstance(what, str):
             yield what, change  # a global: the caller's global too
@@ -284,6 +283,8 @@ def _shared(stmt: gast.AST, ctx: Context):
             and isinstance(stmt.targets[0], gast.Name)):
         return
     target, value = stmt.targets[0].id, stmt.value
+    if ctx.kinds.get(target) == SCALAR:
+        return  # a number (y[0] of a 1-D array is a NumPy scalar): it shares no memory
     if isinstance(value, gast.Name):  # a copy, or a phi
         yield target, value.id, False
     elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
@@ -305,11 +306,7 @@ def _shared(stmt: gast.AST, ctx: Context):
         if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None \
                 and not registry.is_nondifferentiable(callee):
             bound = callees.bind(callee, args, keywords)
-            kinds = None if bound is None else tuple(
-                kind_of_value(p.default) if a is None else ctx.kinds.get(
-                    getattr(a, "id", None), kind_of_value(getattr(a, "value", None)))
-                for p, a in bound)
-            shares = None if kinds is None else callees.result_of(callee, kinds, None).shares
+            shares = None if bound is None else callee_result(ctx, value).shares
             for i, (_, arg) in enumerate(bound or []):  # `r = first(z)`: z[0]
                 if isinstance(arg, gast.Name) and (shares is None or i in shares):
                     yield target, arg.id, False

@@ -27,34 +27,32 @@ Statements keep an "origin" annotation: the user expression they came from.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import gast
 
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import assign, clone, const, is_constant, name, param_names, rename, root_name
+from ..syntax import assign, clone, const, is_constant, local_names, name, rename, root_name
 
 
-def local_names(func: gast.FunctionDef) -> set[str]:
-    """Names Python treats as local to `func`: parameters and assignment targets."""
-    found = set(param_names(func))
-    for node in gast.walk(func):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            found.add(node.id)
-    return found
+def anf(func: gast.FunctionDef, ctx: Context,
+        prepare: Callable[[gast.FunctionDef], gast.FunctionDef]) -> gast.FunctionDef:
+    """Return `func` with its body in A-normal form (see the module docstring).
 
-
-def anf(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    """Return `func` with its body in A-normal form (see the module docstring)."""
-    lowering = _Lowering(ctx, local_names(func))
+    A local function is inlined where it is called; `prepare` first brings a copy of it
+    to the forms `func` had on entry (the pipeline passes its stages before this one)."""
+    lowering = _Lowering(ctx, local_names(func), prepare)
     func.body = lowering.block(func.body)
     return func
 
 
 class _Lowering:
-    def __init__(self, ctx: Context, locals_: set[str]):
+    def __init__(self, ctx: Context, locals_: set[str], prepare):
         self.ctx = ctx
         self.locals = locals_
+        self.prepare = prepare
         self.nested: dict[str, gast.FunctionDef] = {}  # local functions, inlined where called
         self.inlining: list[str] = []
 
@@ -331,9 +329,6 @@ class _Lowering:
 
         The body reads the enclosing function's variables as they are at the call,
         as a Python closure does."""
-        from .exits import exits
-        from .loops import loops
-
         if fn.name in self.inlining:
             raise self.ctx.error(
                 UnsupportedSyntaxError, call_node, f"unsupported: {fn.name} calls itself",
@@ -357,7 +352,7 @@ class _Lowering:
                 _substitute(body, fresh[param], lowered)  # pass an atom straight in
             else:
                 self.emit(out, assign(fresh[param], lowered, value), value)
-        body = exits(loops(body, self.ctx), self.ctx)
+        body = self.prepare(body)
         self.inlining.append(fn.name)
         for stmt in body.body[:-1]:
             self.stmt(stmt, out)

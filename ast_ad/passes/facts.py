@@ -15,10 +15,11 @@ import numpy as np
 from .. import runtime, shapes
 from ..context import Context
 from ..errors import NoRuleError
+from ..rules import registry
 from ..syntax import call, const, name
-from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
-from .resolve import is_missing
-from .shapes import UNKNOWN, static_index
+from ..values import ARRAY, OTHER, SCALAR, UNKNOWN, Value, array, kind_of_value, of
+from .resolve import user_function
+from .values import Evaluator, known_shape
 
 # Functions and methods whose result may share memory with their first argument:
 # a view of it, or the array itself. A write or `+=` through the result changes it.
@@ -90,11 +91,11 @@ class Facts:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.kinds = ctx.kinds
+        self.evaluator = Evaluator(ctx, self._lookup, self._parts)
 
     def select(self, templates: list, args: list, keywords: dict, primal, kind: str, stmt):
         """The first template whose signature binds the call and whose guard accepts it,
         with its bound atoms; else a NoRuleError saying why (the rule's note, if any)."""
-        from ..rules import registry
         from ..templates import Arg, bind_call
 
         why = None
@@ -138,99 +139,39 @@ class Facts:
                       for a, p in zip(atoms, params))
         arrays = tuple((None, self.shape(a)) if k == ARRAY and a is not None else None
                        for a, k in zip(atoms, kinds))
-        return Options(mode, argnums, True, kinds, arrays), params, atoms, argnums
+        found = [self.value(a) if a is not None else of(p.default) for a, p in zip(atoms, params)]
+        values = None
+        if any(v.container is not None for v in found):  # what a list or tuple holds
+            values = tuple(array(None, a[1]) if a is not None else v
+                           for v, a in zip(found, arrays))
+        return Options(mode, argnums, True, kinds, arrays, values=values), params, atoms, argnums
+
+    def value(self, node: gast.AST) -> Value:
+        """The abstract value of a generated expression (forward names, adjoints, calls):
+        adjoints and tangents have their primal's."""
+        found = self.evaluator.expr(node)
+        return found if found is not None else UNKNOWN
 
     def kind(self, node: gast.AST) -> str:
-        """The kind of a generated expression (forward names, adjoints, calls)."""
-        if isinstance(node, gast.Constant):
-            return kind_of_value(node.value)
-        if isinstance(node, gast.Name):
-            var = self.ctx.primal_of.get(node.id, node.id)
-            if var in self.kinds:
-                return self.kinds[var]
-            if node.id in self.ctx.references:
-                return kind_of_value(self.ctx.references[node.id])
-            value = self.ctx.scope.value(node.id)
-            return OTHER if is_missing(value) else kind_of_value(value)
-        if isinstance(node, gast.BinOp):
-            return elementwise(self.kind(node.left), self.kind(node.right))
-        if isinstance(node, gast.UnaryOp):
-            return self.kind(node.operand)
-        if isinstance(node, gast.Compare) and len(node.comparators) == 1:
-            return elementwise(self.kind(node.left), self.kind(node.comparators[0]))
-        if isinstance(node, gast.Subscript) and self.shape(node) == ():
-            return SCALAR
-        if isinstance(node, gast.Attribute) and node.attr in ("size", "ndim"):
-            return SCALAR
-        if isinstance(node, gast.Call):
-            func = self._object(node.func)
-            if getattr(func, "__module__", None) == "math":
-                return SCALAR
-            import numpy
-
-            if isinstance(func, numpy.ufunc):
-                return elementwise(*[self.kind(a) for a in node.args])
-            return self._rule_facts(func, node)[0]
-        return OTHER
-
-    def _rule_facts(self, func, node: gast.Call):
-        """(kind, shape) of a call to a function with rules, from its arguments'."""
-        from ..rules import registry
-        from ..templates import bind_call
-
-        rule = registry.lookup(func)
-        if rule is None or not rule.adjoints:
-            return OTHER, None
-        args, keywords = list(node.args), {k.arg: k.value for k in node.keywords}
-        kind, shape = OTHER, None
-        for template in rule.adjoints:
-            atoms = bind_call(template, args, keywords)
-            if not isinstance(atoms, dict):
-                continue
-            if callable(rule.result_kind):
-                kind = rule.result_kind([self.kind(a) for a in args], atoms)
-            elif rule.result_kind in (SCALAR, ARRAY, OTHER):
-                kind = rule.result_kind
-            if template.shape is not None:
-                shape = template.shape({p: self.shape(a) for p, a in atoms.items()}, atoms)
-                break
-        return kind, shape
+        return self.value(node).kind
 
     def shape(self, node: gast.AST):
         """The static shape of a generated expression, or None."""
-        if isinstance(node, gast.Constant):
-            return () if self.kind(node) == SCALAR else None
-        if isinstance(node, gast.Name):
-            var = self.ctx.primal_of.get(node.id, node.id)
-            if var in self.ctx.shapes:
-                return self.ctx.shapes[var]
-            return () if self.kind(node) == SCALAR else None
-        if isinstance(node, gast.BinOp):
-            left, right = self.shape(node.left), self.shape(node.right)
-            if isinstance(node.op, gast.MatMult):
-                return shapes.matmul(left, right)
-            return shapes.broadcast(left, right)
-        if isinstance(node, gast.UnaryOp):
-            return self.shape(node.operand)
-        if isinstance(node, gast.Attribute) and node.attr == "T":
-            inner = self.shape(node.value)
-            return None if inner is None else tuple(reversed(inner))
-        if isinstance(node, gast.Subscript):
-            key = static_index(node.slice, self.kinds)
-            return None if key is UNKNOWN else shapes.index(self.shape(node.value), key)
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-                and node.func.attr == "copy" and not node.args:
-            return self.shape(node.func.value)
-        if isinstance(node, gast.Call):
-            import numpy
+        return known_shape(self.value(node))
 
-            func = self._object(node.func)
-            if getattr(func, "__module__", None) == "math":
-                return ()
-            if isinstance(func, numpy.ufunc) and not node.keywords:
-                return shapes.broadcast(*[self.shape(a) for a in node.args])
-            return self._rule_facts(func, node)[1]
-        return None
+    def _lookup(self, name: str):
+        return self.ctx.values.get(self.ctx.primal_of.get(name, name))
+
+    def _parts(self, node: gast.Call):
+        """A generated call's (callee, positional atoms, keyword atoms); the callee is None
+        for user and generated functions (what they return is not followed here)."""
+        args, keywords = list(node.args), {k.arg: k.value for k in node.keywords}
+        if isinstance(node.func, gast.Attribute) and node.func.attr == "copy" and not args:
+            return np.copy, [node.func.value], keywords
+        func = self._object(node.func)
+        if user_function(func) and registry.lookup(func) is None:
+            return None, args, keywords
+        return func, args, keywords
 
     def shape_class(self, node: gast.AST):
         """A name standing for the shape of an array expression, "scalar", or None if unknown."""
@@ -265,6 +206,12 @@ class Facts:
 
             return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="zeros_like",
                                        ctx=gast.Load()), [name(var)])
+        value = self.ctx.values.get(var)
+        if value is not None and value.items is not None and value.items and all(
+                v.kind == SCALAR for v in value.items):
+            # A tuple or list of numbers (a helper's `return a, b, c`): what zeros_like
+            # would make, written out.
+            return gast.List(elts=[const(0.0) for _ in value.items], ctx=gast.Load())
         return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(var)])
 
     def elide(self, node: gast.AST) -> gast.AST:

@@ -38,9 +38,9 @@ from ..syntax import (
     walk_statements,
 )
 from ..templates import Binding, instantiate
+from ..values import ARRAY, SCALAR
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, describe_primal
-from .kinds import ARRAY, SCALAR
 from .resolve import adds_at, call_parts, user_function
 
 _ZERO = "__zero__"

@@ -35,8 +35,8 @@ from ..syntax import (
     rename,
     walk_statements,
 )
+from ..values import ARRAY, SCALAR
 from .facts import Facts
-from .kinds import ARRAY, SCALAR
 from .save import body_end
 from .simplify import contribution, simplify
 

@@ -11,9 +11,8 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assigned_names, blocks, nodes_of
-from .kinds import ARRAY
-from .simplify import _mentions, _walk
+from ..syntax import assigned_names, blocks, mentions, nodes_of, walk_statements
+from ..values import ARRAY
 
 
 def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -23,7 +22,7 @@ def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 
     if not ctx.options.inplace:
         return func
-    stmts = list(_walk(func.body))
+    stmts = list(walk_statements(func.body))
     inits, adds, others = defaultdict(int), defaultdict(list), set()
     for stmt in stmts:
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
@@ -33,7 +32,7 @@ def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             elif op == "add" and var == adj and isinstance(stmt.value, gast.BinOp) \
                     and isinstance(stmt.value.op, gast.Add) \
                     and isinstance(stmt.value.left, gast.Name) and stmt.value.left.id == var \
-                    and not _mentions(stmt.value.right, var):
+                    and not mentions(stmt.value.right, var):
                 adds[var].append(stmt)
             else:
                 others.add(var)

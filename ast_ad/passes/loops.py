@@ -20,8 +20,7 @@ from typing import Callable
 import gast
 
 from ..context import Context
-from ..syntax import assign, blocks, call, const, name, store_names
-from .anf import local_names
+from ..syntax import assign, blocks, call, const, local_names, name, store_names
 from .resolve import Scope
 
 

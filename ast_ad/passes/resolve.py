@@ -16,8 +16,7 @@ from .. import anno, cache
 from ..context import Context
 from ..errors import NonDifferentiableError
 from ..rules import registry
-from ..syntax import dotted_path
-from .anf import local_names
+from ..syntax import dotted_path, local_names
 
 _MISSING = object()
 

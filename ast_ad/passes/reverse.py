@@ -37,9 +37,9 @@ from ..syntax import (
     walk_statements,
 )
 from ..templates import Binding, instantiate
+from ..values import ARRAY, OTHER, SCALAR
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, describe_primal, mixed_precision
-from .kinds import ARRAY, OTHER, SCALAR
 from .resolve import adds_at, call_parts, is_missing, user_function
 
 
@@ -114,10 +114,11 @@ class _Reverse(Facts):
                 arrays.append((length,))
                 aranges.append((length,))
                 continue
-            info = self.argument_array(part.id)
-            if info is None or numpy.dtype(info[0]).kind not in "iu" or info[1] is None:
+            known = self.ctx.values.get(part.id)
+            if known is None or known.kind != ARRAY or known.dtype is None \
+                    or known.dtype.kind not in "iu" or known.shape is None:
                 return False  # a bool mask, a float, or a shape not known here
-            arrays.append(tuple(info[1]))
+            arrays.append(tuple(known.shape))
         if not aranges:
             return False
         try:
@@ -125,15 +126,6 @@ class _Reverse(Facts):
         except ValueError:
             return False  # the forward indexing raises
         return any(shape == together for shape in aranges)
-
-    def argument_array(self, var: str):
-        """(dtype name, shape) of an array argument of the function, else None."""
-        arrays = self.ctx.options.arrays
-        if var not in self.params or arrays is None:
-            return None
-        i = self.params.index(var)
-        return arrays[i] if i < len(arrays) and arrays[i] is not None \
-            and arrays[i][0] is not None else None
 
     def arange_length(self, var: str) -> int | None:
         """The length of `var = np.arange(...)` with static ints, start >= 0 and step > 0."""
@@ -577,9 +569,9 @@ class _Reverse(Facts):
         for item in instantiate(template, binding):
             value = self.explicit_sums(self.elide(algebra.simplify(item[-1])))
             if item[0] == "temp":
-                known = self.shape(value)
-                if known is not None:  # so that later statements of the rule can use it
-                    self.ctx.shapes[item[1]] = known
+                known = self.value(value)
+                if known.kind != OTHER:  # so that later statements of the rule know it
+                    self.ctx.values[item[1]] = known
                 out.append(assign(item[1], value, stmt))
             elif item[0] == "add":
                 out.append(self.accumulate(atoms[item[1]].id, value, stmt))

@@ -30,7 +30,9 @@ from ..syntax import (
     target_name,
     walk_statements,
 )
-from .kinds import SCALAR
+from ..syntax import mentions as _mentions
+from ..syntax import walk_statements as _walk
+from ..values import SCALAR
 
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -38,6 +40,7 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     for _ in range(8):
         before = _fingerprint(func)
         _fold_inits(func.body)
+        _fold_item_inits(func.body, ctx)
         _propagate(func.body, frozenset(ctx.primal_of))
         _remove_dead_stores(func.body, ctx)
         _remove_dead(func, ctx)
@@ -257,13 +260,6 @@ def _drop_needless_restores(func: gast.FunctionDef) -> None:
         _prune(func.body, useless)
 
 
-def _walk(stmts):
-    for stmt in stmts:
-        yield stmt
-        for block in blocks(stmt):
-            yield from _walk(block)
-
-
 def _closure(array: str, derived: dict) -> set:
     found, todo = set(), [array]
     while todo:
@@ -339,6 +335,74 @@ def _fold_inits(stmts: list) -> None:
     stmts[:] = out
 
 
+def _fold_item_inits(stmts: list, ctx: Context) -> None:
+    """`bt = [0.0, 0.0, 0.0]` then `bt[2] += a`, `bt[0] += c` becomes `bt = [c, 0.0, a]` where
+    the last of them was: the adjoint of a tuple of numbers (a helper's `return a, b, c`)
+    built in one display. Statements between them stay, if they change nothing the
+    display reads."""
+    for stmt in stmts:
+        for block in blocks(stmt):
+            _fold_item_inits(block, ctx)
+    j = 0
+    while j < len(stmts):
+        init = stmts[j]
+        var = target_name(init)
+        value = ctx.values.get(ctx.primal_of.get(var, var)) if var is not None else None
+        if value is None or not isinstance(init.value, gast.List) or value.items is None \
+                or len(value.items) != len(init.value.elts) \
+                or any(v.kind != SCALAR for v in value.items):
+            j += 1
+            continue
+        items = list(init.value.elts)
+        reads = [(j, set(loads_of(init.value)))]  # (where evaluated, the names read)
+        stores: list = []  # (where, the names stored) of the statements in between
+        adds, p = [], j + 1
+        while p < len(stmts):
+            index = _item_add(stmts[p], var, len(items))
+            if index is not None:
+                reads.append((p, set(loads_of(stmts[p].value))))
+                adds.append((p, index))
+            elif _mentions(stmts[p], var) or compound(stmts[p]):
+                break
+            else:
+                stores.append((p, set(store_names(stmts[p]))))
+            p += 1
+        # The display moves to the last add whose values (and the earlier ones) are not
+        # changed between where they were computed and there.
+        while adds and any(read & names for where, read in reads if where <= adds[-1][0]
+                           for at, names in stores if where < at < adds[-1][0]):
+            adds.pop()
+        if not adds:
+            j += 1
+            continue
+        for p, index in adds:
+            added = stmts[p].value
+            items[index] = added if _is_zero(items[index]) else gast.BinOp(
+                left=items[index], op=gast.Add(), right=added)
+        last = adds[-1][0]
+        init.value = gast.List(elts=items, ctx=gast.Load())
+        stmts[last] = init
+        for p, _ in reversed(adds[:-1]):
+            del stmts[p]
+        del stmts[j]
+
+
+def _item_add(stmt, var: str, length: int) -> int | None:
+    """k, for `var[k] += c` with a constant k in range and c not reading var."""
+    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) \
+            and isinstance(stmt.target, gast.Subscript) \
+            and isinstance(stmt.target.value, gast.Name) and stmt.target.value.id == var \
+            and isinstance(stmt.target.slice, gast.Constant) \
+            and type(stmt.target.slice.value) is int and 0 <= stmt.target.slice.value < length \
+            and not _mentions(stmt.value, var):
+        return stmt.target.slice.value
+    return None
+
+
+def _is_zero(node) -> bool:
+    return isinstance(node, gast.Constant) and node.value == 0.0 and type(node.value) is float
+
+
 def contribution(total: gast.AST, var: str) -> gast.AST | None:
     """c, for an accumulation `var + c`, `var - c` or `accumulate(var, c)` (c not reading var)."""
     if isinstance(total, gast.BinOp) and isinstance(total.op, (gast.Add, gast.Sub)):
@@ -357,10 +421,6 @@ def contribution(total: gast.AST, var: str) -> gast.AST | None:
         if isinstance(first, gast.Name) and first.id == var and not _mentions(second, var):
             return second
     return None
-
-
-def _mentions(node: gast.AST, var: str) -> bool:
-    return any(n.id == var for n in name_nodes(node))
 
 
 def _scattered(stmt: gast.AST) -> set[str]:

@@ -1,0 +1,470 @@
+"""Infer the abstract value of every name: kind, dtype, shape, a container's items.
+
+The arguments' values come from the call being compiled (generated code is
+specialised to them, like jax.jit); from them, one evaluator computes each
+statement's value: one transfer function per expression form, the rules'
+shape functions for calls, a summary per user function called. Loops and
+branches meet through the SSA copies ("phi"); values are joined there and
+the sweep repeats until nothing changes, starting from "no value yet", so a
+loop-carried `h` keeps the shape it has on entry if every iteration keeps it.
+
+The results: ctx.values (name -> Value), and the views older passes read:
+ctx.kinds, ctx.shapes, ctx.elements, ctx.shape_class. `Evaluator` is also what
+the derivative passes ask about the expressions they generate (see facts.py).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import gast
+import numpy as np
+
+from .. import anno, callees, runtime, shapes
+from ..context import Context
+from ..rules import registry
+from ..syntax import dotted_path, list_append, param_names, target_name, walk_statements
+from ..templates import bind_call
+from ..values import (
+    ARRAY,
+    OTHER,
+    SCALAR,
+    SCALAR_VALUE,
+    UNKNOWN,
+    UNKNOWN_INDEX,
+    Value,
+    array,
+    elementwise_kind,
+    join,
+    list_of,
+    of,
+    result_dtype,
+    scalar,
+    sequence,
+    static_index,
+    widen,
+)
+from .resolve import call_parts, is_missing, user_function
+
+_MAX_SWEEPS = 30
+
+
+def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    values: dict[str, Value | None] = dict(zip(param_names(func), parameter_values(ctx, func)))
+    evaluator = Evaluator(ctx, values.get, call_parts)
+    appended: dict[str, Value] = {}
+    for _ in range(_MAX_SWEEPS):
+        before = dict(values)
+        for stmt in walk_statements(func.body):
+            name = target_name(stmt)
+            if name is not None and anno.getanno(stmt, "phi") != "undefined":
+                new = evaluator.expr(stmt.value)
+                if name in appended and new is not None and new.container == "list":
+                    new = list_of(join(new.element, appended[name]))  # items appended later
+                values[name] = (widen if anno.getanno(stmt, "phi") else join)(
+                    values.get(name), new)
+            elif isinstance(stmt, gast.For):
+                values[stmt.target.id] = SCALAR_VALUE  # loops run over range() after `loops`
+            pushed = list_append(stmt)
+            if pushed is not None:
+                item = evaluator.expr(pushed[1])
+                if item is not None:
+                    appended[pushed[0]] = join(appended.get(pushed[0]), item)
+                    current = values.get(pushed[0])
+                    if current is not None and current.container == "list":
+                        values[pushed[0]] = list_of(join(current.element, item))
+        if values == before:
+            break
+    else:
+        values = {n: UNKNOWN for n in values}  # no fixpoint: claim nothing
+    ctx.values = {n: v if v is not None else UNKNOWN for n, v in values.items()}
+    ctx.kinds = {n: v.kind for n, v in ctx.values.items()}
+    ctx.shapes = {n: known_shape(v) for n, v in ctx.values.items()}
+    ctx.elements = {n: v.item_kind for n, v in ctx.values.items() if v.item_kind is not None}
+    ctx.shape_class = _shape_classes(func, ctx.kinds)
+    return func
+
+
+def parameter_values(ctx: Context, func: gast.FunctionDef) -> list[Value]:
+    """What the call being compiled says about each parameter."""
+    options = ctx.options
+    result = []
+    for i, _ in enumerate(param_names(func)):
+        if options.values is not None and i < len(options.values):
+            result.append(options.values[i])
+            continue
+        kind = options.kinds[i] if options.kinds is not None and i < len(options.kinds) else OTHER
+        info = options.arrays[i] if options.arrays is not None and i < len(options.arrays) \
+            else None
+        if info is not None:
+            result.append(array(info[0], info[1]))
+        elif kind == SCALAR:
+            result.append(SCALAR_VALUE)
+        elif kind == ARRAY:
+            result.append(array(None, None))
+        else:
+            result.append(UNKNOWN)
+    return result
+
+
+def known_shape(value: Value) -> tuple | None:
+    if value.kind == SCALAR:
+        return ()
+    return value.shape if value.kind == ARRAY else None
+
+
+class Evaluator:
+    """The abstract value of an expression, from the values of the names it reads.
+
+    `lookup(name)` gives a local name's value (None: none yet); `parts(call)` gives
+    a call's (callee, positional atoms, keyword atoms).
+    """
+
+    def __init__(self, ctx: Context, lookup, parts):
+        self.ctx = ctx
+        self.lookup = lookup
+        self.parts = parts
+
+    # -- atoms -------------------------------------------------------------------------
+
+    def atom(self, node: gast.AST) -> Value | None:
+        if isinstance(node, gast.Constant):
+            return constant(node.value)
+        if isinstance(node, gast.Name):
+            found = self.lookup(node.id)
+            if found is not None:
+                return found
+            scope = self.ctx.scope
+            if scope is not None and node.id in scope.locals:
+                return None  # not inferred yet (a loop header): no information
+        if isinstance(node, (gast.Name, gast.Attribute)):
+            path = dotted_path(node)
+            value = self.ctx.scope.value(path) if path and self.ctx.scope is not None \
+                else _MISSING
+            if not is_missing(value):
+                return of(value)
+            if isinstance(node, gast.Name) and node.id in self.ctx.references:
+                return of(self.ctx.references[node.id])
+        return UNKNOWN
+
+    def kind(self, node) -> str | None:
+        value = self.atom(node)
+        return value.kind if value is not None else None
+
+    # -- expressions -------------------------------------------------------------------
+
+    def expr(self, node: gast.AST) -> Value | None:
+        if isinstance(node, (gast.Name, gast.Constant)):
+            return self.atom(node)
+        if isinstance(node, gast.BinOp):
+            return self.binop(node.op, self.expr(node.left), self.expr(node.right))
+        if isinstance(node, gast.UnaryOp):
+            operand = self.expr(node.operand)
+            if isinstance(node.op, gast.Not):
+                return scalar(np.bool_)
+            if operand is None or operand.kind not in (SCALAR, ARRAY):
+                return operand if operand is None else UNKNOWN
+            return Value(operand.kind, operand.dtype, operand.shape)
+        if isinstance(node, gast.Compare) and len(node.comparators) == 1:
+            left, right = self.expr(node.left), self.expr(node.comparators[0])
+            if left is None or right is None:
+                return None
+            kind = elementwise_kind(left.kind, right.kind)
+            if kind not in (SCALAR, ARRAY):
+                return scalar(np.bool_) if isinstance(node.ops[0], (gast.Is, gast.IsNot, gast.In,
+                                                                    gast.NotIn)) else UNKNOWN
+            return Value(kind, np.dtype(np.bool_),
+                         () if kind == SCALAR else shapes.broadcast(left.shape, right.shape))
+        if isinstance(node, gast.Call):
+            return self.call(node)
+        if isinstance(node, gast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, gast.Subscript):
+            return self.subscript(node)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            items = [self.expr(e) for e in node.elts]
+            if any(i is None for i in items):
+                return None
+            return sequence(items, "tuple" if isinstance(node, gast.Tuple) else "list")
+        return UNKNOWN
+
+    def binop(self, op, left: Value | None, right: Value | None) -> Value | None:
+        if left is None or right is None:
+            return None
+        kind = elementwise_kind(left.kind, right.kind)
+        if kind not in (SCALAR, ARRAY):
+            return UNKNOWN
+        dtype = result_dtype(left, right)
+        if kind == SCALAR:
+            if isinstance(op, gast.Div) and dtype is None:
+                return SCALAR_VALUE  # Python numbers: `/` gives a float
+            return scalar(dtype)
+        if isinstance(op, gast.MatMult):
+            return array(dtype, shapes.matmul(left.shape, right.shape))
+        return array(dtype, shapes.broadcast(left.shape, right.shape))
+
+    def attribute(self, node: gast.Attribute) -> Value | None:
+        if dotted_path(node) is not None and self.ctx.scope is not None:
+            value = self.ctx.scope.value(dotted_path(node))
+            if not is_missing(value):
+                return of(value)
+        base = self.expr(node.value)
+        if base is None:
+            return None
+        if node.attr in ("ndim", "size"):
+            return SCALAR_VALUE if base.kind in (SCALAR, ARRAY) else UNKNOWN
+        if base.kind != ARRAY:
+            return UNKNOWN
+        if node.attr == "T":
+            return array(base.dtype, None if base.shape is None else tuple(reversed(base.shape)))
+        if node.attr == "shape":
+            if base.shape is None:
+                return UNKNOWN
+            return sequence([SCALAR_VALUE] * len(base.shape), "tuple")
+        return UNKNOWN
+
+    def subscript(self, node: gast.Subscript) -> Value | None:
+        base = self.expr(node.value)
+        if base is None:
+            return None
+        if base.kind == ARRAY:
+            key = static_index(node.slice, _Kinds(self))
+            shape = None if key is UNKNOWN_INDEX else shapes.index(base.shape, key)
+            if shape == ():
+                return scalar(base.dtype)
+            return array(base.dtype, shape)
+        if base.container is not None:
+            if isinstance(node.slice, gast.Slice):
+                return Value(OTHER, element=base.element, container=base.container)
+            index = node.slice.value if isinstance(node.slice, gast.Constant) else None
+            if index is None and self.kind(node.slice) != SCALAR:
+                return UNKNOWN
+            item = base.item(index)
+            return item if item is not None else UNKNOWN
+        return UNKNOWN
+
+    # -- calls -------------------------------------------------------------------------
+
+    def call(self, node: gast.Call) -> Value | None:
+        callee, args, keywords = self.parts(node)
+        if callee == ("method", "pop") and len(args) == 1:  # xs.pop(): an item of xs
+            base = self.expr(args[0])
+            return None if base is None else (
+                base.element if base.container == "list" and base.element else UNKNOWN)
+        if callee is None or is_missing(callee) or isinstance(callee, tuple):
+            return UNKNOWN
+        if callee is runtime.zeros_like and len(args) == 1 and not keywords:
+            like = self.expr(args[0])
+            return None if like is None else zeros_like(like)
+        if isinstance(node.func, gast.Attribute) and node.func.attr == "copy" and not node.args \
+                and callee is np.copy:
+            return self.expr(node.func.value)
+        if user_function(callee) and registry.lookup(callee) is None:
+            return self.user_function(callee, args, keywords)
+        arg_values = [self.expr(a) for a in args]
+        if any(v is None for v in arg_values) or any(
+                self.expr(v) is None for v in keywords.values()):
+            return None
+        arg_kinds = [v.kind for v in arg_values]
+        module = getattr(callee, "__module__", None) or ""
+        if module == "math":
+            if callee.__name__ in ("modf", "frexp"):
+                return sequence([SCALAR_VALUE, SCALAR_VALUE], "tuple")
+            return SCALAR_VALUE
+        if callee in (float, len, int, round):
+            return SCALAR_VALUE
+        if callee is range:
+            return Value(OTHER, element=SCALAR_VALUE, container="range")
+        made = self.constructor(callee, args, keywords)
+        if made is not None:
+            return made
+        kind = self.call_kind(callee, args, keywords, arg_kinds)
+        if kind == SCALAR:
+            return scalar(self.call_dtype(callee, arg_values, keywords))
+        if kind != ARRAY:
+            return UNKNOWN
+        return array(self.call_dtype(callee, arg_values, keywords),
+                     self.call_shape(callee, args, keywords, arg_values))
+
+    def call_kind(self, callee, args, keywords, arg_kinds) -> str:
+        known = registry.known_result_kind(callee)
+        if known == "elementwise":
+            return elementwise_kind(*arg_kinds) or OTHER
+        if known is not None:
+            return known
+        rule = registry.lookup(callee)
+        if rule is not None:
+            if callable(rule.result_kind):
+                atoms = bind_call(rule.adjoints[0], args, keywords) if rule.adjoints else {}
+                return rule.result_kind(arg_kinds, atoms if isinstance(atoms, dict) else {})
+            if rule.result_kind in (SCALAR, ARRAY, OTHER):
+                return rule.result_kind
+            return elementwise_kind(*arg_kinds) if arg_kinds else OTHER
+        if isinstance(callee, np.ufunc):
+            return elementwise_kind(*arg_kinds) or OTHER
+        return OTHER
+
+    def call_shape(self, callee, args, keywords, arg_values) -> tuple | None:
+        if callee in _LIKE and len(args) <= _LIKE[callee] and all(
+                k == "dtype" for k in keywords):
+            return arg_values[0].shape  # np.zeros_like(x): x's shape
+        rule = registry.lookup(callee)
+        for template in rule.adjoints if rule is not None else ():
+            if template.shape is None:
+                continue
+            atoms = bind_call(template, args, keywords)
+            if isinstance(atoms, dict):
+                return template.shape({p: known_shape(self.expr(a)) for p, a in atoms.items()},
+                                      atoms)
+        if isinstance(callee, np.ufunc) and not keywords:
+            return shapes.broadcast(*[v.shape for v in arg_values])
+        return None
+
+    def call_dtype(self, callee, arg_values, keywords) -> np.dtype | None:
+        if "dtype" in keywords:
+            return _dtype_of(keywords["dtype"])
+        if isinstance(callee, np.ufunc) and callee.nout == 1 and callee.types[-1][-1] == "?":
+            return np.dtype(np.bool_)  # comparisons and logical functions
+        if isinstance(callee, np.ufunc) or callee in _SAME_DTYPE:
+            return result_dtype(*arg_values) if arg_values else None
+        return None
+
+    def constructor(self, callee, args, keywords) -> Value | None:
+        """np.zeros(3), np.ones((n, 4)), np.full(shape, v): an array of a shape the code says."""
+        if callee not in _CONSTRUCTORS or not args:
+            return None
+        shape = self.shape_argument(args[0])
+        dtype = _dtype_of(keywords["dtype"]) if "dtype" in keywords else (
+            np.dtype(np.float64) if callee is not np.full else None)
+        return array(dtype, shape)
+
+    def shape_argument(self, node) -> tuple | None:
+        """A shape written as a constant, a tuple of constants, or `x.shape`."""
+        if isinstance(node, gast.Constant) and type(node.value) is int:
+            return (node.value,)
+        if isinstance(node, gast.Tuple) and all(
+                isinstance(e, gast.Constant) and type(e.value) is int for e in node.elts):
+            return tuple(e.value for e in node.elts)
+        if isinstance(node, gast.Attribute) and node.attr == "shape":
+            base = self.expr(node.value)
+            return base.shape if base is not None and base.kind == ARRAY else None
+        return None
+
+    def user_function(self, fn, args, keywords) -> Value | None:
+        bound = callees.bind(fn, args, keywords)
+        if bound is None:
+            return UNKNOWN
+        arguments = self.arguments(bound)
+        return None if arguments is None else callees.result_of(self.ctx, fn, arguments).value
+
+    def arguments(self, bound: list) -> tuple | None:
+        """The values of a callee's parameters bound to this call's atoms (defaults filled
+        in); None if one is not known yet."""
+        arguments = tuple(of(p.default) if a is None else self.expr(a) for p, a in bound)
+        return None if any(v is None for v in arguments) else arguments
+
+
+def callee_result(ctx: Context, node: gast.Call) -> callees.Result | None:
+    """What a user function called here returns and changes (see callees.result_of), or
+    None if the call does not bind."""
+    callee, args, keywords = call_parts(node)
+    bound = callees.bind(callee, args, keywords)
+    if bound is None:
+        return None
+    arguments = Evaluator(ctx, ctx.values.get, call_parts).arguments(bound)
+    return callees.result_of(ctx, callee, arguments) if arguments is not None \
+        else callees.UNKNOWN
+
+
+class _Kinds:
+    """`static_index` reads kinds by name: answer from the evaluator."""
+
+    def __init__(self, evaluator: Evaluator):
+        self.evaluator = evaluator
+
+    def get(self, name, default=None):
+        value = self.evaluator.lookup(name)
+        return value.kind if value is not None else default
+
+
+_MISSING = object()
+
+
+def zeros_like(value: Value) -> Value:
+    """The value of runtime.zeros_like(x): 0.0, float zeros of x's shape, or a list."""
+    if value.kind == SCALAR:
+        return SCALAR_VALUE
+    if value.kind == ARRAY:
+        dtype = value.dtype if value.dtype is not None and value.dtype.kind in "fc" else None
+        return array(dtype, value.shape)
+    if value.container is None:
+        return UNKNOWN
+    items = None if value.items is None else tuple(zeros_like(v) for v in value.items)
+    element = None if value.element is None else zeros_like(value.element)
+    return Value(OTHER, items=items, element=element, container="list")
+
+
+def constant(value) -> Value:
+    if isinstance(value, numbers.Number) and not isinstance(value, complex):
+        return SCALAR_VALUE
+    return of(value)
+
+
+def _dtype_of(node) -> np.dtype | None:
+    """The dtype a dtype= argument names, when it is written as a constant or np.float32."""
+    text = node.value if isinstance(node, gast.Constant) and isinstance(node.value, str) \
+        else (dotted_path(node) or "").rpartition(".")[2]
+    try:
+        return np.dtype(text) if text else None
+    except TypeError:
+        return None
+
+
+# Functions making a new array shaped like their first argument (a shape= argument
+# aside): how many positional arguments come before `shape`.
+_LIKE = {np.zeros_like: 2, np.ones_like: 2, np.empty_like: 2, np.full_like: 3,
+         runtime.zeros_like: 1, runtime.stop_gradient: 1}
+_CONSTRUCTORS = {np.zeros, np.ones, np.empty, np.full}
+# Functions whose result has their arguments' (promoted) dtype.
+_SAME_DTYPE = {np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.transpose, np.reshape,
+               np.ravel, np.squeeze, np.expand_dims, np.concatenate, np.stack, np.dot, np.matmul,
+               np.maximum, np.minimum, np.where, np.abs, np.clip, np.outer, np.tensordot,
+               np.cumsum, np.prod, np.diag, np.trace, np.broadcast_to, np.tile, np.repeat,
+               runtime.stop_gradient}
+
+
+def _shape_classes(func: gast.FunctionDef, kinds: dict) -> dict:
+    """Group arrays known to have the same shape (name -> a representative name): an
+    elementwise result has the shape of its array operand when the other operands are
+    scalars or of the same class, even where that shape is not known statically."""
+    classes = {p: p for p in param_names(func) if kinds.get(p) == ARRAY}
+
+    def of_atom(atom):
+        if isinstance(atom, gast.Constant) or kinds.get(getattr(atom, "id", None)) == SCALAR:
+            return SCALAR
+        return classes.get(getattr(atom, "id", None))
+
+    def combine(operands):
+        found = {of_atom(a) for a in operands} - {SCALAR}
+        return found.pop() if len(found) == 1 and None not in found else None
+
+    for stmt in walk_statements(func.body):
+        name = target_name(stmt)
+        if name is None or kinds.get(name) != ARRAY:
+            continue
+        value = stmt.value
+        same = None
+        if anno.getanno(stmt, "phi"):
+            same = None  # merges could differ in shape
+        elif isinstance(value, gast.Name):
+            same = of_atom(value)
+        elif isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult):
+            same = combine([value.left, value.right])
+        elif isinstance(value, gast.UnaryOp):
+            same = of_atom(value.operand)
+        elif isinstance(value, gast.Call):
+            callee, args, keywords = call_parts(value)
+            if isinstance(callee, np.ufunc) and not keywords:
+                same = combine(args)
+        classes[name] = same if same not in (None, SCALAR) else name
+    return classes

@@ -1,0 +1,221 @@
+"""Abstract values: what the compiler knows about a value before the code runs.
+
+One `Value` per name, inferred once by the values pass (passes/values.py) and
+read by every pass after it:
+
+    Value("scalar")                          a Python or NumPy real number
+    Value("array", dtype, (32, 8))           a NumPy array of known dtype and shape
+    Value("array", dtype, None)              ... of unknown shape
+    Value("other", items=(s, s, s))          a tuple or list of three known values
+    Value("other", element=s)                a list whose every item is s
+    Value("other")                           anything else, or not known
+
+`kind` is the coarse answer the derivative passes ask most ("scalar",
+"array" or "other"); a container's `element` is the join of its items. Facts
+only ever get *less* precise when values meet (`join`), so a fixpoint over a
+loop settles, and "not known" is never mistaken for a fact: passes that
+specialise code (drop an unbroadcast, fold a zero) need a known shape.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import gast
+import numpy as np
+
+SCALAR, ARRAY, OTHER = "scalar", "array", "other"
+
+
+@dataclass(frozen=True)
+class Value:
+    kind: str  # SCALAR, ARRAY or OTHER
+    dtype: np.dtype | None = None  # arrays and NumPy scalars; None for Python numbers
+    shape: tuple | None = None  # () for scalars; an array's static shape, None if unknown
+    items: tuple | None = None  # a tuple or list of known length: its items' values
+    element: Value | None = None  # a tuple or list: what every item is (the join of items)
+    container: str | None = None  # "tuple" or "list"
+
+    @property
+    def item_kind(self) -> str | None:
+        return self.element.kind if self.element is not None else None
+
+    def item(self, index) -> Value:
+        """The value of `self[index]` for a constant int index, or of any item."""
+        if self.items is not None and isinstance(index, int) and -len(self.items) <= index \
+                < len(self.items):
+            return self.items[index]
+        return self.element if self.element is not None else UNKNOWN
+
+
+UNKNOWN = Value(OTHER)
+SCALAR_VALUE = Value(SCALAR, shape=())
+_PYTHON_SCALARS = (bool, int, float)
+
+
+def scalar(dtype=None) -> Value:
+    return Value(SCALAR, np.dtype(dtype) if dtype is not None else None, ())
+
+
+def array(dtype, shape) -> Value:
+    return Value(ARRAY, np.dtype(dtype) if dtype is not None else None,
+                 tuple(shape) if shape is not None else None)
+
+
+def kind_of_value(value) -> str:
+    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
+        return SCALAR
+    if isinstance(value, np.ndarray):
+        return ARRAY
+    return OTHER
+
+
+def of(value, depth: int = 0) -> Value:
+    """The abstract value of a Python object (an argument, a global, a constant)."""
+    kind = kind_of_value(value)
+    if kind == SCALAR:
+        return scalar(value.dtype if isinstance(value, np.generic) else None)
+    if kind == ARRAY:
+        return array(value.dtype, value.shape)
+    if type(value) in (tuple, list) and depth < 2:
+        return sequence([of(v, depth + 1) for v in value], type(value).__name__)
+    return UNKNOWN
+
+
+_SHORT = 8  # a tuple argument up to this long is known item by item
+
+
+def of_argument(value) -> Value:
+    """The abstract value code is specialised to for an argument: `of`, except that a
+    list (or a long tuple) is known by what every item is, not item by item, so that
+    calls with lists of other lengths run the same code. Cheap for a list of floats
+    (the dispatcher computes it on every call with a list)."""
+    if type(value) is list or type(value) is tuple and len(value) > _SHORT:
+        classes = set(map(type, value))
+        if classes and classes <= _PYTHON_SCALAR_CLASSES:
+            element = SCALAR_VALUE
+        else:
+            element = None
+            for v in value:
+                element = join(element, of(v, 1))
+        return Value(OTHER, element=element, container=type(value).__name__)
+    return of(value)
+
+
+_PYTHON_SCALAR_CLASSES = frozenset(_PYTHON_SCALARS)
+
+
+def of_arguments(arguments, arrays) -> tuple | None:
+    """Options.values for a call: None unless an argument is a list or tuple (kinds and
+    arrays then say everything); `arrays` as in Options (a shape None: any shape)."""
+    if not any(type(v) in (list, tuple) for v in arguments):
+        return None
+    result = []
+    for value, info in zip(arguments, arrays):
+        if info is not None:
+            result.append(array(info[0], info[1]))
+        elif type(value) in (list, tuple):
+            result.append(of_argument(value))
+        else:
+            result.append(SCALAR_VALUE if kind_of_value(value) == SCALAR else UNKNOWN)
+    return tuple(result)
+
+
+def sequence(items: list, container: str) -> Value:
+    """A tuple or list display of these item values."""
+    element = None
+    for v in items:
+        element = join(element, v)
+    return Value(OTHER, items=tuple(items), element=element, container=container)
+
+
+def list_of(element: Value | None) -> Value:
+    """A list of unknown length whose items are `element` (None: none known yet)."""
+    return Value(OTHER, element=element, container="list")
+
+
+def join(a: Value | None, b: Value | None) -> Value | None:
+    """What is known of a value that is either a or b; None is "no value yet"."""
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    if a.kind != b.kind:
+        return UNKNOWN
+    dtype = a.dtype if a.dtype == b.dtype else None
+    if a.kind == SCALAR:
+        return scalar(dtype)
+    if a.kind == ARRAY:
+        return array(dtype, a.shape if a.shape == b.shape else None)
+    if a.container is None or a.container != b.container:
+        return UNKNOWN
+    items = None
+    if a.items is not None and b.items is not None and len(a.items) == len(b.items):
+        items = tuple(join(x, y) for x, y in zip(a.items, b.items))
+    element = join(a.element, b.element) if a.element is not None and b.element is not None \
+        else None
+    return Value(OTHER, items=items, element=element, container=a.container)
+
+
+def widen(old: Value | None, new: Value | None) -> Value | None:
+    """Join for a loop header: a list's unknown length stays unknown (appends grow it)."""
+    joined = join(old, new)
+    if joined is not None and joined.container == "list" and old is not None \
+            and joined.items != old.items:
+        return Value(OTHER, element=joined.element, container="list")
+    return joined
+
+
+def result_dtype(*values: Value) -> np.dtype | None:
+    """NumPy's result dtype of an elementwise operation on these values, if known."""
+    parts = []
+    for v in values:
+        if v.kind not in (SCALAR, ARRAY):
+            return None
+        if v.dtype is not None:
+            parts.append(v.dtype)
+        elif v.kind == SCALAR:
+            parts.append(0.0)  # a Python number: NumPy treats it as "weak"
+        else:
+            return None
+    if all(isinstance(p, float) for p in parts):
+        return None  # Python numbers only
+    try:
+        return np.result_type(*parts)
+    except TypeError:
+        return None
+
+
+def elementwise_kind(*kinds: str | None) -> str | None:
+    """The kind of an elementwise result: scalar only if every operand is."""
+    kinds = [k for k in kinds if k is not None]
+    if not kinds:
+        return None
+    if all(k == SCALAR for k in kinds):
+        return SCALAR
+    if all(k in (SCALAR, ARRAY) for k in kinds):
+        return ARRAY
+    return OTHER
+
+
+UNKNOWN_INDEX = object()
+
+
+def static_index(node, kinds):
+    """The index as a Python value usable on a dummy array, or UNKNOWN_INDEX."""
+    if isinstance(node, gast.Constant):
+        return node.value
+    if isinstance(node, gast.Name):
+        return 0 if kinds.get(node.id) == SCALAR else UNKNOWN_INDEX  # an int: any will do
+    if isinstance(node, gast.Slice):
+        parts = [None if p is None else static_index(p, kinds) for p in
+                 (node.lower, node.upper, node.step)]
+        if any(p is UNKNOWN_INDEX for p in parts) or any(
+                isinstance(p, gast.Name) for p in (node.lower, node.upper, node.step)):
+            return UNKNOWN_INDEX  # a bound only known at run time
+        return slice(*parts)
+    if isinstance(node, gast.Tuple):
+        parts = tuple(static_index(e, kinds) for e in node.elts)
+        return UNKNOWN_INDEX if any(p is UNKNOWN_INDEX for p in parts) else parts
+    return UNKNOWN_INDEX
