@@ -580,6 +580,8 @@ def einsum_adjoint(g, subscripts, operands, k):
     it, and a repeated letter (a diagonal, 'ii') puts the values on that diagonal.
     """
     inputs, output = einsum_parts(subscripts, len(operands))
+    if isinstance(g, (int, float)):  # a Python number is weak in arithmetic, not in einsum
+        g = np.asarray(g, dtype=np.result_type(g, operands[k]))
     target, x = inputs[k], operands[k]
     sizes = dict(zip(target, np.shape(x)))
     letters = "".join(dict.fromkeys(target))  # each letter once, in order

@@ -135,6 +135,21 @@ def test_ties_split_equally_and_keep_the_dtype(dtype):
     np.testing.assert_allclose(gx, [[0.0, 0.5, 0.5], [1.0, 0.5, 0.5]])
 
 
+def einsum_scalar(a, b, c):
+    return np.einsum("ij,jk,ki->", a, b, c) * 2.0
+
+
+def test_einsum_to_a_scalar_keeps_float32():
+    """The output's adjoint starts as a Python float: weak in arithmetic, but np.einsum
+    would make it a float64 array (and the whole adjoint float64) if passed as it is."""
+    rng = np.random.default_rng(10)
+    a, b, c = (rng.normal(size=s).astype(np.float32) for s in ((2, 3), (3, 4), (4, 2)))
+    grads, found = float64_locals(ast_ad.grad(einsum_scalar, argnums=(0, 1, 2)), a, b, c)
+    assert not found, found
+    assert all(g.dtype == np.float32 for g in grads)
+    np.testing.assert_allclose(grads[0], 2.0 * (b @ c).T, rtol=1e-5)
+
+
 def maximum_times_x(x, y):
     return np.sum(np.maximum(x, y) * x)
 
