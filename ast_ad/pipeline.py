@@ -3,7 +3,7 @@
     source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> values
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
-           -> simplify -> fuse -> save -> inplace -> split (vjp) -> emit -> compile
+           -> simplify -> fuse -> batch -> save -> inplace -> split (vjp) -> emit -> compile
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .naming import Namer, names_in
 from .passes.activity import activity
 from .passes.aliases import changes, check_aliases, shares_with_parameters
 from .passes.anf import anf
+from .passes.batch import batch
 from .passes.emit import emit
 from .passes.exits import exits
 from .passes.fence import fence
@@ -72,6 +73,7 @@ REVERSE: list[tuple[str, Pass]] = [
     ("differentiate", differentiate),
     ("simplify", simplify),
     ("fuse", fuse),
+    ("batch", batch),
     ("save", save),
     ("inplace", inplace),
     ("split", split),
