@@ -11,6 +11,7 @@ from .errors import (
     UnsupportedSyntaxError,
 )
 from .extend import register_adjoint, register_nondifferentiable
+from .runtime import stop_gradient
 from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "generated_source",
     "register_adjoint",
     "register_nondifferentiable",
+    "stop_gradient",
     "ADError",
     "NonDifferentiableError",
     "NonScalarOutputError",

@@ -12,6 +12,22 @@ def _shape(x):
     return shape if shape is not None else np.shape(x)
 
 
+def stop_gradient(x):
+    """`x` as a constant for differentiation: the value is x (an array is copied), the
+    derivative is zero, in every mode (grad, jvp, vjp, hessian), as jax.lax.stop_gradient.
+
+    For a value whose derivative is known to cancel, so that its adjoint need not be
+    computed: the shift of a log-softmax, `m = ast_ad.stop_gradient(np.max(x, axis=1,
+    keepdims=True))`, leaves `x - m - log(sum(exp(x - m)))` and its gradient unchanged, and
+    the backward pass skips np.max. Where the derivative does not cancel, the gradient
+    changes: that is what stop_gradient says.
+    """
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+stop_gradient.__module__ = "ast_ad"  # it is ast_ad.stop_gradient
+
+
 def unbroadcast(g, x):
     """Sum `g` over the axes NumPy broadcasting added, so that it has the shape of `x`."""
     shape = _shape(x)
@@ -271,6 +287,18 @@ def sum_adjoint(g, iterable):
     return [unbroadcast(g, item) for item in iterable]
 
 
+def tie_weights(wins, ties, like):
+    """The weight of x in max(x, y) (also min, fmax, fmin, clip): 1 where x `wins`, 0.5 at a
+    tie, 0 elsewhere, in the float dtype of `like` (the result): a float64 weight would make
+    a float32 gradient float64."""
+    weights = np.asarray(wins, dtype=_grad_dtype(like))  # a new array: bools are converted
+    if np.any(ties):
+        if weights.ndim == 0:
+            return weights.dtype.type(0.5)
+        weights[ties] = 0.5
+    return weights if weights.ndim else weights[()]
+
+
 def extremum_weights(a, y, axis=None, keepdims=False):
     """How a max or min `y` of `a` over `axis` depends on each element of `a`.
 
@@ -280,7 +308,8 @@ def extremum_weights(a, y, axis=None, keepdims=False):
     a = np.asarray(a)
     hit = a == _kept(y, a, axis, keepdims)
     count = np.sum(hit, axis=axis, keepdims=True)
-    return hit.astype(_grad_dtype(a)) / count
+    weights = hit.astype(_grad_dtype(a))
+    return weights if np.all(count == 1) else weights / count.astype(weights.dtype)
 
 
 def prod_of_others(a, axis=None):
@@ -551,6 +580,8 @@ def einsum_adjoint(g, subscripts, operands, k):
     it, and a repeated letter (a diagonal, 'ii') puts the values on that diagonal.
     """
     inputs, output = einsum_parts(subscripts, len(operands))
+    if isinstance(g, (int, float)):  # a Python number is weak in arithmetic, not in einsum
+        g = np.asarray(g, dtype=np.result_type(g, operands[k]))
     target, x = inputs[k], operands[k]
     sizes = dict(zip(target, np.shape(x)))
     letters = "".join(dict.fromkeys(target))  # each letter once, in order
@@ -580,13 +611,13 @@ def diagonal_adjoint(g, a, offset=0, axis1=0, axis2=1):
     g's last axis runs along the diagonal (a size-1 last axis is spread along it:
     the adjoint of np.trace is diagonal_adjoint(g[..., None], ...)).
     """
-    out = _zeros_for(g, a)
-    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))  # a view: writes land in out
+    zeros = _zeros_for(g, a)
+    moved = np.zeros_like(np.moveaxis(zeros, (axis1, axis2), (-2, -1)))  # a new array
     rows, cols = moved.shape[-2:]
     n = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
     i = np.arange(n)
     moved[..., i - min(offset, 0), i + max(offset, 0)] = g
-    return out
+    return np.moveaxis(moved, (-2, -1), (axis1, axis2))
 
 
 def diag_adjoint(g, v, k=0):
@@ -619,6 +650,48 @@ def solve_tangent_a(a, b, x, da):
     if np.ndim(b) == 1:
         return -np.linalg.solve(a, (da @ x[..., None]))[..., 0]
     return -np.linalg.solve(a, da @ x)
+
+
+def tril_half(x):
+    """The lower triangle of x (of each matrix in a stack) with its diagonal halved: the
+    Phi of the Cholesky derivative. Linear and its own adjoint."""
+    return 0.5 * (np.tril(x) + np.tril(x, -1))
+
+
+def triangle(m, lower=False, unit_diagonal=False):
+    """The triangle of m that scipy.linalg.solve_triangular reads: the lower or upper one,
+    without the diagonal if unit_diagonal (then taken as ones). Linear and its own adjoint."""
+    if lower:
+        return np.tril(m, -1 if unit_diagonal else 0)
+    return np.triu(m, 1 if unit_diagonal else 0)
+
+
+def cho_solve_adjoint(gb, c_and_lower, x):
+    """The adjoint of the factor c in x = scipy.linalg.cho_solve((c, lower), b), given
+    gb = A^-1 g (the adjoint of b): -(gb x^T + x gb^T) L for a lower factor L (its transpose
+    for an upper one), on the triangle cho_solve reads."""
+    c, lower = c_and_lower
+    n = np.shape(c)[0]
+    g2 = np.reshape(gb, (n, -1))
+    x2 = np.reshape(x, (n, -1))
+    m = g2 @ x2.T + x2 @ g2.T
+    if lower:
+        return -np.tril(m @ np.tril(c))
+    return -np.triu(np.triu(c) @ m)
+
+
+def cho_solve_tangent(c_and_lower, x, dc):
+    """How x = scipy.linalg.cho_solve((c, lower), b) changes with the factor c (linear in dc):
+    -A^-1 (dL L^T + L dL^T) x, with A = L L^T read from c's triangle."""
+    import scipy.linalg
+
+    c, lower = c_and_lower
+    if lower:
+        factor, change = np.tril(c), np.tril(dc)
+    else:
+        factor, change = np.triu(c).T, np.triu(dc).T
+    moved = change @ (factor.T @ x) + factor @ (change.T @ x)
+    return -scipy.linalg.cho_solve(c_and_lower, moved)
 
 
 def kron_adjoint(g, a, b, which):

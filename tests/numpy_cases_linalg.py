@@ -9,6 +9,12 @@ def well_conditioned(rng, n, batch=()):
     return rng.normal(size=batch + (n, n)) + n * np.eye(n)
 
 
+def positive_definite(rng, n, batch=()):
+    """A random symmetric positive definite matrix (or stack), for np.linalg.cholesky."""
+    x = rng.normal(size=batch + (n, n))
+    return x @ np.swapaxes(x, -1, -2) + n * np.eye(n)
+
+
 # -- matrix products -------------------------------------------------------
 
 
@@ -214,6 +220,26 @@ def slogdet_negative(a):
     return np.linalg.slogdet(a)[1] * 3.0
 
 
+# -- triangles and Cholesky --------------------------------------------------------
+
+
+def triangles(a, w):
+    return np.sum(np.tril(a) * w) + np.sum(np.triu(a, 1) ** 2) + np.sum(np.tril(a, -1) * w)
+
+
+def cholesky_lower(a, w):
+    return np.sum(np.linalg.cholesky(a) * w)
+
+
+def cholesky_upper(a, w):
+    return np.sum(np.linalg.cholesky(a, upper=True) * w)
+
+
+def cholesky_of_gram(x, w):
+    """A symmetric matrix built from x: the gradient reaches both triangles through x."""
+    return np.sum(np.linalg.cholesky(x @ x.T + 3.0 * np.eye(3)) * w)
+
+
 CASES = [
     # products
     Case(matmul_2d, lambda r: (normal(r, (3, 4)), normal(r, (4, 2)), normal(r, (3, 2))),
@@ -289,4 +315,15 @@ CASES = [
     Case(slogdet_unpacked, lambda r: (well_conditioned(r, 3),)),
     Case(slogdet_fields, lambda r: (well_conditioned(r, 3, (2,)), normal(r, 2))),
     Case(slogdet_negative, lambda r: (-well_conditioned(r, 3),)),
+    # triangles and Cholesky
+    Case(triangles, lambda r: (normal(r, (3, 4)), normal(r, (3, 4)))),
+    Case(triangles, lambda r: (normal(r, (2, 3, 3)), normal(r, (2, 3, 3))),
+         name="triangles[batched]"),
+    Case(cholesky_lower, lambda r: (positive_definite(r, 4), normal(r, (4, 4)))),
+    Case(cholesky_lower, lambda r: (positive_definite(r, 3, (2,)), normal(r, (2, 3, 3))),
+         name="cholesky_lower[batched]"),
+    Case(cholesky_upper, lambda r: (positive_definite(r, 4), normal(r, (4, 4)))),
+    Case(cholesky_upper, lambda r: (positive_definite(r, 3, (2,)), normal(r, (2, 3, 3))),
+         name="cholesky_upper[batched]"),
+    Case(cholesky_of_gram, lambda r: (normal(r, (3, 3)), normal(r, (3, 3)))),
 ]

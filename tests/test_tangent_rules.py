@@ -28,6 +28,12 @@ def well(n, batch=()):
     return RNG.normal(size=batch + (n, n)) + n * np.eye(n)
 
 
+def spd(n, batch=()):
+    """A symmetric positive definite matrix (or a stack), for np.linalg.cholesky."""
+    x = RNG.normal(size=batch + (n, n))
+    return x @ np.swapaxes(x, -1, -2) + n * np.eye(n)
+
+
 def _atom(value):
     if isinstance(value, tuple) and all(isinstance(v, (int, type(None))) for v in value):
         return gast.Tuple(elts=[gast.Constant(value=v, kind=None) for v in value], ctx=gast.Load())
@@ -142,6 +148,12 @@ ROWS = [
     (np.linalg.det, np.linalg.det, (well(3),), {}),
     (np.linalg.det, np.linalg.det, (well(3, (2,)),), {}),
     (np.linalg.slogdet, np.linalg.slogdet, (-well(3),), {}),
+    (np.linalg.cholesky, np.linalg.cholesky, (spd(3),), {}),
+    (np.linalg.cholesky, np.linalg.cholesky, (spd(3, (2,)),), {}),
+    (np.linalg.cholesky, np.linalg.cholesky, (spd(3),), {"upper": True}),
+    (np.tril, np.tril, (normal(3, 4),), {}),
+    (np.tril, np.tril, (normal(2, 3, 4), 1), {}),
+    (np.triu, np.triu, (normal(3, 4), -1), {}),
     # shape
     (np.reshape, np.reshape, (normal(12), (3, -1)), {}),
     (np.reshape, np.reshape, (normal(3, 4), (4, 3)), {"order": "F"}),

@@ -15,6 +15,7 @@ import numpy as np
 from .. import anno, cache
 from ..context import Context
 from ..errors import NonDifferentiableError
+from ..rules import registry
 from ..syntax import dotted_path, local_names
 
 _MISSING = object()
@@ -366,4 +367,5 @@ def user_function(callee) -> bool:
     import types
 
     module = getattr(callee, "__module__", None) or ""
-    return isinstance(callee, types.FunctionType) and module.split(".")[0] != "numpy"
+    return isinstance(callee, types.FunctionType) and module.split(".")[0] != "numpy" \
+        and not registry.is_nondifferentiable(callee)  # ast_ad.stop_gradient, declared ones

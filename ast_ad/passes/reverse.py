@@ -91,6 +91,96 @@ class _Reverse(Facts):
         return all(isinstance(p, (gast.Slice, gast.Constant)) or self.kind(p) == SCALAR
                    for p in parts)
 
+    def distinct_index(self, index: gast.AST) -> bool:
+        """Whether an index with integer arrays reaches no position twice, as seen in the code:
+        one of its arrays is `np.arange(...)` of a static length (its values distinct and not
+        negative) with the shape all its arrays broadcast to, so that every position it
+        selects has its own arange value (`x[np.arange(n), y]` with y of n labels); the other
+        parts are slices, ints, None or integer arrays whose shapes are known. A repeat would
+        need `np.add.at`; here `+=` (or a plain write) is exact."""
+        import numpy
+
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        arrays, aranges = [], []
+        for part in parts:
+            if isinstance(part, gast.Slice) or isinstance(part, gast.Constant) and (
+                    part.value is None or part.value is Ellipsis
+                    or type(part.value) is int):
+                continue
+            if not isinstance(part, gast.Name):
+                return False
+            length = self.arange_length(part.id)
+            if length is not None:
+                arrays.append((length,))
+                aranges.append((length,))
+                continue
+            known = self.ctx.values.get(part.id)
+            if known is None or known.kind != ARRAY or known.dtype is None \
+                    or known.dtype.kind not in "iu" or known.shape is None:
+                return False  # a bool mask, a float, or a shape not known here
+            arrays.append(tuple(known.shape))
+        if not aranges:
+            return False
+        try:
+            together = numpy.broadcast_shapes(*arrays)
+        except ValueError:
+            return False  # the forward indexing raises
+        return any(shape == together for shape in aranges)
+
+    def arange_length(self, var: str) -> int | None:
+        """The length of `var = np.arange(...)` with static ints, start >= 0 and step > 0."""
+        import numpy
+
+        stmt = self.def_stmts.get(var)
+        if stmt is None or anno.getanno(stmt, "phi") or not isinstance(stmt.value, gast.Call):
+            return None
+        callee, args, keywords = call_parts(stmt.value)
+        if callee is not numpy.arange or keywords or not 1 <= len(args) <= 3:
+            return None
+        bounds = [self.static_int(a) for a in args]
+        if any(b is None for b in bounds):
+            return None
+        start, stop, step = ([0] + bounds + [1])[:3] if len(bounds) == 1 else (bounds + [1])[:3]
+        if start < 0 or step <= 0:
+            return None
+        return max(0, -(-(stop - start) // step))
+
+    def static_int(self, node: gast.AST, depth: int = 0) -> int | None:
+        """An int the code fixes given the argument shapes: a literal, `x.shape[i]`, `len(x)`,
+        or a name assigned one of those; else None."""
+        if depth > 8:
+            return None
+        if isinstance(node, gast.Constant):
+            return node.value if type(node.value) is int else None
+        if isinstance(node, gast.Name):
+            stmt = self.def_stmts.get(node.id)
+            if stmt is None or anno.getanno(stmt, "phi"):
+                return None
+            return self.static_int(stmt.value, depth + 1)
+        if isinstance(node, gast.Subscript):
+            shape = self.static_shape(node.value, depth + 1)
+            i = self.static_int(node.slice, depth + 1)
+            if shape is not None and i is not None and -len(shape) <= i < len(shape):
+                return shape[i]
+            return None
+        if isinstance(node, gast.Call) and call_parts(node)[0] is len and len(node.args) == 1 \
+                and isinstance(node.args[0], gast.Name):
+            shape = self.ctx.shapes.get(node.args[0].id)
+            return shape[0] if shape else None
+        return None
+
+    def static_shape(self, node: gast.AST, depth: int = 0) -> tuple | None:
+        """The value of `x.shape` (or of a name assigned it) where x's shape is known."""
+        if isinstance(node, gast.Name) and depth <= 8:
+            stmt = self.def_stmts.get(node.id)
+            if stmt is None or anno.getanno(stmt, "phi"):
+                return None
+            return self.static_shape(stmt.value, depth + 1)
+        if isinstance(node, gast.Attribute) and node.attr == "shape" \
+                and isinstance(node.value, gast.Name):
+            return self.ctx.shapes.get(node.value.id)
+        return None
+
     def scatter(self, var: str, index: gast.AST, value: gast.AST, origin) -> gast.AST:
         adj = self.adjoint(var)
         basic = self.basic_index(index)
@@ -104,7 +194,7 @@ class _Reverse(Facts):
                                         [name(adj), _index_value(index), value]))
             anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
             return backward_statement(stmt, "scatter", adj)
-        if basic:
+        if basic or self.distinct_index(index):
             target = gast.Subscript(value=name(adj), slice=index, ctx=gast.Store())
             stmt = gast.AugAssign(target=target, op=gast.Add(), value=value)
         else:  # integer-array indices may repeat: accumulate every occurrence
@@ -274,7 +364,7 @@ class _Reverse(Facts):
                     if self.kinds.get(array) == ARRAY \
                     else call(self.ctx.reference(runtime.copy_of, "copy_of"), [part])  # a list item
             if isinstance(value, gast.Name) and value.id in self.active:
-                if self.basic_index(index):
+                if self.basic_index(index) or self.distinct_index(index):
                     contribution = call(self.ctx.reference(runtime.unbroadcast, "unbroadcast"),
                                         [part, clone(value)])
                 else:  # an index can repeat: only the last value written at a place survives
@@ -479,6 +569,9 @@ class _Reverse(Facts):
         for item in instantiate(template, binding):
             value = self.explicit_sums(self.elide(algebra.simplify(item[-1])))
             if item[0] == "temp":
+                known = self.value(value)
+                if known.kind != OTHER:  # so that later statements of the rule know it
+                    self.ctx.values[item[1]] = known
                 out.append(assign(item[1], value, stmt))
             elif item[0] == "add":
                 out.append(self.accumulate(atoms[item[1]].id, value, stmt))

@@ -12,3 +12,19 @@ from . import (  # noqa: F401  (registration)
     shape,
 )
 from .registry import ADJOINTS, METHODS, NONDIFFERENTIABLE, Rule, lookup  # noqa: F401
+
+# Rule families for optional libraries: family -> the module it needs. Each loads only where
+# that module is installed (ast-ad itself needs only NumPy).
+OPTIONAL = {"scipy": "scipy"}
+
+
+def _load_optional():
+    import importlib
+    import importlib.util
+
+    for family, module in OPTIONAL.items():
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(f"{__name__}.{family}")
+
+
+_load_optional()

@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from ..runtime import as_gradient, astype, unbroadcast, unstack
+from ..runtime import as_gradient, astype, stop_gradient, unbroadcast, unstack
 from .registry import adjoint, method, nondifferentiable, result_kind, tangent
 
 
@@ -161,3 +161,6 @@ nondifferentiable(np.ndim, np.size, why="a count", result_kind="scalar")
 
 method("copy", np.copy)
 method("astype", astype)
+# The user's own "no derivative here": its value flows on, its adjoint and tangent are zero.
+nondifferentiable(stop_gradient, why="a constant by request (like jax.lax.stop_gradient)",
+                  result_kind="elementwise")

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .. import shapes
-from ..runtime import divide_or_zero, power_adjoint_exponent, unbroadcast
+from ..runtime import divide_or_zero, power_adjoint_exponent, tie_weights, unbroadcast
 from .arithmetic import literal_exponent, zero_exponent
 from .registry import adjoint, method, nondifferentiable, tangent
 
@@ -495,53 +495,53 @@ def abs_tangent(y, x):
 
 @adjoint(np.maximum, note=TIES + "; NaN propagates as in np.maximum")
 def maximum(z, x, y):
-    w = np.greater(x, y) + 0.5 * np.equal(x, y)
+    w = tie_weights(np.greater(x, y), np.equal(x, y), z)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
 
 
 @tangent(np.maximum)
 def maximum_tangent(z, x, y):
-    w = np.greater(x, y) + 0.5 * np.equal(x, y)
+    w = tie_weights(np.greater(x, y), np.equal(x, y), z)
     d[z] = d[x] * w + d[y] * (1.0 - w)
 
 
 @adjoint(np.minimum, note=TIES + "; NaN propagates as in np.minimum")
 def minimum(z, x, y):
-    w = np.less(x, y) + 0.5 * np.equal(x, y)
+    w = tie_weights(np.less(x, y), np.equal(x, y), z)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
 
 
 @tangent(np.minimum)
 def minimum_tangent(z, x, y):
-    w = np.less(x, y) + 0.5 * np.equal(x, y)
+    w = tie_weights(np.less(x, y), np.equal(x, y), z)
     d[z] = d[x] * w + d[y] * (1.0 - w)
 
 
 @adjoint(np.fmax, note=TIES + "; a NaN argument gets no gradient (fmax returns the other)")
 def fmax(z, x, y):
-    w = np.greater(x, y) + 0.5 * np.equal(x, y) + np.isnan(y)
+    w = tie_weights(np.greater(x, y) | np.isnan(y), np.equal(x, y), z)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
 
 
 @tangent(np.fmax)
 def fmax_tangent(z, x, y):
-    w = np.greater(x, y) + 0.5 * np.equal(x, y) + np.isnan(y)
+    w = tie_weights(np.greater(x, y) | np.isnan(y), np.equal(x, y), z)
     d[z] = d[x] * w + d[y] * (1.0 - w)
 
 
 @adjoint(np.fmin, note=TIES + "; a NaN argument gets no gradient (fmin returns the other)")
 def fmin(z, x, y):
-    w = np.less(x, y) + 0.5 * np.equal(x, y) + np.isnan(y)
+    w = tie_weights(np.less(x, y) | np.isnan(y), np.equal(x, y), z)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
 
 
 @tangent(np.fmin)
 def fmin_tangent(z, x, y):
-    w = np.less(x, y) + 0.5 * np.equal(x, y) + np.isnan(y)
+    w = tie_weights(np.less(x, y) | np.isnan(y), np.equal(x, y), z)
     d[z] = d[x] * w + d[y] * (1.0 - w)
 
 
@@ -626,35 +626,36 @@ def clip_unbounded_tangent(y, a, a_min=None, a_max=None):
 
 @adjoint(np.clip, when=_given(True, False))
 def clip_below(y, a, a_min=None, a_max=None):
-    w = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)
+    w = tie_weights(np.greater(a, a_min), np.equal(a, a_min), y)
     b[a] = unbroadcast(b[y] * w, a)
     b[a_min] = unbroadcast(b[y] * (1.0 - w), a_min)
 
 
 @tangent(np.clip, when=_given(True, False))
 def clip_below_tangent(y, a, a_min=None, a_max=None):
-    w = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)
+    w = tie_weights(np.greater(a, a_min), np.equal(a, a_min), y)
     d[y] = d[a] * w + d[a_min] * (1.0 - w)
 
 
 @adjoint(np.clip, when=_given(False, True))
 def clip_above(y, a, a_min=None, a_max=None):
-    w = np.less(a, a_max) + 0.5 * np.equal(a, a_max)
+    w = tie_weights(np.less(a, a_max), np.equal(a, a_max), y)
     b[a] = unbroadcast(b[y] * w, a)
     b[a_max] = unbroadcast(b[y] * (1.0 - w), a_max)
 
 
 @tangent(np.clip, when=_given(False, True))
 def clip_above_tangent(y, a, a_min=None, a_max=None):
-    w = np.less(a, a_max) + 0.5 * np.equal(a, a_max)
+    w = tie_weights(np.less(a, a_max), np.equal(a, a_max), y)
     d[y] = d[a] * w + d[a_max] * (1.0 - w)
 
 
 @adjoint(np.clip, when=_given(True, True))
 def clip(y, a, a_min=None, a_max=None):
-    low = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)  # in np.maximum(a, a_min)
+    low = tie_weights(np.greater(a, a_min), np.equal(a, a_min), y)  # in np.maximum(a, a_min)
     raised = np.maximum(a, a_min)
-    high = np.less(raised, a_max) + 0.5 * np.equal(raised, a_max)  # in np.minimum(raised, a_max)
+    # in np.minimum(raised, a_max):
+    high = tie_weights(np.less(raised, a_max), np.equal(raised, a_max), y)
     b[a] = unbroadcast(b[y] * high * low, a)
     b[a_min] = unbroadcast(b[y] * high * (1.0 - low), a_min)
     b[a_max] = unbroadcast(b[y] * (1.0 - high), a_max)
@@ -662,9 +663,9 @@ def clip(y, a, a_min=None, a_max=None):
 
 @tangent(np.clip, when=_given(True, True))
 def clip_tangent(y, a, a_min=None, a_max=None):
-    low = np.greater(a, a_min) + 0.5 * np.equal(a, a_min)
+    low = tie_weights(np.greater(a, a_min), np.equal(a, a_min), y)
     raised = np.maximum(a, a_min)
-    high = np.less(raised, a_max) + 0.5 * np.equal(raised, a_max)
+    high = tie_weights(np.less(raised, a_max), np.equal(raised, a_max), y)
     d[y] = (d[a] * low + d[a_min] * (1.0 - low)) * high + d[a_max] * (1.0 - high)
 
 

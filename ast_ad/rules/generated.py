@@ -13,17 +13,33 @@ from ..runtime import (
     accumulate,
     as_gradient,
     reduced_count,
+    tie_weights,
+    triangle,
+    tril_half,
     unbroadcast,
     unreduce,
     unstack,
     zeros_like,
 )
+from . import static
 from .registry import adjoint, nondifferentiable, tangent
 
 # The zero adjoints a backward pass starts from.
 nondifferentiable(zeros_like, why="zeros")
 # How many elements a reduction combines (mean, var, std): an integer.
 nondifferentiable(reduced_count, why="a count", result_kind="scalar")
+
+
+# The weights of max/min/clip's arguments: piecewise constant, shaped like `wins`
+# (a rule rather than nondifferentiable(...) so that the shapes pass knows its shape).
+@adjoint(tie_weights, result_kind="join", shape=static.same_as("wins"))
+def tie_weights_adjoint(w, wins, ties, like):
+    """Piecewise constant: nothing flows back."""
+
+
+@tangent(tie_weights)
+def tie_weights_tangent(w, wins, ties, like):
+    d[w] = 0.0 * w
 
 
 @adjoint(unbroadcast)
@@ -76,3 +92,25 @@ def as_gradient_adjoint(y, g, x):
 @tangent(as_gradient)
 def as_gradient_tangent(y, g, x):
     d[y] = as_gradient(d[g], x)
+
+
+# The lower triangle with its diagonal halved (Cholesky rules): linear and self-adjoint.
+@adjoint(tril_half, shape=static.same_as("x"))
+def tril_half_adjoint(y, x):
+    b[x] = tril_half(b[y])
+
+
+@tangent(tril_half)
+def tril_half_tangent(y, x):
+    d[y] = tril_half(d[x])
+
+
+# A triangle of a matrix (SciPy's triangular solves): linear and self-adjoint.
+@adjoint(triangle, shape=static.same_as("m"))
+def triangle_adjoint(y, m, lower=False, unit_diagonal=False):
+    b[m] = triangle(b[y], lower, unit_diagonal)
+
+
+@tangent(triangle)
+def triangle_tangent(y, m, lower=False, unit_diagonal=False):
+    d[y] = triangle(d[m], lower, unit_diagonal)

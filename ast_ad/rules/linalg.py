@@ -1,5 +1,5 @@
-"""Linear algebra: products (dot, matmul, inner, outer, vdot, tensordot, einsum, kron), diagonals
-and traces, and numpy.linalg's inv, solve, det and slogdet."""
+"""Linear algebra: products (dot, matmul, inner, outer, vdot, tensordot, einsum, kron), diagonals,
+triangles and traces, and numpy.linalg's inv, solve, det, slogdet and cholesky."""
 
 # ruff: noqa: F821
 
@@ -24,6 +24,7 @@ from ..runtime import (
     solve_tangent_a,
     tensordot_adjoint_a,
     tensordot_adjoint_b,
+    tril_half,
     unbroadcast,
 )
 from . import static
@@ -283,11 +284,33 @@ def diag_tangent(y, v, k=0):
     d[y] = np.diag(d[v], k)
 
 
+@adjoint(np.tril, result_kind="array", shape=static.same_as("m"),
+         note="any k; stacks of matrices (the last two axes)")
+def tril(y, m, k=0):
+    b[m] = np.tril(b[y], k)
+
+
+@tangent(np.tril)
+def tril_tangent(y, m, k=0):
+    d[y] = np.tril(d[m], k)
+
+
+@adjoint(np.triu, result_kind="array", shape=static.same_as("m"),
+         note="any k; stacks of matrices (the last two axes)")
+def triu(y, m, k=0):
+    b[m] = np.triu(b[y], k)
+
+
+@tangent(np.triu)
+def triu_tangent(y, m, k=0):
+    d[y] = np.triu(d[m], k)
+
+
 method("trace", np.trace)
 method("diagonal", np.diagonal)
 
 
-# -- numpy.linalg: inv, solve, det, slogdet --------------------------------------
+# -- numpy.linalg: inv, solve, det, slogdet, cholesky ----------------------------
 
 
 @adjoint(np.linalg.inv, result_kind="array", shape=static.same_as("a"),
@@ -395,3 +418,58 @@ def slogdet_sign(y, x):
 @tangent("attr:sign")
 def slogdet_sign_tangent(y, x):
     d[y] = np.zeros_like(y)
+
+
+# -- Cholesky: L = cholesky(A) reads A's lower triangle (upper=True: its upper one) ---------
+#
+# With P = Phi(L^T Lbar) and S = L^-T P L^-1 (Phi: the lower triangle, diagonal halved;
+# two solves), the adjoint of the lower triangle NumPy reads is Phi(S + S^T): on a symmetric
+# perturbation of A (the usual case, A built symmetric) it is the symmetric gradient S + S^T
+# split between A[i, j] and A[j, i]; the triangle NumPy ignores gets none.
+
+CHOLESKY_NOTE = ("reads the lower triangle (upper=True: the upper one), as NumPy does, so the "
+                 "other triangle's gradient is 0; batched (..., n, n) too")
+
+
+def _lower(args):
+    return args["upper"].value is False
+
+
+def _upper(args):
+    return args["upper"].value is True
+
+
+@adjoint(np.linalg.cholesky, when=lambda args: _lower(args) and args["a"].ndim == 2,
+         result_kind="array", shape=static.same_as("a"), note=CHOLESKY_NOTE)
+def cholesky_2d(l, a, *, upper=False):
+    s = np.linalg.solve(l.T, np.linalg.solve(l.T, tril_half(l.T @ b[l])).T)
+    b[a] = tril_half(s + s.T)
+
+
+@adjoint(np.linalg.cholesky, when=_lower)
+def cholesky(l, a, *, upper=False):
+    lt = np.swapaxes(l, -1, -2)
+    s = np.linalg.solve(lt, np.swapaxes(np.linalg.solve(lt, tril_half(lt @ b[l])), -1, -2))
+    b[a] = tril_half(s + np.swapaxes(s, -1, -2))
+
+
+@adjoint(np.linalg.cholesky, when=_upper)
+def cholesky_upper(u, a, *, upper=False):
+    p = tril_half(u @ np.swapaxes(b[u], -1, -2))
+    s = np.linalg.solve(u, np.swapaxes(np.linalg.solve(u, p), -1, -2))
+    b[a] = np.swapaxes(tril_half(s + np.swapaxes(s, -1, -2)), -1, -2)
+
+
+@tangent(np.linalg.cholesky, when=_lower)
+def cholesky_tangent(l, a, *, upper=False):
+    # dA as NumPy reads it (its lower triangle, mirrored), then dL = L Phi(L^-1 dA L^-T)
+    y = np.linalg.solve(l, np.tril(d[a]) + np.swapaxes(np.tril(d[a], -1), -1, -2))
+    d[l] = l @ tril_half(np.swapaxes(np.linalg.solve(l, np.swapaxes(y, -1, -2)), -1, -2))
+
+
+@tangent(np.linalg.cholesky, when=_upper)
+def cholesky_upper_tangent(u, a, *, upper=False):
+    l = np.swapaxes(u, -1, -2)
+    y = np.linalg.solve(l, np.triu(d[a]) + np.swapaxes(np.triu(d[a], 1), -1, -2))
+    d[u] = np.swapaxes(l @ tril_half(np.swapaxes(np.linalg.solve(l, np.swapaxes(y, -1, -2)),
+                                                 -1, -2)), -1, -2)
