@@ -36,6 +36,7 @@ class Value:
     items: tuple | None = None  # a tuple or list of known length: its items' values
     element: Value | None = None  # a tuple or list: what every item is (the join of items)
     container: str | None = None  # "tuple" or "list"
+    const: int | None = None  # an int known before running (a literal, a dimension)
 
     @property
     def item_kind(self) -> str | None:
@@ -56,6 +57,11 @@ _PYTHON_SCALARS = (bool, int, float)
 
 def scalar(dtype=None) -> Value:
     return Value(SCALAR, np.dtype(dtype) if dtype is not None else None, ())
+
+
+def integer(value: int) -> Value:
+    """A Python int known before running: a literal, or a dimension of an argument."""
+    return Value(SCALAR, None, (), const=value)
 
 
 def array(dtype, shape) -> Value:

@@ -43,6 +43,11 @@ from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+try:
+    import scipy.special as scipy_special  # noqa: E402
+except ImportError:  # W8l then reports the missing module
+    scipy_special = None
 from bench_peers import PEERS, Contender, Missing, version  # noqa: E402
 
 import ast_ad  # noqa: E402
@@ -320,6 +325,21 @@ def cross_entropy(X, y):
     return -np.mean(logp[np.arange(n), y])
 
 
+def cross_entropy_stopped(X, y):
+    # W8s: the same, written with the shift marked as having no gradient.
+    n = X.shape[0]
+    m = ast_ad.stop_gradient(np.max(X, axis=1, keepdims=True))
+    s = X - m
+    logp = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(n), y])
+
+
+def cross_entropy_scipy(X, y):
+    # W8l: the same, through scipy.special.log_softmax (ast-ad has a rule for it).
+    n = X.shape[0]
+    return -np.mean(scipy_special.log_softmax(X, axis=1)[np.arange(n), y])
+
+
 def cross_entropy_hand(X, y):
     # d loss / dX = (softmax(X) - onehot(y)) / n. The shift by the max has no gradient
     # (softmax does not change under it); log-probabilities are formed only at the n
@@ -459,6 +479,10 @@ WORKLOADS = [
              poisson, poisson_hand, _poisson_args(), (0, 1), 1.5, peers=False),
     Workload("W8", "log-softmax cross-entropy, X 10000x100 logits, y 10000 labels",
              cross_entropy, cross_entropy_hand, _cross_entropy_args(), (0,), 1.3, peers=False),
+    Workload("W8s", "W8 with the max shift in ast_ad.stop_gradient", cross_entropy_stopped,
+             cross_entropy_hand, _cross_entropy_args(), (0,), 1.3, peers=False),
+    Workload("W8l", "W8 through scipy.special.log_softmax", cross_entropy_scipy,
+             cross_entropy_hand, _cross_entropy_args(), (0,), 1.3, peers=False),
     Workload("W9", "3-layer ReLU MLP in float32, X 512x64, W1 64x128, W2 128x128, W3 128x10, "
              "MSE", relu_mlp, relu_mlp_hand, _relu_mlp_args(), (1, 2, 3), 1.15, peers=False),
     Workload("W10", "softmax attention, Q, K, V 128x64, loss sum(P @ V * C)", attention,
@@ -901,7 +925,7 @@ def report_scaling(groups: dict[str, list[tuple[int, Row]]]) -> str:
 
 # -- memory -----------------------------------------------------------------------------
 
-MEMORY_WORKLOADS = ("W2", "W5", "W6", "W7", "W8")  # the loops, and the 10000x100 softmax
+MEMORY_WORKLOADS = ("W2", "W5", "W6", "W7", "W8", "W8s")  # the loops, and the 10000x100 softmax
 
 
 def peak_memory(c: Contender) -> int:

@@ -50,6 +50,7 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     if not ctx.options.trace:
         _fold(func, ctx)
     _uniform_arrays(func, ctx)
+    _spread_products(func, ctx)
     return func
 
 
@@ -101,6 +102,56 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
                 anno.getanno(stmt, "section") == "backward":
             stmt.value = Rewrite().visit(stmt.value)
+
+
+def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
+    """Let NumPy broadcast instead of spreading an adjoint first:
+    `unreduce(g, a, axis, True) * e` is `g * e` (also with + and -) when e has a's shape
+    (g keeps the reduced axes, so it broadcasts against e), and `np.sum(-x, ...)` is
+    `-np.sum(x, ...)` (the negation runs on the smaller result)."""
+    import numpy
+
+    from .. import runtime
+    from .facts import Facts
+
+    facts = Facts(ctx)
+
+    class Rewrite(gast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if not isinstance(node.op, (gast.Mult, gast.Add, gast.Sub)):
+                return node
+            for spread, other, side in ((node.left, node.right, "left"),
+                                        (node.right, node.left, "right")):
+                if isinstance(spread, gast.Call) and _object(spread.func, ctx) is runtime.unreduce \
+                        and len(spread.args) == 4 and not spread.keywords \
+                        and isinstance(spread.args[3], gast.Constant) \
+                        and spread.args[3].value is True:
+                    shape = facts.shape(spread.args[1])
+                    if shape is not None and facts.shape(other) == shape:
+                        setattr(node, side, spread.args[0])
+                        self.changed = True
+                        return node
+            return node
+
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if _object(node.func, ctx) is numpy.sum and len(node.args) == 1 \
+                    and isinstance(node.args[0], gast.UnaryOp) \
+                    and isinstance(node.args[0].op, gast.USub):
+                node.args = [node.args[0].operand]
+                self.changed = True
+                return gast.UnaryOp(op=gast.USub(), operand=node)
+            return node
+
+    for stmt in _walk(func.body):
+        if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
+                anno.getanno(stmt, "section") == "backward":
+            rewrite = Rewrite()
+            rewrite.changed = False
+            stmt.value = rewrite.visit(stmt.value)
+            if rewrite.changed:
+                stmt.value = algebra.simplify(stmt.value)  # a + -b -> a - b
 
 
 # -- folding single-use temporaries -----------------------------------------------

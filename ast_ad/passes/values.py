@@ -35,6 +35,7 @@ from ..values import (
     Value,
     array,
     elementwise_kind,
+    integer,
     join,
     list_of,
     of,
@@ -47,6 +48,8 @@ from ..values import (
 from .resolve import call_parts, is_missing, user_function
 
 _MAX_SWEEPS = 30
+_INT_OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
+            gast.Mult: lambda a, b: a * b}
 
 
 def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -196,6 +199,8 @@ class Evaluator:
             return UNKNOWN
         dtype = result_dtype(left, right)
         if kind == SCALAR:
+            if left.const is not None and right.const is not None and type(op) in _INT_OPS:
+                return integer(_INT_OPS[type(op)](left.const, right.const))
             if isinstance(op, gast.Div) and dtype is None:
                 return SCALAR_VALUE  # Python numbers: `/` gives a float
             return scalar(dtype)
@@ -220,7 +225,7 @@ class Evaluator:
         if node.attr == "shape":
             if base.shape is None:
                 return UNKNOWN
-            return sequence([SCALAR_VALUE] * len(base.shape), "tuple")
+            return sequence([integer(d) for d in base.shape], "tuple")
         return UNKNOWN
 
     def subscript(self, node: gast.Subscript) -> Value | None:
@@ -271,6 +276,9 @@ class Evaluator:
             if callee.__name__ in ("modf", "frexp"):
                 return sequence([SCALAR_VALUE, SCALAR_VALUE], "tuple")
             return SCALAR_VALUE
+        if callee is len and arg_values and arg_values[0].kind == ARRAY \
+                and arg_values[0].shape:
+            return integer(arg_values[0].shape[0])
         if callee in (float, len, int, round):
             return SCALAR_VALUE
         if callee is range:
@@ -330,7 +338,18 @@ class Evaluator:
         return None
 
     def constructor(self, callee, args, keywords) -> Value | None:
-        """np.zeros(3), np.ones((n, 4)), np.full(shape, v): an array of a shape the code says."""
+        """np.zeros(3), np.ones((n, 4)), np.full(shape, v), np.eye(n), np.arange(n): an array
+        of a shape the code says."""
+        if callee in (np.eye, np.identity) and len(args) == 1 and (
+                set(keywords) <= {"dtype"}):
+            n = self.expr(args[0])
+            shape = (n.const, n.const) if n is not None and n.const is not None else None
+            return array(_dtype_of(keywords["dtype"]) if "dtype" in keywords else np.float64,
+                         shape)
+        if callee is np.arange and len(args) == 1 and not keywords:
+            n = self.expr(args[0])
+            return array(np.int64, (max(n.const, 0),)) \
+                if n is not None and n.const is not None else None
         if callee not in _CONSTRUCTORS or not args:
             return None
         shape = self.shape_argument(args[0])
@@ -348,6 +367,12 @@ class Evaluator:
         if isinstance(node, gast.Attribute) and node.attr == "shape":
             base = self.expr(node.value)
             return base.shape if base is not None and base.kind == ARRAY else None
+        value = self.expr(node)
+        if value is not None and value.const is not None:
+            return (value.const,)
+        if value is not None and value.items is not None and all(
+                v.const is not None for v in value.items):
+            return tuple(v.const for v in value.items)
         return None
 
     def user_function(self, fn, args, keywords) -> Value | None:
@@ -405,6 +430,8 @@ def zeros_like(value: Value) -> Value:
 
 
 def constant(value) -> Value:
+    if type(value) is int:
+        return integer(value)
     if isinstance(value, numbers.Number) and not isinstance(value, complex):
         return SCALAR_VALUE
     return of(value)
