@@ -7,10 +7,10 @@ The layers, top to bottom (a module imports from its own layer or lower ones):
 2. pipeline: the order of the passes, in one place. It also hands the passes what needs the
    whole pipeline: the analysis of a called user function (`ctx.analyse_callee`), and the
    stages a local function goes through before anf inlines it.
-3. passes/: one pass per module. A pass may use what an earlier one computes (resolve, kinds,
-   shapes, facts, aliases...) but never the pipeline or the API.
-4. rules and IR helpers: rules/, syntax, anno, templates, naming, algebra, shapes, runtime,
-   errors, context, cache, source, recursion, callees.
+3. passes/: one pass per module. A pass may use what an earlier one computes (resolve, values,
+   facts, aliases...) but never the pipeline or the API.
+4. rules and IR helpers: rules/, syntax, anno, templates, naming, algebra, shapes, values,
+   runtime, errors, context, cache, source, recursion, callees.
 
 The graph is read from the source (pure AST: nothing is imported, nothing depends on the
 machine). Imports at any depth count, inside functions too: a local import is still an
