@@ -208,3 +208,16 @@ def nodes_of(node: gast.AST, types: tuple) -> list:
             elif isinstance(value, gast.AST):
                 stack.append(value)
     return found
+
+
+def written_into(stmt) -> set[str]:
+    """Names whose array (or list) the statement writes into: `w[i] = v`, `w[i] += v`."""
+    found = set()
+    for node in gast.walk(stmt):
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
+            base = node.value
+            while isinstance(base, (gast.Subscript, gast.Attribute)):
+                base = base.value
+            if isinstance(base, gast.Name):
+                found.add(base.id)
+    return found

@@ -297,3 +297,18 @@ def test_a_factor_the_loop_changes_afterwards_is_not_kept():
     W, x = rng.normal(size=(3, 3)), rng.normal(size=(4, 3))
     check_gradient(changes_factor, W, x, argnums=(0, 1))
     check_gradient(reused_factor, W, x, rng.normal(size=3), argnums=(0, 1, 2))
+
+
+def writes_then_multiplies(W, x):
+    h = np.zeros(3)
+    for t in range(x.shape[0]):
+        v = x[t] * 1.0
+        v[0] = h[1]  # the backward loop restores v[0]: rows kept of v would change
+        h = np.tanh(W @ v)
+    return np.sum(h * h)
+
+
+def test_products_of_arrays_the_backward_loop_restores_stay_per_step():
+    rng = np.random.default_rng(6)
+    W, x = rng.normal(size=(3, 3)), rng.normal(size=(4, 3))
+    check_gradient(writes_then_multiplies, W, x, argnums=(0, 1))

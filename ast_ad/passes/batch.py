@@ -27,7 +27,18 @@ import numpy as np
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, blocks, call, const, mentions, name, store_names, target_name
+from ..syntax import (
+    assign,
+    blocks,
+    call,
+    const,
+    mentions,
+    name,
+    store_names,
+    target_name,
+    walk_statements,
+    written_into,
+)
 from .facts import Facts
 from .simplify import simplify
 
@@ -62,6 +73,11 @@ class _Batcher:
         rows: dict[str, str] = {}  # factor name -> the list of its rows
         before, after = [], []
         body = loop.body
+        written = {n for stmt in walk_statements(body) for n in written_into(stmt)}
+        if any(n not in self.ctx.primal_of for n in written):
+            # The loop writes into forward values (restoring what `w[i] = v` overwrote): a
+            # kept row could be, or view, one of them.
+            return before, after
         for stmt in list(body):
             found = self.product(stmt)
             if found is None:
@@ -69,7 +85,7 @@ class _Batcher:
             acc, factors = found
             position = body.index(stmt)
             if any(mentions(s, acc) for s in body if s is not stmt) or not all(
-                    self.kept(body, position, f) for f, _ in factors):
+                    self.kept(body, position, f) and f not in written for f, _ in factors):
                 continue
             appends = []
             for factor, length in factors:

@@ -34,6 +34,7 @@ from ..syntax import (
     param_names,
     rename,
     walk_statements,
+    written_into,
 )
 from ..values import ARRAY, SCALAR
 from .facts import Facts
@@ -176,7 +177,7 @@ def _accumulators(body: list) -> list | None:
             others.add(adj)
         else:
             others.update(assigned_names(stmt))
-        if any(_written_into(stmt) - local):
+        if any(written_into(stmt) - local):
             # Writes into an array it did not make, e.g. restoring what `w[i] = v` overwrote:
             # run in the forward loop, that would undo the write before the next iteration.
             return None
@@ -193,19 +194,6 @@ def _accumulators(body: list) -> list | None:
             if _reads(stmt, acc):
                 return None
     return list(adds)
-
-
-def _written_into(stmt) -> set[str]:
-    """Names whose array (or list) the statement writes into: `w[i] = v`, `w[i] += v`."""
-    found = set()
-    for node in gast.walk(stmt):
-        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
-            base = node.value
-            while isinstance(base, (gast.Subscript, gast.Attribute)):
-                base = base.value
-            if isinstance(base, gast.Name):
-                found.add(base.id)
-    return found
 
 
 def _reads_outside_total(stmt, acc) -> bool:

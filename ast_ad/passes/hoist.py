@@ -23,7 +23,7 @@ import gast
 
 from .. import anno, shapes
 from ..context import Context
-from ..syntax import blocks, rename, target_name
+from ..syntax import blocks, rename, target_name, written_into
 from ..values import ARRAY, SCALAR
 from .resolve import call_parts, user_function, written_arguments
 
@@ -72,19 +72,10 @@ def _invariants(loop, ctx: Context, renames: dict) -> list:
 
 def _changed_in(loop) -> set[str]:
     """Names the loop (re)assigns, writes into, or passes to a call that may change them."""
-    changed = set()
+    changed = written_into(loop)
     for node in gast.walk(loop):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             changed.add(node.id)
-        elif isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(
-                node.ctx, (gast.Store, gast.Del)):
-            base = node
-            while isinstance(base, (gast.Subscript, gast.Attribute)):
-                base = base.value
-            if isinstance(base, gast.Name):
-                changed.add(base.id)
-        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
-            changed.add(node.target.id)
         elif isinstance(node, gast.Call):
             callee = call_parts(node)[0]
             if callee is None or isinstance(callee, tuple) or user_function(callee):
