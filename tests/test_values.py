@@ -303,8 +303,9 @@ def writes_then_multiplies(W, x):
     h = np.zeros(3)
     for t in range(x.shape[0]):
         v = x[t] * 1.0
-        v[0] = h[1]  # the backward loop restores v[0]: rows kept of v would change
-        h = np.tanh(W @ v)
+        u = np.sum(v * v)  # reads v before the write: the backward loop restores v[0]
+        v[0] = h[1]
+        h = np.tanh(W @ v) * u  # a row of v kept for bW would see the restore
     return np.sum(h * h)
 
 
