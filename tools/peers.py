@@ -587,8 +587,9 @@ class Recorder:
         return getattr(fn, "__name__", type(fn).__name__)
 
     # -- check_grads / combo_check
-    def check_grads(self, fun, argnum=0, *_, **__):
+    def check_grads(self, fun, argnum=0, *_, order=2, **__):
         nums = argnum if isinstance(argnum, (tuple, list)) else (argnum,)
+        second_order = self.second_order and order >= 2  # order=1: e.g. at a kink of abs
 
         def run(*args, **kwargs):
             where, test = self._where()
@@ -597,7 +598,7 @@ class Recorder:
             case = Case("autograd", where, label)
             try:
                 check_case(case, _unwrap(fun), args, kwargs, tuple(nums), self.tmp,
-                           self.second_order)
+                           second_order)
             except _Timeout as error:
                 case.status, case.error, case.message = "crash", "Timeout", str(error)
             self.report.add(case)
