@@ -313,3 +313,21 @@ def test_products_of_arrays_the_backward_loop_restores_stay_per_step():
     rng = np.random.default_rng(6)
     W, x = rng.normal(size=(3, 3)), rng.normal(size=(4, 3))
     check_gradient(writes_then_multiplies, W, x, argnums=(0, 1))
+
+
+def eye_of_a_dimension(X, noise):
+    n = X.shape[0]
+    K = X @ X.T + noise * np.eye(n)
+    idx = np.arange(len(X))
+    return np.sum(K[idx, idx] * K[0])
+
+
+def test_ints_from_shapes_give_static_shapes():
+    found = values_of(eye_of_a_dimension, np.ones((4, 2)), 0.5)
+    assert found["n"].const == 4 and found["K"].shape == (4, 4) and found["idx"].shape == (4,)
+    code = ast_ad.generated_source(eye_of_a_dimension, np.ones((4, 2)), 0.5, mode="grad",
+                                   argnums=(0, 1))
+    assert "unbroadcast" not in code
+    X = np.random.default_rng(7).normal(size=(4, 2))
+    check_gradient(eye_of_a_dimension, X, 0.5)
+    check_gradient(eye_of_a_dimension, X[:3], 0.5)  # another shape: other code

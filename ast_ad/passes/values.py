@@ -233,6 +233,9 @@ class Evaluator:
         if base is None:
             return None
         if base.kind == ARRAY:
+            gathered = self.integer_arrays_index(base, node.slice)
+            if gathered is not None:
+                return array(base.dtype, gathered)
             key = static_index(node.slice, _Kinds(self))
             shape = None if key is UNKNOWN_INDEX else shapes.index(base.shape, key)
             if shape == ():
@@ -247,6 +250,20 @@ class Evaluator:
             item = base.item(index)
             return item if item is not None else UNKNOWN
         return UNKNOWN
+
+    def integer_arrays_index(self, base: Value, index) -> tuple | None:
+        """The shape of `x[i]` or `x[i, j]` with integer arrays of known shapes (one per
+        leading axis): the indices' broadcast shape, then x's remaining axes."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        if base.shape is None or len(parts) > len(base.shape) or not all(
+                isinstance(p, gast.Name) for p in parts):
+            return None
+        found = [self.lookup(p.id) for p in parts]
+        if not all(v is not None and v.kind == ARRAY and v.shape is not None
+                   and v.dtype is not None and v.dtype.kind in "iu" for v in found):
+            return None
+        shape = shapes.broadcast(*[v.shape for v in found])
+        return None if shape is None else shape + base.shape[len(parts):]
 
     # -- calls -------------------------------------------------------------------------
 
