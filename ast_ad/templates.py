@@ -208,37 +208,44 @@ def instantiate(template: Template, binding: Binding) -> list[tuple]:
 
 
 def _substitute(node: gast.AST, template: Template, binding: Binding, temps: dict) -> gast.AST:
-    from .syntax import clone
+    return _Filler(template, binding, temps).visit(node)
 
-    class Filler(gast.NodeTransformer):
-        def visit_Subscript(self, n):
-            ref = placeholder(n)
-            if ref is None:
-                return self.generic_visit(n)
-            found = binding.derivative(*ref)
-            return found if found is not None else gast.Constant(value=0.0, kind=None)
 
-        def visit_Attribute(self, n):
-            is_lib = isinstance(n.value, gast.Name) and n.value.id == "lib"
-            if is_lib and "lib" not in template.params:
-                module = binding.lib
-                preferred = "np" if module.__name__ == "numpy" else module.__name__
-                return gast.Attribute(value=binding.resolve_global(preferred, module), attr=n.attr,
-                                      ctx=gast.Load())
+class _Filler(gast.NodeTransformer):
+    """Fills one template expression (a class made once: making one per use was slow)."""
+
+    def __init__(self, template: Template, binding: Binding, temps: dict):
+        self.template, self.binding, self.temps = template, binding, temps
+
+    def visit_Subscript(self, n):
+        ref = placeholder(n)
+        if ref is None:
             return self.generic_visit(n)
+        found = self.binding.derivative(*ref)
+        return found if found is not None else gast.Constant(value=0.0, kind=None)
 
-        def visit_Name(self, n):
-            if n.id in binding.atoms:
-                return clone(binding.atoms[n.id])
-            if n.id in temps:
-                return gast.Name(id=temps[n.id], ctx=n.ctx, annotation=None, type_comment=None)
-            if n.id in template.globals:
-                return binding.resolve_global(n.id, template.globals[n.id])
-            import builtins
+    def visit_Attribute(self, n):
+        is_lib = isinstance(n.value, gast.Name) and n.value.id == "lib"
+        if is_lib and "lib" not in self.template.params:
+            module = self.binding.lib
+            preferred = "np" if module.__name__ == "numpy" else module.__name__
+            return gast.Attribute(value=self.binding.resolve_global(preferred, module),
+                                  attr=n.attr, ctx=gast.Load())
+        return self.generic_visit(n)
 
-            if hasattr(builtins, n.id):
-                return binding.resolve_global(n.id, getattr(builtins, n.id))
-            raise RuleDefinitionError(f"rule {template.fn.__name__}: unknown name {n.id}",
-                                      template.location)
+    def visit_Name(self, n):
+        from .syntax import clone
 
-    return Filler().visit(node)
+        template, binding, temps = self.template, self.binding, self.temps
+        if n.id in binding.atoms:
+            return clone(binding.atoms[n.id])
+        if n.id in temps:
+            return gast.Name(id=temps[n.id], ctx=n.ctx, annotation=None, type_comment=None)
+        if n.id in template.globals:
+            return binding.resolve_global(n.id, template.globals[n.id])
+        import builtins
+
+        if hasattr(builtins, n.id):
+            return binding.resolve_global(n.id, getattr(builtins, n.id))
+        raise RuleDefinitionError(f"rule {template.fn.__name__}: unknown name {n.id}",
+                                  template.location)

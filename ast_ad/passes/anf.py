@@ -32,13 +32,13 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import assign, clone, const, is_constant, name, param_names, rename, root_name
+from ..syntax import assign, clone, const, is_constant, name, param_names, rename, root_name, walk
 
 
 def local_names(func: gast.FunctionDef) -> set[str]:
     """Names Python treats as local to `func`: parameters and assignment targets."""
     found = set(param_names(func))
-    for node in gast.walk(func):
+    for node in walk(func):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             found.add(node.id)
     return found
@@ -101,7 +101,7 @@ class _Lowering:
 
     def unpack_display(self, target, value, out) -> None:
         # `a, b = b, a`: evaluate every right-hand side before assigning any target.
-        written = {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
+        written = {n.id for n in walk(target) if isinstance(n, gast.Name)}
         atoms = []
         for elt in value.elts:
             atom = self.atom(elt, out)
@@ -342,14 +342,14 @@ class _Lowering:
                                 decorator_list=[], returns=None, type_comment=None,
                                 type_params=[])
         params = body.args.posonlyargs + body.args.args + body.args.kwonlyargs
-        own = {p.id for p in params} | {n.id for n in gast.walk(body)
+        own = {p.id for p in params} | {n.id for n in walk(body)
                                          if isinstance(n, gast.Name)
                                          and isinstance(n.ctx, gast.Store)}
         arguments = self.bind(body.args, call_node)
         fresh = {v: self.ctx.namer.fresh(v) for v in sorted(own)}
         self.locals.update(fresh.values())
         rename(body, fresh)
-        reassigned = {n.id for n in gast.walk(gast.Module(body=body.body, type_ignores=[]))
+        reassigned = {n.id for n in walk(gast.Module(body=body.body, type_ignores=[]))
                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         for param, value in arguments:
             lowered = self.expr(value, out)

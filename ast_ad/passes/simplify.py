@@ -28,6 +28,7 @@ from ..syntax import (
     nodes_of,
     store_names,
     target_name,
+    walk,
     walk_statements,
 )
 from .kinds import SCALAR
@@ -163,7 +164,7 @@ FOLD_LIMIT = 8
 
 def _size(node: gast.AST) -> int:
     return sum(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript))
-               for n in gast.walk(node))
+               for n in walk(node))
 
 
 def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
@@ -173,7 +174,7 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
     `names` caches each statement's `_names` (the scan would otherwise walk a long
     block once per temporary in it)."""
     names = names if names is not None else _NameCache()
-    operands = {n.id for n in gast.walk(stmts[i].value) if isinstance(n, gast.Name)}
+    operands = {n.id for n in walk(stmts[i].value) if isinstance(n, gast.Name)}
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = {base for op in operands for base in viewed.get(op, ())} - operands
     use, count = None, 0
@@ -242,7 +243,7 @@ def _drop_needless_restores(func: gast.FunctionDef) -> None:
     for stmt in _walk(forward):
         var = target_name(stmt)
         if var is not None:
-            for n in gast.walk(stmt.value):
+            for n in walk(stmt.value):
                 if isinstance(n, gast.Name):
                     derived[n.id].add(var)
     events = list(_events(backward))
@@ -469,20 +470,24 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
     Statements assigning a name in `derivative` (adjoints, tangents) hold floats only;
     others may hold ints (see algebra.simplify)."""
 
-    class Substitute(gast.NodeTransformer):
-        def visit_Name(self, n):
-            if n.id == var and isinstance(n.ctx, gast.Load):
-                return clone(value)
-            return n
-
     for node in nodes:
         if not _mentions(node, var):
             continue
-        Substitute().visit(node)
-        for sub in gast.walk(node):
+        _Substitute(var, value).visit(node)
+        for sub in walk(node):
             if isinstance(sub, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)) \
                     and sub.value is not None:
                 sub.value = algebra.simplify(sub.value, target_name(sub) in derivative)
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, var: str, value: gast.AST):
+        self.var, self.value = var, value
+
+    def visit_Name(self, n):
+        if n.id == self.var and isinstance(n.ctx, gast.Load):
+            return clone(self.value)
+        return n
 
 
 # -- dead code ------------------------------------------------------------------
