@@ -181,13 +181,11 @@ def instantiate(template: Template, binding: Binding) -> list[tuple]:
     ("scatter", param, index_expr, expr) or ("tangent", param, expr).
     Contributions to inactive parameters are dropped.
     """
-    from .syntax import clone
-
     temps = {t: binding.new_temp() for t in sorted(template.temporaries)}
     out = []
     for stmt in template.body:
         target = stmt.targets[0]
-        value = _substitute(clone(stmt.value), template, binding, temps)
+        value = _substitute(stmt.value, template, binding, temps)
         if isinstance(target, gast.Name):
             out.append(("temp", temps[target.id], value))
             continue
@@ -202,38 +200,51 @@ def instantiate(template: Template, binding: Binding) -> list[tuple]:
             continue
         kind, param = placeholder(target.value)
         if binding.derivative("b", param) is not None:
-            index = _substitute(clone(target.slice), template, binding, temps)
+            index = _substitute(target.slice, template, binding, temps)
             out.append(("scatter", param, index, value))
     return out
 
 
 def _substitute(node: gast.AST, template: Template, binding: Binding, temps: dict) -> gast.AST:
-    return _Filler(template, binding, temps).visit(node)
+    """A filled copy of the template expression `node` (the template is not changed)."""
+    return _Filler(template, binding, temps).fill(node)
 
 
-class _Filler(gast.NodeTransformer):
-    """Fills one template expression (a class made once: making one per use was slow)."""
+class _Filler:
+    """Copies a template expression and fills it in one pass, depth first in field order
+    (the order names are resolved in)."""
 
     def __init__(self, template: Template, binding: Binding, temps: dict):
         self.template, self.binding, self.temps = template, binding, temps
 
-    def visit_Subscript(self, n):
-        ref = placeholder(n)
-        if ref is None:
-            return self.generic_visit(n)
-        found = self.binding.derivative(*ref)
-        return found if found is not None else gast.Constant(value=0.0, kind=None)
-
-    def visit_Attribute(self, n):
-        is_lib = isinstance(n.value, gast.Name) and n.value.id == "lib"
-        if is_lib and "lib" not in self.template.params:
+    def fill(self, n):
+        cls = n.__class__
+        if cls is gast.Name:
+            return self.name(n)
+        if cls is gast.Subscript:
+            ref = placeholder(n)
+            if ref is not None:
+                found = self.binding.derivative(*ref)
+                return found if found is not None else gast.Constant(value=0.0, kind=None)
+        elif cls is gast.Attribute and isinstance(n.value, gast.Name) and n.value.id == "lib" \
+                and "lib" not in self.template.params:
             module = self.binding.lib
             preferred = "np" if module.__name__ == "numpy" else module.__name__
             return gast.Attribute(value=self.binding.resolve_global(preferred, module),
                                   attr=n.attr, ctx=gast.Load())
-        return self.generic_visit(n)
+        new = cls.__new__(cls)
+        fields = {key: dict(value) if type(value) is dict else value
+                  for key, value in n.__dict__.items()}
+        new.__dict__ = fields
+        for key in cls._fields:
+            value = fields.get(key)
+            if isinstance(value, gast.AST):
+                fields[key] = self.fill(value)
+            elif type(value) is list:
+                fields[key] = [self.fill(v) if isinstance(v, gast.AST) else v for v in value]
+        return new
 
-    def visit_Name(self, n):
+    def name(self, n):
         from .syntax import clone
 
         template, binding, temps = self.template, self.binding, self.temps

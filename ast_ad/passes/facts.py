@@ -15,7 +15,7 @@ import numpy as np
 from .. import runtime, shapes
 from ..context import Context
 from ..errors import NoRuleError
-from ..syntax import call, const, name
+from ..syntax import call, const, name, walk
 from .kinds import ARRAY, OTHER, SCALAR, elementwise, kind_of_value
 from .resolve import is_missing
 from .shapes import UNKNOWN, static_index
@@ -269,9 +269,9 @@ class Facts:
 
     def elide(self, node: gast.AST) -> gast.AST:
         """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""
-        for sub in gast.walk(node):
+        for sub in walk(node):
             for field, value in gast.iter_fields(sub):
-                if self._needless_unbroadcast(value):
+                if type(value) is gast.Call and self._needless_unbroadcast(value):
                     setattr(sub, field, value.args[0])
         return node.args[0] if self._needless_unbroadcast(node) else node
 
