@@ -523,28 +523,45 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                    derivative: frozenset = frozenset(), names: _NameCache | None = None) -> None:
     """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed.
     Statements assigning a name in `derivative` (adjoints, tangents) hold floats only;
-    others may hold ints (see algebra.simplify). `names` forgets the statements changed."""
+    others may hold ints (see algebra.simplify). `names` forgets the statements changed
+    (and tells which simple statements mention `var` without walking them)."""
 
     for node in nodes:
-        if not _mentions(node, var):
+        simple = isinstance(node, gast.stmt) and not compound(node)
+        if names is not None and simple:
+            if var not in names.get(node)[3]:
+                continue
+        elif not _mentions(node, var):
             continue
-        _Substitute(var, value).visit(node)
-        for sub in walk(node):
+        _replace_loads(node, var, value)
+        # (a simple statement holds no other statement; a compound one holds several)
+        for sub in [node] if simple else walk_statements([node]) \
+                if isinstance(node, gast.stmt) else ():
             if isinstance(sub, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)) \
                     and sub.value is not None:
                 sub.value = algebra.simplify(sub.value, target_name(sub) in derivative)
-            if names is not None and isinstance(sub, gast.stmt):
+            if names is not None:
                 names.forget(sub)
 
 
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, var: str, value: gast.AST):
-        self.var, self.value = var, value
-
-    def visit_Name(self, n):
-        if n.id == self.var and isinstance(n.ctx, gast.Load):
-            return clone(self.value)
-        return n
+def _replace_loads(node: gast.AST, var: str, value: gast.AST) -> None:
+    """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`."""
+    fields = node.__dict__
+    for key in node._fields:
+        child = fields.get(key)
+        if isinstance(child, gast.AST):
+            if type(child) is gast.Name:
+                if child.id == var and isinstance(child.ctx, gast.Load):
+                    fields[key] = clone(value)
+            else:
+                _replace_loads(child, var, value)
+        elif type(child) is list:
+            for i, item in enumerate(child):
+                if type(item) is gast.Name:
+                    if item.id == var and isinstance(item.ctx, gast.Load):
+                        child[i] = clone(value)
+                elif isinstance(item, gast.AST):
+                    _replace_loads(item, var, value)
 
 
 # -- dead code ------------------------------------------------------------------
