@@ -76,6 +76,7 @@ def check(src: FunctionSource) -> None:
         ctx = Context(src, Options())
         ctx.namer = Namer(names_in(tree))
         fence(tree, ctx)
+        src.checked_tree = tree  # the first transform starts from it: no second parse
 
 
 def transform(src: FunctionSource, options: Options, stop_after: str | None = None,
@@ -86,7 +87,9 @@ def transform(src: FunctionSource, options: Options, stop_after: str | None = No
     `compile_callee` compiles user functions the code calls (see api.compile_callee).
     """
     ctx = Context(src, options, compile_callee=compile_callee)
-    tree = parse(src)
+    tree, src.checked_tree = src.checked_tree, None
+    if tree is None:
+        tree = parse(src)
     ctx.namer = Namer(names_in(tree))
     if stop_after == "parse":
         return tree, ctx

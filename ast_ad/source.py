@@ -29,6 +29,8 @@ class FunctionSource:
     indent: int  # columns that dedenting removed
     is_lambda: bool = False
     closure: dict = field(default_factory=dict)
+    # The tree pipeline.check parsed, kept for the first transform (which takes it).
+    checked_tree: object = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:

@@ -30,7 +30,7 @@ def emit(func: gast.FunctionDef, ctx: Context) -> str:
 
 
 def _print(node: gast.AST) -> str:
-    node = _NegativeConstants().visit(node)  # in place: emitting is the tree's last use
+    node = _negative_constants(node)  # in place: emitting is the tree's last use
     # No line wrapping: astor's splits long lines in odd places.
     return astor.to_source(gast.gast_to_ast(node), pretty_source="".join,
                            source_generator_class=_SourceGenerator)
@@ -69,14 +69,25 @@ def _joined(node: ast.JoinedStr) -> ast.expr:
                     args=[ast.Tuple(elts=parts, ctx=ast.Load())], keywords=[])
 
 
-class _NegativeConstants(gast.NodeTransformer):
-    """astor prints Constant(-1.0) ** 2 as -1.0 ** 2; a unary minus keeps the parentheses."""
-
-    def visit_Constant(self, node):
+def _negative_constants(node: gast.AST) -> gast.AST:
+    """astor prints Constant(-1.0) ** 2 as -1.0 ** 2; a unary minus keeps the parentheses.
+    In place; returns the node to print."""
+    cls = node.__class__
+    if cls is gast.Constant:
         if isinstance(node.value, (int, float)) and not isinstance(node.value, bool) \
                 and node.value < 0:
             return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-node.value, kind=None))
         return node
+    if cls is gast.Name:
+        return node
+    fields = node.__dict__
+    for key in cls._fields:
+        child = fields.get(key)
+        if isinstance(child, gast.AST):
+            fields[key] = _negative_constants(child)
+        elif type(child) is list:
+            child[:] = [_negative_constants(c) if isinstance(c, gast.AST) else c for c in child]
+    return node
 
 
 class _Printer:
