@@ -161,6 +161,14 @@ class Binding:
 
 def bind_call(template: Template, args: list, keywords: dict) -> dict[str, Any] | str:
     """Bind a call's atoms to the template's parameters; an error message if they don't fit."""
+    if not keywords:  # the common case, without inspect's general (slow) binding
+        params = _positional(template.signature)
+        if params is not None and len(args) <= len(params) and all(
+                default is not inspect.Parameter.empty for _, default in params[len(args):]):
+            result = {pname: atom for (pname, _), atom in zip(params, args)}
+            for pname, default in params[len(args):]:
+                result[pname] = gast.Constant(value=default, kind=None)
+            return result
     try:
         bound = template.signature.bind(*args, **keywords)
     except TypeError as exc:
@@ -172,6 +180,21 @@ def bind_call(template: Template, args: list, keywords: dict) -> dict[str, Any] 
         else:
             result[pname] = gast.Constant(value=param.default, kind=None)
     return result
+
+
+_POSITIONAL: dict = {}
+
+
+def _positional(signature: inspect.Signature):
+    """[(name, default)] when every parameter can be passed by position, else None."""
+    held = _POSITIONAL.get(id(signature))
+    if held is not None and held[0] is signature:  # (kept: its id stays unique)
+        return held[1]
+    params = list(signature.parameters.values())
+    found = [(p.name, p.default) for p in params] if all(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) else None
+    _POSITIONAL[id(signature)] = (signature, found)
+    return found
 
 
 def instantiate(template: Template, binding: Binding) -> list[tuple]:

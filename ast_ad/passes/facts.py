@@ -287,20 +287,7 @@ class Facts:
 
     def explicit_sums(self, node: gast.AST) -> gast.AST:
         """Write `unbroadcast(g, x)` with known shapes as the sums it does: np.sum(g, axis=0)."""
-
-        class Rewrite(gast.NodeTransformer):
-            def visit_Call(inner, call):
-                inner.generic_visit(call)
-                if self._object(call.func) is not runtime.unbroadcast:
-                    return call
-                g, x = call.args
-                g_shape, x_shape = self.shape(g), self.shape(x)
-                if g_shape is None or x_shape is None or len(g_shape) < len(x_shape):
-                    return call
-                leading, ones = shapes.unbroadcast_axes(g_shape, x_shape)
-                return self._sum(self._sum(g, ones, keepdims=True), leading)
-
-        return Rewrite().visit(node)
+        return _ExplicitSums(self).visit(node)
 
     def _sum(self, g: gast.AST, axes: tuple, keepdims: bool = False) -> gast.AST:
         if not axes:
@@ -315,6 +302,25 @@ class Facts:
             keywords = []  # summing everything
         return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="sum",
                                    ctx=gast.Load()), [g], keywords)
+
+
+class _ExplicitSums(gast.NodeTransformer):
+    """Facts.explicit_sums (a class made once: making one per use was slow)."""
+
+    def __init__(self, facts: Facts):
+        self.facts = facts
+
+    def visit_Call(self, call):
+        self.generic_visit(call)
+        facts = self.facts
+        if facts._object(call.func) is not runtime.unbroadcast:
+            return call
+        g, x = call.args
+        g_shape, x_shape = facts.shape(g), facts.shape(x)
+        if g_shape is None or x_shape is None or len(g_shape) < len(x_shape):
+            return call
+        leading, ones = shapes.unbroadcast_axes(g_shape, x_shape)
+        return facts._sum(facts._sum(g, ones, keepdims=True), leading)
 
 
 def _combine(classes: list):
