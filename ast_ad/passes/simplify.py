@@ -149,7 +149,8 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
         if var is not None and var in ctx.namer.invented and names.pure(stmt, ctx) \
                 and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
             j = _single_use(stmts, i, var, loads, viewed, names)
-            if j is not None and _size(stmt.value) + _size(stmts[j]) <= FOLD_LIMIT:
+            # (sizes from the name cache: a statement `v = e` is as large as e)
+            if j is not None and names.get(stmt)[6] + names.get(stmts[j])[6] <= FOLD_LIMIT:
                 _substitute_in([stmts[j]], var, stmt.value, derivative, names)
                 loads[var] -= 1
                 stores[var] -= 1
@@ -162,11 +163,6 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
 FOLD_LIMIT = 8
 
 
-def _size(node: gast.AST) -> int:
-    return sum(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript))
-               for n in walk(node))
-
-
 def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
                 names=None) -> int | None:
     """The index of the one statement that reads this definition of `var`, if foldable there.
@@ -174,13 +170,13 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
     `names` caches each statement's `_names` (the scan would otherwise walk a long
     block once per temporary in it)."""
     names = names if names is not None else _NameCache()
-    operands = {n.id for n in walk(stmts[i].value) if isinstance(n, gast.Name)}
+    operands = set(names.get(stmts[i])[0])  # (what `var = e` reads is what e mentions)
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = {base for op in operands for base in viewed.get(op, ())} - operands
     use, count = None, 0
     for j in range(i + 1, len(stmts)):
         stmt = stmts[j]
-        reads, rebound, stored, _, _, _ = names.get(stmt)
+        reads, rebound, stored, _, _, _, _ = names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
             if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
@@ -246,11 +242,14 @@ class _NameCache:
 
 def _names_of(stmt) -> tuple:
     """(reads per name, names rebound, names stored into, names in it, the names in order,
-    the calls in it), from one walk."""
+    the calls in it, its _size), from one walk."""
     reads: dict = defaultdict(int)
     rebound, mentioned, ids, parts, calls = set(), set(), [], [], []
+    size = 0
     for n in walk(stmt):
         kind = type(n)
+        if kind in _OPERATIONS:
+            size += 1
         if kind is gast.Name:
             mentioned.add(n.id)
             ids.append(n.id)
@@ -264,7 +263,11 @@ def _names_of(stmt) -> tuple:
         elif kind is gast.Call:
             parts.append(n)
             calls.append(n)
-    return reads, rebound, _stored_among(parts), mentioned, tuple(ids), calls
+    return reads, rebound, _stored_among(parts), mentioned, tuple(ids), calls, size
+
+
+# The nodes a statement's size counts (see FOLD_LIMIT).
+_OPERATIONS = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript}
 
 
 def _fingerprint(func, names: _NameCache) -> tuple:
@@ -432,7 +435,7 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
     # the whole rest of a long block
     at, stored_at = defaultdict(set), defaultdict(set)
     for k, stmt in enumerate(stmts):
-        _, _, stored, mentioned, _, _ = names.get(stmt)
+        _, _, stored, mentioned, _, _, _ = names.get(stmt)
         for n in mentioned:
             at[n].add(k)
         for n in stored:
