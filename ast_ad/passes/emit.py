@@ -32,8 +32,39 @@ def emit(func: gast.FunctionDef, ctx: Context) -> str:
 def _print(node: gast.AST) -> str:
     node = _negative_constants(node)  # in place: emitting is the tree's last use
     # No line wrapping: astor's splits long lines in odd places.
-    return astor.to_source(gast.gast_to_ast(node), pretty_source="".join,
+    return astor.to_source(_to_ast(node), pretty_source="".join,
                            source_generator_class=_SourceGenerator)
+
+
+def _to_ast(node):
+    """gast.gast_to_ast, faster for the nodes generated code is made of (same fields in
+    both, or a Name); any other node is converted by gast. Positions are not copied:
+    printing does not read them."""
+    cls = node.__class__
+    if cls is gast.Name:
+        return ast.Name(id=node.id, ctx=_to_ast(node.ctx))
+    if cls.__name__ in _GAST_CONVERTS:
+        return gast.gast_to_ast(node)
+    fields = node.__dict__
+    values = {}
+    for key in cls._fields:
+        if key not in fields:
+            continue
+        value = fields[key]
+        if isinstance(value, gast.AST):
+            value = _to_ast(value)
+        elif type(value) is list:
+            value = [_to_ast(v) if isinstance(v, gast.AST) else v for v in value]
+        values[key] = value
+    if cls is gast.Assign:
+        values.pop("type_comment", None)
+    return getattr(ast, cls.__name__)(**values)
+
+
+# Nodes whose fields differ between gast and ast (gast's own converter handles them).
+_GAST_CONVERTS = {"arguments", "arg", "ExceptHandler", "FunctionDef", "AsyncFunctionDef",
+                  "ClassDef", "Lambda", "TypeVar", "TypeVarTuple", "ParamSpec", "alias",
+                  "Module", "Interactive", "Expression", "FunctionType"}
 
 
 class _SourceGenerator(astor.code_gen.SourceGenerator):
