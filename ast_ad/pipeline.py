@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from typing import Callable
 
 import gast
@@ -106,8 +108,23 @@ def generate(src: FunctionSource, options: Options, stop_after: str | None = Non
 
     One function, or two (forward, backward) in vjp mode.
     """
-    with room_for(src):
+    with room_for(src), _no_collection():
         tree, ctx = transform(src, options, stop_after, compile_callee)
         functions = tree.body if isinstance(tree, gast.Module) else [tree]
         text = "\n\n".join(emit(f, ctx) for f in functions)
     return text, [f.name for f in functions], ctx
+
+
+@contextmanager
+def _no_collection():
+    """The cyclic garbage collector paused while the compiler runs: the passes allocate
+    many small nodes (and free them by reference counting), and each full collection
+    walks all of them, which made the compile time of long functions grow faster than
+    their length. Collection resumes (if it was on) when the compiler returns."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
