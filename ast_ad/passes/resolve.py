@@ -343,11 +343,11 @@ def _signature(function):
 
     import numpy as np
 
-    library = isinstance(function, np.ufunc) or (
-        isinstance(function, types.BuiltinFunctionType)  # math.sin, not rng.normal
-        and isinstance(getattr(function, "__self__", None), (types.ModuleType, type(None)))) or (
-        isinstance(function, types.FunctionType)
-        and (getattr(function, "__module__", None) or "").split(".")[0] in ("numpy", "math"))
+    owner = getattr(function, "__self__", None)  # math.sin's is a module, rng.normal's not
+    module = getattr(function, "__module__", None)
+    library = (owner is None or isinstance(owner, types.ModuleType)) and (
+        isinstance(function, (np.ufunc, types.BuiltinFunctionType))
+        or isinstance(module, str) and module.split(".")[0] in ("numpy", "math"))
     if library:
         try:
             return _SIGNATURES[function]
