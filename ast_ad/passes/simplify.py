@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections import defaultdict
 
 import gast
@@ -141,6 +143,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
         for block in blocks(stmt):
             _fold_block(block, ctx, loads, stores, viewed, names)
     derivative = frozenset(ctx.primal_of)
+    where = _Where(stmts, names)
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
@@ -148,14 +151,16 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
         # A name assigned once and read more than once cannot fold: no need to look.
         if var is not None and var in ctx.namer.invented and names.pure(stmt, ctx) \
                 and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
-            j = _single_use(stmts, i, var, loads, viewed, names)
+            j = _single_use(stmts, i, var, loads, viewed, names, where)
             # (sizes from the name cache: a statement `v = e` is as large as e)
             if j is not None and names.get(stmt)[6] + names.get(stmts[j])[6] <= FOLD_LIMIT:
                 _substitute_in([stmts[j]], var, stmt.value, derivative, names)
+                where.changed(j)
                 loads[var] -= 1
                 stores[var] -= 1
-                del stmts[i]
+                stmts[i] = None  # (removed below: positions stay put for `where`)
         i -= 1
+    stmts[:] = [s for s in stmts if s is not None]
 
 
 # Folding stops before a statement would hold more operations than this: long
@@ -163,19 +168,65 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
 FOLD_LIMIT = 8
 
 
+class _Where:
+    """Where each name is mentioned, and stored into, in one block: the positions in
+    order. A fold adds the names it brings into a statement; a position may outlive
+    what was there (a folded name, a removed statement), so the positions are where
+    to look, and the statement there says what is."""
+
+    def __init__(self, stmts: list, names: _NameCache):
+        self.stmts, self.names = stmts, names
+        self.mentions, self.stores = defaultdict(list), defaultdict(list)
+        for k, stmt in enumerate(stmts):
+            self._add(k, stmt)
+
+    def _add(self, k: int, stmt) -> None:
+        _, _, stored, mentioned, _, _, _ = self.names.get(stmt)
+        for table, found in ((self.mentions, mentioned), (self.stores, stored)):
+            for name_ in found:
+                at = table[name_]
+                if not at or at[-1] < k:
+                    at.append(k)
+                else:
+                    place = bisect.bisect_left(at, k)
+                    if place == len(at) or at[place] != k:
+                        at.insert(place, k)
+
+    def changed(self, k: int) -> None:
+        self._add(k, self.stmts[k])
+
+    def after(self, i: int, mentions: list, stores: list):
+        """The positions after i where one of `mentions` is mentioned or one of `stores`
+        stored into, in order, each once."""
+        lists = [self.mentions.get(n, ()) for n in mentions] + \
+            [self.stores.get(n, ()) for n in stores]
+        runs = [_tail(at, bisect.bisect_right(at, i)) for at in lists if at and at[-1] > i]
+        last = None
+        for k in heapq.merge(*runs):
+            if k != last:
+                last = k
+                yield k
+
+
+def _tail(at: list, start: int):
+    for t in range(start, len(at)):
+        yield at[t]
+
+
 def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
-                names=None) -> int | None:
+                names: _NameCache, where: _Where) -> int | None:
     """The index of the one statement that reads this definition of `var`, if foldable there.
 
-    `names` caches each statement's `_names` (the scan would otherwise walk a long
-    block once per temporary in it)."""
-    names = names if names is not None else _NameCache()
+    Looks only at the statements that mention `var` or store into an operand (`where`):
+    the others cannot change the answer, and a long block has many of them."""
     operands = set(names.get(stmts[i])[0])  # (what `var = e` reads is what e mentions)
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = {base for op in operands for base in viewed.get(op, ())} - operands
     use, count = None, 0
-    for j in range(i + 1, len(stmts)):
+    for j in where.after(i, [var], sorted(operands | bases)):
         stmt = stmts[j]
+        if stmt is None:  # folded away
+            continue
         reads, rebound, stored, _, _, _, _ = names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
