@@ -36,6 +36,21 @@ def _print(node: gast.AST) -> str:
                            source_generator_class=_SourceGenerator)
 
 
+def _print_simple(stmts: list) -> dict:
+    """id(statement) -> its line, for the simple statements of a block printed together
+    (one astor call, not one per statement); {} if one of them takes more than one line
+    (each is then printed alone)."""
+    simple = [s for s in stmts if not isinstance(s, (gast.If, gast.For, gast.While))]
+    if len(simple) < 2:
+        return {}
+    module = ast.Module(body=[_to_ast(_negative_constants(s)) for s in simple], type_ignores=[])
+    text = astor.to_source(module, pretty_source="".join, source_generator_class=_SourceGenerator)
+    found = text.rstrip("\n").split("\n")
+    if len(found) != len(simple):
+        return {}
+    return {id(s): line for s, line in zip(simple, found)}
+
+
 def _to_ast(node):
     """gast.gast_to_ast, faster for the nodes generated code is made of (same fields in
     both, or a Name); any other node is converted by gast. Positions are not copied:
@@ -129,6 +144,7 @@ class _Printer:
         pad = INDENT * depth
         section = None
         last_line = None
+        printed = _print_simple(stmts)
         for stmt in stmts:
             if top and not isinstance(stmt, gast.Return):
                 this = anno.getanno(stmt, "section")
@@ -145,6 +161,8 @@ class _Printer:
                 last_line = lineno
             if isinstance(stmt, (gast.If, gast.For, gast.While)):
                 self.compound(stmt, depth, lines)
+            elif id(stmt) in printed:
+                lines.append(pad + printed[id(stmt)])
             else:
                 for line in _print(stmt).rstrip("\n").splitlines():
                     lines.append(pad + line)
