@@ -43,12 +43,17 @@ _FOLD = {
 def simplify(node: gast.AST, floats: bool = True) -> gast.AST:
     """Return an equivalent, simpler expression (children first). `floats`: every value
     in it is a float or float array (adjoints and tangents are)."""
-    for field, value in gast.iter_fields(node):
+    cls = node.__class__
+    if cls is gast.Name or cls is gast.Constant:
+        return node
+    fields = node.__dict__
+    for field in cls._fields:
+        value = fields.get(field)
         if isinstance(value, gast.AST):
-            setattr(node, field, simplify(value, floats))
-        elif isinstance(value, list):
-            setattr(node, field, [simplify(v, floats) if isinstance(v, gast.AST) else v
-                                  for v in value])
+            fields[field] = simplify(value, floats)
+        elif type(value) is list:
+            fields[field] = [simplify(v, floats) if isinstance(v, gast.AST) else v
+                             for v in value]
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
         return _neg(node.operand)
     if not isinstance(node, gast.BinOp):

@@ -40,6 +40,7 @@ def compile_function(src: FunctionSource, options: Options) -> list:
     with cache.LOCK:
         found = cache.lookup(src.fn, "generated", key)
         if found is not None:
+            src.checked_tree = None  # (not needed: the tree check parsed is not kept)
             return found
         with cache.recording() as recorded:
             # Code generated from generated code inherits what that code assumed.

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import gast
 
+from .syntax import walk
+
 
 def names_in(tree: gast.AST) -> set[str]:
     """Every identifier that appears in `tree` (names, arguments, attributes)."""
     found = set()
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, gast.Name):
             found.add(node.id)
         elif isinstance(node, gast.Attribute):

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import types
+from contextlib import contextmanager
 from typing import Callable
 
 import gast
@@ -132,6 +134,7 @@ def check(src: FunctionSource) -> None:
         ctx = Context(src, Options())
         ctx.namer = Namer(names_in(tree))
         fence(tree, ctx)
+        src.checked_tree = tree  # the first transform starts from it: no second parse
 
 
 def transform(src: FunctionSource, options: Options, stop_after: str | None = None,
@@ -142,7 +145,9 @@ def transform(src: FunctionSource, options: Options, stop_after: str | None = No
     `compile_callee` compiles user functions the code calls (see compile.compile_callee).
     """
     ctx = Context(src, options, compile_callee=compile_callee, analyse_callee=analyse_callee)
-    tree = parse(src)
+    tree, src.checked_tree = src.checked_tree, None
+    if tree is None:
+        tree = parse(src)
     ctx.namer = Namer(names_in(tree))
     if stop_after == "parse":
         return tree, ctx
@@ -199,8 +204,23 @@ def generate(src: FunctionSource, options: Options, stop_after: str | None = Non
 
     One function, or two (forward, backward) in vjp mode.
     """
-    with room_for(src):
+    with room_for(src), _no_collection():
         tree, ctx = transform(src, options, stop_after, compile_callee)
         functions = tree.body if isinstance(tree, gast.Module) else [tree]
         text = "\n\n".join(emit(f, ctx) for f in functions)
     return text, [f.name for f in functions], ctx
+
+
+@contextmanager
+def _no_collection():
+    """The cyclic garbage collector paused while the compiler runs: the passes allocate
+    many small nodes (and free them by reference counting), and each full collection
+    walks all of them, which made the compile time of long functions grow faster than
+    their length. Collection resumes (if it was on) when the compiler returns."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

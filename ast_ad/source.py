@@ -29,6 +29,8 @@ class FunctionSource:
     indent: int  # columns that dedenting removed
     is_lambda: bool = False
     closure: dict = field(default_factory=dict)
+    # The tree pipeline.check parsed, kept for the first transform (which takes it).
+    checked_tree: object = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -154,7 +156,10 @@ _NOISE = {"PUSH_NULL", "NOP", "EXTENDED_ARG", "CACHE"}  # differ between 3.11 bu
 def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
     fields = ("co_name", "co_names", "co_varnames", "co_freevars", "co_cellvars",
               "co_argcount", "co_posonlyargcount", "co_kwonlyargcount")
-    if any(getattr(a, f) != getattr(b, f) for f in fields) or _ops(a) != _ops(b):
+    if any(getattr(a, f) != getattr(b, f) for f in fields):
+        return False
+    # (the same bytes are the same instructions; only differing bytes need a closer look)
+    if a.co_code != b.co_code and _ops(a) != _ops(b):
         return False
     if len(a.co_consts) != len(b.co_consts):
         return False

@@ -99,7 +99,7 @@ def param_names(func: gast.FunctionDef) -> list[str]:
 def local_names(func: gast.FunctionDef) -> set[str]:
     """Names Python treats as local to `func`: parameters and assignment targets."""
     found = set(param_names(func))
-    for node in gast.walk(func):
+    for node in walk(func):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             found.add(node.id)
     return found
@@ -107,21 +107,17 @@ def local_names(func: gast.FunctionDef) -> set[str]:
 
 def load_names(node: gast.AST) -> list[str]:
     """Names read (Load context) anywhere inside `node`."""
-    return [
-        n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
-    ]
+    return [n.id for n in nodes_of(node, gast.Name) if type(n.ctx) is gast.Load]
 
 
 def store_names(node: gast.AST) -> list[str]:
     """Names written (Store context) anywhere inside `node`."""
-    return [
-        n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
-    ]
+    return [n.id for n in nodes_of(node, gast.Name) if type(n.ctx) is gast.Store]
 
 
 def rename(node: gast.AST, mapping: dict[str, str]) -> gast.AST:
     """Rename Name nodes in place (loads and stores) and return `node`."""
-    for n in gast.walk(node):
+    for n in nodes_of(node, gast.Name):
         if isinstance(n, gast.Name) and n.id in mapping:
             n.id = mapping[n.id]
     return node
@@ -190,23 +186,28 @@ def mentions(node: gast.AST, var: str) -> bool:
 
 
 def loads_of(node: gast.AST) -> set[str]:
-    return {n.id for n in name_nodes(node) if type(n.ctx) is gast.Load}
+    return {n.id for n in nodes_of(node, gast.Name) if type(n.ctx) is gast.Load}
 
 
-def nodes_of(node: gast.AST, types: tuple) -> list:
-    """Every node of the given types inside `node` (a faster gast.walk with a filter)."""
-    found = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, types):
-            found.append(current)
-        for field in current._fields:
+def walk(node: gast.AST) -> list:
+    """Every node inside `node`, itself first, in gast.walk's order (breadth first), as a
+    list: about twice as fast as gast.walk. The tree is read once, before the caller
+    changes anything."""
+    found = [node]
+    append = found.append
+    children = _CHILD_FIELDS
+    for current in found:  # (the list grows while it is read: breadth first)
+        fields = children.get(current.__class__)
+        if fields is None:
+            fields = _child_fields(current.__class__)
+        for field in fields:
             value = getattr(current, field, None)
             if type(value) is list:
-                stack.extend(v for v in value if isinstance(v, gast.AST))
+                for item in value:
+                    if isinstance(item, gast.AST):
+                        append(item)
             elif isinstance(value, gast.AST):
-                stack.append(value)
+                append(value)
     return found
 
 
@@ -221,3 +222,21 @@ def written_into(stmt) -> set[str]:
             if isinstance(base, gast.Name):
                 found.add(base.id)
     return found
+
+
+def nodes_of(node: gast.AST, types) -> list:
+    """Every node of the given types inside `node`, in gast.walk's order (a faster
+    gast.walk with a filter)."""
+    return [n for n in walk(node) if isinstance(n, types)]
+
+
+# Fields that never hold a node (identifiers, strings, flags): not looked into.
+_LEAF_FIELDS = frozenset({"id", "attr", "type_comment", "kind", "arg", "conversion", "level",
+                          "module", "is_async"})
+_CHILD_FIELDS: dict = {}
+
+
+def _child_fields(cls) -> tuple:
+    fields = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
+    _CHILD_FIELDS[cls] = fields
+    return fields

@@ -161,6 +161,14 @@ class Binding:
 
 def bind_call(template: Template, args: list, keywords: dict) -> dict[str, Any] | str:
     """Bind a call's atoms to the template's parameters; an error message if they don't fit."""
+    if not keywords:  # the common case, without inspect's general (slow) binding
+        params = _positional(template.signature)
+        if params is not None and len(args) <= len(params) and all(
+                default is not inspect.Parameter.empty for _, default in params[len(args):]):
+            result = {pname: atom for (pname, _), atom in zip(params, args)}
+            for pname, default in params[len(args):]:
+                result[pname] = gast.Constant(value=default, kind=None)
+            return result
     try:
         bound = template.signature.bind(*args, **keywords)
     except TypeError as exc:
@@ -174,6 +182,21 @@ def bind_call(template: Template, args: list, keywords: dict) -> dict[str, Any] 
     return result
 
 
+_POSITIONAL: dict = {}
+
+
+def _positional(signature: inspect.Signature):
+    """[(name, default)] when every parameter can be passed by position, else None."""
+    held = _POSITIONAL.get(id(signature))
+    if held is not None and held[0] is signature:  # (kept: its id stays unique)
+        return held[1]
+    params = list(signature.parameters.values())
+    found = [(p.name, p.default) for p in params] if all(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) else None
+    _POSITIONAL[id(signature)] = (signature, found)
+    return found
+
+
 def instantiate(template: Template, binding: Binding) -> list[tuple]:
     """Fill the template; return its contributions in order.
 
@@ -181,13 +204,11 @@ def instantiate(template: Template, binding: Binding) -> list[tuple]:
     ("scatter", param, index_expr, expr) or ("tangent", param, expr).
     Contributions to inactive parameters are dropped.
     """
-    from .syntax import clone
-
     temps = {t: binding.new_temp() for t in sorted(template.temporaries)}
     out = []
     for stmt in template.body:
         target = stmt.targets[0]
-        value = _substitute(clone(stmt.value), template, binding, temps)
+        value = _substitute(stmt.value, template, binding, temps)
         if isinstance(target, gast.Name):
             out.append(("temp", temps[target.id], value))
             continue
@@ -202,43 +223,63 @@ def instantiate(template: Template, binding: Binding) -> list[tuple]:
             continue
         kind, param = placeholder(target.value)
         if binding.derivative("b", param) is not None:
-            index = _substitute(clone(target.slice), template, binding, temps)
+            index = _substitute(target.slice, template, binding, temps)
             out.append(("scatter", param, index, value))
     return out
 
 
 def _substitute(node: gast.AST, template: Template, binding: Binding, temps: dict) -> gast.AST:
-    from .syntax import clone
+    """A filled copy of the template expression `node` (the template is not changed)."""
+    return _Filler(template, binding, temps).fill(node)
 
-    class Filler(gast.NodeTransformer):
-        def visit_Subscript(self, n):
+
+class _Filler:
+    """Copies a template expression and fills it in one pass, depth first in field order
+    (the order names are resolved in)."""
+
+    def __init__(self, template: Template, binding: Binding, temps: dict):
+        self.template, self.binding, self.temps = template, binding, temps
+
+    def fill(self, n):
+        cls = n.__class__
+        if cls is gast.Name:
+            return self.name(n)
+        if cls is gast.Subscript:
             ref = placeholder(n)
-            if ref is None:
-                return self.generic_visit(n)
-            found = binding.derivative(*ref)
-            return found if found is not None else gast.Constant(value=0.0, kind=None)
+            if ref is not None:
+                found = self.binding.derivative(*ref)
+                return found if found is not None else gast.Constant(value=0.0, kind=None)
+        elif cls is gast.Attribute and isinstance(n.value, gast.Name) and n.value.id == "lib" \
+                and "lib" not in self.template.params:
+            module = self.binding.lib
+            preferred = "np" if module.__name__ == "numpy" else module.__name__
+            return gast.Attribute(value=self.binding.resolve_global(preferred, module),
+                                  attr=n.attr, ctx=gast.Load())
+        new = cls.__new__(cls)
+        fields = {key: dict(value) if type(value) is dict else value
+                  for key, value in n.__dict__.items()}
+        new.__dict__ = fields
+        for key in cls._fields:
+            value = fields.get(key)
+            if isinstance(value, gast.AST):
+                fields[key] = self.fill(value)
+            elif type(value) is list:
+                fields[key] = [self.fill(v) if isinstance(v, gast.AST) else v for v in value]
+        return new
 
-        def visit_Attribute(self, n):
-            is_lib = isinstance(n.value, gast.Name) and n.value.id == "lib"
-            if is_lib and "lib" not in template.params:
-                module = binding.lib
-                preferred = "np" if module.__name__ == "numpy" else module.__name__
-                return gast.Attribute(value=binding.resolve_global(preferred, module), attr=n.attr,
-                                      ctx=gast.Load())
-            return self.generic_visit(n)
+    def name(self, n):
+        from .syntax import clone
 
-        def visit_Name(self, n):
-            if n.id in binding.atoms:
-                return clone(binding.atoms[n.id])
-            if n.id in temps:
-                return gast.Name(id=temps[n.id], ctx=n.ctx, annotation=None, type_comment=None)
-            if n.id in template.globals:
-                return binding.resolve_global(n.id, template.globals[n.id])
-            import builtins
+        template, binding, temps = self.template, self.binding, self.temps
+        if n.id in binding.atoms:
+            return clone(binding.atoms[n.id])
+        if n.id in temps:
+            return gast.Name(id=temps[n.id], ctx=n.ctx, annotation=None, type_comment=None)
+        if n.id in template.globals:
+            return binding.resolve_global(n.id, template.globals[n.id])
+        import builtins
 
-            if hasattr(builtins, n.id):
-                return binding.resolve_global(n.id, getattr(builtins, n.id))
-            raise RuleDefinitionError(f"rule {template.fn.__name__}: unknown name {n.id}",
-                                      template.location)
-
-    return Filler().visit(node)
+        if hasattr(builtins, n.id):
+            return binding.resolve_global(n.id, getattr(builtins, n.id))
+        raise RuleDefinitionError(f"rule {template.fn.__name__}: unknown name {n.id}",
+                                  template.location)

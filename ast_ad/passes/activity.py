@@ -13,7 +13,7 @@ import gast
 from .. import anno
 from ..context import Context
 from ..rules import registry
-from ..syntax import item_write, list_append, param_names, target_name, walk_statements
+from ..syntax import item_write, list_append, param_names, target_name, walk, walk_statements
 from .resolve import (
     FLOAT_CAST,
     NO_DERIVATIVE_CAST,
@@ -135,7 +135,7 @@ def _dtype_casts(func: gast.FunctionDef, params: list, ctx: Context) -> list:
     arrays = ctx.options.arrays or ()
     dtypes = {p: info[0] for p, info in zip(params, arrays) if info is not None and info[0]}
     pending = []
-    for node in gast.walk(func):
+    for node in walk(func):
         cast = anno.getanno(node, "cast") if isinstance(node, gast.Call) else None
         if not isinstance(cast, tuple):
             continue

@@ -38,6 +38,7 @@ from ..syntax import (
     param_names,
     store_names,
     target_name,
+    walk,
     walk_statements,
 )
 from ..values import ARRAY, SCALAR
@@ -126,7 +127,7 @@ def _changed(func: gast.FunctionDef, ctx: Context):
             yield stmt, old, None
         if compound(stmt):
             continue
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if not isinstance(node, gast.Call):
                 continue
             method = _method_of_value(node)
@@ -226,7 +227,7 @@ def _check_read_before(calls: dict, groups: "Groups", order: list, ctx: Context)
 
 
 def _callee_name(stmt: gast.AST) -> str:
-    return describe(call_parts(next(n for n in gast.walk(stmt) if isinstance(n, gast.Call)))[0])
+    return describe(call_parts(next(n for n in walk(stmt) if isinstance(n, gast.Call)))[0])
 
 
 def _check_writes(func: gast.FunctionDef, ctx: Context) -> None:

@@ -34,7 +34,7 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import assign, clone, const, is_constant, local_names, name, rename, root_name
+from ..syntax import assign, clone, const, is_constant, local_names, name, rename, root_name, walk
 
 
 def anf(func: gast.FunctionDef, ctx: Context,
@@ -104,7 +104,7 @@ class _Lowering:
 
     def unpack_display(self, target, value, out) -> None:
         # `a, b = b, a`: evaluate every right-hand side before assigning any target.
-        written = {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
+        written = {n.id for n in walk(target) if isinstance(n, gast.Name)}
         atoms = []
         for elt in value.elts:
             atom = self.atom(elt, out)
@@ -348,14 +348,14 @@ class _Lowering:
                                 decorator_list=[], returns=None, type_comment=None,
                                 type_params=[])
         params = body.args.posonlyargs + body.args.args + body.args.kwonlyargs
-        own = {p.id for p in params} | {n.id for n in gast.walk(body)
+        own = {p.id for p in params} | {n.id for n in walk(body)
                                          if isinstance(n, gast.Name)
                                          and isinstance(n.ctx, gast.Store)}
         arguments = self.bind(body.args, call_node)
         fresh = {v: self.ctx.namer.fresh(v) for v in sorted(own)}
         self.locals.update(fresh.values())
         rename(body, fresh)
-        reassigned = {n.id for n in gast.walk(gast.Module(body=body.body, type_ignores=[]))
+        reassigned = {n.id for n in walk(gast.Module(body=body.body, type_ignores=[]))
                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         for param, value in arguments:
             lowered = self.expr(value, out)

@@ -30,10 +30,56 @@ def emit(func: gast.FunctionDef, ctx: Context) -> str:
 
 
 def _print(node: gast.AST) -> str:
-    node = _NegativeConstants().visit(node)  # in place: emitting is the tree's last use
+    node = _negative_constants(node)  # in place: emitting is the tree's last use
     # No line wrapping: astor's splits long lines in odd places.
-    return astor.to_source(gast.gast_to_ast(node), pretty_source="".join,
+    return astor.to_source(_to_ast(node), pretty_source="".join,
                            source_generator_class=_SourceGenerator)
+
+
+def _print_simple(stmts: list) -> dict:
+    """id(statement) -> its line, for the simple statements of a block printed together
+    (one astor call, not one per statement); {} if one of them takes more than one line
+    (each is then printed alone)."""
+    simple = [s for s in stmts if not isinstance(s, (gast.If, gast.For, gast.While))]
+    if len(simple) < 2:
+        return {}
+    module = ast.Module(body=[_to_ast(_negative_constants(s)) for s in simple], type_ignores=[])
+    text = astor.to_source(module, pretty_source="".join, source_generator_class=_SourceGenerator)
+    found = text.rstrip("\n").split("\n")
+    if len(found) != len(simple):
+        return {}
+    return {id(s): line for s, line in zip(simple, found)}
+
+
+def _to_ast(node):
+    """gast.gast_to_ast, faster for the nodes generated code is made of (same fields in
+    both, or a Name); any other node is converted by gast. Positions are not copied:
+    printing does not read them."""
+    cls = node.__class__
+    if cls is gast.Name:
+        return ast.Name(id=node.id, ctx=_to_ast(node.ctx))
+    if cls.__name__ in _GAST_CONVERTS:
+        return gast.gast_to_ast(node)
+    fields = node.__dict__
+    values = {}
+    for key in cls._fields:
+        if key not in fields:
+            continue
+        value = fields[key]
+        if isinstance(value, gast.AST):
+            value = _to_ast(value)
+        elif type(value) is list:
+            value = [_to_ast(v) if isinstance(v, gast.AST) else v for v in value]
+        values[key] = value
+    if cls is gast.Assign:
+        values.pop("type_comment", None)
+    return getattr(ast, cls.__name__)(**values)
+
+
+# Nodes whose fields differ between gast and ast (gast's own converter handles them).
+_GAST_CONVERTS = {"arguments", "arg", "ExceptHandler", "FunctionDef", "AsyncFunctionDef",
+                  "ClassDef", "Lambda", "TypeVar", "TypeVarTuple", "ParamSpec", "alias",
+                  "Module", "Interactive", "Expression", "FunctionType"}
 
 
 class _SourceGenerator(astor.code_gen.SourceGenerator):
@@ -69,14 +115,25 @@ def _joined(node: ast.JoinedStr) -> ast.expr:
                     args=[ast.Tuple(elts=parts, ctx=ast.Load())], keywords=[])
 
 
-class _NegativeConstants(gast.NodeTransformer):
-    """astor prints Constant(-1.0) ** 2 as -1.0 ** 2; a unary minus keeps the parentheses."""
-
-    def visit_Constant(self, node):
+def _negative_constants(node: gast.AST) -> gast.AST:
+    """astor prints Constant(-1.0) ** 2 as -1.0 ** 2; a unary minus keeps the parentheses.
+    In place; returns the node to print."""
+    cls = node.__class__
+    if cls is gast.Constant:
         if isinstance(node.value, (int, float)) and not isinstance(node.value, bool) \
                 and node.value < 0:
             return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-node.value, kind=None))
         return node
+    if cls is gast.Name:
+        return node
+    fields = node.__dict__
+    for key in cls._fields:
+        child = fields.get(key)
+        if isinstance(child, gast.AST):
+            fields[key] = _negative_constants(child)
+        elif type(child) is list:
+            child[:] = [_negative_constants(c) if isinstance(c, gast.AST) else c for c in child]
+    return node
 
 
 class _Printer:
@@ -87,6 +144,7 @@ class _Printer:
         pad = INDENT * depth
         section = None
         last_line = None
+        printed = _print_simple(stmts)
         for stmt in stmts:
             if top and not isinstance(stmt, gast.Return):
                 this = anno.getanno(stmt, "section")
@@ -103,6 +161,8 @@ class _Printer:
                 last_line = lineno
             if isinstance(stmt, (gast.If, gast.For, gast.While)):
                 self.compound(stmt, depth, lines)
+            elif id(stmt) in printed:
+                lines.append(pad + printed[id(stmt)])
             else:
                 for line in _print(stmt).rstrip("\n").splitlines():
                     lines.append(pad + line)

@@ -20,7 +20,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, const, name
+from ..syntax import assign, const, name, walk
 
 
 @dataclass
@@ -175,7 +175,7 @@ def _flag(flag: str, origin) -> gast.Assign:
 def _sets(stmts: list, flag: str) -> bool:
     module = gast.Module(body=stmts, type_ignores=[])
     return any(isinstance(n, gast.Name) and n.id == flag and isinstance(n.ctx, gast.Store)
-               for n in gast.walk(module))
+               for n in walk(module))
 
 
 def _walk_own(stmts: list):

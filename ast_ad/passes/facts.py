@@ -16,7 +16,7 @@ from .. import runtime, shapes
 from ..context import Context
 from ..errors import NoRuleError
 from ..rules import registry
-from ..syntax import call, const, name
+from ..syntax import call, const, name, walk
 from ..values import ARRAY, OTHER, SCALAR, UNKNOWN, Value, array, kind_of_value, of
 from .resolve import user_function
 from .values import Evaluator, known_shape
@@ -216,9 +216,9 @@ class Facts:
 
     def elide(self, node: gast.AST) -> gast.AST:
         """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""
-        for sub in gast.walk(node):
+        for sub in walk(node):
             for field, value in gast.iter_fields(sub):
-                if self._needless_unbroadcast(value):
+                if type(value) is gast.Call and self._needless_unbroadcast(value):
                     setattr(sub, field, value.args[0])
         return node.args[0] if self._needless_unbroadcast(node) else node
 
@@ -234,20 +234,7 @@ class Facts:
 
     def explicit_sums(self, node: gast.AST) -> gast.AST:
         """Write `unbroadcast(g, x)` with known shapes as the sums it does: np.sum(g, axis=0)."""
-
-        class Rewrite(gast.NodeTransformer):
-            def visit_Call(inner, call):
-                inner.generic_visit(call)
-                if self._object(call.func) is not runtime.unbroadcast:
-                    return call
-                g, x = call.args
-                g_shape, x_shape = self.shape(g), self.shape(x)
-                if g_shape is None or x_shape is None or len(g_shape) < len(x_shape):
-                    return call
-                leading, ones = shapes.unbroadcast_axes(g_shape, x_shape)
-                return self._sum(self._sum(g, ones, keepdims=True), leading)
-
-        return Rewrite().visit(node)
+        return _ExplicitSums(self).visit(node)
 
     def _sum(self, g: gast.AST, axes: tuple, keepdims: bool = False) -> gast.AST:
         if not axes:
@@ -262,6 +249,25 @@ class Facts:
             keywords = []  # summing everything
         return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="sum",
                                    ctx=gast.Load()), [g], keywords)
+
+
+class _ExplicitSums(gast.NodeTransformer):
+    """Facts.explicit_sums (a class made once: making one per use was slow)."""
+
+    def __init__(self, facts: Facts):
+        self.facts = facts
+
+    def visit_Call(self, call):
+        self.generic_visit(call)
+        facts = self.facts
+        if facts._object(call.func) is not runtime.unbroadcast:
+            return call
+        g, x = call.args
+        g_shape, x_shape = facts.shape(g), facts.shape(x)
+        if g_shape is None or x_shape is None or len(g_shape) < len(x_shape):
+            return call
+        leading, ones = shapes.unbroadcast_axes(g_shape, x_shape)
+        return facts._sum(facts._sum(g, ones, keepdims=True), leading)
 
 
 def _combine(classes: list):

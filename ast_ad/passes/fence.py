@@ -6,6 +6,7 @@ import gast
 
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
+from ..syntax import walk
 
 # Statements and expressions that may appear in a differentiated function.
 ALLOWED_STATEMENTS = (
@@ -80,15 +81,16 @@ def _check_signature(func: gast.FunctionDef, ctx: Context) -> None:
 
 def _check(node: gast.AST, ctx: Context) -> None:
     # Nested functions (def, or a lambda assigned to a name) are inlined where they are called.
+    nodes = walk(node)
     allowed_functions = {
-        id(n) for n in gast.walk(node)
+        id(n) for n in nodes
         if isinstance(n, gast.FunctionDef) and not n.decorator_list
     } | {
-        id(n.value) for n in gast.walk(node)
+        id(n.value) for n in nodes
         if isinstance(n, gast.Assign) and isinstance(n.value, gast.Lambda)
         and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)
     }
-    for child in gast.walk(node):
+    for child in nodes:
         if id(child) in allowed_functions:
             _check_signature(child, ctx)
             continue

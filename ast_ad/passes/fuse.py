@@ -33,6 +33,7 @@ from ..syntax import (
     name,
     param_names,
     rename,
+    walk,
     walk_statements,
     written_into,
 )
@@ -64,7 +65,7 @@ def _forward_names(func) -> set[str]:
     found = set(param_names(func))
     for stmt in walk_statements([s for s in func.body
                                  if anno.getanno(s, "section") == "forward"]):
-        found.update(n.id for n in gast.walk(stmt)
+        found.update(n.id for n in walk(stmt)
                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
     return found
 
@@ -107,7 +108,7 @@ class _Fuser:
         same_target = isinstance(forward, gast.For) and forward.target.id == target
         if _reads(body, target) and not same_target:
             return None  # a while loop's replay counter means nothing in the forward loop
-        for n in gast.walk(gast.Module(body=body, type_ignores=[])):
+        for n in walk(gast.Module(body=body, type_ignores=[])):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 if n.id in accumulators or n.id in temps or n.id == target:
                     continue
@@ -204,7 +205,7 @@ def _reads_outside_total(stmt, acc) -> bool:
 def _reads(node, var) -> bool:
     nodes = node if isinstance(node, list) else [node]
     return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-               for x in nodes for n in gast.walk(x))
+               for x in nodes for n in walk(x))
 
 
 def _defined_before_use(body: list, temps: set) -> bool:

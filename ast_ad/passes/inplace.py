@@ -38,6 +38,7 @@ def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 others.add(var)
         for node in _aliasing_uses(stmt):
             others.add(node)
+    replaced = {}  # id(statement) -> its in-place version
     for var, found in adds.items():
         primal = ctx.primal_of.get(var)
         if inits[var] != 1 or var in others or ctx.kinds.get(primal) != ARRAY:
@@ -46,7 +47,9 @@ def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             augmented = gast.AugAssign(target=stmt.targets[0], op=gast.Add(),
                                        value=stmt.value.right)
             anno.copyanno(stmt, augmented)
-            _replace_statement(func.body, stmt, augmented)
+            replaced[id(stmt)] = augmented
+    if replaced:  # (one pass over the blocks, not one per statement replaced)
+        _replace_statements(func.body, replaced)
     return func
 
 
@@ -75,11 +78,9 @@ def _numpy_call(node: gast.Call) -> bool:
         and not (isinstance(node.func, gast.Attribute) and node.func.attr in ("asarray",))
 
 
-def _replace_statement(stmts: list, old, new) -> bool:
+def _replace_statements(stmts: list, replaced: dict) -> None:
     for i, stmt in enumerate(stmts):
-        if stmt is old:
-            stmts[i] = new
-            return True
-        if any(_replace_statement(block, old, new) for block in blocks(stmt)):
-            return True
-    return False
+        if id(stmt) in replaced:
+            stmts[i] = replaced[id(stmt)]
+        for block in blocks(stmt):
+            _replace_statements(block, replaced)

@@ -6,6 +6,7 @@ import gast
 
 from ..errors import SourceUnavailableError
 from ..source import FunctionSource, lambda_node
+from ..syntax import walk
 
 
 def parse(src: FunctionSource) -> gast.FunctionDef:
@@ -49,7 +50,7 @@ def parse(src: FunctionSource) -> gast.FunctionDef:
 
 
 def _shift_positions(tree: gast.AST, lines: int, cols: int) -> None:
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if hasattr(node, "lineno") and node.lineno is not None:
             node.lineno += lines
             node.col_offset += cols

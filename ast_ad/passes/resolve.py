@@ -16,7 +16,7 @@ from .. import anno, cache
 from ..context import Context
 from ..errors import NonDifferentiableError
 from ..rules import registry
-from ..syntax import dotted_path, local_names
+from ..syntax import dotted_path, local_names, walk
 
 _MISSING = object()
 
@@ -59,13 +59,13 @@ class Scope:
 
 def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     locals_ = local_names(func)
-    read = {n.id for n in gast.walk(func) if isinstance(n, gast.Name)} - locals_
+    read = {n.id for n in walk(func) if isinstance(n, gast.Name)} - locals_
     scope = Scope(ctx, locals_, read)
     ctx.scope = scope
-    definitions = {n.targets[0].id: n.value for n in gast.walk(func)
+    definitions = {n.targets[0].id: n.value for n in walk(func)
                    if isinstance(n, gast.Assign) and len(n.targets) == 1
                    and isinstance(n.targets[0], gast.Name)}
-    for node in gast.walk(func):
+    for node in walk(func):
         if isinstance(node, gast.Call):
             anno.setanno(node, "callee", callee_of(node.func, scope))
             callee, args, keywords = call_parts(node)
@@ -322,13 +322,46 @@ def dtype_argument(callee, args: list, keywords: dict):
 
 def _bind(function, args: list) -> dict:
     """Positional arguments bound to the parameters of `function` ({} if it cannot tell)."""
-    import inspect
-
-    try:
-        # Not cached: a table keyed by functions would keep user functions alive.
-        return inspect.signature(function).bind_partial(*args).arguments
-    except (TypeError, ValueError):  # no signature, unhashable, or the arguments do not fit
+    signature = _signature(function)
+    if signature is None:
         return {}
+    try:
+        return signature.bind_partial(*args).arguments
+    except TypeError:  # the arguments do not fit
+        return {}
+
+
+# Signatures of library functions (math.sin, np.sum, ufuncs: inspect.signature reads a
+# builtin's from its text, ~100 µs a call). Not user functions: a table keyed by them
+# would keep them alive.
+_SIGNATURES: dict = {}
+
+
+def _signature(function):
+    import inspect
+    import types
+
+    import numpy as np
+
+    owner = getattr(function, "__self__", None)  # math.sin's is a module, rng.normal's not
+    module = getattr(function, "__module__", None)
+    library = (owner is None or isinstance(owner, types.ModuleType)) and (
+        isinstance(function, (np.ufunc, types.BuiltinFunctionType))
+        or isinstance(module, str) and module.split(".")[0] in ("numpy", "math"))
+    if library:
+        try:
+            return _SIGNATURES[function]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable
+            library = False
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # no signature
+        signature = None
+    if library:
+        _SIGNATURES[function] = signature
+    return signature
 
 
 def cast_of(atom, scope: Scope, definitions: dict):

@@ -34,6 +34,7 @@ from ..syntax import (
     name,
     param_names,
     target_name,
+    walk,
     walk_statements,
 )
 from ..templates import Binding, instantiate
@@ -60,7 +61,7 @@ class _Reverse(Facts):
         self.params = param_names(func)
         self.output_kind = None
         self.given: set[str] = set()  # names whose adjoints are parameters, not zero-initialised
-        self.loads = Counter(n.id for n in gast.walk(func)
+        self.loads = Counter(n.id for n in walk(func)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
         self.escaping_stack: list[set] = []
         self.def_stmts = {target_name(s): s for s in walk_statements(func.body)
@@ -415,9 +416,9 @@ class _Reverse(Facts):
 
     def escaping(self, stmt: gast.If) -> set[str]:
         """Names an if statement assigns that are read outside it."""
-        inside = Counter(n.id for n in gast.walk(stmt)
+        inside = Counter(n.id for n in walk(stmt)
                          if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
-        stored = {n.id for n in gast.walk(stmt)
+        stored = {n.id for n in walk(stmt)
                   if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         return {n for n in stored if self.loads[n] > inside[n]}
 

@@ -17,7 +17,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, assigned_names, blocks, call, name, target_name, walk_statements
+from ..syntax import assign, assigned_names, blocks, call, name, target_name, walk, walk_statements
 
 
 def save(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -114,7 +114,7 @@ def _reads(stmts: list, var: str) -> bool:
     """Whether backward statements read the forward value `var` (not a loop's own binding)."""
     for stmt in stmts:
         if isinstance(stmt, gast.For):
-            if any(isinstance(n, gast.Name) and n.id == var for n in gast.walk(stmt.iter)):
+            if any(isinstance(n, gast.Name) and n.id == var for n in walk(stmt.iter)):
                 return True
             if isinstance(stmt.target, gast.Name) and stmt.target.id == var:
                 continue  # the backward loop binds var itself
@@ -125,13 +125,13 @@ def _reads(stmts: list, var: str) -> bool:
                 return True
             continue
         if isinstance(stmt, gast.If):
-            if any(isinstance(n, gast.Name) and n.id == var for n in gast.walk(stmt.test)):
+            if any(isinstance(n, gast.Name) and n.id == var for n in walk(stmt.test)):
                 return True
             if _reads(stmt.body, var) or _reads(stmt.orelse, var):
                 return True
             continue
         if any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-               for n in gast.walk(stmt)):
+               for n in walk(stmt)):
             return True
         for block in blocks(stmt):
             if _reads(block, var):

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections import defaultdict
 
 import gast
@@ -28,6 +30,7 @@ from ..syntax import (
     nodes_of,
     store_names,
     target_name,
+    walk,
     walk_statements,
 )
 from ..syntax import mentions as _mentions
@@ -37,18 +40,19 @@ from ..values import SCALAR
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _drop_needless_restores(func)
+    names = _NameCache()  # each statement's names, shared by the sweeps below
     for _ in range(8):
-        before = _fingerprint(func)
-        _fold_inits(func.body)
-        _fold_item_inits(func.body, ctx)
-        _propagate(func.body, frozenset(ctx.primal_of))
-        _remove_dead_stores(func.body, ctx)
-        _remove_dead(func, ctx)
+        before = _fingerprint(func, names)
+        _fold_inits(func.body, names)
+        _fold_item_inits(func.body, ctx, names)
+        _propagate(func.body, frozenset(ctx.primal_of), names)
+        _remove_dead_stores(func.body, ctx, names)
+        _remove_dead(func, ctx, names)
         _remove_self_copies(func.body)
-        if _fingerprint(func) == before:
+        if _fingerprint(func, names) == before:
             break
     if not ctx.options.trace:
-        _fold(func, ctx)
+        _fold(func, ctx, names)
     _uniform_arrays(func, ctx)
     _spread_products(func, ctx)
     return func
@@ -157,14 +161,14 @@ def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
 # -- folding single-use temporaries -----------------------------------------------
 
 
-def _fold(func: gast.FunctionDef, ctx: Context) -> None:
+def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     loads, stores = defaultdict(int), defaultdict(int)
     for n in name_nodes(func):
         if isinstance(n.ctx, gast.Load):
             loads[n.id] += 1
         elif isinstance(n.ctx, gast.Store):
             stores[n.id] += 1
-    _fold_block(func.body, ctx, loads, stores, _viewed(func))
+    _fold_block(func.body, ctx, loads, stores, _viewed(func), names)
 
 
 def _viewed(func: gast.FunctionDef) -> dict:
@@ -187,27 +191,30 @@ def _viewed(func: gast.FunctionDef) -> dict:
     return {var: _closure(var, direct) - {var} for var in direct}
 
 
-def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: dict) -> None:
+def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: dict,
+                names: _NameCache) -> None:
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_block(block, ctx, loads, stores, viewed)
-    names = _NameCache()
+            _fold_block(block, ctx, loads, stores, viewed, names)
     derivative = frozenset(ctx.primal_of)
+    where = _Where(stmts, names)
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
         var = target_name(stmt)
         # A name assigned once and read more than once cannot fold: no need to look.
-        if var is not None and var in ctx.namer.invented and _pure(stmt, ctx) \
+        if var is not None and var in ctx.namer.invented and names.pure(stmt, ctx) \
                 and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
-            j = _single_use(stmts, i, var, loads, viewed, names)
-            if j is not None and _size(stmt.value) + _size(stmts[j]) <= FOLD_LIMIT:
-                _substitute_in([stmts[j]], var, stmt.value, derivative)
-                names.forget(stmts[j])
+            j = _single_use(stmts, i, var, loads, viewed, names, where)
+            # (sizes from the name cache: a statement `v = e` is as large as e)
+            if j is not None and names.get(stmt)[6] + names.get(stmts[j])[6] <= FOLD_LIMIT:
+                _substitute_in([stmts[j]], var, stmt.value, derivative, names)
+                where.changed(j)
                 loads[var] -= 1
                 stores[var] -= 1
-                del stmts[i]
+                stmts[i] = None  # (removed below: positions stay put for `where`)
         i -= 1
+    stmts[:] = [s for s in stmts if s is not None]
 
 
 # Folding stops before a statement would hold more operations than this: long
@@ -215,25 +222,66 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
 FOLD_LIMIT = 8
 
 
-def _size(node: gast.AST) -> int:
-    return sum(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript))
-               for n in gast.walk(node))
+class _Where:
+    """Where each name is mentioned, and stored into, in one block: the positions in
+    order. A fold adds the names it brings into a statement; a position may outlive
+    what was there (a folded name, a removed statement), so the positions are where
+    to look, and the statement there says what is."""
+
+    def __init__(self, stmts: list, names: _NameCache):
+        self.stmts, self.names = stmts, names
+        self.mentions, self.stores = defaultdict(list), defaultdict(list)
+        for k, stmt in enumerate(stmts):
+            self._add(k, stmt)
+
+    def _add(self, k: int, stmt) -> None:
+        _, _, stored, mentioned, _, _, _ = self.names.get(stmt)
+        for table, found in ((self.mentions, mentioned), (self.stores, stored)):
+            for name_ in found:
+                at = table[name_]
+                if not at or at[-1] < k:
+                    at.append(k)
+                else:
+                    place = bisect.bisect_left(at, k)
+                    if place == len(at) or at[place] != k:
+                        at.insert(place, k)
+
+    def changed(self, k: int) -> None:
+        self._add(k, self.stmts[k])
+
+    def after(self, i: int, mentions: list, stores: list):
+        """The positions after i where one of `mentions` is mentioned or one of `stores`
+        stored into, in order, each once."""
+        lists = [self.mentions.get(n, ()) for n in mentions] + \
+            [self.stores.get(n, ()) for n in stores]
+        runs = [_tail(at, bisect.bisect_right(at, i)) for at in lists if at and at[-1] > i]
+        last = None
+        for k in heapq.merge(*runs):
+            if k != last:
+                last = k
+                yield k
+
+
+def _tail(at: list, start: int):
+    for t in range(start, len(at)):
+        yield at[t]
 
 
 def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
-                names=None) -> int | None:
+                names: _NameCache, where: _Where) -> int | None:
     """The index of the one statement that reads this definition of `var`, if foldable there.
 
-    `names` caches each statement's `_names` (the scan would otherwise walk a long
-    block once per temporary in it)."""
-    names = names if names is not None else _NameCache()
-    operands = {n.id for n in gast.walk(stmts[i].value) if isinstance(n, gast.Name)}
+    Looks only at the statements that mention `var` or store into an operand (`where`):
+    the others cannot change the answer, and a long block has many of them."""
+    operands = set(names.get(stmts[i])[0])  # (what `var = e` reads is what e mentions)
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = {base for op in operands for base in viewed.get(op, ())} - operands
     use, count = None, 0
-    for j in range(i + 1, len(stmts)):
+    for j in where.after(i, [var], sorted(operands | bases)):
         stmt = stmts[j]
-        reads, rebound, stored, _ = names.get(stmt)
+        if stmt is None:  # folded away
+            continue
+        reads, rebound, stored, _, _, _, _ = names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
             if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
@@ -255,34 +303,81 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
 
 
 class _NameCache:
-    """Each statement's (reads per name, names rebound, names stored into, names in it),
-    computed once; `forget` a statement before changing it."""
+    """Each simple statement's names, computed once per simplify (not once per sweep, per
+    round and per statement that looks at it): get(stmt) is (reads per name, names
+    rebound, names stored into, names in it). Whatever changes a statement forgets it
+    first (_substitute_in does). A compound statement is looked at afresh each time: its
+    nested statements change under it."""
 
     def __init__(self):
         self.found: dict = {}
 
     def get(self, stmt):
         held = self.found.get(id(stmt))
-        if held is None or held[0] is not stmt:  # (the statement is kept, so ids stay unique)
-            reads: dict = defaultdict(int)
-            rebound, mentioned = set(), set()
-            for n in name_nodes(stmt):
-                mentioned.add(n.id)
-                if type(n.ctx) is gast.Load:
-                    reads[n.id] += 1
-                elif type(n.ctx) is gast.Store:
-                    rebound.add(n.id)
-            held = (stmt, (reads, rebound, _stored_names(stmt), mentioned))
-            self.found[id(stmt)] = held
+        if held is not None and held[0] is stmt:  # (the statement is kept: ids stay unique)
+            return held[1]
+        info = _names_of(stmt)
+        if not compound(stmt):
+            self.found[id(stmt)] = (stmt, info)
+        return info
+
+    def ids(self, stmt) -> tuple:
+        """The names in a statement, in order; a compound statement's header only (its
+        nested statements are looked at one by one)."""
+        if compound(stmt):
+            return tuple(n.id for header in _headers(stmt) + (
+                [stmt.target] if isinstance(stmt, gast.For) else []) for n in name_nodes(header))
+        return self.get(stmt)[4]
+
+    def pure(self, stmt, ctx: Context) -> bool:
+        """_pure(stmt, ctx), computed once per simple statement."""
+        if compound(stmt):
+            return _pure(stmt, ctx)
+        key = ("pure", id(stmt))
+        held = self.found.get(key)
+        if held is None or held[0] is not stmt:
+            held = (stmt, _pure(stmt, ctx, self.get(stmt)[5]))
+            self.found[key] = held
         return held[1]
 
     def forget(self, stmt):
         self.found.pop(id(stmt), None)
+        self.found.pop(("pure", id(stmt)), None)
 
 
-def _fingerprint(func) -> tuple:
+def _names_of(stmt) -> tuple:
+    """(reads per name, names rebound, names stored into, names in it, the names in order,
+    the calls in it, its _size), from one walk."""
+    reads: dict = defaultdict(int)
+    rebound, mentioned, ids, parts, calls = set(), set(), [], [], []
+    size = 0
+    for n in walk(stmt):
+        kind = type(n)
+        if kind in _OPERATIONS:
+            size += 1
+        if kind is gast.Name:
+            mentioned.add(n.id)
+            ids.append(n.id)
+            parts.append(n)
+            if type(n.ctx) is gast.Load:
+                reads[n.id] += 1
+            elif type(n.ctx) is gast.Store:
+                rebound.add(n.id)
+        elif kind is gast.Subscript:
+            parts.append(n)
+        elif kind is gast.Call:
+            parts.append(n)
+            calls.append(n)
+    return reads, rebound, _stored_among(parts), mentioned, tuple(ids), calls, size
+
+
+# The nodes a statement's size counts (see FOLD_LIMIT).
+_OPERATIONS = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript}
+
+
+def _fingerprint(func, names: _NameCache) -> tuple:
     """Cheap change detection: the statements (by identity) and the names they hold."""
-    return tuple((id(s), tuple(n.id for n in name_nodes(s))) for s in _walk(func.body))
+    return tuple((id(s), names.ids(s)) for s in _walk(func.body))
 
 
 # -- restores of overwritten array values -----------------------------------------
@@ -290,13 +385,15 @@ def _fingerprint(func) -> tuple:
 
 def _drop_needless_restores(func: gast.FunctionDef) -> None:
     """Drop `y[i] = saved` in the backward pass when nothing later reads y (or a view of it)."""
+    if not any(anno.hasanno(s, "restores") for s in _walk(func.body)):
+        return
     forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
     backward = [s for s in func.body if anno.getanno(s, "section") == "backward"]
     derived = defaultdict(set)  # array -> forward names computed from it (maybe views)
     for stmt in _walk(forward):
         var = target_name(stmt)
         if var is not None:
-            for n in gast.walk(stmt.value):
+            for n in walk(stmt.value):
                 if isinstance(n, gast.Name):
                     derived[n.id].add(var)
     events = list(_events(backward))
@@ -356,28 +453,35 @@ def _prune(stmts: list, drop: set) -> None:
 # -- folding inits -------------------------------------------------------------
 
 
-def _fold_inits(stmts: list) -> None:
+def _fold_inits(stmts: list, names: _NameCache) -> None:
     """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`."""
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_inits(block)
+            _fold_inits(block, names)
     out: list = []
     pending: dict = {}  # adjoint name -> its init, not yet placed
-    # scattered[j]: the adjoints stmts[j:] scatter into (one pass, not one per statement)
-    scattered = [set() for _ in range(len(stmts) + 1)]
-    for j in range(len(stmts) - 1, -1, -1):
-        scattered[j] = scattered[j + 1] | _scattered(stmts[j])
+    since: dict = {}  # adjoint name -> when it became pending (the order inits are placed in)
+    # last_scatter[v]: the last position of a statement scattering into v (one pass)
+    last_scatter = {}
+    for j, stmt in enumerate(stmts):
+        for var in _scattered(stmt):
+            last_scatter[var] = j
     for j, stmt in enumerate(stmts):
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
         if op in ("init", "reset"):
+            if adj not in pending:
+                since[adj] = j
             pending[adj] = stmt  # an earlier unplaced init of adj was never read: dropped
             continue
-        mentioned = {n.id for n in name_nodes(stmt)} if pending else set()
-        for var in [v for v in pending if v in mentioned]:
+        mentioned = names.get(stmt)[3] if pending else ()
+        # (the names this statement mentions, not every pending init: a long block has
+        # hundreds of those)
+        for var in sorted((v for v in mentioned if v in pending), key=since.__getitem__):
             init = pending.pop(var)
-            if (op, adj) == ("add", var) and var not in scattered[j]:
+            if (op, adj) == ("add", var) and last_scatter.get(var, -1) < j:
                 added = contribution(stmt.value, var)
                 if added is not None:
+                    names.forget(stmt)
                     stmt.value = added
                     continue
             out.append(init)
@@ -386,14 +490,14 @@ def _fold_inits(stmts: list) -> None:
     stmts[:] = out
 
 
-def _fold_item_inits(stmts: list, ctx: Context) -> None:
+def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> None:
     """`bt = [0.0, 0.0, 0.0]` then `bt[2] += a`, `bt[0] += c` becomes `bt = [c, 0.0, a]` where
     the last of them was: the adjoint of a tuple of numbers (a helper's `return a, b, c`)
     built in one display. Statements between them stay, if they change nothing the
     display reads."""
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_item_inits(block, ctx)
+            _fold_item_inits(block, ctx, names)
     j = 0
     while j < len(stmts):
         init = stmts[j]
@@ -432,6 +536,7 @@ def _fold_item_inits(stmts: list, ctx: Context) -> None:
                 left=items[index], op=gast.Add(), right=added)
         last = adds[-1][0]
         init.value = gast.List(elts=items, ctx=gast.Load())
+        names.forget(init)
         stmts[last] = init
         for p, _ in reversed(adds[:-1]):
             del stmts[p]
@@ -487,22 +592,23 @@ def _scattered(stmt: gast.AST) -> set[str]:
 # -- copy and constant propagation --------------------------------------------
 
 
-def _propagate(stmts: list, derivative: frozenset) -> None:
+def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
     # name -> positions of the statements that mention it (or scatter into it), and of
     # those that store into it: each copy visits only the statements it concerns, not
     # the whole rest of a long block
     at, stored_at = defaultdict(set), defaultdict(set)
     for k, stmt in enumerate(stmts):
-        for n in name_nodes(stmt):
-            at[n.id].add(k)
-        for n in _stored_names(stmt):
+        _, _, stored, mentioned, _, _, _ = names.get(stmt)
+        for n in mentioned:
+            at[n].add(k)
+        for n in stored:
             stored_at[n].add(k)
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
         if op == "scatter":
             at[adj].add(k)
     for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
-            _propagate(block, derivative)
+            _propagate(block, derivative, names)
         var = target_name(stmt)
         if var is None or anno.getanno(stmt, "section") != "backward":
             continue
@@ -516,17 +622,18 @@ def _propagate(stmts: list, derivative: frozenset) -> None:
             later = stmts[j]
             if source is not None:
                 at[source].add(j)  # substituting may bring the source in
-            stops = _stores(later, var) or (source is not None and _stores(later, source))
+            stored = names.get(later)[2]
+            stops = var in stored or (source is not None and source in stored)
             if compound(later):
                 if stops:
-                    _substitute_in(_headers(later), var, value, derivative)
+                    _substitute_in(_headers(later), var, value, derivative, names)
                     break
-                _substitute_in([later], var, value, derivative)
+                _substitute_in([later], var, value, derivative, names)
                 continue
             if _is_scatter_on(later, var):
                 break
             if not isinstance(later, gast.Return):  # `return y, (bx, by)` keeps its names
-                _substitute_in([later], var, value, derivative)
+                _substitute_in([later], var, value, derivative, names)
             if stops:
                 break
 
@@ -551,8 +658,12 @@ def _stores(node: gast.AST, var: str) -> bool:
 def _stored_names(node: gast.AST) -> set[str]:
     """The names `node` rebinds or writes into (also np.add.at(var, ...), var.pop(),
     var.append(...))."""
+    return _stored_among(nodes_of(node, (gast.Name, gast.Subscript, gast.Call)))
+
+
+def _stored_among(nodes) -> set[str]:
     found = set()
-    for n in nodes_of(node, (gast.Name, gast.Subscript, gast.Call)):
+    for n in nodes:
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
             found.add(n.id)
         elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) \
@@ -575,25 +686,48 @@ def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
 
 
 def _substitute_in(nodes: list, var: str, value: gast.AST,
-                   derivative: frozenset = frozenset()) -> None:
+                   derivative: frozenset = frozenset(), names: _NameCache | None = None) -> None:
     """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed.
     Statements assigning a name in `derivative` (adjoints, tangents) hold floats only;
-    others may hold ints (see algebra.simplify)."""
-
-    class Substitute(gast.NodeTransformer):
-        def visit_Name(self, n):
-            if n.id == var and isinstance(n.ctx, gast.Load):
-                return clone(value)
-            return n
+    others may hold ints (see algebra.simplify). `names` forgets the statements changed
+    (and tells which simple statements mention `var` without walking them)."""
 
     for node in nodes:
-        if not _mentions(node, var):
+        simple = isinstance(node, gast.stmt) and not compound(node)
+        if names is not None and simple:
+            if var not in names.get(node)[3]:
+                continue
+        elif not _mentions(node, var):
             continue
-        Substitute().visit(node)
-        for sub in gast.walk(node):
+        _replace_loads(node, var, value)
+        # (a simple statement holds no other statement; a compound one holds several)
+        for sub in [node] if simple else walk_statements([node]) \
+                if isinstance(node, gast.stmt) else ():
             if isinstance(sub, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)) \
                     and sub.value is not None:
                 sub.value = algebra.simplify(sub.value, target_name(sub) in derivative)
+            if names is not None:
+                names.forget(sub)
+
+
+def _replace_loads(node: gast.AST, var: str, value: gast.AST) -> None:
+    """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`."""
+    fields = node.__dict__
+    for key in node._fields:
+        child = fields.get(key)
+        if isinstance(child, gast.AST):
+            if type(child) is gast.Name:
+                if child.id == var and isinstance(child.ctx, gast.Load):
+                    fields[key] = clone(value)
+            else:
+                _replace_loads(child, var, value)
+        elif type(child) is list:
+            for i, item in enumerate(child):
+                if type(item) is gast.Name:
+                    if item.id == var and isinstance(item.ctx, gast.Load):
+                        child[i] = clone(value)
+                elif isinstance(item, gast.AST):
+                    _replace_loads(item, var, value)
 
 
 # -- dead code ------------------------------------------------------------------
@@ -611,31 +745,30 @@ def _remove_self_copies(stmts: list) -> None:
                 block.append(gast.Pass())
 
 
-def _remove_dead_stores(stmts: list, ctx: Context) -> None:
+def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> None:
     """Drop `v = e` when the same block assigns v again before anything reads it."""
     later = defaultdict(int)  # name -> how many statements from i on assign it
     for stmt in stmts:
         later[target_name(stmt)] += 1
-    i = 0
-    while i < len(stmts):
-        stmt = stmts[i]
+    dropped = set()
+    for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
-            _remove_dead_stores(block, ctx)
+            _remove_dead_stores(block, ctx, names)
         var = target_name(stmt)
         later[var] -= 1
-        if var is not None and later[var] and _pure(stmt, ctx) \
-                and _overwritten_unread(stmts[i + 1:], var):
-            del stmts[i]
-            continue
-        i += 1
+        if var is not None and later[var] and names.pure(stmt, ctx) \
+                and _overwritten_unread(stmts, i + 1, var, names):
+            dropped.add(i)
+    if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
+        stmts[:] = [s for i, s in enumerate(stmts) if i not in dropped]
 
 
-def _overwritten_unread(rest: list, var: str) -> bool:
-    for stmt in rest:
+def _overwritten_unread(stmts: list, start: int, var: str, names: _NameCache) -> bool:
+    for k in range(start, len(stmts)):
+        stmt = stmts[k]
         if compound(stmt) or _is_scatter_on(stmt, var):
             return False
-        reads = any(n.id == var and type(n.ctx) is gast.Load for n in name_nodes(stmt))
-        if reads:
+        if names.get(stmt)[0].get(var):  # read
             return False
         if target_name(stmt) == var:
             return True
@@ -643,7 +776,7 @@ def _overwritten_unread(rest: list, var: str) -> bool:
 
 
 
-def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
+def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     """Mark and sweep: keep what the return value, the side effects and the control flow
     need, transitively; remove every other pure statement (cycles through loops too)."""
     defs = defaultdict(list)  # var -> the statements that write it
@@ -658,8 +791,8 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
                     scan(block)
                 continue
             written = _written(stmt)
-            if not written or not _pure(stmt, ctx) or isinstance(stmt, gast.Return):
-                live.update(loads_of(stmt))  # a side effect, or the result
+            if not written or not names.pure(stmt, ctx) or isinstance(stmt, gast.Return):
+                live.update(names.get(stmt)[0])  # a side effect, or the result
                 if not isinstance(stmt, gast.Return):
                     live.update(written)
             for var in written:
@@ -670,7 +803,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
     while todo:
         var = todo.pop()
         for stmt in defs.get(var, ()):
-            for used in loads_of(stmt):
+            for used in names.get(stmt)[0]:
                 if used not in live:
                     live.add(used)
                     todo.append(used)
@@ -693,7 +826,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context) -> None:
                 out.append(stmt)
                 continue
             written = _written(stmt)
-            if written and not (written & live) and _pure(stmt, ctx):
+            if written and not (written & live) and names.pure(stmt, ctx):
                 continue
             out.append(stmt)
         return out
@@ -731,8 +864,10 @@ def _written(stmt: gast.AST) -> set[str]:
 PURE_METHODS = {"copy", "reshape", "sum", "mean", "astype", "transpose"}
 
 
-def _pure(stmt: gast.AST, ctx: Context) -> bool:
-    for n in nodes_of(stmt, gast.Call):
+def _pure(stmt: gast.AST, ctx: Context, calls=None) -> bool:
+    """Whether running `stmt` changes nothing but what it assigns (`calls`: the calls in
+    it, if known)."""
+    for n in nodes_of(stmt, gast.Call) if calls is None else calls:
         callee = anno.getanno(n, "callee") if anno.hasanno(n, "callee") else _object(n.func, ctx)
         if isinstance(callee, tuple):  # a method of a local value: x.sum() is pure
             continue

@@ -23,6 +23,7 @@ from ..syntax import (
     name,
     param_names,
     store_names,
+    walk,
     walk_statements,
 )
 
@@ -36,13 +37,13 @@ def split(func: gast.FunctionDef, ctx: Context):
     forward = [s for s in body[:-1] if anno.getanno(s, "section") == "forward"]
     backward = [s for s in body[:-1] if anno.getanno(s, "section") == "backward"]
     params = param_names(func)
-    assigned = set(params) | {n.id for s in forward for n in gast.walk(s)
+    assigned = set(params) | {n.id for s in forward for n in walk(s)
                               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     # The residuals: forward values the backward statements read before they assign
     # them (a value popped off the stack in a backward loop is not one).
     needed = _live_in(backward + [final], set())
     read = []
-    for node in gast.walk(gast.Module(body=backward + [final], type_ignores=[])):
+    for node in walk(gast.Module(body=backward + [final], type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
                 and node.id in assigned and node.id in needed and node.id not in read:
             read.append(node.id)
@@ -50,7 +51,7 @@ def split(func: gast.FunctionDef, ctx: Context):
     # vjp function called again needs fresh copies of these.
     mutated = set()
     for stmt in walk_statements(backward):
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
                     and isinstance(node.value, gast.Name):
                 mutated.add(node.value.id)
@@ -68,7 +69,7 @@ def split(func: gast.FunctionDef, ctx: Context):
     # took another branch or ran no iteration; the backward pass then does not read it, but
     # the forward function's return tuple does.
     always = set(params) | {n.id for s in forward if not any(True for _ in blocks(s))
-                            for n in gast.walk(s)
+                            for n in walk(s)
                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     unbound = [assign(name(r, store=True), gast.Constant(value=None, kind=None))
                for r in read if r not in always]
@@ -111,5 +112,5 @@ def _live_in(stmts: list, after: set) -> set:
         else:
             targets = [stmt.target] if isinstance(stmt, gast.AugAssign) else []
             live = (live - set(store_names(stmt))) | loads_of(stmt) | \
-                {n.id for t in targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+                {n.id for t in targets for n in walk(t) if isinstance(n, gast.Name)}
     return live

@@ -36,6 +36,7 @@ from ..syntax import (
     param_names,
     rename,
     store_names,
+    walk,
     walk_statements,
 )
 from .anf import local_names
@@ -153,7 +154,7 @@ class _Renamer:
         return self.namer.version(var)
 
     def uses(self, node: gast.AST, env: dict) -> None:
-        for n in gast.walk(node):
+        for n in walk(node):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in env:
                 n.id = env[n.id]
 
@@ -277,7 +278,7 @@ def _result_unread(value) -> bool:
 
 def _mentions(stmts: list) -> list[str]:
     module = gast.Module(body=stmts, type_ignores=[])
-    return [n.id for n in gast.walk(module) if isinstance(n, gast.Name)]
+    return [n.id for n in walk(module) if isinstance(n, gast.Name)]
 
 
 def _coalesce_entry_copies(func: gast.FunctionDef) -> None:

@@ -1,0 +1,211 @@
+"""Compile time against statement count: straight-line functions of N statements.
+
+    python tools/compile_scaling.py [--sizes 100,200,400] [--variant floats|arrays|both]
+                                    [--stages] [--profile N] [--first-call]
+
+`generate(n, variant)` writes the source of a function of `n` statements: float
+arithmetic and math.* calls over a few variables that feed into each other
+(`floats`), or the same with NumPy arrays and np.* calls (`arrays`). `load(source)`
+turns it into a real function (a file in a temporary directory, so its source can
+be read). `compile_time(fn, args)` is the time of the first `value_and_grad` call
+with the code cache cleared (transform, print, compile, one run); `stage_times`
+splits the transform into the pipeline's stages. tools/bench.py can call these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib.util
+import os
+import pstats
+import random
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import ast_ad  # noqa: E402
+from ast_ad import pipeline  # noqa: E402
+from ast_ad.context import Context, Options  # noqa: E402
+from ast_ad.naming import Namer, names_in  # noqa: E402
+from ast_ad.passes.emit import emit  # noqa: E402
+from ast_ad.passes.parse import parse  # noqa: E402
+from ast_ad.recursion import room_for  # noqa: E402
+from ast_ad.source import get_source  # noqa: E402
+from ast_ad.values import kind_of_value  # noqa: E402
+
+VARIABLES = ("a", "b", "c", "d")
+
+
+def generate(n: int, variant: str = "floats", seed: int = 0) -> str:
+    """The source of `def f(x, y, z)` with `n` statements and one `return`.
+
+    Each statement assigns one of a few variables from the values of one or two
+    others (and sometimes a parameter), so the variables are reassigned again and
+    again and every statement feeds later ones. Values stay bounded (tanh, sin,
+    cos, small factors) so the function can be run at any size.
+    """
+    rng = random.Random(seed)
+    lib = "np" if variant == "arrays" else "math"
+    lines = ["def f(x, y, z):"]
+    defined: list[str] = []
+    for i in range(n):
+        target = VARIABLES[i % len(VARIABLES)]
+        # each variable is updated from its own value (so nothing is dead) and another's
+        u = target if target in defined else rng.choice(["x", "y", "z"])
+        v = rng.choice([w for w in defined if w != target] + ["x", "y", "z"])
+        k = round(rng.uniform(0.1, 0.5), 2)
+        # every form keeps |value| <= 2 when its operands are
+        expr = rng.choice([
+            f"{k} * {u} * {v}",
+            f"0.5 * {u} + {k} * {v}",
+            f"{lib}.{rng.choice(['sin', 'cos', 'tanh'])}({u}) + {k} * {v}",
+            f"{lib}.exp(-{u} * {u}) * {v}",
+            f"0.5 * {u} - {v} / (1.0 + {v} * {v})",
+            f"{lib}.tanh({u} * {v} + {k})",
+            f"{lib}.sqrt(1.0 + {u} * {u}) * {k} + {k} * {v}",
+            f"{lib}.sin({u}) * {lib}.cos({v})",
+        ])
+        lines.append(f"    {target} = {expr}")
+        if target not in defined:
+            defined.append(target)
+    result = " + ".join(defined or ["x"])
+    lines.append(f"    return np.sum({result})" if variant == "arrays" else f"    return {result}")
+    return "\n".join(lines) + "\n"
+
+
+def arguments(variant: str = "floats"):
+    if variant == "arrays":
+        rng = np.random.default_rng(0)
+        return tuple(rng.uniform(-1.0, 1.0, 16) for _ in range(3))
+    return (0.3, -0.2, 0.5)
+
+
+_DIR = None
+
+
+def load(source: str, name: str = "f"):
+    """The function `name` defined by `source`, from a real file (inspect reads it)."""
+    global _DIR
+    if _DIR is None:
+        _DIR = tempfile.mkdtemp(prefix="ast_ad_scaling_")
+    path = os.path.join(_DIR, f"gen_{abs(hash(source))}.py")
+    with open(path, "w") as handle:
+        handle.write("import math\nimport numpy as np\n\n\n" + source)
+    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def compile_time(fn, args, clock=time.perf_counter) -> float:
+    """Seconds of the first value_and_grad call with the code cache cleared (wall time;
+    `clock=time.process_time` for this process's CPU time, steadier on a busy machine)."""
+    ast_ad.clear_caches()
+    start = clock()
+    ast_ad.value_and_grad(fn, argnums=tuple(range(len(args))))(*args)
+    return clock() - start
+
+
+def options_for(args) -> Options:
+    """The options value_and_grad(fn, argnums=all)(*args) compiles with."""
+    return Options("value_and_grad", tuple(range(len(args))), True,
+                   tuple(kind_of_value(v) for v in args),
+                   tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
+                         for v in args))
+
+
+def stage_times(fn, args) -> dict[str, float]:
+    """Seconds per pipeline stage (and printing) for one transform of `fn` for `args`."""
+    options = options_for(args)
+    ast_ad.clear_caches()
+    src = get_source(fn)
+    times = {}
+    with room_for(src):
+        ctx = Context(src, options, compile_callee=ast_ad.api.compile_callee)
+        start = time.perf_counter()
+        tree = parse(src)
+        ctx.namer = Namer(names_in(tree))
+        times["parse"] = time.perf_counter() - start
+        for stage, run in pipeline.LOWERING + pipeline.REVERSE:
+            start = time.perf_counter()
+            tree = run(tree, ctx)
+            times[stage] = time.perf_counter() - start
+        start = time.perf_counter()
+        import gast
+
+        for f in tree.body if isinstance(tree, gast.Module) else [tree]:
+            emit(f, ctx)
+        times["emit"] = time.perf_counter() - start
+    return times
+
+
+FIRST_CALL_SOURCE = '''\
+def small(x, y):
+    a = x * y
+    b = math.sin(a) + x
+    c = math.exp(-b * b)
+    d = a / (1.0 + c)
+    e = math.log(1.0 + d * d)
+    f = math.tanh(e - a)
+    g = f * y + c
+    h = math.sqrt(1.0 + g * g)
+    return h + b
+'''
+
+
+def first_call(repeats: int = 5, clock=time.perf_counter) -> float:
+    """Best seconds of the first value_and_grad call of a 10-line function on floats
+    (code cache cleared; the compiler's modules already imported)."""
+    fn = load(FIRST_CALL_SOURCE, "small")
+    return min(compile_time(fn, (0.3, 0.7), clock) for _ in range(repeats))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,200,400,800,2000")
+    parser.add_argument("--variant", default="both", choices=["floats", "arrays", "both"])
+    parser.add_argument("--stages", action="store_true", help="time each pipeline stage")
+    parser.add_argument("--profile", type=int, default=0,
+                        help="cProfile one compile of this many statements instead")
+    parser.add_argument("--first-call", action="store_true",
+                        help="also time the first call of a 10-line function")
+    args = parser.parse_args(argv)
+    variants = ["floats", "arrays"] if args.variant == "both" else [args.variant]
+    if args.profile:
+        fn = load(generate(args.profile, variants[0]))
+        values = arguments(variants[0])
+        profile = cProfile.Profile()
+        profile.enable()
+        compile_time(fn, values)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        return
+    if args.first_call:
+        print(f"first call of a 10-line function: {first_call() * 1000:.1f} ms "
+              f"(CPU {first_call(clock=time.process_time) * 1000:.1f} ms)")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"{'variant':8} {'N':>6} {'first call':>11} {'per 100':>9} {'CPU':>9} {'per 100':>9}")
+    for variant in variants:
+        for n in sizes:
+            fn = load(generate(n, variant))
+            values = arguments(variant)
+            if args.stages:
+                times = stage_times(fn, values)
+                slow = sorted(times.items(), key=lambda kv: -kv[1])[:6]
+                print(f"{variant:8} {n:>6}  " + "  ".join(f"{k} {v:.3f}" for k, v in slow))
+                continue
+            start = time.process_time()
+            seconds = compile_time(fn, values)
+            cpu = time.process_time() - start
+            print(f"{variant:8} {n:>6} {seconds:>10.3f}s {seconds / n * 100 * 1000:>7.1f}ms"
+                  f" {cpu:>8.3f}s {cpu / n * 100 * 1000:>7.1f}ms")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
