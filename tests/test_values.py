@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from control_cases import rnn
 from numeric import check_gradient, check_jvp, numeric_gradient
 
 import ast_ad
@@ -236,13 +237,6 @@ def test_the_adjoint_of_a_helpers_tuple_is_one_display():
 
 
 # -- batched accumulation of per-step products (passes/batch.py) --------------------------------
-
-def rnn(W, U, x, h0):
-    h = h0
-    for t in range(x.shape[0]):
-        h = np.tanh(W @ h + U @ x[t])
-    return np.sum(h ** 2)
-
 
 def batched_rnn(W, U, X, H0):
     H = H0
