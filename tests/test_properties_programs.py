@@ -221,3 +221,35 @@ def test_programs_without_views_are_not_rejected(program_dir):
     f = load(program_dir, source)["f"]
     check_all(f, (np.array([0.3, -0.5, 0.8, 0.1]), 0.7), source, second_order=False)
     assert math.isfinite(f(np.array([0.3, -0.5, 0.8, 0.1]), 0.7))
+
+
+# -- loops the compiler restructures: hoisted invariants, inlined helpers, batched products -----
+
+
+@st.composite
+def restructured_loops(draw):
+    invariant = draw(expressions(["a", "b"]))  # moves out of the loop when it can
+    step = draw(expressions(["s", "a", "i"]))
+    helper = draw(expressions(["u", "v"]))  # a pure helper of the same module: inlined
+    steps = draw(st.integers(0, 3))
+    carried = draw(st.sampled_from(["W @ h", "h @ W", "W @ h * s"]))  # outer products in BPTT
+    return (f"def mix(u, v):\n"
+            f"    return {helper}\n\n\n"
+            f"def f(a, b, W, x):\n"
+            f"    s = a\n"
+            f"    h = np.zeros(3)\n"
+            f"    for i in range({steps}):\n"
+            f"        k = {invariant}\n"
+            f"        s = s * 0.9 + mix({step}, b) * 0.1 * k\n"
+            f"        h = np.tanh({carried} * 0.5 + x[i] * s)\n"
+            f"    return s + np.sum(h * h) + mix(a, s)\n")
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(source=restructured_loops(), a=st.floats(-1.2, 1.2), b=st.floats(-1.2, 1.2))
+def test_hoisted_inlined_and_batched_loops(program_dir, source, a, b):
+    f = load(program_dir, source)["f"]
+    rng = np.random.default_rng(0)
+    W, x = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(3, 3))
+    if _smooth_at(lambda a, b: f(a, b, W, x), a, b):
+        check_all(f, (a, b, W, x), source, second_order=False)
