@@ -37,6 +37,12 @@ def test_long_straight_line_functions_have_the_right_gradient(scaling, variant, 
     check_gradient(f, *scaling.arguments(variant), argnums=(0, 1, 2))
 
 
+def test_stage_times_name_every_stage(scaling):
+    times = scaling.stage_times(scaling.load(scaling.generate(10, "floats")),
+                                scaling.arguments("floats"))
+    assert set(pipeline.STAGES) <= set(times) and all(t >= 0 for t in times.values())
+
+
 def _walked_nodes(monkeypatch, fn, args, stage=None) -> int:
     """How many nodes syntax.walk visits while `fn` is compiled for `args` (in `stage` only,
     if given)."""

@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import ast_ad  # noqa: E402
 from ast_ad import pipeline  # noqa: E402
+from ast_ad.compile import compile_callee  # noqa: E402
 from ast_ad.context import Context, Options  # noqa: E402
 from ast_ad.naming import Namer, names_in  # noqa: E402
 from ast_ad.passes.emit import emit  # noqa: E402
@@ -126,7 +127,8 @@ def stage_times(fn, args) -> dict[str, float]:
     src = get_source(fn)
     times = {}
     with room_for(src):
-        ctx = Context(src, options, compile_callee=ast_ad.api.compile_callee)
+        ctx = Context(src, options, compile_callee=compile_callee,
+                      analyse_callee=pipeline.analyse_callee)
         start = time.perf_counter()
         tree = parse(src)
         ctx.namer = Namer(names_in(tree))
