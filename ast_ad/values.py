@@ -181,12 +181,14 @@ def result_dtype(*values: Value) -> np.dtype | None:
             return None
         if v.dtype is not None:
             parts.append(v.dtype)
-        elif v.kind == SCALAR:
-            parts.append(0.0)  # a Python number: NumPy treats it as "weak"
+        elif v.kind == SCALAR:  # a Python number: NumPy treats it as "weak"
+            parts.append(0 if v.const is not None else 0.0)  # an int we know, or a number
         else:
             return None
-    if all(isinstance(p, float) for p in parts):
-        return None  # Python numbers only
+    known = [p for p in parts if isinstance(p, np.dtype)]
+    unsure = [p for p in parts if isinstance(p, float)]
+    if not known or unsure and not all(d.kind == "f" for d in known):
+        return None  # Python numbers only, or one beside ints (an int or a float?)
     try:
         return np.result_type(*parts)
     except TypeError:

@@ -325,3 +325,19 @@ def test_ints_from_shapes_give_static_shapes():
     X = np.random.default_rng(7).normal(size=(4, 2))
     check_gradient(eye_of_a_dimension, X, 0.5)
     check_gradient(eye_of_a_dimension, X[:3], 0.5)  # another shape: other code
+
+
+def test_dtypes_follow_numpy():
+    def f(i, x):
+        a = i / 2  # ints divided: float64
+        b = np.sqrt(i)  # float64
+        c = i + 1  # stays int64
+        d = x * 2.0  # float32 stays float32
+        e = np.mean(i)  # a float, not the ints' dtype
+        return a, b, c, d, e
+
+    found = values_of(f, np.arange(3), np.ones(3, np.float32))
+    expected = {"a": f(np.arange(3), np.ones(3, np.float32))[0]}
+    assert found["a"].dtype == expected["a"].dtype == np.float64
+    assert found["b"].dtype == np.float64 and found["c"].dtype == np.int64
+    assert found["d"].dtype == np.float32 and found["e"].dtype is None

@@ -198,11 +198,11 @@ class Evaluator:
         if kind not in (SCALAR, ARRAY):
             return UNKNOWN
         dtype = result_dtype(left, right)
+        if isinstance(op, gast.Div) and dtype is not None and dtype.kind in "biu":
+            dtype = np.dtype(np.float64)  # true division of integers
         if kind == SCALAR:
             if left.const is not None and right.const is not None and type(op) in _INT_OPS:
                 return integer(_INT_OPS[type(op)](left.const, right.const))
-            if isinstance(op, gast.Div) and dtype is None:
-                return SCALAR_VALUE  # Python numbers: `/` gives a float
             return scalar(dtype)
         if isinstance(op, gast.MatMult):
             return array(dtype, shapes.matmul(left.shape, right.shape))
@@ -348,10 +348,11 @@ class Evaluator:
     def call_dtype(self, callee, arg_values, keywords) -> np.dtype | None:
         if "dtype" in keywords:
             return _dtype_of(keywords["dtype"])
-        if isinstance(callee, np.ufunc) and callee.nout == 1 and callee.types[-1][-1] == "?":
-            return np.dtype(np.bool_)  # comparisons and logical functions
-        if isinstance(callee, np.ufunc) or callee in _SAME_DTYPE:
-            return result_dtype(*arg_values) if arg_values else None
+        if isinstance(callee, np.ufunc) and callee.nout == 1 and len(arg_values) == callee.nin:
+            return _ufunc_dtype(callee, arg_values)
+        if callee in _SAME_DTYPE and arg_values:
+            dtype = result_dtype(*arg_values)  # floats stay floats; np.mean of ints does not
+            return dtype if dtype is not None and dtype.kind == "f" else None
         return None
 
     def constructor(self, callee, args, keywords) -> Value | None:
@@ -452,6 +453,29 @@ def constant(value) -> Value:
     if isinstance(value, numbers.Number) and not isinstance(value, complex):
         return SCALAR_VALUE
     return of(value)
+
+
+def _ufunc_dtype(fn: np.ufunc, values: list) -> np.dtype | None:
+    """What NumPy's own type resolution gives for these operands (np.sqrt of ints is
+    float64, np.greater is bool), asked on empty arrays; a Python number counts as a
+    float beside float arrays (it is "weak": float32 stays float32) and is unknown
+    otherwise (int or float?)."""
+    dtypes = [v.dtype for v in values if v.dtype is not None]
+    if any(v.kind not in (SCALAR, ARRAY) for v in values) or not dtypes:
+        return None
+    samples = []
+    for v in values:
+        if v.dtype is not None:
+            samples.append(np.zeros(0, v.dtype))
+        elif v.kind == SCALAR and all(d.kind == "f" for d in dtypes):
+            samples.append(0.0)
+        else:
+            return None
+    try:
+        with np.errstate(all="ignore"):
+            return fn(*samples).dtype
+    except (TypeError, ValueError):
+        return None
 
 
 def _dtype_of(node) -> np.dtype | None:
