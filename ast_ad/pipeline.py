@@ -109,6 +109,8 @@ LOWERING: list[tuple[str, Pass]] = [
     ("mutation", check_mutation),
     ("hoist", hoist),
 ]
+
+
 def differentiate(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     """Forward mode for jvp, reverse mode for everything else."""
     return forward(tree, ctx) if ctx.options.mode == "jvp" else reverse(tree, ctx)
