@@ -62,6 +62,9 @@ class Context:
     # Results of analyses, filled by the passes that compute them.
     scope: Any = None
     values: dict = field(default_factory=dict)  # name -> values.Value (the values pass)
+    # Whether the function writes into an array or list (`y[i] = v`): facts about an
+    # array's contents (a triangle) are then not claimed.
+    writes_into_arrays: bool = True
     kinds: dict[str, str] = field(default_factory=dict)
     shape_class: dict[str, str] = field(default_factory=dict)
     shapes: dict[str, tuple | None] = field(default_factory=dict)

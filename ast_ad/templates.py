@@ -59,6 +59,7 @@ class Arg:
     atom: gast.AST
     kind: str  # "scalar", "array" or "other"
     shape: tuple | None  # the static shape, if known
+    triangle: str | None = None  # "lower" or "upper": a matrix known triangular
 
     @property
     def ndim(self) -> int | None:

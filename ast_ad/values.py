@@ -6,6 +6,7 @@ read by every pass after it:
     Value("scalar")                          a Python or NumPy real number
     Value("array", dtype, (32, 8))           a NumPy array of known dtype and shape
     Value("array", dtype, None)              ... of unknown shape
+    Value("array", dtype, (n, n), triangle="lower")   np.linalg.cholesky's result
     Value("other", items=(s, s, s))          a tuple or list of three known values
     Value("other", element=s)                a list whose every item is s
     Value("other")                           anything else, or not known
@@ -37,6 +38,7 @@ class Value:
     element: Value | None = None  # a tuple or list: what every item is (the join of items)
     container: str | None = None  # "tuple" or "list"
     const: int | None = None  # an int known before running (a literal, a dimension)
+    triangle: str | None = None  # a matrix known "lower" or "upper" triangular (cholesky's L)
 
     @property
     def item_kind(self) -> str | None:

@@ -18,6 +18,7 @@ import ast_ad
 from ast_ad import values
 from ast_ad.context import Options
 from ast_ad.pipeline import transform
+from ast_ad.rules import linalg as linalg_rules
 from ast_ad.source import get_source
 from ast_ad.values import ARRAY, OTHER, SCALAR
 
@@ -341,3 +342,38 @@ def test_dtypes_follow_numpy():
     assert found["a"].dtype == expected["a"].dtype == np.float64
     assert found["b"].dtype == np.float64 and found["c"].dtype == np.int64
     assert found["d"].dtype == np.float32 and found["e"].dtype is None
+
+
+# -- triangular matrices: the solve adjoint uses triangular solves -----------------------------
+
+def through_cholesky(A, y, B):
+    L = np.linalg.cholesky(A @ A.T + 3.0 * np.eye(3))
+    x = np.linalg.solve(L.T, np.linalg.solve(L, y))
+    X = np.linalg.solve(np.triu(A) + 4.0 * np.eye(3), B)  # triu(A) + 4I: not triangular-known
+    Z = np.linalg.solve(np.tril(A).T, B)  # upper
+    return np.sum(x * y) + np.sum(X * B) + np.sum(Z * Z)
+
+
+def written_after(A, y):
+    L = np.linalg.cholesky(A @ A.T + 3.0 * np.eye(3))
+    L[0, 2] = A[1, 1]  # no longer triangular: the general solve must be used
+    return np.sum(np.linalg.solve(L, y) ** 2)
+
+
+@pytest.mark.skipif(linalg_rules.scipy_linalg is None, reason="needs SciPy")
+def test_solves_with_a_cholesky_factor_are_triangular():
+    rng = np.random.default_rng(8)
+    A, y, B = rng.normal(size=(3, 3)), rng.normal(size=3), rng.normal(size=(3, 2))
+    found = values_of(through_cholesky, A, y, B)
+    assert found["L"].triangle == "lower"
+    code = ast_ad.generated_source(through_cholesky, A, y, B, mode="grad", argnums=(0, 1, 2))
+    assert code.count("solve_triangular(") >= 4 and "lower=False" in code
+    check_gradient(through_cholesky, A, y, B)
+    check_jvp(through_cholesky, A, y, B)
+
+
+def test_a_factor_written_into_is_not_known_triangular():
+    rng = np.random.default_rng(9)
+    A, y = rng.normal(size=(3, 3)), rng.normal(size=3)
+    assert values_of(written_after, A, y)["L"].triangle is None
+    check_gradient(written_after, A, y)

@@ -96,13 +96,13 @@ class Facts:
     def select(self, templates: list, args: list, keywords: dict, primal, kind: str, stmt):
         """The first template whose signature binds the call and whose guard accepts it,
         with its bound atoms; else a NoRuleError saying why (the rule's note, if any)."""
-        from ..templates import Arg, bind_call
+        from ..templates import bind_call
 
         why = None
         for template in templates:
             bound = bind_call(template, args, keywords)
             if isinstance(bound, dict) and (template.when is None or template.when(
-                    {p: Arg(a, self.kind(a), self.shape(a)) for p, a in bound.items()})):
+                    {p: self.arg(a) for p, a in bound.items()})):
                 return template, bound
             if isinstance(bound, dict):
                 why = ""  # a guard refused: that says more than another template's signature
@@ -154,6 +154,13 @@ class Facts:
 
     def kind(self, node: gast.AST) -> str:
         return self.value(node).kind
+
+    def arg(self, node: gast.AST):
+        """What a rule's guard is told about an argument (templates.Arg)."""
+        from ..templates import Arg
+
+        value = self.value(node)
+        return Arg(node, value.kind, known_shape(value), value.triangle)
 
     def shape(self, node: gast.AST):
         """The static shape of a generated expression, or None."""

@@ -16,6 +16,7 @@ the derivative passes ask about the expressions they generate (see facts.py).
 from __future__ import annotations
 
 import numbers
+from dataclasses import replace
 
 import gast
 import numpy as np
@@ -23,7 +24,14 @@ import numpy as np
 from .. import anno, callees, runtime, shapes
 from ..context import Context
 from ..rules import registry
-from ..syntax import dotted_path, list_append, param_names, target_name, walk_statements
+from ..syntax import (
+    dotted_path,
+    list_append,
+    param_names,
+    target_name,
+    walk_statements,
+    written_into,
+)
 from ..templates import bind_call
 from ..values import (
     ARRAY,
@@ -53,6 +61,7 @@ _INT_OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
 
 
 def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    ctx.writes_into_arrays = any(written_into(stmt) for stmt in walk_statements(func.body))
     values: dict[str, Value | None] = dict(zip(param_names(func), parameter_values(ctx, func)))
     evaluator = Evaluator(ctx, values.get, call_parts)
     appended: dict[str, Value] = {}
@@ -221,7 +230,11 @@ class Evaluator:
         if base.kind != ARRAY:
             return UNKNOWN
         if node.attr == "T":
-            return array(base.dtype, None if base.shape is None else tuple(reversed(base.shape)))
+            flipped = {"lower": "upper", "upper": "lower"}.get(base.triangle)
+            return Value(ARRAY, base.dtype,
+                         None if base.shape is None else tuple(reversed(base.shape)),
+                         triangle=flipped if base.shape is not None and len(base.shape) == 2
+                         else None)
         if node.attr == "shape":
             if base.shape is None:
                 return UNKNOWN
@@ -308,8 +321,26 @@ class Evaluator:
             return scalar(self.call_dtype(callee, arg_values, keywords))
         if kind != ARRAY:
             return UNKNOWN
-        return array(self.call_dtype(callee, arg_values, keywords),
-                     self.call_shape(callee, args, keywords, arg_values))
+        result = array(self.call_dtype(callee, arg_values, keywords),
+                       self.call_shape(callee, args, keywords, arg_values))
+        triangle = self.triangle_of(callee, args, keywords)
+        return replace(result, triangle=triangle) if triangle is not None else result
+
+    def triangle_of(self, callee, args, keywords) -> str | None:
+        """"lower" for np.linalg.cholesky(a) and np.tril(m), "upper" for upper=True and
+        np.triu(m): NumPy writes exact zeros on the other side. None where the function
+        writes into arrays (a write could put a nonzero there)."""
+        if self.ctx.writes_into_arrays or len(args) != 1:
+            return None
+        if callee is np.linalg.cholesky and set(keywords) <= {"upper"}:
+            upper = keywords.get("upper")
+            if upper is None or isinstance(upper, gast.Constant) and upper.value is False:
+                return "lower"
+            if isinstance(upper, gast.Constant) and upper.value is True:
+                return "upper"
+        if callee in (np.tril, np.triu) and not keywords:
+            return "lower" if callee is np.tril else "upper"
+        return None
 
     def call_kind(self, callee, args, keywords, arg_kinds) -> str:
         known = registry.known_result_kind(callee)

@@ -340,9 +340,46 @@ def _solve_shape(s, atoms):
     return None if batch is None else batch + tuple(b_[-2:])
 
 
+SOLVE_NOTE = "b a vector (n,) or matrix (..., n, k), as NumPy 2 reads it; batched a too"
+
+
+def _triangular(side, b_ndim):
+    """`a` is a matrix known to be `side` triangular (np.linalg.cholesky's L, its .T):
+    the adjoint's solve with a.T can be a triangular one. b[a] stays the full product:
+    np.linalg.solve reads all of `a`."""
+    return lambda args: args["a"].triangle == side and args["a"].ndim == 2 \
+        and args["b_"].ndim == b_ndim
+
+
+if scipy_linalg is not None:  # a triangular solve: O(n^2) instead of an LU factorisation
+    @adjoint(np.linalg.solve, when=_triangular("lower", 1), result_kind="array",
+             shape=_solve_shape, note=SOLVE_NOTE)
+    def solve_lower_vector(x, a, b_):
+        g = scipy_linalg.solve_triangular(a, b[x], trans=1, lower=True)
+        b[a] = -np.outer(g, x)
+        b[b_] = g
+
+    @adjoint(np.linalg.solve, when=_triangular("upper", 1))
+    def solve_upper_vector(x, a, b_):
+        g = scipy_linalg.solve_triangular(a, b[x], trans=1, lower=False)
+        b[a] = -np.outer(g, x)
+        b[b_] = g
+
+    @adjoint(np.linalg.solve, when=_triangular("lower", 2))
+    def solve_lower_matrix(x, a, b_):
+        g = scipy_linalg.solve_triangular(a, b[x], trans=1, lower=True)
+        b[a] = -(g @ x.T)
+        b[b_] = g
+
+    @adjoint(np.linalg.solve, when=_triangular("upper", 2))
+    def solve_upper_matrix(x, a, b_):
+        g = scipy_linalg.solve_triangular(a, b[x], trans=1, lower=False)
+        b[a] = -(g @ x.T)
+        b[b_] = g
+
+
 @adjoint(np.linalg.solve, when=lambda args: (args["a"].ndim, args["b_"].ndim) == (2, 1),
-         result_kind="array", shape=_solve_shape,
-         note="b a vector (n,) or matrix (..., n, k), as NumPy 2 reads it; batched a too")
+         result_kind="array", shape=_solve_shape, note=SOLVE_NOTE)
 def solve_vector(x, a, b_):
     g = np.linalg.solve(a.T, b[x])
     b[a] = -np.outer(g, x)
