@@ -524,12 +524,12 @@ def _dtype_of(node) -> np.dtype | None:
 _LIKE = {np.zeros_like: 2, np.ones_like: 2, np.empty_like: 2, np.full_like: 3,
          runtime.zeros_like: 1, runtime.stop_gradient: 1}
 _CONSTRUCTORS = {np.zeros, np.ones, np.empty, np.full}
-# Functions whose result has their arguments' (promoted) dtype.
+# Functions (not ufuncs: NumPy resolves those) whose result has their arguments' promoted
+# float dtype.
 _SAME_DTYPE = {np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.transpose, np.reshape,
-               np.ravel, np.squeeze, np.expand_dims, np.concatenate, np.stack, np.dot, np.matmul,
-               np.maximum, np.minimum, np.where, np.abs, np.clip, np.outer, np.tensordot,
-               np.cumsum, np.prod, np.diag, np.trace, np.broadcast_to, np.tile, np.repeat,
-               runtime.stop_gradient}
+               np.ravel, np.squeeze, np.expand_dims, np.concatenate, np.stack, np.dot,
+               np.where, np.clip, np.outer, np.tensordot, np.cumsum, np.prod, np.diag, np.trace,
+               np.broadcast_to, np.tile, np.repeat, runtime.stop_gradient}
 
 
 def _shape_classes(func: gast.FunctionDef, kinds: dict) -> dict:
