@@ -173,3 +173,29 @@ def test_transpose_with_axes_none_passed_as_an_argument():
     # axes=None known only at run time: the adjoint's inverse permutation crashed (TypeError).
     check_gradient(transpose_by, np.ones((2, 3)), None, argnums=(0,))
     check_jvp(transpose_by, np.ones((2, 3)), None, argnums=(0,))
+
+
+def square_of(a):
+    return a * a
+
+
+def square_plus_sine(a):
+    return square_of(a) + math.sin(a)  # calls a helper: stays a callee, not inlined
+
+
+def rebinds_in_a_while_loop(x, y, n):
+    v1 = y
+    v2 = 0
+    while v2 < n:
+        v2 = v2 + 1
+        x = 0.5
+    v3 = square_plus_sine(x * y) * (v1 * 2.0 + x * 4.0)
+    return math.sin(v3)
+
+
+def test_an_adjoint_reading_a_loop_carried_name_is_not_moved_past_its_restore():
+    # tools/fuzz_codegen.py --seed 11: simplify folded `by = t9 * x` (x after the loop)
+    # into a statement after the backward loop, where save then put x's entry value
+    # back (`x = x_entry`): the gradient in y read the old x (1.336 instead of -2.423).
+    args = (-0.5567666695900158, 0.8409963766379354, 2)
+    check_gradient(rebinds_in_a_while_loop, *args, argnums=(0, 1))

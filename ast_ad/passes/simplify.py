@@ -349,7 +349,7 @@ def _names_of(stmt) -> tuple:
     """(reads per name, names rebound, names stored into, names in it, the names in order,
     the calls in it, its _size), from one walk."""
     reads: dict = defaultdict(int)
-    rebound, mentioned, ids, parts, calls = set(), set(), [], [], []
+    rebound, mentioned, ids, parts, calls, rewound = set(), set(), [], [], [], set()
     size = 0
     for n in walk(stmt):
         kind = type(n)
@@ -368,7 +368,19 @@ def _names_of(stmt) -> tuple:
         elif kind is gast.Call:
             parts.append(n)
             calls.append(n)
-    return reads, rebound, _stored_among(parts), mentioned, tuple(ids), calls, size
+        elif kind is gast.For and anno.hasanno(n, "replays"):
+            # A backward loop rewinds its forward loop's header names: the save pass puts
+            # their entry values back right after it (`x = x_entry`), so an expression
+            # reading one must not move across it.
+            rewound.update(_loop_headers(anno.getanno(n, "replays")))
+    stored = _stored_among(parts) | rewound if rewound else _stored_among(parts)
+    return reads, rebound | rewound, stored, mentioned | rewound, tuple(ids), calls, size
+
+
+def _loop_headers(loop) -> set:
+    """The names a loop carries from one iteration to the next (its back-edge copies)."""
+    return {target_name(s) for s in getattr(loop, "body", ())
+            if anno.getanno(s, "phi") == "backedge"}
 
 
 # The nodes a statement's size counts (see FOLD_LIMIT).
