@@ -199,3 +199,41 @@ def test_an_adjoint_reading_a_loop_carried_name_is_not_moved_past_its_restore():
     # back (`x = x_entry`): the gradient in y read the old x (1.336 instead of -2.423).
     args = (-0.5567666695900158, 0.8409963766379354, 2)
     check_gradient(rebinds_in_a_while_loop, *args, argnums=(0, 1))
+
+
+def half_squared(a):
+    return a * a
+
+
+def squared_plus_sine(a):
+    return half_squared(a) + math.sin(a)
+
+
+def loop_inside_an_if(x, y, n):
+    v1 = x + y * 2.0
+    v2 = v1 * 0.01
+    v1 = (y - v1) - x
+    if y > 0.5:
+        for _ in range(n):
+            if 0.5 > 0.5:
+                if y > 0.5:
+                    v2, y = y, v2
+                else:
+                    y = half_squared(0.5)
+            else:
+                if squared_plus_sine(math.exp(-v1 * v1)) > 0.5:
+                    pass
+                else:
+                    if v2 > 1.0:
+                        continue
+    else:
+        v2 = math.exp(-v2 * v2)
+    return math.sin(x) + math.sin(y) + math.sin(v1) + math.sin(v2)
+
+
+def test_a_loop_inside_an_if_restores_its_entry_values_once():
+    # tools/fuzz_codegen.py --seed 12 (reduced): the save pass inserted the copy of a
+    # header's entry value into the list it was walking, so a loop nested in an `if`
+    # came round again, forever (the compile never ended).
+    check_gradient(loop_inside_an_if, 0.3, 0.7, 2, argnums=(0, 1))
+    check_gradient(loop_inside_an_if, 0.3, 0.2, 2, argnums=(0, 1))

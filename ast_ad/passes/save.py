@@ -157,7 +157,10 @@ def _restore_loop_entries(func: gast.FunctionDef, ctx: Context) -> set:
     backward = [s for s in func.body if anno.getanno(s, "section") == "backward"]
     order = list(walk_statements(backward))
     restored = set()
-    for loop in walk_statements([s for s in func.body if anno.getanno(s, "section") == "forward"]):
+    # (a snapshot: the copies inserted below go into the lists being walked, and a loop
+    # inside an `if` or another loop would otherwise come round again, and again)
+    forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
+    for loop in list(walk_statements(forward)):
         image = anno.getanno(loop, "mirror") if isinstance(loop, (gast.For, gast.While)) else None
         if image is None or id(image) not in holders or id(loop) not in holders:
             continue
