@@ -129,7 +129,8 @@ class _Reverse(Facts):
         return any(shape == together for shape in aranges)
 
     def arange_length(self, var: str) -> int | None:
-        """The length of `var = np.arange(...)` with static ints, start >= 0 and step > 0."""
+        """The length of `var = np.arange(...)` with ints the values pass knows (literals,
+        dimensions, `len(x)`), start >= 0 and step > 0."""
         import numpy
 
         stmt = self.def_stmts.get(var)
@@ -138,49 +139,13 @@ class _Reverse(Facts):
         callee, args, keywords = call_parts(stmt.value)
         if callee is not numpy.arange or keywords or not 1 <= len(args) <= 3:
             return None
-        bounds = [self.static_int(a) for a in args]
+        bounds = [self.value(a).const for a in args]
         if any(b is None for b in bounds):
             return None
         start, stop, step = ([0] + bounds + [1])[:3] if len(bounds) == 1 else (bounds + [1])[:3]
         if start < 0 or step <= 0:
             return None
         return max(0, -(-(stop - start) // step))
-
-    def static_int(self, node: gast.AST, depth: int = 0) -> int | None:
-        """An int the code fixes given the argument shapes: a literal, `x.shape[i]`, `len(x)`,
-        or a name assigned one of those; else None."""
-        if depth > 8:
-            return None
-        if isinstance(node, gast.Constant):
-            return node.value if type(node.value) is int else None
-        if isinstance(node, gast.Name):
-            stmt = self.def_stmts.get(node.id)
-            if stmt is None or anno.getanno(stmt, "phi"):
-                return None
-            return self.static_int(stmt.value, depth + 1)
-        if isinstance(node, gast.Subscript):
-            shape = self.static_shape(node.value, depth + 1)
-            i = self.static_int(node.slice, depth + 1)
-            if shape is not None and i is not None and -len(shape) <= i < len(shape):
-                return shape[i]
-            return None
-        if isinstance(node, gast.Call) and call_parts(node)[0] is len and len(node.args) == 1 \
-                and isinstance(node.args[0], gast.Name):
-            shape = self.ctx.shapes.get(node.args[0].id)
-            return shape[0] if shape else None
-        return None
-
-    def static_shape(self, node: gast.AST, depth: int = 0) -> tuple | None:
-        """The value of `x.shape` (or of a name assigned it) where x's shape is known."""
-        if isinstance(node, gast.Name) and depth <= 8:
-            stmt = self.def_stmts.get(node.id)
-            if stmt is None or anno.getanno(stmt, "phi"):
-                return None
-            return self.static_shape(stmt.value, depth + 1)
-        if isinstance(node, gast.Attribute) and node.attr == "shape" \
-                and isinstance(node.value, gast.Name):
-            return self.ctx.shapes.get(node.value.id)
-        return None
 
     def scatter(self, var: str, index: gast.AST, value: gast.AST, origin) -> gast.AST:
         adj = self.adjoint(var)
