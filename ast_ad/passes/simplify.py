@@ -36,6 +36,7 @@ from ..syntax import (
 from ..syntax import mentions as _mentions
 from ..syntax import walk_statements as _walk
 from ..values import SCALAR
+from .cancel import cancel
 
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -55,6 +56,11 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         _fold(func, ctx, names)
     _uniform_arrays(func, ctx)
     _spread_products(func, ctx)
+    if cancel(func, ctx):  # a term proven zero is gone: fold what it leaves
+        _propagate(func.body, frozenset(ctx.primal_of), names)
+        _remove_dead(func, ctx, names)
+        if not ctx.options.trace:
+            _fold(func, ctx, names)
     return func
 
 

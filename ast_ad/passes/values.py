@@ -291,6 +291,9 @@ class Evaluator:
         if callee is runtime.zeros_like and len(args) == 1 and not keywords:
             like = self.expr(args[0])
             return None if like is None else zeros_like(like)
+        if callee is runtime.extremum_weights and args:  # a float array shaped like a
+            like = self.expr(args[0])
+            return None if like is None else zeros_like(like) if like.kind == ARRAY else UNKNOWN
         if isinstance(node.func, gast.Attribute) and node.func.attr == "copy" and not node.args \
                 and callee is np.copy:
             return self.expr(node.func.value)
