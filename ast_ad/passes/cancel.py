@@ -18,14 +18,14 @@ anything reads them, outside loops and branches, take part; anything else stops 
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 
 import gast
 import numpy
 
-from .. import anno
+from .. import anno, runtime
 from ..context import Context
-from ..syntax import walk_statements
 from ..values import ARRAY
 from .facts import Facts
 
@@ -36,15 +36,19 @@ def cancel(func: gast.FunctionDef, ctx: Context) -> bool:
     """Drop, from backward statements at the top level of `func`, product terms with a
     factor `np.sum(e, ...)` that is zero in exact arithmetic. Whether any was dropped."""
     candidates = [i for i, s in enumerate(func.body) if isinstance(s, gast.Assign)
-                  and anno.getanno(s, "section") == "backward" and _has_sum(s.value)]
-    if not candidates:
+                  and anno.getanno(s, "section") == "backward"]
+    if not any(_has_sum(func.body[i].value) for i in candidates):
         return False
     prover = _Prover(func, ctx)
     changed = False
     for i in candidates:
         stmt = func.body[i]
         value = _drop_zero_terms(stmt.value, prover)
-        if value is not None and value is not stmt.value:
+        if value is None:  # all of it: `bm = -np.sum(bs, ...)`, read by later terms
+            target = stmt.targets[0]
+            if isinstance(target, gast.Name) and (target.id, i) in prover.definitions:
+                prover.zeros.add((target.id, i))
+        elif value is not stmt.value:
             func.body[i] = gast.Assign(targets=stmt.targets, value=value, type_comment=None)
             anno.copyanno(stmt, func.body[i])
             changed = True
@@ -61,6 +65,8 @@ def _drop_zero_terms(node, prover):
     """`node` without the terms of its +/- chains that are proven zero (itself if none,
     None if it is zero). A term goes only where what is left keeps the chain's shape."""
     if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub)):
+        if prover.zero(node):  # `c - np.sum(e, ...)` with e's sum c
+            return None
         left = _drop_zero_terms(node.left, prover)
         right = _drop_zero_terms(node.right, prover)
         if left is node.left and right is node.right:
@@ -104,19 +110,32 @@ class _Prover:
     def __init__(self, func: gast.FunctionDef, ctx: Context):
         self.ctx = ctx
         self.facts = Facts(ctx)
-        self.stable = _stable_names(func)
-        self.definitions = {n: v for n, v in _stable_definitions(func).items()
-                            if n in self.stable}
+        self.at, self.stores, self.definitions = _straight_line(func)
+        self.zeros = set()  # (name, version) whose whole value is proven zero
         self.expanded = {}  # (id(node), axis, shape) -> its polynomial, or None
-        self.sums = {}  # (name summed, axis) -> the name holding its np.sum
-        for target, value in self.definitions.items():
+        self.sums = {}  # (name summed, version, axis) -> the (name, version) holding it
+        for (target, i), value in self.definitions.items():
             found = self._summed(value)
-            if found is not None and isinstance(found[0], gast.Name):
-                self.sums.setdefault((found[0].id, found[1]), target)
+            summed = found and self.version(found[0])
+            if summed is not None:
+                self.sums.setdefault(summed + (found[1],), (target, i))
+
+    def version(self, node):
+        """(name, index of the statement whose value it reads) for a Name whose value
+        there is known to be one value, else None."""
+        if not isinstance(node, gast.Name) or id(node) not in self.at:
+            return None
+        stores = self.stores.get(node.id)
+        if stores is None:
+            return None
+        i = bisect.bisect_left(stores, self.at[id(node)]) - 1
+        return None if i < 0 else (node.id, stores[i])
 
     def zero(self, node) -> bool:
         """Whether `node`, an expression with a sum in it (`np.sum(e, ...)`,
-        `c - np.sum(e, ...)`), is zero in exact arithmetic."""
+        `c - np.sum(e, ...)`) or a name proven zero, is zero in exact arithmetic."""
+        if isinstance(node, gast.Name):
+            return self.version(node) in self.zeros
         sums = [n for n in gast.walk(node) if self._summed(n) is not None]
         if not sums or (not isinstance(node, gast.Call) and
                         not isinstance(node, gast.BinOp)):
@@ -165,8 +184,8 @@ class _Prover:
             if not varying:
                 return None  # the sum of a constant is a count times it: not followed
             if len(varying) == 1 and varying[0][1] == 1 and \
-                    (varying[0][0], spec) in self.sums:
-                atom = ("name", self.sums[(varying[0][0], spec)])
+                    varying[0][0] + (spec,) in self.sums:
+                atom = self.sums[varying[0][0] + (spec,)]
             else:
                 atom = ("sum", spec, varying)
             total[(_times(constant, ((atom, 1),)), ())] += coefficient
@@ -209,20 +228,33 @@ class _Prover:
                 return None  # only a division by factors constant along the sum divides out
             inverse = {(tuple((a, -p) for a, p in constant), ()): 1.0 / coefficient}
             return _multiply(left, inverse)
+        if isinstance(node, gast.Call) and self.facts._object(node.func) is runtime.unreduce \
+                and len(node.args) == 4 and not node.keywords and \
+                isinstance(node.args[3], gast.Constant) and node.args[3].value is True:
+            return self._expand(node.args[0], spec, full, depth + 1)  # g, spread by broadcasting
+        if isinstance(node, gast.Call) and self.facts._object(node.func) is numpy.full_like \
+                and len(node.args) == 2 and not node.keywords and \
+                self.facts.shape(node.args[0]) == full and self.facts.shape(node.args[1]) == ():
+            return self._expand(node.args[1], spec, full, depth + 1)  # c, as many times
+        if isinstance(node, gast.Attribute) and self.facts.shape(node) == ():
+            version = self.version(node.value)  # t.size: a number read off an array
+            return None if version is None else {(((version + (node.attr,), 1),), ()): 1.0}
         found = self._summed(node)
         if found is not None and found[1] == spec:
             summed = found[0]
             return self._reduce(summed, spec, self.facts.shape(summed), depth + 1)
-        if isinstance(node, gast.Name) and node.id in self.stable:
+        version = self.version(node)
+        if version is not None:
             shape = self.facts.shape(node)
-            if shape == full and node.id in self.definitions:
-                expanded = self._expand(self.definitions[node.id], spec, full, depth + 1)
+            constant = shape is not None and shape != full and _constant_along(shape, spec, full)
+            if (shape == full or constant) and version in self.definitions:
+                expanded = self._expand(self.definitions[version], spec, full, depth + 1)
                 if expanded is not None:
                     return expanded
             if shape == full:
-                return {((), ((node.id, 1),)): 1.0}
-            if shape is not None and _constant_along(shape, spec, full):
-                return {((((("name", node.id)), 1),), ()): 1.0}
+                return {((), ((version, 1),)): 1.0}
+            if constant:
+                return {(((version, 1),), ()): 1.0}
         return None
 
 
@@ -255,33 +287,28 @@ def _bounded(poly: dict):
     return poly if len(poly) <= _MAX_TERMS else None
 
 
-def _stable_definitions(func: gast.FunctionDef) -> dict:
-    """Names assigned once, by a plain top-level `name = expression`, and stored nowhere else."""
-    stores = _store_counts(func)
-    found = {}
-    for stmt in func.body:
-        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and \
-                isinstance(stmt.targets[0], gast.Name) and stores[stmt.targets[0].id] == 1:
-            found[stmt.targets[0].id] = stmt.value
-    return found
-
-
-def _stable_names(func: gast.FunctionDef) -> set:
-    """Names (parameters included) whose every store, in place or not, is a top-level
-    statement that comes before any statement reading them: one value wherever read."""
-    last_store, first_read = {}, {}
+def _straight_line(func: gast.FunctionDef):
+    """The top-level statements' names, versioned: the position of each node in them
+    (id -> statement index); each name's store positions in order (a parameter's at -1;
+    a name stored inside a loop or branch has none: it is not one value); and the value
+    of each plain `name = expression` store, by (name, position)."""
+    at, stores, definitions, nested = {}, defaultdict(list), {}, set()
     for a in func.args.args:
-        last_store[a.id] = -1
-    nested = set()
+        stores[a.id].append(-1)
     for i, stmt in enumerate(func.body):
+        for node in gast.walk(stmt):
+            at[id(node)] = i
         if not isinstance(stmt, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
-            nested |= _names_stored(stmt)  # a loop or branch: not one value
+            nested |= _names_stored(stmt)  # a loop or branch
+            continue
         for n in _names_stored(stmt):
-            last_store[n] = i
-        for n in _names_read(stmt):
-            first_read.setdefault(n, i)
-    return {n for n, i in last_store.items()
-            if n not in nested and (n not in first_read or first_read[n] > i)}
+            stores[n].append(i)
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and \
+                isinstance(stmt.targets[0], gast.Name):
+            definitions[(stmt.targets[0].id, i)] = stmt.value
+    for n in nested:
+        stores.pop(n, None)
+    return at, dict(stores), {k: v for k, v in definitions.items() if k[0] in stores}
 
 
 def _names_stored(stmt) -> set:
@@ -303,28 +330,3 @@ def _names_stored(stmt) -> set:
         if isinstance(base, gast.Name):
             found.add(base.id)
     return found
-
-
-def _names_read(stmt) -> set:
-    """Names a statement reads, not counting the array an in-place write goes into."""
-    skip = set()
-    targets = stmt.targets if isinstance(stmt, gast.Assign) else \
-        [stmt.target] if isinstance(stmt, gast.AugAssign) else []
-    for target in targets:
-        base = target
-        while isinstance(base, (gast.Subscript, gast.Attribute)):
-            base = base.value
-        if base is not target:
-            skip.add(id(base))
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load) and id(n) not in skip}
-
-
-def _store_counts(func: gast.FunctionDef) -> dict:
-    counts = defaultdict(int)
-    for a in func.args.args:
-        counts[a.id] += 1
-    for stmt in walk_statements(func.body):
-        for n in _names_stored(stmt):
-            counts[n] += 1
-    return counts

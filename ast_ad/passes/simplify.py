@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import math
 from collections import defaultdict
 
 import gast
@@ -37,6 +38,7 @@ from ..syntax import mentions as _mentions
 from ..syntax import walk_statements as _walk
 from ..values import SCALAR
 from .cancel import cancel
+from .sparse import sparse_rows
 
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -52,15 +54,16 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         _remove_self_copies(func.body)
         if _fingerprint(func, names) == before:
             break
+    if cancel(func, ctx):  # a term proven zero is gone: so are the names it read
+        _propagate(func.body, frozenset(ctx.primal_of), names)
+        _remove_dead(func, ctx, names)
+    if sparse_rows(func, ctx):
+        _propagate(func.body, frozenset(ctx.primal_of), names)
+        _remove_dead(func, ctx, names)
     if not ctx.options.trace:
         _fold(func, ctx, names)
     _uniform_arrays(func, ctx)
     _spread_products(func, ctx)
-    if cancel(func, ctx):  # a term proven zero is gone: fold what it leaves
-        _propagate(func.body, frozenset(ctx.primal_of), names)
-        _remove_dead(func, ctx, names)
-        if not ctx.options.trace:
-            _fold(func, ctx, names)
     return func
 
 
@@ -162,6 +165,25 @@ def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
             stmt.value = rewrite.visit(stmt.value)
             if rewrite.changed:
                 stmt.value = algebra.simplify(stmt.value)  # a + -b -> a - b
+            stmt.value = _sign_on_smallest(stmt.value, facts)
+
+
+def _sign_on_smallest(value, facts):
+    """`-(g / t3 * t2)` as `-g / t3 * t2` where g is smaller than the result: the sign
+    costs a pass over g instead of one over the result."""
+    if not (isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub)):
+        return value
+    first, chain = value.operand, []
+    while isinstance(first, gast.BinOp) and isinstance(first.op, (gast.Mult, gast.Div)):
+        chain.append(first)
+        first = first.left
+    if not chain or isinstance(first, gast.Constant):
+        return value
+    small, large = facts.shape(first), facts.shape(value)
+    if small is None or large is None or math.prod(small) >= math.prod(large):
+        return value
+    chain[-1].left = gast.UnaryOp(op=gast.USub(), operand=first)
+    return value.operand
 
 
 # -- folding single-use temporaries -----------------------------------------------
