@@ -69,6 +69,8 @@ CASES = [
     ("model_cases", "softmax_cross_entropy", (0, 1),
      (rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(6, 4)),
       np.eye(3)[rng.integers(0, 3, size=6)])),
+    ("model_cases", "label_cross_entropy", (0,),
+     (rng.normal(size=(4, 3)), rng.normal(size=(6, 4)), rng.integers(0, 3, size=6))),
 ]
 
 

@@ -1,5 +1,6 @@
 """The adjoint of `x[np.arange(n), y]` stays sparse (passes/sparse.py): its row sums are
-the picked adjoints, and adding it to a dense adjoint is a write of n entries.
+the picked adjoints, and adding it to a dense adjoint is a write of n entries. Then the
+forward picks before computing (passes/gather.py): only the picked log-probabilities.
 
 Every function is checked against central differences, reverse and forward mode; the
 generated code is checked for the dense one-hot (`np.zeros_like`) where it must go and
@@ -87,3 +88,44 @@ def test_float32_keeps_its_dtype():
     g = ast_ad.grad(cross_entropy)(X32, y)
     assert g.dtype == np.float32
     np.testing.assert_allclose(g, ast_ad.grad(cross_entropy)(X, y), rtol=1e-4, atol=1e-6)
+
+
+def log_probs_read_twice(X, y):
+    logp = X - np.log(np.sum(np.exp(X), axis=1, keepdims=True))
+    return -np.sum(logp[np.arange(X.shape[0]), y]) + np.sum(logp ** 2)
+
+
+def pick_of_a_matrix_product(X, W, y):
+    # X @ W is not element-wise: it is computed whole
+    z = X @ W + 1.0
+    return np.sum(np.tanh(z[np.arange(X.shape[0]), y]))
+
+
+def test_the_forward_computes_only_the_picked_entries():
+    X, y = _data(6)
+    source = _source(cross_entropy, X, y)
+    forward = [line.strip() for line in source.split("# backward")[0].splitlines()
+               if not line.strip().startswith("#")]
+    assert not any(line.startswith("logp = ") for line in forward)
+    assert any(", 0])" in line for line in forward)  # np.log(t3[rows, 0])
+    value, _ = ast_ad.value_and_grad(cross_entropy)(X, y)
+    assert value == cross_entropy(X, y)  # the same float operations on the same entries
+
+
+def test_an_index_out_of_range_still_raises():
+    X, y = _data(7)
+    bad = y.copy()
+    bad[2] = 4
+    with pytest.raises(IndexError):
+        cross_entropy(X, bad)
+    with pytest.raises(IndexError):
+        ast_ad.value_and_grad(cross_entropy)(X, bad)
+
+
+@pytest.mark.parametrize("f", [log_probs_read_twice, pick_of_a_matrix_product])
+def test_what_is_read_elsewhere_or_not_element_wise_is_computed_whole(f):
+    X, y = _data(8)
+    args = (X, y) if f is log_probs_read_twice else (X, np.random.default_rng(9).normal(
+        size=(4, 4)), y)
+    check_gradient(f, *args, argnums=(0,))
+    check_jvp(f, *args, argnums=(0,))

@@ -38,6 +38,7 @@ from ..syntax import mentions as _mentions
 from ..syntax import walk_statements as _walk
 from ..values import SCALAR
 from .cancel import cancel
+from .gather import gather
 from .sparse import sparse_rows
 
 
@@ -64,6 +65,7 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         _fold(func, ctx, names)
     _uniform_arrays(func, ctx)
     _spread_products(func, ctx)
+    gather(func, ctx)
     return func
 
 
