@@ -175,17 +175,12 @@ def _sign_on_smallest(value, facts):
     costs a pass over g instead of one over the result."""
     if not (isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub)):
         return value
-    first, chain = value.operand, []
-    while isinstance(first, gast.BinOp) and isinstance(first.op, (gast.Mult, gast.Div)):
-        chain.append(first)
-        first = first.left
-    if not chain or isinstance(first, gast.Constant):
-        return value
-    small, large = facts.shape(first), facts.shape(value)
-    if small is None or large is None or math.prod(small) >= math.prod(large):
-        return value
-    chain[-1].left = gast.UnaryOp(op=gast.USub(), operand=first)
-    return value.operand
+
+    def size(node):
+        shape = facts.shape(node)
+        return None if shape is None else math.prod(shape)
+
+    return algebra.negated(value.operand, size)
 
 
 # -- folding single-use temporaries -----------------------------------------------

@@ -14,15 +14,17 @@ result, not a name), and t5, y and g are the same values there as at the scatter
 
 from __future__ import annotations
 
+import math
+
 import gast
 import numpy
 
-from .. import anno
+from .. import algebra, anno
 from ..context import Context
 from ..syntax import clone
 from ..values import ARRAY
 from .cancel import _straight_line
-from .facts import Facts
+from .facts import Facts, mixed_precision
 
 
 def sparse_rows(func: gast.FunctionDef, ctx: Context) -> bool:
@@ -103,8 +105,9 @@ def _scattered(func, ctx, facts, i, var):
             sums.extend(summed)
             continue
         if dense is not None or len(reads) - len(summed) != 1 or \
-                _dense_part(stmt.value, var, shape, facts) is None:
+                _dense_part(_columns(stmt.value, summed, g.id), var, shape, facts) is None:
             return None
+        sums.extend(summed)
         dense = k
     return i, j, sums, dense, facts
 
@@ -143,7 +146,8 @@ def _dense_part(value, var, shape, facts):
         return None
     left, right = value.left, value.right
     if isinstance(left, gast.Name) and left.id == var:
-        dense = right if isinstance(value.op, gast.Add) else _negated(right)
+        dense = right if isinstance(value.op, gast.Add) else \
+            algebra.negated(clone(right), lambda e: _size(facts.shape(e)))
     elif isinstance(right, gast.Name) and right.id == var and isinstance(value.op, gast.Add):
         dense = left
     else:
@@ -155,8 +159,9 @@ def _dense_part(value, var, shape, facts):
         return None
     mine = facts.value(gast.Name(id=var, ctx=gast.Load(), annotation=None, type_comment=None))
     theirs = facts.value(dense)
-    if mine.kind != ARRAY or mine.dtype is None or theirs.dtype != mine.dtype:
-        return None
+    if mine.kind != ARRAY or theirs.dtype != mine.dtype or (
+            mine.dtype is None and mixed_precision(facts.ctx)):
+        return None  # B would take D's dtype, not the promoted one of A and D
     return dense
 
 
@@ -164,31 +169,13 @@ def _rewrite(func, i, j, sums, dense, facts):
     body = func.body
     zeros, scatter = body[i], body[j]
     var = zeros.targets[0].id
-    g = scatter.value.id
-    summed = {id(node) for node in sums}
-
-    class Column(gast.NodeTransformer):  # np.sum(A, axis=1, keepdims=True) -> g[:, None]
-        def visit_Call(self, node):
-            if id(node) not in summed:
-                return self.generic_visit(node)
-            if isinstance(node.args[0], gast.UnaryOp):
-                return gast.UnaryOp(op=gast.USub(), operand=self.column())
-            return self.column()
-
-        def column(self):
-            return gast.Subscript(
-                value=gast.Name(id=g, ctx=gast.Load(), annotation=None, type_comment=None),
-                slice=gast.Tuple(elts=[gast.Slice(lower=None, upper=None, step=None),
-                                       gast.Constant(value=None, kind=None)], ctx=gast.Load()),
-                ctx=gast.Load())
-
     for k in range(j + 1, len(body)):
-        if any(id(n) in summed for n in gast.walk(body[k])):
-            new = gast.Assign(targets=body[k].targets, value=Column().visit(body[k].value),
-                              type_comment=None)
+        if any(node is s for node in gast.walk(body[k]) for s in sums):
+            new = gast.Assign(targets=body[k].targets, type_comment=None,
+                              value=_columns(body[k].value, sums, scatter.value.id))
             body[k] = anno.copyanno(body[k], new)
     if dense is not None:
-        stmt = body[dense]
+        stmt = body[dense]  # (its sums replaced above)
         value = _dense_part(stmt.value, var, facts.shape(zeros.targets[0]), facts)
         body[dense] = anno.copyanno(stmt, gast.Assign(targets=stmt.targets, value=value,
                                                       type_comment=None))
@@ -199,14 +186,36 @@ def _rewrite(func, i, j, sums, dense, facts):
     del body[i]
 
 
-def _negated(node):
-    """-node, with the sign on the first factor of a product (`-g / t3 * t2`): on the
-    smallest array, as a person writes it, rather than a pass over the result."""
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
-        return node.operand
-    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
-        return gast.BinOp(left=_negated(node.left), op=node.op, right=node.right)
-    return gast.UnaryOp(op=gast.USub(), operand=node)
+def _columns(value, sums, g: str):
+    """`value` with each of `sums` (np.sum(A, axis=1, keepdims=True), or of -A) replaced
+    by g[:, None] (or its negation); the nodes on the way are new, the rest shared."""
+    if any(value is node for node in sums):
+        column = gast.Subscript(
+            value=gast.Name(id=g, ctx=gast.Load(), annotation=None, type_comment=None),
+            slice=gast.Tuple(elts=[gast.Slice(lower=None, upper=None, step=None),
+                                   gast.Constant(value=None, kind=None)], ctx=gast.Load()),
+            ctx=gast.Load())
+        negated = isinstance(value.args[0], gast.UnaryOp)
+        return gast.UnaryOp(op=gast.USub(), operand=column) if negated else column
+    changed = {}
+    for field, child in gast.iter_fields(value):
+        if isinstance(child, gast.AST):
+            new = _columns(child, sums, g)
+            if new is not child:
+                changed[field] = new
+        elif isinstance(child, list):
+            new = [_columns(c, sums, g) if isinstance(c, gast.AST) else c for c in child]
+            if any(a is not b for a, b in zip(new, child)):
+                changed[field] = new
+    if not changed:
+        return value
+    copy = value.__class__.__new__(value.__class__)
+    copy.__dict__ = {**value.__dict__, **changed}
+    return copy
+
+
+def _size(shape):
+    return None if shape is None else math.prod(shape)
 
 
 def _mentions(node, var) -> bool:
