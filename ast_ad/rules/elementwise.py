@@ -274,7 +274,7 @@ def divide_tangent(z, x, y):
 
 
 @elementwise(np.remainder, note="x % y = x - floor(x / y) * y: piecewise linear, jumps where x / y "
-         "is an integer")
+             "is an integer")
 def remainder(z, x, y):
     b[x] = unbroadcast(b[z], x)
     b[y] = unbroadcast(-b[z] * (x // y), y)
@@ -341,7 +341,7 @@ def _same_shape(s, atoms):
 
 
 @elementwise(builtins.max, shape=_same_shape,
-         note="two arguments: max(x, y); " + TIES + " (Python returns x)")
+             note="two arguments: max(x, y); " + TIES + " (Python returns x)")
 def builtin_max(z, x, y):
     w = (x > y) + 0.5 * (x == y)
     b[x] = unbroadcast(b[z] * w, x)
@@ -349,7 +349,7 @@ def builtin_max(z, x, y):
 
 
 @elementwise(builtins.min, shape=_same_shape,
-         note="two arguments: min(x, y); " + TIES + " (Python returns x)")
+             note="two arguments: min(x, y); " + TIES + " (Python returns x)")
 def builtin_min(z, x, y):
     w = (x < y) + 0.5 * (x == y)
     b[x] = unbroadcast(b[z] * w, x)
@@ -394,7 +394,7 @@ CLIP = ("np.clip(a, a_min, a_max) = np.minimum(np.maximum(a, a_min), a_max): 0 w
 
 
 @elementwise(np.clip, when=_given(False, False), shape=_clip_shape, result_kind=_clip_kind,
-             note=CLIP)
+                 note=CLIP)
 def clip_unbounded(y, a, a_min=None, a_max=None):
     b[a] = b[y]
 
