@@ -335,7 +335,7 @@ def elementwise_tangent(template: Template) -> Template:
                            right=negated if negated is not None else term)
     tangent = gast.Assign(targets=[_ref("d", result, store=True)], value=total,
                           type_comment=None)
-    return _derived(template, temps + [tangent])
+    return _derived(template, temps + [tangent], template.body[-1])
 
 
 def linear_tangent(template: Template, call: gast.AST, linear: tuple,
@@ -364,11 +364,17 @@ def linear_tangent(template: Template, call: gast.AST, linear: tuple,
     tangent = gast.Assign(targets=[_ref("d", template.result, store=True)],
                           value=gast.Call(func=call, args=args, keywords=kwargs),
                           type_comment=None)
-    return _derived(template, [tangent])
+    return _derived(template, [tangent], template.body[0] if template.body else None)
 
 
-def _derived(template: Template, body: list) -> Template:
-    """A template with `body` in place of `template`'s (same parameters, module, guard)."""
+def _derived(template: Template, body: list, place) -> Template:
+    """A template with `body` in place of `template`'s (same parameters, module, guard);
+    new nodes get the line of `place`, the statement they come from."""
+    if place is not None:
+        for stmt in body:
+            for node in gast.walk(stmt):
+                if "lineno" in node._attributes and not hasattr(node, "lineno"):
+                    gast.copy_location(node, place)
     temporaries = {s.targets[0].id for s in body if isinstance(s.targets[0], gast.Name)}
     targets = {placeholder(s.targets[0])[1] for s in body
                if not isinstance(s.targets[0], gast.Name)}
