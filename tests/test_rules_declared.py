@@ -369,3 +369,33 @@ def test_user_rule_definitions_are_checked():
 
     assert "tangent rule one_input takes 1 input(s)" in info.value.message
     assert registry.lookup(cases.smooth) is None and registry.lookup(cases.scaled) is None
+
+
+def test_a_user_rule_keeps_the_primals_result_kind():
+    """np.sum(x) is a scalar: the built-in kind is computed under the user's parameters."""
+
+    @ast_ad.register_adjoint(np.sum)
+    def total(y, x):
+        b[x] = np.full_like(x, 2.0) * b[y]
+
+    rule = registry.lookup(np.sum)
+    atom = gast.Name(id="x", ctx=gast.Load(), annotation=None, type_comment=None)
+    assert rule.result_kind(["array"], {"x": atom}) == "scalar"
+
+    def f(x):
+        return np.sum(x) * 3.0
+
+    x = rng.normal(size=(2, 3))
+    value, g = ast_ad.value_and_grad(f)(x)
+    assert np.ndim(value) == 0
+    np.testing.assert_allclose(g, np.full((2, 3), 6.0))
+    with pytest.raises(NoRuleError):
+        ast_ad.grad(lambda v: np.sum(v, axis=0)[0])(x)  # the user's rule takes no axis
+
+    @ast_ad.register_tangent(np.sum)
+    def total_tangent(y, x):
+        d[y] = np.sum(d[x]) * 2.0
+
+    assert registry.lookup(np.sum).result_kind(["array"], {"x": atom}) == "scalar"
+    _, t = ast_ad.jvp(f, (x,), (np.ones((2, 3)),))
+    np.testing.assert_allclose(t, 36.0)

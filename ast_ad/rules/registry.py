@@ -28,8 +28,10 @@ class Rule:
     # "scalar", "array", or a function(kinds of positional args, bound atoms) -> kind.
     result_kind: Any = "join"
     note: str = ""  # caveat shown in the coverage table
-    # The kinds ("adjoints", "tangents") the user's own rules give (ast_ad.register_*).
+    # What the user's own rules give (ast_ad.register_*): "adjoints", "tangents",
+    # "result_kind"; and the built-in rule they replaced, if any.
     user: frozenset = frozenset()
+    built_in: Any = None
 
 
 ADJOINTS: dict[Any, Rule] = {}
@@ -162,7 +164,7 @@ def user_rule(primal, *, adjoint: Template | None = None, tangent: Template | No
     earlier registration); a built-in template of the other kind is dropped too, since it
     need not agree with the user's derivative: forward mode then asks for the user's
     tangent rather than mixing the two. The rule is a new object (the table's old one is
-    left as it was).
+    left as it was, for the built-in rule's result kind and for tests that restore it).
     """
     old = ADJOINTS.get(primal)
     rule = Rule(primal) if old is None else replace(old, adjoints=list(old.adjoints),
@@ -177,9 +179,38 @@ def user_rule(primal, *, adjoint: Template | None = None, tangent: Template | No
     rule.note = ""  # a built-in rule's caveat (the coverage table's) is not the user's
     rule.user = rule.user | given
     rule.lib = _module_of(primal)
+    built_in = old.built_in if old is not None and old.user else old
+    rule.built_in = built_in
     if result_kind is not None:
         rule.result_kind = result_kind
+        rule.user = rule.user | {"result_kind"}
+    elif "result_kind" not in rule.user and built_in is not None \
+            and callable(built_in.result_kind) and built_in.adjoints:
+        # The primal's own result kind, from the call's arguments under the built-in
+        # template's parameter names (both list the primal's parameters in order).
+        rule.result_kind = _renamed(built_in.result_kind, (adjoint or tangent).params[1:],
+                                    built_in.adjoints[0].signature)
     ADJOINTS[primal] = rule
+
+
+def _renamed(kind, user: list, signature):
+    """`kind` of arguments bound to the user's parameters `user`, for a built-in template
+    of `signature`: by position, with its defaults for the rest (the call gave none)."""
+    import inspect
+
+    names = list(signature.parameters.values())
+
+    def result_kind(arg_kinds, atoms):
+        renamed = {b.name: atoms[u] for u, b in zip(user, names) if u in atoms}
+        for p in names:
+            if p.name not in renamed and p.default is not inspect.Parameter.empty:
+                renamed[p.name] = gast.Constant(value=p.default, kind=None)
+        try:
+            return kind(arg_kinds, renamed)
+        except (KeyError, IndexError):
+            return "other"  # not known to be a scalar or an array
+
+    return result_kind
 
 
 def tangent(*primals, when=None):
