@@ -3,6 +3,10 @@
 Primitives are keyed by the Python object the user's code calls (`math.sin`,
 `numpy.sum`), by gast operator class for operators (`gast.Mult`), or by a
 string for syntax forms ("copy", "getitem", "pack", "attr:T", "method:sum").
+
+A derivative is declared once where the math allows: `@elementwise` (the tangent
+follows from the adjoint), `@linear` (from the function itself); `@adjoint` with
+`@tangent` for the rest. `user_rule` installs the user's rules (ast_ad.register_*).
 """
 
 from __future__ import annotations
