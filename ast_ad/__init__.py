@@ -10,7 +10,12 @@ from .errors import (
     SourceUnavailableError,
     UnsupportedSyntaxError,
 )
-from .extend import register_adjoint, register_nondifferentiable
+from .extend import (
+    register_adjoint,
+    register_derivative,
+    register_nondifferentiable,
+    register_tangent,
+)
 from .runtime import stop_gradient
 from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
 
@@ -27,6 +32,8 @@ __all__ = [
     "hessian",
     "generated_source",
     "register_adjoint",
+    "register_tangent",
+    "register_derivative",
     "register_nondifferentiable",
     "stop_gradient",
     "ADError",

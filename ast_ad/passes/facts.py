@@ -296,3 +296,48 @@ def describe_primal(primal) -> str:
     if isinstance(primal, str):
         return primal
     return describe(primal)
+
+
+def missing_rule(ctx: Context, primal, stmt, kind: str, what: str | None = None,
+                 hint: str | None = None) -> NoRuleError:
+    """The NoRuleError for a call to `primal` without a rule of `kind` ("adjoint" or
+    "tangent"), at the user's call: a statement of generated code (hessian, grad of grad
+    differentiate the code ast-ad made) is mapped back to the line of the user's function
+    it came from. A rule of the other kind the user registered is named, with the way to
+    give the missing one."""
+    import linecache
+    import re
+
+    from .. import cache
+    from ..errors import Location
+
+    what = what or describe_primal(primal)
+    location = ctx.location(stmt)
+    mode = "reverse mode (grad, vjp, jacrev)" if kind == "adjoint" else \
+        "forward mode (jvp, jacfwd, hessian)"
+    called = ""
+    place = cache.user_place(location.filename, location.lineno)
+    if place is not None:  # generated code: point at the user's call
+        filename, lineno, _, _, function = place
+        line = linecache.getline(filename, lineno)
+        named = getattr(primal, "__name__", None)
+        found = re.search(rf"\b{re.escape(named)}\s*\(", line) if isinstance(named, str) \
+            else None
+        column = found.start() if found else len(line) - len(line.lstrip())
+        location = Location(filename, lineno, column)
+        called = f", here to differentiate the code ast-ad generated for {function}"
+    rule = registry.lookup(primal)
+    other = "tangents" if kind == "adjoint" else "adjoints"
+    spelled = getattr(primal, "__name__", None) if not isinstance(primal, type) else None
+    spelled = spelled if isinstance(spelled, str) else "..."
+    if rule is not None and other in rule.user and getattr(rule, other):
+        given = getattr(rule, other)[0]
+        message = f"no {kind} rule for {what}: your {other[:-1]} rule {given.fn.__name__} " \
+            f"({given.location}) has no {kind}, and {mode} needs one{called}"
+        hint = f"register it with @ast_ad.register_{kind}({spelled}), or both at once with " \
+            f"@ast_ad.register_derivative({spelled}) if {spelled} is element-wise"
+    else:
+        message = f"no {kind} rule for {what}" + (f" ({called[2:]})" if called else "")
+        hint = hint or f"{mode} needs one; register it with @ast_ad.register_{kind}" \
+            f"({spelled}) (see the README)"
+    return NoRuleError(message, location, hint)

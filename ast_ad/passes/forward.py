@@ -40,7 +40,7 @@ from ..syntax import (
 from ..templates import Binding, instantiate
 from ..values import ARRAY, SCALAR
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
-from .facts import Facts, describe_primal
+from .facts import Facts, missing_rule
 from .resolve import adds_at, call_parts, user_function
 
 _ZERO = "__zero__"
@@ -372,10 +372,7 @@ class _Forward(Facts):
         return []
 
     def no_rule(self, primal, stmt) -> NoRuleError:
-        what = describe_primal(primal)
-        return self.ctx.error(NoRuleError, stmt, f"no tangent rule for {what}",
-                              "forward mode (jvp, jacfwd, hessian) needs one; register it with "
-                              "ast_ad.rules.registry.tangent")
+        return missing_rule(self.ctx, primal, stmt, "tangent")
 
 
 def _replace(node, var: str, value):

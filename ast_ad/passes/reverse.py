@@ -40,7 +40,7 @@ from ..syntax import (
 from ..templates import Binding, instantiate
 from ..values import ARRAY, OTHER, SCALAR
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
-from .facts import Facts, describe_primal, mixed_precision
+from .facts import Facts, describe_primal, missing_rule, mixed_precision
 from .resolve import adds_at, call_parts, is_missing, user_function
 
 
@@ -554,8 +554,8 @@ class _Reverse(Facts):
             what = "a call whose target cannot be resolved before running"
         else:
             what = describe_primal(primal)
-        return self.ctx.error(
-            NoRuleError, stmt, f"no adjoint rule for {what}",
+        return missing_rule(
+            self.ctx, primal, stmt, "adjoint", what,
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
 
