@@ -12,6 +12,7 @@ from .errors import (
 )
 from .extend import register_adjoint, register_nondifferentiable
 from .runtime import stop_gradient
+from .tracing import trace
 from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "jacobian",
     "hessian",
     "generated_source",
+    "trace",
     "register_adjoint",
     "register_nondifferentiable",
     "stop_gradient",
