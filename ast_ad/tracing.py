@@ -633,14 +633,15 @@ class _Run:
 
     def finish(self, result) -> list:
         self._flush()
-        rows = []
         for row in self.entries:
             self._render(row)
             if row.tangent is not None:
                 self._render(row.tangent)
-            rows.append(row)
-        rows += self._outputs(result)
-        return rows
+        outputs = self._outputs(result)
+        return [r for r in self.entries if r.section == "forward"] \
+            + [r for r in outputs if r.section == "forward"] \
+            + [r for r in self.entries if r.section == "backward"] \
+            + [r for r in outputs if r.section == "backward"]
 
     def _render(self, row: Row) -> None:
         st, vars_read, var = self.snapshots.get(id(row), (None, (), None))
