@@ -11,7 +11,7 @@ folding undone).
 Each value gets a textbook name: the arguments are v₋ₙ₊₁ ... v₀, each primitive a new vₖ
 (the primitives of one source line numbered level by level, each after its operands, as
 in the textbook, and listed in that order), its tangent v̇ₖ and its adjoint v̄ₖ. A copy is
-no primitive: it shares its source's name. Rows keep the generated code's names (`t1`,
+no primitive: it shares its source's name; a write into an array (`y[i] = v`) is one. Rows keep the generated code's names (`t1`,
 `bx2`) and the user's source line. Loops are shown for their first few iterations (then
 a note): the iterations after those run but are not listed.
 """
@@ -224,7 +224,7 @@ class Trace:
         notes = self.notes()
         if notes:
             parts.append(("\n" if fmt == "text" else "\n\n").join(
-                n if fmt == "text" else _markdown_escape(n) for n in notes))
+                n if fmt == "text" else _markdown_note(n) for n in notes))
         return "\n\n".join(parts) + "\n"
 
     def title(self) -> str:
@@ -503,12 +503,6 @@ class _Run:
             if st.copy_of is not None and self.binding.get(st.copy_of) is not None:
                 self.binding[name] = self.binding[st.copy_of]  # a copy is no new value
                 continue
-            if st.whole and self.binding.get(name) is not None:  # a write into `name`
-                self._flush()
-                if shown:
-                    self.entries.append(self._entry(st, "primal", name, value, name, vars_read,
-                                                    self.binding[name]))
-                continue
             key = (st.line, st.section)
             if key != self.group_key:
                 self._flush()
@@ -749,15 +743,23 @@ def _loads(node) -> tuple:
     return tuple(dict.fromkeys(n.id for n in ast.walk(node) if isinstance(n, ast.Name)))
 
 
+MUTATORS = ("append", "extend", "insert", "pop", "fill", "sort", "reverse", "clear",
+            "remove", "update", "setdefault")
+
+
 def _receiver(call) -> str | None:
-    """`a` of `a.append(x)` or `np.add.at(a, ...)`: the name a call writes into."""
+    """`a` of `a.append(x)`, `add_at(a, i, v)` or `np.add.at(a, i, v)`: the name a call
+    statement writes into (None for a call that writes into nothing it is given, as far as
+    its name says: `check_scalar_output(t2)`)."""
     if not isinstance(call, ast.Call):
         return None
     func = call.func
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
-            and func.attr in ("append", "extend", "insert", "pop", "fill", "sort", "reverse"):
+            and func.attr in MUTATORS:
         return func.value.id
-    if call.args and isinstance(call.args[0], ast.Name):
+    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if call.args and isinstance(call.args[0], ast.Name) and \
+            (called == "at" or "add_at" in called or called in ("copyto", "put", "place")):
         return call.args[0].id
     return None
 
@@ -851,6 +853,13 @@ def _text_table(title: str, header: list, body: list) -> str:
 
 def _markdown_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def _markdown_note(note: str) -> str:
+    head, _, code = note.partition(": ")
+    if head.startswith("line "):  # line 6: the source line, as code
+        return f"{head}: `{code}`"
+    return _markdown_escape(note)
 
 
 def _markdown_table(title: str, header: list, body: list) -> str:

@@ -101,7 +101,7 @@ def test_markdown_table():
     assert nfc("| v₁ | `math.log(v₋₁)` | 0.6931 | v̇₁ | `v̇₋₁ / v₋₁` | 0.5 | `t1, dt1` | 9 |") \
         in md
     assert "|  | expression | value |  | tangent | value | code | line |" in md
-    assert "x1 \\* x2" in md  # the source line, escaped
+    assert "line 9: `return math.log(x1) + x1 * x2 - math.sin(x2)`" in md
 
 
 def test_csv_has_every_digit():
@@ -148,6 +148,21 @@ def test_values_written_in_place_are_recorded_as_they_were():
     totals = [r.value for r in t.rows if r.code == "total_2"]
     for k, total in enumerate(totals, 1):
         np.testing.assert_allclose(total, a * sum(range(1, k + 1)))
+
+
+def test_a_write_into_an_array_is_a_new_value():
+    x = np.array([1.0, 2.0, 3.0])
+    t = ast_ad.trace(c.scatter, x, mode="reverse")
+    ys = [r for r in t.rows if r.code == "y" and r.section == "forward"]
+    label = {r.code: r.label for r in t.rows if r.section == "forward"}  # the last, for y
+    assert [nfc(r.expression) for r in ys] == ["np.zeros(4)", f"v₁[{label['t2']}] = {label['t4']}"]
+    assert ys[0].label == "v₁" and ys[1].label not in ("v₁", label["t4"])
+    np.testing.assert_array_equal(ys[0].value, np.zeros(4))
+    np.testing.assert_array_equal(ys[1].value, [1.0, 3.0, 0.0, 0.0])
+    assert next(r.expression for r in t.rows if r.code == "t5") == f"{ys[1].label} ** 2"
+    grad = ast_ad.grad(c.scatter)(x)
+    np.testing.assert_array_equal(t.gradient[0], grad)
+    np.testing.assert_allclose(grad, numeric_gradient(c.scatter, (x,), 0), rtol=1e-7)
 
 
 def test_loops_are_listed_for_a_few_iterations_with_a_note():

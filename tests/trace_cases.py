@@ -26,3 +26,9 @@ def accumulate(a, n):
     for i in range(n):
         total += a * (i + 1)
     return np.sum(total ** 2)
+
+
+def scatter(x):
+    y = np.zeros(4)
+    y[np.array([0, 1, 1])] += x
+    return np.sum(y ** 2) + x[0] * y[1]
