@@ -4,9 +4,10 @@ The textbook tables of automatic differentiation (the primal trace v₋₁ ... v
 trace beside it, the adjoint trace in reverse order) are read off the code ast-ad generates,
 in trace form (Options.trace: one primitive per line, each adjoint step kept), run at the
 given arguments. The code is instrumented, not interpreted: after each assignment a call
-records the names it assigned and their values; the values are those the generated code
-computes, which is the code `grad` and `jvp` run (only without the one-primitive-per-line
-folding undone).
+records the names it assigned and their values. The values are those of the code
+`ast-ad show --trace` prints: the derivative code `grad` and `jvp` run, with the
+expressions they fold spelled out a primitive at a time (in the last bits, a value can
+differ from theirs where their folded expression was rearranged).
 
 Each value gets a textbook name: the arguments are v₋ₙ₊₁ ... v₀, each primitive a new vₖ
 (the primitives of one source line numbered level by level, each after its operands, as
