@@ -12,9 +12,9 @@ differ from theirs where their folded expression was rearranged).
 Each value gets a textbook name: the arguments are v₋ₙ₊₁ ... v₀, each primitive a new vₖ
 (the primitives of one source line numbered level by level, each after its operands, as
 in the textbook, and listed in that order), its tangent v̇ₖ and its adjoint v̄ₖ. A copy is
-no primitive: it shares its source's name; a write into an array (`y[i] = v`) is one. Rows keep the generated code's names (`t1`,
-`bx2`) and the user's source line. Loops are shown for their first few iterations (then
-a note): the iterations after those run but are not listed.
+no primitive: it shares its source's name; a write into an array (`y[i] = v`) is one.
+Rows keep the generated code's names (`t1`, `bx2`) and the user's source line. Loops are
+shown for their first few iterations (then a note): the others run but are not listed.
 """
 
 from __future__ import annotations
@@ -330,14 +330,13 @@ class _Var:
 class _Statement:
     """What the recorder knows of one statement of the generated code."""
 
-    kind: str  # "assign", "effect", "push", "pop", "return"
+    kind: str  # "assign", "effect", "push", "pop", "return"; "loop", "if", "other"
     targets: list  # names it assigns (the base name of `a[i] = ...`)
-    expression: ast.AST | None  # what the expression column shows
+    expression: ast.AST | None  # what the expression column shows (a write: the statement)
     loads: tuple  # names `expression` reads
     line: int | None
     section: str
     copy_of: str | None = None  # `a = b`: b
-    whole: bool = False  # the expression is the whole statement (`a[i] = v`, `a.append(v)`)
     depth: int = 0  # loops around it
 
 
@@ -356,7 +355,9 @@ class _Run:
         self.entries: list[Row] = []
         self.snapshots: dict = {}  # id(row) -> (statement, vars of its loads)
         self.shadow: list = []  # the labels of the values on the generated code's stack
-        self.loops: list = []  # [statement index, iteration] of the loops running
+        # the loops running: [statement, iteration, and for a backward loop the bindings
+        # at its entry and the names its pops rebound]
+        self.loops: list = []
         self.group: list = []
         self.group_key = None
         self.groups = 0
@@ -422,9 +423,9 @@ class _Run:
         return [ast.fix_missing_locations(s) for s in out]
 
     def _statement(self, stmt, depth, line, section) -> _Statement | None:
-        def made(kind, targets, expression, whole=False, copy_of=None):
+        def made(kind, targets, expression, copy_of=None):
             return _Statement(kind, targets, expression, _loads(expression), line, section,
-                              copy_of, whole, depth)
+                              copy_of, depth)
 
         if isinstance(stmt, ast.Return):
             return made("return", [], stmt.value)
@@ -438,7 +439,7 @@ class _Run:
                 names = [n.id if isinstance(n, ast.Name) else "" for n in items]
                 return _Statement("push", names, None, (), line, section, depth=depth)
             if receiver is not None:
-                return made("effect", [receiver], stmt, whole=True)
+                return made("effect", [receiver], stmt)
             return None
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target, value = stmt.targets[0], stmt.value
@@ -457,7 +458,7 @@ class _Run:
                 return made("assign", [e.id for e in target.elts], value)
             base = _base_name(target)
             if base is not None:
-                return made("assign", [base], stmt, whole=True)
+                return made("assign", [base], stmt)
             return None
         if isinstance(stmt, ast.AugAssign):
             if isinstance(stmt.target, ast.Name):
@@ -465,7 +466,7 @@ class _Run:
                             ast.BinOp(ast.Name(stmt.target.id, ast.Load()), stmt.op, stmt.value))
             base = _base_name(stmt.target)
             if base is not None:
-                return made("assign", [base], stmt, whole=True)
+                return made("assign", [base], stmt)
         return None
 
     # -- called by the instrumented code ---------------------------------------------
