@@ -17,6 +17,7 @@ from .extend import (
     register_tangent,
 )
 from .runtime import stop_gradient
+from .tracing import trace
 from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "jacobian",
     "hessian",
     "generated_source",
+    "trace",
     "register_adjoint",
     "register_tangent",
     "register_derivative",

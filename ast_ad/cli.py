@@ -48,11 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--trace", action="store_true",
                       help="one primitive per line (do not fold temporaries into expressions)")
     show.add_argument("--stage", choices=STAGES, help="print the function after this stage")
+    _add_trace(commands)
     args = parser.parse_args(argv)
     try:
-        return _show(args)
+        return _trace(args) if args.command == "trace" else _show(args)
     except UsageError as error:
-        show.error(str(error))  # exits with status 2, after the usage line
+        commands.choices[args.command].error(str(error))  # status 2, after the usage line
     except ADError as error:
         print(f"ast-ad: {error}", file=sys.stderr)
         return 1
@@ -138,14 +139,14 @@ def _parse_argnums(text: str | None) -> tuple | None:
     return argnums
 
 
-def _parse_at(text: str | None) -> tuple | None:
+def _parse_at(text: str | None, option: str = "--at") -> tuple | None:
     if text is None:
         return None
     try:
         values = ast.literal_eval(f"({text},)")
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise UsageError(
-            f"--at takes Python literals, e.g. '2.0, [1.0, 2.0]', not {text!r}") from None
+            f"{option} takes Python literals, e.g. '2.0, [1.0, 2.0]', not {text!r}") from None
     import numpy as np
 
     arrays = []
@@ -154,7 +155,8 @@ def _parse_at(text: str | None) -> tuple | None:
             try:
                 v = np.asarray(v, dtype=float)
             except (ValueError, TypeError):
-                raise UsageError(f"--at: {v!r} is not a rectangular array of numbers") from None
+                raise UsageError(f"{option}: {v!r} is not a rectangular array of numbers") \
+                    from None
         arrays.append(v)
     return tuple(arrays)
 
@@ -222,6 +224,76 @@ def _kind_of_annotation(annotation) -> str:
     if annotation in (np.ndarray, "np.ndarray", "numpy.ndarray", "NDArray"):
         return "array"
     return OTHER
+
+
+def _add_trace(commands) -> None:
+    from .tracing import FORMATS, ITERATIONS, MODES
+
+    trace = commands.add_parser(
+        "trace", help="print the evaluation trace of a function at a point",
+        description="Import FILE and print the evaluation trace of a function at the "
+        "arguments --at: every primitive with its value, computed by the code ast-ad "
+        "generates, with the tangents (--mode forward) or the adjoints (--mode reverse).")
+    trace.add_argument("file", help="a Python file; it is imported, so its top-level code runs")
+    trace.add_argument("--function", "-f", help="the function (needed if FILE defines more "
+                       "than one)")
+    trace.add_argument("--at", required=True, help="the arguments as Python literals, e.g. "
+                       "'2, 5' (an int is a float where it is differentiated)")
+    trace.add_argument("--mode", choices=MODES, default="primal",
+                       help="primal: the forward primal trace (default); forward: with the "
+                       "tangent trace beside it; reverse: with the adjoint trace")
+    trace.add_argument("--seed", help="--mode forward: the tangents of the differentiated "
+                       "arguments, e.g. '0, 1' (default: along the first one)")
+    trace.add_argument("--argnums", help="comma-separated positions to differentiate "
+                       "(default: the float arguments, or every number if none is a float)")
+    trace.add_argument("--format", choices=FORMATS, default="text", help="text (default), "
+                       "markdown or csv")
+    trace.add_argument("--iterations", type=int, default=ITERATIONS,
+                       help=f"loop iterations to list (default {ITERATIONS})")
+
+
+def _trace(args) -> int:
+    from .tracing import seed_problem, trace
+
+    argnums = _parse_argnums(args.argnums)
+    at = _parse_at(args.at)
+    seed = _parse_at(args.seed, "--seed")
+    if seed is not None and args.mode != "forward":
+        raise UsageError(f"--seed is for --mode forward, not --mode {args.mode}")
+    if args.iterations < 0:
+        raise UsageError(f"--iterations takes a count >= 0, not {args.iterations}")
+    module = _load(Path(args.file))
+    functions = _functions(module, args.function, args.file)
+    if len(functions) != 1:
+        names = ", ".join(f.__name__ for f in functions) or "none"
+        raise UsageError(f"--function is needed: {args.file} defines {names}")
+    fn = functions[0]
+    _fit(fn, argnums, at, None)
+    params = _positional(fn)
+    if argnums is None:
+        argnums = tuple(i for i, v in enumerate(at) if isinstance(v, float) or
+                        getattr(v, "dtype", None) is not None and v.dtype.kind == "f") or \
+            tuple(i for i, v in enumerate(at) if type(v) is int)
+    if not argnums:
+        raise UsageError(f"--at gives no number to differentiate ({', '.join(params)})")
+    at = tuple(float(v) if i in argnums and type(v) is int else v for i, v in enumerate(at))
+    for i in argnums:
+        if not isinstance(at[i], float) and getattr(at[i], "dtype", None) is None:
+            raise UsageError(f"--argnums {i}: {params[i]} = {at[i]!r} is not a number")
+    if seed is not None:
+        problem = seed_problem(at, argnums, seed, params)
+        if problem:
+            raise UsageError(f"--seed: {problem}")
+    try:
+        result = trace(fn, *at, mode=args.mode, seed=seed, argnums=argnums,
+                       iterations=args.iterations)
+    except ADError:
+        raise
+    except Exception as exc:  # the user's code failed at these arguments
+        raise ADError(f"{fn.__name__} raised {type(exc).__name__} at --at {args.at}: {exc}") \
+            from None
+    print(result.format(args.format), end="")
+    return 0
 
 
 if __name__ == "__main__":

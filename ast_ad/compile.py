@@ -61,6 +61,7 @@ def compile_function(src: FunctionSource, options: Options) -> list:
             if options.mode != "jvp" and options.inplace:
                 fn.__ast_ad_differentiable__ = _without_inplace(src.fn, options, i)
             fn.__ast_ad_mutated__ = ctx.mutated_residuals
+            fn.__ast_ad_primal_of__ = dict(ctx.primal_of)  # derivative name -> primal (trace)
             fn.__ast_ad_users__ = weakref.WeakSet()  # dispatchers that run it
         cache.store(src.fn, "generated", key, functions, deps)
         return functions
