@@ -456,12 +456,16 @@ def format_table(result: dict, names: list[str]) -> str:
     show_estimates = grad.size <= 4
 
     def vector(v):
-        return "(" + ", ".join(f"{x:.10g}" for x in v) + ")"
+        items = [f"{x:.10g}" for x in v]
+        return "(" + ", ".join(items if len(items) <= 6 else items[:3] + ["..."] + items[-2:]) \
+            + ")"
 
+    shown = names if len(names) <= 6 else names[:3] + ["..."] + names[-2:]
     lines = [f"value      {result['value']:.10g}",
-             f"AD         {vector(grad)}   ({', '.join(names)})", ""]
+             f"AD         {vector(grad)}   ({', '.join(shown)})", ""]
     if show_estimates:
-        width = max(12, 18 * grad.size)
+        width = max(18, *(len(vector(r[k])) for r in result["rows"]
+                          for k in ("forward", "central")))
         header = f"{'eps':>7}  {'forward difference':<{width}} {'error':>9}  " \
                  f"{'central difference':<{width}} {'error':>9}"
     else:
@@ -487,8 +491,19 @@ def format_table(result: dict, names: list[str]) -> str:
         f"{result['best_central']:.0e} (error {best[result['best_central']]['central_error']:.2e})",
         f"AD is exact up to rounding: about {np.finfo(float).eps * max(result['scale'], 1.0):.1e}"
         " here",
+        f"time: AD value and gradient {_duration(result['ad_time'])} (generating the code "
+        f"took {_duration(result['compile_time'])}); a forward-difference gradient "
+        f"({len(grad) + 1} calls) {_duration(result['fd_time'])}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
 
 
 def plot_errors(result: dict, path: str, title: str) -> None:
@@ -517,11 +532,12 @@ def plot_errors(result: dict, path: str, title: str) -> None:
     ax.set_xlabel("step eps")
     ax.set_ylabel("largest error against AD")
     ax.set_title(title)
-    ax.invert_xaxis()
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend()
-    ax.text(0.02, 0.02, "truncation error falls with eps; rounding error grows as eps shrinks",
-            transform=ax.transAxes, fontsize=8, alpha=0.8)
+    ax.legend(loc="upper center", fontsize=9)
+    ax.text(0.03, 0.5, "rounding error\n(grows as eps shrinks)", transform=ax.transAxes,
+            fontsize=8, alpha=0.8, ha="left")
+    ax.text(0.97, 0.5, "truncation error\n(grows with eps)", transform=ax.transAxes,
+            fontsize=8, alpha=0.8, ha="right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

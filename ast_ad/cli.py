@@ -254,6 +254,8 @@ def _add_check(commands):
 
 
 def _check(args) -> int:
+    import numpy as np
+
     from . import checks
 
     argnums = _parse_argnums(args.argnums)
@@ -277,14 +279,15 @@ def _check(args) -> int:
     result = checks.difference_table(fn, at, argnums)
     names = []
     for i in argnums:
-        size = int(getattr(at[i], "size", 1))
-        names += [params[i]] if not hasattr(at[i], "shape") else \
-            [f"{params[i]}[{j}]" for j in range(size)] if size <= 4 else [f"{params[i]}[...]"]
-    print(f"{fn.__name__} at {args.at}")
+        shape = getattr(at[i], "shape", None)
+        names += [params[i]] if shape is None else \
+            [f"{params[i]}[{', '.join(map(str, j))}]" for j in np.ndindex(shape)]
+    print(f"{fn.__name__} at ({args.at})")
     print(checks.format_table(result, names), end="")
     if args.plot:
+        point = f" at ({args.at})" if len(args.at) <= 30 else ""
         checks.plot_errors(result, args.plot,
-                           f"finite differences against AD: {fn.__name__} at {args.at}")
+                           f"finite differences against AD: {fn.__name__}{point}")
         print(f"plot: {args.plot}")
     return 0
 
