@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import keyword
 import linecache
 import numbers
 import time
@@ -80,7 +81,7 @@ class _Checker:
         self.atol = atol if atol is not None else (2e-2 if low else 1e-5)
         self.rtol = rtol if rtol is not None else (2e-2 if low else 1e-5)
         # forward against reverse: exact up to rounding
-        self.exact = max(self.rtol, 1e-4) if low else min(self.rtol, 1e-8)
+        self.exact = min(self.rtol, 1e-5) if low else min(self.rtol, 1e-9)
         self.names = _param_names(f, len(args))
         self.v = {i: _random_like(args[i], rng) for i in nums}  # the input direction
         self.value = f(*args)
@@ -137,7 +138,7 @@ class _Checker:
             if abs(forward - reverse) > self.exact * scale + 1e-300:
                 raise AssertionError(self.report(
                     "forward and reverse mode disagree", [i],
-                    f"<u, jvp(v)> = {_num(forward)} but <vjp(u), v> = {_num(reverse)} "
+                    f"<u, jvp(v)> = {forward:.15g} but <vjp(u), v> = {reverse:.15g} "
                     f"(difference {_num(forward - reverse)}, allowed {_num(self.exact * scale)}"
                     ": they should agree up to rounding)"))
 
@@ -195,7 +196,7 @@ class _Checker:
                 index = np.unravel_index(j, a.shape) if a.ndim else ()
                 worst = (excess.flat[j], k, index, a.flat[j], b.flat[j])
         _, k, index, a, b = worst
-        where = "the output" if len(_leaves(ad)) == 1 else f"output {k}"
+        where = "output" if len(_leaves(ad)) == 1 else f"output {k}"
         if index:
             where += f"[{', '.join(map(str, index))}]"
         return (f"at {where}: {ad_name} {_num(a)}, {fd_name} {_num(b)} (difference "
@@ -243,17 +244,23 @@ _product_count = itertools.count(1)
 def _cotangent_product(f, count: int, value):
     """A function `(x1, ..., xn, u) -> <u, f(x1, ..., xn)>` with source ast-ad can read
     (registered with linecache), calling f; for a tuple output, one u per output."""
-    params = [f"x{k + 1}" for k in range(count)]
-    call = f"_ast_ad_f({', '.join(params)})"
     if isinstance(value, (tuple, list)):
         if any(isinstance(v, (tuple, list, dict)) for v in value):
             raise ADError("check_grads order=2: nested tuples of outputs are not supported",
                           hint="return a flat tuple of floats and arrays")
         us = [f"u{k + 1}" for k in range(len(value))]
+    else:
+        us = ["u"]
+    taken = set(us) | {"np", "y", "_ast_ad_f"}
+    params = [p if p.isidentifier() and not keyword.iskeyword(p) and p not in taken
+              else f"x{k + 1}" for k, p in enumerate(_param_names(f, count))]
+    if len(set(params)) != len(params):
+        params = [f"x{k + 1}" for k in range(count)]
+    call = f"_ast_ad_f({', '.join(params)})"
+    if isinstance(value, (tuple, list)):
         terms = " + ".join(f"np.sum({u} * y[{k}])" for k, u in enumerate(us))
         body = f"    y = {call}\n    return {terms}\n"
     else:
-        us = ["u"]
         body = f"    return np.sum(u * {call})\n"
     name = f"{_identifier(getattr(f, '__name__', 'f'))}_cotangent_product"
     text = f"def {name}({', '.join(params + us)}):\n{body}"
