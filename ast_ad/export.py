@@ -15,6 +15,7 @@ import dis
 import importlib
 import inspect
 import os
+import sys
 import textwrap
 import types
 
@@ -84,6 +85,7 @@ def export_module(generated, header: list[str]) -> str:
                 aliases.append(f"{var} = {obj.__name__}")
         elif isinstance(obj, types.ModuleType):
             imports.add(_import_module(obj, var))
+            imports.update(_submodules(obj, var, defs))
         elif var in user_modules:
             imports.add(f"from {user_modules[var]} import {var}")
         elif getattr(builtins, var, _MISSING) is obj:
@@ -212,6 +214,29 @@ def _import_object(obj, var: str, user: str) -> str:
                 (f" as {var}" if var != qualname else "")
     raise ADError(f"cannot export: {user} uses {var} ({_what(obj)}), which no module "
                   "defines under a name", hint=_HINT)
+
+
+def _submodules(module: types.ModuleType, var: str, defs: dict) -> set[str]:
+    """`import scipy.linalg` for code reading `scipy.linalg.solve` (`import scipy` alone
+    need not load scipy.linalg)."""
+    found = set()
+    for text in defs.values():
+        for node in ast.walk(ast.parse(text)):
+            chain = []
+            while isinstance(node, ast.Attribute):
+                chain.append(node.attr)
+                node = node.value
+            if not (isinstance(node, ast.Name) and node.id == var and chain):
+                continue
+            name = module.__name__
+            for attr in reversed(chain):
+                child = getattr(sys.modules.get(name), attr, None)
+                if not isinstance(child, types.ModuleType):
+                    break
+                name = child.__name__
+                if var == module.__name__:
+                    found.add(f"import {name}")
+    return found
 
 
 def _sorted_imports(imports: set[str]) -> str:
