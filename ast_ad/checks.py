@@ -541,9 +541,9 @@ def plot_errors(result: dict, path: str, title: str) -> None:
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="upper center", fontsize=9)
-    ax.text(0.03, 0.5, "rounding error\n(grows as eps shrinks)", transform=ax.transAxes,
+    ax.text(0.03, 0.3, "rounding error\n(grows as eps shrinks)", transform=ax.transAxes,
             fontsize=8, alpha=0.8, ha="left")
-    ax.text(0.97, 0.5, "truncation error\n(grows with eps)", transform=ax.transAxes,
+    ax.text(0.97, 0.3, "truncation error\n(grows with eps)", transform=ax.transAxes,
             fontsize=8, alpha=0.8, ha="right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -190,3 +190,24 @@ def test_check_errors(tmp_path, capsys):
     assert main(["check", str(source), "-f", "f", "--at", "[1.0, 2.0]"]) == 1
     err = capsys.readouterr().err
     assert "requires vector.f to return a scalar" in err and "Traceback" not in err
+
+
+def test_four_methods_sample():
+    import subprocess
+
+    result = subprocess.run([sys.executable, FOUR], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "at (2.0, 3.0, 4.0): value 48.0" in out
+    rows = {line[:22].strip(): line for line in out.splitlines()[2:]}
+    for method in ("1. by hand", "4. AD (ast-ad)"):
+        assert rows[method][22:].startswith(" (12, 12, 9)") and " 0.00e+00 " in rows[method]
+    for method in ("3. forward difference", "3. central difference"):
+        error = float(rows[method].split(")")[1].split()[0])
+        assert 1e-12 < error < 1e-6, rows[method]
+    try:
+        import sympy  # noqa: F401
+    except ImportError:
+        assert "skipped: SymPy is not installed" in rows["2. symbolic"]
+    else:
+        assert "[6*x1, 3*x3, 3*x2]" in rows["2. symbolic (SymPy)"]
