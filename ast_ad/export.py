@@ -83,6 +83,8 @@ def export_module(generated, header: list[str]) -> str:
         if _is_generated(obj):
             if obj.__name__ != var:
                 aliases.append(f"{var} = {obj.__name__}")
+        elif isinstance(obj, types.ModuleType) and obj.__name__ == "ast_ad":
+            specials.append(_ast_ad_namespace(var, defs, helpers, imports))
         elif isinstance(obj, types.ModuleType):
             imports.add(_import_module(obj, var))
             imports.update(_submodules(obj, var, defs))
@@ -214,6 +216,34 @@ def _import_object(obj, var: str, user: str) -> str:
                 (f" as {var}" if var != qualname else "")
     raise ADError(f"cannot export: {user} uses {var} ({_what(obj)}), which no module "
                   "defines under a name", hint=_HINT)
+
+
+def _attributes(var: str, defs: dict) -> set[str]:
+    """The attributes the code reads from the name `var` (`np.sin` -> sin)."""
+    found = set()
+    for text in defs.values():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id == var:
+                found.add(node.attr)
+    return found
+
+
+def _ast_ad_namespace(var: str, defs: dict, helpers: dict, imports: set) -> str:
+    """The code reads `ast_ad.stop_gradient`: a class standing for ast_ad, holding the
+    functions read from it (their source inlined with the other helpers)."""
+    module = sys.modules["ast_ad"]
+    lines = [f"class {var}:", '    """The ast_ad functions the code calls (defined above)."""',
+             ""]
+    for attr in sorted(_attributes(var, defs)):
+        fn = getattr(module, attr, None)
+        if not isinstance(fn, types.FunctionType) or \
+                not fn.__code__.co_filename.endswith("runtime.py"):
+            raise ADError(f"cannot export: the generated code calls {var}.{attr}, which is not "
+                          "a runtime helper of ast_ad", hint=_HINT)
+        _add_helper(helpers, fn.__name__, fn, imports)
+        lines.append(f"    {attr} = staticmethod({fn.__name__})")
+    return "\n".join(lines) + "\n"
 
 
 def _submodules(module: types.ModuleType, var: str, defs: dict) -> set[str]:

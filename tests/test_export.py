@@ -266,3 +266,33 @@ def test_a_global_of_an_unimportable_module_is_reported(tmp_path):
     with pytest.raises(ADError, match=r"cannot export: f_value_and_grad reads the global K of "
                                       r"a module that cannot be imported \(__main__\)"):
         export_module(generated, ["header"])
+
+
+def test_stop_gradient_is_inlined_too(tmp_path):
+    path = tmp_path / "shifted.py"
+    path.write_text(textwrap.dedent('''
+        import numpy as np
+
+        import ast_ad
+        from ast_ad import stop_gradient
+
+
+        def f(x):
+            m = ast_ad.stop_gradient(np.max(x))
+            return np.log(np.sum(np.exp(x - m))) + m + stop_gradient(x[0])
+    '''))
+    assert main(["export", str(path), "-f", "f", "--at", "[1.0, 2.0, 0.5]",
+                 "-o", str(tmp_path / "shifted_grad.py")]) == 0
+    text = (tmp_path / "shifted_grad.py").read_text()
+    assert "class ast_ad:" in text and "    stop_gradient = staticmethod(stop_gradient)" in text
+    got = run_blocked(tmp_path, """
+        import shifted_grad
+        value, g = shifted_grad.f_value_and_grad(np.array([1.0, 2.0, 0.5]))
+        np.savez(OUT, value=value, g=g)
+    """)
+    spec = importlib.util.spec_from_file_location("shifted_for_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    value, g = ast_ad.value_and_grad(module.f)(np.array([1.0, 2.0, 0.5]))
+    np.testing.assert_allclose(got["value"], value, rtol=1e-14)
+    np.testing.assert_allclose(got["g"], g, rtol=1e-14)
