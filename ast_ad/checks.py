@@ -145,10 +145,9 @@ class _Checker:
     # -- derivatives and differences
 
     def jvp(self, direction: dict):
-        tangents = tuple(direction.get(i, _zeros_like(a)) if i in self.nums or
-                         _floating(a) else _zeros_like(a) for i, a in enumerate(self.args))
-        value, tangent = transforms.jvp(self.f, self.args, tangents)
-        return tangent
+        # (the tangents of arguments that are not floats are ignored)
+        tangents = tuple(direction.get(i, _zeros_like(a)) for i, a in enumerate(self.args))
+        return transforms.jvp(self.f, self.args, tangents)[1]
 
     def vjp(self) -> dict:
         if self.cotangents is None:
