@@ -1,6 +1,7 @@
 """ast-ad: source-to-source automatic differentiation for plain Python and NumPy."""
 
 from .api import clear_caches, grad, source, value_and_grad
+from .checks import check_grads
 from .errors import (
     ADError,
     NonDifferentiableError,
@@ -38,6 +39,7 @@ __all__ = [
     "register_derivative",
     "register_nondifferentiable",
     "stop_gradient",
+    "check_grads",
     "ADError",
     "NonDifferentiableError",
     "NonScalarOutputError",

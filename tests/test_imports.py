@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "ast_ad"
 
 API = {"ast_ad", "ast_ad.cli", "ast_ad.transforms", "ast_ad.extend", "ast_ad.api",
-       "ast_ad.higher", "ast_ad.compile", "ast_ad.tracing"}
+       "ast_ad.higher", "ast_ad.compile", "ast_ad.tracing", "ast_ad.checks"}
 PIPELINE = {"ast_ad.pipeline"}
 LAYERS = ["rules and IR helpers", "passes", "pipeline", "API"]  # bottom to top
 
