@@ -56,12 +56,11 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         _remove_self_copies(func.body)
         if _fingerprint(func, names) == before:
             break
-    if cancel(func, ctx):  # a term proven zero is gone: so are the names it read
-        _propagate(func.body, frozenset(ctx.primal_of), names)
-        _remove_dead(func, ctx, names)
-    if sparse_rows(func, ctx):
-        _propagate(func.body, frozenset(ctx.primal_of), names)
-        _remove_dead(func, ctx, names)
+    for rewrite in (cancel, sparse_rows):  # a term proven zero, a one-hot kept sparse
+        if rewrite(func, ctx):  # then what they no longer read goes
+            if not ctx.options.trace:
+                _propagate(func.body, frozenset(ctx.primal_of), names)
+            _remove_dead(func, ctx, names)
     if not ctx.options.trace:
         _fold(func, ctx, names)
     _uniform_arrays(func, ctx)
