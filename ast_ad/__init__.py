@@ -13,6 +13,7 @@ from .errors import (
 from .extend import register_adjoint, register_nondifferentiable
 from .runtime import stop_gradient
 from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
+from .trees import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 
 __all__ = [
     "grad",
@@ -29,6 +30,11 @@ __all__ = [
     "register_adjoint",
     "register_nondifferentiable",
     "stop_gradient",
+    "tree_map",
+    "tree_leaves",
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_structure",
     "ADError",
     "NonDifferentiableError",
     "NonScalarOutputError",

@@ -38,7 +38,7 @@ from ..syntax import (
     walk_statements,
 )
 from ..templates import Binding, instantiate
-from ..values import ARRAY, OTHER, SCALAR
+from ..values import ARRAY, OTHER, SCALAR, UNKNOWN
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, describe_primal, mixed_precision
 from .resolve import adds_at, call_parts, is_missing, user_function
@@ -204,6 +204,10 @@ class _Reverse(Facts):
                              value=name(p), attr="dtype", ctx=gast.Load()))])
             elif self.kinds.get(p) == SCALAR and self.scalar_needs_cast():
                 g = call(self.ctx.reference(runtime.as_gradient, "as_gradient"), [g, name(p)])
+            elif self.ctx.values.get(p, UNKNOWN).container is not None:
+                # a dict, list, tuple, NamedTuple or dataclass: its gradient has its structure
+                g = call(self.ctx.reference(runtime.tree_gradient, "tree_gradient"),
+                         [g, name(p)])
             grads.append(g)
         grad = gast.Tuple(elts=grads, ctx=gast.Load()) \
             if self.ctx.options.argnums_is_tuple or mode == "vjp" else grads[0]
@@ -479,6 +483,10 @@ class _Reverse(Facts):
                 value=name(self.adjoint(target)), slice=const(i), ctx=gast.Load()), stmt)
                 for i, e in enumerate(value.elts)
                 if isinstance(e, gast.Name) and e.id in self.active]
+        elif isinstance(value, gast.Attribute) and self.field(value) is not None:
+            # p.w of a NamedTuple or dataclass: its adjoint is a list or dict of the fields
+            out = [self.scatter(value.value.id, self.field(value), name(self.adjoint(target)),
+                                stmt)] if value.value.id in self.active else []
         elif isinstance(value, gast.Attribute) and value.attr not in NONDIFFERENTIABLE_ATTRIBUTES:
             out = self.apply("attr:" + value.attr, [value.value], {}, target, stmt)
         else:
@@ -486,6 +494,14 @@ class _Reverse(Facts):
         if phi == "backedge":  # the header name now means the previous iteration's value
             out.append(self.init(target, stmt, op="reset"))
         return out
+
+    def field(self, node: gast.Attribute) -> gast.Constant | None:
+        """Where the adjoint of `p.w` goes in p's adjoint, for p a NamedTuple (an index) or a
+        dataclass (a key); None for other attributes."""
+        base = self.ctx.values.get(node.value.id) if isinstance(node.value, gast.Name) else None
+        if base is None or base.cls is None or base.keys is None or node.attr not in base.keys:
+            return None
+        return const(base.keys.index(node.attr) if base.container == "tuple" else node.attr)
 
     def call_user_function(self, fn, args, keywords, target: str, stmt: gast.Assign) -> list:
         """`z = g(a, b)` for a Python function g: g gets its own forward and backward

@@ -225,6 +225,9 @@ class Evaluator:
         base = self.expr(node.value)
         if base is None:
             return None
+        if base.cls is not None and base.keys is not None:  # p.w: a NamedTuple's, a dataclass's
+            return base.item(base.keys.index(node.attr) if base.container == "tuple" else
+                             node.attr) if node.attr in base.keys else UNKNOWN
         if node.attr in ("ndim", "size"):
             return SCALAR_VALUE if base.kind in (SCALAR, ARRAY) else UNKNOWN
         if base.kind != ARRAY:
@@ -258,6 +261,8 @@ class Evaluator:
             if isinstance(node.slice, gast.Slice):
                 return Value(OTHER, element=base.element, container=base.container)
             index = node.slice.value if isinstance(node.slice, gast.Constant) else None
+            if base.container == "object" or base.container == "dict" and index is None:
+                return UNKNOWN  # params[k] with a key known only when running
             if index is None and self.kind(node.slice) != SCALAR:
                 return UNKNOWN
             item = base.item(index)
@@ -475,6 +480,8 @@ def zeros_like(value: Value) -> Value:
         return UNKNOWN
     items = None if value.items is None else tuple(zeros_like(v) for v in value.items)
     element = None if value.element is None else zeros_like(value.element)
+    if value.container in ("dict", "object"):  # a dataclass's adjoint: a dict of its fields
+        return Value(OTHER, items=items, element=element, container="dict", keys=value.keys)
     return Value(OTHER, items=items, element=element, container="list")
 
 
