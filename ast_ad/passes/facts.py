@@ -12,7 +12,7 @@ import types
 import gast
 import numpy as np
 
-from .. import runtime, shapes
+from .. import anno, runtime, shapes
 from ..context import Context
 from ..errors import NoRuleError
 from ..rules import registry
@@ -219,7 +219,31 @@ class Facts:
             # A tuple or list of numbers (a helper's `return a, b, c`): what zeros_like
             # would make, written out.
             return gast.List(elts=[const(0.0) for _ in value.items], ctx=gast.Load())
+        if value is not None and value.keys is not None and value.items and all(
+                v.kind in (SCALAR, ARRAY) or v.container is None for v in value.items):
+            return self.keyed_zero(var, value)
         return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(var)])
+
+    def keyed_zero(self, var: str, value) -> gast.AST:
+        """The zero adjoint of a dict, NamedTuple or dataclass of numbers and arrays, written
+        out: `{"W": np.zeros_like(params["W"]), "b": 0.0}` (a list for a NamedTuple); None
+        for a leaf that is neither a number nor an array (a string: its gradient is None)."""
+        items = []
+        for key, item in zip(value.keys, value.items):
+            if item.kind != ARRAY:  # a number, or a string or None: not differentiated
+                items.append(const(0.0 if item.kind == SCALAR else None))
+                continue
+            if value.cls is None:
+                part = gast.Subscript(value=name(var), slice=const(key), ctx=gast.Load())
+            else:
+                part = gast.Attribute(value=name(var), attr=key, ctx=gast.Load())
+            items.append(call(gast.Attribute(value=self.ctx.reference(np, "np"),
+                                             attr="zeros_like", ctx=gast.Load()), [part]))
+        for item in items:
+            anno.setanno(item, "zero", True)
+        if value.container == "tuple":
+            return gast.List(elts=items, ctx=gast.Load())
+        return gast.Dict(keys=[const(k) for k in value.keys], values=items)
 
     def elide(self, node: gast.AST) -> gast.AST:
         """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""

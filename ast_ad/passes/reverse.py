@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 
 import gast
+import numpy as np
 
 from .. import algebra, anno, runtime
 from ..context import Context
@@ -204,7 +205,8 @@ class _Reverse(Facts):
                              value=name(p), attr="dtype", ctx=gast.Load()))])
             elif self.kinds.get(p) == SCALAR and self.scalar_needs_cast():
                 g = call(self.ctx.reference(runtime.as_gradient, "as_gradient"), [g, name(p)])
-            elif self.ctx.values.get(p, UNKNOWN).container is not None:
+            elif self.ctx.values.get(p, UNKNOWN).container is not None \
+                    and not _float64_dict(self.ctx.values[p]):
                 # a dict, list, tuple, NamedTuple or dataclass: its gradient has its structure
                 g = call(self.ctx.reference(runtime.tree_gradient, "tree_gradient"),
                          [g, name(p)])
@@ -575,6 +577,13 @@ class _Reverse(Facts):
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
 
+
+
+def _float64_dict(value) -> bool:
+    """A dict of float64 arrays: its adjoint (a dict of float64 arrays of their shapes, see
+    Facts.keyed_zero) is its gradient as it is."""
+    return value.container == "dict" and value.cls is None and value.items is not None \
+        and all(v.kind == ARRAY and v.dtype == np.float64 and v.shape for v in value.items)
 
 
 def _defines(stmt: gast.AST) -> list[str]:
