@@ -240,6 +240,8 @@ def accumulate(total, contribution):
         return [accumulate(t, c) for t, c in zip(total, contribution)]
     if type(total) is dict:
         return {k: accumulate(t, contribution[k]) for k, t in total.items()}
+    if contribution is None or total is None:  # a string's or None's "adjoint": none
+        return total if contribution is None else contribution
     return total + contribution
 
 

@@ -22,6 +22,7 @@ from .errors import ADError, Location, NonScalarOutputError
 from .pipeline import check
 from .runtime import output_problem
 from .source import describe, get_source
+from .trees import is_container, paths, tree_structure
 from .values import kind_of_value, of_arguments
 
 
@@ -95,7 +96,9 @@ def jvp(fun, primals, tangents):
     nums = _float_positions(fun, primals)
     args = _with_defaults(fun, primals)
     for i in nums:
-        if getattr(primals[i], "shape", ()) != getattr(tangents[i], "shape", ()):
+        if is_container(primals[i]):
+            _check_same_tree(primals[i], tangents[i], f"jvp: tangent {i}")
+        elif getattr(primals[i], "shape", ()) != getattr(tangents[i], "shape", ()):
             raise ADError(f"jvp: tangent {i} has shape {np.shape(tangents[i])}, but its primal "
                           f"has shape {np.shape(primals[i])}",
                           hint="tangents have their primals' shapes")
@@ -108,6 +111,18 @@ def jvp(fun, primals, tangents):
     return result
 
 
+def _check_same_tree(primal, tangent, what: str) -> None:
+    """A tangent (cotangent) of a container has its primal's structure and leaf shapes."""
+    want, got = tree_structure(primal), tree_structure(tangent)
+    if want != got:
+        raise ADError(f"{what} has the structure {got!r}, but its primal has {want!r}",
+                      hint="give tangents the structure and types of their primals")
+    for (path, p), (_, t) in zip(paths(primal), paths(tangent)):
+        if np.shape(p) != np.shape(t) and t is not None:
+            raise ADError(f"{what}: the leaf {path} has shape {np.shape(t)}, but its primal "
+                          f"has shape {np.shape(p)}", hint="tangents have their primals' shapes")
+
+
 def _float_positions(fun, values) -> tuple:
     """Positions of the values that carry derivatives: floats and float arrays. Complex
     values are rejected (not skipped: their derivative would be lost)."""
@@ -118,6 +133,9 @@ def _float_positions(fun, values) -> tuple:
             check_differentiable(v, i, _param_name(fun, i), fun, _location(fun))
         if isinstance(v, (float, np.floating)) or isinstance(v, np.ndarray) and \
                 v.dtype.kind == "f":
+            nums.append(i)
+        elif is_container(v):  # a dict, list, tuple, NamedTuple or dataclass of floats
+            check_differentiable(v, i, _param_name(fun, i), fun, _location(fun))
             nums.append(i)
     return tuple(nums)
 

@@ -215,7 +215,7 @@ class Facts:
                                        ctx=gast.Load()), [name(var)])
         value = self.ctx.values.get(var)
         if value is not None and value.items is not None and value.items and all(
-                v.kind == SCALAR for v in value.items):
+                v.kind == SCALAR for v in value.items) and value.container in ("tuple", "list"):
             # A tuple or list of numbers (a helper's `return a, b, c`): what zeros_like
             # would make, written out.
             return gast.List(elts=[const(0.0) for _ in value.items], ctx=gast.Load())

@@ -1,0 +1,375 @@
+"""Containers (pytrees) as arguments: dicts, lists, tuples, NamedTuples, dataclasses, nested.
+
+Every gradient is compared with central differences leaf by leaf (reverse mode), and
+jvp along a random direction of the same structure (forward mode)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+import ast_ad
+from ast_ad import tree_flatten, tree_leaves, tree_map, tree_unflatten
+
+RNG = np.random.default_rng(7)
+
+
+def _floats(leaf) -> bool:
+    return isinstance(leaf, float) or isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
+
+
+def numeric_tree_gradient(f, args, argnum, eps=1e-6):
+    """Central differences of f with respect to every float leaf of args[argnum], as a tree
+    (None at the other leaves)."""
+    leaves, treedef = tree_flatten(args[argnum])
+
+    def at(i, value):
+        moved = list(leaves)
+        moved[i] = value
+        shifted = list(args)
+        shifted[argnum] = tree_unflatten(treedef, moved)
+        return float(f(*shifted))
+
+    grads = []
+    for i, leaf in enumerate(leaves):
+        if not _floats(leaf):
+            grads.append(None)
+        elif isinstance(leaf, float):
+            grads.append((at(i, leaf + eps) - at(i, leaf - eps)) / (2 * eps))
+        else:
+            g = np.zeros_like(leaf)
+            for index in np.ndindex(leaf.shape):
+                plus, minus = leaf.copy(), leaf.copy()
+                plus[index] += eps
+                minus[index] -= eps
+                g[index] = (at(i, plus) - at(i, minus)) / (2 * eps)
+            grads.append(g)
+    return tree_unflatten(treedef, grads)
+
+
+def check_tree_gradient(f, *args, argnum=0):
+    """grad(f) has args[argnum]'s structure and types and matches finite differences; jvp
+    along a random tangent of that structure matches a central difference."""
+    got = ast_ad.grad(f, argnums=argnum)(*args)
+    expected = numeric_tree_gradient(f, args, argnum)
+    got_leaves, got_def = tree_flatten(got)
+    want_leaves, want_def = tree_flatten(expected)
+    assert got_def == want_def, (got_def, want_def)
+    assert type(got) is type(args[argnum])
+    for (g, e, x) in zip(got_leaves, want_leaves, tree_leaves(args[argnum])):
+        if e is None:
+            assert g is None
+            continue
+        assert type(g) is type(x) or isinstance(x, float) and isinstance(g, float), (g, x)
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7)
+    # forward mode: a random direction in the same structure
+    direction = tree_map(lambda x: RNG.normal(size=np.shape(x)) if isinstance(x, np.ndarray)
+                         else float(RNG.normal()) if isinstance(x, float) else x, args[argnum])
+    tangents = tuple(direction if i == argnum else (
+        np.zeros_like(a) if isinstance(a, np.ndarray) else 0.0 if isinstance(a, float) else a)
+        for i, a in enumerate(args))
+    value, tangent = ast_ad.jvp(f, args, tangents)
+    eps = 1e-6
+
+    def moved(sign):
+        shifted = list(args)
+        shifted[argnum] = tree_map(lambda x, d: x + sign * eps * d if _floats(x) else x,
+                                   args[argnum], direction)
+        return f(*shifted)
+
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12)
+    np.testing.assert_allclose(tangent, (moved(1) - moved(-1)) / (2 * eps), rtol=1e-5,
+                               atol=1e-7)
+    # and the directional derivative is the gradient's inner product with the direction
+    inner = sum(np.sum(g * d) for g, d in zip(tree_leaves(got), tree_leaves(direction))
+                if g is not None)
+    np.testing.assert_allclose(tangent, inner, rtol=1e-8, atol=1e-10)
+    return got
+
+
+# -- dicts ---------------------------------------------------------------------------
+
+
+def mlp_loss(params, X, y):
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    out = h @ params["W2"] + params["b2"]
+    return np.mean((out - y) ** 2)
+
+
+PARAMS = {"W1": RNG.normal(size=(4, 5)), "b1": RNG.normal(size=5),
+          "W2": RNG.normal(size=(5, 2)), "b2": RNG.normal(size=2)}
+X = RNG.normal(size=(6, 4))
+Y = RNG.normal(size=(6, 2))
+
+
+def test_dict_of_arrays():
+    check_tree_gradient(mlp_loss, PARAMS, X, Y)
+
+
+def test_dict_gradient_code_is_one_display_without_helpers():
+    text = ast_ad.source(ast_ad.grad(mlp_loss), PARAMS, X, Y)
+    assert "bparams = {'W1': " in text
+    assert "tree_gradient" not in text and "zeros_like" not in text and "add_at" not in text
+    assert "return bparams" in text
+
+
+def scaled(p, x):
+    return np.sum(p["w"] * x) * p["s"] + p["n"] * 0.0 + len(p["name"])
+
+
+def test_dict_with_floats_ints_and_strings():
+    p = {"w": RNG.normal(size=3), "s": 1.5, "n": 3, "name": "abc"}
+    g = check_tree_gradient(scaled, p, RNG.normal(size=3))
+    assert g["n"] is None and g["name"] is None and isinstance(g["s"], float)
+
+
+def test_dict_argument_not_differentiated_and_second_argument():
+    p = {"w": RNG.normal(size=3), "s": 1.5, "n": 3, "name": "abc"}
+    x = RNG.normal(size=3)
+    g = ast_ad.grad(scaled, argnums=1)(p, x)
+    np.testing.assert_allclose(g, p["w"] * p["s"])
+    both = ast_ad.grad(scaled, argnums=(0, 1))(p, x)
+    np.testing.assert_allclose(both[0]["w"], x * p["s"])
+
+
+def test_gradient_dict_keeps_the_argument_key_order():
+    p = {"z": 1.0, "a": 2.0}
+    g = ast_ad.grad(lambda p: p["z"] * p["a"] ** 2)(p)
+    assert list(g) == ["z", "a"] and g == pytest.approx({"z": 4.0, "a": 4.0})
+
+
+def test_new_structure_recompiles():
+    f = ast_ad.grad(lambda p: np.sum(p["w"] ** 2))
+    np.testing.assert_allclose(f({"w": np.ones(3)})["w"], 2 * np.ones(3))
+    np.testing.assert_allclose(f({"w": np.ones((2, 2)), "extra": 1.0})["w"], 2 * np.ones((2, 2)))
+    assert f({"w": 3.0})["w"] == pytest.approx(6.0)
+    g = f({"w": 3.0, "v": np.ones(2)})
+    assert g["w"] == pytest.approx(6.0) and np.all(g["v"] == 0) and g["v"].shape == (2,)
+
+
+def float32_leaves(p):
+    return np.sum(p["w"] * p["w"]) + p["s"]
+
+
+def test_leaf_dtypes_are_kept():
+    p = {"w": np.ones(3, dtype=np.float32), "s": np.float32(2.0)}
+    g = ast_ad.grad(float32_leaves)(p)
+    assert g["w"].dtype == np.float32 and isinstance(g["s"], np.float32)
+    np.testing.assert_allclose(g["w"], 2 * np.ones(3))
+
+
+# -- NamedTuples and dataclasses ------------------------------------------------------
+
+
+class Linear(NamedTuple):
+    w: np.ndarray
+    b: float
+
+
+@dataclasses.dataclass
+class Model:
+    w: np.ndarray
+    b: float
+    name: str = "model"
+
+    def loss(self, x):
+        return np.sum(np.tanh(self.w * x + self.b) ** 2) * self.b
+
+
+def linear_loss(p, x):
+    return np.sum(np.tanh(p.w * x + p.b) ** 2) * p.b + p[1]
+
+
+def test_namedtuple():
+    g = check_tree_gradient(linear_loss, Linear(RNG.normal(size=3), 0.7), RNG.normal(size=3))
+    assert type(g) is Linear
+
+
+def model_loss(m, x):
+    return np.sum(np.tanh(m.w * x + m.b) ** 2) * m.b
+
+
+def test_dataclass():
+    m = Model(RNG.normal(size=3), 0.7)
+    g = check_tree_gradient(model_loss, m, RNG.normal(size=3))
+    assert type(g) is Model and g.name is None
+
+
+def test_grad_of_a_method_with_respect_to_self():
+    m = Model(RNG.normal(size=3), 0.7)
+    x = RNG.normal(size=3)
+    g = ast_ad.grad(Model.loss)(m, x)
+    assert type(g) is Model
+    np.testing.assert_allclose(g.w, numeric_tree_gradient(Model.loss, (m, x), 0).w, rtol=1e-6)
+    assert g.b == pytest.approx(numeric_tree_gradient(Model.loss, (m, x), 0).b, rel=1e-6)
+
+
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    w: np.ndarray
+    scale: float = 2.0
+
+
+def test_frozen_dataclass():
+    g = check_tree_gradient(lambda p, x: np.sum(p.w * x) * p.scale ** 2,
+                            Frozen(RNG.normal(size=2)), RNG.normal(size=2))
+    assert type(g) is Frozen
+
+
+# -- lists, tuples, nesting -----------------------------------------------------------
+
+
+def layers_loss(layers, x):
+    h = x
+    for W, b in layers:
+        h = np.tanh(W @ h + b)
+    return np.sum(h ** 2)
+
+
+def _layers(n):
+    return [(RNG.normal(size=(3, 3)), RNG.normal(size=3)) for _ in range(n)]
+
+
+def test_list_of_tuples_with_for_unpacking():
+    g = check_tree_gradient(layers_loss, _layers(3), RNG.normal(size=3))
+    assert type(g) is list and type(g[0]) is tuple
+
+
+def test_list_of_other_length_runs():
+    f = ast_ad.grad(layers_loss)
+    x = RNG.normal(size=3)
+    for n in (1, 2, 4):
+        layers = _layers(n)
+        expected = numeric_tree_gradient(layers_loss, (layers, x), 0)
+        for got, want in zip(tree_leaves(f(layers, x)), tree_leaves(expected)):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-8)
+
+
+def indexed_layers(layers, x):
+    total = 0.0
+    for i in range(len(layers)):
+        total = total + np.sum(layers[i]["W"] @ x) * layers[i]["c"]
+    return total
+
+
+def test_list_of_dicts_indexed():
+    layers = [{"W": RNG.normal(size=(2, 3)), "c": 0.5}, {"W": RNG.normal(size=(2, 3)), "c": 1.5}]
+    check_tree_gradient(indexed_layers, layers, RNG.normal(size=3))
+
+
+def nested_loss(params, x):
+    h = x
+    for W, b in params["enc"]:
+        h = np.tanh(W @ h + b)
+    head = params["head"]
+    return np.sum(head.w * h) + head.b * params["scale"]["value"]
+
+
+def test_nested_dict_list_namedtuple():
+    params = {"enc": [(RNG.normal(size=(3, 3)), RNG.normal(size=3))] * 2,
+              "head": Linear(RNG.normal(size=3), 0.3), "scale": {"value": 2.0, "tag": "s"}}
+    g = check_tree_gradient(nested_loss, params, RNG.normal(size=3))
+    assert type(g["head"]) is Linear and g["scale"]["tag"] is None
+
+
+def tuple_params(p, x):
+    a, b = p
+    return np.sum(a * x) * b
+
+
+def test_tuple():
+    g = check_tree_gradient(tuple_params, (RNG.normal(size=3), 2.0), RNG.normal(size=3))
+    assert type(g) is tuple
+
+
+# -- vjp -----------------------------------------------------------------------------
+
+
+def test_vjp_gives_cotangents_of_the_same_structure():
+    value, vjp_fn = ast_ad.vjp(mlp_loss, PARAMS, X, Y)
+    (gp, gx, gy) = vjp_fn(2.0)
+    expected = ast_ad.grad(mlp_loss)(PARAMS, X, Y)
+    assert set(gp) == set(PARAMS)
+    for k in PARAMS:
+        np.testing.assert_allclose(gp[k], 2.0 * expected[k])
+
+
+# -- tree utilities ------------------------------------------------------------------
+
+
+def test_tree_utilities():
+    tree = {"b": [1.0, (np.ones(2), None)], "a": Linear(np.zeros(1), 2.0), "c": Model(
+        np.ones(1), 3.0)}
+    leaves, treedef = tree_flatten(tree)
+    assert len(leaves) == 8 and leaves[0] is tree["a"].w  # dict keys in sorted order
+    rebuilt = tree_unflatten(treedef, leaves)
+    assert type(rebuilt["a"]) is Linear and type(rebuilt["c"]) is Model
+    assert rebuilt["c"].name == "model"
+    doubled = tree_map(lambda v: v * 2 if isinstance(v, (float, np.ndarray)) else v, tree)
+    assert doubled["b"][0] == 2.0 and doubled["a"].b == 4.0
+    with pytest.raises(ValueError, match="structures differ"):
+        tree_map(lambda a, b: a, {"x": 1.0}, {"y": 1.0})
+
+
+def test_sgd_step_with_tree_map():
+    params = dict(PARAMS)
+    lr = 0.1
+    before = mlp_loss(params, X, Y)
+    for _ in range(5):
+        grads = ast_ad.grad(mlp_loss)(params, X, Y)
+        params = tree_map(lambda p, g: p - lr * g, params, grads)
+    assert mlp_loss(params, X, Y) < before
+
+
+def test_tree_map_skips_none_gradients():
+    p = {"w": np.ones(2), "n": 3}
+    g = ast_ad.grad(lambda p: np.sum(p["w"] ** 2) * p["n"])(p)
+    assert g["n"] is None
+    new = tree_map(lambda v, d: v if d is None else v - d, p, g)
+    assert new["n"] == 3
+
+
+# -- rejected ------------------------------------------------------------------------
+
+
+def writes_into_params(p, x):
+    p["w"] = p["w"] * 2.0
+    return np.sum(p["w"] * x)
+
+
+def appends_to_layers(layers, x):
+    layers.append(x)
+    return np.sum(layers[0] * x)
+
+
+def test_mutating_a_container_argument_is_rejected():
+    with pytest.raises(ast_ad.UnsupportedSyntaxError,
+                       match="writing into the container argument p") as info:
+        ast_ad.grad(writes_into_params)({"w": np.ones(2)}, np.ones(2))
+    assert info.value.location.lineno == writes_into_params.__code__.co_firstlineno + 1
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match=r"calling \.append\(\) on"):
+        ast_ad.grad(appends_to_layers)([np.ones(2)], np.ones(2))
+
+
+def sets_an_attribute(m, x):
+    m.b = 2.0
+    return np.sum(m.w * x)
+
+
+def test_attribute_assignment_is_rejected():
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="assigning to an attribute"):
+        ast_ad.grad(sets_an_attribute)(Model(np.ones(2), 1.0), np.ones(2))
+
+
+def test_complex_leaf_error_names_its_path():
+    p = {"enc": [np.ones(2), np.ones(2, dtype=complex)]}
+    with pytest.raises(ast_ad.NonDifferentiableError, match=r"p\['enc'\]\[1\] is complex"):
+        ast_ad.grad(lambda p: np.sum(p["enc"][0]))(p)
+
+
+def test_jvp_tangent_of_another_structure_is_rejected():
+    with pytest.raises(ast_ad.ADError, match="structure"):
+        ast_ad.jvp(mlp_loss, (PARAMS, X, Y), ({"W1": PARAMS["W1"]}, X, Y))
