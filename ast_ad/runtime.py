@@ -189,6 +189,8 @@ def output_problem(y, real_scalar: bool = True) -> str | None:
         return "None (is a `return` missing?)"
     if isinstance(y, (tuple, list)) and not real_scalar:
         return next((p for p in (output_problem(e, False) for e in y) if p), None)
+    if type(y) is dict and not real_scalar:
+        return next((p for p in (output_problem(e, False) for e in y.values()) if p), None)
     if isinstance(y, (bool, np.bool_)):
         return f"a bool ({y!r})" if real_scalar else None
     if isinstance(y, (complex, np.complexfloating)):

@@ -22,7 +22,7 @@ from .errors import ADError, Location, NonScalarOutputError
 from .pipeline import check
 from .runtime import output_problem
 from .source import describe, get_source
-from .trees import is_container, paths, tree_structure
+from .trees import is_container, paths, tree_flatten, tree_structure, tree_unflatten
 from .values import kind_of_value, of_arguments
 
 
@@ -173,7 +173,7 @@ def _with_defaults(fun, args) -> tuple:
 def _check_output(fun, mode: str, value, real: bool) -> None:
     """jvp, vjp and the Jacobians differentiate numbers and arrays (the Jacobians: of
     floats), not None from a missing return, a str..."""
-    parts = value if real and isinstance(value, (tuple, list)) else (value,)
+    parts = tree_flatten(value)[0] if real and is_container(value) else (value,)
     problem = next((p for p in (output_problem(v, real) for v in parts) if p), None)
     if problem is not None:
         raise NonScalarOutputError(f"{mode} needs {describe(fun)} to return floats or float "
@@ -224,6 +224,8 @@ def _copy(value):
 def _structure(value):
     if isinstance(value, (tuple, list)):
         return tuple(_structure(v) for v in value)
+    if type(value) is dict:
+        return {k: _structure(v) for k, v in value.items()}
     return np.shape(value)
 
 
@@ -245,6 +247,8 @@ def jacfwd(fun, argnums=0):
     @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
+        if any(is_container(args[i]) for i in nums):
+            return _tree_jacobian(fun, nums, is_tuple, args)
         try:
             (fn,) = _compile(fun, "jvp", nums, args)
         except ADError as error:
@@ -260,6 +264,8 @@ def jacfwd(fun, argnums=0):
         if value is None:
             value = fn(*args, *[np.zeros(np.shape(args[k])) for k in nums])[0]
         _check_output(fun, "jacfwd", value, True)
+        if _tree_output(value):
+            return _tree_jacobian(fun, nums, is_tuple, args)
         outputs, rebuild = _outputs(value)
         per_output = []
         for o, out in enumerate(outputs):
@@ -280,7 +286,10 @@ def jacrev(fun, argnums=0):
 
     @_noted
     def jacobian_fn(*args):
-        return _jacrev_at(fun, nums, is_tuple, _with_defaults(fun, args))
+        args = _with_defaults(fun, args)
+        if any(is_container(args[i]) for i in nums):
+            return _tree_jacobian(fun, nums, is_tuple, args)
+        return _jacrev_at(fun, nums, is_tuple, args)
 
     return jacobian_fn
 
@@ -292,6 +301,8 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
         raise error.with_traceback(None) from None
     value, saved = forward(*args)
     _check_output(fun, "jacrev", value, True)
+    if _tree_output(value):
+        return _tree_jacobian(fun, nums, is_tuple, args)
     mutated = getattr(backward, "__ast_ad_mutated__", ())
     outputs, rebuild = _outputs(value)
     per_output = []
@@ -318,6 +329,8 @@ def jacobian(fun, argnums=0):
     @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
+        if any(is_container(args[i]) for i in nums):
+            return _tree_jacobian(fun, nums, is_tuple, args)
         inputs = sum(int(np.size(args[i])) for i in nums)
         try:
             prepared = _compile(fun, "vjp", nums, args)
@@ -331,6 +344,49 @@ def jacobian(fun, argnums=0):
         return jacfwd(fun, argnums)(*args)
 
     return jacobian_fn
+
+
+def _tree_output(value) -> bool:
+    """An output that is a container other than a tuple of arrays (a dict...)."""
+    return is_container(value) and not (type(value) is tuple and not any(
+        is_container(v) for v in value))
+
+
+def _tree_jacobian(fun, nums, is_tuple, args):
+    """The Jacobian where inputs or the output are containers, nested as JAX nests it: the
+    output's structure outside, each input's inside, a leaf of shape output leaf's shape +
+    input leaf's shape (None for an input leaf that is not a float). One backward pass
+    per output element."""
+    value, vjp_fn = vjp(fun, *args)
+    out_leaves, out_def = tree_flatten(value)
+    for leaf in out_leaves:
+        problem = output_problem(leaf, True)
+        if problem is not None:
+            raise NonScalarOutputError(
+                f"jacobian needs {describe(fun)} to return floats or float arrays, but a leaf "
+                f"of its output is {problem}", _location(fun), "return the value to differentiate")
+    per_output = []
+    for o, out in enumerate(out_leaves):
+        rows = []
+        for j in range(int(np.size(out))):
+            cotangent = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in out_leaves]
+            cotangent[o] = _unit(out, j)
+            rows.append(vjp_fn(tree_unflatten(out_def, cotangent)))
+        parts = []
+        for i in nums:
+            in_leaves, in_def = tree_flatten(args[i])
+            row_leaves = [tree_flatten(r[i])[0] if is_container(args[i]) else [r[i]]
+                          for r in rows]
+            blocks = []
+            for k, leaf in enumerate(in_leaves):
+                if any(r[k] is None for r in row_leaves):
+                    blocks.append(None)
+                    continue
+                stacked = np.stack([np.asarray(r[k], dtype=float) for r in row_leaves], axis=0)
+                blocks.append(stacked.reshape(np.shape(out) + np.shape(leaf)))
+            parts.append(tree_unflatten(in_def, blocks))
+        per_output.append(tuple(parts) if is_tuple else parts[0])
+    return tree_unflatten(out_def, per_output)
 
 
 def hessian(fun, argnums=0):

@@ -373,3 +373,67 @@ def test_complex_leaf_error_names_its_path():
 def test_jvp_tangent_of_another_structure_is_rejected():
     with pytest.raises(ast_ad.ADError, match="structure"):
         ast_ad.jvp(mlp_loss, (PARAMS, X, Y), ({"W1": PARAMS["W1"]}, X, Y))
+
+
+# -- dict displays and dict results ---------------------------------------------------
+
+
+def through_a_local_dict(p, x):
+    d = {"a": p["w"] * x, "b": np.sin(x) * p["s"]}
+    return np.sum(d["a"]) + np.sum(d["b"] ** 2)
+
+
+def test_dict_display_inside():
+    check_tree_gradient(through_a_local_dict, {"w": RNG.normal(size=3), "s": 0.5},
+                        RNG.normal(size=3))
+
+
+def returns_a_dict(p, x):
+    return {"a": p["w"] * x, "b": np.sin(x) * p["s"]}
+
+
+def test_jvp_and_vjp_of_a_dict_result():
+    p, x = {"w": RNG.normal(size=3), "s": 0.5}, RNG.normal(size=3)
+    dp, dx = {"w": RNG.normal(size=3), "s": 0.7}, RNG.normal(size=3)
+    value, tangent = ast_ad.jvp(returns_a_dict, (p, x), (dp, dx))
+    eps = 1e-6
+    plus = returns_a_dict(tree_map(lambda a, b: a + eps * b, p, dp), x + eps * dx)
+    minus = returns_a_dict(tree_map(lambda a, b: a - eps * b, p, dp), x - eps * dx)
+    assert set(tangent) == {"a", "b"}
+    for k in ("a", "b"):
+        np.testing.assert_allclose(value[k], returns_a_dict(p, x)[k])
+        np.testing.assert_allclose(tangent[k], (plus[k] - minus[k]) / (2 * eps), rtol=1e-6)
+    # vjp: <cotangent, jvp> = <vjp(cotangent), tangent>
+    value, vjp_fn = ast_ad.vjp(returns_a_dict, p, x)
+    ct = {"a": RNG.normal(size=3), "b": RNG.normal(size=3)}
+    gp, gx = vjp_fn(ct)
+    lhs = sum(np.sum(ct[k] * tangent[k]) for k in ct)
+    rhs = np.sum(gp["w"] * dp["w"]) + gp["s"] * dp["s"] + np.sum(gx * dx)
+    assert lhs == pytest.approx(rhs, rel=1e-10)
+
+
+def test_jacobian_nests_output_then_input():
+    p, x = {"w": RNG.normal(size=3), "s": 0.5}, RNG.normal(size=3)
+    for jac in (ast_ad.jacobian, ast_ad.jacrev, ast_ad.jacfwd):
+        J = jac(returns_a_dict)(p, x)
+        assert set(J) == {"a", "b"} and set(J["a"]) == {"w", "s"}
+        np.testing.assert_allclose(J["a"]["w"], np.diag(x))
+        np.testing.assert_allclose(J["b"]["s"], np.sin(x))
+        assert J["a"]["s"].shape == (3,) and J["b"]["w"].shape == (3, 3)
+    Jx = ast_ad.jacobian(returns_a_dict, argnums=1)(p, x)
+    np.testing.assert_allclose(Jx["a"], np.diag(p["w"]))
+    Jw = ast_ad.jacobian(lambda p: p["w"] * p["s"])(p)
+    np.testing.assert_allclose(Jw["w"], p["s"] * np.eye(3))
+    np.testing.assert_allclose(Jw["s"], p["w"])
+
+
+def computed_key(p, k):
+    d = {k: p["w"]}
+    return np.sum(d[k])
+
+
+def test_dict_display_with_a_computed_key_is_rejected():
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="key known only when running") \
+            as info:
+        ast_ad.grad(computed_key)({"w": np.ones(2)}, "w")
+    assert info.value.location.lineno == computed_key.__code__.co_firstlineno + 1

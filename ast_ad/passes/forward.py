@@ -287,6 +287,9 @@ class _Forward(Facts):
         elif isinstance(value, (gast.Tuple, gast.List)):
             tangent = type(value)(elts=[self.concrete(self.tangent_of(e)) for e in value.elts],
                                   ctx=gast.Load())
+        elif isinstance(value, gast.Dict):
+            tangent = gast.Dict(keys=[clone(k) for k in value.keys], values=[
+                self.concrete(self.tangent_of(v)) for v in value.values])
         elif isinstance(value, gast.Attribute) and _is_field(self.ctx, value):
             # p.w of a NamedTuple or dataclass: its tangent is an instance of the same class
             base = self.tangent_of(value.value)

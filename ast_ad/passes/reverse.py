@@ -485,6 +485,11 @@ class _Reverse(Facts):
                 value=name(self.adjoint(target)), slice=const(i), ctx=gast.Load()), stmt)
                 for i, e in enumerate(value.elts)
                 if isinstance(e, gast.Name) and e.id in self.active]
+        elif isinstance(value, gast.Dict):  # {"W": w, ...}: its adjoint is a dict too
+            out = [self.accumulate(v.id, gast.Subscript(
+                value=name(self.adjoint(target)), slice=const(k.value), ctx=gast.Load()), stmt)
+                for k, v in zip(value.keys, value.values)
+                if isinstance(v, gast.Name) and v.id in self.active]
         elif isinstance(value, gast.Attribute) and self.field(value) is not None:
             # p.w of a NamedTuple or dataclass: its adjoint is a list or dict of the fields
             out = [self.scatter(value.value.id, self.field(value), name(self.adjoint(target)),

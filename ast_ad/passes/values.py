@@ -198,6 +198,14 @@ class Evaluator:
             if any(i is None for i in items):
                 return None
             return sequence(items, "tuple" if isinstance(node, gast.Tuple) else "list")
+        if isinstance(node, gast.Dict):  # constant keys (see fence)
+            items = [self.expr(v) for v in node.values]
+            if any(i is None for i in items):
+                return None
+            keys = tuple(k.value for k in node.keys)
+            if len(set(keys)) != len(keys):  # {"a": x, "a": y}: the last one counts
+                return UNKNOWN
+            return replace(sequence(items, "dict"), keys=keys)
         return UNKNOWN
 
     def binop(self, op, left: Value | None, right: Value | None) -> Value | None:
