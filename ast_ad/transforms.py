@@ -134,7 +134,10 @@ def _float_positions(fun, values) -> tuple:
         if isinstance(v, (float, np.floating)) or isinstance(v, np.ndarray) and \
                 v.dtype.kind == "f":
             nums.append(i)
-        elif is_container(v):  # a dict, list, tuple, NamedTuple or dataclass of floats
+        elif is_container(v) and any(
+                isinstance(leaf, (float, np.floating)) or isinstance(leaf, np.ndarray)
+                and leaf.dtype.kind in "fc" for leaf in tree_flatten(v)[0]):
+            # a dict, list, tuple, NamedTuple or dataclass with floats (not axis=(0, 2))
             check_differentiable(v, i, _param_name(fun, i), fun, _location(fun))
             nums.append(i)
     return tuple(nums)

@@ -119,9 +119,9 @@ def _check_details(node: gast.AST, ctx: Context) -> None:
                                 "unsupported syntax: **keyword unpacking in a call",
                                 "pass the keyword arguments one by one")
     elif isinstance(node, gast.Dict):
-        for key, value in zip(node.keys, node.values):
+        for key in node.keys:
             if key is None:
-                raise ctx.error(UnsupportedSyntaxError, value,
+                raise ctx.error(UnsupportedSyntaxError, node,
                                 "unsupported syntax: ** unpacking in a dict display",
                                 "write the keys one by one")
             if not (isinstance(key, gast.Constant) and type(key.value) in (str, int)):
