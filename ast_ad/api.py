@@ -23,7 +23,7 @@ from .errors import ADError, Location, NonDifferentiableError
 from .pipeline import check
 from .source import FunctionSource, describe, get_source
 from .trees import is_container, paths
-from .values import kind_of_value, of_argument, of_arguments
+from .values import kind_of_value, of_arguments, signature
 
 # Code is specialised to the shapes of array arguments (so shapes are known when
 # generating it); after this many different shapes, one shape-generic version.
@@ -194,17 +194,17 @@ class _Never:
 
 def _arrays_match(checks, values) -> bool:
     """Code is specialised to each array argument's dtype and (usually) shape, and to
-    what a list or tuple argument holds (values.of_argument)."""
+    what a container argument holds (values.of_argument, checked by its signature)."""
     for i, dtype, shape in checks:
         if dtype is _ITEMS:
-            if of_argument(values[i]) != shape:
+            if signature(values[i]) != shape:
                 return False
         elif values[i].dtype is not dtype or shape is not None and values[i].shape != shape:
             return False
     return True
 
 
-_ITEMS = object()  # in a check: the abstract value a list or tuple argument must have
+_ITEMS = object()  # in a check: the signature a container argument must have
 
 
 class _Transformed:
@@ -286,7 +286,7 @@ class _Transformed:
         checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
                        if isinstance(v, np.ndarray))
         if items is not None:  # the code is specialised to what the containers hold
-            checks += tuple((i, _ITEMS, items[i]) for i, v in enumerate(values)
+            checks += tuple((i, _ITEMS, signature(v)) for i, v in enumerate(values)
                             if is_container(v))
         self.table[tuple(map(type, values))] = (generated, checks)
         self.remember(values, generated, arrays)

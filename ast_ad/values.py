@@ -149,6 +149,29 @@ def of_argument(value, depth: int = 0) -> Value:
 _DEEP = 6  # containers nested deeper than this are not looked into
 
 
+def signature(value):
+    """A cheap key of what `of_argument(value)` says (two values of equal signatures have
+    equal abstract values; the converse need not hold): what the dispatcher compares on
+    every call with a container argument."""
+    cls = type(value)
+    if cls is np.ndarray:
+        return value.dtype, value.shape
+    if cls is dict:
+        return tuple(value), tuple(map(signature, value.values()))
+    if cls is list or cls is tuple and len(value) > _SHORT:
+        classes = set(map(type, value))
+        if classes and classes <= _PYTHON_SCALAR_CLASSES:
+            return cls, 0
+        return cls, frozenset(map(signature, value))
+    if cls is tuple:
+        return cls, tuple(map(signature, value))
+    if trees.is_namedtuple(value):
+        return cls, tuple(map(signature, value))
+    if trees.is_dataclass_instance(value):
+        return cls, tuple(signature(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return cls
+
+
 _PYTHON_SCALAR_CLASSES = frozenset(_PYTHON_SCALARS)
 
 

@@ -13,41 +13,10 @@ import pytest
 
 import ast_ad
 from ast_ad import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from numeric import float_leaf as _floats
+from numeric import numeric_tree_gradient
 
 RNG = np.random.default_rng(7)
-
-
-def _floats(leaf) -> bool:
-    return isinstance(leaf, float) or isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
-
-
-def numeric_tree_gradient(f, args, argnum, eps=1e-6):
-    """Central differences of f with respect to every float leaf of args[argnum], as a tree
-    (None at the other leaves)."""
-    leaves, treedef = tree_flatten(args[argnum])
-
-    def at(i, value):
-        moved = list(leaves)
-        moved[i] = value
-        shifted = list(args)
-        shifted[argnum] = tree_unflatten(treedef, moved)
-        return float(f(*shifted))
-
-    grads = []
-    for i, leaf in enumerate(leaves):
-        if not _floats(leaf):
-            grads.append(None)
-        elif isinstance(leaf, float):
-            grads.append((at(i, leaf + eps) - at(i, leaf - eps)) / (2 * eps))
-        else:
-            g = np.zeros_like(leaf)
-            for index in np.ndindex(leaf.shape):
-                plus, minus = leaf.copy(), leaf.copy()
-                plus[index] += eps
-                minus[index] -= eps
-                g[index] = (at(i, plus) - at(i, minus)) / (2 * eps)
-            grads.append(g)
-    return tree_unflatten(treedef, grads)
 
 
 def check_tree_gradient(f, *args, argnum=0):
