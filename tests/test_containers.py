@@ -10,11 +10,11 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+from numeric import float_leaf as _floats
+from numeric import numeric_tree_gradient
 
 import ast_ad
 from ast_ad import tree_flatten, tree_leaves, tree_map, tree_unflatten
-from numeric import float_leaf as _floats
-from numeric import numeric_tree_gradient
 
 RNG = np.random.default_rng(7)
 
