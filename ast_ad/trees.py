@@ -8,8 +8,10 @@ argument as a tree of the same structure and types; these helpers walk trees:
     params = tree_unflatten(treedef, leaves)      # the same structure again
     params = tree_map(lambda p, g: p - lr * g, params, grads)
 
-The order is JAX's: dict items by sorted key, other containers in their own
-order (a NamedTuple's or dataclass's fields as declared). `None` is a leaf here
+The order of leaves is JAX's: dict items by sorted key, other containers in
+their own order (a NamedTuple's or dataclass's fields as declared); a dict
+rebuilt by tree_unflatten or tree_map keeps the key order of the dict its
+structure came from. `None` is a leaf here
 (it is what `grad` gives a leaf it cannot differentiate: an int, a string).
 """
 
@@ -94,6 +96,7 @@ class TreeDef:
     keys: tuple = ()
     children: tuple = ()
     template: Any = None  # a dataclass instance, for fields outside __init__
+    order: tuple = ()  # a dict's keys in its own order (the tree order is sorted)
 
     @property
     def num_leaves(self) -> int:
@@ -129,7 +132,8 @@ def _flatten(tree, leaves: list) -> TreeDef:
         return _LEAF
     keys, values = children(tree)
     return TreeDef(type(tree), keys, tuple(_flatten(v, leaves) for v in values),
-                   tree if is_dataclass_instance(tree) else None)
+                   tree if is_dataclass_instance(tree) else None,
+                   tuple(tree) if type(tree) is dict else ())
 
 
 def tree_unflatten(treedef: TreeDef, leaves) -> Any:
@@ -152,8 +156,10 @@ def _unflatten(treedef: TreeDef, it) -> Any:
         return leaf
     values = [_unflatten(c, it) for c in treedef.children]
     node = treedef.node
-    if node is dict:
-        return dict(zip(treedef.keys, values))
+    if node is dict:  # in the order of the dict it was made from
+        by_key = dict(zip(treedef.keys, values))
+        return {k: by_key[k] for k in treedef.order} if len(treedef.order) == len(by_key) \
+            else by_key
     if node in (list, tuple):
         return node(values)
     if hasattr(node, "_fields"):
