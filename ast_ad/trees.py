@@ -36,7 +36,7 @@ def is_container(value) -> bool:
 
 
 def fields(cls) -> tuple:
-    """The field names of a dataclass (its init fields, in order) or NamedTuple class."""
+    """The field names of a dataclass (all its fields, in order) or NamedTuple class."""
     if hasattr(cls, "_fields"):
         return tuple(cls._fields)
     return tuple(f.name for f in dataclasses.fields(cls))
@@ -77,15 +77,15 @@ def rebuild(template, keys: tuple, values) -> Any:
 
 
 def make_dataclass_like(template, values: dict):
-    """An instance of template's dataclass with these field values (and the template's own
-    values of fields not given and not in __init__)."""
-    try:
-        return dataclasses.replace(template, **{
-            f.name: values[f.name] for f in dataclasses.fields(template)
-            if f.init and f.name in values})
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"cannot make a {type(template).__name__} holding its gradient: "
-                        f"{exc}") from None
+    """An instance of template's dataclass holding these field values (fields not given:
+    the template's). Made without calling __init__ or __post_init__: a gradient is not
+    a valid model (a check `assert self.rate > 0` must not run on it) and a field outside
+    __init__ gets its own gradient, not a value recomputed from the others."""
+    made = object.__new__(type(template))
+    for f in dataclasses.fields(template):
+        object.__setattr__(made, f.name, values[f.name] if f.name in values
+                           else getattr(template, f.name))
+    return made
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,9 +164,7 @@ def _unflatten(treedef: TreeDef, it) -> Any:
         return node(values)
     if hasattr(node, "_fields"):
         return node(*values)
-    if treedef.template is not None:
-        return make_dataclass_like(treedef.template, dict(zip(treedef.keys, values)))
-    return node(**dict(zip(treedef.keys, values)))
+    return make_dataclass_like(treedef.template, dict(zip(treedef.keys, values)))
 
 
 def tree_leaves(tree) -> list:

@@ -406,3 +406,67 @@ def test_dict_display_with_a_computed_key_is_rejected():
             as info:
         ast_ad.grad(computed_key)({"w": np.ones(2)}, "w")
     assert info.value.location.lineno == computed_key.__code__.co_firstlineno + 1
+
+
+def iterates_a_dict(p, x):
+    total = 0.0
+    for key in p:
+        total = total + np.sum(p[key] * x)
+    return total
+
+
+def iterates_a_local_dict(x):
+    d = {0: x, 1: 2.0 * x}
+    total = 0.0
+    for v in d:
+        total = total + v
+    return total
+
+
+def loops_over_keys(p, x):
+    total = 0.0
+    for key in ("a", "b"):
+        total = total + np.sum(p[key] * x)
+    return total
+
+
+def test_iterating_over_a_dict_is_rejected_and_over_its_keys_works():
+    p, x = {"a": RNG.normal(size=2), "b": RNG.normal(size=2)}, RNG.normal(size=2)
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="iterating over a dict") as info:
+        ast_ad.grad(iterates_a_dict)(p, x)
+    assert info.value.location.lineno == iterates_a_dict.__code__.co_firstlineno + 2
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="iterating over a dict"):
+        ast_ad.grad(iterates_a_local_dict)(1.0)
+    check_tree_gradient(loops_over_keys, p, x)
+
+
+def duplicate_keys(x):
+    return {"a": x, "a": 2.0 * x}["a"]  # noqa: F601
+
+
+def test_dict_display_with_a_key_twice_is_rejected():
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="key twice"):
+        ast_ad.grad(duplicate_keys)(1.0)
+
+
+@dataclasses.dataclass
+class Checked:
+    w: np.ndarray
+    rate: float
+    size: int = dataclasses.field(init=False)
+
+    def __post_init__(self):
+        assert self.rate > 0, "rate must be positive"
+        self.size = len(self.w)
+
+
+def checked_loss(m, x):
+    return np.sum(m.w * x) * m.rate - 3.0 * m.rate
+
+
+def test_dataclass_gradient_is_made_without_running_post_init():
+    m = Checked(RNG.normal(size=3), 0.5)
+    x = RNG.normal(size=3)
+    g = check_tree_gradient(checked_loss, m, x)
+    assert type(g) is Checked and g.size is None  # an int field: no gradient
+    assert g.rate == pytest.approx(np.sum(m.w * x) - 3.0)  # negative: __post_init__ skipped

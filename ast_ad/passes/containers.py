@@ -4,13 +4,15 @@ A differentiated dict, list, tuple, NamedTuple or dataclass argument (or a conta
 reached by `params["enc"]`, `p.layers`, a copy `q = params`) may be read but not
 written into: `params["W"] = ...`, `layers.append(...)`, `params.update(...)`
 would change the caller's object and what the gradient is relative to.
-Attribute assignment (`self.w = ...`) is already rejected by the fence.
+Attribute assignment (`self.w = ...`) is already rejected by the fence. Also
+rejected: `for key in d` over a dict (the loops pass reads items by position).
 """
 
 from __future__ import annotations
 
 import gast
 
+from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
 from ..syntax import item_write, param_names, target_name, walk_statements
@@ -24,11 +26,23 @@ MUTATING = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "s
 def check_containers(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     if ctx.src.filename.startswith("<ast_ad:"):
         return func  # code ast-ad generated (a derivative of a derivative) pops its stacks
+    statements = list(walk_statements(func.body))
+    for stmt in statements:
+        value = getattr(stmt, "value", None)
+        if target_name(stmt) is not None and isinstance(value, gast.Subscript) \
+                and isinstance(value.value, gast.Name) \
+                and ctx.values.get(value.value.id) is not None \
+                and ctx.values[value.value.id].container == "dict" \
+                and isinstance(anno.getanno(stmt, "origin"), gast.For):
+            # the loops pass reads items by position: a dict's would be its values by key
+            raise ctx.error(
+                UnsupportedSyntaxError, anno.getanno(stmt, "origin"),
+                "unsupported: iterating over a dict",
+                'loop over a tuple of its keys: for key in ("W1", "W2"): ... params[key]')
     params = param_names(func)
     owned = {p: p for i, p in enumerate(params) if _guarded(ctx, i, p)}
     if not owned:
         return func
-    statements = list(walk_statements(func.body))
     changed = True
     while changed:  # names bound to a part or a copy of a container argument
         changed = False

@@ -128,6 +128,11 @@ def _check_details(node: gast.AST, ctx: Context) -> None:
                 raise ctx.error(UnsupportedSyntaxError, key,
                                 "unsupported: a dict display with a key known only when "
                                 "running", "use constant keys (strings or ints), or a list")
+        keys = [k.value for k in node.keys]
+        if len(set(keys)) != len(keys):
+            raise ctx.error(UnsupportedSyntaxError, node,
+                            "unsupported: a dict display giving a key twice",
+                            "give each key once")
     elif isinstance(node, gast.Assign):
         for target in node.targets:
             _check_target(target, ctx)
