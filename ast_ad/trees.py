@@ -179,8 +179,9 @@ def tree_structure(tree) -> TreeDef:
 def tree_map(fn: Callable, tree, *rest) -> Any:
     """`fn` applied leaf by leaf: `tree_map(lambda p, g: p - lr * g, params, grads)`.
 
-    Every tree in `rest` must have `tree`'s structure. A leaf of `tree` that is None
-    stays None (a gradient of None: a leaf that could not be differentiated)."""
+    Every tree in `rest` must have `tree`'s structure. Where a leaf of any of them is None
+    (the gradient of an int, a string...: not differentiated), `fn` is not called and
+    `tree`'s leaf is kept: the SGD step above leaves such leaves of `params` as they are."""
     leaves, treedef = tree_flatten(tree)
     others = []
     for other in rest:
@@ -188,8 +189,9 @@ def tree_map(fn: Callable, tree, *rest) -> Any:
         if other_def != treedef:
             raise ValueError(f"tree_map: structures differ: {treedef!r} and {other_def!r}")
         others.append(other_leaves)
-    return tree_unflatten(treedef, [None if leaf is None else fn(leaf, *more)
-                                    for leaf, *more in zip(leaves, *others)])
+    return tree_unflatten(treedef, [
+        leaf if leaf is None or any(m is None for m in more) else fn(leaf, *more)
+        for leaf, *more in zip(leaves, *others)])
 
 
 def paths(tree, prefix: str = "") -> list[tuple[str, Any]]:

@@ -297,8 +297,8 @@ def test_tree_map_skips_none_gradients():
     p = {"w": np.ones(2), "n": 3}
     g = ast_ad.grad(lambda p: np.sum(p["w"] ** 2) * p["n"])(p)
     assert g["n"] is None
-    new = tree_map(lambda v, d: v if d is None else v - d, p, g)
-    assert new["n"] == 3
+    new = tree_map(lambda v, d: v - 0.5 * d, p, g)
+    assert new["n"] == 3 and np.allclose(new["w"], 0.0)
 
 
 # -- rejected ------------------------------------------------------------------------
