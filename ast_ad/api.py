@@ -462,12 +462,24 @@ def check_tree(tree, where: str, param: str, location) -> None:
                 location, problem[1])
 
 
+def check_no_container(what: str, argnums, values) -> None:
+    """Derivatives of derivatives are taken with respect to floats and arrays only."""
+    for i in argnums:
+        if is_container(values[i]):
+            raise ADError(
+                f"differentiating {what} (itself a derivative) with respect to argument {i}, "
+                f"a {type(values[i]).__name__}, is not supported",
+                hint="differentiate a function of the container's arrays (ast_ad.tree_flatten "
+                     "gives them), or take the second derivative with respect to one array")
+
+
 def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool, values):
     """grad(g) for g a function ast-ad made: forward mode through g's generated code.
 
     The result is itself generated code (`value, t = g_jvp(x, 1.0)`), registered
     like the rest, so it can be differentiated again: derivatives to any order.
     """
+    check_no_container(generated.__name__, argnums, values)
     for i in argnums:
         if np.ndim(values[i]) != 0:
             raise ADError(

@@ -13,6 +13,7 @@ from .api import (
     check_argnums,
     check_array_class,
     check_differentiable,
+    check_no_container,
     grad,
     raise_own_error,
 )
@@ -32,6 +33,8 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
     if state is None and not isinstance(fun, types.FunctionType):
         get_source(fun)  # a builtin, ufunc or callable object: SourceUnavailableError
     target = state.compile_for(values, {}) if state is not None else fun
+    if state is not None:
+        check_no_container(describe(fun), argnums, values)
     kinds = tuple(kind_of_value(v) for v in values)
     arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
                    for v in values)

@@ -470,3 +470,21 @@ def test_dataclass_gradient_is_made_without_running_post_init():
     g = check_tree_gradient(checked_loss, m, x)
     assert type(g) is Checked and g.size is None  # an int field: no gradient
     assert g.rate == pytest.approx(np.sum(m.w * x) - 3.0)  # negative: __post_init__ skipped
+
+
+def cubic(p):
+    return np.sum(p["w"] ** 3) * p["s"]
+
+
+def test_second_derivatives_with_respect_to_a_container_are_rejected():
+    p = {"w": np.array([1.0, 2.0]), "s": 2.0}
+    with pytest.raises(ast_ad.ADError, match="itself a derivative.*a dict, is not supported"):
+        ast_ad.hessian(cubic)(p)
+    with pytest.raises(ast_ad.ADError, match="itself a derivative.*a dict, is not supported"):
+        ast_ad.grad(ast_ad.grad(lambda p: p["s"] ** 3))({"s": 2.0})
+
+
+def test_hessian_with_respect_to_an_array_beside_a_dict():
+    p = {"s": 2.0}
+    H = ast_ad.hessian(lambda w, p: np.sum(w ** 3) * p["s"])(np.array([1.0, 3.0]), p)
+    np.testing.assert_allclose(H, np.diag([12.0, 36.0]))
