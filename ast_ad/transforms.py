@@ -105,6 +105,8 @@ def jvp(fun, primals, tangents):
             raise ADError(f"jvp: tangent {i} has shape {np.shape(tangents[i])}, but its primal "
                           f"has shape {np.shape(primals[i])}",
                           hint="tangents have their primals' shapes")
+    tangents = tuple(_float_tangents(primals[i], t) if i in nums and is_container(primals[i])
+                     else t for i, t in enumerate(tangents))
     try:
         (fn,) = _compile(fun, "jvp", nums, args)
     except ADError as error:
@@ -124,6 +126,17 @@ def _check_same_tree(primal, tangent, what: str) -> None:
         if np.shape(p) != np.shape(t) and t is not None:
             raise ADError(f"{what}: the leaf {path} has shape {np.shape(t)}, but its primal "
                           f"has shape {np.shape(p)}", hint="tangents have their primals' shapes")
+
+
+def _float_tangents(primal, tangent):
+    """A container's tangent with zeros at its leaves that are not floats (an int, an int
+    array: their tangents are ignored, as those of int arguments are)."""
+    leaves, treedef = tree_flatten(primal)
+    given = tree_flatten(tangent)[0]
+    return tree_unflatten(treedef, [
+        t if isinstance(p, (float, np.floating)) or isinstance(p, np.ndarray)
+        and p.dtype.kind == "f" else np.zeros(np.shape(p)) if isinstance(p, np.ndarray)
+        else 0.0 if isinstance(p, (int, np.integer)) else t for p, t in zip(leaves, given)])
 
 
 def _float_positions(fun, values) -> tuple:

@@ -488,3 +488,13 @@ def test_hessian_with_respect_to_an_array_beside_a_dict():
     p = {"s": 2.0}
     H = ast_ad.hessian(lambda w, p: np.sum(w ** 3) * p["s"])(np.array([1.0, 3.0]), p)
     np.testing.assert_allclose(H, np.diag([12.0, 36.0]))
+
+
+def int_array_leaf(p, x):
+    return np.sum(p["counts"] * x * p["w"])
+
+
+def test_int_array_leaf_gets_none():
+    p = {"counts": np.array([1, 2, 3]), "w": RNG.normal(size=3)}
+    g = check_tree_gradient(int_array_leaf, p, RNG.normal(size=3))
+    assert g["counts"] is None and g["w"].dtype == np.float64

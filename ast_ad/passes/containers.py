@@ -5,14 +5,14 @@ reached by `params["enc"]`, `p.layers`, a copy `q = params`) may be read but not
 written into: `params["W"] = ...`, `layers.append(...)`, `params.update(...)`
 would change the caller's object and what the gradient is relative to.
 Attribute assignment (`self.w = ...`) is already rejected by the fence. Also
-rejected: `for key in d` over a dict (the loops pass reads items by position).
+rejected: `for key in d` over a dict (the loops pass reads items by position, so a
+dict indexed by a loop counter is rejected).
 """
 
 from __future__ import annotations
 
 import gast
 
-from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
 from ..syntax import item_write, param_names, target_name, walk_statements
@@ -27,17 +27,18 @@ def check_containers(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     if ctx.src.filename.startswith("<ast_ad:"):
         return func  # code ast-ad generated (a derivative of a derivative) pops its stacks
     statements = list(walk_statements(func.body))
+    counters = {s.target.id: s for s in statements if isinstance(s, gast.For)}
     for stmt in statements:
         value = getattr(stmt, "value", None)
         if target_name(stmt) is not None and isinstance(value, gast.Subscript) \
                 and isinstance(value.value, gast.Name) \
+                and isinstance(value.slice, gast.Name) and value.slice.id in counters \
                 and ctx.values.get(value.value.id) is not None \
-                and ctx.values[value.value.id].container == "dict" \
-                and isinstance(anno.getanno(stmt, "origin"), gast.For):
-            # the loops pass reads items by position: a dict's would be its values by key
+                and ctx.values[value.value.id].container == "dict":
+            # `for x in d` reads d[0], d[1]... after the loops pass: not what Python does
             raise ctx.error(
-                UnsupportedSyntaxError, anno.getanno(stmt, "origin"),
-                "unsupported: iterating over a dict",
+                UnsupportedSyntaxError, counters[value.slice.id],
+                "unsupported: iterating over a dict (or indexing one by a loop counter)",
                 'loop over a tuple of its keys: for key in ("W1", "W2"): ... params[key]')
     params = param_names(func)
     owned = {p: p for i, p in enumerate(params) if _guarded(ctx, i, p)}

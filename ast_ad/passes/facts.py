@@ -230,8 +230,10 @@ class Facts:
         for a leaf that is neither a number nor an array (a string: its gradient is None)."""
         items = []
         for key, item in zip(value.keys, value.items):
-            if item.kind != ARRAY:  # a number, or a string or None: not differentiated
-                items.append(const(0.0 if item.kind == SCALAR else None))
+            if item.kind != ARRAY or item.dtype is None or item.dtype.kind != "f":
+                # a number or an int array (its float adjoint starts as 0.0), or a string,
+                # None...: not differentiated
+                items.append(const(None if item.kind == OTHER else 0.0))
                 continue
             if value.cls is None:
                 part = gast.Subscript(value=name(var), slice=const(key), ctx=gast.Load())

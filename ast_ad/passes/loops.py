@@ -19,7 +19,6 @@ from typing import Callable
 
 import gast
 
-from .. import anno
 from ..context import Context
 from ..syntax import assign, blocks, call, const, local_names, name, store_names
 from .resolve import Scope
@@ -107,10 +106,5 @@ class _Rewriter:
         else:
             seq = self.ctx.namer.fresh("seq")
             before.append(assign(seq, node, origin))
-
-        def element(k):  # its origin: the loop (see passes/containers: not over a dict)
-            read = gast.Subscript(value=name(seq), slice=k, ctx=gast.Load())
-            anno.setanno(read, "origin", anno.getanno(origin, "origin", origin))
-            return read
-
-        return _View(call("len", [name(seq)]), element)
+        return _View(call("len", [name(seq)]),
+                     lambda k: gast.Subscript(value=name(seq), slice=k, ctx=gast.Load()))
