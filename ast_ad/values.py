@@ -99,9 +99,7 @@ def of(value, depth: int = 0) -> Value:
         return array(value.dtype, value.shape)
     if type(value) in (tuple, list) and depth < 2:
         return sequence([of(v, depth + 1) for v in value], type(value).__name__)
-    if depth < 2 and trees.is_container(value):
-        return of_tree(value, lambda v: of(v, depth + 1))
-    return UNKNOWN
+    return UNKNOWN  # a dict or dataclass global can change between calls: only arguments
 
 
 def of_tree(value, of_item) -> Value:
