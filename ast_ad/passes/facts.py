@@ -222,6 +222,17 @@ class Facts:
         if value is not None and value.keys is not None and value.items and all(
                 v.kind in (SCALAR, ARRAY) or v.container is None for v in value.items):
             return self.keyed_zero(var, value)
+        if value is not None and value.container in ("tuple", "list") and value.items and all(
+                v.kind == ARRAY and v.dtype is not None and v.dtype.kind == "f"
+                for v in value.items):
+            # a tuple of float arrays (`for W, b in layers`): [np.zeros_like(t[0]), ...]
+            items = [call(gast.Attribute(value=self.ctx.reference(np, "np"), attr="zeros_like",
+                                         ctx=gast.Load()), [gast.Subscript(
+                value=name(var), slice=const(i), ctx=gast.Load())])
+                for i in range(len(value.items))]
+            for item in items:
+                anno.setanno(item, "zero", True)
+            return gast.List(elts=items, ctx=gast.Load())
         return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(var)])
 
     def keyed_zero(self, var: str, value) -> gast.AST:

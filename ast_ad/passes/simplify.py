@@ -522,8 +522,9 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> None:
             display = gast.List(elts=display.values, ctx=gast.Load())
         if value is None or not isinstance(display, gast.List) or value.items is None \
                 or len(value.items) != len(display.elts) \
-                or any(v.kind != SCALAR for v in value.items) and not (
-                    value.keys is not None and all(_is_zero(e) for e in display.elts)):
+                or any(v.kind != SCALAR for v in value.items) and not all(
+                    _is_zero(e) and anno.getanno(e, "zero", False) or v.kind == SCALAR
+                    and _is_zero(e) for e, v in zip(display.elts, value.items)):
             j += 1
             continue
         items = list(display.elts)
