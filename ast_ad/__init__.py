@@ -20,6 +20,7 @@ from .extend import (
 from .runtime import stop_gradient
 from .tracing import trace
 from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
+from .trees import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 
 __all__ = [
     "grad",
@@ -40,6 +41,11 @@ __all__ = [
     "register_nondifferentiable",
     "stop_gradient",
     "check_grads",
+    "tree_map",
+    "tree_leaves",
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_structure",
     "ADError",
     "NonDifferentiableError",
     "NonScalarOutputError",

@@ -12,7 +12,7 @@ import types
 import gast
 import numpy as np
 
-from .. import runtime, shapes
+from .. import anno, runtime, shapes
 from ..context import Context
 from ..errors import NoRuleError
 from ..rules import registry
@@ -216,11 +216,48 @@ class Facts:
                                        ctx=gast.Load()), [name(var)])
         value = self.ctx.values.get(var)
         if value is not None and value.items is not None and value.items and all(
-                v.kind == SCALAR for v in value.items):
+                v.kind == SCALAR for v in value.items) and value.container in ("tuple", "list"):
             # A tuple or list of numbers (a helper's `return a, b, c`): what zeros_like
             # would make, written out.
             return gast.List(elts=[const(0.0) for _ in value.items], ctx=gast.Load())
+        if value is not None and value.keys is not None and value.items and all(
+                v.kind in (SCALAR, ARRAY) or v.container is None for v in value.items):
+            return self.keyed_zero(var, value)
+        if value is not None and value.container in ("tuple", "list") and value.items and all(
+                v.kind == ARRAY and v.dtype is not None and v.dtype.kind == "f"
+                for v in value.items):
+            # a tuple of float arrays (`for W, b in layers`): [np.zeros_like(t[0]), ...]
+            items = [call(gast.Attribute(value=self.ctx.reference(np, "np"), attr="zeros_like",
+                                         ctx=gast.Load()), [gast.Subscript(
+                value=name(var), slice=const(i), ctx=gast.Load())])
+                for i in range(len(value.items))]
+            for item in items:
+                anno.setanno(item, "zero", True)
+            return gast.List(elts=items, ctx=gast.Load())
         return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(var)])
+
+    def keyed_zero(self, var: str, value) -> gast.AST:
+        """The zero adjoint of a dict, NamedTuple or dataclass of numbers and arrays, written
+        out: `{"W": np.zeros_like(params["W"]), "b": 0.0}` (a list for a NamedTuple); None
+        for a leaf that is neither a number nor an array (a string: its gradient is None)."""
+        items = []
+        for key, item in zip(value.keys, value.items):
+            if item.kind != ARRAY or item.dtype is None or item.dtype.kind != "f":
+                # a number or an int array (its float adjoint starts as 0.0), or a string,
+                # None...: not differentiated
+                items.append(const(None if item.kind == OTHER else 0.0))
+                continue
+            if value.cls is None:
+                part = gast.Subscript(value=name(var), slice=const(key), ctx=gast.Load())
+            else:
+                part = gast.Attribute(value=name(var), attr=key, ctx=gast.Load())
+            items.append(call(gast.Attribute(value=self.ctx.reference(np, "np"),
+                                             attr="zeros_like", ctx=gast.Load()), [part]))
+        for item in items:
+            anno.setanno(item, "zero", True)
+        if value.container == "tuple":
+            return gast.List(elts=items, ctx=gast.Load())
+        return gast.Dict(keys=[const(k) for k in value.keys], values=items)
 
     def elide(self, node: gast.AST) -> gast.AST:
         """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""

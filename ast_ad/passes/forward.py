@@ -56,6 +56,13 @@ def _zero(primal: gast.AST | None) -> gast.Call:
                      keywords=[])
 
 
+def _is_field(ctx: Context, node: gast.Attribute) -> bool:
+    """Whether `node` reads a field of a NamedTuple or dataclass the values pass knows."""
+    base = ctx.values.get(node.value.id) if isinstance(node.value, gast.Name) else None
+    return base is not None and base.cls is not None and base.keys is not None \
+        and node.attr in base.keys
+
+
 def _is_zero(node) -> bool:
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
         and node.func.id == _ZERO
@@ -280,6 +287,14 @@ class _Forward(Facts):
         elif isinstance(value, (gast.Tuple, gast.List)):
             tangent = type(value)(elts=[self.concrete(self.tangent_of(e)) for e in value.elts],
                                   ctx=gast.Load())
+        elif isinstance(value, gast.Dict):
+            tangent = gast.Dict(keys=[clone(k) for k in value.keys], values=[
+                self.concrete(self.tangent_of(v)) for v in value.values])
+        elif isinstance(value, gast.Attribute) and _is_field(self.ctx, value):
+            # p.w of a NamedTuple or dataclass: its tangent is an instance of the same class
+            base = self.tangent_of(value.value)
+            tangent = base if _is_zero(base) else gast.Attribute(value=base, attr=value.attr,
+                                                                 ctx=gast.Load())
         elif isinstance(value, gast.Attribute) and value.attr not in NONDIFFERENTIABLE_ATTRIBUTES:
             tangent = self.apply("attr:" + value.attr, [value.value], {}, target, stmt)
         else:
