@@ -6,10 +6,12 @@ Each is plain NumPy and keeps the dtype of its inputs (float32 stays float32).
 
 from __future__ import annotations
 
+import math
 import string
 
 import numpy as np
 
+from .errors import NonDifferentiableError
 from .runtime import einsum_adjoint, unbroadcast
 
 # -- einsum: '...', the sublist form, any number of operands --------------------------------
@@ -49,7 +51,7 @@ def einsum_spec(args) -> tuple[str, list]:
                 j = most - n + i
                 sizes[j] = size if sizes[j] == 1 else sizes[j]
     spelled = []
-    for s, n, x in zip(inputs, counts, operands):
+    for s, n in zip(inputs, counts):
         if "..." in s:
             spelled.append(s.replace("...", dots[most - n:]))
         else:
@@ -154,12 +156,21 @@ def gradient_adjoint(g, f, axis=None, edge_order=1):
 COPYING_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
+def _copying(mode):
+    """np.pad's mode, known only when the code runs, must be one that copies elements."""
+    if mode not in COPYING_MODES:
+        raise NonDifferentiableError(
+            f"np.pad with mode={mode!r}: ast-ad differentiates the modes that copy elements "
+            f"({', '.join(COPYING_MODES)}) only",
+            hint="pad with one of those modes, or compute the padding outside the "
+                 "differentiated function")
+
+
 def pad_adjoint(g, array, pad_width, mode="constant"):
     """The adjoint of `np.pad(array, pad_width, mode)` with respect to array, for the modes
     whose every output element is a copy of one input element (or the constant): each
     element's copies are summed back."""
-    if mode not in COPYING_MODES:
-        raise ValueError(f"np.pad: no derivative for mode={mode!r}")
+    _copying(mode)
     n = np.size(array)
     # positions 1..n; 0 marks the constant (mode 'constant' fills with it)
     where = np.pad(np.arange(1, n + 1).reshape(np.shape(array)), pad_width, mode)
@@ -321,3 +332,79 @@ def pinv_tangent(da, a, p):
     m, n = np.shape(a)[-2], np.shape(a)[-1]
     return -(p @ da @ p) + p @ pt @ dat @ (np.eye(m, dtype=p.dtype) - a @ p) \
         + (np.eye(n, dtype=p.dtype) - p @ a) @ dat @ pt @ p
+
+
+# -- shapes: rollaxis, column_stack, differences ---------------------------------------------
+
+
+def rollaxis_destination(ndim, axis, start=0):
+    """Where np.rollaxis(a, axis, start) puts `axis` (it is np.moveaxis(a, axis, that))."""
+    axis = int(axis) % ndim
+    start = int(start) + ndim if start < 0 else int(start)
+    return start - 1 if axis < start else start
+
+
+def uncolumn_stack(g, tup):
+    """The adjoint of np.column_stack(tup): 1-D pieces are columns, others join along axis 1."""
+    widths = [1 if np.ndim(a) < 2 else np.shape(a)[1] for a in tup]
+    pieces = np.split(g, np.cumsum(widths)[:-1], 1)
+    return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, tup)]
+
+
+def undstack(g, tup):
+    """The adjoint of np.dstack(tup): pieces of at least 3 dimensions joined along axis 2."""
+    depths = [np.shape(np.atleast_3d(a))[2] for a in tup]
+    pieces = np.split(g, np.cumsum(depths)[:-1], 2)
+    return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, tup)]
+
+
+def diff_adjoint(g, n=1, axis=-1):
+    """The adjoint of np.diff(a, n, axis): n times the transpose of a first difference."""
+    g = np.asarray(g)
+    for _ in range(n):
+        shape = list(np.shape(g))
+        shape[axis] = 1
+        edge = np.zeros(shape, dtype=g.dtype)
+        g = np.concatenate([edge, g], axis) - np.concatenate([g, edge], axis)
+    return g
+
+
+def pad_copies_tangent(da, pad_width, mode="constant"):
+    """The tangent of np.pad(a, pad_width, mode) for the modes that copy elements."""
+    _copying(mode)
+    return np.pad(da, pad_width, mode)
+
+
+def nan_count(a, axis=None, keepdims=False):
+    """How many values of a are not NaN, along axis (for np.nanmean)."""
+    return np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)
+
+
+# -- special functions ---------------------------------------------------------------------
+
+
+def digamma(x):
+    """The digamma function psi = Gamma'/Gamma of a float (for math.gamma and math.lgamma,
+    without SciPy): the recurrence up to x >= 10, then the asymptotic series; the reflection
+    formula below 0.5."""
+    x = float(x)
+    if x < 0.5:
+        return digamma(1.0 - x) - math.pi / math.tan(math.pi * x)
+    total = 0.0
+    while x < 10.0:
+        total -= 1.0 / x
+        x += 1.0
+    inv = 1.0 / (x * x)
+    series = inv * (1 / 12 - inv * (1 / 120 - inv * (1 / 252 - inv * (1 / 240 - inv / 132))))
+    return total + math.log(x) - 0.5 / x - series
+
+
+def no_derivative(function: str, argument: str):
+    """Stands for the derivative of an argument a rule does not differentiate (the order of a
+    Bessel function, the shape parameter of an incomplete gamma function): reached only when
+    that argument carries a derivative, and then the derivative cannot be computed."""
+    raise NonDifferentiableError(
+        f"{function} has no derivative rule with respect to its argument {argument}, which "
+        f"carries a derivative here",
+        hint=f"compute {argument} outside the differentiated function, or wrap it in "
+             f"ast_ad.stop_gradient")

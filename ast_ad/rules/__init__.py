@@ -3,13 +3,17 @@
 from . import (  # noqa: F401  (registration)
     arithmetic,
     arrays,
+    compat,
+    differences,
     elementwise,
+    fft,
     generated,
     indexing,
     linalg,
     mutating,
     reductions,
     shape,
+    special,
 )
 from .registry import ADJOINTS, METHODS, NONDIFFERENTIABLE, Rule, lookup  # noqa: F401
 
