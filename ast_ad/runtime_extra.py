@@ -399,6 +399,14 @@ def digamma(x):
     return total + math.log(x) - 0.5 / x - series
 
 
+def no_derivative_along(tangent, function: str, argument: str):
+    """0 where the tangent of an argument a rule does not differentiate is 0 (jvp gives every
+    argument a tangent), else no_derivative's error."""
+    if np.any(np.asarray(tangent) != 0):
+        no_derivative(function, argument)
+    return 0.0
+
+
 def no_derivative(function: str, argument: str):
     """Stands for the derivative of an argument a rule does not differentiate (the order of a
     Bessel function, the shape parameter of an incomplete gamma function): reached only when

@@ -5,6 +5,7 @@ rejected where they could appear). Loaded after the rules they reuse."""
 
 # ruff: noqa: F821
 
+import builtins
 import operator
 
 import numpy as np
@@ -124,3 +125,21 @@ def clip_min_max_tangent(y, a, a_min=None, a_max=None, *, min=None, max=None):
     raised = np.maximum(a, min)
     high = tie_weights(np.less(raised, max), np.equal(raised, max), y)
     d[y] = (d[a] * low + d[min] * (1.0 - low)) * high + d[max] * (1.0 - high)
+
+
+# -- tuple(...) and list(...) of a tuple or list: the same items ---------------------------
+
+
+def _sequence(args):
+    return args["iterable"].kind == "other"
+
+
+@adjoint(builtins.tuple, builtins.list, when=_sequence, result_kind="other",
+         note="of a tuple or a list (not of an array's rows)")
+def tuple_of(y, iterable=()):
+    b[iterable] = b[y]
+
+
+@tangent(builtins.tuple, builtins.list, when=_sequence)
+def tuple_of_tangent(y, iterable=()):
+    d[y] = d[iterable]

@@ -6,6 +6,7 @@ Bessel functions...); scipy.linalg's solve_triangular, cho_factor and cho_solve.
 
 import numpy as np
 import scipy.linalg
+import scipy.signal
 import scipy.special
 import scipy.special as sp
 
@@ -18,7 +19,7 @@ from ..runtime import (
     unbroadcast,
     unreduce,
 )
-from ..runtime_extra import no_derivative
+from ..runtime_extra import no_derivative, no_derivative_along
 from .registry import adjoint, nondifferentiable, tangent
 
 # -- scipy.special: logsumexp, softmax, log_softmax ------------------------------------------
@@ -330,7 +331,8 @@ def polygamma(y, n, x):
 
 @tangent(sp.polygamma)
 def polygamma_tangent(y, n, x):
-    d[y] = d[x] * sp.polygamma(n + 1, x) + d[n] * no_derivative("scipy.special.polygamma", "n")
+    d[y] = d[x] * sp.polygamma(n + 1, x) \
+        + d[n] * no_derivative_along(d[n], "scipy.special.polygamma", "n")
 
 
 @adjoint(sp.beta)
@@ -369,7 +371,7 @@ def gammainc(y, a, x):
 @tangent(sp.gammainc)
 def gammainc_tangent(y, a, x):
     d[y] = d[x] * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)) \
-        + d[a] * no_derivative("scipy.special.gammainc", "a")
+        + d[a] * no_derivative_along(d[a], "scipy.special.gammainc", "a")
 
 
 @adjoint(sp.gammaincc, note=GAMMAINC)
@@ -381,7 +383,7 @@ def gammaincc(y, a, x):
 @tangent(sp.gammaincc)
 def gammaincc_tangent(y, a, x):
     d[y] = -d[x] * np.exp((a - 1.0) * np.log(x) - x - sp.gammaln(a)) \
-        + d[a] * no_derivative("scipy.special.gammaincc", "a")
+        + d[a] * no_derivative_along(d[a], "scipy.special.gammaincc", "a")
 
 
 # Bessel functions: derivatives in x from the recurrences; none in the order.
@@ -458,7 +460,7 @@ def jv(y, v, x):
 @tangent(sp.jv)
 def jv_tangent(y, v, x):
     d[y] = d[x] * 0.5 * (sp.jv(v - 1, x) - sp.jv(v + 1, x)) \
-        + d[v] * no_derivative("scipy.special.jv", "v")
+        + d[v] * no_derivative_along(d[v], "scipy.special.jv", "v")
 
 
 @adjoint(sp.yn, note=BESSEL)
@@ -470,7 +472,7 @@ def yn(y, n, x):
 @tangent(sp.yn)
 def yn_tangent(y, n, x):
     d[y] = d[x] * 0.5 * (sp.yn(n - 1, x) - sp.yn(n + 1, x)) \
-        + d[n] * no_derivative("scipy.special.yn", "n")
+        + d[n] * no_derivative_along(d[n], "scipy.special.yn", "n")
 
 
 @adjoint(sp.iv, note=BESSEL)
@@ -482,7 +484,7 @@ def iv(y, v, x):
 @tangent(sp.iv)
 def iv_tangent(y, v, x):
     d[y] = d[x] * 0.5 * (sp.iv(v - 1, x) + sp.iv(v + 1, x)) \
-        + d[v] * no_derivative("scipy.special.iv", "v")
+        + d[v] * no_derivative_along(d[v], "scipy.special.iv", "v")
 
 
 @adjoint(sp.ive, note=BESSEL + "; ive(v, x) = iv(v, x) exp(-|x|)")
@@ -494,7 +496,41 @@ def ive(y, v, x):
 @tangent(sp.ive)
 def ive_tangent(y, v, x):
     d[y] = d[x] * (0.5 * (sp.ive(v - 1, x) + sp.ive(v + 1, x)) - np.sign(x) * y) \
-        + d[v] * no_derivative("scipy.special.ive", "v")
+        + d[v] * no_derivative_along(d[v], "scipy.special.ive", "v")
 
 
 nondifferentiable(sp.gammasgn, why="piecewise constant (the sign of Gamma)")
+
+
+# -- scipy.signal.convolve: bilinear; the adjoint of each input correlates the output's adjoint
+# (placed in the full convolution) with the other input -----------------------------------
+
+
+def convolve_adjoint(g, in1, in2, which, mode="full"):
+    """The adjoint of in1 (which=0) or in2 (which=1) in scipy.signal.convolve(in1, in2, mode)."""
+    n, m = np.shape(in1), np.shape(in2)
+    full = tuple(a + b - 1 for a, b in zip(n, m))
+    if mode == "full":
+        g_full = np.asarray(g)
+    else:
+        g = np.asarray(g)
+        start = [(f - s) // 2 for f, s in zip(full, np.shape(g))]
+        g_full = np.zeros(full, dtype=np.result_type(g, in1, in2))
+        g_full[tuple(slice(b, b + s) for b, s in zip(start, np.shape(g)))] = g
+    other = in2 if which == 0 else in1
+    return scipy.signal.correlate(g_full, other, mode="valid")
+
+
+CONVOLVE = "N-D, modes 'full', 'valid' and 'same' (a literal or known when the code runs)"
+
+
+@adjoint(scipy.signal.convolve, result_kind="array", note=CONVOLVE)
+def convolve(y, in1, in2, mode="full", method="auto"):
+    b[in1] = convolve_adjoint(b[y], in1, in2, 0, mode)
+    b[in2] = convolve_adjoint(b[y], in1, in2, 1, mode)
+
+
+@tangent(scipy.signal.convolve)
+def convolve_tangent(y, in1, in2, mode="full", method="auto"):
+    d[y] = scipy.signal.convolve(d[in1], in2, mode, method) \
+        + scipy.signal.convolve(in1, d[in2], mode, method)

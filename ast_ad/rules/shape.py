@@ -439,6 +439,11 @@ def column_stack(y, tup):
     b[tup] = uncolumn_stack(b[y], tup)
 
 
+@adjoint(np.column_stack, when=_one_array("tup"))
+def column_stack_of_array(y, tup):
+    b[tup] = np.reshape(uncolumn_stack(b[y], list(tup)), np.shape(tup))
+
+
 @tangent(np.column_stack)
 def column_stack_tangent(y, tup):
     d[y] = np.column_stack(d[tup])
