@@ -19,7 +19,7 @@ from .registry import ADJOINTS, METHODS, NONDIFFERENTIABLE, Rule, lookup  # noqa
 
 # Rule families for optional libraries: family -> the module it needs. Each loads only where
 # that module is installed (ast-ad itself needs only NumPy).
-OPTIONAL = {"scipy": "scipy"}
+OPTIONAL = {"scipy": "scipy", "scipy_stats": "scipy"}
 
 
 def _load_optional():
