@@ -44,8 +44,8 @@ def _gradient_shape(s, atoms):
     return s["f"] if isinstance(axis, int) and not isinstance(axis, bool) else None
 
 
-GRADIENT = ("unit spacing (no spacing arguments); axis an int (one array) or None or a tuple "
-            "of 2 or more axes (a list); edge_order 1 or 2")
+GRADIENT = ("unit spacing (no spacing arguments); axis a literal int (one array), or None on "
+            "an array of 2 or more dimensions (a list); edge_order 1 or 2")
 
 
 @adjoint(np.gradient, when=_one_axis, result_kind=_gradient_kind, shape=_gradient_shape,
