@@ -41,7 +41,12 @@ def name_of(primal) -> str:
     if isinstance(primal, str):
         attribute = "a." + primal[5:] if primal.startswith("attr:") else primal
         return f"`{SYNTAX.get(primal, attribute)}`"
-    module = getattr(primal, "__module__", None) or "numpy"
+    owner = getattr(primal, "__self__", None)  # scipy.stats.norm.pdf: a distribution's method
+    if getattr(owner, "name", None) and type(owner).__module__.startswith("scipy.stats"):
+        return f"`scipy.stats.{owner.name}.{primal.__name__}`"
+    module = getattr(primal, "__module__", None) or _ufunc_module(primal)
+    if module == "_operator":
+        module = "operator"
     if module.startswith("scipy"):  # scipy.special._logsumexp: scipy.special
         module = ".".join(part for part in module.split(".") if not part.startswith("_"))
     if module.startswith("numpy"):
@@ -51,6 +56,16 @@ def name_of(primal) -> str:
     if module == "builtins":
         return f"`{primal.__name__}`"
     return f"`{module}.{primal.__name__}`"
+
+
+def _ufunc_module(primal) -> str:
+    """A ufunc has no __module__: numpy's own, or scipy.special's (erf, gammaln...)."""
+    import numpy as np
+
+    name = getattr(primal, "__name__", "")
+    if isinstance(primal, np.ufunc) and getattr(np, name, None) is not primal:
+        return "scipy.special"
+    return "numpy"
 
 
 def family_of(rule) -> str:

@@ -1,0 +1,193 @@
+"""Issue 15, the rules users reach for: what the rule rows (numpy_cases_issue15.py) do not show.
+
+Decompositions checked against analytic gradients and forward against reverse
+(<u, J v> = <J^T u, v>, exact up to rounding); arguments the rules do not differentiate
+(np.pad's other modes, a Bessel function's order, a non-square full SVD, a wide QR) are
+rejected with an ADError, at compile time where the call says so, else when the code runs."""
+
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+from numeric import check_gradient, check_jvp
+
+import ast_ad
+from ast_ad import NoRuleError, NonDifferentiableError
+
+HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
+if HAVE_SCIPY:
+    import scipy.special
+    import scipy.stats
+needs_scipy = pytest.mark.skipif(not HAVE_SCIPY, reason="SciPy is not installed")
+RNG = np.random.default_rng(15)
+
+
+def symmetric(n):
+    x = RNG.normal(size=(n, n))
+    return x + x.T
+
+
+# -- eigh: analytic gradients ----------------------------------------------------------------
+
+
+def eigenvalue_sum(a):
+    return np.sum(np.linalg.eigh(a)[0])
+
+
+def largest_eigenvalue(a):
+    w, v = np.linalg.eigh(a)
+    return w[-1]
+
+
+def largest_eigenvalue_upper(a):
+    w, v = np.linalg.eigh(a, "U")
+    return w[-1]
+
+
+def test_eigh_sum_of_eigenvalues_is_the_trace():
+    np.testing.assert_allclose(ast_ad.grad(eigenvalue_sum)(symmetric(4)), np.eye(4), atol=1e-12)
+
+
+def test_eigh_largest_eigenvalue_reads_one_triangle():
+    """d(lambda_max) = v^T dA v for a symmetric dA; NumPy reads the lower triangle (UPLO='U':
+    the upper), so an off-diagonal entry there counts twice and the other triangle not at all."""
+    a = symmetric(4)
+    v = np.linalg.eigh(a)[1][:, -1]
+    outer = np.outer(v, v)
+    lower = np.tril(2 * outer, -1) + np.diag(np.diag(outer))
+    np.testing.assert_allclose(ast_ad.grad(largest_eigenvalue)(a), lower, atol=1e-10)
+    np.testing.assert_allclose(ast_ad.grad(largest_eigenvalue_upper)(a), lower.T, atol=1e-10)
+    check_gradient(largest_eigenvalue, a)  # every entry, the unread triangle too
+
+
+# -- forward against reverse ------------------------------------------------------------------
+
+
+def decompositions(a, s):
+    u, sv, vh = np.linalg.svd(a, full_matrices=False)
+    q, r = np.linalg.qr(a)
+    w, v = np.linalg.eigh(s)
+    return (np.abs(u) * sv[None, :], vh * vh, q * r[0], np.linalg.pinv(a), w, v * v,
+            np.cross(a[:2], s[:2, :3]))
+
+
+def test_forward_agrees_with_reverse_exactly():
+    a, s = RNG.normal(size=(5, 3)), symmetric(4)
+    ta, ts = RNG.normal(size=(5, 3)), RNG.normal(size=(4, 4))
+    out, tangent = ast_ad.jvp(decompositions, (a, s), (ta, ts))
+    us = [RNG.normal(size=np.shape(o)) for o in out]
+    _, vjp_fn = ast_ad.vjp(decompositions, a, s)
+    ga, gs = vjp_fn(tuple(us))
+    left = sum(float(np.sum(u * t)) for u, t in zip(us, tangent))
+    right = float(np.sum(ga * ta) + np.sum(gs * ts))
+    assert abs(left - right) < 1e-9 * max(1.0, abs(left))
+
+
+def batched_decompositions(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    q, r = np.linalg.qr(np.swapaxes(a, -1, -2) @ a)
+    return np.sum(s ** 2) + np.sum(np.abs(u)) + np.sum(q * q * r) + np.sum(np.linalg.pinv(a))
+
+
+def test_batched_decompositions():
+    a = RNG.normal(size=(2, 4, 3))
+    check_gradient(batched_decompositions, a, rtol=1e-4, atol=1e-6)
+    check_jvp(batched_decompositions, a, rtol=1e-4, atol=1e-6)
+
+
+# -- what the rules reject ------------------------------------------------------------------
+
+
+def pad_maximum(x):
+    return np.sum(np.pad(x, 1, "maximum"))
+
+
+def pad_with(x, mode):
+    return np.sum(np.pad(x, 1, mode) ** 2)
+
+
+def svd_full(a):
+    return np.sum(np.linalg.svd(a)[0])
+
+
+def qr_wide(a):
+    return np.sum(np.linalg.qr(a)[1])
+
+
+def gradient_of_vector(x):
+    return np.sum(np.gradient(x) ** 2)
+
+
+def _line(fn, offset):
+    return fn.__code__.co_firstlineno + offset
+
+
+@pytest.mark.parametrize("fn, args, what", [
+    (pad_maximum, (np.ones((2, 3)),), "numpy.pad is called with arguments"),
+    (svd_full, (np.ones((4, 3)),), "numpy.linalg.svd is called with arguments"),
+    (qr_wide, (np.ones((2, 3)),), "numpy.linalg.qr is called with arguments"),
+    (gradient_of_vector, (np.ones(5),), "numpy.gradient is called with arguments"),
+])
+def test_unsupported_forms_are_rejected_at_the_call(fn, args, what):
+    with pytest.raises(NoRuleError, match=what) as info:
+        ast_ad.grad(fn)(*args)
+    assert info.value.location.lineno == _line(fn, 1)
+
+
+def test_pad_mode_known_when_running_is_checked_then():
+    x = RNG.normal(size=(2, 3))
+    check_gradient(pad_with, x, "reflect", argnums=(0,))
+    check_jvp(pad_with, x, "wrap", argnums=(0,))
+    with pytest.raises(NonDifferentiableError, match="mode='mean'"):
+        ast_ad.grad(pad_with)(x, "mean")
+    with pytest.raises(NonDifferentiableError, match="mode='median'"):
+        ast_ad.jvp(pad_with, (x, "median"), (x, 0.0))
+
+
+def bessel(v, x):
+    return scipy.special.iv(v, x) + scipy.special.jv(v, x)
+
+
+@needs_scipy
+def test_bessel_order_carrying_a_derivative_is_rejected():
+    assert math.isfinite(ast_ad.grad(bessel, argnums=1)(1.5, 0.7))
+    with pytest.raises(NonDifferentiableError, match="has no derivative rule with respect to "
+                                                     "its argument v"):
+        ast_ad.grad(bessel, argnums=(0, 1))(1.5, 0.7)
+    # forward mode: a zero tangent along the order is fine, a nonzero one is not
+    _, t = ast_ad.jvp(bessel, (1.5, 0.7), (0.0, 1.0))
+    assert abs(t - ast_ad.grad(bessel, argnums=1)(1.5, 0.7)) < 1e-12
+    with pytest.raises(NonDifferentiableError, match="argument v"):
+        ast_ad.jvp(bessel, (1.5, 0.7), (1.0, 1.0))
+
+
+# -- workloads: a Student-t likelihood, a convolution ------------------------------------------
+
+
+def student_t_nll(loc, log_scale, data):
+    return -np.sum(scipy.stats.t.logpdf(data, 4.0, loc, np.exp(log_scale)))
+
+
+@needs_scipy
+def test_student_t_likelihood():
+    data = RNG.standard_t(4.0, size=50) * 2.0 + 1.0
+    check_gradient(student_t_nll, 0.5, 0.3, data, argnums=(0, 1))
+    check_jvp(student_t_nll, 0.5, 0.3, data, argnums=(0, 1))
+    loc = 0.5
+    for _ in range(200):  # the gradient is good enough to fit the location
+        loc -= 0.05 * ast_ad.grad(student_t_nll)(loc, math.log(2.0), data)
+    assert abs(loc - np.median(data)) < 0.5
+
+
+def test_math_special_functions_against_analytic():
+    g = ast_ad.grad(lambda_free_gamma)(2.5)
+    assert abs(g - math.gamma(2.5) * (1 / 1.5 + 1 / 0.5 + digamma_of_half())) < 1e-9
+
+
+def lambda_free_gamma(x):
+    return math.gamma(x)
+
+
+def digamma_of_half():
+    return -math.log(4.0) - 0.5772156649015329  # psi(1/2)
