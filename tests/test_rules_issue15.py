@@ -13,7 +13,7 @@ import pytest
 from numeric import check_gradient, check_jvp
 
 import ast_ad
-from ast_ad import NoRuleError, NonDifferentiableError
+from ast_ad import NonDifferentiableError, NoRuleError
 
 HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
 if HAVE_SCIPY:

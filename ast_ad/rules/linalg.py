@@ -546,6 +546,11 @@ def cholesky_upper_tangent(u, a, *, upper=False):
 # more operands. The adjoint spells '...' out and broadcasts at run time. ---------------------
 
 def _subscripts_first(args):
+    """Subscripts first (the operands' count is the template's: a literal string must fit)."""
+    subscripts = args["subscripts"].value
+    if isinstance(subscripts, str):
+        count = len([p for p in args if p.startswith("x")])
+        return subscripts.split("->")[0].count(",") + 1 == count
     return args["subscripts"].kind == "other"
 
 

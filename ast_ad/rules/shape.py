@@ -470,7 +470,10 @@ def _copying_mode(args):
         or args["mode"].kind == "other" and not isinstance(args["mode"].atom, gast.Constant)
 
 
-@adjoint(np.pad, when=_copying_mode)
+@adjoint(np.pad, when=_copying_mode,
+         note="mode 'constant' (a scalar constant_values may carry a derivative), 'edge', "
+              "'reflect', 'symmetric' or 'wrap'; a mode known only when the code runs is "
+              "checked then")
 def pad_copying(y, array, pad_width, mode="constant"):
     b[array] = pad_adjoint(b[y], array, pad_width, mode)
 
