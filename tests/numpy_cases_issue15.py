@@ -203,7 +203,7 @@ def clip_keywords(x, low, high):
 
 def tuple_forms(x):
     t = tuple([x * 2.0, np.sin(x)])
-    u = list((x, x ** 2))
+    u = tuple((x, x ** 2))
     return np.sum(t[0] * t[1]) + np.sum(u[1] - u[0])
 
 

@@ -191,3 +191,40 @@ def lambda_free_gamma(x):
 
 def digamma_of_half():
     return -math.log(4.0) - 0.5772156649015329  # psi(1/2)
+
+
+# -- tuple(...) of a list the code writes into afterwards: a copy, in both modes --------------
+
+
+def tuple_then_write(x):
+    items = [x, 2.0 * x]
+    t = tuple(items)
+    items[0] = x * 5.0
+    return t[0] * items[0] + t[1]
+
+
+def tuple_then_append(x):
+    items = []
+    for i in range(3):
+        items.append(x * i)
+    t = tuple(items)
+    items.append(x)
+    return t[2] * items[3] + len(t)
+
+
+def list_of_list(x):
+    items = [x, 2.0 * x]
+    copy = list(items)
+    copy.append(x * x)
+    return copy[0] * copy[2]
+
+
+@pytest.mark.parametrize("fn", [tuple_then_write, tuple_then_append])
+def test_tuple_of_a_list_written_later(fn):
+    check_gradient(fn, 0.7)
+    check_jvp(fn, 0.7)
+
+
+def test_list_of_a_list_is_rejected():  # a new list that may grow: no rule
+    with pytest.raises(NoRuleError, match="no adjoint rule for list"):
+        ast_ad.grad(list_of_list)(0.7)

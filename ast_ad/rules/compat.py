@@ -127,19 +127,19 @@ def clip_min_max_tangent(y, a, a_min=None, a_max=None, *, min=None, max=None):
     d[y] = (d[a] * low + d[min] * (1.0 - low)) * high + d[max] * (1.0 - high)
 
 
-# -- tuple(...) and list(...) of a tuple or list: the same items ---------------------------
+# -- tuple(...) of a tuple or list: the same items (not list(...): a new list may grow) -------
 
 
 def _sequence(args):
     return args["iterable"].kind == "other"
 
 
-@adjoint(builtins.tuple, builtins.list, when=_sequence, result_kind="other",
+@adjoint(builtins.tuple, when=_sequence, result_kind="other",
          note="of a tuple or a list (not of an array's rows)")
 def tuple_of(y, iterable=()):
-    b[iterable] = b[y]
+    b[iterable] = list(b[y])  # a copy: the list's adjoint may be written into later
 
 
-@tangent(builtins.tuple, builtins.list, when=_sequence)
+@tangent(builtins.tuple, when=_sequence)
 def tuple_of_tangent(y, iterable=()):
-    d[y] = d[iterable]
+    d[y] = tuple(d[iterable])  # a copy: the list's tangent may be written into later
