@@ -228,3 +228,79 @@ def test_tuple_of_a_list_written_later(fn):
 def test_list_of_a_list_is_rejected():  # a new list that may grow: no rule
     with pytest.raises(NoRuleError, match="no adjoint rule for list"):
         ast_ad.grad(list_of_list)(0.7)
+
+
+# -- results that may share memory with an argument: writes through them are rejected ---------
+
+
+def write_into_rollaxis(x):
+    y = x * 1.0
+    r = np.rollaxis(y, 1)
+    r[0] = 5.0
+    return np.sum(y * y)
+
+
+def write_into_rot90(x):
+    y = x * 1.0
+    r = np.rot90(y)
+    r[0] = 5.0
+    return np.sum(y * y)
+
+
+def write_into_real(x):
+    y = x * 1.0
+    r = np.real(y)
+    r[0] = 5.0
+    return np.sum(y * y)
+
+
+def write_into_real_if_close(x):
+    y = x * 1.0
+    r = np.real_if_close(y)
+    r[0] = 5.0
+    return np.sum(y * y)
+
+
+def write_into_einsum(x):
+    y = x * 1.0
+    r = np.einsum("ij->ji", y)
+    r[0] = 5.0
+    return np.sum(y * y)
+
+
+def write_into_einsum_sublist(x):
+    y = x * 1.0
+    r = np.einsum(y, [0, 1], [1, 0])
+    r[0] = 5.0
+    return np.sum(y * y)
+
+
+def write_into_diff(x):
+    y = x * 1.0
+    r = np.diff(y, 0)
+    r[0] = 5.0
+    return np.sum(y * y)
+
+
+def write_into_split(x):
+    y = x * 1.0
+    a, b = np.hsplit(y, 2)
+    a[0] = 5.0
+    return np.sum(y * y)
+
+
+def write_under_tuple(x):
+    y = x * 1.0
+    t = tuple([y, y])
+    y[0] = 5.0
+    return np.sum(t[0])
+
+
+@pytest.mark.parametrize("fn", [write_into_rollaxis, write_into_rot90, write_into_real,
+                                write_into_real_if_close, write_into_einsum,
+                                write_into_einsum_sublist, write_into_diff, write_into_split,
+                                write_under_tuple])
+def test_writes_through_views_are_rejected(fn):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        ast_ad.grad(fn)(RNG.normal(size=(2, 2)))
+    assert info.value.location.lineno == _line(fn, 3)
