@@ -304,3 +304,44 @@ def test_writes_through_views_are_rejected(fn):
     with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
         ast_ad.grad(fn)(RNG.normal(size=(2, 2)))
     assert info.value.location.lineno == _line(fn, 3)
+
+
+# -- scipy.stats and scipy.signal take seconds to import: their rules load on first use -------
+
+LAZY_SCRIPT = """
+import sys
+import numpy as np
+import ast_ad
+assert "scipy.stats" not in sys.modules and "scipy.signal" not in sys.modules
+from lazy_model import model
+print(ast_ad.grad(model)(np.array([0.3, -0.2, 1.1])))
+"""
+
+LAZY_MODEL = """
+import numpy as np
+import scipy.signal
+import scipy.stats
+
+
+def model(x):
+    return np.sum(scipy.stats.norm.logpdf(x, 0.5, 2.0)) + np.sum(scipy.signal.convolve(x, x))
+"""
+
+
+@needs_scipy
+def test_scipy_stats_and_signal_rules_load_when_first_used(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "lazy_model.py").write_text(LAZY_MODEL)
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(tmp_path)]))
+    result = subprocess.run([sys.executable, "-c", LAZY_SCRIPT], capture_output=True, text=True,
+                            env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    x = np.array([0.3, -0.2, 1.1])
+    expected = -(x - 0.5) / 4.0 + 2 * np.sum(x)  # d/dx of sum(conv(x, x)) = 2 sum(x)
+    np.testing.assert_allclose(np.array(result.stdout.strip()[1:-1].split(), dtype=float),
+                               expected, rtol=1e-6)

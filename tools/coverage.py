@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the rules of this checkout, not of an installed ast_ad
 
 import ast_ad  # noqa: E402, F401  (loads every rule)
-from ast_ad.rules import OPTIONAL, registry  # noqa: E402
+from ast_ad.rules import OPTIONAL, load_all, registry  # noqa: E402
+
+load_all()  # the lazy families too (scipy.stats...)
 
 DOC = ROOT / "docs" / "coverage.md"
 

@@ -1,4 +1,5 @@
-"""scipy.stats distributions, loaded only where SciPy is installed: norm (pdf, cdf, sf, logpdf,
+"""scipy.stats distributions, loaded where SciPy is installed, when the compiler first meets a
+function of scipy.stats (importing it takes seconds): norm (pdf, cdf, sf, logpdf,
 logcdf, logsf in x, loc and scale), t (pdf, logpdf), chi2 (pdf, cdf, logpdf in x), gamma and
 beta (pdf, logpdf). Parameters a rule does not differentiate must carry no derivative."""
 
