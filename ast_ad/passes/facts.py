@@ -26,7 +26,9 @@ from .values import Evaluator, known_shape
 VIEWS = frozenset({
     "reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims",
     "flip", "fliplr", "flipud", "diagonal", "broadcast_to", "asarray", "asanyarray",
-    "atleast_1d", "atleast_2d", "atleast_3d"})
+    "atleast_1d", "atleast_2d", "atleast_3d", "rollaxis", "rot90", "real", "real_if_close",
+    "einsum", "diff",  # np.einsum("ij->ji", x) and np.diff(x, 0) may return views too
+    "tuple"})  # tuple(items): the same arrays
 
 
 # Names and strings that denote a floating dtype (np.float32, dtype="float32", ...).

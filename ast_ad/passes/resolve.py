@@ -15,7 +15,7 @@ import numpy as np
 from .. import anno, cache
 from ..context import Context
 from ..errors import NonDifferentiableError
-from ..rules import registry
+from ..rules import load_for, registry
 from ..syntax import dotted_path, local_names, walk
 
 _MISSING = object()
@@ -68,6 +68,7 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     for node in walk(func):
         if isinstance(node, gast.Call):
             anno.setanno(node, "callee", callee_of(node.func, scope))
+            load_for(anno.getanno(node, "callee"))  # scipy.stats' rules load on first use
             callee, args, keywords = call_parts(node)
             dtype = dtype_argument(callee, args, keywords)
             if dtype is not None:
