@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import types
 
 import numpy as np
@@ -16,13 +17,14 @@ from .api import (
     grad,
     raise_own_error,
 )
+from .arraytypes import is_dask, is_protocol_array
 from .compile import compile_function, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonScalarOutputError
 from .pipeline import check
 from .runtime import output_problem
 from .source import describe, get_source
-from .values import kind_of_value, of_arguments
+from .values import array_info, kind_of_value, of_arguments
 
 
 def _compile(fun, mode: str, argnums: tuple, values: tuple):
@@ -32,10 +34,10 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
         get_source(fun)  # a builtin, ufunc or callable object: SourceUnavailableError
     target = state.compile_for(values, {}) if state is not None else fun
     kinds = tuple(kind_of_value(v) for v in values)
-    arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
-                   for v in values)
+    arrays = tuple(array_info(v) for v in values)
     items = of_arguments(values, arrays)
-    key = (mode, argnums, kinds, arrays, items, getattr(target, "__code__", None))
+    lazy = any(map(is_dask, values))
+    key = (mode, argnums, kinds, arrays, items, lazy, getattr(target, "__code__", None))
     with cache.LOCK:
         found = cache.lookup(target, "transforms", key)  # None if what it assumed changed
         if found is not None:
@@ -51,7 +53,7 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
             check_differentiable(values[i], i, names[i], fun, src.location)
         try:
             functions = compile_function(src, Options(mode, argnums, True, kinds, arrays,
-                                                      values=items))
+                                                      values=items, lazy=lazy))
         except ADError:
             if state is not None:
                 raise_own_error(target, values, {})
@@ -113,11 +115,10 @@ def _float_positions(fun, values) -> tuple:
     values are rejected (not skipped: their derivative would be lost)."""
     nums = []
     for i, v in enumerate(values):
-        if isinstance(v, (complex, np.complexfloating)) or \
-                isinstance(v, np.ndarray) and v.dtype.kind == "c":
+        array = isinstance(v, np.ndarray) or is_protocol_array(v)  # Dask, CuPy too
+        if isinstance(v, (complex, np.complexfloating)) or array and v.dtype.kind == "c":
             check_differentiable(v, i, _param_name(fun, i), fun, _location(fun))
-        if isinstance(v, (float, np.floating)) or isinstance(v, np.ndarray) and \
-                v.dtype.kind == "f":
+        if isinstance(v, (float, np.floating)) or array and v.dtype.kind == "f":
             nums.append(i)
     return tuple(nums)
 
@@ -198,7 +199,7 @@ def vjp(fun, *primals):
 def _copy(value):
     if isinstance(value, list):
         return list(value)
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or is_protocol_array(value):
         return value.copy()
     return value
 
@@ -235,7 +236,7 @@ def jacfwd(fun, argnums=0):
         value = None
         for i in nums:
             x = args[i]
-            for j in range(int(np.size(x))):
+            for j in range(_size(x)):
                 tangents = [np.zeros(np.shape(args[k])) if k != i else _unit(x, j) for k in nums]
                 value, tangent = fn(*args, *tangents)
                 columns[i].append(tangent)
@@ -248,7 +249,7 @@ def jacfwd(fun, argnums=0):
             parts = []
             for i in nums:
                 cols = [c[o] if isinstance(value, tuple) else c for c in columns[i]]
-                stacked = np.stack([np.asarray(c, dtype=float) for c in cols], axis=-1)
+                stacked = np.stack([_float_array(c) for c in cols], axis=-1)
                 parts.append(stacked.reshape(np.shape(out) + np.shape(args[i])))
             per_output.append(tuple(parts) if is_tuple else parts[0])
         return rebuild(per_output)
@@ -279,7 +280,7 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
     per_output = []
     for o, out in enumerate(outputs):
         rows = []
-        for j in range(int(np.size(out))):
+        for j in range(_size(out)):
             cotangent = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in outputs]
             cotangent[o] = _unit(out, j)
             fresh = tuple(_copy(v) if k in mutated else v for k, v in enumerate(saved))
@@ -287,10 +288,16 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
                                  else cotangent[0]))
         parts = []
         for k, i in enumerate(nums):
-            stacked = np.stack([np.asarray(r[k], dtype=float) for r in rows], axis=0)
+            stacked = np.stack([_float_array(r[k]) for r in rows], axis=0)
             parts.append(stacked.reshape(np.shape(out) + np.shape(args[i])))
         per_output.append(tuple(parts) if is_tuple else parts[0])
     return rebuild(per_output)
+
+
+def _float_array(value):
+    """A column or row of a Jacobian as a float array; a Dask one stays lazy (asarray would
+    compute it)."""
+    return value if is_protocol_array(value) else np.asarray(value, dtype=float)
 
 
 def jacobian(fun, argnums=0):
@@ -300,7 +307,7 @@ def jacobian(fun, argnums=0):
     @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
-        inputs = sum(int(np.size(args[i])) for i in nums)
+        inputs = sum(_size(args[i]) for i in nums)
         try:
             prepared = _compile(fun, "vjp", nums, args)
         except ADError as error:
@@ -308,7 +315,7 @@ def jacobian(fun, argnums=0):
         value, _ = prepared[0](*args)
         _check_output(fun, "jacobian", value, True)
         outputs, _ = _outputs(value)
-        if sum(int(np.size(o)) for o in outputs) <= inputs:
+        if sum(_size(o) for o in outputs) <= inputs:
             return _jacrev_at(fun, nums, is_tuple, args, prepared)
         return jacfwd(fun, argnums)(*args)
 
@@ -318,6 +325,11 @@ def jacobian(fun, argnums=0):
 def hessian(fun, argnums=0):
     """The Hessian of a scalar function: forward mode over the generated gradient code."""
     return jacfwd(grad(fun, argnums), argnums)
+
+
+def _size(x) -> int:
+    """np.size(x), read from the shape (Dask has no np.size)."""
+    return math.prod(np.shape(x))
 
 
 def _unit(x, j: int):
