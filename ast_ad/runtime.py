@@ -196,10 +196,12 @@ def zeros_like(x):
 def as_gradient(g, x):
     """The gradient of `x` with x's type: an array of x's dtype, a NumPy scalar of x's
     type, or a float (for arguments, and for the adjoint of a cast such as x.astype(f32))."""
+    if is_protocol_array(g):  # a Dask or CuPy gradient: cast, not computed
+        return g.astype(x.dtype if hasattr(x, "dtype") else np.float64)
     if isinstance(x, np.ndarray):
         return np.asarray(g, dtype=x.dtype)
     if is_protocol_array(x):
-        return g.astype(x.dtype) if hasattr(g, "astype") else np.full_like(x, g)
+        return np.full_like(x, g)
     return x.__class__(g) if isinstance(x, np.floating) else float(g)
 
 

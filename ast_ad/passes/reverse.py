@@ -214,7 +214,10 @@ class _Reverse(Facts):
         for i in self.ctx.options.argnums:
             p = self.params[i]
             g = name(self.adjoint(p)) if p in self.active else self.zero(p)
-            if self.kinds.get(p) == ARRAY and self.needs_cast(i):
+            if self.kinds.get(p) == ARRAY and self.needs_cast(i) and self.ctx.options.lazy:
+                # np.asarray would compute a Dask gradient: as_gradient casts it lazily
+                g = call(self.ctx.reference(runtime.as_gradient, "as_gradient"), [g, name(p)])
+            elif self.kinds.get(p) == ARRAY and self.needs_cast(i):
                 import numpy
 
                 g = call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="asarray",

@@ -55,7 +55,60 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         _fold(func, ctx, names)
     _uniform_arrays(func, ctx)
     _spread_products(func, ctx)
+    if ctx.options.lazy:
+        _lazy_fills(func, ctx)
+        _tests_once(func, ctx)
     return func
+
+
+def _tests_once(func: gast.FunctionDef, ctx: Context) -> None:
+    """In code for Dask arrays, a branch's test that the backward pass tests again,
+    `t = np.sum(x) > 0`, becomes `t = bool(np.sum(x) > 0)`: each `if t:` of a Dask value
+    computes it, and the primal computes it once."""
+    tests = defaultdict(int)
+    for stmt in _walk(func.body):
+        if isinstance(stmt, gast.If) and isinstance(stmt.test, gast.Name):
+            tests[stmt.test.id] += 1
+    for stmt in _walk(func.body):
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+                stmt.targets[0], gast.Name) and tests.get(stmt.targets[0].id, 0) > 1:
+            stmt.value = gast.Call(func=ctx.reference(bool, "bool"), args=[stmt.value],
+                                   keywords=[])
+
+
+def _lazy_fills(func: gast.FunctionDef, ctx: Context) -> None:
+    """In code for Dask arrays, `np.full_like(a, g)` of a value g becomes
+    `np.zeros_like(a) + g`: Dask puts a Dask g into every chunk's task unevaluated, and each
+    chunk then computes it again (a Python number is fine, and stays)."""
+    import numpy
+
+    from ..values import result_dtype
+    from .facts import Facts
+
+    facts = Facts(ctx)
+
+    class Rewrite(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if len(node.args) != 2 or node.keywords or isinstance(node.args[1], gast.Constant) \
+                    or _object(node.func, ctx) is not numpy.full_like:
+                return node
+            array, fill = node.args
+            zeros = gast.Call(func=gast.Attribute(value=node.func.value, attr="zeros_like",
+                                                  ctx=gast.Load()) if isinstance(
+                node.func, gast.Attribute) else ctx.reference(numpy.zeros_like, "zeros_like"),
+                args=[array], keywords=[])
+            summed = gast.BinOp(left=zeros, op=gast.Add(), right=fill)
+            a = facts.value(array)
+            if a.dtype is not None and result_dtype(a, facts.value(fill)) == a.dtype:
+                return summed
+            return gast.Call(func=gast.Attribute(value=summed, attr="astype", ctx=gast.Load()),
+                             args=[gast.Attribute(value=clone(array), attr="dtype",
+                                                  ctx=gast.Load())], keywords=[])
+
+    for stmt in _walk(func.body):
+        if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.Return, gast.Expr)):
+            stmt.value = Rewrite().visit(stmt.value)
 
 
 # -- arrays of one repeated value ----------------------------------------------------

@@ -49,9 +49,9 @@ def reshape_ordered(y, a, shape, order="C"):
     b[a] = np.reshape(b[y], np.shape(a), order=order)
 
 
-@tangent(np.reshape, when=_c_order)  # no order=: Dask's reshape has no such parameter
+@tangent(np.reshape, when=_c_order)  # Dask's reshape: no order=, and a tuple, not an int
 def reshape_tangent_c(y, a, shape, order="C"):
-    d[y] = np.reshape(d[a], shape)
+    d[y] = np.reshape(d[a], np.shape(y))
 
 
 @tangent(np.reshape)
