@@ -130,15 +130,19 @@ def test_forward_mode_vjp_and_hessian_stay_lazy(lazy):
     _, vjp_fn = ast_ad.vjp(logistic, w, Xd, yd)
     cotangents = vjp_fn(1.0)
     hessian = ast_ad.hessian(logistic)(w, Xd, yd)
-    assert all(isinstance(a, da.Array) for a in (value, tangent, hessian, *cotangents))
+    by_rows = ast_ad.jacrev(ast_ad.grad(logistic))(w, Xd, yd)
+    either = ast_ad.jacobian(ast_ad.grad(logistic))(w, Xd, yd)
+    assert all(isinstance(a, da.Array) for a in (value, tangent, hessian, by_rows, either,
+                                                 *cotangents))
     assert lazy.computed == 0
-    got = dask.compute(value, tangent, cotangents, hessian)
+    got = dask.compute(value, tangent, cotangents, hessian, by_rows, either)
     expected_jvp = ast_ad.jvp(logistic, (w, X, y), (dw, dX, np.zeros(30)))
     np.testing.assert_allclose(got[0], expected_jvp[0], rtol=1e-12)
     np.testing.assert_allclose(got[1], expected_jvp[1], rtol=1e-12)
     for a, b in zip(got[2], ast_ad.vjp(logistic, w, X, y)[1](1.0)):
         np.testing.assert_allclose(a, b, rtol=1e-12)
-    np.testing.assert_allclose(got[3], ast_ad.hessian(logistic)(w, X, y), rtol=1e-12)
+    for h in got[3:]:
+        np.testing.assert_allclose(h, ast_ad.hessian(logistic)(w, X, y), rtol=1e-12)
     eps = 1e-6  # the jvp against a central difference
     moved = [logistic(w + s * eps * dw, X + s * eps * dX, y) for s in (1, -1)]
     np.testing.assert_allclose(got[1], (moved[0] - moved[1]) / (2 * eps), rtol=1e-6)

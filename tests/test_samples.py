@@ -1,8 +1,11 @@
 """The samples run and print the seeds' worked values."""
 
+import math
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -65,3 +68,13 @@ def test_readme_shows_the_code_ast_ad_generates():
     shown = shown.split("```")[0]
     golden = (SAMPLES.parent / "tests" / "golden" / "seeds.log_sin.txt").read_text()
     assert shown == golden
+
+
+def test_dask_logistic_regression_learns_lazily():
+    pytest.importorskip("dask", reason="dask is not installed (pip install 'ast-ad[dask]')")
+    out = run("dask_logistic.py").splitlines()
+    assert out[1].startswith("value and gradient before computing: Array, Array of chunks")
+    losses = [float(line.split("loss ")[1].split()[0]) for line in out if line.startswith("step")]
+    assert len(losses) == 8 and losses[0] == float(f"{math.log(2):.6f}")
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert float(out[-1].split("= ")[1]) > 0.99  # the direction of the true weights
