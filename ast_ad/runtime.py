@@ -10,13 +10,13 @@ from .arraytypes import is_protocol_array, known_shape
 from .errors import Location, NonScalarOutputError
 
 
-def _array(x):
+def keep_asarray(x):
     """np.asarray(x), except that a Dask or CuPy array stays one (asarray would compute a
     Dask array, and copy a CuPy one to the host)."""
-    return x if is_protocol_array(x) else np.asarray(x)
+    return x if any_protocol_array(x) else np.asarray(x)
 
 
-def _protocol(*values) -> bool:
+def any_protocol_array(*values) -> bool:
     """Whether any of `values` is a Dask or CuPy array: helpers then build their results
     with functions NumPy dispatches to that library (np.zeros_like(x), np.where), never
     NumPy arrays the size of x nor tests of values (which would compute a Dask array)."""
@@ -38,7 +38,7 @@ def stop_gradient(x):
     the backward pass skips np.max. Where the derivative does not cancel, the gradient
     changes: that is what stop_gradient says.
     """
-    return x.copy() if isinstance(x, np.ndarray) or is_protocol_array(x) else x
+    return x.copy() if isinstance(x, np.ndarray) or any_protocol_array(x) else x
 
 
 stop_gradient.__module__ = "ast_ad"  # it is ast_ad.stop_gradient
@@ -90,7 +90,7 @@ def broadcast_like(t, z):
     shape = _shape(z)
     if _shape(t) == shape:
         return t
-    if is_protocol_array(z) and not known_shape(z):  # a Dask array after a mask: nan sizes
+    if any_protocol_array(z) and not known_shape(z):  # a Dask array after a mask: nan sizes
         return t + np.zeros_like(z)
     return np.broadcast_to(t, shape)
 
@@ -108,7 +108,7 @@ def unreduce(g, x, axis=None, keepdims=False):
     if axis is not None and not keepdims:
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
-    if _protocol(x, g):  # chunked (or on the device) like x
+    if any_protocol_array(x, g):  # chunked (or on the device) like x
         return np.zeros_like(x, dtype=_grad_dtype(x)) + g
     out = np.empty(shape, dtype=_grad_dtype(x))
     out[...] = g
@@ -187,7 +187,7 @@ def zeros_like(x):
     if isinstance(x, (list, tuple)):
         return [zeros_like(e) for e in x]
     if isinstance(x, np.ndarray) or hasattr(x, "shape"):
-        if is_protocol_array(x):
+        if any_protocol_array(x):
             return np.zeros_like(x, dtype=_grad_dtype(x))
         return np.zeros(np.shape(x), dtype=_grad_dtype(x))
     return 0.0
@@ -196,11 +196,11 @@ def zeros_like(x):
 def as_gradient(g, x):
     """The gradient of `x` with x's type: an array of x's dtype, a NumPy scalar of x's
     type, or a float (for arguments, and for the adjoint of a cast such as x.astype(f32))."""
-    if is_protocol_array(g):  # a Dask or CuPy gradient: cast, not computed
+    if any_protocol_array(g):  # a Dask or CuPy gradient: cast, not computed
         return g.astype(x.dtype if hasattr(x, "dtype") else np.float64)
     if isinstance(x, np.ndarray):
         return np.asarray(g, dtype=x.dtype)
-    if is_protocol_array(x):
+    if any_protocol_array(x):
         return np.full_like(x, g)
     return x.__class__(g) if isinstance(x, np.floating) else float(g)
 
@@ -220,7 +220,7 @@ def output_problem(y, real_scalar: bool = True) -> str | None:
         return None
     if isinstance(y, (int, np.integer)):
         return f"an int ({y!r})" if real_scalar else None
-    if type(y) is np.ndarray or is_protocol_array(y):
+    if type(y) is np.ndarray or any_protocol_array(y):
         if y.dtype.kind == "f" or not real_scalar and y.dtype.kind in "iub":
             return None
         return f"an array of dtype {y.dtype}"
@@ -251,7 +251,7 @@ def scalar_output_check(function: str, location: Location):
 
 def power_adjoint_exponent(g, z, x):
     """The adjoint of the exponent `y` in `z = x ** y`: g * z * log(x), taken as 0 where x == 0."""
-    if np.ndim(x) == 0 and np.ndim(g) == 0 and not _protocol(x, g):
+    if np.ndim(x) == 0 and np.ndim(g) == 0 and not any_protocol_array(x, g):
         return g * z * np.log(x) if x != 0 else 0.0 * g
     safe = np.where(x == 0, 1.0, x)
     return np.where(x == 0, 0.0, g * z * np.log(safe))
@@ -271,12 +271,12 @@ def unstack(g, axis=0):
 
 def copy_of(value):
     """A copy of an array (a view would change when its array is written into), else value."""
-    return value.copy() if isinstance(value, np.ndarray) or is_protocol_array(value) else value
+    return value.copy() if isinstance(value, np.ndarray) or any_protocol_array(value) else value
 
 
 def astype(x, dtype, copy=True):
     """What `x.astype(dtype)` means, as a function the rule table can name."""
-    return _array(x).astype(dtype, copy=copy)
+    return keep_asarray(x).astype(dtype, copy=copy)
 
 
 def _inverse(permutation) -> tuple:
@@ -306,7 +306,7 @@ def divide_or_zero(g, y):
     For the kink of a Euclidean norm (np.linalg.norm, hypot, std) at 0: 0 is a
     subgradient there, where g / y would give nan.
     """
-    if np.ndim(g) == 0 and np.ndim(y) == 0 and not _protocol(g, y):
+    if np.ndim(g) == 0 and np.ndim(y) == 0 and not any_protocol_array(g, y):
         return g / y if y != 0 else 0.0 * g
     return np.where(y == 0, 0.0 * g, g / np.where(y == 0, 1.0, y))
 
@@ -316,7 +316,7 @@ def sum_adjoint(g, iterable):
 
     A list's adjoint is a list (one entry per item); an array's items are its rows.
     """
-    if isinstance(iterable, np.ndarray) or is_protocol_array(iterable):
+    if isinstance(iterable, np.ndarray) or any_protocol_array(iterable):
         return unreduce(g, iterable, 0)
     return [unbroadcast(g, item) for item in iterable]
 
@@ -325,7 +325,7 @@ def tie_weights(wins, ties, like):
     """The weight of x in max(x, y) (also min, fmax, fmin, clip): 1 where x `wins`, 0.5 at a
     tie, 0 elsewhere, in the float dtype of `like` (the result): a float64 weight would make
     a float32 gradient float64."""
-    if _protocol(wins, ties):
+    if any_protocol_array(wins, ties):
         return np.where(ties, 0.5, wins.astype(_grad_dtype(like)))
     weights = np.asarray(wins, dtype=_grad_dtype(like))  # a new array: bools are converted
     if np.any(ties):
@@ -341,11 +341,11 @@ def extremum_weights(a, y, axis=None, keepdims=False):
     1 at the extremum, 0 elsewhere; tied extrema share equally (1/k each for a
     k-way tie), as in JAX.
     """
-    a = _array(a)
+    a = keep_asarray(a)
     hit = a == _kept(y, a, axis, keepdims)
     count = np.sum(hit, axis=axis, keepdims=True)
     weights = hit.astype(_grad_dtype(a))
-    if is_protocol_array(a):  # dividing by a count of 1 changes nothing: no test of values
+    if any_protocol_array(a):  # dividing by a count of 1 changes nothing: no test of values
         return weights / count.astype(weights.dtype)
     return weights if np.all(count == 1) else weights / count.astype(weights.dtype)
 
@@ -356,7 +356,7 @@ def prod_of_others(a, axis=None):
     The derivative of np.prod. Written as exclusive products from the left and from
     the right (no division), so it is exact where `a` has zeros.
     """
-    a = _array(a)
+    a = keep_asarray(a)
     if a.ndim == 0:
         return np.ones_like(a, dtype=_grad_dtype(a))
     axes = _axes(axis, a.ndim)
@@ -382,7 +382,7 @@ def reverse_cumsum(g, a, axis=None):
 
 def _along_last(x, axis):
     """x with `axis` moved last (flattened first when axis is None)."""
-    return np.ravel(x) if axis is None else np.moveaxis(_array(x), axis, -1)
+    return np.ravel(x) if axis is None else np.moveaxis(keep_asarray(x), axis, -1)
 
 
 def _from_last(r, x, axis):
@@ -397,7 +397,7 @@ def cumprod_adjoint(g, a, y, axis=None):
     which never divides (one vectorised step per position along the axis).
     """
     ga, aa, ya = _along_last(g, axis), _along_last(a, axis), _along_last(y, axis)
-    if _protocol(ga, aa):  # no test of a's values: the recurrence, one slice at a time
+    if any_protocol_array(ga, aa):  # no test of a's values: the recurrence, one slice at a time
         s = [ga[..., -1] + 0 * aa[..., -1]]
         for k in range(aa.shape[-1] - 2, -1, -1):
             s.append(ga[..., k] + aa[..., k + 1] * s[-1])
@@ -421,7 +421,7 @@ def cumprod_tangent(da, a, y, axis=None):
     """
     da = np.broadcast_to(da, np.shape(a))  # a zero tangent may come as a scalar
     dd, aa, ya = _along_last(da, axis), _along_last(a, axis), _along_last(y, axis)
-    if _protocol(dd, aa):  # no test of a's values: the recurrence, one slice at a time
+    if any_protocol_array(dd, aa):  # no test of a's values: the recurrence, one slice at a time
         dy = [dd[..., 0] + 0 * ya[..., 0]]
         for k in range(1, aa.shape[-1]):
             dy.append(dy[-1] * aa[..., k] + ya[..., k - 1] * dd[..., k])
@@ -446,7 +446,7 @@ def average_weights(a, weights, axis=None):
     Weights either have a's shape or, with `axis`, the shape of a along those axes
     in the order `axis` names them (as NumPy reads them).
     """
-    w = _array(weights)
+    w = keep_asarray(weights)
     if np.shape(a) != w.shape and axis is not None:
         axes = _given_axes(axis, np.ndim(a))
         w = np.transpose(w, _inverse(axes))
@@ -491,7 +491,7 @@ def norm_gradient(x, y, ord=None, axis=None, keepdims=False):
     1-norms) share equally, and the matrix 2-norm / nuclear norm use the singular
     vectors NumPy's SVD returns (exact when singular values are distinct and nonzero).
     """
-    x = _array(x)
+    x = keep_asarray(x)
     if axis is None and (ord is None or x.ndim == 0):
         return divide_or_zero(x, y)  # the 2-norm of x flattened, whatever its ndim
     axes = _axes(axis, x.ndim) if axis is not None else tuple(range(x.ndim))
@@ -549,9 +549,9 @@ def _matrix_norm_gradient(x, yk, ord, rows, cols):
 
 def _zeros_for(g, x):
     """A zero adjoint for `x` that can hold `g`'s values (x's shape, a float dtype)."""
-    dtype = np.result_type(_grad_dtype(x), _array(g).dtype)
-    if _protocol(x, g):  # zeros of x's (or else g's) library: Dask, CuPy
-        return np.zeros_like(x if is_protocol_array(x) else g, shape=np.shape(x), dtype=dtype)
+    dtype = np.result_type(_grad_dtype(x), keep_asarray(g).dtype)
+    if any_protocol_array(x, g):  # zeros of x's (or else g's) library: Dask, CuPy
+        return np.zeros_like(x if any_protocol_array(x) else g, shape=np.shape(x), dtype=dtype)
     return np.zeros(np.shape(x), dtype=dtype)
 
 
@@ -644,13 +644,13 @@ def einsum_adjoint(g, subscripts, operands, k):
                   *[o for i, o in enumerate(operands) if i != k])
     if kept != letters:
         r = np.reshape(r, [sizes[c] if c in kept else 1 for c in letters])
-        if _protocol(r):  # a broadcast view: no NumPy array of x's size in the graph
+        if any_protocol_array(r):  # a broadcast view: no NumPy array of x's size in the graph
             r = np.broadcast_to(r, [sizes[c] for c in letters])
         else:
             r = r * np.ones([sizes[c] for c in letters], dtype=r.dtype)
     if letters == target:
         return r
-    if _protocol(r, x):  # r where the repeated letters' positions agree, 0 elsewhere
+    if any_protocol_array(r, x):  # r where the repeated letters' positions agree, 0 elsewhere
         grids = np.indices([sizes[c] for c in target], sparse=True)
         mask = np.ones((1,) * len(target), dtype=bool)
         for i, c in enumerate(target):
@@ -676,7 +676,7 @@ def diagonal_adjoint(g, a, offset=0, axis1=0, axis2=1):
     g's last axis runs along the diagonal (a size-1 last axis is spread along it:
     the adjoint of np.trace is diagonal_adjoint(g[..., None], ...)).
     """
-    if _protocol(g, a):
+    if any_protocol_array(g, a):
         return _diagonal_adjoint_lazy(g, a, offset, axis1, axis2)
     zeros = _zeros_for(g, a)
     moved = np.zeros_like(np.moveaxis(zeros, (axis1, axis2), (-2, -1)))  # a new array
@@ -824,7 +824,7 @@ def _cut(g, arrays, shapes, axis):
     """g split along `axis` into pieces of the given (promoted) shapes, each then reshaped
     to its array's own shape."""
     sizes = np.cumsum([s[axis] for s in shapes])[:-1]
-    if _protocol(g):  # Dask has no np.split: slices
+    if any_protocol_array(g):  # Dask has no np.split: slices
         bounds = [0] + sizes.tolist() + [np.shape(g)[axis]]
         pieces = [g[(slice(None),) * (axis % np.ndim(g)) + (slice(lo, hi),)]
                   for lo, hi in zip(bounds, bounds[1:])]
