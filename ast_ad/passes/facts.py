@@ -146,7 +146,8 @@ class Facts:
         if any(v.container is not None for v in found):  # what a list or tuple holds
             values = tuple(array(None, a[1]) if a is not None else v
                            for v, a in zip(found, arrays))
-        return Options(mode, argnums, True, kinds, arrays, values=values), params, atoms, argnums
+        return Options(mode, argnums, True, kinds, arrays, values=values,
+                       lazy=self.ctx.options.lazy), params, atoms, argnums
 
     def value(self, node: gast.AST) -> Value:
         """The abstract value of a generated expression (forward names, adjoints, calls):

@@ -57,6 +57,11 @@ def reshape_ordered(y, a, shape, order="C"):
     b[a] = np.reshape(b[y], np.shape(a), order=order)
 
 
+@tangent(np.reshape, when=_c_order)  # Dask's reshape: no order=, and a tuple, not an int
+def reshape_tangent_c(y, a, shape, order="C"):
+    d[y] = np.reshape(d[a], np.shape(y))
+
+
 @tangent(np.reshape)
 def reshape_tangent(y, a, shape, order="C"):
     d[y] = np.reshape(d[a], shape, order=order)
@@ -75,6 +80,11 @@ def ravel(y, a, order="C"):
 @adjoint(np.ravel, when=_memory_order)
 def ravel_ordered(y, a, order="C"):
     b[a] = np.reshape(b[y], np.shape(a), order=order)
+
+
+@tangent(np.ravel, when=_c_order)
+def ravel_tangent_c(y, a, order="C"):
+    d[y] = np.ravel(d[a])
 
 
 @tangent(np.ravel)
@@ -160,7 +170,7 @@ def concatenate(y, arrays, axis=0):
 
 @adjoint(np.concatenate, when=lambda args: args["arrays"].kind == "array")
 def concatenate_of_array(y, arrays, axis=0):
-    b[arrays] = np.reshape(unconcatenate(b[y], list(arrays), axis), np.shape(arrays))
+    b[arrays] = np.stack(unconcatenate(b[y], list(arrays), axis))  # a Dask array: lazily
 
 
 @tangent(np.concatenate)
