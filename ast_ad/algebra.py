@@ -81,6 +81,10 @@ def simplify(node: gast.AST, floats: bool = True) -> gast.AST:
             return _neg(right)
         if b == -1:
             return _neg(left)
+        if _is_reciprocal(left):  # (1.0 / a) * b -> b / a: one operation, one rounding
+            return gast.BinOp(left=right, op=gast.Div(), right=left.right)
+        if _is_reciprocal(right):
+            return gast.BinOp(left=left, op=gast.Div(), right=right.right)
         if _is_neg(left):  # (-a) * b -> -(a * b): the sign reads first
             return _neg(simplify(gast.BinOp(left=left.operand, op=node.op, right=right), floats))
         if _is_neg(right):
@@ -110,6 +114,13 @@ def simplify(node: gast.AST, floats: bool = True) -> gast.AST:
         if b == 1:
             return left
     return node
+
+
+def _is_reciprocal(node) -> bool:
+    """1.0 / a (a float one: the quotient is a float whatever a holds)."""
+    return isinstance(node, gast.BinOp) and isinstance(node.op, gast.Div) \
+        and isinstance(node.left, gast.Constant) and type(node.left.value) is float \
+        and node.left.value == 1.0
 
 
 def _is_neg(node) -> bool:

@@ -12,23 +12,15 @@ from __future__ import annotations
 
 import math
 
-# (module, class name) of the accepted array classes; compared by name so that neither
-# library is imported (nor needed) to recognise the other's arrays, or NumPy's.
-_CLASSES = frozenset({
-    ("dask.array.core", "Array"),
-    ("cupy", "ndarray"),
-    ("cupy._core.core", "ndarray"),
-})
-_known: dict[type, bool] = {}
-
 
 def is_protocol_array(value) -> bool:
-    """A Dask or CuPy array (not a NumPy array, nor an arbitrary array-like)."""
+    """A Dask or CuPy array (not a NumPy array, nor an arbitrary array-like). Classes are
+    compared by (module, name), so that neither library is imported (nor needed) to
+    recognise the other's arrays, or NumPy's; no module-level state, so that
+    `ast-ad export` can copy it into a standalone module."""
     cls = type(value)
-    found = _known.get(cls)
-    if found is None:
-        found = _known[cls] = (cls.__module__, cls.__qualname__) in _CLASSES
-    return found
+    return (cls.__module__, cls.__qualname__) in (
+        ("dask.array.core", "Array"), ("cupy", "ndarray"), ("cupy._core.core", "ndarray"))
 
 
 def is_dask(value) -> bool:

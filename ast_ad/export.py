@@ -296,8 +296,9 @@ def _add_helper(helpers: dict, var: str, fn: types.FunctionType, imports: set) -
             obj = fn.__globals__[name]
             if isinstance(obj, types.ModuleType):
                 imports.add(_import_module(obj, name))
-            elif isinstance(obj, types.FunctionType) and obj.__module__ == fn.__module__:
-                _add_helper(helpers, name, obj, imports)
+            elif isinstance(obj, types.FunctionType) and (
+                    obj.__module__ == fn.__module__ or _is_ast_ad(obj)):
+                _add_helper(helpers, name, obj, imports)  # (arraytypes' tests, say)
             else:
                 raise ADError(f"cannot export: the runtime helper {fn.__name__} uses {name} "
                               f"({_what(obj)})", hint=_HINT)

@@ -116,14 +116,19 @@ def _uniform_names(func: gast.FunctionDef, ctx: Context) -> None:
                 and uses[node.id] is not None \
                 and not any(getattr(n, s) is node for n, s in uses[node.id]):
             uses[node.id] = None  # read outside arithmetic: keep the array
+    changed = set()
     for var, (stmt, _) in fills.items():
         if not uses[var]:
             continue
         for node, side in uses[var]:
             setattr(node, side, clone(stmt.value.args[1]))
+            changed.add(id(node))
         for block in [func.body] + [b for s in _walk(func.body) for b in blocks(s)]:
             if any(s is stmt for s in block):
                 block[:] = [s for s in block if s is not stmt]
+    for stmt in _walk(func.body):  # 1.0 / (1.0 + t) * t is t / (1.0 + t) now
+        if isinstance(stmt, gast.Assign) and any(id(n) in changed for n in walk(stmt.value)):
+            stmt.value = algebra.simplify(stmt.value, target_name(stmt) in ctx.primal_of)
 
 
 def _tests_once(func: gast.FunctionDef, ctx: Context) -> None:
