@@ -34,7 +34,20 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import assign, clone, const, is_constant, local_names, name, rename, root_name, walk
+from ..syntax import (
+    assign,
+    clone,
+    const,
+    dotted_path,
+    is_constant,
+    local_names,
+    name,
+    rename,
+    root_name,
+    walk,
+)
+from . import comprehensions
+from .resolve import Scope
 
 
 def anf(func: gast.FunctionDef, ctx: Context,
@@ -60,6 +73,7 @@ class _Lowering:
         self.helper = helper
         self.nested: dict[str, gast.FunctionDef] = {}  # local functions, inlined where called
         self.inlining: list[str] = []
+        self.consumed: set[int] = set()  # generator expressions a call consumes as a list
 
     # -- statements ---------------------------------------------------------
 
@@ -317,6 +331,10 @@ class _Lowering:
 
     def expr_Call(self, node, out):
         func = node.func
+        if any(isinstance(a, (gast.ListComp, gast.GeneratorExp)) for a in node.args):
+            folded = self.consume(node, out)
+            if folded is not None:
+                return folded
         if isinstance(func, gast.Name) and func.id in self.nested:
             return self.inline(self.nested[func.id], node, out)
         if isinstance(func, gast.Name) and func.id not in self.locals \
@@ -430,6 +448,60 @@ class _Lowering:
                                         format_spec=v.format_spec)
             values.append(v)
         return gast.JoinedStr(values=values)
+
+    # -- comprehensions (see passes/comprehensions.py) ----------------------
+
+    def expr_ListComp(self, node, out):
+        stmts, result = comprehensions.as_loops(node, self.new_temp, self.fresh_local)
+        body = gast.FunctionDef(name="comprehension", args=gast.arguments(
+            args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[]), body=stmts + [gast.copy_location(gast.Return(value=result), node)],
+            decorator_list=[], returns=None, type_comment=None, type_params=[])
+        for stmt in self.prepare(body).body[:-1]:
+            self.stmt(stmt, out)
+        return result
+
+    def expr_GeneratorExp(self, node, out):
+        if id(node) not in self.consumed:
+            raise self.ctx.error(
+                UnsupportedSyntaxError, node, "unsupported: a generator expression used as "
+                "a value", "pass it straight to sum, max, min, any, all, list, tuple or "
+                "sorted, or build a list with [...]")
+        return self.expr_ListComp(node, out)
+
+    def fresh_local(self, base: str) -> str:
+        fresh = self.ctx.namer.fresh(base)
+        self.locals.add(fresh)
+        return fresh
+
+    def consume(self, node: gast.Call, out: list):
+        """A call given comprehensions: its generator expressions allowed as lists where
+        the callee cannot tell; `max`/`min` of one comprehension lowered to a loop (then
+        its result, else None)."""
+        func = node.func
+        callee = Scope(self.ctx, self.locals).value(func.id) \
+            if isinstance(func, gast.Name) else None
+        consumer = any(callee is c for c in comprehensions.CONSUMERS)
+        for arg in node.args:
+            if isinstance(arg, gast.GeneratorExp):
+                if not consumer:
+                    raise self.ctx.error(
+                        UnsupportedSyntaxError, arg,
+                        "unsupported: a generator expression passed to "
+                        f"{dotted_path(func) or 'a computed function'}",
+                        "pass a list comprehension [...] instead")
+                self.consumed.add(id(arg))
+        if callee is list and len(node.args) == 1 and not node.keywords:
+            return self.expr(node.args[0], out)  # the comprehension's list is a new list
+        if any(callee is c for c in comprehensions.FOLDS) and len(node.args) == 1 \
+                and not node.keywords:
+            items = self.expr(node.args[0], out)
+            stmts, result = comprehensions.fold(func.id, items, self.new_temp,
+                                                lambda: self.fresh_local("k"), node)
+            for stmt in stmts:
+                self.stmt(stmt, out)
+            return result
+        return None
 
 
 

@@ -17,6 +17,7 @@ ALLOWED_EXPRESSIONS = (
     gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare,
     gast.Call, gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple, gast.List,
     gast.IfExp, gast.JoinedStr, gast.FormattedValue, gast.keyword,
+    gast.ListComp, gast.GeneratorExp, gast.comprehension,
 )
 # Pieces of the above that are not themselves statements or expressions.
 ALLOWED_OTHER = (
@@ -47,10 +48,8 @@ REJECTED = {
                   "or use def"),
     gast.Import: ("an import statement", "import at module level"),
     gast.ImportFrom: ("an import statement", "import at module level"),
-    gast.ListComp: ("a list comprehension", "write a for loop that appends to a list"),
     gast.SetComp: ("a set comprehension", "write a for loop"),
     gast.DictComp: ("a dict comprehension", "write a for loop"),
-    gast.GeneratorExp: ("a generator expression", "write a for loop that appends to a list"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign the value in its own statement"),
     gast.Starred: ("a starred expression", "pass or unpack the values one by one"),
     gast.Dict: ("a dict display", "use separate variables, a tuple or an array"),
@@ -129,6 +128,12 @@ def _check_details(node: gast.AST, ctx: Context) -> None:
                             "assign a value, or remove the line")
         _check_target(node.target, ctx)
     elif isinstance(node, gast.For):
+        _check_target(node.target, ctx)
+    elif isinstance(node, gast.comprehension):
+        if node.is_async:
+            raise ctx.error(UnsupportedSyntaxError, node.target,
+                            "unsupported syntax: an async comprehension",
+                            "differentiate a synchronous function")
         _check_target(node.target, ctx)
 
 

@@ -1,0 +1,75 @@
+"""Python as people write it (issue 12): comprehensions, `with` blocks, bound methods,
+*args/**kwargs helpers, recursion (see test_python_syntax.py); errors on known lines."""
+
+
+import numpy as np
+
+# -- comprehensions -----------------------------------------------------------------
+
+def weighted_sum(ws, xs):
+    return sum(w * x for w, x in zip(ws, xs))
+
+
+def stack_rows(x, W):
+    rows = [np.tanh(W[i] * x) for i in range(W.shape[0]) if i != 1]
+    return np.sum(np.stack(rows) ** 2)
+
+
+def array_of_scalars(x, y):
+    v = np.array([x * k + y for k in range(4)])
+    return np.sum(v * v)
+
+
+def largest(x, y):
+    return max(x * a + y for a in (1.0, 2.0, -3.0)) + min([x * y * k - k for k in (1.0, -1.0, 2.0)])
+
+
+def nested_loops(x, n):
+    return sum(x ** i * j for i in range(n) for j in range(i) if (i + j) % 2 == 0)
+
+
+def scoped(x):
+    i = 10.0
+    s = sum(x * i for i in range(3))
+    return s * i  # the outer i, unchanged by the comprehension's
+
+
+def first_iterable_outside(x):
+    xs = [x, 2.0 * x]
+    return sum(x * x for x in xs)  # `xs` is read before the comprehension's x exists
+
+
+def lazy_branch(x, take):
+    return x * x if take else sum([1.0 / (x - x) for _ in range(2)])
+
+
+def in_while_condition(x):
+    while sum(x * j for j in range(3)) < 20.0:
+        x = x * 1.5
+    return x
+
+
+def sum_of_arrays(x):
+    return np.sum(sum(np.sin(x * k) for k in range(3)) ** 2)
+
+
+def sum_with_start(x, y):
+    return sum((x * k for k in range(3)), y * y)
+
+
+def empty_sum(x, n):
+    return x + sum(x * k for k in range(n))
+
+
+def consumed_as_list(x):
+    t = list(x * k for k in range(3))
+    return t[1] * t[2] + float(any(v > 1.0 for v in t))
+
+
+def generator_as_value(x):
+    g = (x * k for k in range(3))
+    return sum(g)
+
+
+def generator_to_numpy(x):
+    return np.array(x * k for k in range(3))

@@ -1,0 +1,79 @@
+"""Python as people write it (issue 12): comprehensions, `with` blocks, bound methods,
+*args/**kwargs helpers and recursion, against central differences (reverse and forward
+mode), and what stays rejected."""
+
+import os
+
+import numpy as np
+import pytest
+import python_syntax_cases as cases
+from numeric import check_gradient, check_jvp
+
+import ast_ad
+from ast_ad import UnsupportedSyntaxError
+
+FILE = os.path.basename(cases.__file__)
+rng = np.random.default_rng(12)
+
+
+def _expect(error, fn, offset, col, words):
+    line = fn.__code__.co_firstlineno + offset
+    text = str(error)
+    assert f"{FILE}:{line}:{col}: " in text, text
+    assert words in text, text
+    assert " — " in text  # says what to write instead
+
+
+# -- comprehensions -----------------------------------------------------------------
+
+COMPREHENSIONS = [
+    (cases.weighted_sum, (rng.normal(size=4), rng.normal(size=4))),
+    (cases.stack_rows, (rng.normal(size=3), rng.normal(size=(4, 3)))),
+    (cases.array_of_scalars, (0.7, -0.3)),
+    (cases.largest, (0.7, 0.4)),
+    (cases.largest, (-0.7, 0.4)),
+    (cases.nested_loops, (1.3, 5)),
+    (cases.scoped, (1.5,)),
+    (cases.first_iterable_outside, (1.5,)),
+    (cases.lazy_branch, (1.5, True)),
+    (cases.in_while_condition, (1.1,)),
+    (cases.sum_of_arrays, (rng.normal(size=3),)),
+    (cases.sum_with_start, (0.8, 1.7)),
+    (cases.empty_sum, (0.8, 0)),
+    (cases.empty_sum, (0.8, 3)),
+    (cases.consumed_as_list, (0.8,)),
+    (cases.consumed_as_list, (0.2,)),
+]
+
+
+@pytest.mark.parametrize("fn, args", COMPREHENSIONS,
+                         ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(COMPREHENSIONS)])
+def test_comprehension_gradients(fn, args):
+    check_gradient(fn, *args)
+    check_jvp(fn, *args)
+
+
+def test_sum_of_a_generator_starts_from_zero():
+    # Python's sum adds the items to 0: an empty generator gives 0 and a zero gradient.
+    value, g = ast_ad.value_and_grad(cases.empty_sum)(0.8, 0)
+    assert value == 0.8 and g == 1.0
+
+
+def test_comprehension_variables_do_not_leak():
+    assert cases.scoped(1.5) == ast_ad.value_and_grad(cases.scoped)(1.5)[0] == 45.0
+
+
+def test_comprehension_is_lowered_to_a_readable_loop():
+    text = ast_ad.source(ast_ad.value_and_grad(cases.weighted_sum), rng.normal(size=3),
+                         rng.normal(size=3))
+    assert "for k in range(" in text and ".append(" in text and "sum(" in text
+
+
+@pytest.mark.parametrize("fn, offset, col, words", [
+    (cases.generator_as_value, 1, 9, "generator expression used as a value"),
+    (cases.generator_to_numpy, 1, 20, "generator expression passed to np.array"),
+])
+def test_generators_outside_known_consumers_are_rejected(fn, offset, col, words):
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        ast_ad.grad(fn)(1.0)
+    _expect(info.value, fn, offset, col, words)
