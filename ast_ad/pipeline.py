@@ -32,6 +32,7 @@ from .passes.fuse import fuse
 from .passes.hoist import hoist
 from .passes.inplace import inplace
 from .passes.loops import loops
+from .passes.managers import enter_managers
 from .passes.mutation import check_mutation
 from .passes.parse import parse
 from .passes.resolve import resolve
@@ -41,6 +42,7 @@ from .passes.simplify import simplify
 from .passes.split import split
 from .passes.ssa import ssa
 from .passes.values import infer_values
+from .passes.with_blocks import with_blocks
 from .recursion import room_for
 from .source import FunctionSource, get_source
 from .syntax import walk_statements
@@ -54,7 +56,7 @@ def lower_to_anf(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     stages between fence and anf, as the function itself did; so does a small helper
     of the same module (parsed and fenced first)."""
     def prepare(body):
-        return exits(loops(body, ctx), ctx)
+        return exits(loops(with_blocks(body, ctx), ctx), ctx)
 
     return anf(tree, ctx, prepare, lambda name, names: inlinable_helper(name, names, ctx,
                                                                         prepare))
@@ -98,6 +100,7 @@ def inlinable_helper(name: str, names: set, ctx: Context, prepare):
 # (stage name, pass) in order; every stage takes and returns the function's tree.
 LOWERING: list[tuple[str, Pass]] = [
     ("fence", fence),
+    ("with", with_blocks),
     ("loops", loops),
     ("exits", exits),
     ("anf", lower_to_anf),
@@ -124,6 +127,7 @@ REVERSE: list[tuple[str, Pass]] = [
     ("save", save),
     ("inplace", inplace),
     ("split", split),
+    ("managers", enter_managers),
 ]
 
 STAGES = ["parse"] + [n for n, _ in LOWERING + REVERSE]

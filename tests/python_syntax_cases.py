@@ -1,6 +1,10 @@
 """Python as people write it (issue 12): comprehensions, `with` blocks, bound methods,
 *args/**kwargs helpers, recursion (see test_python_syntax.py); errors on known lines."""
 
+import contextlib
+import math
+import threading
+import warnings
 
 import numpy as np
 
@@ -73,3 +77,67 @@ def generator_as_value(x):
 
 def generator_to_numpy(x):
     return np.array(x * k for k in range(3))
+
+
+# -- with blocks ----------------------------------------------------------------------
+
+def entropy(p):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(p), 0.0)
+    return -np.sum(terms)
+
+
+def quiet_sqrt(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = np.sqrt(x) * x
+    return np.sum(y)
+
+
+def nested_with_return(x):
+    with np.errstate(over="ignore"):
+        with warnings.catch_warnings():
+            if x > 0:
+                return math.exp(x) * 2.0
+        y = x * x
+    return y * x
+
+
+def with_in_loop(x, n):
+    s = 0.0
+    for i in range(n):
+        with np.errstate(divide="ignore"):
+            s = s + np.log(x * i + 1.0)
+            if s > 100.0:
+                break
+    return s
+
+
+def raising_errstate(x):
+    with np.errstate(divide="raise"):
+        y = np.log(x)
+    return np.sum(y)
+
+
+def suppressing(x):
+    with contextlib.suppress(ValueError):
+        x = x * 2
+    return x
+
+
+def unknown_manager(x):
+    with threading.Lock():
+        x = x * 2
+    return x
+
+
+def binding_manager(x):
+    with warnings.catch_warnings(record=True) as caught:
+        x = x * 2
+    return x + len(caught)
+
+
+def computed_manager_argument(x, mode):
+    with np.errstate(divide=mode):
+        x = x * 2
+    return x

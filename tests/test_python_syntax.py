@@ -3,6 +3,7 @@
 mode), and what stays rejected."""
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -76,4 +77,63 @@ def test_comprehension_is_lowered_to_a_readable_loop():
 def test_generators_outside_known_consumers_are_rejected(fn, offset, col, words):
     with pytest.raises(UnsupportedSyntaxError) as info:
         ast_ad.grad(fn)(1.0)
+    _expect(info.value, fn, offset, col, words)
+
+
+# -- with blocks ----------------------------------------------------------------------
+
+WITH_BLOCKS = [
+    (cases.entropy, (np.array([0.2, 0.5, 0.3]),)),
+    (cases.quiet_sqrt, (np.array([0.2, 0.5, 1.3]),)),
+    (cases.nested_with_return, (0.7,)),
+    (cases.nested_with_return, (-0.7,)),
+    (cases.with_in_loop, (0.7, 4)),
+]
+
+
+@pytest.mark.parametrize("fn, args", WITH_BLOCKS,
+                         ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(WITH_BLOCKS)])
+def test_with_block_gradients(fn, args):
+    check_gradient(fn, *args)
+    check_jvp(fn, *args)
+
+
+def test_with_block_is_entered_forward_and_backward():
+    p = np.array([0.0, 0.5, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning outside the errstate would raise here
+        value, g = ast_ad.value_and_grad(cases.entropy)(p)
+        tangent = ast_ad.jvp(cases.entropy, (p,), (np.ones(3),))[1]
+        quiet = ast_ad.grad(cases.quiet_sqrt)(np.array([0.0, 1.0]))
+    assert value == pytest.approx(np.log(2.0))
+    np.testing.assert_allclose(g[1:], -(np.log(0.5) + 1.0))
+    assert np.isfinite(tangent)
+    assert quiet[1] == pytest.approx(1.5)
+    text = ast_ad.source(ast_ad.value_and_grad(cases.quiet_sqrt), np.ones(2))
+    # the filter is set again where the backward statements run
+    code = [line.strip() for line in text.splitlines() if not line.strip().startswith("#")]
+    assert code.count("with warnings.catch_warnings():") == 2
+    assert code.count("warnings.simplefilter('ignore')") == 2
+
+
+def test_errstate_raise_still_raises():
+    with pytest.raises(FloatingPointError):
+        ast_ad.grad(cases.raising_errstate)(np.array([0.0, 1.0]))
+
+
+def test_second_order_through_a_with_block():
+    h = ast_ad.hessian(cases.nested_with_return)(-0.7)
+    assert h == pytest.approx(6 * -0.7)
+
+
+@pytest.mark.parametrize("fn, offset, col, words", [
+    (cases.suppressing, 1, 10, "contextlib.suppress skips the rest of the block"),
+    (cases.unknown_manager, 1, 10, "does not know what threading.Lock does"),
+    (cases.binding_manager, 1, 5, "with statement binding a name"),
+    (cases.computed_manager_argument, 1, 29, "argument computed in the function"),
+])
+def test_with_blocks_that_may_change_values_are_rejected(fn, offset, col, words):
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        ast_ad.grad(fn)(1.0, "ignore") if fn is cases.computed_manager_argument \
+            else ast_ad.grad(fn)(1.0)
     _expect(info.value, fn, offset, col, words)

@@ -74,6 +74,7 @@ class _Lowering:
         self.nested: dict[str, gast.FunctionDef] = {}  # local functions, inlined where called
         self.inlining: list[str] = []
         self.consumed: set[int] = set()  # generator expressions a call consumes as a list
+        self.around: tuple = ()  # the withitems around the call being inlined
 
     # -- statements ---------------------------------------------------------
 
@@ -90,6 +91,10 @@ class _Lowering:
     def emit(self, out: list, stmt: gast.AST, origin: gast.AST) -> None:
         if not anno.hasanno(stmt, "origin"):
             anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
+        if self.around:  # a function inlined inside `with` blocks (see passes/managers.py)
+            source = anno.getanno(stmt, "origin")
+            if not anno.hasanno(source, "managers"):
+                anno.setanno(source, "managers", self.around)
         out.append(stmt)
 
     def stmt_FunctionDef(self, node: gast.FunctionDef, out: list) -> None:
@@ -384,9 +389,11 @@ class _Lowering:
         if not prepared:
             body = self.prepare(body)
         self.inlining.append(fn.name)
+        around, self.around = self.around, anno.getanno(call_node, "managers", self.around)
         for stmt in body.body[:-1]:
             self.stmt(stmt, out)
         result = self.expr(body.body[-1].value or const(None), out)
+        self.around = around
         self.inlining.pop()
         return result
 

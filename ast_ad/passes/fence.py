@@ -12,6 +12,7 @@ from ..syntax import walk
 ALLOWED_STATEMENTS = (
     gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return, gast.Expr, gast.Pass,
     gast.If, gast.For, gast.While, gast.Break, gast.Continue, gast.Assert, gast.Raise,
+    gast.With,
 )
 ALLOWED_EXPRESSIONS = (
     gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare,
@@ -22,14 +23,13 @@ ALLOWED_EXPRESSIONS = (
 # Pieces of the above that are not themselves statements or expressions.
 ALLOWED_OTHER = (
     gast.Load, gast.Store, gast.operator, gast.unaryop, gast.boolop, gast.cmpop,
-    gast.expr_context,
+    gast.expr_context, gast.withitem,
 )
 
 # What to call a rejected construct, and what to write instead.
 REJECTED = {
     gast.Try: ("a try statement", "move the error handling out of the differentiated function"),
     gast.TryStar: ("a try statement", "move the error handling out of the differentiated function"),
-    gast.With: ("a with statement", "move the `with` block out of the differentiated function"),
     gast.AsyncWith: ("an async with statement", "differentiate a synchronous function"),
     gast.AsyncFor: ("an async for loop", "differentiate a synchronous function"),
     gast.AsyncFunctionDef: ("an async function", "differentiate a synchronous function"),
@@ -129,6 +129,18 @@ def _check_details(node: gast.AST, ctx: Context) -> None:
         _check_target(node.target, ctx)
     elif isinstance(node, gast.For):
         _check_target(node.target, ctx)
+    elif isinstance(node, gast.With):
+        for item in node.items:
+            if item.optional_vars is not None:
+                raise ctx.error(UnsupportedSyntaxError, node,
+                                "unsupported syntax: a with statement binding a name (as ...)",
+                                "differentiate only the body, with no `as`: ast-ad enters "
+                                "np.errstate(...) and warnings.catch_warnings() blocks")
+            if not isinstance(item.context_expr, gast.Call):
+                raise ctx.error(UnsupportedSyntaxError, item.context_expr,
+                                "unsupported syntax: a with statement on a computed value",
+                                "write the manager's call in the with statement, e.g. "
+                                "`with np.errstate(divide=\"ignore\"):`")
     elif isinstance(node, gast.comprehension):
         if node.is_async:
             raise ctx.error(UnsupportedSyntaxError, node.target,
