@@ -35,6 +35,9 @@ class Options:
     # Accumulate adjoints into their arrays in place (`bx += c`, the inplace pass); off
     # in the version of the code that is itself differentiated (see source.get_source).
     inplace: bool = True
+    # The class of the first argument (`self`) of a bound method (grad(obj.method)):
+    # its methods called as `self.m(...)` are inlined (see pipeline.inlinable_method).
+    self_class: type | None = None
 
     @classmethod
     def of_values(cls, values: tuple, **options) -> "Options":

@@ -58,8 +58,9 @@ def lower_to_anf(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     def prepare(body):
         return exits(loops(with_blocks(body, ctx), ctx), ctx)
 
-    return anf(tree, ctx, prepare, lambda name, names: inlinable_helper(name, names, ctx,
-                                                                        prepare))
+    return anf(tree, ctx, prepare,
+               lambda name, names: inlinable_helper(name, names, ctx, prepare),
+               lambda name, names: inlinable_method(name, names, ctx, prepare))
 
 
 # A helper with at most this many statements is inlined where it is called.
@@ -94,6 +95,35 @@ def inlinable_helper(name: str, names: set, ctx: Context, prepare):
         return None
     # The code inlined is right only while `name` still refers to this function.
     cache.depend("global", ctx.src.globals, name, (), fn)
+    return prepare(tree)
+
+
+def inlinable_method(name: str, names: set, ctx: Context, prepare):
+    """The tree of the method `name` of a bound method's class (Options.self_class), to
+    inline where the method calls `self.name(...)`: a plain function of the same module
+    (same globals, no closure such as super()'s, defaults only of constants), reached
+    through the class as a global of that module; else None (the call is then rejected)."""
+    from .rules import registry
+
+    cls = ctx.options.self_class
+    fn = inspect.getattr_static(cls, name, None) if cls is not None else None
+    if not isinstance(fn, types.FunctionType) or fn.__globals__ is not ctx.src.globals \
+            or fn.__closure__ or ctx.src.globals.get(cls.__name__) is not cls \
+            or any(not isinstance(d, (int, float, str, bool, type(None)))
+                   for d in (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values())) \
+            or hasattr(fn, "__wrapped__") or registry.lookup(fn) is not None \
+            or fn.__code__.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE):
+        return None
+    if set(fn.__code__.co_names) & names:
+        return None  # a global it reads would read the caller's local of that name
+    try:
+        src = get_source(fn)
+        tree = parse(src)
+        fence(tree, Context(src, Options()))
+    except ADError:
+        return None
+    # The code inlined is right only while the class still has this method.
+    cache.depend("global", ctx.src.globals, cls.__name__, (name,), fn, cls)
     return prepare(tree)
 
 

@@ -141,3 +141,30 @@ def computed_manager_argument(x, mode):
     with np.errstate(divide=mode):
         x = x * 2
     return x
+
+
+# -- bound methods ---------------------------------------------------------------------
+
+class Layer:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    @property
+    def bias(self):
+        return 2.0 * self.b
+
+    def predict(self, x):
+        return np.tanh(self.W @ x + self.bias)
+
+    def loss(self, x, y=None):
+        error = self.predict(x) - (0.0 if y is None else y)
+        return np.sum(error ** 2) + self.penalty(x)
+
+    def penalty(self, x, weight=0.1):
+        return weight * np.sum(x * x)
+
+
+class ScaledLayer(Layer):
+    def predict(self, x):
+        return 3.0 * np.sin(self.W @ x)

@@ -53,6 +53,7 @@ from .resolve import Scope
 def anf(func: gast.FunctionDef, ctx: Context,
         prepare: Callable[[gast.FunctionDef], gast.FunctionDef],
         helper: Callable[[str, set], gast.FunctionDef | None] = lambda name, names: None,
+        method: Callable[[str, set], gast.FunctionDef | None] = lambda name, names: None,
         ) -> gast.FunctionDef:
     """Return `func` with its body in A-normal form (see the module docstring).
 
@@ -61,6 +62,13 @@ def anf(func: gast.FunctionDef, ctx: Context,
     So is a small helper of the same module: `helper(name, names the function uses)`
     gives its tree, prepared, when it can be inlined (see pipeline.inlinable_helper)."""
     lowering = _Lowering(ctx, local_names(func), prepare, helper)
+    params = func.args.posonlyargs + func.args.args
+    if ctx.options.self_class is not None and params:  # a bound method: `self.m(...)`
+        self_name = params[0].id  # is inlined, unless `self` is assigned to
+        stored = {n.id for n in walk(func) if isinstance(n, gast.Name)
+                  and isinstance(n.ctx, gast.Store)}
+        if self_name not in stored:
+            lowering.self_name, lowering.method = self_name, method
     func.body = lowering.block(func.body)
     return func
 
@@ -75,6 +83,7 @@ class _Lowering:
         self.inlining: list[str] = []
         self.consumed: set[int] = set()  # generator expressions a call consumes as a list
         self.around: tuple = ()  # the withitems around the call being inlined
+        self.self_name, self.method = None, None  # a bound method's self, and its methods
 
     # -- statements ---------------------------------------------------------
 
@@ -347,6 +356,13 @@ class _Lowering:
             helper = self.helper(func.id, self.locals)
             if helper is not None:
                 return self.inline(helper, node, out, prepared=True)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id == self.self_name:  # self.predict(x), in a bound method
+            method = self.method(func.attr, self.locals)
+            if method is not None:
+                bound = gast.Call(func=name(method.name), args=[name(self.self_name)]
+                                  + node.args, keywords=node.keywords)
+                return self.inline(method, gast.copy_location(bound, node), out, prepared=True)
         if not self.is_atom(func):
             if isinstance(func, gast.Attribute):  # a method: x.sum(), (a + b).reshape(...)
                 func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr,
