@@ -75,8 +75,13 @@ def inlinable_helper(name: str, names: set, ctx: Context, prepare):
     from .rules import registry
 
     fn = ctx.src.globals.get(name) if name not in ctx.src.closure else None
+    # A helper with *args or **kwargs is always inlined (the call binds them to the
+    # call's own extra arguments, see anf); it may have defaults that are constants.
+    packs = isinstance(fn, types.FunctionType) \
+        and fn.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
     if not isinstance(fn, types.FunctionType) or fn.__globals__ is not ctx.src.globals \
-            or fn.__closure__ or fn.__defaults__ or fn.__kwdefaults__ \
+            or fn.__closure__ or not packs and (fn.__defaults__ or fn.__kwdefaults__) \
+            or packs and not _constant_defaults(fn) \
             or fn is ctx.src.fn or hasattr(fn, "__wrapped__") or hasattr(fn, "__ast_ad__") \
             or registry.lookup(fn) is not None or registry.is_nondifferentiable(fn) \
             or fn.__code__.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE):
@@ -86,12 +91,14 @@ def inlinable_helper(name: str, names: set, ctx: Context, prepare):
     try:
         src = get_source(fn)
         tree = parse(src)
-        fence(tree, Context(src, Options()))
+        fence(tree, Context(src, Options()), packs=bool(packs))
     except ADError:
         return None  # compiled as a callee, which reports the problem
-    if sum(1 for _ in walk_statements(tree.body)) > INLINE_STATEMENTS \
-            or not all(_pure(n, fn) for n in gast.walk(gast.Module(body=tree.body,
-                                                                   type_ignores=[]))):
+    # (inlined, a helper's writes into its arguments are the caller's, which the aliases
+    # pass follows as it follows a callee's)
+    if not packs and (sum(1 for _ in walk_statements(tree.body)) > INLINE_STATEMENTS
+                      or not all(_pure(n, fn) for n in gast.walk(gast.Module(
+                          body=tree.body, type_ignores=[])))):
         return None
     # The code inlined is right only while `name` still refers to this function.
     cache.depend("global", ctx.src.globals, name, (), fn)
@@ -208,6 +215,11 @@ def analyse_callee(fn, arguments: tuple) -> callees.Result:
         return callees.Result(ctx.values.get(value.id, UNKNOWN),
                               shares_with_parameters(tree, ctx, value.id), changed)
     return callees.Result(UNKNOWN, None, changed)
+
+
+def _constant_defaults(fn) -> bool:
+    return all(isinstance(d, (int, float, str, bool, type(None)))
+               for d in (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values()))
 
 
 def _pure(node, fn) -> bool:

@@ -168,3 +168,40 @@ class Layer:
 class ScaledLayer(Layer):
     def predict(self, x):
         return 3.0 * np.sin(self.W @ x)
+
+
+# -- *args and **kwargs in helpers --------------------------------------------------------
+
+def _norm2(*xs):
+    return sum(x * x for x in xs)
+
+
+def _shifted(x, shift=0.0, power=2):
+    return (x - shift) ** power
+
+
+def _scaled(x, *rest, scale=1.0, **options):
+    total = x
+    for r in rest:
+        total = total * r
+    return scale * _norm2(x, *rest) + _shifted(total, **options)
+
+
+def packs(a, b):
+    return _norm2(a, b, 2.0 * a) + _scaled(a, b, scale=3.0, shift=0.5, power=3) + _scaled(b)
+
+
+def _array_args(*arrays):
+    return np.sum(np.stack(arrays) ** 2)
+
+
+def packs_arrays(x, y):
+    return _array_args(x, np.sin(y), x * y)
+
+
+def _reads_kwargs(x, **options):
+    return x * options["s"]
+
+
+def kwargs_as_dict(x):
+    return _reads_kwargs(x, s=2.0)

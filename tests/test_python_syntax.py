@@ -192,3 +192,27 @@ def test_rebinding_a_method_of_the_class_generates_the_code_again(monkeypatch):
         g(x)
     monkeypatch.undo()
     np.testing.assert_allclose(g(x), first)
+
+
+# -- *args and **kwargs in helpers --------------------------------------------------------
+
+@pytest.mark.parametrize("fn, args", [
+    (cases.packs, (1.5, 0.7)),
+    (cases.packs, (-0.4, 1.1)),
+    (cases.packs_arrays, (rng.normal(size=3), rng.normal(size=3))),
+])
+def test_helpers_with_star_args_and_keywords(fn, args):
+    check_gradient(fn, *args)
+    check_jvp(fn, *args)
+
+
+def test_star_args_helper_is_inlined():
+    text = ast_ad.source(ast_ad.value_and_grad(cases.packs), 1.5, 0.7)
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    assert not any("_norm2" in line for line in code) and "    xs = a, b, 2.0 * a" in code
+
+
+def test_kwargs_used_as_a_dict_is_rejected():
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        ast_ad.grad(cases.kwargs_as_dict)(1.0)
+    _expect(info.value, cases._reads_kwargs, 1, 16, "using **kwargs other than passing it on")

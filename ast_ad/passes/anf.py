@@ -387,13 +387,16 @@ class _Lowering:
                                 decorator_list=[], returns=None, type_comment=None,
                                 type_params=[])
         params = body.args.posonlyargs + body.args.args + body.args.kwonlyargs
-        own = {p.id for p in params} | {n.id for n in walk(body)
-                                         if isinstance(n, gast.Name)
-                                         and isinstance(n.ctx, gast.Store)}
-        arguments = self.bind(body.args, call_node)
+        packs = [a for a in (body.args.vararg, body.args.kwarg) if a is not None]
+        own = {p.id for p in params + packs} | {n.id for n in walk(body)
+                                                if isinstance(n, gast.Name)
+                                                and isinstance(n.ctx, gast.Store)}
+        arguments, extra = self.bind(body.args, call_node)
         fresh = {v: self.ctx.namer.fresh(v) for v in sorted(own)}
         self.locals.update(fresh.values())
         rename(body, fresh)
+        if packs:
+            arguments += self.pass_on(body, fresh, extra, call_node)
         reassigned = {n.id for n in walk(gast.Module(body=body.body, type_ignores=[]))
                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         for param, value in arguments:
@@ -413,18 +416,25 @@ class _Lowering:
         self.inlining.pop()
         return result
 
-    def bind(self, args: gast.arguments, call_node: gast.Call) -> list:
-        """(parameter, argument expression) pairs for a call of a local function."""
+    def bind(self, args: gast.arguments, call_node: gast.Call) -> tuple[list, list]:
+        """(parameter, argument expression) pairs for a call of a local function, and the
+        keywords its **kwargs takes."""
         positional = args.posonlyargs + args.args
         defaults = dict(zip([p.id for p in positional[len(positional) - len(args.defaults):]],
                             args.defaults))
         defaults.update({p.id: d for p, d in zip(args.kwonlyargs, args.kw_defaults)
                          if d is not None})
         given = {p.id: a for p, a in zip(positional, call_node.args)}
-        if len(call_node.args) > len(positional):
+        if len(call_node.args) > len(positional) and args.vararg is None:
             raise self.ctx.error(UnsupportedSyntaxError, call_node,
                                  "too many arguments for a local function")
-        given.update({k.arg: k.value for k in call_node.keywords})
+        named = {p.id for p in positional + args.kwonlyargs}
+        extra = [k for k in call_node.keywords if k.arg not in named]
+        if extra and args.kwarg is None:
+            raise self.ctx.error(UnsupportedSyntaxError, call_node,
+                                 f"unexpected keyword argument {extra[0].arg} in a call of "
+                                 "a local function")
+        given.update({k.arg: k.value for k in call_node.keywords if k.arg in named})
         pairs = []
         for p in positional + args.kwonlyargs:
             value = given.get(p.id, defaults.get(p.id))
@@ -432,6 +442,53 @@ class _Lowering:
                 raise self.ctx.error(UnsupportedSyntaxError, call_node,
                                      f"missing argument {p.id} in a call of a local function")
             pairs.append((p.id, clone(value)))
+        if args.vararg is not None:  # *args: a tuple of the extra positional arguments
+            pairs.append((args.vararg.id, gast.Tuple(
+                elts=[clone(a) for a in call_node.args[len(positional):]], ctx=gast.Load())))
+        return pairs, extra
+
+    def pass_on(self, body: gast.FunctionDef, fresh: dict, extra: list,
+                call_node: gast.Call) -> list:
+        """In an inlined helper's body (names made fresh), `g(*args)` passes the items of
+        the tuple `args` one by one, and `g(**kwargs)` the call's extra keywords, each
+        through a variable of its own; the (parameter, argument) pairs of those. Any
+        other use of **kwargs (a dict) is rejected."""
+        pairs = []
+        keywords = []
+        kwarg = body.args.kwarg
+        for k in extra:
+            var = self.fresh_local(f"{kwarg.id}_{k.arg}")
+            fresh[var] = var
+            pairs.append((var, clone(k.value)))
+            keywords.append((k.arg, var))
+        count = len(call_node.args) - len(body.args.posonlyargs + body.args.args)
+        for node in walk(body):
+            if not isinstance(node, gast.Call):
+                continue
+            args = []
+            for a in node.args:
+                if isinstance(a, gast.Starred) and body.args.vararg is not None \
+                        and isinstance(a.value, gast.Name) and a.value.id == body.args.vararg.id:
+                    args += [gast.Subscript(value=name(a.value.id), slice=const(i),
+                                            ctx=gast.Load()) for i in range(count)]
+                else:
+                    args.append(a)
+            node.args = args
+            passed = []
+            for k in node.keywords:
+                if k.arg is None and kwarg is not None and isinstance(k.value, gast.Name) \
+                        and k.value.id == kwarg.id:
+                    passed += [gast.keyword(arg=a, value=name(v)) for a, v in keywords]
+                else:
+                    passed.append(k)
+            node.keywords = passed
+        if kwarg is not None:
+            for node in walk(gast.Module(body=body.body, type_ignores=[])):
+                if isinstance(node, gast.Name) and node.id == kwarg.id:
+                    raise self.ctx.error(
+                        UnsupportedSyntaxError, node, "unsupported: using **kwargs other "
+                        "than passing it on whole (g(**kwargs))",
+                        "give the helper a parameter per keyword")
         return pairs
 
     def expr_Attribute(self, node, out):

@@ -58,11 +58,17 @@ REJECTED = {
 }
 
 
-def fence(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    """Raise UnsupportedSyntaxError at the first construct outside the allow-list."""
-    _check_signature(func, ctx)
+def fence(func: gast.FunctionDef, ctx: Context, packs: bool = False) -> gast.FunctionDef:
+    """Raise UnsupportedSyntaxError at the first construct outside the allow-list.
+
+    `packs`: the function is a helper inlined where it is called (pipeline.inlinable_helper),
+    which may take *args and **kwargs, and pass them on whole (`g(*args, **kwargs)`)."""
+    if not packs:
+        _check_signature(func, ctx)
+    packed = {a.id for a in (func.args.vararg, func.args.kwarg) if a is not None} \
+        if packs else set()
     for stmt in func.body:
-        _check(stmt, ctx)
+        _check(stmt, ctx, packed)
     return func
 
 
@@ -78,7 +84,7 @@ def _check_signature(func: gast.FunctionDef, ctx: Context) -> None:
                         "give the function one parameter per argument")
 
 
-def _check(node: gast.AST, ctx: Context) -> None:
+def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
     # Nested functions (def, or a lambda assigned to a name) are inlined where they are called.
     nodes = walk(node)
     allowed_functions = {
@@ -89,7 +95,22 @@ def _check(node: gast.AST, ctx: Context) -> None:
         if isinstance(n, gast.Assign) and isinstance(n.value, gast.Lambda)
         and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)
     }
+    # `g(*args, **kwargs)` in a helper taking them: the inliner passes the values on.
+    passed_on = {id(n) for n in nodes if isinstance(n, gast.Call)
+                 for a in n.args + [k.value for k in n.keywords if k.arg is None]
+                 if isinstance(a, gast.Starred) and isinstance(a.value, gast.Name)
+                 and a.value.id in packed or isinstance(a, gast.Name) and a.id in packed}
+    passed = {id(a) for n in nodes if id(n) in passed_on for a in n.args}
     for child in nodes:
+        if isinstance(child, gast.Starred) and id(child) in passed:
+            continue
+        if isinstance(child, gast.Call) and id(child) in passed_on:
+            if any(k.arg is None and not (isinstance(k.value, gast.Name)
+                                          and k.value.id in packed) for k in child.keywords):
+                raise ctx.error(UnsupportedSyntaxError, child,
+                                "unsupported syntax: **keyword unpacking in a call",
+                                "pass the keyword arguments one by one")
+            continue
         if id(child) in allowed_functions:
             _check_signature(child, ctx)
             continue
