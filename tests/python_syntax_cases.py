@@ -205,3 +205,40 @@ def _reads_kwargs(x, **options):
 
 def kwargs_as_dict(x):
     return _reads_kwargs(x, s=2.0)
+
+
+# -- recursion -------------------------------------------------------------------------------
+
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def newton_sqrt(a, x):
+    """Newton's iteration for sqrt(a), written recursively until it converges."""
+    if abs(x * x - a) < 1e-12:
+        return x
+    return newton_sqrt(a, 0.5 * (x + a / x))
+
+
+def sqrt_by_newton(a):
+    return newton_sqrt(a, 1.0) * 2.0
+
+
+def shrinking(x):
+    if x.shape[0] == 1:
+        return x[0] ** 2
+    return shrinking(x[1:]) * np.cos(x[0]) + np.sin(x[0])
+
+
+def _is_even(x, n):
+    return x if n == 0 else _is_odd(x * 2.0, n - 1)
+
+
+def _is_odd(x, n):
+    return -x if n == 0 else _is_even(x * 3.0, n - 1)
+
+
+def mutual(x):
+    return _is_even(x, 3)

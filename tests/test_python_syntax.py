@@ -216,3 +216,51 @@ def test_kwargs_used_as_a_dict_is_rejected():
     with pytest.raises(UnsupportedSyntaxError) as info:
         ast_ad.grad(cases.kwargs_as_dict)(1.0)
     _expect(info.value, cases._reads_kwargs, 1, 16, "using **kwargs other than passing it on")
+
+
+# -- recursion -------------------------------------------------------------------------------
+
+RECURSIVE = [
+    (cases.power, (1.3, 4)),
+    (cases.power, (-0.7, 0)),
+    (cases.sqrt_by_newton, (2.0,)),
+    (cases.sqrt_by_newton, (7.5,)),
+    (cases.shrinking, (rng.normal(size=4),)),
+]
+
+
+@pytest.mark.parametrize("fn, args", RECURSIVE,
+                         ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(RECURSIVE)])
+def test_recursive_gradients(fn, args):
+    check_gradient(fn, *args)
+    check_jvp(fn, *args)
+
+
+def test_newton_recursion_converges_to_the_derivative_of_sqrt():
+    assert ast_ad.grad(cases.sqrt_by_newton)(2.0) == pytest.approx(1.0 / np.sqrt(2.0))
+
+
+def test_recursive_function_calls_its_own_generated_code():
+    text = ast_ad.source(ast_ad.value_and_grad(cases.power), 1.3, 4)
+    assert "def power_forward(x, n):" in text and "def power_backward(saved, bresult):" in text
+    assert "power_forward(x, n - 1)" in text and "= power_backward(power_saved, " in text
+
+
+def test_recursion_deeper_than_python_allows_is_reported():
+    with pytest.raises(RecursionError) as info:
+        ast_ad.grad(cases.power)(1.0001, 100_000)
+    notes = "\n".join(info.value.__notes__)
+    assert "power calls itself more deeply than Python's recursion limit" in notes
+    assert "python_syntax_cases.py" in notes
+
+
+def test_mutual_recursion_is_rejected():
+    with pytest.raises(ast_ad.NoRuleError, match="mutual recursion") as info:
+        ast_ad.grad(cases.mutual)(1.0)
+    assert "python_syntax_cases.py" in str(info.value)
+
+
+def test_second_order_of_a_recursive_function():
+    assert ast_ad.hessian(cases.power)(1.3, 4) == pytest.approx(12 * 1.3 ** 2)
+    assert ast_ad.grad(ast_ad.grad(cases.sqrt_by_newton))(2.0) == pytest.approx(
+        -2.0 * 0.25 * 2.0 ** -1.5)
