@@ -264,3 +264,10 @@ def test_second_order_of_a_recursive_function():
     assert ast_ad.hessian(cases.power)(1.3, 4) == pytest.approx(12 * 1.3 ** 2)
     assert ast_ad.grad(ast_ad.grad(cases.sqrt_by_newton))(2.0) == pytest.approx(
         -2.0 * 0.25 * 2.0 ** -1.5)
+
+
+def test_changing_an_attribute_in_place_is_rejected():
+    # The derivative code would read the attribute's old list (and drop the append).
+    with pytest.raises(ast_ad.NoRuleError, match="changing `self.items` in place") as info:
+        ast_ad.grad(cases.Recorder().record)(1.5)
+    assert "python_syntax_cases.py" in str(info.value)
