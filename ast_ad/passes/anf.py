@@ -382,7 +382,8 @@ class _Lowering:
         if fn.name in self.inlining:
             raise self.ctx.error(
                 UnsupportedSyntaxError, call_node, f"unsupported: {fn.name} calls itself",
-                "rewrite the recursion as a loop")
+                "define it at module level (a module function may call itself), or write "
+                "the recursion as a loop")
         body = gast.FunctionDef(name=fn.name, args=clone(fn.args), body=clone(fn.body),
                                 decorator_list=[], returns=None, type_comment=None,
                                 type_params=[])
@@ -533,9 +534,14 @@ class _Lowering:
 
     def expr_ListComp(self, node, out):
         stmts, result = comprehensions.as_loops(node, self.new_temp, self.fresh_local)
+        # (the function's locals as parameters: the loops pass must not take a local
+        # named `zip` or `range` for the builtin)
+        params = [gast.Name(id=v, ctx=gast.Param(), annotation=None, type_comment=None)
+                  for v in sorted(self.locals)]
         body = gast.FunctionDef(name="comprehension", args=gast.arguments(
-            args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
-            defaults=[]), body=stmts + [gast.copy_location(gast.Return(value=result), node)],
+            args=params, posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+            kwarg=None, defaults=[]),
+            body=stmts + [gast.copy_location(gast.Return(value=result), node)],
             decorator_list=[], returns=None, type_comment=None, type_params=[])
         for stmt in self.prepare(body).body[:-1]:
             self.stmt(stmt, out)
