@@ -532,8 +532,8 @@ class _Lowering:
 
     # -- comprehensions (see passes/comprehensions.py) ----------------------
 
-    def expr_ListComp(self, node, out):
-        stmts, result = comprehensions.as_loops(node, self.new_temp, self.fresh_local)
+    def expr_ListComp(self, node, out, start=None):
+        stmts, result = comprehensions.as_loops(node, self.new_temp, self.fresh_local, start)
         # (the function's locals as parameters: the loops pass must not take a local
         # named `zip` or `range` for the builtin)
         params = [gast.Name(id=v, ctx=gast.Param(), annotation=None, type_comment=None)
@@ -579,6 +579,12 @@ class _Lowering:
                 self.consumed.add(id(arg))
         if callee is list and len(node.args) == 1 and not node.keywords:
             return self.expr(node.args[0], out)  # the comprehension's list is a new list
+        start = node.args[1] if len(node.args) == 2 else \
+            node.keywords[0].value if len(node.keywords) == 1 \
+            and node.keywords[0].arg == "start" else const(0) if not node.keywords else None
+        if callee is sum and len(node.args) <= 2 and isinstance(start, (gast.Name, gast.Constant)) \
+                and isinstance(node.args[0], (gast.ListComp, gast.GeneratorExp)):
+            return self.expr_ListComp(node.args[0], out, start=start)  # added in the loop
         if any(callee is c for c in comprehensions.FOLDS) and len(node.args) == 1 \
                 and not node.keywords:
             items = self.expr(node.args[0], out)

@@ -12,8 +12,9 @@ The variables a comprehension binds get fresh names (`x_1`), so they do not leak
 into the function, as in Python 3; the first iterable is evaluated outside the
 comprehension's scope, as in Python. A generator expression is evaluated as that
 list where the call consuming it cannot tell the difference (`sum`, `max`, `min`,
-`any`, `all`, `list`, `tuple`, `sorted`); `max` and `min` of one comprehension
-become a loop of two-argument `max` / `min`:
+`any`, `all`, `list`, `tuple`, `sorted`). `sum` of one comprehension adds its items
+in the loop, as Python's sum does (`t = 0`, then `t = t + e'`), and `max` and `min`
+of one become a loop of two-argument `max` / `min` over its list:
 
     m = t[0]
     for k in range(1, len(t)):
@@ -38,10 +39,12 @@ CONSUMERS = (builtins.sum, builtins.max, builtins.min, builtins.any, builtins.al
 FOLDS = (builtins.max, builtins.min)
 
 
-def as_loops(comp: gast.AST, temp: Callable[[], str],
-             fresh: Callable[[str], str]) -> tuple[list, gast.Name]:
+def as_loops(comp: gast.AST, temp: Callable[[], str], fresh: Callable[[str], str],
+             start: gast.AST | None = None) -> tuple[list, gast.Name]:
     """The statements that build the list a ListComp or GeneratorExp stands for, and
-    the name holding it. `comp` is left as it was (a while condition lowers it again)."""
+    the name holding it; with `start`, that add its items to `start` instead, as
+    `sum(comp, start)` does. `comp` is left as it was (a while condition lowers it
+    again)."""
     comp = clone(comp)
     origin = anno.getanno(comp, "origin", comp)
     bound = sorted({n.id for g in comp.generators for n in walk(g.target)
@@ -55,15 +58,18 @@ def as_loops(comp: gast.AST, temp: Callable[[], str],
         if i > 0:  # the first iterable is evaluated in the enclosing scope
             rename(gen.iter, mapping)
     result = temp()
-    append = gast.Expr(value=call(attr(name(result), "append"), [comp.elt]))
-    inner = [_located(append, comp.elt, origin)]
+    if start is None:
+        step = gast.Expr(value=call(attr(name(result), "append"), [comp.elt]))
+    else:  # Python's sum: ((start + item1) + item2) + ...
+        step = assign(result, gast.BinOp(left=name(result), op=gast.Add(), right=comp.elt))
+    inner = [_located(step, comp.elt, origin)]
     for gen in reversed(comp.generators):
         for cond in reversed(gen.ifs):
             inner = [_located(gast.If(test=cond, body=inner, orelse=[]), cond, origin)]
         inner = [_located(gast.For(target=gen.target, iter=gen.iter, body=inner, orelse=[],
                                    type_comment=None), gen.target, origin)]
-    start = _located(assign(result, gast.List(elts=[], ctx=gast.Load()), comp), comp, origin)
-    return [start] + inner, name(result)
+    first = gast.List(elts=[], ctx=gast.Load()) if start is None else start
+    return [_located(assign(result, first, comp), comp, origin)] + inner, name(result)
 
 
 def fold(fn_name: str, items: gast.Name, temp: Callable[[], str],
