@@ -25,7 +25,7 @@ from dataclasses import replace
 from . import cache
 from .context import Context, Options
 from .errors import ADError, Location, NoRuleError
-from .pipeline import generate
+from .pipeline import change_in_place, generate
 from .recursion import room_for
 from .source import FunctionSource, describe, get_source
 
@@ -133,6 +133,13 @@ def compile_callee(fn, options: Options, call_site: Location):
     fn = src.fn  # (generated code is differentiated in its version get_source gives)
     if fn not in cache.compiling():
         return compile_function(src, options)
+    change = change_in_place(fn)
+    if change is not None:
+        where = Location(src.filename, change.lineno, change.col_offset)
+        raise NoRuleError(
+            f"{describe(fn)} calls itself and changes a value in place here: ast-ad cannot "
+            "follow a change made by a recursive call", where,
+            "build new values instead of changing them (or write the recursion as a loop)")
     options = replace(options, arrays=tuple(None if a is None else (a[0], None)
                                             for a in options.arrays or ()) or options.arrays)
     if _generating()[-1] == (fn, options):

@@ -217,6 +217,28 @@ def analyse_callee(fn, arguments: tuple) -> callees.Result:
     return callees.Result(UNKNOWN, None, changed)
 
 
+def change_in_place(fn) -> gast.AST | None:
+    """The first statement or call of `fn` that may change a value in place (`y[i] = v`,
+    `y[i] += v`, `ys.append(v)`, `y.sort()`, `out=`), or None. A recursive call's
+    changes are not known while the function is analysed, so a recursive function
+    must change nothing (see compile.compile_callee)."""
+    from .rules import registry
+
+    tree = parse(get_source(fn))
+    for node in gast.walk(gast.Module(body=tree.body, type_ignores=[])):
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
+            return node
+        if isinstance(node, gast.Call) and (
+                any(k.arg == "out" for k in node.keywords)
+                or isinstance(node.func, gast.Attribute) and (
+                    node.func.attr in registry.INPLACE_METHODS
+                    or node.func.attr in ("append", "extend", "insert", "pop", "remove",
+                                          "clear", "sort", "reverse", "fill", "put",
+                                          "resize", "setflags", "at"))):
+            return node
+    return None
+
+
 def _constant_defaults(fn) -> bool:
     return all(isinstance(d, (int, float, str, bool, type(None)))
                for d in (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values()))

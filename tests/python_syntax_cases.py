@@ -251,3 +251,14 @@ def _is_odd(x, n):
 
 def mutual(x):
     return _is_even(x, 3)
+
+
+def _collect(xs, x, n):
+    if n == 0:
+        return sum(xs)
+    xs.append(x)
+    return _collect(xs, x * 2.0, n - 1)
+
+
+def recursion_changing_arguments(x):
+    return _collect([], x, 3)

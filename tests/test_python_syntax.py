@@ -274,3 +274,10 @@ def test_changing_an_attribute_in_place_is_rejected():
     with pytest.raises(ast_ad.NoRuleError, match="changing `self.items` in place") as info:
         ast_ad.grad(cases.Recorder().record)(1.5)
     assert "python_syntax_cases.py" in str(info.value)
+
+
+def test_recursive_function_changing_a_value_in_place_is_rejected():
+    # A recursive call's changes are not known while its function is analysed.
+    with pytest.raises(ast_ad.ADError, match="in place") as info:
+        ast_ad.grad(cases.recursion_changing_arguments)(1.5)
+    assert "python_syntax_cases.py" in str(info.value)
