@@ -241,6 +241,26 @@ def shrinking(x):
     return shrinking(x[1:]) * np.cos(x[0]) + np.sin(x[0])
 
 
+def _kind_changes(x, n):
+    if n == 0:
+        return x * 2.0  # an array at the bottom, a scalar above it
+    return np.sum(_kind_changes(x, n - 1)) * x
+
+
+def kind_changes_with_depth(x):
+    return np.sum(_kind_changes(x, 3))
+
+
+def growing(x, n):
+    if n == 0:
+        return np.sum(x ** 2)
+    return growing(np.concatenate([x, np.sin(x)]), n - 1)
+
+
+def two_calls(x, n):
+    return x if n <= 1 else x * n * two_calls(x * 0.5, n - 1) + two_calls(x, n - 2)
+
+
 def _is_even(x, n):
     return x if n == 0 else _is_odd(x * 2.0, n - 1)
 

@@ -229,6 +229,9 @@ RECURSIVE = [
     (cases.sqrt_by_newton, (2.0,)),
     (cases.sqrt_by_newton, (7.5,)),
     (cases.shrinking, (rng.normal(size=4),)),
+    (cases.kind_changes_with_depth, (rng.normal(size=3),)),
+    (cases.growing, (rng.normal(size=2), 3)),
+    (cases.two_calls, (0.7, 6)),
 ]
 
 
@@ -247,6 +250,12 @@ def test_recursive_function_calls_its_own_generated_code():
     text = ast_ad.source(ast_ad.value_and_grad(cases.power), 1.3, 4)
     assert "def power_forward(x, n):" in text and "def power_backward(saved, bresult):" in text
     assert "power_forward(x, n - 1)" in text and "= power_backward(power_saved, " in text
+
+
+def test_what_a_recursive_function_returns_is_known():
+    # (a fixpoint: its recursive calls assumed to return what its other branches do)
+    text = ast_ad.source(ast_ad.value_and_grad(cases.power), 1.3, 4)
+    assert "unbroadcast" not in text and "check_scalar_output" not in text
 
 
 def test_recursion_deeper_than_python_allows_is_reported():
