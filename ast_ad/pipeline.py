@@ -1,9 +1,10 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> values
+    source -> parse -> fence -> with -> loops -> exits -> anf -> ssa -> resolve -> values
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
-           -> simplify -> fuse -> batch -> save -> inplace -> split (vjp) -> emit -> compile
+           -> simplify -> fuse -> batch -> save -> inplace -> split (vjp) -> managers
+           -> emit -> compile
 """
 
 from __future__ import annotations
