@@ -1,6 +1,7 @@
 """ast-ad: source-to-source automatic differentiation for plain Python and NumPy."""
 
 from .api import clear_caches, grad, source, value_and_grad
+from .checks import check_grads
 from .errors import (
     ADError,
     NonDifferentiableError,
@@ -10,9 +11,16 @@ from .errors import (
     SourceUnavailableError,
     UnsupportedSyntaxError,
 )
-from .extend import register_adjoint, register_nondifferentiable
+from .extend import (
+    register_adjoint,
+    register_derivative,
+    register_nondifferentiable,
+    register_tangent,
+)
 from .runtime import stop_gradient
+from .tracing import trace
 from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
+from .trees import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 
 __all__ = [
     "grad",
@@ -26,9 +34,18 @@ __all__ = [
     "jacobian",
     "hessian",
     "generated_source",
+    "trace",
     "register_adjoint",
+    "register_tangent",
+    "register_derivative",
     "register_nondifferentiable",
     "stop_gradient",
+    "check_grads",
+    "tree_map",
+    "tree_leaves",
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_structure",
     "ADError",
     "NonDifferentiableError",
     "NonScalarOutputError",

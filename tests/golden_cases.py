@@ -42,6 +42,13 @@ def dot_products(a, B):
     return np.dot(a, np.dot(B, a)) + np.sum(np.matmul(B, B))
 
 
+def mlp_params(params, X, y):
+    hidden = np.tanh(X @ params["W1"] + params["b1"])
+    prediction = hidden @ params["W2"] + params["b2"]
+    error = prediction - y
+    return np.mean(error ** 2)
+
+
 def comprehension(ws, xs):
     """A generator summed and a list comprehension stacked, lowered to loops."""
     total = sum(w * x for w, x in zip(ws, xs) if w > 0)
