@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import trees
@@ -167,8 +169,10 @@ def zeros_like(x):
         return [zeros_like(e) for e in x]
     if type(x) is dict:
         return {k: zeros_like(v) for k, v in x.items()}
-    if trees.is_dataclass_instance(x):  # a dataclass's adjoint: a dict of its fields
-        return {k: zeros_like(getattr(x, k)) for k in trees.fields(type(x))}
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        # a dataclass's adjoint: a dict of its fields (the standard library only: the
+        # export command copies this helper into standalone modules)
+        return {f.name: zeros_like(getattr(x, f.name)) for f in dataclasses.fields(x)}
     if isinstance(x, np.ndarray) or hasattr(x, "shape"):
         return np.zeros(np.shape(x), dtype=_grad_dtype(x))
     return 0.0
