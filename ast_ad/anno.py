@@ -24,6 +24,8 @@ KEYS = {
     "mirror": "on a forward If/For/While: the backward statement that replays it",
     "zero": "True on an item of a dict adjoint's zero display (np.zeros_like(params['W']))",
     "adjoint": "on a backward statement: (op, adjoint name), op one of init, reset, add, scatter",
+    "managers": "on a user node inside `with` blocks: their withitems, outermost first (the "
+                "generated code enters them around what it computes for the node)",
 }
 
 _ATTR = "_ast_ad_anno"
@@ -51,3 +53,9 @@ def copyanno(src: gast.AST, dst: gast.AST) -> gast.AST:
         if hasattr(src, attr) and not hasattr(dst, attr):
             setattr(dst, attr, getattr(src, attr))
     return dst
+
+
+def managers_of(stmt: gast.AST) -> tuple:
+    """The withitems whose context managers a generated statement runs in: those around
+    the user's code it came from (see passes/managers.py)."""
+    return getanno(getanno(stmt, "origin", stmt), "managers", ())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+import types
 import weakref
 from keyword import iskeyword
 
@@ -71,23 +72,25 @@ def _state_of(transformed) -> "_Transformed":
     return state
 
 
-def _transformation(fun, mode: str, argnums):
+def _transformation(fun, mode: str, argnums, self_class=None):
     if fun is None:
         return functools.partial(_transformation, mode=mode, argnums=argnums)
     if isinstance(fun, functools.partial):
         return _through_partial(fun, mode, argnums)
+    if isinstance(fun, types.MethodType) and isinstance(fun.__func__, types.FunctionType):
+        return _through_method(fun, mode, argnums)
     # Asking again for the same derivative returns the same function, with its code
     # cache, instead of reading and checking the source again. Held weakly: the made
     # function refers to fun, and must not keep it alive.
     # repr: argnums=True is not argnums=1 (it is rejected), and a list is not hashable
-    key = (mode, repr(argnums), getattr(fun, "__code__", None))
+    key = (mode, repr(argnums), getattr(fun, "__code__", None), self_class)
     with cache.LOCK:
         known = cache.lookup(fun, "transformed", key)
         transformed = known() if known is not None else None
         if transformed is not None:
             return transformed
         try:
-            state = _Transformed(fun, mode, argnums)
+            state = _Transformed(fun, mode, argnums, self_class)
         except ADError as error:
             raise error.with_traceback(None) from None
         transformed = _dispatcher(state)
@@ -121,6 +124,54 @@ def _through_partial(fun: functools.partial, mode: str, argnums):
 
     transformed.__ast_ad__ = inner.__ast_ad__
     return transformed
+
+
+def _through_method(method: types.MethodType, mode: str, argnums):
+    """grad(obj.method): the class's function differentiated with obj passed as its first
+    argument (`self`, never differentiated) on every call, argnums counted after it.
+
+    The generated code reads obj's attributes when it runs (a changed `obj.W` is seen);
+    it is specialised to obj's class, whose methods `self.m(...)` it inlines, so each
+    call first checks that obj still has that class and that none of obj's own
+    attributes hides one of the class's methods."""
+    fn, obj = method.__func__, method.__self__
+    cls = type(obj) if not isinstance(obj, type) else None  # a classmethod: nothing inlined
+    try:
+        remaining = [p for p in inspect.signature(method).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError) as exc:
+        raise ADError(f"cannot differentiate {describe(method)}: {exc}") from None
+    nums, is_tuple = check_argnums(argnums, remaining, method, None)
+    shifted = tuple(n + 1 for n in nums)
+    inner = _transformation(fn, mode, shifted if is_tuple else shifted[0], self_class=cls)
+    methods = frozenset(name for klass in (cls.__mro__ if cls is not None else ())
+                        for name, v in vars(klass).items() if isinstance(v, types.FunctionType))
+
+    @functools.wraps(fn)
+    def transformed(*args, **kwargs):
+        if cls is not None and (type(obj) is not cls or not methods.isdisjoint(
+                getattr(obj, "__dict__", ()))):
+            raise ADError(f"{describe(method)}: the object is no longer a plain "
+                          f"{cls.__name__} (its class changed, or an attribute of its own "
+                          "hides a method)", inner.__ast_ad__.location,
+                          "differentiate a function of the object's values instead")
+        return inner(obj, *args, **kwargs)
+
+    transformed.__ast_ad__ = _BoundState(inner.__ast_ad__, obj)
+    return transformed
+
+
+class _BoundState:
+    """The state of grad(obj.method): that of the class's function, obj passed first."""
+
+    def __init__(self, inner: "_Transformed", obj):
+        self.inner, self.obj = inner, obj
+
+    def compile_for(self, args, kwargs):
+        return self.inner.compile_for((self.obj, *args), kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
 
 def _dispatcher(state: "_Transformed"):
@@ -215,7 +266,8 @@ class _Transformed:
     code for the arguments' kinds is then what gets differentiated.
     """
 
-    def __init__(self, fun, mode: str, argnums):
+    def __init__(self, fun, mode: str, argnums, self_class=None):
+        self.self_class = self_class  # see _through_method
         self.inner = getattr(fun, "__ast_ad__", None)
         if self.inner is None:
             self.src: FunctionSource = get_source(fun)
@@ -244,7 +296,7 @@ class _Transformed:
 
     def options(self, kinds, arrays=None, items=None, lazy=False) -> Options:
         return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays,
-                       values=items, lazy=lazy)
+                       values=items, lazy=lazy, self_class=self.self_class)
 
     def compile_for(self, args, kwargs):
         with cache.LOCK:  # one compilation at a time; the state's tables change together

@@ -40,6 +40,7 @@ _MISSING = object()
 class _PerThread(threading.local):
     def __init__(self):
         self.compiling: list = []  # functions being compiled, innermost last
+        self.compiling_options: list = []  # (function, Options) of those, innermost last
         self.analysing: list = []  # functions whose result kinds are being inferred
         self.recorders: list = []  # dependency sets being collected, innermost last
 
@@ -50,6 +51,11 @@ _THREAD = _PerThread()
 def compiling() -> list:
     """This thread's stack of functions being compiled (a callee already there is recursive)."""
     return _THREAD.compiling
+
+
+def compiling_options() -> list:
+    """This thread's stack of (function, Options) being compiled (see compile_callee)."""
+    return _THREAD.compiling_options
 
 
 def analysing() -> list:

@@ -37,16 +37,47 @@ def result_of(ctx, fn, arguments: tuple) -> Result:
         found = cache.lookup(fn, "results", key)  # None if what it assumed changed
         if found is not None:
             return found
-        if fn in cache.analysing():
-            return UNKNOWN  # recursive: compiling it will say so
+        if fn in cache.analysing():  # a recursive call
+            if key in _ASSUMED:
+                _ASSUMED[key][1] = True
+                return _ASSUMED[key][0]
+            return UNKNOWN
         cache.analysing().append(fn)
+        _ASSUMED[key] = [UNKNOWN, False]
         with cache.recording() as recorded:
             try:
                 result = ctx.analyse_callee(fn, arguments)
+                if _ASSUMED[key][1]:
+                    result = _fixpoint(ctx, fn, arguments, key)
             finally:
                 cache.analysing().pop()
+                del _ASSUMED[key]
         cache.store(fn, "results", key, result, recorded.values())
         return result
+
+
+# (function code, arguments) of a recursive function being analysed -> [the Result its
+# recursive calls with those arguments are assumed to return, whether one was made].
+_ASSUMED: dict = {}
+
+
+def _fixpoint(ctx, fn, arguments: tuple, key) -> Result:
+    """What a recursive function returns: assume its recursive calls return nothing known
+    yet (so what the other branches return decides), analyse it again assuming that, and
+    repeat with the join until the result is what was assumed (a few times at most, else
+    UNKNOWN). The recursion ends when it runs, so an assumption the function's own
+    analysis reproduces holds at every depth."""
+    assumed = Result(None)
+    for _ in range(3):
+        _ASSUMED[key] = [assumed, False]
+        try:
+            result = ctx.analyse_callee(fn, arguments)
+        except Exception:  # a pass meeting "nothing known yet" where it expected a value
+            return UNKNOWN
+        if result.value == assumed.value:
+            return result if result.value is not None else UNKNOWN  # (no branch returns)
+        assumed = Result(values.join(assumed.value, result.value))
+    return UNKNOWN
 
 
 def bind(fn, args: list, keywords: dict):

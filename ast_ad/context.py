@@ -38,6 +38,9 @@ class Options:
     # Some argument is a Dask array: what Dask cannot do lazily (np.add.at, a write through
     # None or two integer arrays) is rejected when compiling (docs/arrays.md).
     lazy: bool = False
+    # The class of the first argument (`self`) of a bound method (grad(obj.method)):
+    # its methods called as `self.m(...)` are inlined (see pipeline.inlinable_method).
+    self_class: type | None = None
 
     @classmethod
     def of_values(cls, values: tuple, **options) -> "Options":
@@ -85,6 +88,14 @@ class Context:
     callees: list = field(default_factory=list)  # generated functions of callees, for source()
     mutated_residuals: tuple = ()  # vjp mode: residuals the backward function changes
     mixed_precision: bool | None = None  # facts.mixed_precision, once computed
+    own_names: dict = field(default_factory=dict)  # see own_name
+
+    def own_name(self, kind: str) -> str:
+        """The name of a generated function of this one (`f_forward`, `f_backward`,
+        `f_jvp`): the same for the function itself and for its recursive calls."""
+        if kind not in self.own_names:
+            self.own_names[kind] = self.namer.fresh(f"{self.src.name}_{kind}")
+        return self.own_names[kind]
 
     def reference(self, obj: Any, preferred: str) -> gast.Name:
         """A name by which the generated code reaches `obj`: the user's own alias if the

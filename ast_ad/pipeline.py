@@ -1,9 +1,11 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> values -> containers
+    source -> parse -> fence -> with -> loops -> exits -> anf -> ssa -> resolve -> values
+           -> containers
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
-           -> simplify -> fuse -> batch -> save -> inplace -> split (vjp) -> emit -> compile
+           -> simplify -> fuse -> batch -> save -> inplace -> split (vjp) -> managers
+           -> emit -> compile
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .passes.fuse import fuse
 from .passes.hoist import hoist
 from .passes.inplace import inplace
 from .passes.loops import loops
+from .passes.managers import enter_managers
 from .passes.mutation import check_mutation
 from .passes.parse import parse
 from .passes.resolve import resolve
@@ -42,6 +45,7 @@ from .passes.simplify import simplify
 from .passes.split import split
 from .passes.ssa import ssa
 from .passes.values import infer_values
+from .passes.with_blocks import with_blocks
 from .recursion import room_for
 from .source import FunctionSource, get_source
 from .syntax import walk_statements
@@ -55,10 +59,11 @@ def lower_to_anf(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     stages between fence and anf, as the function itself did; so does a small helper
     of the same module (parsed and fenced first)."""
     def prepare(body):
-        return exits(loops(body, ctx), ctx)
+        return exits(loops(with_blocks(body, ctx), ctx), ctx)
 
-    return anf(tree, ctx, prepare, lambda name, names: inlinable_helper(name, names, ctx,
-                                                                        prepare))
+    return anf(tree, ctx, prepare,
+               lambda name, names: inlinable_helper(name, names, ctx, prepare),
+               lambda name, names: inlinable_method(name, names, ctx, prepare))
 
 
 # A helper with at most this many statements is inlined where it is called.
@@ -73,8 +78,13 @@ def inlinable_helper(name: str, names: set, ctx: Context, prepare):
     from .rules import registry
 
     fn = ctx.src.globals.get(name) if name not in ctx.src.closure else None
+    # A helper with *args or **kwargs is always inlined (the call binds them to the
+    # call's own extra arguments, see anf); it may have defaults that are constants.
+    packs = isinstance(fn, types.FunctionType) \
+        and fn.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
     if not isinstance(fn, types.FunctionType) or fn.__globals__ is not ctx.src.globals \
-            or fn.__closure__ or fn.__defaults__ or fn.__kwdefaults__ \
+            or fn.__closure__ or not packs and (fn.__defaults__ or fn.__kwdefaults__) \
+            or packs and not _constant_defaults(fn) \
             or fn is ctx.src.fn or hasattr(fn, "__wrapped__") or hasattr(fn, "__ast_ad__") \
             or registry.lookup(fn) is not None or registry.is_nondifferentiable(fn) \
             or fn.__code__.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE):
@@ -84,21 +94,53 @@ def inlinable_helper(name: str, names: set, ctx: Context, prepare):
     try:
         src = get_source(fn)
         tree = parse(src)
-        fence(tree, Context(src, Options()))
+        fence(tree, Context(src, Options()), packs=bool(packs))
     except ADError:
         return None  # compiled as a callee, which reports the problem
-    if sum(1 for _ in walk_statements(tree.body)) > INLINE_STATEMENTS \
-            or not all(_pure(n, fn) for n in gast.walk(gast.Module(body=tree.body,
-                                                                   type_ignores=[]))):
+    # (inlined, a helper's writes into its arguments are the caller's, which the aliases
+    # pass follows as it follows a callee's)
+    if not packs and (sum(1 for _ in walk_statements(tree.body)) > INLINE_STATEMENTS
+                      or not all(_pure(n, fn) for n in gast.walk(gast.Module(
+                          body=tree.body, type_ignores=[])))):
         return None
     # The code inlined is right only while `name` still refers to this function.
     cache.depend("global", ctx.src.globals, name, (), fn)
     return prepare(tree)
 
 
+def inlinable_method(name: str, names: set, ctx: Context, prepare):
+    """The tree of the method `name` of a bound method's class (Options.self_class), to
+    inline where the method calls `self.name(...)`: a plain function of the same module
+    (same globals, no closure such as super()'s, defaults only of constants), reached
+    through the class as a global of that module; else None (the call is then rejected)."""
+    from .rules import registry
+
+    cls = ctx.options.self_class
+    fn = inspect.getattr_static(cls, name, None) if cls is not None else None
+    if not isinstance(fn, types.FunctionType) or fn.__globals__ is not ctx.src.globals \
+            or fn.__closure__ or ctx.src.globals.get(cls.__name__) is not cls \
+            or any(not isinstance(d, (int, float, str, bool, type(None)))
+                   for d in (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values())) \
+            or hasattr(fn, "__wrapped__") or registry.lookup(fn) is not None \
+            or fn.__code__.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE):
+        return None
+    if set(fn.__code__.co_names) & names:
+        return None  # a global it reads would read the caller's local of that name
+    try:
+        src = get_source(fn)
+        tree = parse(src)
+        fence(tree, Context(src, Options()))
+    except ADError:
+        return None
+    # The code inlined is right only while the class still has this method.
+    cache.depend("global", ctx.src.globals, cls.__name__, (name,), fn, cls)
+    return prepare(tree)
+
+
 # (stage name, pass) in order; every stage takes and returns the function's tree.
 LOWERING: list[tuple[str, Pass]] = [
     ("fence", fence),
+    ("with", with_blocks),
     ("loops", loops),
     ("exits", exits),
     ("anf", lower_to_anf),
@@ -126,6 +168,7 @@ REVERSE: list[tuple[str, Pass]] = [
     ("save", save),
     ("inplace", inplace),
     ("split", split),
+    ("managers", enter_managers),
 ]
 
 STAGES = ["parse"] + [n for n, _ in LOWERING + REVERSE]
@@ -176,6 +219,33 @@ def analyse_callee(fn, arguments: tuple) -> callees.Result:
         return callees.Result(ctx.values.get(value.id, UNKNOWN),
                               shares_with_parameters(tree, ctx, value.id), changed)
     return callees.Result(UNKNOWN, None, changed)
+
+
+def change_in_place(fn) -> gast.AST | None:
+    """The first statement or call of `fn` that may change a value in place (`y[i] = v`,
+    `y[i] += v`, `ys.append(v)`, `y.sort()`, `out=`), or None. A recursive call's
+    changes are not known while the function is analysed, so a recursive function
+    must change nothing (see compile.compile_callee)."""
+    from .rules import registry
+
+    tree = parse(get_source(fn))
+    for node in gast.walk(gast.Module(body=tree.body, type_ignores=[])):
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
+            return node
+        if isinstance(node, gast.Call) and (
+                any(k.arg == "out" for k in node.keywords)
+                or isinstance(node.func, gast.Attribute) and (
+                    node.func.attr in registry.INPLACE_METHODS
+                    or node.func.attr in ("append", "extend", "insert", "pop", "remove",
+                                          "clear", "sort", "reverse", "fill", "put",
+                                          "resize", "setflags", "at"))):
+            return node
+    return None
+
+
+def _constant_defaults(fn) -> bool:
+    return all(isinstance(d, (int, float, str, bool, type(None)))
+               for d in (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values()))
 
 
 def _pure(node, fn) -> bool:

@@ -29,8 +29,9 @@ from .trees import is_container, paths, tree_flatten, tree_structure, tree_unfla
 from .values import array_info, kind_of_value, of_arguments
 
 
-def _compile(fun, mode: str, argnums: tuple, values: tuple):
-    """The generated functions for `fun` (or for the code ast-ad made for it) at these values."""
+def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None):
+    """The generated functions for `fun` (or for the code ast-ad made for it) at these values
+    (`self_class`: see Options)."""
     state = getattr(fun, "__ast_ad__", None)
     if state is None and not isinstance(fun, types.FunctionType):
         get_source(fun)  # a builtin, ufunc or callable object: SourceUnavailableError
@@ -41,7 +42,8 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
     arrays = tuple(array_info(v) for v in values)
     items = of_arguments(values, arrays)
     lazy = any(map(is_dask, values))
-    key = (mode, argnums, kinds, arrays, items, lazy, getattr(target, "__code__", None))
+    key = (mode, argnums, kinds, arrays, items, lazy, getattr(target, "__code__", None),
+           self_class)
     with cache.LOCK:
         found = cache.lookup(target, "transforms", key)  # None if what it assumed changed
         if found is not None:
@@ -57,7 +59,8 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
             check_differentiable(values[i], i, names[i], fun, src.location)
         try:
             functions = compile_function(src, Options(mode, argnums, True, kinds, arrays,
-                                                      values=items, lazy=lazy))
+                                                      values=items, lazy=lazy,
+                                                      self_class=self_class))
         except ADError:
             if state is not None:
                 raise_own_error(target, values, {})
@@ -98,6 +101,12 @@ def jvp(fun, primals, tangents):
     if len(primals) != len(tangents):
         raise ADError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
                       hint="give one tangent per primal")
+    self_class = None
+    if isinstance(fun, types.MethodType) and isinstance(fun.__func__, types.FunctionType) \
+            and not isinstance(fun.__self__, type):
+        # jvp(obj.method, ...): the class's function, obj passed as self (a constant).
+        self_class = type(fun.__self__)
+        fun, primals, tangents = fun.__func__, (fun.__self__, *primals), (None, *tangents)
     nums = _float_positions(fun, primals)
     args = _with_defaults(fun, primals)
     for i in nums:
@@ -110,7 +119,7 @@ def jvp(fun, primals, tangents):
     tangents = tuple(_float_tangents(primals[i], t) if i in nums and is_container(primals[i])
                      else t for i, t in enumerate(tangents))
     try:
-        (fn,) = _compile(fun, "jvp", nums, args)
+        (fn,) = _compile(fun, "jvp", nums, args, self_class)
     except ADError as error:
         raise error.with_traceback(None) from None
     result = fn(*args, *[tangents[i] for i in nums])

@@ -27,7 +27,7 @@ def uses_lambda_as_argument(x):
 
 
 def uses_comprehension(x):
-    return sum([x * i for i in range(3)])
+    return sum({x * i for i in range(3)})
 
 
 def uses_global(x):

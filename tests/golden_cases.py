@@ -47,3 +47,17 @@ def mlp_params(params, X, y):
     prediction = hidden @ params["W2"] + params["b2"]
     error = prediction - y
     return np.mean(error ** 2)
+
+
+def comprehension(ws, xs):
+    """A generator summed and a list comprehension stacked, lowered to loops."""
+    total = sum(w * x for w, x in zip(ws, xs) if w > 0)
+    rows = np.stack([np.tanh(w * xs) for w in ws])
+    return total + np.sum(rows)
+
+
+def recursive_power(x, n):
+    """A function calling itself: its forward and backward functions call themselves."""
+    if n == 0:
+        return 1.0
+    return x * recursive_power(x, n - 1)

@@ -52,11 +52,9 @@ def test_callee_code_is_cached_across_callers():
     assert len(softplus_versions) == 1  # scalar vjp of softplus, shared by both callers
 
 
-def test_recursion_is_an_error():
-    with pytest.raises(ast_ad.NoRuleError, match="recursive") as info:
-        ast_ad.grad(c.recursive)(2.0)
-    assert "calls_cases.py" in str(info.value) and "rewrite the recursion as a loop" in str(
-        info.value)
+def test_recursion_is_differentiated():
+    # (more in test_python_syntax.py)
+    assert ast_ad.value_and_grad(c.recursive)(2.0) == (-1.0, 1.0)
 
 
 SCALE = 2.0

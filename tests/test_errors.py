@@ -22,10 +22,10 @@ FILE = os.path.basename(cases.__file__)
 # (function, line offset from its `def`, column (1-based), words the message must contain)
 REJECTED = [
     (cases.uses_try, 1, 5, "try statement"),
-    (cases.uses_with, 1, 5, "with statement"),
+    (cases.uses_with, 1, 5, "with statement binding a name"),
     (cases.uses_yield, 1, 5, "yield expression"),
     (cases.uses_lambda_as_argument, 1, 35, "lambda"),
-    (cases.uses_comprehension, 1, 16, "list comprehension"),
+    (cases.uses_comprehension, 1, 16, "set comprehension"),
     (cases.uses_global, 1, 5, "global statement"),
     (cases.uses_del, 2, 5, "del statement"),
     (cases.uses_class, 1, 5, "class definition"),

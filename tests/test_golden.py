@@ -42,6 +42,8 @@ CASES = [
     ("golden_cases", "reductions", (0,), (rng.normal(size=(3, 4)),)),
     ("golden_cases", "mlp_loss", (1, 2, 3, 4), _mlp_args()),
     ("golden_cases", "dot_products", (0, 1), (rng.normal(size=3), rng.normal(size=(3, 3)))),
+    ("golden_cases", "comprehension", (0, 1), (rng.normal(size=3), rng.normal(size=3))),
+    ("golden_cases", "recursive_power", (0,), (1.3, 4)),
     # One representative function per control-flow construct.
     ("control_cases", "if_else", (0, 1), (2.0, 1.0)),
     ("control_cases", "conditional_expression", (0, 1), (0.3, 0.7)),

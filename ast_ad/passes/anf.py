@@ -34,12 +34,26 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import assign, clone, const, is_constant, local_names, name, rename, root_name, walk
+from ..syntax import (
+    assign,
+    clone,
+    const,
+    dotted_path,
+    is_constant,
+    local_names,
+    name,
+    rename,
+    root_name,
+    walk,
+)
+from . import comprehensions
+from .resolve import Scope
 
 
 def anf(func: gast.FunctionDef, ctx: Context,
         prepare: Callable[[gast.FunctionDef], gast.FunctionDef],
         helper: Callable[[str, set], gast.FunctionDef | None] = lambda name, names: None,
+        method: Callable[[str, set], gast.FunctionDef | None] = lambda name, names: None,
         ) -> gast.FunctionDef:
     """Return `func` with its body in A-normal form (see the module docstring).
 
@@ -48,6 +62,13 @@ def anf(func: gast.FunctionDef, ctx: Context,
     So is a small helper of the same module: `helper(name, names the function uses)`
     gives its tree, prepared, when it can be inlined (see pipeline.inlinable_helper)."""
     lowering = _Lowering(ctx, local_names(func), prepare, helper)
+    params = func.args.posonlyargs + func.args.args
+    if ctx.options.self_class is not None and params:  # a bound method: `self.m(...)`
+        self_name = params[0].id  # is inlined, unless `self` is assigned to
+        stored = {n.id for n in walk(func) if isinstance(n, gast.Name)
+                  and isinstance(n.ctx, gast.Store)}
+        if self_name not in stored:
+            lowering.self_name, lowering.method = self_name, method
     func.body = lowering.block(func.body)
     return func
 
@@ -60,6 +81,9 @@ class _Lowering:
         self.helper = helper
         self.nested: dict[str, gast.FunctionDef] = {}  # local functions, inlined where called
         self.inlining: list[str] = []
+        self.consumed: set[int] = set()  # generator expressions a call consumes as a list
+        self.around: tuple = ()  # the withitems around the call being inlined
+        self.self_name, self.method = None, None  # a bound method's self, and its methods
 
     # -- statements ---------------------------------------------------------
 
@@ -76,6 +100,10 @@ class _Lowering:
     def emit(self, out: list, stmt: gast.AST, origin: gast.AST) -> None:
         if not anno.hasanno(stmt, "origin"):
             anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
+        if self.around:  # a function inlined inside `with` blocks (see passes/managers.py)
+            source = anno.getanno(stmt, "origin")
+            if not anno.hasanno(source, "managers"):
+                anno.setanno(source, "managers", self.around)
         out.append(stmt)
 
     def stmt_FunctionDef(self, node: gast.FunctionDef, out: list) -> None:
@@ -317,6 +345,10 @@ class _Lowering:
 
     def expr_Call(self, node, out):
         func = node.func
+        if any(isinstance(a, (gast.ListComp, gast.GeneratorExp)) for a in node.args):
+            folded = self.consume(node, out)
+            if folded is not None:
+                return folded
         if isinstance(func, gast.Name) and func.id in self.nested:
             return self.inline(self.nested[func.id], node, out)
         if isinstance(func, gast.Name) and func.id not in self.locals \
@@ -324,6 +356,13 @@ class _Lowering:
             helper = self.helper(func.id, self.locals)
             if helper is not None:
                 return self.inline(helper, node, out, prepared=True)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id == self.self_name:  # self.predict(x), in a bound method
+            method = self.method(func.attr, self.locals)
+            if method is not None:
+                bound = gast.Call(func=name(method.name), args=[name(self.self_name)]
+                                  + node.args, keywords=node.keywords)
+                return self.inline(method, gast.copy_location(bound, node), out, prepared=True)
         if not self.is_atom(func):
             if isinstance(func, gast.Attribute):  # a method: x.sum(), (a + b).reshape(...)
                 func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr,
@@ -343,18 +382,22 @@ class _Lowering:
         if fn.name in self.inlining:
             raise self.ctx.error(
                 UnsupportedSyntaxError, call_node, f"unsupported: {fn.name} calls itself",
-                "rewrite the recursion as a loop")
+                "define it at module level (a module function may call itself), or write "
+                "the recursion as a loop")
         body = gast.FunctionDef(name=fn.name, args=clone(fn.args), body=clone(fn.body),
                                 decorator_list=[], returns=None, type_comment=None,
                                 type_params=[])
         params = body.args.posonlyargs + body.args.args + body.args.kwonlyargs
-        own = {p.id for p in params} | {n.id for n in walk(body)
-                                         if isinstance(n, gast.Name)
-                                         and isinstance(n.ctx, gast.Store)}
-        arguments = self.bind(body.args, call_node)
+        packs = [a for a in (body.args.vararg, body.args.kwarg) if a is not None]
+        own = {p.id for p in params + packs} | {n.id for n in walk(body)
+                                                if isinstance(n, gast.Name)
+                                                and isinstance(n.ctx, gast.Store)}
+        arguments, extra = self.bind(body.args, call_node)
         fresh = {v: self.ctx.namer.fresh(v) for v in sorted(own)}
         self.locals.update(fresh.values())
         rename(body, fresh)
+        if packs:
+            arguments += self.pass_on(body, fresh, extra, call_node)
         reassigned = {n.id for n in walk(gast.Module(body=body.body, type_ignores=[]))
                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         for param, value in arguments:
@@ -366,24 +409,33 @@ class _Lowering:
         if not prepared:
             body = self.prepare(body)
         self.inlining.append(fn.name)
+        around, self.around = self.around, anno.getanno(call_node, "managers", self.around)
         for stmt in body.body[:-1]:
             self.stmt(stmt, out)
         result = self.expr(body.body[-1].value or const(None), out)
+        self.around = around
         self.inlining.pop()
         return result
 
-    def bind(self, args: gast.arguments, call_node: gast.Call) -> list:
-        """(parameter, argument expression) pairs for a call of a local function."""
+    def bind(self, args: gast.arguments, call_node: gast.Call) -> tuple[list, list]:
+        """(parameter, argument expression) pairs for a call of a local function, and the
+        keywords its **kwargs takes."""
         positional = args.posonlyargs + args.args
         defaults = dict(zip([p.id for p in positional[len(positional) - len(args.defaults):]],
                             args.defaults))
         defaults.update({p.id: d for p, d in zip(args.kwonlyargs, args.kw_defaults)
                          if d is not None})
         given = {p.id: a for p, a in zip(positional, call_node.args)}
-        if len(call_node.args) > len(positional):
+        if len(call_node.args) > len(positional) and args.vararg is None:
             raise self.ctx.error(UnsupportedSyntaxError, call_node,
                                  "too many arguments for a local function")
-        given.update({k.arg: k.value for k in call_node.keywords})
+        named = {p.id for p in positional + args.kwonlyargs}
+        extra = [k for k in call_node.keywords if k.arg not in named]
+        if extra and args.kwarg is None:
+            raise self.ctx.error(UnsupportedSyntaxError, call_node,
+                                 f"unexpected keyword argument {extra[0].arg} in a call of "
+                                 "a local function")
+        given.update({k.arg: k.value for k in call_node.keywords if k.arg in named})
         pairs = []
         for p in positional + args.kwonlyargs:
             value = given.get(p.id, defaults.get(p.id))
@@ -391,6 +443,53 @@ class _Lowering:
                 raise self.ctx.error(UnsupportedSyntaxError, call_node,
                                      f"missing argument {p.id} in a call of a local function")
             pairs.append((p.id, clone(value)))
+        if args.vararg is not None:  # *args: a tuple of the extra positional arguments
+            pairs.append((args.vararg.id, gast.Tuple(
+                elts=[clone(a) for a in call_node.args[len(positional):]], ctx=gast.Load())))
+        return pairs, extra
+
+    def pass_on(self, body: gast.FunctionDef, fresh: dict, extra: list,
+                call_node: gast.Call) -> list:
+        """In an inlined helper's body (names made fresh), `g(*args)` passes the items of
+        the tuple `args` one by one, and `g(**kwargs)` the call's extra keywords, each
+        through a variable of its own; the (parameter, argument) pairs of those. Any
+        other use of **kwargs (a dict) is rejected."""
+        pairs = []
+        keywords = []
+        kwarg = body.args.kwarg
+        for k in extra:
+            var = self.fresh_local(f"{kwarg.id}_{k.arg}")
+            fresh[var] = var
+            pairs.append((var, clone(k.value)))
+            keywords.append((k.arg, var))
+        count = len(call_node.args) - len(body.args.posonlyargs + body.args.args)
+        for node in walk(body):
+            if not isinstance(node, gast.Call):
+                continue
+            args = []
+            for a in node.args:
+                if isinstance(a, gast.Starred) and body.args.vararg is not None \
+                        and isinstance(a.value, gast.Name) and a.value.id == body.args.vararg.id:
+                    args += [gast.Subscript(value=name(a.value.id), slice=const(i),
+                                            ctx=gast.Load()) for i in range(count)]
+                else:
+                    args.append(a)
+            node.args = args
+            passed = []
+            for k in node.keywords:
+                if k.arg is None and kwarg is not None and isinstance(k.value, gast.Name) \
+                        and k.value.id == kwarg.id:
+                    passed += [gast.keyword(arg=a, value=name(v)) for a, v in keywords]
+                else:
+                    passed.append(k)
+            node.keywords = passed
+        if kwarg is not None:
+            for node in walk(gast.Module(body=body.body, type_ignores=[])):
+                if isinstance(node, gast.Name) and node.id == kwarg.id:
+                    raise self.ctx.error(
+                        UnsupportedSyntaxError, node, "unsupported: using **kwargs other "
+                        "than passing it on whole (g(**kwargs))",
+                        "give the helper a parameter per keyword")
         return pairs
 
     def expr_Attribute(self, node, out):
@@ -433,6 +532,71 @@ class _Lowering:
                                         format_spec=v.format_spec)
             values.append(v)
         return gast.JoinedStr(values=values)
+
+    # -- comprehensions (see passes/comprehensions.py) ----------------------
+
+    def expr_ListComp(self, node, out, start=None):
+        stmts, result = comprehensions.as_loops(node, self.new_temp, self.fresh_local, start)
+        # (the function's locals as parameters: the loops pass must not take a local
+        # named `zip` or `range` for the builtin)
+        params = [gast.Name(id=v, ctx=gast.Param(), annotation=None, type_comment=None)
+                  for v in sorted(self.locals)]
+        body = gast.FunctionDef(name="comprehension", args=gast.arguments(
+            args=params, posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+            kwarg=None, defaults=[]),
+            body=stmts + [gast.copy_location(gast.Return(value=result), node)],
+            decorator_list=[], returns=None, type_comment=None, type_params=[])
+        for stmt in self.prepare(body).body[:-1]:
+            self.stmt(stmt, out)
+        return result
+
+    def expr_GeneratorExp(self, node, out):
+        if id(node) not in self.consumed:
+            raise self.ctx.error(
+                UnsupportedSyntaxError, node, "unsupported: a generator expression used as "
+                "a value", "pass it straight to sum, max, min, any, all, list, tuple or "
+                "sorted, or build a list with [...]")
+        return self.expr_ListComp(node, out)
+
+    def fresh_local(self, base: str) -> str:
+        fresh = self.ctx.namer.fresh(base)
+        self.locals.add(fresh)
+        return fresh
+
+    def consume(self, node: gast.Call, out: list):
+        """A call given comprehensions: its generator expressions allowed as lists where
+        the callee cannot tell; `max`/`min` of one comprehension lowered to a loop (then
+        its result, else None)."""
+        func = node.func
+        callee = Scope(self.ctx, self.locals).value(func.id) \
+            if isinstance(func, gast.Name) else None
+        consumer = any(callee is c for c in comprehensions.CONSUMERS)
+        for arg in node.args:
+            if isinstance(arg, gast.GeneratorExp):
+                if not consumer:
+                    raise self.ctx.error(
+                        UnsupportedSyntaxError, arg,
+                        "unsupported: a generator expression passed to "
+                        f"{dotted_path(func) or 'a computed function'}",
+                        "pass a list comprehension [...] instead")
+                self.consumed.add(id(arg))
+        if callee is list and len(node.args) == 1 and not node.keywords:
+            return self.expr(node.args[0], out)  # the comprehension's list is a new list
+        start = node.args[1] if len(node.args) == 2 else \
+            node.keywords[0].value if len(node.keywords) == 1 \
+            and node.keywords[0].arg == "start" else const(0) if not node.keywords else None
+        if callee is sum and len(node.args) <= 2 and isinstance(start, (gast.Name, gast.Constant)) \
+                and isinstance(node.args[0], (gast.ListComp, gast.GeneratorExp)):
+            return self.expr_ListComp(node.args[0], out, start=start)  # added in the loop
+        if any(callee is c for c in comprehensions.FOLDS) and len(node.args) == 1 \
+                and not node.keywords:
+            items = self.expr(node.args[0], out)
+            stmts, result = comprehensions.fold(func.id, items, self.new_temp,
+                                                lambda: self.fresh_local("k"), node)
+            for stmt in stmts:
+                self.stmt(stmt, out)
+            return result
+        return None
 
 
 

@@ -40,7 +40,7 @@ def _print_simple(stmts: list) -> dict:
     """id(statement) -> its line, for the simple statements of a block printed together
     (one astor call, not one per statement); {} if one of them takes more than one line
     (each is then printed alone)."""
-    simple = [s for s in stmts if not isinstance(s, (gast.If, gast.For, gast.While))]
+    simple = [s for s in stmts if not isinstance(s, (gast.If, gast.For, gast.While, gast.With))]
     if len(simple) < 2:
         return {}
     module = ast.Module(body=[_to_ast(_negative_constants(s)) for s in simple], type_ignores=[])
@@ -159,7 +159,7 @@ class _Printer:
                 if source:
                     lines.append(f"{pad}# line {lineno}: {source}")
                 last_line = lineno
-            if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With)):
                 self.compound(stmt, depth, lines)
             elif id(stmt) in printed:
                 lines.append(pad + printed[id(stmt)])

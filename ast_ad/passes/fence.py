@@ -12,23 +12,24 @@ from ..syntax import walk
 ALLOWED_STATEMENTS = (
     gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return, gast.Expr, gast.Pass,
     gast.If, gast.For, gast.While, gast.Break, gast.Continue, gast.Assert, gast.Raise,
+    gast.With,
 )
 ALLOWED_EXPRESSIONS = (
     gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare,
     gast.Call, gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple, gast.List,
     gast.IfExp, gast.JoinedStr, gast.FormattedValue, gast.keyword, gast.Dict,
+    gast.ListComp, gast.GeneratorExp, gast.comprehension,
 )
 # Pieces of the above that are not themselves statements or expressions.
 ALLOWED_OTHER = (
     gast.Load, gast.Store, gast.operator, gast.unaryop, gast.boolop, gast.cmpop,
-    gast.expr_context,
+    gast.expr_context, gast.withitem,
 )
 
 # What to call a rejected construct, and what to write instead.
 REJECTED = {
     gast.Try: ("a try statement", "move the error handling out of the differentiated function"),
     gast.TryStar: ("a try statement", "move the error handling out of the differentiated function"),
-    gast.With: ("a with statement", "move the `with` block out of the differentiated function"),
     gast.AsyncWith: ("an async with statement", "differentiate a synchronous function"),
     gast.AsyncFor: ("an async for loop", "differentiate a synchronous function"),
     gast.AsyncFunctionDef: ("an async function", "differentiate a synchronous function"),
@@ -47,10 +48,8 @@ REJECTED = {
                   "or use def"),
     gast.Import: ("an import statement", "import at module level"),
     gast.ImportFrom: ("an import statement", "import at module level"),
-    gast.ListComp: ("a list comprehension", "write a for loop that appends to a list"),
     gast.SetComp: ("a set comprehension", "write a for loop"),
     gast.DictComp: ("a dict comprehension", "write a for loop"),
-    gast.GeneratorExp: ("a generator expression", "write a for loop that appends to a list"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign the value in its own statement"),
     gast.Starred: ("a starred expression", "pass or unpack the values one by one"),
     gast.Set: ("a set display", "use a tuple or an array"),
@@ -58,11 +57,17 @@ REJECTED = {
 }
 
 
-def fence(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    """Raise UnsupportedSyntaxError at the first construct outside the allow-list."""
-    _check_signature(func, ctx)
+def fence(func: gast.FunctionDef, ctx: Context, packs: bool = False) -> gast.FunctionDef:
+    """Raise UnsupportedSyntaxError at the first construct outside the allow-list.
+
+    `packs`: the function is a helper inlined where it is called (pipeline.inlinable_helper),
+    which may take *args and **kwargs, and pass them on whole (`g(*args, **kwargs)`)."""
+    if not packs:
+        _check_signature(func, ctx)
+    packed = {a.id for a in (func.args.vararg, func.args.kwarg) if a is not None} \
+        if packs else set()
     for stmt in func.body:
-        _check(stmt, ctx)
+        _check(stmt, ctx, packed)
     return func
 
 
@@ -78,7 +83,7 @@ def _check_signature(func: gast.FunctionDef, ctx: Context) -> None:
                         "give the function one parameter per argument")
 
 
-def _check(node: gast.AST, ctx: Context) -> None:
+def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
     # Nested functions (def, or a lambda assigned to a name) are inlined where they are called.
     nodes = walk(node)
     allowed_functions = {
@@ -89,7 +94,22 @@ def _check(node: gast.AST, ctx: Context) -> None:
         if isinstance(n, gast.Assign) and isinstance(n.value, gast.Lambda)
         and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)
     }
+    # `g(*args, **kwargs)` in a helper taking them: the inliner passes the values on.
+    passed_on = {id(n) for n in nodes if isinstance(n, gast.Call)
+                 for a in n.args + [k.value for k in n.keywords if k.arg is None]
+                 if isinstance(a, gast.Starred) and isinstance(a.value, gast.Name)
+                 and a.value.id in packed or isinstance(a, gast.Name) and a.id in packed}
+    passed = {id(a) for n in nodes if id(n) in passed_on for a in n.args}
     for child in nodes:
+        if isinstance(child, gast.Starred) and id(child) in passed:
+            continue
+        if isinstance(child, gast.Call) and id(child) in passed_on:
+            if any(k.arg is None and not (isinstance(k.value, gast.Name)
+                                          and k.value.id in packed) for k in child.keywords):
+                raise ctx.error(UnsupportedSyntaxError, child,
+                                "unsupported syntax: **keyword unpacking in a call",
+                                "pass the keyword arguments one by one")
+            continue
         if id(child) in allowed_functions:
             _check_signature(child, ctx)
             continue
@@ -143,6 +163,24 @@ def _check_details(node: gast.AST, ctx: Context) -> None:
                             "assign a value, or remove the line")
         _check_target(node.target, ctx)
     elif isinstance(node, gast.For):
+        _check_target(node.target, ctx)
+    elif isinstance(node, gast.With):
+        for item in node.items:
+            if item.optional_vars is not None:
+                raise ctx.error(UnsupportedSyntaxError, node,
+                                "unsupported syntax: a with statement binding a name (as ...)",
+                                "differentiate only the body, with no `as`: ast-ad enters "
+                                "np.errstate(...) and warnings.catch_warnings() blocks")
+            if not isinstance(item.context_expr, gast.Call):
+                raise ctx.error(UnsupportedSyntaxError, item.context_expr,
+                                "unsupported syntax: a with statement on a computed value",
+                                "write the manager's call in the with statement, e.g. "
+                                "`with np.errstate(divide=\"ignore\"):`")
+    elif isinstance(node, gast.comprehension):
+        if node.is_async:
+            raise ctx.error(UnsupportedSyntaxError, node.target,
+                            "unsupported syntax: an async comprehension",
+                            "differentiate a synchronous function")
         _check_target(node.target, ctx)
 
 

@@ -114,7 +114,7 @@ class _Forward(Facts):
         func.args.args = func.args.posonlyargs + func.args.args + extra
         func.args.posonlyargs = []
         func.args.defaults = []
-        func.name = self.ctx.namer.fresh(f"{self.ctx.src.name}_jvp")
+        func.name = self.ctx.own_name("jvp")
         return func
 
     # -- zeros -------------------------------------------------------------------
@@ -368,9 +368,13 @@ class _Forward(Facts):
         """`z = g(a, b)`: g gets its own generated jvp function, called with the tangents."""
         options, params, atoms, argnums = self.callee_options(
             fn, args, keywords, "jvp", lambda var: var in self.varied, stmt)
-        (jvp_fn,) = self.ctx.compile_callee(fn, options, self.ctx.location(stmt))
-        self.ctx.callees.append(jvp_fn.__ast_ad_source__)
-        stmt.value.func = self.ctx.reference(jvp_fn, jvp_fn.__name__)
+        functions = self.ctx.compile_callee(fn, options, self.ctx.location(stmt))
+        if functions is None:  # the function calls itself: its jvp calls itself
+            stmt.value.func = name(self.ctx.own_name("jvp"))
+        else:
+            (jvp_fn,) = functions
+            self.ctx.callees.append(jvp_fn.__ast_ad_source__)
+            stmt.value.func = self.ctx.reference(jvp_fn, jvp_fn.__name__)
         tangents = [name(self.tangent(atoms[i].id)) for i in argnums]
         if params and params[-1].kind == params[-1].KEYWORD_ONLY:
             stmt.value.keywords += [gast.keyword(arg=self.tangent(params[i].name), value=t)

@@ -28,6 +28,7 @@ from ..errors import NoRuleError
 from ..rules import registry
 from ..syntax import (
     assigned_names,
+    dotted_path,
     item_write,
     list_append,
     load_names,
@@ -51,6 +52,8 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     order = _statements_in_order(func.body)
     groups = _alias_groups(func)
     values = {target_name(s): s.value for s, _ in order if target_name(s) is not None}
+    for stmt, _ in order:
+        _check_attribute_change(stmt, values, ctx)
     for position, (stmt, _) in enumerate(order):
         node = _call_of(stmt)
         if node is None:
@@ -87,6 +90,46 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 "register a rule with @ast_ad.register_adjoint(...), or call it outside the "
                 "differentiated function")
     return func
+
+
+def _check_attribute_change(stmt, values: dict, ctx: Context) -> None:
+    """Reject a change in place (`self.items.append(v)`, `self.W[0] = v`, `out=`) of an
+    object reached through an attribute (`obj.items`, `self.W`): a later read of the
+    attribute is a new name the derivative passes cannot tell is the same object, so
+    they would read its old value, and simplify would drop the change as dead code."""
+    changed = []
+    written = item_write(stmt) or list_append(stmt)
+    if written is not None:
+        changed.append(written[0])
+    node = _call_of(stmt)
+    if node is not None:
+        callee = anno.getanno(node, "callee")
+        if isinstance(callee, tuple) and isinstance(node.func, gast.Attribute) \
+                and isinstance(node.func.value, gast.Name) \
+                and callee[1] in LIST_METHODS:
+            changed.append(node.func.value.id)
+        changed += [a.id for array, _ in written_arguments(node)
+                    for a in (array.elts if isinstance(array, gast.Tuple) else [array])
+                    if isinstance(a, gast.Name)]
+    for var in changed:
+        seen = set()
+        value = values.get(var)
+        while isinstance(value, gast.Name) and value.id in values and value.id not in seen:
+            seen.add(value.id)  # through copies and phis
+            value = values[value.id]
+        if isinstance(value, gast.Attribute):
+            path = dotted_path(value)
+            what = f"`{ctx.src_name(path)}`" if path else f"the attribute .{value.attr}"
+            raise ctx.error(
+                NoRuleError, stmt, f"unsupported: changing {what} in place: later reads of "
+                "the attribute would not see the change in the derivative code",
+                "build a new list or array in the function (and return it) instead of "
+                "changing an attribute's")
+
+
+# List methods that change their list.
+LIST_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort",
+                          "reverse"})
 
 
 def _call_of(stmt) -> gast.Call | None:

@@ -538,17 +538,23 @@ class _Reverse(Facts):
         backward one needs, and the caller keeps that until its own backward pass."""
         options, params, atoms, argnums = self.callee_options(
             fn, args, keywords, "vjp", lambda var: var in self.active, stmt)
-        forward_fn, backward_fn = self.ctx.compile_callee(fn, options, self.ctx.location(stmt))
-        self.ctx.callees.append(forward_fn.__ast_ad_source__)
+        functions = self.ctx.compile_callee(fn, options, self.ctx.location(stmt))
+        if functions is None:  # the function calls itself: so do its forward and backward
+            forward_fn = backward_fn = None
+        else:
+            forward_fn, backward_fn = functions
+            self.ctx.callees.append(forward_fn.__ast_ad_source__)
         base = fn.__name__ if fn.__name__.isidentifier() else "function"
         # Forward: `z, g_saved = g_forward(a, b)` (same arguments as the user's call).
         saved = self.ctx.namer.fresh(f"{base}_saved")
-        stmt.value.func = self.ctx.reference(forward_fn, forward_fn.__name__)
+        stmt.value.func = self.ctx.reference(forward_fn, forward_fn.__name__) \
+            if forward_fn is not None else name(self.ctx.own_name("forward"))
         stmt.targets = [gast.Tuple(elts=[name(target, store=True), name(saved, store=True)],
                                    ctx=gast.Store())]
         # Backward: `t1, t2 = g_backward(g_saved, bz)`, then add each into its argument's adjoint.
         grads = [self.ctx.namer.temp() for _ in argnums]
-        backward_call = call(self.ctx.reference(backward_fn, backward_fn.__name__),
+        backward_call = call(self.ctx.reference(backward_fn, backward_fn.__name__)
+                             if backward_fn is not None else name(self.ctx.own_name("backward")),
                              [name(saved), name(self.adjoint(target))])
         out = [assign(gast.Tuple(elts=[name(g, store=True) for g in grads], ctx=gast.Store()),
                       backward_call, stmt)]

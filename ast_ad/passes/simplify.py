@@ -344,7 +344,8 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
                 and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
             j = _single_use(stmts, i, var, loads, viewed, names, where)
             # (sizes from the name cache: a statement `v = e` is as large as e)
-            if j is not None and names.get(stmt)[6] + names.get(stmts[j])[6] <= FOLD_LIMIT:
+            if j is not None and names.get(stmt)[6] + names.get(stmts[j])[6] <= FOLD_LIMIT \
+                    and anno.managers_of(stmt) == anno.managers_of(stmts[j]):  # same `with`
                 _substitute_in([stmts[j]], var, stmt.value, derivative, names)
                 where.changed(j)
                 loads[var] -= 1

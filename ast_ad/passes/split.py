@@ -60,7 +60,6 @@ def split(func: gast.FunctionDef, ctx: Context):
                     and isinstance(node.func.value, gast.Name):
                 mutated.add(node.func.value.id)
     ctx.mutated_residuals = tuple(i for i, r in enumerate(read) if r in mutated)
-    base = ctx.src.name
     saved = ctx.namer.fresh("saved")
     residuals = gast.Tuple(elts=[name(r) for r in read], ctx=gast.Load())
 
@@ -74,7 +73,7 @@ def split(func: gast.FunctionDef, ctx: Context):
     unbound = [assign(name(r, store=True), gast.Constant(value=None, kind=None))
                for r in read if r not in always]
     forward_fn = gast.FunctionDef(
-        name=ctx.namer.fresh(f"{base}_forward"), args=func.args, body=unbound + forward + [ret],
+        name=ctx.own_name("forward"), args=func.args, body=unbound + forward + [ret],
         decorator_list=[], returns=None, type_comment=None, type_params=[])
 
     unpack = []
@@ -88,7 +87,7 @@ def split(func: gast.FunctionDef, ctx: Context):
     for arg in arguments.args:
         arg.ctx = gast.Param()
     backward_fn = gast.FunctionDef(
-        name=ctx.namer.fresh(f"{base}_backward"), args=arguments, body=unpack + backward + [final],
+        name=ctx.own_name("backward"), args=arguments, body=unpack + backward + [final],
         decorator_list=[], returns=None, type_comment=None, type_params=[])
     return gast.Module(body=[forward_fn, backward_fn], type_ignores=[])
 
