@@ -282,3 +282,9 @@ def _collect(xs, x, n):
 
 def recursion_changing_arguments(x):
     return _collect([], x, 3)
+
+
+def nested_comprehension_array(x):
+    # each row's adjoint comes back from np.array's adjoint as an array row
+    A = np.array([[x[i] * x[j] for j in range(3)] for i in range(3)])
+    return np.sum(A ** 2)

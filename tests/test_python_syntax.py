@@ -290,3 +290,12 @@ def test_recursive_function_changing_a_value_in_place_is_rejected():
     with pytest.raises(ast_ad.ADError, match="in place") as info:
         ast_ad.grad(cases.recursion_changing_arguments)(1.5)
     assert "python_syntax_cases.py" in str(info.value)
+
+
+def test_np_array_of_a_nested_comprehension():
+    # it crashed in the backward pass ('numpy.ndarray' object has no attribute 'pop')
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(ast_ad.grad(cases.nested_comprehension_array)(x),
+                               4.0 * np.sum(x ** 2) * x)
+    check_gradient(cases.nested_comprehension_array, x)
+    check_jvp(cases.nested_comprehension_array, x)

@@ -383,6 +383,12 @@ class _Reverse(Facts):
             return []
         adj = self.adjoint(items)
         popped = call(gast.Attribute(value=name(adj), attr="pop", ctx=gast.Load()))
+        known = self.ctx.values.get(value.id)
+        if known is not None and known.container == "list":
+            # a row of a list of lists: np.array's adjoint (unstack) gives it as an array
+            import builtins
+
+            popped = call(self.ctx.reference(builtins.list, "list"), [popped])
         return [self.accumulate(value.id, popped, stmt)]
 
     def seed(self, ret: gast.Return) -> list:
