@@ -24,6 +24,8 @@ KEYS = {
     "mirror": "on a forward If/For/While: the backward statement that replays it",
     "zero": "True on an item of a dict adjoint's zero display (np.zeros_like(params['W']))",
     "adjoint": "on a backward statement: (op, adjoint name), op one of init, reset, add, scatter",
+    "deferred": "True on a dict comprehension over a dict argument's view, which the up-front "
+                "check lets through until the views pass spells it out (passes/dict_views)",
     "managers": "on a user node inside `with` blocks: their withitems, outermost first (the "
                 "generated code enters them around what it computes for the node)",
 }

@@ -1,6 +1,6 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> fence -> with -> loops -> exits -> anf -> ssa -> resolve -> values
+    source -> parse -> views -> fence -> with -> loops -> exits -> anf -> ssa -> resolve -> values
            -> containers
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
@@ -27,6 +27,7 @@ from .passes.aliases import changes, check_aliases, shares_with_parameters
 from .passes.anf import anf
 from .passes.batch import batch
 from .passes.containers import check_containers
+from .passes.dict_views import defer_dict_comprehensions, spell_out_dict_views
 from .passes.emit import emit
 from .passes.exits import exits
 from .passes.fence import fence
@@ -139,6 +140,7 @@ def inlinable_method(name: str, names: set, ctx: Context, prepare):
 
 # (stage name, pass) in order; every stage takes and returns the function's tree.
 LOWERING: list[tuple[str, Pass]] = [
+    ("views", spell_out_dict_views),
     ("fence", fence),
     ("with", with_blocks),
     ("loops", loops),
@@ -180,6 +182,7 @@ def check(src: FunctionSource) -> None:
         tree = parse(src)
         ctx = Context(src, Options())
         ctx.namer = Namer(names_in(tree))
+        defer_dict_comprehensions(tree)
         fence(tree, ctx)
         src.checked_tree = tree  # the first transform starts from it: no second parse
 
