@@ -1,8 +1,10 @@
 """ast-ad: source-to-source automatic differentiation for plain Python and NumPy."""
 
 from .api import clear_caches, grad, source, value_and_grad
+from .checkpointing import checkpoint
 from .errors import (
     ADError,
+    CheckpointError,
     NonDifferentiableError,
     NonScalarOutputError,
     NoRuleError,
@@ -29,7 +31,9 @@ __all__ = [
     "register_adjoint",
     "register_nondifferentiable",
     "stop_gradient",
+    "checkpoint",
     "ADError",
+    "CheckpointError",
     "NonDifferentiableError",
     "NonScalarOutputError",
     "NoRuleError",

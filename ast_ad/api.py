@@ -17,6 +17,7 @@ from keyword import iskeyword
 import numpy as np
 
 from . import cache, higher
+from .checkpointing import schedule
 from .compile import compile_function, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonDifferentiableError
@@ -33,18 +34,21 @@ def clear_caches() -> None:
     cache.clear()
 
 
-def grad(fun=None, argnums: int | tuple[int, ...] = 0):
+def grad(fun=None, argnums: int | tuple[int, ...] = 0, checkpoint=None):
     """The gradient of a scalar-valued function.
 
     `grad(f)(x, y)` returns df/dx; `grad(f, argnums=(0, 1))(x, y)` returns
     (df/dx, df/dy). Usable as `@grad`, `@grad(argnums=...)` or `grad(f)`.
+    `checkpoint="revolve"` (or an int: at most that many snapshots) runs the loops of f
+    with binomial checkpointing: bounded memory, iterations recomputed in the backward
+    pass (docs/checkpointing.md).
     """
-    return _transformation(fun, "grad", argnums)
+    return _transformation(fun, "grad", argnums, checkpoint)
 
 
-def value_and_grad(fun=None, argnums: int | tuple[int, ...] = 0):
+def value_and_grad(fun=None, argnums: int | tuple[int, ...] = 0, checkpoint=None):
     """Like `grad`, but the new function returns `(f(...), gradient)`."""
-    return _transformation(fun, "value_and_grad", argnums)
+    return _transformation(fun, "value_and_grad", argnums, checkpoint)
 
 
 def source(transformed, *args, **kwargs) -> str:
@@ -69,23 +73,25 @@ def _state_of(transformed) -> "_Transformed":
     return state
 
 
-def _transformation(fun, mode: str, argnums):
+def _transformation(fun, mode: str, argnums, checkpoint=None):
     if fun is None:
-        return functools.partial(_transformation, mode=mode, argnums=argnums)
+        return functools.partial(_transformation, mode=mode, argnums=argnums,
+                                 checkpoint=checkpoint)
+    checkpoint = schedule(checkpoint)
     if isinstance(fun, functools.partial):
-        return _through_partial(fun, mode, argnums)
+        return _through_partial(fun, mode, argnums, checkpoint)
     # Asking again for the same derivative returns the same function, with its code
     # cache, instead of reading and checking the source again. Held weakly: the made
     # function refers to fun, and must not keep it alive.
     # repr: argnums=True is not argnums=1 (it is rejected), and a list is not hashable
-    key = (mode, repr(argnums), getattr(fun, "__code__", None))
+    key = (mode, repr(argnums), getattr(fun, "__code__", None), checkpoint)
     with cache.LOCK:
         known = cache.lookup(fun, "transformed", key)
         transformed = known() if known is not None else None
         if transformed is not None:
             return transformed
         try:
-            state = _Transformed(fun, mode, argnums)
+            state = _Transformed(fun, mode, argnums, checkpoint)
         except ADError as error:
             raise error.with_traceback(None) from None
         transformed = _dispatcher(state)
@@ -98,7 +104,7 @@ def _transformation(fun, mode: str, argnums):
         return transformed
 
 
-def _through_partial(fun: functools.partial, mode: str, argnums):
+def _through_partial(fun: functools.partial, mode: str, argnums, checkpoint=None):
     """grad(partial(f, X=data)): differentiate f, with argnums counted in the partial's
     own parameters, and the bound arguments passed along on every call."""
     try:
@@ -110,7 +116,7 @@ def _through_partial(fun: functools.partial, mode: str, argnums):
     nums, is_tuple = check_argnums(argnums, remaining, fun, None)
     positions = [p.name for p in full.parameters.values()]
     shifted = tuple(positions.index(remaining[n].name) for n in nums)
-    inner = _transformation(fun.func, mode, shifted if is_tuple else shifted[0])
+    inner = _transformation(fun.func, mode, shifted if is_tuple else shifted[0], checkpoint)
 
     @functools.wraps(fun.func)
     def transformed(*args, **kwargs):
@@ -213,8 +219,13 @@ class _Transformed:
     code for the arguments' kinds is then what gets differentiated.
     """
 
-    def __init__(self, fun, mode: str, argnums):
+    def __init__(self, fun, mode: str, argnums, checkpoint=None):
         self.inner = getattr(fun, "__ast_ad__", None)
+        self.checkpoint = checkpoint
+        if self.inner is not None and checkpoint is not None:
+            raise ADError(f"checkpoint= applies to the loops of a function's own code, not to "
+                          f"{describe(fun)}, a derivative ast-ad made",
+                          hint="pass checkpoint= to the innermost grad, or drop it")
         if self.inner is None:
             self.src: FunctionSource = get_source(fun)
             check(self.src)
@@ -242,7 +253,7 @@ class _Transformed:
 
     def options(self, kinds, arrays=None, items=None) -> Options:
         return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays,
-                       values=items)
+                       values=items, checkpoint=self.checkpoint)
 
     def compile_for(self, args, kwargs):
         with cache.LOCK:  # one compilation at a time; the state's tables change together

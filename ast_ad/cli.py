@@ -14,6 +14,7 @@ import inspect
 import sys
 from pathlib import Path
 
+from .checkpointing import schedule
 from .compile import compile_function
 from .context import Options
 from .errors import ADError
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--trace", action="store_true",
                       help="one primitive per line (do not fold temporaries into expressions)")
     show.add_argument("--stage", choices=STAGES, help="print the function after this stage")
+    show.add_argument("--checkpoint", metavar="revolve|K",
+                      help="checkpoint the function's loops (binomial checkpointing, at most K "
+                      "snapshots of a loop's state; revolve: the default number), as "
+                      "grad(f, checkpoint=...) does")
     args = parser.parse_args(argv)
     try:
         return _show(args)
@@ -191,7 +196,8 @@ def _generate(fn, args, argnums, at, given_kinds) -> str:
     mode = {"reverse": "value_and_grad", "grad": "grad", "forward": "jvp",
             "hessian": "grad"}[args.mode]
     kinds = _kinds(fn, params, at, given_kinds)
-    options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=args.trace)
+    options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=args.trace,
+                      checkpoint=_parse_checkpoint(args.checkpoint, mode))
     src = get_source(fn)
     if args.mode == "hessian":  # forward mode over the generated gradient
         gradient = compile_function(src, options)[0]
@@ -201,6 +207,17 @@ def _generate(fn, args, argnums, at, given_kinds) -> str:
         text, _, _ = generate(src, options, args.stage)
         return text
     return compile_function(src, options)[0].__ast_ad_source__
+
+
+def _parse_checkpoint(text: str | None, mode: str):
+    if text is None:
+        return None
+    if mode == "jvp":
+        raise UsageError("--checkpoint applies to reverse mode (--mode reverse, grad or hessian)")
+    try:
+        return schedule(int(text) if text.strip().isdigit() else text.strip())
+    except ADError as error:
+        raise UsageError(f"--checkpoint {text}: {error}") from None
 
 
 def _kinds(fn, params, at, given) -> tuple:

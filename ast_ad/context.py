@@ -35,6 +35,8 @@ class Options:
     # Accumulate adjoints into their arrays in place (`bx += c`, the inplace pass); off
     # in the version of the code that is itself differentiated (see source.get_source).
     inplace: bool = True
+    # Checkpointed loops (passes/checkpoint.py): None, or ("revolve", snapshots or None).
+    checkpoint: tuple | None = None
 
     @classmethod
     def of_values(cls, values: tuple, **options) -> "Options":

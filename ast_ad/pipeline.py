@@ -3,7 +3,8 @@
     source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> values
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
-           -> simplify -> fuse -> batch -> save -> inplace -> split (vjp) -> emit -> compile
+           -> simplify -> fuse -> batch -> save -> inplace -> checkpoint -> split (vjp)
+           -> emit -> compile
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .passes.activity import activity
 from .passes.aliases import changes, check_aliases, shares_with_parameters
 from .passes.anf import anf
 from .passes.batch import batch
+from .passes.checkpoint import checkpoint
 from .passes.emit import emit
 from .passes.exits import exits
 from .passes.fence import fence
@@ -123,6 +125,7 @@ REVERSE: list[tuple[str, Pass]] = [
     ("batch", batch),
     ("save", save),
     ("inplace", inplace),
+    ("checkpoint", checkpoint),
     ("split", split),
 ]
 
