@@ -283,17 +283,26 @@ def _without_pushes(stmts: list, stack: str | None) -> list:
 
 
 def _live(stmts: list) -> list:
-    """Without assignments nothing reads (what only the backward pass read), repeatedly;
-    a call is kept unless it is a module function (`math.sin`) or arithmetic."""
+    """Without assignments nothing in the function reads (what only the backward pass
+    read), repeatedly; a call is kept unless it is a module function (`math.sin`)."""
     while True:
         read = set(load_names(gast.Module(body=stmts, type_ignores=[])))
-        kept = [s for s in stmts if not _dead(s, read)]
-        for stmt in kept:
-            for block in blocks(stmt):
-                block[:] = _live(block) or [gast.Pass()]
-        if len(kept) == len(stmts):
+        removed = [False]
+
+        def keep(block: list) -> list:
+            kept = []
+            for stmt in block:
+                if _dead(stmt, read):
+                    removed[0] = True
+                    continue
+                for inner in blocks(stmt):
+                    inner[:] = keep(inner) or [gast.Pass()]
+                kept.append(stmt)
             return kept
-        stmts = kept
+
+        stmts = keep(stmts)
+        if not removed[0]:
+            return stmts
 
 
 def _dead(stmt, read: set) -> bool:

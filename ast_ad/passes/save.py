@@ -94,6 +94,11 @@ def _defined(stmts: list, loop) -> list[str]:
             if isinstance(stmt, gast.For):
                 found.append(stmt.target.id)
             found.extend(_headers(stmt))
+        elif isinstance(stmt, gast.If):
+            # What both branches assign (the SSA merges) is read after the if: the
+            # block's backward image may read it outside the if's own image.
+            orelse = set(_defined(stmt.orelse, None))
+            found.extend(n for n in _defined(stmt.body, None) if n in orelse)
     return list(dict.fromkeys(found))
 
 
