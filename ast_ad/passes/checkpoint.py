@@ -56,18 +56,17 @@ def checkpoint(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     if ctx.options.checkpoint is None or ctx.options.mode not in ("grad", "value_and_grad"):
         return func
     stack = _stack_name(func)
-    top = {id(s) for s in func.body}
-    for stmt in list(walk_statements([s for s in func.body
-                                      if anno.getanno(s, "section") == "forward"])):
-        image = anno.getanno(stmt, "mirror")
-        if not isinstance(stmt, (gast.For, gast.While)) or image is None:
-            continue
-        if id(stmt) not in top:
-            if _inside_checkpointed(func, stmt, top):
-                continue  # part of an iteration of an enclosing checkpointed loop
-            raise _reject(ctx, stmt, "it is inside an if statement",
-                          "move the loop out of the if, or into a helper function")
-        _Loop(ctx, func, stmt, image, stack).rewrite()
+    for stmt in [s for s in func.body if anno.getanno(s, "section") == "forward"]:
+        if isinstance(stmt, (gast.For, gast.While)):
+            if anno.getanno(stmt, "mirror") is not None:  # else its adjoint saves nothing
+                _Loop(ctx, func, stmt, anno.getanno(stmt, "mirror"), stack).rewrite()
+            continue  # (loops nested in it are part of its iterations)
+        for inner in walk_statements(blocks(stmt)[0] + blocks(stmt)[1]
+                                     if isinstance(stmt, gast.If) else []):
+            if isinstance(inner, (gast.For, gast.While)) \
+                    and anno.getanno(inner, "mirror") is not None:
+                raise _reject(ctx, inner, "it is inside an if statement",
+                              "move the loop out of the if, or into a helper function")
     _drop_unused_stack(func, stack)
     return func
 
@@ -92,6 +91,7 @@ class _Loop:
                               "run every iteration and mask the ones after the stop")
         copies = [s for s in loop.body if anno.getanno(s, "phi") == "backedge"]
         headers = [target_name(s) for s in copies]
+        self.check_pure(loop.body)
         for header in headers:
             known = ctx.values.get(header)
             if known is None or known.kind not in (SCALAR, ARRAY):
@@ -99,7 +99,6 @@ class _Loop:
                     or known.kind != "other" else "not a float or an array"
                 raise self.reject(f"its state {ctx.src_name(header)} is {what}",
                                   "carry floats or NumPy arrays from one iteration to the next")
-        self.check_pure(loop.body)
         body = [s for s in loop.body if s not in copies]
         push = body[-1] if body and self.is_push(body[-1]) else None
         if push is not None:
@@ -237,16 +236,6 @@ class _Loop:
     def replace(self, old, new: list) -> None:
         at = next(i for i, s in enumerate(self.func.body) if s is old)
         self.func.body[at:at + 1] = new
-
-
-def _inside_checkpointed(func, stmt, top: set) -> bool:
-    """Whether `stmt` is nested in a loop at the top of the function (which is rewritten
-    whole)."""
-    for outer in func.body:
-        if isinstance(outer, (gast.For, gast.While)) and anno.getanno(outer, "mirror") \
-                is not None and any(s is stmt for s in walk_statements(outer.body)):
-            return True
-    return False
 
 
 def _reject(ctx: Context, node, why: str, hint: str) -> CheckpointError:
