@@ -86,8 +86,11 @@ def draws_random(obj, seen=None) -> bool:
 
 
 def filled(cell) -> bool:
+    """Whether a closure cell holds a value (a variable not yet assigned does not)."""
     try:
-        cell.cell_contents
+        return cell.cell_contents is not _EMPTY
     except ValueError:
         return False
-    return True
+
+
+_EMPTY = object()

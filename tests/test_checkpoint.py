@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numeric import numeric_gradient
 
 import ast_ad
 from ast_ad import CheckpointError, revolve
-from numeric import numeric_gradient
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULES = ["revolve", 1, 3]

@@ -276,22 +276,21 @@ def _live(stmts: list) -> list:
     read), repeatedly; a call is kept unless it is a module function (`math.sin`)."""
     while True:
         read = set(load_names(gast.Module(body=stmts, type_ignores=[])))
-        removed = [False]
-
-        def keep(block: list) -> list:
-            kept = []
-            for stmt in block:
-                if _dead(stmt, read):
-                    removed[0] = True
-                    continue
-                for inner in blocks(stmt):
-                    inner[:] = keep(inner) or [gast.Pass()]
-                kept.append(stmt)
-            return kept
-
-        stmts = keep(stmts)
-        if not removed[0]:
+        count = sum(1 for _ in walk_statements(stmts))
+        stmts = _keep(stmts, read)  # (nested blocks in place)
+        if sum(1 for _ in walk_statements(stmts)) == count:
             return stmts
+
+
+def _keep(block: list, read: set) -> list:
+    kept = []
+    for stmt in block:
+        if _dead(stmt, read):
+            continue
+        for inner in blocks(stmt):
+            inner[:] = _keep(inner, read) or [gast.Pass()]
+        kept.append(stmt)
+    return kept
 
 
 def _dead(stmt, read: set) -> bool:
