@@ -165,6 +165,19 @@ def test_two_loops():
     check_checkpointed(two_loops, (0.3, 1.1, 6), (0, 1))
 
 
+def reads_what_a_later_loop_changes(x, a, n):
+    y = 0.5
+    for _ in range(n):
+        x = math.sin(x) + y  # recomputed in the backward pass: must see y = 0.5
+    for _ in range(n):
+        y = y * a + 0.1 * x
+    return x + y
+
+
+def test_recomputation_sees_the_values_of_its_forward_pass():
+    check_checkpointed(reads_what_a_later_loop_changes, (0.3, 0.9, 7), (0, 1))
+
+
 def test_range_with_start_and_step():
     def stepped(x, a, n):
         for i in range(2, n, 3):
