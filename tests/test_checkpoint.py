@@ -140,6 +140,13 @@ def test_array_state(n):
     check_checkpointed(rnn, (W, h, xs, n), (0, 1, 2))
 
 
+def test_array_state_keeps_no_rows_per_step():
+    rng = np.random.default_rng(1)
+    W, h, xs = rng.normal(size=(4, 4)) * 0.5, rng.normal(size=4), rng.normal(size=(6, 4))
+    text = ast_ad.source(ast_ad.grad(rnn, argnums=(0, 1), checkpoint=2), W, h, xs, 6)
+    assert "_list" not in text and "_rows" not in text  # (the batch pass is off)
+
+
 def state_read_before_and_after(x, a, n):
     y = x * x
     for _ in range(n):
@@ -176,6 +183,22 @@ def reads_what_a_later_loop_changes(x, a, n):
 
 def test_recomputation_sees_the_values_of_its_forward_pass():
     check_checkpointed(reads_what_a_later_loop_changes, (0.3, 0.9, 7), (0, 1))
+
+
+def poisson(a, b, xs):
+    s = 0.0
+    for x in xs:
+        lam = math.exp(a * x + b)
+        s = s + x * math.log(lam) - lam
+    return -s
+
+
+def test_loop_run_with_the_forward_pass_saves_nothing_and_is_left_alone():
+    xs = [0.1, -0.4, 0.7, 0.2]
+    check_checkpointed(poisson, (0.7, 0.2, xs), (0, 1))
+    text = ast_ad.source(ast_ad.grad(poisson, argnums=(0, 1), checkpoint="revolve"),
+                         0.7, 0.2, xs)
+    assert "checkpoint_forward" not in text and "stack" not in text
 
 
 def test_range_with_start_and_step():
@@ -454,6 +477,8 @@ def test_bad_schedule_and_derivative_of_derivative():
         ast_ad.grad(pendulum, checkpoint=0)
     with pytest.raises(ast_ad.ADError, match="innermost grad"):
         ast_ad.grad(ast_ad.grad(pendulum), checkpoint="revolve")
+    with pytest.raises(ast_ad.ADError, match="pendulum_step as a value"):
+        ast_ad.grad(ast_ad.grad(pendulum, checkpoint="revolve"))(0.8, 0.1, 1.3, 5)
 
 
 def noisy(x, s):

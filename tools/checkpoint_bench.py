@@ -131,7 +131,8 @@ def main(argv=None) -> int:
         timing.append([f"{n:,}"] + [fmt_time(sec[label]) for label in fns]
                       + [f"{sec[label] / sec['default']:.2f}×" for label in fns
                          if label.startswith("revolve")])
-        print(f"n={n:,} done", file=sys.stderr, flush=True)
+        print(f"n={n:,}: memory {' '.join(memory[-1][1:])}; time {' '.join(timing[-1][1:])}",
+              file=sys.stderr, flush=True)
     labels = list(fns)
     print(f"\nRK4 (tools/bench.py W6), value and gradient; Python {platform.python_version()}, "
           f"{platform.machine()}\n")

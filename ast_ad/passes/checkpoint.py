@@ -58,8 +58,11 @@ def checkpoint(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     stack = _stack_name(func)
     for stmt in [s for s in func.body if anno.getanno(s, "section") == "forward"]:
         if isinstance(stmt, (gast.For, gast.While)):
-            if anno.getanno(stmt, "mirror") is not None:  # else its adjoint saves nothing
-                _Loop(ctx, func, stmt, anno.getanno(stmt, "mirror"), stack).rewrite()
+            image = anno.getanno(stmt, "mirror")
+            # No backward loop (none needed, or run inside the forward one by the fuse
+            # pass): the loop saves nothing.
+            if image is not None and any(s is image for s in func.body):
+                _Loop(ctx, func, stmt, image, stack).rewrite()
             continue  # (loops nested in it are part of its iterations)
         for inner in walk_statements(blocks(stmt)[0] + blocks(stmt)[1]
                                      if isinstance(stmt, gast.If) else []):
