@@ -197,7 +197,7 @@ def _generate(fn, args, argnums, at, given_kinds) -> str:
             "hessian": "grad"}[args.mode]
     kinds = _kinds(fn, params, at, given_kinds)
     options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=args.trace,
-                      checkpoint=_parse_checkpoint(args.checkpoint, mode))
+                      checkpoint=_parse_checkpoint(args.checkpoint, args.mode))
     src = get_source(fn)
     if args.mode == "hessian":  # forward mode over the generated gradient
         gradient = compile_function(src, options)[0]
@@ -212,8 +212,8 @@ def _generate(fn, args, argnums, at, given_kinds) -> str:
 def _parse_checkpoint(text: str | None, mode: str):
     if text is None:
         return None
-    if mode == "jvp":
-        raise UsageError("--checkpoint applies to reverse mode (--mode reverse, grad or hessian)")
+    if mode not in ("reverse", "grad"):
+        raise UsageError("--checkpoint applies to reverse mode (--mode reverse or grad)")
     try:
         return schedule(int(text) if text.strip().isdigit() else text.strip())
     except ADError as error:
