@@ -114,3 +114,26 @@ def simplify(node: gast.AST, floats: bool = True) -> gast.AST:
 
 def _is_neg(node) -> bool:
     return isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub)
+
+
+def negated(node, size):
+    """-node, with the sign on the smallest operand of a product or quotient chain
+    (`-g / t3 * t2` where g is the smallest): a pass over that operand rather than over
+    the result. `size(e)`: the number of elements of e, or None if not known."""
+    if _is_neg(node):
+        return node.operand
+    operands, spine = [], node
+    while isinstance(spine, gast.BinOp) and isinstance(spine.op, (gast.Mult, gast.Div)):
+        operands.append((spine, "right"))
+        spine = spine.left
+    if not operands:
+        return _neg(node)
+    operands.append((operands[-1][0], "left"))
+    operands.reverse()  # left to right: on a tie the sign goes first, as a person writes it
+    sizes = [size(getattr(parent, side)) for parent, side in operands]
+    whole = size(node)
+    if whole is None or any(s is None for s in sizes) or min(sizes) >= whole:
+        return _neg(node)
+    parent, side = operands[sizes.index(min(sizes))]
+    setattr(parent, side, _neg(getattr(parent, side)))
+    return node

@@ -22,6 +22,7 @@ KEYS = {
     "replays": "on a backward loop: the forward loop it replays in reverse",
     "restores": "on a backward `y[i] = saved`: the array whose overwritten values it puts back",
     "mirror": "on a forward If/For/While: the backward statement that replays it",
+    "zero": "True on an item of a dict adjoint's zero display (np.zeros_like(params['W']))",
     "adjoint": "on a backward statement: (op, adjoint name), op one of init, reset, add, scatter",
 }
 

@@ -23,7 +23,8 @@ from .context import Options
 from .errors import ADError, Location, NonDifferentiableError
 from .pipeline import check
 from .source import FunctionSource, describe, get_source
-from .values import kind_of_value, of_argument, of_arguments
+from .trees import is_container, paths
+from .values import kind_of_value, of_arguments, signature
 
 # Code is specialised to the shapes of array arguments (so shapes are known when
 # generating it); after this many different shapes, one shape-generic version.
@@ -199,17 +200,17 @@ class _Never:
 
 def _arrays_match(checks, values) -> bool:
     """Code is specialised to each array argument's dtype and (usually) shape, and to
-    what a list or tuple argument holds (values.of_argument)."""
+    what a container argument holds (values.of_argument, checked by its signature)."""
     for i, dtype, shape in checks:
         if dtype is _ITEMS:
-            if of_argument(values[i]) != shape:
+            if signature(values[i]) != shape:
                 return False
         elif values[i].dtype is not dtype or shape is not None and values[i].shape != shape:
             return False
     return True
 
 
-_ITEMS = object()  # in a check: the abstract value a list or tuple argument must have
+_ITEMS = object()  # in a check: the signature a container argument must have
 
 
 class _Transformed:
@@ -295,9 +296,9 @@ class _Transformed:
         self.latest = generated
         checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
                        if isinstance(v, np.ndarray))
-        if items is not None:  # the code is specialised to what the lists hold
-            checks += tuple((i, _ITEMS, items[i]) for i, v in enumerate(values)
-                            if type(v) in (list, tuple))
+        if items is not None:  # the code is specialised to what the containers hold
+            checks += tuple((i, _ITEMS, signature(v)) for i, v in enumerate(values)
+                            if is_container(v))
         self.table[tuple(map(type, values))] = (generated, checks)
         self.remember(values, generated, arrays)
         return generated
@@ -338,8 +339,8 @@ class _Transformed:
             users.add(self)
         if self.fast_cell is None:
             return
-        if any(type(v) in (list, tuple) for v in values):
-            # The fast path tests classes, dtypes and shapes, not what a list holds.
+        if any(is_container(v) for v in values):
+            # The fast path tests classes, dtypes and shapes, not what a container holds.
             self.fast_cell.cell_contents = self.never
             return
         fast = [generated]
@@ -444,9 +445,43 @@ def check_differentiable(value, i: int, param: str, fun, location) -> None:
             location, "convert it with .astype(float)")
     if isinstance(value, (numbers.Real, np.floating)):
         return
+    if is_container(value):
+        check_tree(value, where, param, location)
+        return
     raise NonDifferentiableError(
         f"cannot differentiate with respect to {where}: a {type(value).__name__}",
         location, "pass a float or a NumPy float array")
+
+
+def check_tree(tree, where: str, param: str, location) -> None:
+    """A container argument: its float leaves are differentiated, and its ints, strings and
+    None pass through (their gradient is None); a complex leaf or a float array subclass is
+    an error naming the leaf's path."""
+    for path, leaf in paths(tree, param):
+        problem = None
+        if isinstance(leaf, (complex, np.complexfloating)) or isinstance(
+                leaf, np.ndarray) and leaf.dtype.kind == "c":
+            problem = "is complex: ast-ad differentiates real-valued code only", \
+                "split it into real and imaginary parts"
+        elif isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f" and not (
+                type(leaf) is np.ndarray or isinstance(leaf, np.memmap)):
+            problem = f"is a {type(leaf).__name__} (a subclass of np.ndarray)", \
+                "pass np.asarray(value)"
+        if problem is not None:
+            raise NonDifferentiableError(
+                f"cannot differentiate with respect to {where}: its leaf {path} {problem[0]}",
+                location, problem[1])
+
+
+def check_no_container(what: str, argnums, values) -> None:
+    """Derivatives of derivatives are taken with respect to floats and arrays only."""
+    for i in argnums:
+        if is_container(values[i]):
+            raise ADError(
+                f"differentiating {what} (itself a derivative) with respect to argument {i}, "
+                f"a {type(values[i]).__name__}, is not supported",
+                hint="differentiate a function of the container's arrays (ast_ad.tree_flatten "
+                     "gives them), or take the second derivative with respect to one array")
 
 
 def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool, values):
@@ -455,6 +490,7 @@ def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool
     The result is itself generated code (`value, t = g_jvp(x, 1.0)`), registered
     like the rest, so it can be differentiated again: derivatives to any order.
     """
+    check_no_container(generated.__name__, argnums, values)
     for i in argnums:
         if np.ndim(values[i]) != 0:
             raise ADError(

@@ -346,3 +346,40 @@ def release_lines(filename: str) -> None:
 def origin_of(filename: str) -> tuple | None:
     """(the user's filename, function name) that generated file `filename` came from."""
     return _ORIGINS.get(filename)
+
+
+def user_place(filename: str, lineno: int) -> tuple | None:
+    """Where line `lineno` of generated file `filename` came from: (the user's filename,
+    line, its source, in a backward section?, the user's function), read from the
+    `# line N:` comments; code generated from generated code (hessian, grad of grad) maps
+    back step by step. None if `filename` is not generated code or the line has no origin."""
+    source, derivative, function = None, False, None
+    while origin_of(filename) is not None:
+        place = _source_line(filename, lineno)
+        if place is None:
+            break
+        user_file, function = origin_of(filename)
+        filename, (lineno, source, backward) = user_file, place
+        derivative = derivative or backward
+    if source is None:
+        return None
+    return filename, lineno, source, derivative, function
+
+
+def _source_line(filename: str, lineno: int):
+    """(user line, its source, in a backward section?) from the `# line N:` comment above
+    line `lineno` of generated code, else None."""
+    place, backward = None, False
+    for text in reversed(linecache.getlines(filename)[:lineno]):
+        text = text.strip()
+        if place is None and text.startswith("# line "):
+            place = text[len("# line "):]
+        elif text == "# backward":
+            backward = True
+            break
+        elif text == "# forward" or text.startswith("def "):
+            break
+    if place is None:
+        return None
+    number, _, source = place.partition(": ")
+    return int(number), source, backward

@@ -1,4 +1,11 @@
-"""`ast-ad show FILE`: print the derivative code ast-ad generates for the functions in a file.
+"""The `ast-ad` command: derivative code and the tools around it.
+
+- `ast-ad show FILE`: print the derivative code ast-ad generates for the functions in a file;
+- `ast-ad trace FILE --at ...`: the evaluation trace with values (ast_ad.tracing);
+- `ast-ad check FILE --at ...`: AD against finite differences for a range of steps
+  (ast_ad.checks);
+- `ast-ad export FILE -o OUT.py`: the generated code as a module without ast_ad
+  (ast_ad.export).
 
 Exit status: 0 on success, 1 on a user error (printed without a traceback),
 2 on bad usage (an unknown option or stage, a malformed --argnums, --at or --kinds,
@@ -53,11 +60,15 @@ def main(argv: list[str] | None = None) -> int:
                       help="checkpoint the function's loops (binomial checkpointing, at most K "
                       "snapshots of a loop's state; revolve: the default number), as "
                       "grad(f, checkpoint=...) does")
+    _add_trace(commands)
+    _add_check(commands)
+    _add_export(commands)
     args = parser.parse_args(argv)
+    run = {"show": _show, "trace": _trace, "check": _check, "export": _export}[args.command]
     try:
-        return _show(args)
+        return run(args)
     except UsageError as error:
-        show.error(str(error))  # exits with status 2, after the usage line
+        commands.choices[args.command].error(str(error))  # status 2, after the usage line
     except ADError as error:
         print(f"ast-ad: {error}", file=sys.stderr)
         return 1
@@ -71,6 +82,7 @@ def _show(args) -> int:
     argnums = _parse_argnums(args.argnums)
     at = _parse_at(args.at)
     given_kinds = _parse_kinds(args.kinds)
+    _parse_checkpoint(args.checkpoint, args.mode)  # (a usage error before anything runs)
     module = _load(Path(args.file))
     functions = _functions(module, args.function, args.file)
     for fn in functions:  # every option fits every function, before anything is printed
@@ -143,14 +155,14 @@ def _parse_argnums(text: str | None) -> tuple | None:
     return argnums
 
 
-def _parse_at(text: str | None) -> tuple | None:
+def _parse_at(text: str | None, option: str = "--at") -> tuple | None:
     if text is None:
         return None
     try:
         values = ast.literal_eval(f"({text},)")
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise UsageError(
-            f"--at takes Python literals, e.g. '2.0, [1.0, 2.0]', not {text!r}") from None
+            f"{option} takes Python literals, e.g. '2.0, [1.0, 2.0]', not {text!r}") from None
     import numpy as np
 
     arrays = []
@@ -159,7 +171,8 @@ def _parse_at(text: str | None) -> tuple | None:
             try:
                 v = np.asarray(v, dtype=float)
             except (ValueError, TypeError):
-                raise UsageError(f"--at: {v!r} is not a rectangular array of numbers") from None
+                raise UsageError(f"{option}: {v!r} is not a rectangular array of numbers") \
+                    from None
         arrays.append(v)
     return tuple(arrays)
 
@@ -188,25 +201,32 @@ def _fit(fn, argnums, at, kinds) -> None:
 
 
 def _generate(fn, args, argnums, at, given_kinds) -> str:
+    src, options = _what_to_generate(fn, args.mode, argnums, at, given_kinds, args.trace,
+                                     _parse_checkpoint(args.checkpoint, args.mode))
+    if args.stage:
+        text, _, _ = generate(src, options, args.stage)
+        return text
+    return compile_function(src, options)[0].__ast_ad_source__
+
+
+def _what_to_generate(fn, cli_mode, argnums, at, given_kinds, trace=False, checkpoint=None):
+    """The source to compile and the Options for `--mode`, `--argnums`, `--at`, `--kinds`."""
     params = _positional(fn)
     if not params:
         raise ADError(f"{fn.__name__} has no positional parameters to differentiate")
     if argnums is None:
         argnums = tuple(range(len(params)))
     mode = {"reverse": "value_and_grad", "grad": "grad", "forward": "jvp",
-            "hessian": "grad"}[args.mode]
+            "hessian": "grad"}[cli_mode]
     kinds = _kinds(fn, params, at, given_kinds)
-    options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=args.trace,
-                      checkpoint=_parse_checkpoint(args.checkpoint, args.mode))
+    options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=trace,
+                      checkpoint=checkpoint)
     src = get_source(fn)
-    if args.mode == "hessian":  # forward mode over the generated gradient
+    if cli_mode == "hessian":  # forward mode over the generated gradient
         gradient = compile_function(src, options)[0]
         src = get_source(gradient)
-        options = Options("jvp", argnums, True, kinds, trace=args.trace)
-    if args.stage:
-        text, _, _ = generate(src, options, args.stage)
-        return text
-    return compile_function(src, options)[0].__ast_ad_source__
+        options = Options("jvp", argnums, True, kinds, trace=trace)
+    return src, options
 
 
 def _parse_checkpoint(text: str | None, mode: str):
@@ -239,6 +259,197 @@ def _kind_of_annotation(annotation) -> str:
     if annotation in (np.ndarray, "np.ndarray", "numpy.ndarray", "NDArray"):
         return "array"
     return OTHER
+
+
+def _add_trace(commands) -> None:
+    from .tracing import FORMATS, ITERATIONS, MODES
+
+    trace = commands.add_parser(
+        "trace", help="print the evaluation trace of a function at a point",
+        description="Import FILE and print the evaluation trace of a function at the "
+        "arguments --at: every primitive with its value, computed by the code ast-ad "
+        "generates, with the tangents (--mode forward) or the adjoints (--mode reverse).")
+    trace.add_argument("file", help="a Python file; it is imported, so its top-level code runs")
+    trace.add_argument("--function", "-f", help="the function (needed if FILE defines more "
+                       "than one)")
+    trace.add_argument("--at", required=True, help="the arguments as Python literals, e.g. "
+                       "'2, 5' (an int is a float where it is differentiated)")
+    trace.add_argument("--mode", choices=MODES, default="primal",
+                       help="primal: the forward primal trace (default); forward: with the "
+                       "tangent trace beside it; reverse: with the adjoint trace")
+    trace.add_argument("--seed", help="--mode forward: the tangents of the differentiated "
+                       "arguments, e.g. '0, 1' (default: along the first one)")
+    trace.add_argument("--argnums", help="comma-separated positions to differentiate "
+                       "(default: the float arguments, or every number if none is a float)")
+    trace.add_argument("--format", choices=FORMATS, default="text", help="text (default), "
+                       "markdown or csv")
+    trace.add_argument("--iterations", type=int, default=ITERATIONS,
+                       help=f"loop iterations to list (default {ITERATIONS})")
+
+
+def _trace(args) -> int:
+    from .tracing import seed_problem, trace
+
+    argnums = _parse_argnums(args.argnums)
+    at = _parse_at(args.at)
+    seed = _parse_at(args.seed, "--seed")
+    if seed is not None and args.mode != "forward":
+        raise UsageError(f"--seed is for --mode forward, not --mode {args.mode}")
+    if args.iterations < 0:
+        raise UsageError(f"--iterations takes a count >= 0, not {args.iterations}")
+    module = _load(Path(args.file))
+    functions = _functions(module, args.function, args.file)
+    if len(functions) != 1:
+        names = ", ".join(f.__name__ for f in functions) or "none"
+        raise UsageError(f"--function is needed: {args.file} defines {names}")
+    fn = functions[0]
+    _fit(fn, argnums, at, None)
+    params = _positional(fn)
+    if argnums is None:
+        argnums = tuple(i for i, v in enumerate(at) if isinstance(v, float) or
+                        getattr(v, "dtype", None) is not None and v.dtype.kind == "f") or \
+            tuple(i for i, v in enumerate(at) if type(v) is int)
+    if not argnums:
+        raise UsageError(f"--at gives no number to differentiate ({', '.join(params)})")
+    at = tuple(float(v) if i in argnums and type(v) is int else v for i, v in enumerate(at))
+    for i in argnums:
+        if not isinstance(at[i], float) and getattr(at[i], "dtype", None) is None:
+            raise UsageError(f"--argnums {i}: {params[i]} = {at[i]!r} is not a number")
+    if seed is not None:
+        problem = seed_problem(at, argnums, seed, params)
+        if problem:
+            raise UsageError(f"--seed: {problem}")
+    try:
+        result = trace(fn, *at, mode=args.mode, seed=seed, argnums=argnums,
+                       iterations=args.iterations)
+    except ADError:
+        raise
+    except Exception as exc:  # the user's code failed at these arguments
+        raise ADError(f"{fn.__name__} raised {type(exc).__name__} at --at {args.at}: {exc}") \
+            from None
+    print(result.format(args.format), end="")
+    return 0
+
+
+# -- ast-ad check: AD against finite differences for a range of steps
+
+
+def _add_check(commands):
+    check = commands.add_parser(
+        "check", help="compare the gradient with finite differences",
+        description="Print the gradient ast-ad computes for a scalar function at a point, "
+        "its forward- and central-difference estimates for steps 1e-1 ... 1e-15, their "
+        "errors against it, and the best step.")
+    check.add_argument("file", help="a Python file; it is imported, so its top-level code runs")
+    check.add_argument("--function", "-f", required=True, help="the function to check")
+    check.add_argument("--at", required=True, help="the point, as Python literals, e.g. "
+                       "'2.0, 5.0' or '[1.0, 2.0], 3.0'")
+    check.add_argument("--argnums", help="comma-separated positions to differentiate with "
+                       "respect to (default: every float argument)")
+    check.add_argument("--plot", metavar="PNG", help="also draw error against step on "
+                       "log-log axes into this file (needs matplotlib: "
+                       "pip install 'ast-ad[plot]')")
+    return check
+
+
+def _check(args) -> int:
+    import numpy as np
+
+    from . import checks
+
+    argnums = _parse_argnums(args.argnums)
+    at = _parse_at(args.at)
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ADError("--plot needs matplotlib, which is not installed",
+                          hint="pip install matplotlib (or pip install -e '.[plot]' in a "
+                          "clone of ast-ad), or leave out --plot") from None
+    module = _load(Path(args.file))
+    (fn,) = _functions(module, args.function, args.file)
+    _fit(fn, argnums, at, None)
+    params = _positional(fn)
+    if argnums is None:
+        argnums = tuple(i for i, v in enumerate(at) if isinstance(v, float)
+                        or getattr(v, "dtype", None) is not None and v.dtype.kind == "f")
+        if not argnums:
+            raise UsageError("--at gives no float argument to differentiate with respect to")
+    result = checks.difference_table(fn, at, argnums)
+    names = []
+    for i in argnums:
+        shape = getattr(at[i], "shape", None)
+        names += [params[i]] if shape is None else \
+            [f"{params[i]}[{', '.join(map(str, j))}]" for j in np.ndindex(shape)]
+    print(f"{fn.__name__} at ({args.at})")
+    print(checks.format_table(result, names), end="")
+    if args.plot:
+        point = f" at ({args.at})" if len(args.at) <= 30 else ""
+        checks.plot_errors(result, args.plot,
+                           f"finite differences against AD: {fn.__name__}{point}")
+        print(f"plot: {args.plot}")
+    return 0
+
+
+# -- ast-ad export: the generated code as a standalone module
+
+
+def _add_export(commands):
+    export = commands.add_parser(
+        "export", help="write the generated derivative as a standalone module",
+        description="Write the code ast-ad generates for a function (as `ast-ad show` prints "
+        "it), with the callees' generated functions and the runtime helpers they use, as a "
+        "module that does not import ast_ad.")
+    export.add_argument("file", help="a Python file; it is imported, so its top-level code runs")
+    export.add_argument("--function", "-f", required=True, help="the function to export")
+    export.add_argument("--mode", choices=["reverse", "grad", "forward", "hessian"],
+                        default="reverse", help="as for `ast-ad show` (default: reverse)")
+    export.add_argument("--argnums", help="comma-separated positions to differentiate with "
+                        "respect to (default: all positional parameters)")
+    export.add_argument("--kinds", help="argument kinds, comma-separated: scalar, array or "
+                        "generic (default: from type annotations, else generic)")
+    export.add_argument("--at", help="example arguments as a Python literal; their kinds "
+                        "select the code")
+    export.add_argument("-o", "--output", metavar="OUT.py",
+                        help="the file to write (default: print the module)")
+    return export
+
+
+def _export(args) -> int:
+    from . import __version__
+    from .export import export_module
+
+    argnums = _parse_argnums(args.argnums)
+    at = _parse_at(args.at)
+    given_kinds = _parse_kinds(args.kinds)
+    module = _load(Path(args.file))
+    (fn,) = _functions(module, args.function, args.file)
+    _fit(fn, argnums, at, given_kinds)
+    src, options = _what_to_generate(fn, args.mode, argnums, at, given_kinds)
+    generated = compile_function(src, options)[0]
+    params = _positional(fn)
+    nums = options.argnums
+    kinds = ", ".join(f"{p}: {'generic' if k == OTHER else k}"
+                      for p, k in zip(params, options.kinds))
+    what = {"reverse": "value and gradient (reverse mode)", "grad": "gradient (reverse mode)",
+            "forward": "value and directional derivative (forward mode, jvp)",
+            "hessian": "gradient and its directional derivative (forward over reverse)"}
+    header = [
+        f"Generated by ast-ad {__version__} (ast-ad export); do not edit, export again.",
+        f"Source: {fn.__module__}.{fn.__qualname__} in {Path(args.file).name}, line "
+        f"{fn.__code__.co_firstlineno}",
+        f"Mode: {args.mode}: {what[args.mode]}, with respect to "
+        f"{', '.join(params[i] for i in nums)} (argnums {','.join(map(str, nums))})",
+        f"Argument kinds: {kinds}",
+        f"Defines {generated.__name__}; needs no ast_ad.",
+    ]
+    text = export_module(generated, header)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}: {generated.__name__}")
+    else:
+        print(text, end="")
+    return 0
 
 
 if __name__ == "__main__":

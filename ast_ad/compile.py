@@ -15,7 +15,6 @@ cache.guard) and otherwise calls `stale` instead of running out-of-date code.
 from __future__ import annotations
 
 import ast
-import linecache
 import textwrap
 import types
 import weakref
@@ -62,6 +61,7 @@ def compile_function(src: FunctionSource, options: Options) -> list:
             if options.mode != "jvp" and options.inplace:
                 fn.__ast_ad_differentiable__ = _without_inplace(src.fn, options, i)
             fn.__ast_ad_mutated__ = ctx.mutated_residuals
+            fn.__ast_ad_primal_of__ = dict(ctx.primal_of)  # derivative name -> primal (trace)
             fn.__ast_ad_users__ = weakref.WeakSet()  # dispatchers that run it
         cache.store(src.fn, "generated", key, functions, deps)
         return functions
@@ -139,41 +139,14 @@ def note_user_line(error: BaseException) -> None:
         tb = tb.tb_next
     if frame is None:
         return
-    filename, lineno, source, derivative = frame.tb_frame.f_code.co_filename, \
-        frame.tb_lineno, None, False
-    # Code generated from generated code (hessian, grad of grad) maps back step by step.
-    while cache.origin_of(filename) is not None:
-        place = _source_line(filename, lineno)
-        if place is None:
-            break
-        user_file, function = cache.origin_of(filename)
-        filename, (lineno, source, backward) = user_file, place
-        derivative = derivative or backward
-    if source is None:
+    place = cache.user_place(frame.tb_frame.f_code.co_filename, frame.tb_lineno)
+    if place is None:
         return
+    filename, lineno, source, derivative, function = place
     note = f"in {'the derivative of ' if derivative else ''}{function}, at {filename}:" \
            f"{lineno}: {source}"
     if note not in getattr(error, "__notes__", ()):
         error.add_note(note)
-
-
-def _source_line(filename: str, lineno: int):
-    """(user line, its source, in a backward section?) from the `# line N:` comment above
-    line `lineno` of generated code, else None."""
-    place, backward = None, False
-    for text in reversed(linecache.getlines(filename)[:lineno]):
-        text = text.strip()
-        if place is None and text.startswith("# line "):
-            place = text[len("# line "):]
-        elif text == "# backward":
-            backward = True
-            break
-        elif text == "# forward" or text.startswith("def "):
-            break
-    if place is None:
-        return None
-    number, _, source = place.partition(": ")
-    return int(number), source, backward
 
 
 def compile_generated(source: str, names: list[str], ctx: Context, deps=(),

@@ -1,6 +1,6 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> values
+    source -> parse -> fence -> loops -> exits -> anf -> ssa -> resolve -> values -> containers
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
            -> simplify -> fuse -> batch -> save -> inplace -> checkpoint -> split (vjp)
@@ -26,6 +26,7 @@ from .passes.aliases import changes, check_aliases, shares_with_parameters
 from .passes.anf import anf
 from .passes.batch import batch
 from .passes.checkpoint import checkpoint
+from .passes.containers import check_containers
 from .passes.emit import emit
 from .passes.exits import exits
 from .passes.fence import fence
@@ -106,6 +107,7 @@ LOWERING: list[tuple[str, Pass]] = [
     ("ssa", ssa),
     ("resolve", resolve),
     ("values", infer_values),
+    ("containers", check_containers),
     ("aliases", check_aliases),
     ("activity", activity),
     ("mutation", check_mutation),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import trees
 from .errors import Location, NonScalarOutputError
 
 
@@ -164,6 +165,10 @@ def zeros_like(x):
     """A zero adjoint shaped like `x`: 0.0, an array, or a list of those."""
     if isinstance(x, (list, tuple)):
         return [zeros_like(e) for e in x]
+    if type(x) is dict:
+        return {k: zeros_like(v) for k, v in x.items()}
+    if trees.is_dataclass_instance(x):  # a dataclass's adjoint: a dict of its fields
+        return {k: zeros_like(getattr(x, k)) for k in trees.fields(type(x))}
     if isinstance(x, np.ndarray) or hasattr(x, "shape"):
         return np.zeros(np.shape(x), dtype=_grad_dtype(x))
     return 0.0
@@ -184,6 +189,8 @@ def output_problem(y, real_scalar: bool = True) -> str | None:
         return "None (is a `return` missing?)"
     if isinstance(y, (tuple, list)) and not real_scalar:
         return next((p for p in (output_problem(e, False) for e in y) if p), None)
+    if type(y) is dict and not real_scalar:
+        return next((p for p in (output_problem(e, False) for e in y.values()) if p), None)
     if isinstance(y, (bool, np.bool_)):
         return f"a bool ({y!r})" if real_scalar else None
     if isinstance(y, (complex, np.complexfloating)):
@@ -233,7 +240,34 @@ def accumulate(total, contribution):
     """total + contribution for adjoints of any kind: lists and tuples add item by item."""
     if isinstance(total, list):
         return [accumulate(t, c) for t, c in zip(total, contribution)]
+    if type(total) is dict:
+        return {k: accumulate(t, contribution[k]) for k, t in total.items()}
+    if contribution is None or total is None:  # a string's or None's "adjoint": none
+        return total if contribution is None else contribution
     return total + contribution
+
+
+def tree_gradient(g, x):
+    """The gradient of a container argument `x` from its adjoint `g` (lists for its lists,
+    tuples and NamedTuples, dicts for its dicts and dataclasses): a tree of x's structure
+    and types, None at leaves that are not floats or float arrays."""
+    cls = type(x)
+    if cls is dict:
+        return {k: tree_gradient(g[k], v) for k, v in x.items()}
+    if cls is list:
+        return [tree_gradient(b, v) for b, v in zip(g, x)]
+    if cls is tuple:
+        return tuple([tree_gradient(b, v) for b, v in zip(g, x)])
+    if trees.is_namedtuple(x):
+        return cls(*[tree_gradient(b, v) for b, v in zip(g, x)])
+    if trees.is_dataclass_instance(x):
+        return trees.make_dataclass_like(x, {k: tree_gradient(g[k], getattr(x, k))
+                                             for k in trees.fields(cls)})
+    if isinstance(x, np.ndarray):
+        return np.asarray(g, dtype=x.dtype) if x.dtype.kind == "f" else None
+    if isinstance(x, (float, np.floating)):
+        return as_gradient(g, x)
+    return None  # an int, a bool, a string, None...: not differentiated
 
 
 def unstack(g, axis=0):

@@ -12,6 +12,10 @@ primal's own parameters (same names, same defaults). In its body
 
 Any other free name (np, math, runtime helpers) is resolved in the template's
 module and reached from the generated code under a collision-free name.
+
+A derivative is declared once where the math allows, and the other template is
+derived from it (`elementwise_tangent`, `linear_tangent`): the derived template is
+the one a person would write, node for node.
 """
 
 from __future__ import annotations
@@ -284,3 +288,142 @@ class _Filler:
             return binding.resolve_global(n.id, getattr(builtins, n.id))
         raise RuleDefinitionError(f"rule {template.fn.__name__}: unknown name {n.id}",
                                   template.location)
+
+
+# -- templates derived from one declaration ---------------------------------------------
+
+
+def elementwise_tangent(template: Template) -> Template:
+    """The tangent of an element-wise function, from its adjoint.
+
+    An element-wise function's Jacobian is diagonal (per input, after broadcasting), so
+    it is its own transpose: where the adjoint adds `seed * f_x` (summed back to x's shape
+    by `unbroadcast(..., x)`) to b[x], the tangent is the sum of `d[x] * f_x` over the
+    inputs. The adjoint's temporaries are kept; they must not use the seed b[result]
+    (each input's term has its own). A term negated in front, `-b[y] * g`, is subtracted:
+    `d[x] - d[y] * g` rather than `d[x] + -d[y] * g`.
+    """
+    from .syntax import clone
+
+    result = template.result
+    temps, terms = [], []
+    for stmt in template.body:
+        target = stmt.targets[0]
+        if isinstance(target, gast.Name):
+            if _mentions(stmt.value, "b"):
+                raise _underivable(template, stmt, "a temporary uses an adjoint")
+            temps.append(clone(stmt))
+            continue
+        ref = placeholder(target)
+        if ref is None or ref[0] != "b" or ref[1] == result:
+            raise _underivable(template, stmt, "only b[input] = ... statements derive a tangent")
+        value = stmt.value
+        if (isinstance(value, gast.Call) and isinstance(value.func, gast.Name)
+                and value.func.id == "unbroadcast" and len(value.args) == 2
+                and isinstance(value.args[1], gast.Name) and value.args[1].id == ref[1]):
+            value = value.args[0]
+        if any(r[1] != result for r in _placeholders(value)) or not _placeholders(value):
+            raise _underivable(template, stmt, f"b[{ref[1]}] is not linear in b[{result}] alone")
+        terms.append(_with_seed(value, ref[1]))
+    if not terms:
+        raise _underivable(template, template.body[0] if template.body else None,
+                           "no b[input] = ... statement")
+    total = terms[0]
+    for term in terms[1:]:
+        negated = _strip_negation(term)
+        total = gast.BinOp(left=total, op=gast.Sub() if negated is not None else gast.Add(),
+                           right=negated if negated is not None else term)
+    tangent = gast.Assign(targets=[_ref("d", result, store=True)], value=total,
+                          type_comment=None)
+    return _derived(template, temps + [tangent], template.body[-1])
+
+
+def linear_tangent(template: Template, call: gast.AST, linear: tuple,
+                   keywords: tuple = ()) -> Template:
+    """The tangent of a function linear in its parameters `linear`: the function itself,
+    applied to their tangents (the other arguments as they are). Parameters are passed in
+    order, by position, except those in `keywords` and keyword-only ones (`axis=axis`)."""
+    params = list(template.signature.parameters.values())
+    unknown = [p for p in linear + keywords if p not in template.signature.parameters]
+    if unknown or not linear:
+        raise RuleDefinitionError(
+            f"rule {template.fn.__name__}: {', '.join(unknown) or 'no'} linear parameter(s)",
+            template.location, f"parameters are {', '.join(template.params[1:])}")
+    args, kwargs = [], []
+    for p in params:
+        value = _ref("d", p.name) if p.name in linear else gast.Name(
+            id=p.name, ctx=gast.Load(), annotation=None, type_comment=None)
+        if p.name in keywords or p.kind == p.KEYWORD_ONLY:
+            kwargs.append(gast.keyword(arg=p.name, value=value))
+        elif kwargs:
+            raise RuleDefinitionError(
+                f"rule {template.fn.__name__}: {p.name} is passed by position after a keyword",
+                template.location, "list it in keywords too")
+        else:
+            args.append(value)
+    tangent = gast.Assign(targets=[_ref("d", template.result, store=True)],
+                          value=gast.Call(func=call, args=args, keywords=kwargs),
+                          type_comment=None)
+    return _derived(template, [tangent], template.body[0] if template.body else None)
+
+
+def _derived(template: Template, body: list, place) -> Template:
+    """A template with `body` in place of `template`'s (same parameters, module, guard);
+    new nodes get the line of `place`, the statement they come from."""
+    if place is not None:
+        for stmt in body:
+            for node in gast.walk(stmt):
+                if "lineno" in node._attributes and not hasattr(node, "lineno"):
+                    gast.copy_location(node, place)
+    temporaries = {s.targets[0].id for s in body if isinstance(s.targets[0], gast.Name)}
+    targets = {placeholder(s.targets[0])[1] for s in body
+               if not isinstance(s.targets[0], gast.Name)}
+    return Template(template.fn, template.params, template.signature, body, template.globals,
+                    template.location, temporaries, targets, when=template.when)
+
+
+def _ref(kind: str, param: str, store: bool = False) -> gast.Subscript:
+    return gast.Subscript(
+        value=gast.Name(id=kind, ctx=gast.Load(), annotation=None, type_comment=None),
+        slice=gast.Name(id=param, ctx=gast.Load(), annotation=None, type_comment=None),
+        ctx=gast.Store() if store else gast.Load())
+
+
+def _placeholders(node) -> list[tuple[str, str]]:
+    return [ref for ref in map(placeholder, gast.walk(node)) if ref is not None]
+
+
+def _mentions(node, kind: str) -> bool:
+    return any(ref[0] == kind for ref in _placeholders(node))
+
+
+def _with_seed(node, param: str):
+    """A copy of `node` with b[result] (the seed) replaced by d[param]."""
+    from .syntax import clone
+
+    class Seed(gast.NodeTransformer):
+        def visit_Subscript(self, n):
+            return _ref("d", param) if placeholder(n) is not None else self.generic_visit(n)
+
+    return Seed().visit(clone(node))
+
+
+def _strip_negation(term):
+    """`X` for a term `-X`, or `-X * g / h` (negated leftmost factor): `X * g / h`."""
+    if isinstance(term, gast.UnaryOp) and isinstance(term.op, gast.USub):
+        return term.operand
+    if isinstance(term, gast.BinOp) and isinstance(term.op, (gast.Mult, gast.Div)):
+        left = _strip_negation(term.left)
+        if left is not None:
+            return gast.BinOp(left=left, op=term.op, right=term.right)
+    return None
+
+
+def _underivable(template: Template, stmt, why: str) -> RuleDefinitionError:
+    where = template.location if stmt is None or not hasattr(stmt, "lineno") else Location(
+        template.location.filename,
+        template.fn.__code__.co_firstlineno + stmt.lineno - 1, stmt.col_offset)
+    return RuleDefinitionError(
+        f"cannot derive the tangent of element-wise rule {template.fn.__name__}: {why}", where,
+        "write b[x] = <expression linear in the result's adjoint> for each input x, or give "
+        "the adjoint and the tangent as two rules")

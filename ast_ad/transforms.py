@@ -13,6 +13,7 @@ from .api import (
     check_argnums,
     check_array_class,
     check_differentiable,
+    check_no_container,
     grad,
     raise_own_error,
 )
@@ -22,6 +23,7 @@ from .errors import ADError, Location, NonScalarOutputError
 from .pipeline import check
 from .runtime import output_problem
 from .source import describe, get_source
+from .trees import is_container, paths, tree_flatten, tree_structure, tree_unflatten
 from .values import kind_of_value, of_arguments
 
 
@@ -31,6 +33,8 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
     if state is None and not isinstance(fun, types.FunctionType):
         get_source(fun)  # a builtin, ufunc or callable object: SourceUnavailableError
     target = state.compile_for(values, {}) if state is not None else fun
+    if state is not None:
+        check_no_container(describe(fun), argnums, values)
     kinds = tuple(kind_of_value(v) for v in values)
     arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
                    for v in values)
@@ -95,10 +99,14 @@ def jvp(fun, primals, tangents):
     nums = _float_positions(fun, primals)
     args = _with_defaults(fun, primals)
     for i in nums:
-        if getattr(primals[i], "shape", ()) != getattr(tangents[i], "shape", ()):
+        if is_container(primals[i]):
+            _check_same_tree(primals[i], tangents[i], f"jvp: tangent {i}")
+        elif getattr(primals[i], "shape", ()) != getattr(tangents[i], "shape", ()):
             raise ADError(f"jvp: tangent {i} has shape {np.shape(tangents[i])}, but its primal "
                           f"has shape {np.shape(primals[i])}",
                           hint="tangents have their primals' shapes")
+    tangents = tuple(_float_tangents(primals[i], t) if i in nums and is_container(primals[i])
+                     else t for i, t in enumerate(tangents))
     try:
         (fn,) = _compile(fun, "jvp", nums, args)
     except ADError as error:
@@ -106,6 +114,29 @@ def jvp(fun, primals, tangents):
     result = fn(*args, *[tangents[i] for i in nums])
     _check_output(fun, "jvp", result[0], False)
     return result
+
+
+def _check_same_tree(primal, tangent, what: str) -> None:
+    """A tangent (cotangent) of a container has its primal's structure and leaf shapes."""
+    want, got = tree_structure(primal), tree_structure(tangent)
+    if want != got:
+        raise ADError(f"{what} has the structure {got!r}, but its primal has {want!r}",
+                      hint="give tangents the structure and types of their primals")
+    for (path, p), (_, t) in zip(paths(primal), paths(tangent)):
+        if np.shape(p) != np.shape(t) and t is not None:
+            raise ADError(f"{what}: the leaf {path} has shape {np.shape(t)}, but its primal "
+                          f"has shape {np.shape(p)}", hint="tangents have their primals' shapes")
+
+
+def _float_tangents(primal, tangent):
+    """A container's tangent with zeros at its leaves that are not floats (an int, an int
+    array: their tangents are ignored, as those of int arguments are)."""
+    leaves, treedef = tree_flatten(primal)
+    given = tree_flatten(tangent)[0]
+    return tree_unflatten(treedef, [
+        t if isinstance(p, (float, np.floating)) or isinstance(p, np.ndarray)
+        and p.dtype.kind == "f" else np.zeros(np.shape(p)) if isinstance(p, np.ndarray)
+        else 0.0 if isinstance(p, (int, np.integer)) else t for p, t in zip(leaves, given)])
 
 
 def _float_positions(fun, values) -> tuple:
@@ -118,6 +149,12 @@ def _float_positions(fun, values) -> tuple:
             check_differentiable(v, i, _param_name(fun, i), fun, _location(fun))
         if isinstance(v, (float, np.floating)) or isinstance(v, np.ndarray) and \
                 v.dtype.kind == "f":
+            nums.append(i)
+        elif is_container(v) and any(
+                isinstance(leaf, (float, np.floating)) or isinstance(leaf, np.ndarray)
+                and leaf.dtype.kind in "fc" for leaf in tree_flatten(v)[0]):
+            # a dict, list, tuple, NamedTuple or dataclass with floats (not axis=(0, 2))
+            check_differentiable(v, i, _param_name(fun, i), fun, _location(fun))
             nums.append(i)
     return tuple(nums)
 
@@ -155,7 +192,7 @@ def _with_defaults(fun, args) -> tuple:
 def _check_output(fun, mode: str, value, real: bool) -> None:
     """jvp, vjp and the Jacobians differentiate numbers and arrays (the Jacobians: of
     floats), not None from a missing return, a str..."""
-    parts = value if real and isinstance(value, (tuple, list)) else (value,)
+    parts = tree_flatten(value)[0] if real and is_container(value) else (value,)
     problem = next((p for p in (output_problem(v, real) for v in parts) if p), None)
     if problem is not None:
         raise NonScalarOutputError(f"{mode} needs {describe(fun)} to return floats or float "
@@ -206,6 +243,8 @@ def _copy(value):
 def _structure(value):
     if isinstance(value, (tuple, list)):
         return tuple(_structure(v) for v in value)
+    if type(value) is dict:
+        return {k: _structure(v) for k, v in value.items()}
     return np.shape(value)
 
 
@@ -227,6 +266,8 @@ def jacfwd(fun, argnums=0):
     @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
+        if any(is_container(args[i]) for i in nums):
+            return _tree_jacobian(fun, nums, is_tuple, args)
         try:
             (fn,) = _compile(fun, "jvp", nums, args)
         except ADError as error:
@@ -242,6 +283,8 @@ def jacfwd(fun, argnums=0):
         if value is None:
             value = fn(*args, *[np.zeros(np.shape(args[k])) for k in nums])[0]
         _check_output(fun, "jacfwd", value, True)
+        if _tree_output(value):
+            return _tree_jacobian(fun, nums, is_tuple, args)
         outputs, rebuild = _outputs(value)
         per_output = []
         for o, out in enumerate(outputs):
@@ -262,7 +305,10 @@ def jacrev(fun, argnums=0):
 
     @_noted
     def jacobian_fn(*args):
-        return _jacrev_at(fun, nums, is_tuple, _with_defaults(fun, args))
+        args = _with_defaults(fun, args)
+        if any(is_container(args[i]) for i in nums):
+            return _tree_jacobian(fun, nums, is_tuple, args)
+        return _jacrev_at(fun, nums, is_tuple, args)
 
     return jacobian_fn
 
@@ -274,6 +320,8 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
         raise error.with_traceback(None) from None
     value, saved = forward(*args)
     _check_output(fun, "jacrev", value, True)
+    if _tree_output(value):
+        return _tree_jacobian(fun, nums, is_tuple, args)
     mutated = getattr(backward, "__ast_ad_mutated__", ())
     outputs, rebuild = _outputs(value)
     per_output = []
@@ -300,6 +348,8 @@ def jacobian(fun, argnums=0):
     @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
+        if any(is_container(args[i]) for i in nums):
+            return _tree_jacobian(fun, nums, is_tuple, args)
         inputs = sum(int(np.size(args[i])) for i in nums)
         try:
             prepared = _compile(fun, "vjp", nums, args)
@@ -313,6 +363,49 @@ def jacobian(fun, argnums=0):
         return jacfwd(fun, argnums)(*args)
 
     return jacobian_fn
+
+
+def _tree_output(value) -> bool:
+    """An output that is a container other than a tuple of arrays (a dict...)."""
+    return is_container(value) and not (type(value) is tuple and not any(
+        is_container(v) for v in value))
+
+
+def _tree_jacobian(fun, nums, is_tuple, args):
+    """The Jacobian where inputs or the output are containers, nested as JAX nests it: the
+    output's structure outside, each input's inside, a leaf of shape output leaf's shape +
+    input leaf's shape (None for an input leaf that is not a float). One backward pass
+    per output element."""
+    value, vjp_fn = vjp(fun, *args)
+    out_leaves, out_def = tree_flatten(value)
+    for leaf in out_leaves:
+        problem = output_problem(leaf, True)
+        if problem is not None:
+            raise NonScalarOutputError(
+                f"jacobian needs {describe(fun)} to return floats or float arrays, but a leaf "
+                f"of its output is {problem}", _location(fun), "return the value to differentiate")
+    per_output = []
+    for o, out in enumerate(out_leaves):
+        rows = []
+        for j in range(int(np.size(out))):
+            cotangent = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in out_leaves]
+            cotangent[o] = _unit(out, j)
+            rows.append(vjp_fn(tree_unflatten(out_def, cotangent)))
+        parts = []
+        for i in nums:
+            in_leaves, in_def = tree_flatten(args[i])
+            row_leaves = [tree_flatten(r[i])[0] if is_container(args[i]) else [r[i]]
+                          for r in rows]
+            blocks = []
+            for k, leaf in enumerate(in_leaves):
+                if any(r[k] is None for r in row_leaves):
+                    blocks.append(None)
+                    continue
+                stacked = np.stack([np.asarray(r[k], dtype=float) for r in row_leaves], axis=0)
+                blocks.append(stacked.reshape(np.shape(out) + np.shape(leaf)))
+            parts.append(tree_unflatten(in_def, blocks))
+        per_output.append(tuple(parts) if is_tuple else parts[0])
+    return tree_unflatten(out_def, per_output)
 
 
 def hessian(fun, argnums=0):

@@ -9,6 +9,9 @@ read by every pass after it:
     Value("array", dtype, (n, n), triangle="lower")   np.linalg.cholesky's result
     Value("other", items=(s, s, s))          a tuple or list of three known values
     Value("other", element=s)                a list whose every item is s
+    Value("other", items=(a, b), keys=("W", "b"), container="dict")   a dict of known keys
+    Value("other", items=..., keys=("w",), cls=P, container="object") a dataclass P instance
+                                             (a NamedTuple: container "tuple", cls and keys)
     Value("other")                           anything else, or not known
 
 `kind` is the coarse answer the derivative passes ask most ("scalar",
@@ -20,11 +23,14 @@ specialise code (drop an unbroadcast, fold a zero) need a known shape.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gast
 import numpy as np
+
+from . import trees
 
 SCALAR, ARRAY, OTHER = "scalar", "array", "other"
 
@@ -36,7 +42,9 @@ class Value:
     shape: tuple | None = None  # () for scalars; an array's static shape, None if unknown
     items: tuple | None = None  # a tuple or list of known length: its items' values
     element: Value | None = None  # a tuple or list: what every item is (the join of items)
-    container: str | None = None  # "tuple" or "list"
+    container: str | None = None  # "tuple", "list", "dict" or "object" (a dataclass)
+    keys: tuple | None = None  # a dict's keys, a NamedTuple's or dataclass's fields (items')
+    cls: type | None = None  # a NamedTuple's or dataclass's class
     const: int | None = None  # an int known before running (a literal, a dimension)
     triangle: str | None = None  # a matrix known "lower" or "upper" triangular (cholesky's L)
 
@@ -45,7 +53,10 @@ class Value:
         return self.element.kind if self.element is not None else None
 
     def item(self, index) -> Value:
-        """The value of `self[index]` for a constant int index, or of any item."""
+        """The value of `self[index]` for a constant int index (or a dict's key), or of any
+        item."""
+        if self.keys is not None and self.container in ("dict", "object"):
+            return self.items[self.keys.index(index)] if index in self.keys else UNKNOWN
         if self.items is not None and isinstance(index, int) and -len(self.items) <= index \
                 < len(self.items):
             return self.items[index]
@@ -88,17 +99,34 @@ def of(value, depth: int = 0) -> Value:
         return array(value.dtype, value.shape)
     if type(value) in (tuple, list) and depth < 2:
         return sequence([of(v, depth + 1) for v in value], type(value).__name__)
-    return UNKNOWN
+    return UNKNOWN  # a dict or dataclass global can change between calls: only arguments
+
+
+def of_tree(value, of_item) -> Value:
+    """A dict (str or int keys), NamedTuple or dataclass instance, known item by item."""
+    if type(value) is dict:
+        if not all(type(k) in (str, int) for k in value):
+            return UNKNOWN
+        keys, items, cls, container = tuple(value), value.values(), None, "dict"
+    elif trees.is_namedtuple(value):
+        keys, items, cls, container = type(value)._fields, value, type(value), "tuple"
+    elif trees.is_dataclass_instance(value):
+        keys = tuple(f.name for f in dataclasses.fields(value))
+        items, cls, container = [getattr(value, k) for k in keys], type(value), "object"
+    else:
+        return UNKNOWN
+    return replace(sequence([of_item(v) for v in items], container), keys=tuple(keys), cls=cls)
 
 
 _SHORT = 8  # a tuple argument up to this long is known item by item
 
 
-def of_argument(value) -> Value:
+def of_argument(value, depth: int = 0) -> Value:
     """The abstract value code is specialised to for an argument: `of`, except that a
     list (or a long tuple) is known by what every item is, not item by item, so that
-    calls with lists of other lengths run the same code. Cheap for a list of floats
-    (the dispatcher computes it on every call with a list)."""
+    calls with lists of other lengths run the same code, and that dicts, NamedTuples and
+    dataclass instances (nested) are known item by item. Cheap for a list of floats
+    (the dispatcher computes it on every call with a container)."""
     if type(value) is list or type(value) is tuple and len(value) > _SHORT:
         classes = set(map(type, value))
         if classes and classes <= _PYTHON_SCALAR_CLASSES:
@@ -106,9 +134,40 @@ def of_argument(value) -> Value:
         else:
             element = None
             for v in value:
-                element = join(element, of(v, 1))
+                element = join(element, of_argument(v, depth + 1) if depth < _DEEP
+                               else of(v, 1))
         return Value(OTHER, element=element, container=type(value).__name__)
+    if depth < _DEEP and type(value) is tuple:
+        return sequence([of_argument(v, depth + 1) for v in value], "tuple")
+    if depth < _DEEP and trees.is_container(value):
+        return of_tree(value, lambda v: of_argument(v, depth + 1))
     return of(value)
+
+
+_DEEP = 6  # containers nested deeper than this are not looked into
+
+
+def signature(value):
+    """A cheap key of what `of_argument(value)` says (two values of equal signatures have
+    equal abstract values; the converse need not hold): what the dispatcher compares on
+    every call with a container argument."""
+    cls = type(value)
+    if cls is np.ndarray:
+        return value.dtype, value.shape
+    if cls is dict:
+        return tuple(value), tuple(map(signature, value.values()))
+    if cls is list or cls is tuple and len(value) > _SHORT:
+        classes = set(map(type, value))
+        if classes and classes <= _PYTHON_SCALAR_CLASSES:
+            return cls, 0
+        return cls, frozenset(map(signature, value))
+    if cls is tuple:
+        return cls, tuple(map(signature, value))
+    if trees.is_namedtuple(value):
+        return cls, tuple(map(signature, value))
+    if trees.is_dataclass_instance(value):
+        return cls, tuple(signature(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return cls
 
 
 _PYTHON_SCALAR_CLASSES = frozenset(_PYTHON_SCALARS)
@@ -117,13 +176,13 @@ _PYTHON_SCALAR_CLASSES = frozenset(_PYTHON_SCALARS)
 def of_arguments(arguments, arrays) -> tuple | None:
     """Options.values for a call: None unless an argument is a list or tuple (kinds and
     arrays then say everything); `arrays` as in Options (a shape None: any shape)."""
-    if not any(type(v) in (list, tuple) for v in arguments):
+    if not any(trees.is_container(v) for v in arguments):
         return None
     result = []
     for value, info in zip(arguments, arrays):
         if info is not None:
             result.append(array(info[0], info[1]))
-        elif type(value) in (list, tuple):
+        elif trees.is_container(value):
             result.append(of_argument(value))
         else:
             result.append(SCALAR_VALUE if kind_of_value(value) == SCALAR else UNKNOWN)
@@ -156,14 +215,16 @@ def join(a: Value | None, b: Value | None) -> Value | None:
         return scalar(dtype)
     if a.kind == ARRAY:
         return array(dtype, a.shape if a.shape == b.shape else None)
-    if a.container is None or a.container != b.container:
+    if a.container is None or a.container != b.container or a.keys != b.keys \
+            or a.cls is not b.cls:
         return UNKNOWN
     items = None
     if a.items is not None and b.items is not None and len(a.items) == len(b.items):
         items = tuple(join(x, y) for x, y in zip(a.items, b.items))
     element = join(a.element, b.element) if a.element is not None and b.element is not None \
         else None
-    return Value(OTHER, items=items, element=element, container=a.container)
+    return Value(OTHER, items=items, element=element, container=a.container, keys=a.keys,
+                 cls=a.cls)
 
 
 def widen(old: Value | None, new: Value | None) -> Value | None:

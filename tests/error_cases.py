@@ -90,7 +90,7 @@ def uses_complex(x):
 
 
 def uses_dict(x):
-    return {"a": x}["a"]
+    return {**{"a": x}}["a"]
 
 
 def uses_varargs(*xs):

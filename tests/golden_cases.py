@@ -40,3 +40,10 @@ def mlp_loss(X, W1, b1, W2, b2, y):
 
 def dot_products(a, B):
     return np.dot(a, np.dot(B, a)) + np.sum(np.matmul(B, B))
+
+
+def mlp_params(params, X, y):
+    hidden = np.tanh(X @ params["W1"] + params["b1"])
+    prediction = hidden @ params["W2"] + params["b2"]
+    error = prediction - y
+    return np.mean(error ** 2)

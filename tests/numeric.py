@@ -83,3 +83,36 @@ def check_jvp(f, *args, argnums=None, rtol=1e-5, atol=1e-6, eps=1e-6, seed=0):
     assert np.shape(tangent) == np.shape(value), (np.shape(tangent), np.shape(value))
     np.testing.assert_allclose(tangent, expected, rtol=rtol, atol=atol)
     return tangent
+
+
+def float_leaf(leaf) -> bool:
+    return isinstance(leaf, float) or isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
+
+
+def numeric_tree_gradient(f, args, argnum, eps=1e-6):
+    """Central differences of f with respect to every float leaf of args[argnum], as a tree
+    (None at the other leaves)."""
+    leaves, treedef = ast_ad.tree_flatten(args[argnum])
+
+    def at(i, value):
+        moved = list(leaves)
+        moved[i] = value
+        shifted = list(args)
+        shifted[argnum] = ast_ad.tree_unflatten(treedef, moved)
+        return float(f(*shifted))
+
+    grads = []
+    for i, leaf in enumerate(leaves):
+        if not float_leaf(leaf):
+            grads.append(None)
+        elif isinstance(leaf, float):
+            grads.append((at(i, leaf + eps) - at(i, leaf - eps)) / (2 * eps))
+        else:
+            g = np.zeros_like(leaf)
+            for index in np.ndindex(leaf.shape):
+                plus, minus = leaf.copy(), leaf.copy()
+                plus[index] += eps
+                minus[index] -= eps
+                g[index] = (at(i, plus) - at(i, minus)) / (2 * eps)
+            grads.append(g)
+    return ast_ad.tree_unflatten(treedef, grads)

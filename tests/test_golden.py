@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from numeric import check_gradient
+from numeric import check_gradient, numeric_tree_gradient
 
 import ast_ad
 
@@ -69,6 +69,8 @@ CASES = [
     ("model_cases", "softmax_cross_entropy", (0, 1),
      (rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(6, 4)),
       np.eye(3)[rng.integers(0, 3, size=6)])),
+    ("model_cases", "label_cross_entropy", (0,),
+     (rng.normal(size=(4, 3)), rng.normal(size=(6, 4)), rng.integers(0, 3, size=6))),
 ]
 
 
@@ -121,3 +123,27 @@ def test_golden_modes(module, function, mode, args, update_golden):
     fn = getattr(importlib.import_module(module), function)
     text = ast_ad.generated_source(fn, *args, mode=mode)
     _compare(GOLDEN / f"{module}.{function}.{mode}.txt", text, update_golden)
+
+
+# A function whose parameters are a dict (see tests/test_containers.py): its gradient, and
+# its jvp and vjp code.
+def _params_args():
+    return ({"W1": rng.normal(size=(4, 5)), "b1": rng.normal(size=5),
+             "W2": rng.normal(size=(5, 1)), "b2": rng.normal(size=1)},
+            rng.normal(size=(8, 4)), rng.normal(size=(8, 1)))
+
+
+@pytest.mark.parametrize("mode", ["grad", "jvp", "vjp"])
+def test_golden_dict_params(mode, update_golden):
+    fn = importlib.import_module("golden_cases").mlp_params
+    args = _params_args()
+    if mode == "grad":
+        text = ast_ad.source(ast_ad.grad(fn), *args)
+        got = ast_ad.grad(fn)(*args)
+        expected = numeric_tree_gradient(fn, args, 0)
+        for key in args[0]:
+            np.testing.assert_allclose(got[key], expected[key], rtol=1e-5, atol=1e-8)
+    else:
+        text = ast_ad.generated_source(fn, *args, mode=mode, argnums=(0,))
+    suffix = "" if mode == "grad" else f".{mode}"
+    _compare(GOLDEN / f"golden_cases.mlp_params{suffix}.txt", text, update_golden)

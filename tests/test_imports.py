@@ -2,7 +2,7 @@
 
 The layers, top to bottom (a module imports from its own layer or lower ones):
 
-1. API: the package itself, cli, transforms, extend -> api -> higher -> compile
+1. API: the package itself, cli, transforms, tracing, extend -> api -> higher -> compile
    (`compile_function`: cache -> pipeline -> exec; every transformation calls it).
 2. pipeline: the order of the passes, in one place. It also hands the passes what needs the
    whole pipeline: the analysis of a called user function (`ctx.analyse_callee`), and the
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "ast_ad"
 
 API = {"ast_ad", "ast_ad.cli", "ast_ad.transforms", "ast_ad.extend", "ast_ad.api",
-       "ast_ad.higher", "ast_ad.compile"}
+       "ast_ad.higher", "ast_ad.compile", "ast_ad.tracing", "ast_ad.checks"}
 PIPELINE = {"ast_ad.pipeline"}
 LAYERS = ["rules and IR helpers", "passes", "pipeline", "API"]  # bottom to top
 

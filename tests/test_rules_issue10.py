@@ -280,7 +280,8 @@ def test_log_softmax_with_stop_gradient_skips_the_max_adjoint():
                                ast_ad.grad(log_softmax_loss_plain)(X, labels), atol=1e-15)
     source = ast_ad.source(ast_ad.grad(log_softmax_loss), X, labels)
     assert "extremum_weights" not in source
-    assert "extremum_weights" in ast_ad.source(ast_ad.grad(log_softmax_loss_plain), X, labels)
+    # (without stop_gradient the shift's adjoint is proven zero: tests/test_cancel.py)
+    assert "extremum_weights" not in ast_ad.source(ast_ad.grad(log_softmax_loss_plain), X, labels)
     small = (X[:5, :3], labels[:5] % 3)
     hessian = ast_ad.hessian(log_softmax_loss)(*small)
     np.testing.assert_allclose(hessian, ast_ad.hessian(log_softmax_loss_plain)(*small),

@@ -1,5 +1,6 @@
 """The samples run and print the seeds' worked values."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,11 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def run(name):
-    result = subprocess.run([sys.executable, str(SAMPLES / name)], capture_output=True, text=True)
+    # The samples import this checkout's ast_ad (not another installed one).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(SAMPLES.parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+    result = subprocess.run([sys.executable, str(SAMPLES / name)], capture_output=True, text=True,
+                            env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -65,3 +70,11 @@ def test_readme_shows_the_code_ast_ad_generates():
     shown = shown.split("```")[0]
     golden = (SAMPLES.parent / "tests" / "golden" / "seeds.log_sin.txt").read_text()
     assert shown == golden
+
+
+def test_mlp_params_trains_with_a_dict_of_parameters():
+    out = run("mlp_params.py")
+    losses = [float(line.split("loss ")[1]) for line in out.splitlines() if "loss" in line]
+    assert len(losses) == 7 and losses[-1] < 0.1 * losses[0]
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert "gradient keys: W1, b1, W2, b2" in out

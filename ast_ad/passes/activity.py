@@ -51,6 +51,8 @@ def differentiable_operands(value: gast.AST) -> list[str]:
         return _names([value.value])
     if isinstance(value, (gast.Tuple, gast.List)):
         return _names(value.elts)
+    if isinstance(value, gast.Dict):
+        return _names(value.values)
     return []
 
 

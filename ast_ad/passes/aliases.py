@@ -294,8 +294,8 @@ def _shared(stmt: gast.AST, ctx: Context):
     elif isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name):
         if value.attr not in _NOT_VIEWS:
             yield target, value.value.id, False  # y.T: a view
-    elif isinstance(value, (gast.Tuple, gast.List)):
-        for elt in value.elts:
+    elif isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
+        for elt in value.values if isinstance(value, gast.Dict) else value.elts:
             if isinstance(elt, gast.Name):
                 yield target, elt.id, True
     elif _view_call(value):
@@ -458,7 +458,7 @@ class _StaleReads:
         self.seers: dict[str, set] = {}
         self.lists = {n for s in walk_statements(func.body)
                       for n in [target_name(s)] if n is not None and isinstance(
-                          getattr(s, "value", None), (gast.List, gast.Tuple))}
+                          getattr(s, "value", None), (gast.List, gast.Tuple, gast.Dict))}
         self.lists |= {list_append(s)[0] for s in walk_statements(func.body)
                        if list_append(s) is not None}
 

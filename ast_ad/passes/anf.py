@@ -11,7 +11,7 @@ an *atom* is a Name, a Constant, or a dotted reference to a non-local name
     x = callee(atom, ..., key=atom, ...)      callee: dotted non-local name, or atom.method
     x = atom.attr
     x = atom[index]                           index: atoms, slices of atoms, tuples of those
-    x = (atom, ...)   |   x = [atom, ...]
+    x = (atom, ...)   |   x = [atom, ...]   |   x = {"key": atom, ...}   (constant keys)
     x = f"...{atom}..."
     atom[index] = atom
     callee(atom, ...)                          a call kept for its side effect (print)
@@ -421,6 +421,9 @@ class _Lowering:
 
     def expr_List(self, node, out):
         return gast.List(elts=[self.atom(e, out) for e in node.elts], ctx=gast.Load())
+
+    def expr_Dict(self, node, out):  # keys are constants (see fence)
+        return gast.Dict(keys=list(node.keys), values=[self.atom(v, out) for v in node.values])
 
     def expr_JoinedStr(self, node, out):
         values = []

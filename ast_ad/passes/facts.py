@@ -12,7 +12,7 @@ import types
 import gast
 import numpy as np
 
-from .. import runtime, shapes
+from .. import anno, runtime, shapes
 from ..context import Context
 from ..errors import NoRuleError
 from ..rules import registry
@@ -176,7 +176,8 @@ class Facts:
         if isinstance(node.func, gast.Attribute) and node.func.attr == "copy" and not args:
             return np.copy, [node.func.value], keywords
         func = self._object(node.func)
-        if user_function(func) and registry.lookup(func) is None:
+        if user_function(func) and registry.lookup(func) is None and \
+                func is not runtime.extremum_weights:  # (the evaluator knows its value)
             return None, args, keywords
         return func, args, keywords
 
@@ -215,11 +216,48 @@ class Facts:
                                        ctx=gast.Load()), [name(var)])
         value = self.ctx.values.get(var)
         if value is not None and value.items is not None and value.items and all(
-                v.kind == SCALAR for v in value.items):
+                v.kind == SCALAR for v in value.items) and value.container in ("tuple", "list"):
             # A tuple or list of numbers (a helper's `return a, b, c`): what zeros_like
             # would make, written out.
             return gast.List(elts=[const(0.0) for _ in value.items], ctx=gast.Load())
+        if value is not None and value.keys is not None and value.items and all(
+                v.kind in (SCALAR, ARRAY) or v.container is None for v in value.items):
+            return self.keyed_zero(var, value)
+        if value is not None and value.container in ("tuple", "list") and value.items and all(
+                v.kind == ARRAY and v.dtype is not None and v.dtype.kind == "f"
+                for v in value.items):
+            # a tuple of float arrays (`for W, b in layers`): [np.zeros_like(t[0]), ...]
+            items = [call(gast.Attribute(value=self.ctx.reference(np, "np"), attr="zeros_like",
+                                         ctx=gast.Load()), [gast.Subscript(
+                value=name(var), slice=const(i), ctx=gast.Load())])
+                for i in range(len(value.items))]
+            for item in items:
+                anno.setanno(item, "zero", True)
+            return gast.List(elts=items, ctx=gast.Load())
         return call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [name(var)])
+
+    def keyed_zero(self, var: str, value) -> gast.AST:
+        """The zero adjoint of a dict, NamedTuple or dataclass of numbers and arrays, written
+        out: `{"W": np.zeros_like(params["W"]), "b": 0.0}` (a list for a NamedTuple); None
+        for a leaf that is neither a number nor an array (a string: its gradient is None)."""
+        items = []
+        for key, item in zip(value.keys, value.items):
+            if item.kind != ARRAY or item.dtype is None or item.dtype.kind != "f":
+                # a number or an int array (its float adjoint starts as 0.0), or a string,
+                # None...: not differentiated
+                items.append(const(None if item.kind == OTHER else 0.0))
+                continue
+            if value.cls is None:
+                part = gast.Subscript(value=name(var), slice=const(key), ctx=gast.Load())
+            else:
+                part = gast.Attribute(value=name(var), attr=key, ctx=gast.Load())
+            items.append(call(gast.Attribute(value=self.ctx.reference(np, "np"),
+                                             attr="zeros_like", ctx=gast.Load()), [part]))
+        for item in items:
+            anno.setanno(item, "zero", True)
+        if value.container == "tuple":
+            return gast.List(elts=items, ctx=gast.Load())
+        return gast.Dict(keys=[const(k) for k in value.keys], values=items)
 
     def elide(self, node: gast.AST) -> gast.AST:
         """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""
@@ -295,3 +333,48 @@ def describe_primal(primal) -> str:
     if isinstance(primal, str):
         return primal
     return describe(primal)
+
+
+def missing_rule(ctx: Context, primal, stmt, kind: str, what: str | None = None,
+                 hint: str | None = None) -> NoRuleError:
+    """The NoRuleError for a call to `primal` without a rule of `kind` ("adjoint" or
+    "tangent"), at the user's call: a statement of generated code (hessian, grad of grad
+    differentiate the code ast-ad made) is mapped back to the line of the user's function
+    it came from. A rule of the other kind the user registered is named, with the way to
+    give the missing one."""
+    import linecache
+    import re
+
+    from .. import cache
+    from ..errors import Location
+
+    what = what or describe_primal(primal)
+    location = ctx.location(stmt)
+    mode = "reverse mode (grad, vjp, jacrev)" if kind == "adjoint" else \
+        "forward mode (jvp, jacfwd, hessian)"
+    called = ""
+    place = cache.user_place(location.filename, location.lineno)
+    if place is not None:  # generated code: point at the user's call
+        filename, lineno, _, _, function = place
+        line = linecache.getline(filename, lineno)
+        named = getattr(primal, "__name__", None)
+        found = re.search(rf"\b{re.escape(named)}\s*\(", line) if isinstance(named, str) \
+            else None
+        column = found.start() if found else len(line) - len(line.lstrip())
+        location = Location(filename, lineno, column)
+        called = f", here to differentiate the code ast-ad generated for {function}"
+    rule = registry.lookup(primal)
+    other = "tangents" if kind == "adjoint" else "adjoints"
+    spelled = getattr(primal, "__name__", None) if not isinstance(primal, type) else None
+    spelled = spelled if isinstance(spelled, str) else "..."
+    if rule is not None and other in rule.user and getattr(rule, other):
+        given = getattr(rule, other)[0]
+        message = f"no {kind} rule for {what}: your {other[:-1]} rule {given.fn.__name__} " \
+            f"({given.location}) has no {kind}, and {mode} needs one{called}"
+        hint = f"register it with @ast_ad.register_{kind}({spelled}), or both at once with " \
+            f"@ast_ad.register_derivative({spelled}) if {spelled} is element-wise"
+    else:
+        message = f"no {kind} rule for {what}" + (f" ({called[2:]})" if called else "")
+        hint = hint or f"{mode} needs one; register it with @ast_ad.register_{kind}" \
+            f"({spelled}) (see the README)"
+    return NoRuleError(message, location, hint)

@@ -16,7 +16,7 @@ ALLOWED_STATEMENTS = (
 ALLOWED_EXPRESSIONS = (
     gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare,
     gast.Call, gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple, gast.List,
-    gast.IfExp, gast.JoinedStr, gast.FormattedValue, gast.keyword,
+    gast.IfExp, gast.JoinedStr, gast.FormattedValue, gast.keyword, gast.Dict,
 )
 # Pieces of the above that are not themselves statements or expressions.
 ALLOWED_OTHER = (
@@ -53,7 +53,6 @@ REJECTED = {
     gast.GeneratorExp: ("a generator expression", "write a for loop that appends to a list"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign the value in its own statement"),
     gast.Starred: ("a starred expression", "pass or unpack the values one by one"),
-    gast.Dict: ("a dict display", "use separate variables, a tuple or an array"),
     gast.Set: ("a set display", "use a tuple or an array"),
     gast.Match: ("a match statement", "use if/elif/else"),
 }
@@ -119,6 +118,21 @@ def _check_details(node: gast.AST, ctx: Context) -> None:
                 raise ctx.error(UnsupportedSyntaxError, kw.value,
                                 "unsupported syntax: **keyword unpacking in a call",
                                 "pass the keyword arguments one by one")
+    elif isinstance(node, gast.Dict):
+        for key in node.keys:
+            if key is None:
+                raise ctx.error(UnsupportedSyntaxError, node,
+                                "unsupported syntax: ** unpacking in a dict display",
+                                "write the keys one by one")
+            if not (isinstance(key, gast.Constant) and type(key.value) in (str, int)):
+                raise ctx.error(UnsupportedSyntaxError, key,
+                                "unsupported: a dict display with a key known only when "
+                                "running", "use constant keys (strings or ints), or a list")
+        keys = [k.value for k in node.keys]
+        if len(set(keys)) != len(keys):
+            raise ctx.error(UnsupportedSyntaxError, node,
+                            "unsupported: a dict display giving a key twice",
+                            "give each key once")
     elif isinstance(node, gast.Assign):
         for target in node.targets:
             _check_target(target, ctx)

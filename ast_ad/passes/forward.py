@@ -40,7 +40,7 @@ from ..syntax import (
 from ..templates import Binding, instantiate
 from ..values import ARRAY, SCALAR
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
-from .facts import Facts, describe_primal
+from .facts import Facts, missing_rule
 from .resolve import adds_at, call_parts, user_function
 
 _ZERO = "__zero__"
@@ -54,6 +54,13 @@ def _zero(primal: gast.AST | None) -> gast.Call:
     """A symbolic zero tangent (of `primal`'s shape), removed or made concrete later."""
     return gast.Call(func=name(_ZERO), args=[clone(primal)] if primal is not None else [],
                      keywords=[])
+
+
+def _is_field(ctx: Context, node: gast.Attribute) -> bool:
+    """Whether `node` reads a field of a NamedTuple or dataclass the values pass knows."""
+    base = ctx.values.get(node.value.id) if isinstance(node.value, gast.Name) else None
+    return base is not None and base.cls is not None and base.keys is not None \
+        and node.attr in base.keys
 
 
 def _is_zero(node) -> bool:
@@ -280,6 +287,14 @@ class _Forward(Facts):
         elif isinstance(value, (gast.Tuple, gast.List)):
             tangent = type(value)(elts=[self.concrete(self.tangent_of(e)) for e in value.elts],
                                   ctx=gast.Load())
+        elif isinstance(value, gast.Dict):
+            tangent = gast.Dict(keys=[clone(k) for k in value.keys], values=[
+                self.concrete(self.tangent_of(v)) for v in value.values])
+        elif isinstance(value, gast.Attribute) and _is_field(self.ctx, value):
+            # p.w of a NamedTuple or dataclass: its tangent is an instance of the same class
+            base = self.tangent_of(value.value)
+            tangent = base if _is_zero(base) else gast.Attribute(value=base, attr=value.attr,
+                                                                 ctx=gast.Load())
         elif isinstance(value, gast.Attribute) and value.attr not in NONDIFFERENTIABLE_ATTRIBUTES:
             tangent = self.apply("attr:" + value.attr, [value.value], {}, target, stmt)
         else:
@@ -372,10 +387,7 @@ class _Forward(Facts):
         return []
 
     def no_rule(self, primal, stmt) -> NoRuleError:
-        what = describe_primal(primal)
-        return self.ctx.error(NoRuleError, stmt, f"no tangent rule for {what}",
-                              "forward mode (jvp, jacfwd, hessian) needs one; register it with "
-                              "ast_ad.rules.registry.tangent")
+        return missing_rule(self.ctx, primal, stmt, "tangent")
 
 
 def _replace(node, var: str, value):

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 
 import gast
+import numpy as np
 
 from .. import algebra, anno, runtime
 from ..checkpointing import draws_random, is_checkpointed
@@ -39,9 +40,9 @@ from ..syntax import (
     walk_statements,
 )
 from ..templates import Binding, instantiate
-from ..values import ARRAY, OTHER, SCALAR
+from ..values import ARRAY, OTHER, SCALAR, UNKNOWN
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
-from .facts import Facts, describe_primal, mixed_precision
+from .facts import Facts, describe_primal, missing_rule, mixed_precision
 from .resolve import adds_at, call_parts, is_missing, user_function
 
 
@@ -205,6 +206,11 @@ class _Reverse(Facts):
                              value=name(p), attr="dtype", ctx=gast.Load()))])
             elif self.kinds.get(p) == SCALAR and self.scalar_needs_cast():
                 g = call(self.ctx.reference(runtime.as_gradient, "as_gradient"), [g, name(p)])
+            elif self.ctx.values.get(p, UNKNOWN).container is not None \
+                    and not (_float64_dict(self.ctx.values[p]) and not mixed_precision(self.ctx)):
+                # a dict, list, tuple, NamedTuple or dataclass: its gradient has its structure
+                g = call(self.ctx.reference(runtime.tree_gradient, "tree_gradient"),
+                         [g, name(p)])
             grads.append(g)
         grad = gast.Tuple(elts=grads, ctx=gast.Load()) \
             if self.ctx.options.argnums_is_tuple or mode == "vjp" else grads[0]
@@ -480,6 +486,15 @@ class _Reverse(Facts):
                 value=name(self.adjoint(target)), slice=const(i), ctx=gast.Load()), stmt)
                 for i, e in enumerate(value.elts)
                 if isinstance(e, gast.Name) and e.id in self.active]
+        elif isinstance(value, gast.Dict):  # {"W": w, ...}: its adjoint is a dict too
+            out = [self.accumulate(v.id, gast.Subscript(
+                value=name(self.adjoint(target)), slice=const(k.value), ctx=gast.Load()), stmt)
+                for k, v in zip(value.keys, value.values)
+                if isinstance(v, gast.Name) and v.id in self.active]
+        elif isinstance(value, gast.Attribute) and self.field(value) is not None:
+            # p.w of a NamedTuple or dataclass: its adjoint is a list or dict of the fields
+            out = [self.scatter(value.value.id, self.field(value), name(self.adjoint(target)),
+                                stmt)] if value.value.id in self.active else []
         elif isinstance(value, gast.Attribute) and value.attr not in NONDIFFERENTIABLE_ATTRIBUTES:
             out = self.apply("attr:" + value.attr, [value.value], {}, target, stmt)
         else:
@@ -487,6 +502,14 @@ class _Reverse(Facts):
         if phi == "backedge":  # the header name now means the previous iteration's value
             out.append(self.init(target, stmt, op="reset"))
         return out
+
+    def field(self, node: gast.Attribute) -> gast.Constant | None:
+        """Where the adjoint of `p.w` goes in p's adjoint, for p a NamedTuple (an index) or a
+        dataclass (a key); None for other attributes."""
+        base = self.ctx.values.get(node.value.id) if isinstance(node.value, gast.Name) else None
+        if base is None or base.cls is None or base.keys is None or node.attr not in base.keys:
+            return None
+        return const(base.keys.index(node.attr) if base.container == "tuple" else node.attr)
 
     def call_user_function(self, fn, args, keywords, target: str, stmt: gast.Assign) -> list:
         """`z = g(a, b)` for a Python function g: g gets its own forward and backward
@@ -572,11 +595,18 @@ class _Reverse(Facts):
             what = "a call whose target cannot be resolved before running"
         else:
             what = describe_primal(primal)
-        return self.ctx.error(
-            NoRuleError, stmt, f"no adjoint rule for {what}",
+        return missing_rule(
+            self.ctx, primal, stmt, "adjoint", what,
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
 
+
+
+def _float64_dict(value) -> bool:
+    """A dict of float64 arrays: its adjoint (a dict of float64 arrays of their shapes, see
+    Facts.keyed_zero) is its gradient as it is."""
+    return value.container == "dict" and value.cls is None and value.items is not None \
+        and all(v.kind == ARRAY and v.dtype == np.float64 and v.shape for v in value.items)
 
 
 def _defines(stmt: gast.AST) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import math
 from collections import defaultdict
 
 import gast
@@ -25,6 +26,7 @@ from ..syntax import (
     blocks,
     clone,
     compound,
+    const,
     loads_of,
     name_nodes,
     nodes_of,
@@ -36,6 +38,9 @@ from ..syntax import (
 from ..syntax import mentions as _mentions
 from ..syntax import walk_statements as _walk
 from ..values import SCALAR
+from .cancel import cancel
+from .gather import gather
+from .sparse import sparse_rows
 
 
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -45,16 +50,23 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         before = _fingerprint(func, names)
         _fold_inits(func.body, names)
         _fold_item_inits(func.body, ctx, names)
-        _propagate(func.body, frozenset(ctx.primal_of), names)
+        if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
+            _propagate(func.body, frozenset(ctx.primal_of), names)
         _remove_dead_stores(func.body, ctx, names)
         _remove_dead(func, ctx, names)
         _remove_self_copies(func.body)
         if _fingerprint(func, names) == before:
             break
+    for rewrite in (cancel, sparse_rows):  # a term proven zero, a one-hot kept sparse
+        if rewrite(func, ctx):  # then what they no longer read goes
+            if not ctx.options.trace:
+                _propagate(func.body, frozenset(ctx.primal_of), names)
+            _remove_dead(func, ctx, names)
     if not ctx.options.trace:
         _fold(func, ctx, names)
     _uniform_arrays(func, ctx)
     _spread_products(func, ctx)
+    gather(func, ctx)
     return func
 
 
@@ -156,6 +168,20 @@ def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
             stmt.value = rewrite.visit(stmt.value)
             if rewrite.changed:
                 stmt.value = algebra.simplify(stmt.value)  # a + -b -> a - b
+            stmt.value = _sign_on_smallest(stmt.value, facts)
+
+
+def _sign_on_smallest(value, facts):
+    """`-(g / t3 * t2)` as `-g / t3 * t2` where g is smaller than the result: the sign
+    costs a pass over g instead of one over the result."""
+    if not (isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub)):
+        return value
+
+    def size(node):
+        shape = facts.shape(node)
+        return None if shape is None else math.prod(shape)
+
+    return algebra.negated(value.operand, size)
 
 
 # -- folding single-use temporaries -----------------------------------------------
@@ -515,17 +541,23 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> None:
         init = stmts[j]
         var = target_name(init)
         value = ctx.values.get(ctx.primal_of.get(var, var)) if var is not None else None
-        if value is None or not isinstance(init.value, gast.List) or value.items is None \
-                or len(value.items) != len(init.value.elts) \
-                or any(v.kind != SCALAR for v in value.items):
+        display = init.value if isinstance(init, gast.Assign) else None
+        keys = [k.value for k in display.keys] if isinstance(display, gast.Dict) else None
+        if isinstance(display, gast.Dict):  # a dict or dataclass argument's adjoint
+            display = gast.List(elts=display.values, ctx=gast.Load())
+        if value is None or not isinstance(display, gast.List) or value.items is None \
+                or len(value.items) != len(display.elts) \
+                or any(v.kind != SCALAR for v in value.items) and not all(
+                    _is_zero(e) and anno.getanno(e, "zero", False) or v.kind == SCALAR
+                    and _is_zero(e) for e, v in zip(display.elts, value.items)):
             j += 1
             continue
-        items = list(init.value.elts)
+        items = list(display.elts)
         reads = [(j, set(loads_of(init.value)))]  # (where evaluated, the names read)
         stores: list = []  # (where, the names stored) of the statements in between
         adds, p = [], j + 1
         while p < len(stmts):
-            index = _item_add(stmts[p], var, len(items))
+            index = _item_add(stmts[p], var, len(items), keys)
             if index is not None:
                 reads.append((p, set(loads_of(stmts[p].value))))
                 adds.append((p, index))
@@ -547,7 +579,8 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> None:
             items[index] = added if _is_zero(items[index]) else gast.BinOp(
                 left=items[index], op=gast.Add(), right=added)
         last = adds[-1][0]
-        init.value = gast.List(elts=items, ctx=gast.Load())
+        init.value = gast.List(elts=items, ctx=gast.Load()) if keys is None else gast.Dict(
+            keys=[const(k) for k in keys], values=items)
         names.forget(init)
         stmts[last] = init
         for p, _ in reversed(adds[:-1]):
@@ -555,20 +588,26 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> None:
         del stmts[j]
 
 
-def _item_add(stmt, var: str, length: int) -> int | None:
-    """k, for `var[k] += c` with a constant k in range and c not reading var."""
+def _item_add(stmt, var: str, length: int, keys=None) -> int | None:
+    """k, for `var[k] += c` with a constant k in range and c not reading var (with keys:
+    the position of the constant key k)."""
     if isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) \
             and isinstance(stmt.target, gast.Subscript) \
             and isinstance(stmt.target.value, gast.Name) and stmt.target.value.id == var \
             and isinstance(stmt.target.slice, gast.Constant) \
-            and type(stmt.target.slice.value) is int and 0 <= stmt.target.slice.value < length \
             and not _mentions(stmt.value, var):
-        return stmt.target.slice.value
+        key = stmt.target.slice.value
+        if keys is not None:
+            return keys.index(key) if key in keys else None
+        if type(key) is int and 0 <= key < length:
+            return key
     return None
 
 
 def _is_zero(node) -> bool:
-    return isinstance(node, gast.Constant) and node.value == 0.0 and type(node.value) is float
+    """0.0, or the zeros of an item of a dict adjoint (facts.keyed_zero)."""
+    return isinstance(node, gast.Constant) and node.value == 0.0 and type(node.value) is float \
+        or anno.getanno(node, "zero", False)
 
 
 def contribution(total: gast.AST, var: str) -> gast.AST | None:

@@ -198,6 +198,14 @@ class Evaluator:
             if any(i is None for i in items):
                 return None
             return sequence(items, "tuple" if isinstance(node, gast.Tuple) else "list")
+        if isinstance(node, gast.Dict):  # constant keys (see fence)
+            items = [self.expr(v) for v in node.values]
+            if any(i is None for i in items):
+                return None
+            keys = tuple(k.value for k in node.keys)
+            if len(set(keys)) != len(keys):  # {"a": x, "a": y}: the last one counts
+                return UNKNOWN
+            return replace(sequence(items, "dict"), keys=keys)
         return UNKNOWN
 
     def binop(self, op, left: Value | None, right: Value | None) -> Value | None:
@@ -225,6 +233,9 @@ class Evaluator:
         base = self.expr(node.value)
         if base is None:
             return None
+        if base.cls is not None and base.keys is not None:  # p.w: a NamedTuple's, a dataclass's
+            return base.item(base.keys.index(node.attr) if base.container == "tuple" else
+                             node.attr) if node.attr in base.keys else UNKNOWN
         if node.attr in ("ndim", "size"):
             return SCALAR_VALUE if base.kind in (SCALAR, ARRAY) else UNKNOWN
         if base.kind != ARRAY:
@@ -258,6 +269,8 @@ class Evaluator:
             if isinstance(node.slice, gast.Slice):
                 return Value(OTHER, element=base.element, container=base.container)
             index = node.slice.value if isinstance(node.slice, gast.Constant) else None
+            if base.container == "object" or base.container == "dict" and index is None:
+                return UNKNOWN  # params[k] with a key known only when running
             if index is None and self.kind(node.slice) != SCALAR:
                 return UNKNOWN
             item = base.item(index)
@@ -291,6 +304,9 @@ class Evaluator:
         if callee is runtime.zeros_like and len(args) == 1 and not keywords:
             like = self.expr(args[0])
             return None if like is None else zeros_like(like)
+        if callee is runtime.extremum_weights and args:  # a float array shaped like a
+            like = self.expr(args[0])
+            return None if like is None else zeros_like(like) if like.kind == ARRAY else UNKNOWN
         if isinstance(node.func, gast.Attribute) and node.func.attr == "copy" and not node.args \
                 and callee is np.copy:
             return self.expr(node.func.value)
@@ -475,6 +491,8 @@ def zeros_like(value: Value) -> Value:
         return UNKNOWN
     items = None if value.items is None else tuple(zeros_like(v) for v in value.items)
     element = None if value.element is None else zeros_like(value.element)
+    if value.container in ("dict", "object"):  # a dataclass's adjoint: a dict of its fields
+        return Value(OTHER, items=items, element=element, container="dict", keys=value.keys)
     return Value(OTHER, items=items, element=element, container="list")
 
 

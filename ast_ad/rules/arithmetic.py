@@ -1,36 +1,37 @@
 """Python operators and syntax: + - * / ** %, unary minus, copies, indexing (@ is in linalg)."""
 
-# Templates use b[...] placeholders; see ast_ad.templates.
+# Templates use b[...] placeholders; see ast_ad.templates. An element-wise operator's
+# derivative is declared once (@elementwise): its tangent follows from its adjoint.
 # ruff: noqa: F821
 
 import gast
 
 from ..runtime import power_adjoint_exponent, unbroadcast
-from .registry import adjoint, nondifferentiable, tangent
+from .registry import adjoint, elementwise, nondifferentiable, tangent
 
 
-@adjoint("copy")
+@elementwise("copy")
 def copy(y, x):
     b[x] = b[y]
 
 
-@adjoint(gast.UAdd)
+@elementwise(gast.UAdd)
 def pos(y, x):
     b[x] = b[y]
 
 
-@adjoint(gast.USub)
+@elementwise(gast.USub)
 def neg(y, x):
     b[x] = -b[y]
 
 
-@adjoint(gast.Add)
+@elementwise(gast.Add)
 def add(z, x, y):
     b[x] = unbroadcast(b[z], x)
     b[y] = unbroadcast(b[z], y)
 
 
-@adjoint(gast.Sub)
+@elementwise(gast.Sub)
 def sub(z, x, y):
     b[x] = unbroadcast(b[z], x)
     b[y] = unbroadcast(-b[z], y)
@@ -42,7 +43,7 @@ def _same_operand(args) -> bool:
     return isinstance(x, gast.Name) and isinstance(y, gast.Name) and x.id == y.id
 
 
-@adjoint(gast.Mult, when=_same_operand)
+@elementwise(gast.Mult, when=_same_operand)
 def square(z, x, y):
     b[x] = 2.0 * b[z] * x
 
@@ -69,17 +70,17 @@ def literal_exponent(args) -> bool:
     return isinstance(args["y"].value, (int, float))
 
 
-@adjoint(gast.Pow, when=zero_exponent)
+@elementwise(gast.Pow, when=zero_exponent)
 def pow_zero(z, x, y):
     b[x] = 0.0 * b[z]
 
 
-@adjoint(gast.Pow, when=literal_exponent)
+@elementwise(gast.Pow, when=literal_exponent)
 def pow_literal(z, x, y):
     b[x] = unbroadcast(b[z] * y * x ** (y - 1), x)
 
 
-@adjoint(gast.Pow)
+@elementwise(gast.Pow)
 def pow(z, x, y):
     # (x + (y == 0)): the base, or 1 where y == 0 (x ** 0 is 1 for every x, even 0,
     # where y * x ** (y - 1) would divide by 0); differentiable by these same rules
@@ -87,7 +88,7 @@ def pow(z, x, y):
     b[y] = unbroadcast(power_adjoint_exponent(b[z], z, x), y)
 
 
-@adjoint(gast.Mod)
+@elementwise(gast.Mod)
 def mod(z, x, y):
     b[x] = unbroadcast(b[z], x)
     b[y] = unbroadcast(-b[z] * (x // y), y)
@@ -98,32 +99,7 @@ def getitem(y, x, index):
     b[x][index] = b[y]
 
 
-# -- tangents ---------------------------------------------------------------------
-
-
-@tangent("copy", gast.UAdd)
-def copy_tangent(y, x):
-    d[y] = d[x]
-
-
-@tangent(gast.USub)
-def neg_tangent(y, x):
-    d[y] = -d[x]
-
-
-@tangent(gast.Add)
-def add_tangent(z, x, y):
-    d[z] = d[x] + d[y]
-
-
-@tangent(gast.Sub)
-def sub_tangent(z, x, y):
-    d[z] = d[x] - d[y]
-
-
-@tangent(gast.Mult, when=_same_operand)
-def square_tangent(z, x, y):
-    d[z] = 2.0 * d[x] * x
+# -- tangents written out (the others follow from the adjoints above) ------------------
 
 
 @tangent(gast.Mult)
@@ -134,26 +110,6 @@ def mul_tangent(z, x, y):
 @tangent(gast.Div)
 def div_tangent(z, x, y):
     d[z] = d[x] / y - z * d[y] / y
-
-
-@tangent(gast.Pow, when=zero_exponent)
-def pow_zero_tangent(z, x, y):
-    d[z] = 0.0 * d[x]
-
-
-@tangent(gast.Pow, when=literal_exponent)
-def pow_literal_tangent(z, x, y):
-    d[z] = d[x] * y * x ** (y - 1)
-
-
-@tangent(gast.Pow)
-def pow_tangent(z, x, y):
-    d[z] = d[x] * y * (x + (y == 0)) ** (y - 1) + power_adjoint_exponent(d[y], z, x)
-
-
-@tangent(gast.Mod)
-def mod_tangent(z, x, y):
-    d[z] = d[x] - d[y] * (x // y)
 
 
 @tangent("getitem")

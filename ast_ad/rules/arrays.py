@@ -5,7 +5,7 @@
 import numpy as np
 
 from ..runtime import as_gradient, astype, stop_gradient, unbroadcast, unstack
-from .registry import adjoint, method, nondifferentiable, result_kind, tangent
+from .registry import adjoint, linear, method, nondifferentiable, result_kind, tangent
 
 
 def _sequence(param):
@@ -28,14 +28,9 @@ def array_copy(y, object, dtype=None):
     b[object] = b[y]
 
 
-@adjoint(np.array)
+@linear(np.array, keywords=("dtype",))
 def array_cast(y, object, dtype=None):
     b[object] = as_gradient(b[y], object)
-
-
-@tangent(np.array)
-def array_tangent(y, object, dtype=None):
-    d[y] = np.array(d[object], dtype=dtype)
 
 
 @adjoint(np.asarray, when=_sequence("a"), result_kind="array",
@@ -49,24 +44,14 @@ def asarray(y, a, dtype=None):
     b[a] = b[y]
 
 
-@adjoint(np.asarray)
+@linear(np.asarray, keywords=("dtype",))
 def asarray_cast(y, a, dtype=None):
     b[a] = as_gradient(b[y], a)
 
 
-@tangent(np.asarray)
-def asarray_tangent(y, a, dtype=None):
-    d[y] = np.asarray(d[a], dtype=dtype)
-
-
-@adjoint(np.copy)
+@linear(np.copy)
 def copy(y, a):
     b[a] = b[y]
-
-
-@tangent(np.copy)
-def copy_tangent(y, a):
-    d[y] = np.copy(d[a])
 
 
 @adjoint(astype)

@@ -1,9 +1,14 @@
 """Elementwise functions of `math` and `numpy`: one rule serves both, and calls the same library.
 
 In these templates `lib` is the module of the user's call, so the adjoint of
-`math.sin` uses `math.cos` and the adjoint of `np.sin` uses `np.cos`. Each
-adjoint (`@adjoint`, the backward statements) has a tangent (`@tangent`, the
-forward-mode derivative) right below it, with the same parameters.
+`math.sin` uses `math.cos` and the adjoint of `np.sin` uses `np.cos`.
+
+Each derivative is declared once. `@elementwise` gives the adjoint, `b[x] = b[y] *
+f'(x)`, and the tangent, `d[y] = d[x] * f'(x)`, follows (an element-wise function's
+Jacobian is diagonal: its own transpose). `@linear` (np.where) gives the adjoint, and
+the tangent is the function applied to the tangents. Where the tangent reads better
+written out (a product, a quotient, a shared scale), an `@adjoint` has its `@tangent`
+right below it, with the same parameters.
 
 Binary rules sum each adjoint back to its input's shape with `unbroadcast`, so
 Python floats, scalars and broadcasting arrays mix freely. Where a function has
@@ -21,7 +26,7 @@ import numpy as np
 from .. import shapes
 from ..runtime import divide_or_zero, power_adjoint_exponent, tie_weights, unbroadcast
 from .arithmetic import literal_exponent, zero_exponent
-from .registry import adjoint, method, nondifferentiable, tangent
+from .registry import adjoint, elementwise, linear, method, nondifferentiable, tangent
 
 
 def _math(*names):
@@ -34,124 +39,64 @@ TIES = "ties (x == y) split the gradient equally between x and y, as in JAX"
 # -- trigonometric and hyperbolic -----------------------------------------------
 
 
-@adjoint(math.sin, np.sin)
+@elementwise(math.sin, np.sin)
 def sin(y, x):
     b[x] = b[y] * lib.cos(x)
 
 
-@tangent(math.sin, np.sin)
-def sin_tangent(y, x):
-    d[y] = d[x] * lib.cos(x)
-
-
-@adjoint(math.cos, np.cos)
+@elementwise(math.cos, np.cos)
 def cos(y, x):
     b[x] = -b[y] * lib.sin(x)
 
 
-@tangent(math.cos, np.cos)
-def cos_tangent(y, x):
-    d[y] = -d[x] * lib.sin(x)
-
-
-@adjoint(math.tan, np.tan)
+@elementwise(math.tan, np.tan)
 def tan(y, x):
     b[x] = b[y] * (1.0 + y * y)
 
 
-@tangent(math.tan, np.tan)
-def tan_tangent(y, x):
-    d[y] = d[x] * (1.0 + y * y)
-
-
-@adjoint(math.atan, np.arctan)
+@elementwise(math.atan, np.arctan)
 def atan(y, x):
     b[x] = b[y] / (1.0 + x * x)
 
 
-@tangent(math.atan, np.arctan)
-def atan_tangent(y, x):
-    d[y] = d[x] / (1.0 + x * x)
-
-
-@adjoint(math.asin, np.arcsin)
+@elementwise(math.asin, np.arcsin)
 def asin(y, x):
     b[x] = b[y] / lib.sqrt(1.0 - x * x)
 
 
-@tangent(math.asin, np.arcsin)
-def asin_tangent(y, x):
-    d[y] = d[x] / lib.sqrt(1.0 - x * x)
-
-
-@adjoint(math.acos, np.arccos)
+@elementwise(math.acos, np.arccos)
 def acos(y, x):
     b[x] = -b[y] / lib.sqrt(1.0 - x * x)
 
 
-@tangent(math.acos, np.arccos)
-def acos_tangent(y, x):
-    d[y] = -d[x] / lib.sqrt(1.0 - x * x)
-
-
-@adjoint(math.tanh, np.tanh)
+@elementwise(math.tanh, np.tanh)
 def tanh(y, x):
     b[x] = b[y] * (1.0 - y * y)
 
 
-@tangent(math.tanh, np.tanh)
-def tanh_tangent(y, x):
-    d[y] = d[x] * (1.0 - y * y)
-
-
-@adjoint(math.sinh, np.sinh)
+@elementwise(math.sinh, np.sinh)
 def sinh(y, x):
     b[x] = b[y] * lib.cosh(x)
 
 
-@tangent(math.sinh, np.sinh)
-def sinh_tangent(y, x):
-    d[y] = d[x] * lib.cosh(x)
-
-
-@adjoint(math.cosh, np.cosh)
+@elementwise(math.cosh, np.cosh)
 def cosh(y, x):
     b[x] = b[y] * lib.sinh(x)
 
 
-@tangent(math.cosh, np.cosh)
-def cosh_tangent(y, x):
-    d[y] = d[x] * lib.sinh(x)
-
-
-@adjoint(math.asinh, np.arcsinh)
+@elementwise(math.asinh, np.arcsinh)
 def asinh(y, x):
     b[x] = b[y] / lib.sqrt(x * x + 1.0)
 
 
-@tangent(math.asinh, np.arcsinh)
-def asinh_tangent(y, x):
-    d[y] = d[x] / lib.sqrt(x * x + 1.0)
-
-
-@adjoint(math.acosh, np.arccosh)
+@elementwise(math.acosh, np.arccosh)
 def acosh(y, x):
     b[x] = b[y] / lib.sqrt(x * x - 1.0)
 
 
-@tangent(math.acosh, np.arccosh)
-def acosh_tangent(y, x):
-    d[y] = d[x] / lib.sqrt(x * x - 1.0)
-
-
-@adjoint(math.atanh, np.arctanh)
+@elementwise(math.atanh, np.arctanh)
 def atanh(y, x):
     b[x] = b[y] / (1.0 - x * x)
-
-
-@tangent(math.atanh, np.arctanh)
-def atanh_tangent(y, x):
-    d[y] = d[x] / (1.0 - x * x)
 
 
 @adjoint(math.atan2, np.arctan2, note="arctan2(y, x); at y == x == 0 the gradient is nan")
@@ -179,67 +124,37 @@ def hypot_tangent(z, x, y):
     d[z] = divide_or_zero(d[x] * x + d[y] * y, z)
 
 
-@adjoint(math.radians, np.deg2rad, np.radians)
+@elementwise(math.radians, np.deg2rad, np.radians)
 def radians(y, x):
     b[x] = b[y] * (math.pi / 180.0)
 
 
-@tangent(math.radians, np.deg2rad, np.radians)
-def radians_tangent(y, x):
-    d[y] = d[x] * (math.pi / 180.0)
-
-
-@adjoint(math.degrees, np.rad2deg, np.degrees)
+@elementwise(math.degrees, np.rad2deg, np.degrees)
 def degrees(y, x):
     b[x] = b[y] * (180.0 / math.pi)
-
-
-@tangent(math.degrees, np.rad2deg, np.degrees)
-def degrees_tangent(y, x):
-    d[y] = d[x] * (180.0 / math.pi)
 
 
 # -- exponentials, logarithms, powers ----------------------------------------------
 
 
-@adjoint(math.exp, np.exp)
+@elementwise(math.exp, np.exp)
 def exp(y, x):
     b[x] = b[y] * y
 
 
-@tangent(math.exp, np.exp)
-def exp_tangent(y, x):
-    d[y] = d[x] * y
-
-
-@adjoint(*_math("exp2"), np.exp2)
+@elementwise(*_math("exp2"), np.exp2)
 def exp2(y, x):
     b[x] = b[y] * y * math.log(2.0)
 
 
-@tangent(*_math("exp2"), np.exp2)
-def exp2_tangent(y, x):
-    d[y] = d[x] * y * math.log(2.0)
-
-
-@adjoint(math.expm1, np.expm1)
+@elementwise(math.expm1, np.expm1)
 def expm1(y, x):
     b[x] = b[y] * (y + 1.0)
 
 
-@tangent(math.expm1, np.expm1)
-def expm1_tangent(y, x):
-    d[y] = d[x] * (y + 1.0)
-
-
-@adjoint(math.log, np.log)
+@elementwise(math.log, np.log)
 def log(y, x):
     b[x] = b[y] / x
-
-
-@tangent(math.log, np.log)
-def log_tangent(y, x):
-    d[y] = d[x] / x
 
 
 @adjoint(math.log)
@@ -253,112 +168,67 @@ def log_base_tangent(y, x, base):
     d[y] = (d[x] / x - d[base] * y / base) / lib.log(base)
 
 
-@adjoint(math.log2, np.log2)
+@elementwise(math.log2, np.log2)
 def log2(y, x):
     b[x] = b[y] / (x * math.log(2.0))
 
 
-@tangent(math.log2, np.log2)
-def log2_tangent(y, x):
-    d[y] = d[x] / (x * math.log(2.0))
-
-
-@adjoint(math.log10, np.log10)
+@elementwise(math.log10, np.log10)
 def log10(y, x):
     b[x] = b[y] / (x * math.log(10.0))
 
 
-@tangent(math.log10, np.log10)
-def log10_tangent(y, x):
-    d[y] = d[x] / (x * math.log(10.0))
-
-
-@adjoint(math.log1p, np.log1p)
+@elementwise(math.log1p, np.log1p)
 def log1p(y, x):
     b[x] = b[y] / (1.0 + x)
 
 
-@tangent(math.log1p, np.log1p)
-def log1p_tangent(y, x):
-    d[y] = d[x] / (1.0 + x)
-
-
-@adjoint(np.logaddexp)
+@elementwise(np.logaddexp)
 def logaddexp(z, x, y):
     b[x] = unbroadcast(b[z] * np.exp(x - z), x)
     b[y] = unbroadcast(b[z] * np.exp(y - z), y)
 
 
-@tangent(np.logaddexp)
-def logaddexp_tangent(z, x, y):
-    d[z] = d[x] * np.exp(x - z) + d[y] * np.exp(y - z)
-
-
-@adjoint(np.logaddexp2)
+@elementwise(np.logaddexp2)
 def logaddexp2(z, x, y):
     b[x] = unbroadcast(b[z] * np.exp2(x - z), x)
     b[y] = unbroadcast(b[z] * np.exp2(y - z), y)
 
 
-@tangent(np.logaddexp2)
-def logaddexp2_tangent(z, x, y):
-    d[z] = d[x] * np.exp2(x - z) + d[y] * np.exp2(y - z)
-
-
-@adjoint(math.sqrt, np.sqrt)
+@elementwise(math.sqrt, np.sqrt)
 def sqrt(y, x):
     b[x] = b[y] * 0.5 / y
 
 
-@tangent(math.sqrt, np.sqrt)
-def sqrt_tangent(y, x):
-    d[y] = d[x] * 0.5 / y
-
-
-@adjoint(*_math("cbrt"), np.cbrt, note="infinite at 0")
+@elementwise(*_math("cbrt"), np.cbrt, note="infinite at 0")
 def cbrt(y, x):
     b[x] = b[y] / (3.0 * y * y)
 
 
-@tangent(*_math("cbrt"), np.cbrt)
-def cbrt_tangent(y, x):
-    d[y] = d[x] / (3.0 * y * y)
-
-
-@adjoint(np.square)
+@elementwise(np.square)
 def square(y, x):
     b[x] = b[y] * 2.0 * x
 
 
-@tangent(np.square)
-def square_tangent(y, x):
-    d[y] = d[x] * 2.0 * x
-
-
-@adjoint(np.reciprocal)
+@elementwise(np.reciprocal)
 def reciprocal(y, x):
     b[x] = -b[y] * y * y
-
-
-@tangent(np.reciprocal)
-def reciprocal_tangent(y, x):
-    d[y] = -d[x] * y * y
 
 
 _POWER_NOTE = "the exponent's gradient is taken as 0 where the base is 0"
 
 
-@adjoint(math.pow, np.power, when=zero_exponent, note=_POWER_NOTE)
+@elementwise(math.pow, np.power, when=zero_exponent, note=_POWER_NOTE)
 def pow_zero(z, x, y):
     b[x] = 0.0 * b[z]
 
 
-@adjoint(math.pow, np.power, when=literal_exponent, note=_POWER_NOTE)
+@elementwise(math.pow, np.power, when=literal_exponent, note=_POWER_NOTE)
 def pow_literal(z, x, y):
     b[x] = unbroadcast(b[z] * y * x ** (y - 1), x)
 
 
-@adjoint(math.pow, np.power, note=_POWER_NOTE)
+@elementwise(math.pow, np.power, note=_POWER_NOTE)
 def pow(z, x, y):
     # (x + (y == 0)): the base, or 1 where y == 0 (x ** 0 is 1 for every x, even 0,
     # where y * x ** (y - 1) would divide by 0); differentiable by these same rules
@@ -366,44 +236,19 @@ def pow(z, x, y):
     b[y] = unbroadcast(power_adjoint_exponent(b[z], z, x), y)
 
 
-@tangent(math.pow, np.power, when=zero_exponent)
-def pow_zero_tangent(z, x, y):
-    d[z] = 0.0 * d[x]
-
-
-@tangent(math.pow, np.power, when=literal_exponent)
-def pow_literal_tangent(z, x, y):
-    d[z] = d[x] * y * x ** (y - 1)
-
-
-@tangent(math.pow, np.power)
-def pow_tangent(z, x, y):
-    d[z] = d[x] * y * (x + (y == 0)) ** (y - 1) + power_adjoint_exponent(d[y], z, x)
-
-
 # -- arithmetic as functions (np.add is `+`, ...) -------------------------------------
 
 
-@adjoint(np.add)
+@elementwise(np.add)
 def add(z, x, y):
     b[x] = unbroadcast(b[z], x)
     b[y] = unbroadcast(b[z], y)
 
 
-@tangent(np.add)
-def add_tangent(z, x, y):
-    d[z] = d[x] + d[y]
-
-
-@adjoint(np.subtract)
+@elementwise(np.subtract)
 def subtract(z, x, y):
     b[x] = unbroadcast(b[z], x)
     b[y] = unbroadcast(-b[z], y)
-
-
-@tangent(np.subtract)
-def subtract_tangent(z, x, y):
-    d[z] = d[x] - d[y]
 
 
 @adjoint(np.multiply)
@@ -428,153 +273,87 @@ def divide_tangent(z, x, y):
     d[z] = (d[x] - z * d[y]) / y
 
 
-@adjoint(np.remainder, note="x % y = x - floor(x / y) * y: piecewise linear, jumps where x / y "
-         "is an integer")
+@elementwise(np.remainder, note="x % y = x - floor(x / y) * y: piecewise linear, jumps where x / y "
+             "is an integer")
 def remainder(z, x, y):
     b[x] = unbroadcast(b[z], x)
     b[y] = unbroadcast(-b[z] * (x // y), y)
 
 
-@tangent(np.remainder)
-def remainder_tangent(z, x, y):
-    d[z] = d[x] - d[y] * (x // y)
-
-
-@adjoint(np.negative)
+@elementwise(np.negative)
 def negative(y, x):
     b[x] = -b[y]
 
 
-@tangent(np.negative)
-def negative_tangent(y, x):
-    d[y] = -d[x]
-
-
-@adjoint(np.positive)
+@elementwise(np.positive)
 def positive(y, x):
     b[x] = b[y]
 
 
-@tangent(np.positive)
-def positive_tangent(y, x):
-    d[y] = d[x]
-
-
-@adjoint(builtins.float)
+@elementwise(builtins.float)
 def float(y, x):
     b[x] = b[y]
-
-
-@tangent(builtins.float)
-def float_tangent(y, x):
-    d[y] = d[x]
 
 
 # -- absolute values, maxima, clipping, selection ---------------------------------------
 
 
-@adjoint(math.fabs, note="the gradient at 0 is copysign(1, x): 1 at 0.0, -1 at -0.0")
+@elementwise(math.fabs, note="the gradient at 0 is copysign(1, x): 1 at 0.0, -1 at -0.0")
 def fabs(y, x):
     b[x] = b[y] * lib.copysign(1.0, x)
 
 
-@tangent(math.fabs)
-def fabs_tangent(y, x):
-    d[y] = d[x] * lib.copysign(1.0, x)
-
-
-@adjoint(np.abs, np.absolute, np.fabs, builtins.abs, note="the gradient at 0 is 0 (np.sign)")
+@elementwise(np.abs, np.absolute, np.fabs, builtins.abs, note="the gradient at 0 is 0 (np.sign)")
 def abs(y, x):
     b[x] = b[y] * np.sign(x)
 
 
-@tangent(np.abs, np.absolute, np.fabs, builtins.abs)
-def abs_tangent(y, x):
-    d[y] = d[x] * np.sign(x)
-
-
-@adjoint(np.maximum, note=TIES + "; NaN propagates as in np.maximum")
+@elementwise(np.maximum, note=TIES + "; NaN propagates as in np.maximum")
 def maximum(z, x, y):
     w = tie_weights(np.greater(x, y), np.equal(x, y), z)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
 
 
-@tangent(np.maximum)
-def maximum_tangent(z, x, y):
-    w = tie_weights(np.greater(x, y), np.equal(x, y), z)
-    d[z] = d[x] * w + d[y] * (1.0 - w)
-
-
-@adjoint(np.minimum, note=TIES + "; NaN propagates as in np.minimum")
+@elementwise(np.minimum, note=TIES + "; NaN propagates as in np.minimum")
 def minimum(z, x, y):
     w = tie_weights(np.less(x, y), np.equal(x, y), z)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
 
 
-@tangent(np.minimum)
-def minimum_tangent(z, x, y):
-    w = tie_weights(np.less(x, y), np.equal(x, y), z)
-    d[z] = d[x] * w + d[y] * (1.0 - w)
-
-
-@adjoint(np.fmax, note=TIES + "; a NaN argument gets no gradient (fmax returns the other)")
+@elementwise(np.fmax, note=TIES + "; a NaN argument gets no gradient (fmax returns the other)")
 def fmax(z, x, y):
     w = tie_weights(np.greater(x, y) | np.isnan(y), np.equal(x, y), z)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
 
 
-@tangent(np.fmax)
-def fmax_tangent(z, x, y):
-    w = tie_weights(np.greater(x, y) | np.isnan(y), np.equal(x, y), z)
-    d[z] = d[x] * w + d[y] * (1.0 - w)
-
-
-@adjoint(np.fmin, note=TIES + "; a NaN argument gets no gradient (fmin returns the other)")
+@elementwise(np.fmin, note=TIES + "; a NaN argument gets no gradient (fmin returns the other)")
 def fmin(z, x, y):
     w = tie_weights(np.less(x, y) | np.isnan(y), np.equal(x, y), z)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
 
 
-@tangent(np.fmin)
-def fmin_tangent(z, x, y):
-    w = tie_weights(np.less(x, y) | np.isnan(y), np.equal(x, y), z)
-    d[z] = d[x] * w + d[y] * (1.0 - w)
-
-
 def _same_shape(s, atoms):
     return s["x"] if s["x"] == s["y"] else None
 
 
-@adjoint(builtins.max, shape=_same_shape,
-         note="two arguments: max(x, y); " + TIES + " (Python returns x)")
+@elementwise(builtins.max, shape=_same_shape,
+             note="two arguments: max(x, y); " + TIES + " (Python returns x)")
 def builtin_max(z, x, y):
     w = (x > y) + 0.5 * (x == y)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
 
 
-@tangent(builtins.max)
-def builtin_max_tangent(z, x, y):
-    w = (x > y) + 0.5 * (x == y)
-    d[z] = d[x] * w + d[y] * (1.0 - w)
-
-
-@adjoint(builtins.min, shape=_same_shape,
-         note="two arguments: min(x, y); " + TIES + " (Python returns x)")
+@elementwise(builtins.min, shape=_same_shape,
+             note="two arguments: min(x, y); " + TIES + " (Python returns x)")
 def builtin_min(z, x, y):
     w = (x < y) + 0.5 * (x == y)
     b[x] = unbroadcast(b[z] * w, x)
     b[y] = unbroadcast(b[z] * (1.0 - w), y)
-
-
-@tangent(builtins.min)
-def builtin_min_tangent(z, x, y):
-    w = (x < y) + 0.5 * (x == y)
-    d[z] = d[x] * w + d[y] * (1.0 - w)
 
 
 def _is_none(atom) -> bool:
@@ -614,40 +393,24 @@ CLIP = ("np.clip(a, a_min, a_max) = np.minimum(np.maximum(a, a_min), a_max): 0 w
         "as in maximum; None for either bound; not the min=/max= keywords")
 
 
-@adjoint(np.clip, when=_given(False, False), shape=_clip_shape, result_kind=_clip_kind, note=CLIP)
+@elementwise(np.clip, when=_given(False, False), shape=_clip_shape, result_kind=_clip_kind,
+                 note=CLIP)
 def clip_unbounded(y, a, a_min=None, a_max=None):
     b[a] = b[y]
 
 
-@tangent(np.clip, when=_given(False, False))
-def clip_unbounded_tangent(y, a, a_min=None, a_max=None):
-    d[y] = d[a]
-
-
-@adjoint(np.clip, when=_given(True, False))
+@elementwise(np.clip, when=_given(True, False))
 def clip_below(y, a, a_min=None, a_max=None):
     w = tie_weights(np.greater(a, a_min), np.equal(a, a_min), y)
     b[a] = unbroadcast(b[y] * w, a)
     b[a_min] = unbroadcast(b[y] * (1.0 - w), a_min)
 
 
-@tangent(np.clip, when=_given(True, False))
-def clip_below_tangent(y, a, a_min=None, a_max=None):
-    w = tie_weights(np.greater(a, a_min), np.equal(a, a_min), y)
-    d[y] = d[a] * w + d[a_min] * (1.0 - w)
-
-
-@adjoint(np.clip, when=_given(False, True))
+@elementwise(np.clip, when=_given(False, True))
 def clip_above(y, a, a_min=None, a_max=None):
     w = tie_weights(np.less(a, a_max), np.equal(a, a_max), y)
     b[a] = unbroadcast(b[y] * w, a)
     b[a_max] = unbroadcast(b[y] * (1.0 - w), a_max)
-
-
-@tangent(np.clip, when=_given(False, True))
-def clip_above_tangent(y, a, a_min=None, a_max=None):
-    w = tie_weights(np.less(a, a_max), np.equal(a, a_max), y)
-    d[y] = d[a] * w + d[a_max] * (1.0 - w)
 
 
 @adjoint(np.clip, when=_given(True, True))
@@ -669,17 +432,13 @@ def clip_tangent(y, a, a_min=None, a_max=None):
     d[y] = (d[a] * low + d[a_min] * (1.0 - low)) * high + d[a_max] * (1.0 - high)
 
 
-@adjoint(np.where, result_kind="array", note="np.where(condition, x, y); no gradient to the "
-         "condition; the one-argument form (indices) is not differentiable",
-         shape=lambda s, atoms: shapes.broadcast(s["condition"], s["x"], s["y"]))
+@linear(np.where, wrt=("x", "y"), result_kind="array",
+        note="np.where(condition, x, y); no gradient to the condition; the one-argument form "
+        "(indices) is not differentiable",
+        shape=lambda s, atoms: shapes.broadcast(s["condition"], s["x"], s["y"]))
 def where(z, condition, x, y):
     b[x] = unbroadcast(np.where(condition, b[z], 0.0), x)
     b[y] = unbroadcast(np.where(condition, 0.0, b[z]), y)
-
-
-@tangent(np.where)
-def where_tangent(z, condition, x, y):
-    d[z] = np.where(condition, d[x], d[y])
 
 
 method("clip", np.clip)

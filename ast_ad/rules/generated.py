@@ -2,7 +2,9 @@
 
 grad(grad(f)) and hessian(f) run forward mode over the code generated for
 grad(f) (jacrev(grad(f)), reverse mode), which calls these helpers. Each is
-linear in its first argument, or makes zeros. Internal: not in the coverage table.
+linear in its first argument, or makes zeros. A linear one is declared once
+(`@linear`): its adjoint is written (the transpose), its tangent is the helper
+applied to the tangent. Internal: not in the coverage table.
 """
 
 # ruff: noqa: F821
@@ -22,7 +24,7 @@ from ..runtime import (
     zeros_like,
 )
 from . import static
-from .registry import adjoint, nondifferentiable, tangent
+from .registry import adjoint, linear, nondifferentiable, tangent
 
 # The zero adjoints a backward pass starts from.
 nondifferentiable(zeros_like, why="zeros")
@@ -42,75 +44,41 @@ def tie_weights_tangent(w, wins, ties, like):
     d[w] = 0.0 * w
 
 
-@adjoint(unbroadcast)
+@linear(unbroadcast)
 def unbroadcast_adjoint(y, g, x):
     b[g] = unreduce(b[y], g)
 
 
-@tangent(unbroadcast)
-def unbroadcast_tangent(y, g, x):
-    d[y] = unbroadcast(d[g], x)
-
-
-@adjoint(unstack, result_kind="other")
+@linear(unstack, result_kind="other")
 def unstack_adjoint(y, g, axis=0):
     b[g] = np.stack(b[y], axis)
 
 
-@tangent(unstack)
-def unstack_tangent(y, g, axis=0):
-    d[y] = unstack(d[g], axis)
-
-
-@adjoint(accumulate)
+@linear(accumulate, wrt=("total", "contribution"))
 def accumulate_adjoint(y, total, contribution):
     b[total] = b[y]
     b[contribution] = b[y]
 
 
-@tangent(accumulate)
-def accumulate_tangent(y, total, contribution):
-    d[y] = accumulate(d[total], d[contribution])
-
-
-@adjoint(unreduce)
+@linear(unreduce)
 def unreduce_adjoint(y, g, x, axis=None, keepdims=False):
     b[g] = np.sum(b[y], axis=axis, keepdims=keepdims)
 
 
-@tangent(unreduce)
-def unreduce_tangent(y, g, x, axis=None, keepdims=False):
-    d[y] = unreduce(d[g], x, axis, keepdims)
-
-
 # A scalar gradient given the type of its argument (float, np.float32...) when precisions mix.
-@adjoint(as_gradient)
+@linear(as_gradient)
 def as_gradient_adjoint(y, g, x):
     b[g] = b[y]
 
 
-@tangent(as_gradient)
-def as_gradient_tangent(y, g, x):
-    d[y] = as_gradient(d[g], x)
-
-
 # The lower triangle with its diagonal halved (Cholesky rules): linear and self-adjoint.
-@adjoint(tril_half, shape=static.same_as("x"))
+@linear(tril_half, shape=static.same_as("x"))
 def tril_half_adjoint(y, x):
     b[x] = tril_half(b[y])
 
 
-@tangent(tril_half)
-def tril_half_tangent(y, x):
-    d[y] = tril_half(d[x])
-
-
 # A triangle of a matrix (SciPy's triangular solves): linear and self-adjoint.
-@adjoint(triangle, shape=static.same_as("m"))
+@linear(triangle, shape=static.same_as("m"))
 def triangle_adjoint(y, m, lower=False, unit_diagonal=False):
     b[m] = triangle(b[y], lower, unit_diagonal)
 
-
-@tangent(triangle)
-def triangle_tangent(y, m, lower=False, unit_diagonal=False):
-    d[y] = triangle(d[m], lower, unit_diagonal)

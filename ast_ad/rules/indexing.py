@@ -11,31 +11,21 @@ import numpy as np
 
 from ..runtime import take_adjoint, take_along_axis_adjoint
 from . import static
-from .registry import adjoint, method, nondifferentiable, tangent
+from .registry import adjoint, linear, method, nondifferentiable, tangent
 
 
-@adjoint(np.take, result_kind="array",
-         shape=lambda s, atoms: static.take(s["a"], s["indices"], static.literal(atoms["axis"])),
-         note="repeated indices accumulate; mode 'raise', 'wrap' or 'clip'")
+@linear(np.take, keywords=("mode",), result_kind="array",
+        shape=lambda s, atoms: static.take(s["a"], s["indices"], static.literal(atoms["axis"])),
+        note="repeated indices accumulate; mode 'raise', 'wrap' or 'clip'")
 def take(y, a, indices, axis=None, mode="raise"):
     b[a] = take_adjoint(b[y], a, indices, axis, mode)
 
 
-@tangent(np.take)
-def take_tangent(y, a, indices, axis=None, mode="raise"):
-    d[y] = np.take(d[a], indices, axis, mode=mode)
-
-
-@adjoint(np.take_along_axis, result_kind="array", note="repeated indices accumulate",
-         shape=lambda s, atoms: static.take_along_axis(s["arr"], s["indices"],
-                                                       static.literal(atoms["axis"])))
+@linear(np.take_along_axis, result_kind="array", note="repeated indices accumulate",
+        shape=lambda s, atoms: static.take_along_axis(s["arr"], s["indices"],
+                                                      static.literal(atoms["axis"])))
 def take_along_axis(y, arr, indices, axis=-1):
     b[arr] = take_along_axis_adjoint(b[y], arr, indices, axis)
-
-
-@tangent(np.take_along_axis)
-def take_along_axis_tangent(y, arr, indices, axis=-1):
-    d[y] = np.take_along_axis(d[arr], indices, axis)
 
 
 method("take", np.take)

@@ -30,7 +30,7 @@ from ..runtime import (
     unbroadcast,
     unreduce,
 )
-from .registry import adjoint, method, tangent
+from .registry import adjoint, elementwise, linear, method, tangent
 
 
 def _reduction_kind(arg_kinds, atoms):
@@ -76,15 +76,10 @@ AXIS = "axis (None, an int, negative, a tuple) and keepdims= (a keyword); not dt
 # -- sum and mean --------------------------------------------------------------------
 
 
-@adjoint(np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, when=_scalar,
-         result_kind=_reduction_kind, shape=_reduction_shape, note=AXIS)
+@elementwise(np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, when=_scalar,
+             result_kind=_reduction_kind, shape=_reduction_shape, note=AXIS)
 def sum_of_scalar(y, a, axis=None, *, keepdims=False):
     b[a] = b[y]
-
-
-@tangent(np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, when=_scalar)
-def sum_of_scalar_tangent(y, a, axis=None, *, keepdims=False):
-    d[y] = d[a]
 
 
 @adjoint(np.sum, when=_whole_array)
@@ -97,14 +92,9 @@ def sum_all_tangent(y, a, axis=None, *, keepdims=False):
     d[y] = np.sum(d[a])
 
 
-@adjoint(np.sum)
+@linear(np.sum, keywords=("axis",))
 def sum(y, a, axis=None, *, keepdims=False):
     b[a] = unreduce(b[y], a, axis, keepdims)
-
-
-@tangent(np.sum)
-def sum_tangent(y, a, axis=None, *, keepdims=False):
-    d[y] = np.sum(d[a], axis=axis, keepdims=keepdims)
 
 
 @adjoint(np.mean, when=_whole_array)
@@ -117,14 +107,9 @@ def mean_all_tangent(y, a, axis=None, *, keepdims=False):
     d[y] = np.mean(d[a])
 
 
-@adjoint(np.mean)
+@linear(np.mean, keywords=("axis",))
 def mean(y, a, axis=None, *, keepdims=False):
     b[a] = unreduce(b[y], a, axis, keepdims) / reduced_count(a, axis)
-
-
-@tangent(np.mean)
-def mean_tangent(y, a, axis=None, *, keepdims=False):
-    d[y] = np.mean(d[a], axis=axis, keepdims=keepdims)
 
 
 def _unweighted(args):
@@ -165,15 +150,10 @@ def builtin_sum_of_array(y, iterable, start=0):
     b[start] = unbroadcast(b[y], start)
 
 
-@adjoint(builtins.sum)
+@linear(builtins.sum, wrt=("iterable", "start"))
 def builtin_sum(y, iterable, start=0):
     b[iterable] = sum_adjoint(b[y], iterable)
     b[start] = unbroadcast(b[y], start)
-
-
-@tangent(builtins.sum)
-def builtin_sum_tangent(y, iterable, start=0):
-    d[y] = builtins.sum(d[iterable], d[start])
 
 
 # -- products ----------------------------------------------------------------------
@@ -206,15 +186,10 @@ def _cumulative_shape(shape, axis):
     return (int(np.prod(shape)),) if axis.value is None else shape
 
 
-@adjoint(np.cumsum, result_kind="array", note="axis (None: flattened)",
-         shape=lambda s, atoms: _cumulative_shape(s["a"], atoms["axis"]))
+@linear(np.cumsum, keywords=("axis",), result_kind="array", note="axis (None: flattened)",
+        shape=lambda s, atoms: _cumulative_shape(s["a"], atoms["axis"]))
 def cumsum(y, a, axis=None):
     b[a] = reverse_cumsum(b[y], a, axis)
-
-
-@tangent(np.cumsum)
-def cumsum_tangent(y, a, axis=None):
-    d[y] = np.cumsum(d[a], axis=axis)
 
 
 @adjoint(np.cumprod, result_kind="array",

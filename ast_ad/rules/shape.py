@@ -21,7 +21,7 @@ from ..runtime import (
     unvstack,
 )
 from . import static
-from .registry import adjoint, method, tangent
+from .registry import adjoint, linear, method, tangent
 
 
 def _memory_order(args):
@@ -74,35 +74,20 @@ def ravel_tangent(y, a, order="C"):
     d[y] = np.ravel(d[a], order)
 
 
-@adjoint(np.squeeze, result_kind="array", shape=static.of_view("a", np.squeeze, "axis"))
+@linear(np.squeeze, result_kind="array", shape=static.of_view("a", np.squeeze, "axis"))
 def squeeze(y, a, axis=None):
     b[a] = np.reshape(b[y], np.shape(a))
 
 
-@tangent(np.squeeze)
-def squeeze_tangent(y, a, axis=None):
-    d[y] = np.squeeze(d[a], axis)
-
-
-@adjoint(np.expand_dims, result_kind="array", shape=static.of_view("a", np.expand_dims, "axis"))
+@linear(np.expand_dims, result_kind="array", shape=static.of_view("a", np.expand_dims, "axis"))
 def expand_dims(y, a, axis):
     b[a] = np.reshape(b[y], np.shape(a))
 
 
-@tangent(np.expand_dims)
-def expand_dims_tangent(y, a, axis):
-    d[y] = np.expand_dims(d[a], axis)
-
-
-@adjoint(np.broadcast_to, result_kind="array",
-         shape=lambda s, atoms: static.ints(static.literal(atoms["shape"])))
+@linear(np.broadcast_to, result_kind="array",
+        shape=lambda s, atoms: static.ints(static.literal(atoms["shape"])))
 def broadcast_to(y, array, shape):
     b[array] = unbroadcast(b[y], array)
-
-
-@tangent(np.broadcast_to)
-def broadcast_to_tangent(y, array, shape):
-    d[y] = np.broadcast_to(d[array], shape)
 
 
 method("reshape", np.reshape, pack_from=1)
@@ -130,36 +115,21 @@ def transpose_reversed(y, a, axes=None):
     b[a] = np.transpose(b[y])
 
 
-@adjoint(np.transpose)
+@linear(np.transpose)
 def transpose(y, a, axes=None):
     b[a] = np.transpose(b[y], inverse_axes(axes, np.ndim(a)))
 
 
-@tangent(np.transpose)
-def transpose_tangent(y, a, axes=None):
-    d[y] = np.transpose(d[a], axes)
-
-
-@adjoint(np.swapaxes, result_kind="array",
-         shape=static.of_view("a", np.swapaxes, "axis1", "axis2"))
+@linear(np.swapaxes, result_kind="array",
+        shape=static.of_view("a", np.swapaxes, "axis1", "axis2"))
 def swapaxes(y, a, axis1, axis2):
     b[a] = np.swapaxes(b[y], axis1, axis2)
 
 
-@tangent(np.swapaxes)
-def swapaxes_tangent(y, a, axis1, axis2):
-    d[y] = np.swapaxes(d[a], axis1, axis2)
-
-
-@adjoint(np.moveaxis, result_kind="array",
-         shape=static.of_view("a", np.moveaxis, "source", "destination"))
+@linear(np.moveaxis, result_kind="array",
+        shape=static.of_view("a", np.moveaxis, "source", "destination"))
 def moveaxis(y, a, source, destination):
     b[a] = np.moveaxis(b[y], destination, source)
-
-
-@tangent(np.moveaxis)
-def moveaxis_tangent(y, a, source, destination):
-    d[y] = np.moveaxis(d[a], source, destination)
 
 
 method("transpose", np.transpose, pack_from=1)
@@ -210,77 +180,42 @@ def vstack_tangent(y, tup):
     d[y] = np.vstack(d[tup])
 
 
-@adjoint(np.split, np.array_split, result_kind="other",
-         note="returns a list: unpack it or index it; unused pieces get zero adjoints")
+@linear(np.split, np.array_split, result_kind="other",
+        note="returns a list: unpack it or index it; unused pieces get zero adjoints")
 def split(y, ary, indices_or_sections, axis=0):
     b[ary] = np.concatenate(b[y], axis)
-
-
-@tangent(np.split)
-def split_tangent(y, ary, indices_or_sections, axis=0):
-    d[y] = np.split(d[ary], indices_or_sections, axis)
-
-
-@tangent(np.array_split)
-def array_split_tangent(y, ary, indices_or_sections, axis=0):
-    d[y] = np.array_split(d[ary], indices_or_sections, axis)
 
 
 # -- repeating, flipping, rolling, padding --------------------------------------
 
 
-@adjoint(np.repeat, result_kind="array",
-         shape=lambda s, atoms: static.repeat(s["a"], static.literal(atoms["repeats"]),
-                                              static.literal(atoms["axis"])),
-         note="repeats an int or one count per element")
+@linear(np.repeat, result_kind="array",
+        shape=lambda s, atoms: static.repeat(s["a"], static.literal(atoms["repeats"]),
+                                             static.literal(atoms["axis"])),
+        note="repeats an int or one count per element")
 def repeat(y, a, repeats, axis=None):
     b[a] = repeat_adjoint(b[y], a, repeats, axis)
 
 
-@tangent(np.repeat)
-def repeat_tangent(y, a, repeats, axis=None):
-    d[y] = np.repeat(d[a], repeats, axis)
-
-
-@adjoint(np.tile, result_kind="array",
-         shape=lambda s, atoms: static.tile(s["A"], static.literal(atoms["reps"])))
+@linear(np.tile, result_kind="array",
+        shape=lambda s, atoms: static.tile(s["A"], static.literal(atoms["reps"])))
 def tile(y, A, reps):
     b[A] = tile_adjoint(b[y], A, reps)
 
 
-@tangent(np.tile)
-def tile_tangent(y, A, reps):
-    d[y] = np.tile(d[A], reps)
-
-
-@adjoint(np.flip, result_kind="array", shape=static.same_as("m"))
+@linear(np.flip, result_kind="array", shape=static.same_as("m"))
 def flip(y, m, axis=None):
     b[m] = np.flip(b[y], axis)
 
 
-@tangent(np.flip)
-def flip_tangent(y, m, axis=None):
-    d[y] = np.flip(d[m], axis)
-
-
-@adjoint(np.fliplr, result_kind="array", shape=static.same_as("m"))
+@linear(np.fliplr, result_kind="array", shape=static.same_as("m"))
 def fliplr(y, m):
     b[m] = np.fliplr(b[y])
 
 
-@tangent(np.fliplr)
-def fliplr_tangent(y, m):
-    d[y] = np.fliplr(d[m])
-
-
-@adjoint(np.flipud, result_kind="array", shape=static.same_as("m"))
+@linear(np.flipud, result_kind="array", shape=static.same_as("m"))
 def flipud(y, m):
     b[m] = np.flipud(b[y])
-
-
-@tangent(np.flipud)
-def flipud_tangent(y, m):
-    d[y] = np.flipud(d[m])
 
 
 @adjoint(np.roll, when=lambda args: args["shift"].kind == "scalar", result_kind="array",
@@ -289,14 +224,9 @@ def roll(y, a, shift, axis=None):
     b[a] = np.roll(b[y], -shift, axis)
 
 
-@adjoint(np.roll)
+@linear(np.roll)
 def roll_shifts(y, a, shift, axis=None):
     b[a] = np.roll(b[y], np.negative(shift), axis)
-
-
-@tangent(np.roll)
-def roll_tangent(y, a, shift, axis=None):
-    d[y] = np.roll(d[a], shift, axis)
 
 
 def _constant_mode(args):
