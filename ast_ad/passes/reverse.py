@@ -528,20 +528,20 @@ class _Reverse(Facts):
         base = fn.__name__ if fn.__name__.isidentifier() else "function"
         # Forward: `z, g_saved = g_forward(a, b)` (same arguments as the user's call).
         saved = self.ctx.namer.fresh(f"{base}_saved")
-        recompute = clone(stmt.value)
-        recompute.func = self.ctx.reference(forward_fn, forward_fn.__name__)
-        saved_pair = gast.Tuple(elts=[name(self.ctx.namer.temp() if checkpointed else target,
-                                           store=True), name(saved, store=True)],
-                                ctx=gast.Store())
         out = []
         if checkpointed:
             # ast_ad.checkpoint(g): the forward pass calls g itself and keeps nothing;
             # the backward pass calls g's forward again, for what g's adjoint reads.
+            recompute = clone(stmt.value)
+            recompute.func = self.ctx.reference(forward_fn, forward_fn.__name__)
             stmt.value.func = self.ctx.reference(fn, base)
-            out.append(assign(saved_pair, recompute, stmt))
+            out.append(assign(gast.Tuple(elts=[name(self.ctx.namer.temp(), store=True),
+                                               name(saved, store=True)], ctx=gast.Store()),
+                              recompute, stmt))
         else:
-            stmt.value = recompute
-            stmt.targets = [saved_pair]
+            stmt.value.func = self.ctx.reference(forward_fn, forward_fn.__name__)
+            stmt.targets = [gast.Tuple(elts=[name(target, store=True), name(saved, store=True)],
+                                       ctx=gast.Store())]
         # Backward: `t1, t2 = g_backward(g_saved, bz)`, then add each into its argument's adjoint.
         grads = [self.ctx.namer.temp() for _ in argnums]
         backward_call = call(self.ctx.reference(backward_fn, backward_fn.__name__),
