@@ -17,6 +17,7 @@ from keyword import iskeyword
 import numpy as np
 
 from . import cache, higher
+from .arraytypes import is_dask, is_protocol_array, known_shape
 from .checkpointing import schedule
 from .compile import compile_function, note_user_line
 from .context import Options
@@ -24,7 +25,7 @@ from .errors import ADError, Location, NonDifferentiableError
 from .pipeline import check
 from .source import FunctionSource, describe, get_source
 from .trees import is_container, paths
-from .values import kind_of_value, of_arguments, signature
+from .values import array_info, kind_of_value, of_arguments, signature
 
 # Code is specialised to the shapes of array arguments (so shapes are known when
 # generating it); after this many different shapes, one shape-generic version.
@@ -252,9 +253,9 @@ class _Transformed:
     def _check_argnums(self, argnums):
         return check_argnums(argnums, self.params, self.fun, self.location)
 
-    def options(self, kinds, arrays=None, items=None) -> Options:
+    def options(self, kinds, arrays=None, items=None, lazy=False) -> Options:
         return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays,
-                       values=items, checkpoint=self.checkpoint)
+                       values=items, lazy=lazy, checkpoint=self.checkpoint)
 
     def compile_for(self, args, kwargs):
         with cache.LOCK:  # one compilation at a time; the state's tables change together
@@ -284,18 +285,18 @@ class _Transformed:
             self.remember(values, generated)
             return generated
         kinds = tuple(kind_of_value(v) for v in values)
-        arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
-                       for v in values)
+        arrays = tuple(array_info(v) for v in values)
         generic = tuple(None if a is None else (a[0], None) for a in arrays)
         seen = self.shapes_seen.setdefault((kinds, generic), set())
         seen.add(arrays)
         if len(seen) > MAX_SHAPE_SPECIALISATIONS:
             arrays = generic  # called with many shapes: one shape-generic version
         items = of_arguments(values, arrays)
-        generated = self.compile_options(self.options(kinds, arrays, items))
+        generated = self.compile_options(self.options(kinds, arrays, items,
+                                                      any(map(is_dask, values))))
         self.latest = generated
         checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
-                       if isinstance(v, np.ndarray))
+                       if arrays[i] is not None)
         if items is not None:  # the code is specialised to what the containers hold
             checks += tuple((i, _ITEMS, signature(v)) for i, v in enumerate(values)
                             if is_container(v))
@@ -345,7 +346,7 @@ class _Transformed:
             return
         fast = [generated]
         for i, value in enumerate(values):
-            array = isinstance(value, np.ndarray)
+            array = isinstance(value, np.ndarray) or is_protocol_array(value)
             fast += [type(value), value.dtype if array else None,
                      arrays[i][1] if array and arrays else None]
         self.fast_cell.cell_contents = tuple(fast)  # one store: threads see all or nothing
@@ -397,14 +398,22 @@ def check_array_class(value, i: int, param: str, fun, location) -> None:
     """Complex values, and NumPy array subclasses whose operators differ from ndarray's
     (np.matrix: `*` is a matrix product; masked arrays skip masked items), would not be
     differentiated right, whether differentiated or not."""
+    protocol = is_protocol_array(value)  # Dask, CuPy: docs/arrays.md
     if isinstance(value, (complex, np.complexfloating)) or \
-            isinstance(value, np.ndarray) and value.dtype.kind == "c":
+            (isinstance(value, np.ndarray) or protocol) and value.dtype.kind == "c":
         if location is not None and hasattr(fun, "__code__"):
             location = Location(location.filename, fun.__code__.co_firstlineno, 0)
         raise NonDifferentiableError(
             f"argument {i} ({param}) of {describe(fun)} is complex: ast-ad differentiates "
             "real-valued code only", location,
             "split it into real and imaginary parts (two floats or float arrays)")
+    if protocol and not known_shape(value):
+        if location is not None and hasattr(fun, "__code__"):
+            location = Location(location.filename, fun.__code__.co_firstlineno, 0)
+        raise ADError(
+            f"argument {i} ({param}) of {describe(fun)} is a {type(value).__name__} of "
+            f"unknown shape {value.shape}: code is generated for known shapes", location,
+            "call x.compute_chunk_sizes() first (or pass lengths=... to to_dask_array)")
     if isinstance(value, np.ndarray) and isinstance(value, (np.matrix, np.ma.MaskedArray)):
         if location is not None and hasattr(fun, "__code__"):
             location = Location(location.filename, fun.__code__.co_firstlineno, 0)
@@ -443,6 +452,12 @@ def check_differentiable(value, i: int, param: str, fun, location) -> None:
         raise NonDifferentiableError(
             f"cannot differentiate with respect to {where}: an array of dtype {value.dtype}",
             location, "convert it with .astype(float)")
+    if is_protocol_array(value):  # a Dask or CuPy array
+        if value.dtype.kind == "f":
+            return
+        raise NonDifferentiableError(
+            f"cannot differentiate with respect to {where}: a {type(value).__name__} of dtype "
+            f"{value.dtype}", location, "convert it with .astype(float)")
     if isinstance(value, (numbers.Real, np.floating)):
         return
     if is_container(value):

@@ -37,6 +37,9 @@ class Options:
     inplace: bool = True
     # Checkpointed loops (passes/checkpoint.py): None, or ("revolve", snapshots or None).
     checkpoint: tuple | None = None
+    # Some argument is a Dask array: what Dask cannot do lazily (np.add.at, a write through
+    # None or two integer arrays) is rejected when compiling (docs/arrays.md).
+    lazy: bool = False
 
     @classmethod
     def of_values(cls, values: tuple, **options) -> "Options":

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 
 from . import trees
+from .arraytypes import is_protocol_array, known_shape
 from .errors import Location, NonScalarOutputError
+
+
+def keep_asarray(x):
+    """np.asarray(x), except that a Dask or CuPy array stays one (asarray would compute a
+    Dask array, and copy a CuPy one to the host)."""
+    return x if any_protocol_array(x) else np.asarray(x)
+
+
+def any_protocol_array(*values) -> bool:
+    """Whether any of `values` is a Dask or CuPy array: helpers then build their results
+    with functions NumPy dispatches to that library (np.zeros_like(x), np.where), never
+    NumPy arrays the size of x nor tests of values (which would compute a Dask array)."""
+    return any(map(is_protocol_array, values))
 
 
 def _shape(x):
@@ -23,7 +40,7 @@ def stop_gradient(x):
     the backward pass skips np.max. Where the derivative does not cancel, the gradient
     changes: that is what stop_gradient says.
     """
-    return x.copy() if isinstance(x, np.ndarray) else x
+    return x.copy() if isinstance(x, np.ndarray) or any_protocol_array(x) else x
 
 
 stop_gradient.__module__ = "ast_ad"  # it is ast_ad.stop_gradient
@@ -73,7 +90,11 @@ def add_at(total, index, contribution):
 def broadcast_like(t, z):
     """A tangent with its primal's shape: dz = dx in z = x + W broadcasts dx to W's shape."""
     shape = _shape(z)
-    return t if _shape(t) == shape else np.broadcast_to(t, shape)
+    if _shape(t) == shape:
+        return t
+    if any_protocol_array(z) and not known_shape(z):  # a Dask array after a mask: nan sizes
+        return t + np.zeros_like(z)
+    return np.broadcast_to(t, shape)
 
 
 def _grad_dtype(x):
@@ -89,6 +110,8 @@ def unreduce(g, x, axis=None, keepdims=False):
     if axis is not None and not keepdims:
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
+    if any_protocol_array(x, g):  # chunked (or on the device) like x
+        return np.zeros_like(x, dtype=_grad_dtype(x)) + g
     out = np.empty(shape, dtype=_grad_dtype(x))
     out[...] = g
     return out
@@ -167,9 +190,13 @@ def zeros_like(x):
         return [zeros_like(e) for e in x]
     if type(x) is dict:
         return {k: zeros_like(v) for k, v in x.items()}
-    if trees.is_dataclass_instance(x):  # a dataclass's adjoint: a dict of its fields
-        return {k: zeros_like(getattr(x, k)) for k in trees.fields(type(x))}
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        # a dataclass's adjoint: a dict of its fields (the standard library only: the
+        # export command copies this helper into standalone modules)
+        return {f.name: zeros_like(getattr(x, f.name)) for f in dataclasses.fields(x)}
     if isinstance(x, np.ndarray) or hasattr(x, "shape"):
+        if any_protocol_array(x):
+            return np.zeros_like(x, dtype=_grad_dtype(x))
         return np.zeros(np.shape(x), dtype=_grad_dtype(x))
     return 0.0
 
@@ -177,8 +204,12 @@ def zeros_like(x):
 def as_gradient(g, x):
     """The gradient of `x` with x's type: an array of x's dtype, a NumPy scalar of x's
     type, or a float (for arguments, and for the adjoint of a cast such as x.astype(f32))."""
+    if any_protocol_array(g):  # a Dask or CuPy gradient: cast, not computed
+        return g.astype(x.dtype if hasattr(x, "dtype") else np.float64)
     if isinstance(x, np.ndarray):
         return np.asarray(g, dtype=x.dtype)
+    if any_protocol_array(x):
+        return np.full_like(x, g)
     return x.__class__(g) if isinstance(x, np.floating) else float(g)
 
 
@@ -199,7 +230,7 @@ def output_problem(y, real_scalar: bool = True) -> str | None:
         return None
     if isinstance(y, (int, np.integer)):
         return f"an int ({y!r})" if real_scalar else None
-    if type(y) is np.ndarray:
+    if type(y) is np.ndarray or any_protocol_array(y):
         if y.dtype.kind == "f" or not real_scalar and y.dtype.kind in "iub":
             return None
         return f"an array of dtype {y.dtype}"
@@ -230,7 +261,7 @@ def scalar_output_check(function: str, location: Location):
 
 def power_adjoint_exponent(g, z, x):
     """The adjoint of the exponent `y` in `z = x ** y`: g * z * log(x), taken as 0 where x == 0."""
-    if np.ndim(x) == 0 and np.ndim(g) == 0:
+    if np.ndim(x) == 0 and np.ndim(g) == 0 and not any_protocol_array(x, g):
         return g * z * np.log(x) if x != 0 else 0.0 * g
     safe = np.where(x == 0, 1.0, x)
     return np.where(x == 0, 0.0, g * z * np.log(safe))
@@ -277,12 +308,18 @@ def unstack(g, axis=0):
 
 def copy_of(value):
     """A copy of an array (a view would change when its array is written into), else value."""
-    return value.copy() if isinstance(value, np.ndarray) else value
+    return value.copy() if isinstance(value, np.ndarray) or any_protocol_array(value) else value
 
 
 def astype(x, dtype, copy=True):
     """What `x.astype(dtype)` means, as a function the rule table can name."""
-    return np.asarray(x).astype(dtype, copy=copy)
+    return keep_asarray(x).astype(dtype, copy=copy)
+
+
+def _inverse(permutation) -> tuple:
+    """The permutation that undoes `permutation`, as a tuple of ints (Dask's transpose
+    takes no NumPy array of axes)."""
+    return tuple(np.argsort(permutation).tolist())
 
 
 def _axes(axis, ndim: int) -> tuple:
@@ -306,7 +343,7 @@ def divide_or_zero(g, y):
     For the kink of a Euclidean norm (np.linalg.norm, hypot, std) at 0: 0 is a
     subgradient there, where g / y would give nan.
     """
-    if np.ndim(g) == 0 and np.ndim(y) == 0:
+    if np.ndim(g) == 0 and np.ndim(y) == 0 and not any_protocol_array(g, y):
         return g / y if y != 0 else 0.0 * g
     return np.where(y == 0, 0.0 * g, g / np.where(y == 0, 1.0, y))
 
@@ -316,7 +353,7 @@ def sum_adjoint(g, iterable):
 
     A list's adjoint is a list (one entry per item); an array's items are its rows.
     """
-    if isinstance(iterable, np.ndarray):
+    if isinstance(iterable, np.ndarray) or any_protocol_array(iterable):
         return unreduce(g, iterable, 0)
     return [unbroadcast(g, item) for item in iterable]
 
@@ -325,6 +362,8 @@ def tie_weights(wins, ties, like):
     """The weight of x in max(x, y) (also min, fmax, fmin, clip): 1 where x `wins`, 0.5 at a
     tie, 0 elsewhere, in the float dtype of `like` (the result): a float64 weight would make
     a float32 gradient float64."""
+    if any_protocol_array(wins, ties):
+        return np.where(ties, 0.5, wins.astype(_grad_dtype(like)))
     weights = np.asarray(wins, dtype=_grad_dtype(like))  # a new array: bools are converted
     if np.any(ties):
         if weights.ndim == 0:
@@ -339,10 +378,12 @@ def extremum_weights(a, y, axis=None, keepdims=False):
     1 at the extremum, 0 elsewhere; tied extrema share equally (1/k each for a
     k-way tie), as in JAX.
     """
-    a = np.asarray(a)
+    a = keep_asarray(a)
     hit = a == _kept(y, a, axis, keepdims)
     count = np.sum(hit, axis=axis, keepdims=True)
     weights = hit.astype(_grad_dtype(a))
+    if any_protocol_array(a):  # dividing by a count of 1 changes nothing: no test of values
+        return weights / count.astype(weights.dtype)
     return weights if np.all(count == 1) else weights / count.astype(weights.dtype)
 
 
@@ -352,18 +393,18 @@ def prod_of_others(a, axis=None):
     The derivative of np.prod. Written as exclusive products from the left and from
     the right (no division), so it is exact where `a` has zeros.
     """
-    a = np.asarray(a)
+    a = keep_asarray(a)
     if a.ndim == 0:
         return np.ones_like(a, dtype=_grad_dtype(a))
     axes = _axes(axis, a.ndim)
     rest = tuple(i for i in range(a.ndim) if i not in axes)
     moved = np.transpose(a, rest + axes)
     rows = moved.reshape(moved.shape[:len(rest)] + (-1,))
-    ones = np.ones(rows.shape[:-1] + (1,), dtype=rows.dtype)
+    ones = np.ones_like(rows[..., :1])
     left = np.cumprod(np.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     others = (left * right).reshape(moved.shape)
-    return np.transpose(others, np.argsort(rest + axes))
+    return np.transpose(others, _inverse(rest + axes))
 
 
 def reverse_cumsum(g, a, axis=None):
@@ -378,7 +419,7 @@ def reverse_cumsum(g, a, axis=None):
 
 def _along_last(x, axis):
     """x with `axis` moved last (flattened first when axis is None)."""
-    return np.ravel(x) if axis is None else np.moveaxis(np.asarray(x), axis, -1)
+    return np.ravel(x) if axis is None else np.moveaxis(keep_asarray(x), axis, -1)
 
 
 def _from_last(r, x, axis):
@@ -393,6 +434,12 @@ def cumprod_adjoint(g, a, y, axis=None):
     which never divides (one vectorised step per position along the axis).
     """
     ga, aa, ya = _along_last(g, axis), _along_last(a, axis), _along_last(y, axis)
+    if any_protocol_array(ga, aa):  # no test of a's values: the recurrence, one slice at a time
+        s = [ga[..., -1] + 0 * aa[..., -1]]
+        for k in range(aa.shape[-1] - 2, -1, -1):
+            s.append(ga[..., k] + aa[..., k + 1] * s[-1])
+        before = np.concatenate([np.ones_like(ya[..., :1]), ya[..., :-1]], axis=-1)
+        return _from_last(before * np.stack(s[::-1], axis=-1), a, axis)
     if np.all(aa != 0):
         out = np.flip(np.cumsum(np.flip(ga * ya, -1), axis=-1), -1) / aa
         return _from_last(out, a, axis)
@@ -411,6 +458,11 @@ def cumprod_tangent(da, a, y, axis=None):
     """
     da = np.broadcast_to(da, np.shape(a))  # a zero tangent may come as a scalar
     dd, aa, ya = _along_last(da, axis), _along_last(a, axis), _along_last(y, axis)
+    if any_protocol_array(dd, aa):  # no test of a's values: the recurrence, one slice at a time
+        dy = [dd[..., 0] + 0 * ya[..., 0]]
+        for k in range(1, aa.shape[-1]):
+            dy.append(dy[-1] * aa[..., k] + ya[..., k - 1] * dd[..., k])
+        return _from_last(np.stack(dy, axis=-1), y, axis)
     if np.all(aa != 0):
         return _from_last(ya * np.cumsum(dd / aa, axis=-1), y, axis)
     dy = np.zeros(ya.shape, dtype=np.result_type(dd, ya))
@@ -431,10 +483,10 @@ def average_weights(a, weights, axis=None):
     Weights either have a's shape or, with `axis`, the shape of a along those axes
     in the order `axis` names them (as NumPy reads them).
     """
-    w = np.asarray(weights)
+    w = keep_asarray(weights)
     if np.shape(a) != w.shape and axis is not None:
         axes = _given_axes(axis, np.ndim(a))
-        w = np.transpose(w, np.argsort(axes))
+        w = np.transpose(w, _inverse(axes))
         w = w.reshape([n if i in axes else 1 for i, n in enumerate(np.shape(a))])
     return np.broadcast_to(w, np.shape(a))
 
@@ -456,7 +508,7 @@ def average_weights_adjoint(g, a, weights, y, axis=None, keepdims=False):
         return full
     axes = _given_axes(axis, np.ndim(a))
     summed = np.sum(full, axis=tuple(i for i in range(np.ndim(a)) if i not in axes))
-    return np.transpose(summed, np.argsort(np.argsort(axes)))  # back to the order of `axis`
+    return np.transpose(summed, _inverse(_inverse(axes)))  # back to the order of `axis`
 
 
 def average_tangent(da, dw, a, weights, y, axis=None, keepdims=False):
@@ -476,7 +528,7 @@ def norm_gradient(x, y, ord=None, axis=None, keepdims=False):
     1-norms) share equally, and the matrix 2-norm / nuclear norm use the singular
     vectors NumPy's SVD returns (exact when singular values are distinct and nonzero).
     """
-    x = np.asarray(x)
+    x = keep_asarray(x)
     if axis is None and (ord is None or x.ndim == 0):
         return divide_or_zero(x, y)  # the 2-norm of x flattened, whatever its ndim
     axes = _axes(axis, x.ndim) if axis is not None else tuple(range(x.ndim))
@@ -534,7 +586,10 @@ def _matrix_norm_gradient(x, yk, ord, rows, cols):
 
 def _zeros_for(g, x):
     """A zero adjoint for `x` that can hold `g`'s values (x's shape, a float dtype)."""
-    return np.zeros(np.shape(x), dtype=np.result_type(_grad_dtype(x), np.asarray(g).dtype))
+    dtype = np.result_type(_grad_dtype(x), keep_asarray(g).dtype)
+    if any_protocol_array(x, g):  # zeros of x's (or else g's) library: Dask, CuPy
+        return np.zeros_like(x if any_protocol_array(x) else g, shape=np.shape(x), dtype=dtype)
+    return np.zeros(np.shape(x), dtype=dtype)
 
 
 def inner_adjoint_a(g, a, b):
@@ -578,7 +633,7 @@ def tensordot_adjoint_a(g, a, b, axes=2):
     g_b = list(range(len(a_free), len(a_free) + len(b_free)))
     r = np.tensordot(g, b, (g_b, b_free))
     order = a_free + [a_axes[i] for i in np.argsort(b_axes)]
-    return np.transpose(r, np.argsort(order))
+    return np.transpose(r, _inverse(order))
 
 
 def tensordot_adjoint_b(g, a, b, axes=2):
@@ -588,7 +643,7 @@ def tensordot_adjoint_b(g, a, b, axes=2):
     b_free = [i for i in range(np.ndim(b)) if i not in b_axes]
     r = np.tensordot(a, g, (a_free, list(range(len(a_free)))))
     order = [b_axes[i] for i in np.argsort(a_axes)] + b_free
-    return np.transpose(r, np.argsort(order))
+    return np.transpose(r, _inverse(order))
 
 
 def einsum_parts(subscripts: str, count: int) -> tuple[list, str]:
@@ -626,9 +681,22 @@ def einsum_adjoint(g, subscripts, operands, k):
                   *[o for i, o in enumerate(operands) if i != k])
     if kept != letters:
         r = np.reshape(r, [sizes[c] if c in kept else 1 for c in letters])
-        r = r * np.ones([sizes[c] for c in letters], dtype=r.dtype)
+        if any_protocol_array(r):  # a broadcast view: no NumPy array of x's size in the graph
+            r = np.broadcast_to(r, [sizes[c] for c in letters])
+        else:
+            r = r * np.ones([sizes[c] for c in letters], dtype=r.dtype)
     if letters == target:
         return r
+    if any_protocol_array(r, x):  # r where the repeated letters' positions agree, 0 elsewhere
+        grids = np.indices([sizes[c] for c in target], sparse=True)
+        mask = np.ones((1,) * len(target), dtype=bool)
+        for i, c in enumerate(target):
+            first = target.index(c)
+            if first != i:
+                mask = mask & (grids[i] == grids[first])
+        spread = np.reshape(r, [sizes[c] if target.index(c) == i else 1
+                                for i, c in enumerate(target)])
+        return np.where(mask, spread, 0.0 * spread)
     out = _zeros_for(r, x)
     index = []
     for c in target:
@@ -645,12 +713,31 @@ def diagonal_adjoint(g, a, offset=0, axis1=0, axis2=1):
     g's last axis runs along the diagonal (a size-1 last axis is spread along it:
     the adjoint of np.trace is diagonal_adjoint(g[..., None], ...)).
     """
+    if any_protocol_array(g, a):
+        return _diagonal_adjoint_lazy(g, a, offset, axis1, axis2)
     zeros = _zeros_for(g, a)
     moved = np.zeros_like(np.moveaxis(zeros, (axis1, axis2), (-2, -1)))  # a new array
     rows, cols = moved.shape[-2:]
     n = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
     i = np.arange(n)
     moved[..., i - min(offset, 0), i + max(offset, 0)] = g
+    return np.moveaxis(moved, (-2, -1), (axis1, axis2))
+
+
+def _diagonal_adjoint_lazy(g, a, offset, axis1, axis2):
+    """diagonal_adjoint for a Dask or CuPy array, without writing into one: g spread over
+    the columns, kept on the diagonal (a NumPy mask of the matrix's shape)."""
+    shape = np.shape(a)
+    rows, cols = shape[axis1], shape[axis2]
+    n = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
+    r = np.arange(rows)
+    on_diagonal = (np.arange(cols)[None, :] - r[:, None] == offset) & (r[:, None] < n - min(
+        offset, 0))
+    if n == 0:
+        return np.zeros_like(a, dtype=_grad_dtype(a)) * 0.0
+    g = np.broadcast_to(g, np.shape(g)[:-1] + (n,))  # a size-1 axis spread (np.trace)
+    per_row = np.take(g, np.clip(r + min(offset, 0), 0, n - 1), axis=-1)
+    moved = np.where(on_diagonal, per_row[..., :, None], 0.0 * per_row[..., :, None])
     return np.moveaxis(moved, (-2, -1), (axis1, axis2))
 
 
@@ -755,7 +842,7 @@ def inverse_axes(axes, ndim):
 def unconcatenate(g, arrays, axis=0):
     """The adjoint of np.concatenate(arrays, axis): g cut into pieces shaped like `arrays`."""
     if axis is None:
-        return _cut(np.ravel(g), arrays, [(np.size(a),) for a in arrays], 0)
+        return _cut(np.ravel(g), arrays, [(math.prod(np.shape(a)),) for a in arrays], 0)
     return _cut(g, arrays, [np.shape(a) for a in arrays], axis)
 
 
@@ -774,6 +861,11 @@ def _cut(g, arrays, shapes, axis):
     """g split along `axis` into pieces of the given (promoted) shapes, each then reshaped
     to its array's own shape."""
     sizes = np.cumsum([s[axis] for s in shapes])[:-1]
+    if any_protocol_array(g):  # Dask has no np.split: slices
+        bounds = [0] + sizes.tolist() + [np.shape(g)[axis]]
+        pieces = [g[(slice(None),) * (axis % np.ndim(g)) + (slice(lo, hi),)]
+                  for lo, hi in zip(bounds, bounds[1:])]
+        return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
     return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(g, sizes, axis), arrays)]
 
 

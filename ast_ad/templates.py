@@ -166,6 +166,8 @@ class Binding:
 
 def bind_call(template: Template, args: list, keywords: dict) -> dict[str, Any] | str:
     """Bind a call's atoms to the template's parameters; an error message if they don't fit."""
+    if "b" in keywords and "b_" in template.signature.parameters:  # `b` is the adjoint map
+        keywords = {("b_" if k == "b" else k): v for k, v in keywords.items()}
     if not keywords:  # the common case, without inspect's general (slow) binding
         params = _positional(template.signature)
         if params is not None and len(args) <= len(params) and all(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import types
 
 import numpy as np
@@ -17,6 +18,7 @@ from .api import (
     grad,
     raise_own_error,
 )
+from .arraytypes import is_dask, is_protocol_array
 from .compile import compile_function, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonScalarOutputError
@@ -24,7 +26,7 @@ from .pipeline import check
 from .runtime import output_problem
 from .source import describe, get_source
 from .trees import is_container, paths, tree_flatten, tree_structure, tree_unflatten
-from .values import kind_of_value, of_arguments
+from .values import array_info, kind_of_value, of_arguments
 
 
 def _compile(fun, mode: str, argnums: tuple, values: tuple):
@@ -36,10 +38,10 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
     if state is not None:
         check_no_container(describe(fun), argnums, values)
     kinds = tuple(kind_of_value(v) for v in values)
-    arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None
-                   for v in values)
+    arrays = tuple(array_info(v) for v in values)
     items = of_arguments(values, arrays)
-    key = (mode, argnums, kinds, arrays, items, getattr(target, "__code__", None))
+    lazy = any(map(is_dask, values))
+    key = (mode, argnums, kinds, arrays, items, lazy, getattr(target, "__code__", None))
     with cache.LOCK:
         found = cache.lookup(target, "transforms", key)  # None if what it assumed changed
         if found is not None:
@@ -55,7 +57,7 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple):
             check_differentiable(values[i], i, names[i], fun, src.location)
         try:
             functions = compile_function(src, Options(mode, argnums, True, kinds, arrays,
-                                                      values=items))
+                                                      values=items, lazy=lazy))
         except ADError:
             if state is not None:
                 raise_own_error(target, values, {})
@@ -144,11 +146,10 @@ def _float_positions(fun, values) -> tuple:
     values are rejected (not skipped: their derivative would be lost)."""
     nums = []
     for i, v in enumerate(values):
-        if isinstance(v, (complex, np.complexfloating)) or \
-                isinstance(v, np.ndarray) and v.dtype.kind == "c":
+        array = isinstance(v, np.ndarray) or is_protocol_array(v)  # Dask, CuPy too
+        if isinstance(v, (complex, np.complexfloating)) or array and v.dtype.kind == "c":
             check_differentiable(v, i, _param_name(fun, i), fun, _location(fun))
-        if isinstance(v, (float, np.floating)) or isinstance(v, np.ndarray) and \
-                v.dtype.kind == "f":
+        if isinstance(v, (float, np.floating)) or array and v.dtype.kind == "f":
             nums.append(i)
         elif is_container(v) and any(
                 isinstance(leaf, (float, np.floating)) or isinstance(leaf, np.ndarray)
@@ -235,7 +236,7 @@ def vjp(fun, *primals):
 def _copy(value):
     if isinstance(value, list):
         return list(value)
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or is_protocol_array(value):
         return value.copy()
     return value
 
@@ -276,7 +277,7 @@ def jacfwd(fun, argnums=0):
         value = None
         for i in nums:
             x = args[i]
-            for j in range(int(np.size(x))):
+            for j in range(_size(x)):
                 tangents = [np.zeros(np.shape(args[k])) if k != i else _unit(x, j) for k in nums]
                 value, tangent = fn(*args, *tangents)
                 columns[i].append(tangent)
@@ -291,7 +292,7 @@ def jacfwd(fun, argnums=0):
             parts = []
             for i in nums:
                 cols = [c[o] if isinstance(value, tuple) else c for c in columns[i]]
-                stacked = np.stack([np.asarray(c, dtype=float) for c in cols], axis=-1)
+                stacked = np.stack([_float_array(c) for c in cols], axis=-1)
                 parts.append(stacked.reshape(np.shape(out) + np.shape(args[i])))
             per_output.append(tuple(parts) if is_tuple else parts[0])
         return rebuild(per_output)
@@ -327,7 +328,7 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
     per_output = []
     for o, out in enumerate(outputs):
         rows = []
-        for j in range(int(np.size(out))):
+        for j in range(_size(out)):
             cotangent = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in outputs]
             cotangent[o] = _unit(out, j)
             fresh = tuple(_copy(v) if k in mutated else v for k, v in enumerate(saved))
@@ -335,10 +336,16 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
                                  else cotangent[0]))
         parts = []
         for k, i in enumerate(nums):
-            stacked = np.stack([np.asarray(r[k], dtype=float) for r in rows], axis=0)
+            stacked = np.stack([_float_array(r[k]) for r in rows], axis=0)
             parts.append(stacked.reshape(np.shape(out) + np.shape(args[i])))
         per_output.append(tuple(parts) if is_tuple else parts[0])
     return rebuild(per_output)
+
+
+def _float_array(value):
+    """A column or row of a Jacobian as a float array; a Dask one stays lazy (asarray would
+    compute it)."""
+    return value if is_protocol_array(value) else np.asarray(value, dtype=float)
 
 
 def jacobian(fun, argnums=0):
@@ -350,7 +357,7 @@ def jacobian(fun, argnums=0):
         args = _with_defaults(fun, args)
         if any(is_container(args[i]) for i in nums):
             return _tree_jacobian(fun, nums, is_tuple, args)
-        inputs = sum(int(np.size(args[i])) for i in nums)
+        inputs = sum(_size(args[i]) for i in nums)
         try:
             prepared = _compile(fun, "vjp", nums, args)
         except ADError as error:
@@ -358,7 +365,7 @@ def jacobian(fun, argnums=0):
         value, _ = prepared[0](*args)
         _check_output(fun, "jacobian", value, True)
         outputs, _ = _outputs(value)
-        if sum(int(np.size(o)) for o in outputs) <= inputs:
+        if sum(_size(o) for o in outputs) <= inputs:
             return _jacrev_at(fun, nums, is_tuple, args, prepared)
         return jacfwd(fun, argnums)(*args)
 
@@ -411,6 +418,11 @@ def _tree_jacobian(fun, nums, is_tuple, args):
 def hessian(fun, argnums=0):
     """The Hessian of a scalar function: forward mode over the generated gradient code."""
     return jacfwd(grad(fun, argnums), argnums)
+
+
+def _size(x) -> int:
+    """np.size(x), read from the shape (Dask has no np.size)."""
+    return math.prod(np.shape(x))
 
 
 def _unit(x, j: int):

@@ -31,6 +31,7 @@ import gast
 import numpy as np
 
 from . import trees
+from .arraytypes import is_protocol_array
 
 SCALAR, ARRAY, OTHER = "scalar", "array", "other"
 
@@ -85,9 +86,17 @@ def array(dtype, shape) -> Value:
 def kind_of_value(value) -> str:
     if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
         return SCALAR
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or is_protocol_array(value):  # a Dask or CuPy array
         return ARRAY
     return OTHER
+
+
+def array_info(value) -> tuple | None:
+    """(dtype name, shape) of an array argument (NumPy, Dask or CuPy), else None: what
+    code is specialised to (Options.arrays)."""
+    if isinstance(value, np.ndarray) or is_protocol_array(value):
+        return value.dtype.name, value.shape
+    return None
 
 
 def of(value, depth: int = 0) -> Value:

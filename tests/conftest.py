@@ -3,6 +3,7 @@ import os
 import numpy as np
 import pytest
 
+from ast_ad import rules
 from ast_ad.rules import registry
 
 
@@ -35,6 +36,7 @@ def update_golden(request):
     return request.config.getoption("--update-golden")
 
 
+rules.load_all()  # the lazy families (scipy.stats...) now, not inside a test whose tables reset
 _TABLES = (registry.ADJOINTS, registry.NONDIFFERENTIABLE, registry.RESULT_KINDS,
            registry.METHODS)
 

@@ -101,9 +101,9 @@ def calls_unknown(x):
     return np.frompyfunc(math.sin, 1, 1)(x) * 2.0
 
 
-def calls_erf(x):
+def calls_fmod(x):
     y = x * 2.0
-    return math.erf(y)
+    return math.fmod(y, 3.0)
 
 
 def unknown_method(x):

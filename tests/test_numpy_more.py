@@ -8,6 +8,7 @@ each one in directly and checks it against central differences.
 import ast
 import builtins
 import math
+import operator
 
 import gast
 import numpy as np
@@ -189,8 +190,8 @@ def test_var_and_std_with_ddof():
 # -- rejected calls ---------------------------------------------------------------------
 
 
-def clip_keywords(x):
-    return np.sum(np.clip(x, min=0.0, max=1.0))
+def clip_keywords(x):  # min=/max= are supported (issue 15), not mixed with a_min/a_max
+    return np.sum(np.clip(x, 0.0, max=1.0))
 
 
 def average_returned(x):
@@ -417,7 +418,14 @@ TANGENT_CALLS = _unary_calls() + [
 ] + [
     (np.linalg.norm, (u(-1, 1, (2, 3, 4)),), dict(ord=2, axis=(2, 1), keepdims=True)),
     (np.linalg.norm, (u(-1, 1),), dict(ord=1, axis=0)),
-]
+    # issue 15: nan-reductions, the operator module's functions
+    (np.nansum, (u(0, 1),), dict(axis=1)), (np.nanmean, (u(0, 1),), {}),
+    (np.nanmax, (u(0, 1),), dict(axis=0)), (np.nanmin, (u(0, 1),), dict(keepdims=True)),
+] + [
+    (fn, (u(0.5, 1.5), u(0.5, 1.5)), {}) for fn in (operator.add, operator.sub, operator.mul,
+                                                    operator.truediv, operator.mod,
+                                                    operator.pow)
+] + [(operator.neg, (u(0, 1),), {}), (operator.pos, (u(0, 1),), {})]
 
 
 def _call_id(call):

@@ -7,36 +7,16 @@ import pytest
 import ast_ad
 
 
-def pad_reflect(x):
-    return np.sum(np.pad(x, 1, mode="reflect"))
-
-
-def pad_edge_positional(x):
-    return np.sum(np.pad(x, 1, "edge"))
-
-
-def pad_mode_variable(x, mode):
-    return np.sum(np.pad(x, 1, mode=mode))
+def pad_maximum(x):
+    return np.sum(np.pad(x, 1, mode="maximum"))
 
 
 def pad_per_axis_values(x):
     return np.sum(np.pad(x, 1, constant_values=((1.0, 2.0), (3.0, 4.0))))
 
 
-def einsum_ellipsis(x):
-    return np.sum(np.einsum("...ij->...ji", x))
-
-
-def einsum_subscripts_variable(x, spec):
-    return np.sum(np.einsum(spec, x))
-
-
-def einsum_interleaved(x):
-    return np.sum(np.einsum(x, [0, 1], [1, 0]))
-
-
-def einsum_four_operands(x):
-    return np.einsum("i,i,i,i->", x, x, x, x)
+def einsum_six_operands(x):
+    return np.einsum("i,i,i,i,i,i->", x, x, x, x, x, x)
 
 
 def einsum_wrong_count(x):
@@ -56,29 +36,19 @@ def concatenate_out(x):
     return np.sum(np.concatenate([x, x], out=out))
 
 
-def hstack_of_an_array(x):
-    return np.sum(np.hstack(x))
-
-
 def take_out(x):
     out = np.zeros(2)
     return np.sum(np.take(x, np.array([0, 1]), out=out))
 
 
 CASES = [
-    (pad_reflect, (np.ones((2, 3)),), "numpy.pad"),
-    (pad_edge_positional, (np.ones((2, 3)),), "numpy.pad"),
-    (pad_mode_variable, (np.ones((2, 3)), "constant"), "numpy.pad"),
+    (pad_maximum, (np.ones((2, 3)),), "numpy.pad"),
+    (einsum_six_operands, (np.ones(3),), "numpy.einsum"),
     (pad_per_axis_values, (np.ones((2, 3)),), "numpy.pad"),
-    (einsum_ellipsis, (np.ones((2, 3, 3)),), "numpy.einsum"),
-    (einsum_subscripts_variable, (np.ones((2, 3)), "ij->ji"), "numpy.einsum"),
-    (einsum_interleaved, (np.ones((2, 3)),), "numpy.einsum"),
-    (einsum_four_operands, (np.ones(3),), "numpy.einsum"),
     (einsum_wrong_count, (np.ones((2, 3)),), "numpy.einsum"),
     (reshape_order_a, (np.ones((2, 3)),), "numpy.reshape"),
     (ravel_order_k, (np.ones((2, 3)),), "numpy.ravel"),
     (concatenate_out, (np.ones(3),), "numpy.concatenate"),
-    (hstack_of_an_array, (np.ones((2, 3)),), "numpy.hstack"),
     (take_out, (np.ones(3),), "numpy.take"),
 ]
 
@@ -93,5 +63,5 @@ def test_unsupported_arguments_raise_no_rule_error(fn, args, what):
 
 
 def test_the_message_says_what_is_supported():
-    with pytest.raises(ast_ad.NoRuleError, match="supported: mode='constant' only"):
-        ast_ad.grad(pad_reflect)(np.ones((2, 3)))
+    with pytest.raises(ast_ad.NoRuleError, match="supported: mode 'constant'"):
+        ast_ad.grad(pad_maximum)(np.ones((2, 3)))

@@ -1,9 +1,12 @@
 """The samples run and print the seeds' worked values."""
 
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -78,3 +81,13 @@ def test_mlp_params_trains_with_a_dict_of_parameters():
     assert len(losses) == 7 and losses[-1] < 0.1 * losses[0]
     assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
     assert "gradient keys: W1, b1, W2, b2" in out
+
+
+def test_dask_logistic_regression_learns_lazily():
+    pytest.importorskip("dask", reason="dask is not installed (pip install 'ast-ad[dask]')")
+    out = run("dask_logistic.py").splitlines()
+    assert out[1].startswith("value and gradient before computing: Array, Array of chunks")
+    losses = [float(line.split("loss ")[1].split()[0]) for line in out if line.startswith("step")]
+    assert len(losses) == 8 and losses[0] == float(f"{math.log(2):.6f}")
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert float(out[-1].split("= ")[1]) > 0.99  # the direction of the true weights

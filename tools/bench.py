@@ -2,6 +2,7 @@
 
     python tools/bench.py [--quick] [--only W1,W3] [--no-peers] [--scaling] [--check]
     python tools/bench.py --compile-scaling [--compile-timeout SECONDS]
+    python tools/bench.py --dask [--quick]   (D1: a gradient over a Dask array, bench_dask.py)
 
 For each workload, every contender is timed round-robin in one process
 (primal; hand-written value and gradient; the function ast-ad generated,
@@ -1155,7 +1156,21 @@ def run_checks(workloads, scaling, peers: bool) -> None:
         print(f"{w.name}: hand-written gradient matches central differences"
               + (f"; equal to it: {', '.join(checked)}" if checked else "")
               + (f"; not checked: {', '.join(skipped)}" if skipped else "") + dtypes)
+    _check_dask()
     print("all checks passed")
+
+
+def _check_dask() -> None:
+    """D1 (tools/bench_dask.py): only when dask is installed."""
+    import bench_dask
+
+    try:
+        import dask  # noqa: F401
+    except ImportError:
+        print("D1: not checked, dask is not installed")
+        return
+    bench_dask.check()
+    print("D1: ast-ad's gradient over a Dask array is lazy and equals the hand-written one")
 
 
 def main(argv=None) -> int:
@@ -1175,11 +1190,19 @@ def main(argv=None) -> int:
     parser.add_argument("--compile-timeout", type=float, default=60.0, metavar="SECONDS",
                         help="with --compile-scaling: stop a size after this long and skip "
                              "the larger ones (default 60)")
+    parser.add_argument("--dask", action="store_true",
+                        help="only D1: one gradient over a chunked Dask array against the "
+                             "hand-written (dask-glm) one (tools/bench_dask.py)")
     parser.add_argument("--compile-size", type=int, help=argparse.SUPPRESS)  # the child
     parser.add_argument("--compile-kind", choices=STATEMENT_FORMS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.compile_size:
         time_first_compile(args.compile_size, args.compile_kind)
+        return 0
+    if args.dask:
+        import bench_dask
+
+        print(bench_dask.report(rows=100_000, rounds=5) if args.quick else bench_dask.report())
         return 0
     names = args.only.split(",") if args.only else [w.name for w in WORKLOADS]
     unknown = set(names) - {w.name for w in WORKLOADS}

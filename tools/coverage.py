@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the rules of this checkout, not of an installed ast_ad
 
 import ast_ad  # noqa: E402, F401  (loads every rule)
-from ast_ad.rules import OPTIONAL, registry  # noqa: E402
+from ast_ad.rules import OPTIONAL, load_all, registry  # noqa: E402
+
+load_all()  # the lazy families too (scipy.stats...)
 
 DOC = ROOT / "docs" / "coverage.md"
 
@@ -41,7 +43,12 @@ def name_of(primal) -> str:
     if isinstance(primal, str):
         attribute = "a." + primal[5:] if primal.startswith("attr:") else primal
         return f"`{SYNTAX.get(primal, attribute)}`"
-    module = getattr(primal, "__module__", None) or "numpy"
+    owner = getattr(primal, "__self__", None)  # scipy.stats.norm.pdf: a distribution's method
+    if getattr(owner, "name", None) and type(owner).__module__.startswith("scipy.stats"):
+        return f"`scipy.stats.{owner.name}.{primal.__name__}`"
+    module = getattr(primal, "__module__", None) or _ufunc_module(primal)
+    if module == "_operator":
+        module = "operator"
     if module.startswith("scipy"):  # scipy.special._logsumexp: scipy.special
         module = ".".join(part for part in module.split(".") if not part.startswith("_"))
     if module.startswith("numpy"):
@@ -51,6 +58,16 @@ def name_of(primal) -> str:
     if module == "builtins":
         return f"`{primal.__name__}`"
     return f"`{module}.{primal.__name__}`"
+
+
+def _ufunc_module(primal) -> str:
+    """A ufunc has no __module__: numpy's own, or scipy.special's (erf, gammaln...)."""
+    import numpy as np
+
+    name = getattr(primal, "__name__", "")
+    if isinstance(primal, np.ufunc) and getattr(np, name, None) is not primal:
+        return "scipy.special"
+    return "numpy"
 
 
 def family_of(rule) -> str:

@@ -299,9 +299,11 @@ def _shared(stmt: gast.AST, ctx: Context):
             if isinstance(elt, gast.Name):
                 yield target, elt.id, True
     elif _view_call(value):
-        viewed = call_parts(value)[1][0]
-        if isinstance(viewed, gast.Name):
-            yield target, viewed.id, False
+        callee, args, _ = call_parts(value)
+        # np.einsum(subscripts, x) may be a view of any operand (after the subscripts)
+        for viewed in args if getattr(callee, "__name__", None) == "einsum" else args[:1]:
+            if isinstance(viewed, gast.Name):
+                yield target, viewed.id, False
     elif isinstance(value, gast.Call):
         callee, args, keywords = call_parts(value)
         if isinstance(callee, types.FunctionType) and registry.lookup(callee) is None \

@@ -26,7 +26,9 @@ from .values import Evaluator, known_shape
 VIEWS = frozenset({
     "reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims",
     "flip", "fliplr", "flipud", "diagonal", "broadcast_to", "asarray", "asanyarray",
-    "atleast_1d", "atleast_2d", "atleast_3d"})
+    "atleast_1d", "atleast_2d", "atleast_3d", "rollaxis", "rot90", "real", "real_if_close",
+    "einsum", "diff",  # np.einsum("ij->ji", x) and np.diff(x, 0) may return views too
+    "tuple"})  # tuple(items): the same arrays
 
 
 # Names and strings that denote a floating dtype (np.float32, dtype="float32", ...).
@@ -144,7 +146,8 @@ class Facts:
         if any(v.container is not None for v in found):  # what a list or tuple holds
             values = tuple(array(None, a[1]) if a is not None else v
                            for v, a in zip(found, arrays))
-        return Options(mode, argnums, True, kinds, arrays, values=values), params, atoms, argnums
+        return Options(mode, argnums, True, kinds, arrays, values=values,
+                       lazy=self.ctx.options.lazy), params, atoms, argnums
 
     def value(self, node: gast.AST) -> Value:
         """The abstract value of a generated expression (forward names, adjoints, calls):

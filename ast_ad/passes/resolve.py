@@ -14,8 +14,8 @@ import numpy as np
 
 from .. import anno, cache
 from ..context import Context
-from ..errors import NonDifferentiableError
-from ..rules import registry
+from ..errors import NonDifferentiableError, NoRuleError
+from ..rules import load_for, registry
 from ..syntax import dotted_path, local_names, walk
 
 _MISSING = object()
@@ -68,11 +68,14 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     for node in walk(func):
         if isinstance(node, gast.Call):
             anno.setanno(node, "callee", callee_of(node.func, scope))
+            load_for(anno.getanno(node, "callee"))  # scipy.stats' rules load on first use
             callee, args, keywords = call_parts(node)
             dtype = dtype_argument(callee, args, keywords)
             if dtype is not None:
                 anno.setanno(node, "cast", cast_of(dtype, scope, definitions))
             _check_matrix_call(node, anno.getanno(node, "callee"), ctx)
+            if ctx.options.lazy:
+                _check_lazy_call(node, anno.getanno(node, "callee"), ctx)
             for atom in node.args + [k.value for k in node.keywords]:
                 if isinstance(atom, gast.Constant) and atom.value in _COMPLEX_NAMES:
                     _reject_complex(atom, f"dtype {atom.value!r} is complex", ctx)
@@ -169,6 +172,25 @@ def _check_matrix_call(node: gast.Call, callee, ctx: Context) -> None:
                         f"{_named(node)} makes a "
                         "np.matrix or masked array, whose operators differ from a NumPy "
                         "array's", "use plain arrays (np.array) and @ for matrix products")
+
+
+def _check_lazy_call(node: gast.Call, callee, ctx: Context) -> None:
+    """In code for Dask arrays: np.linalg.cholesky of a Dask array is Dask's, which returns
+    the upper factor (NumPy's returns the lower one, which its rule is written for)."""
+    import numpy as np
+
+    if callee is np.linalg.cholesky:
+        raise ctx.error(NoRuleError, node, f"{_named(node)} of a Dask array returns the upper "
+                        "triangular factor, not NumPy's lower one",
+                        "factor a NumPy array, or compute the factor outside the function")
+    mode = ([a for a in node.args[2:3]] + [k.value for k in node.keywords if k.arg == "mode"])
+    copying_pad = callee is np.pad and mode and not (
+        isinstance(mode[0], gast.Constant) and mode[0].value == "constant")
+    if callee in (np.linalg.svd, np.linalg.qr, np.diff, np.gradient) or copying_pad:
+        # (their derivatives' helpers compute with NumPy: the whole array would be read)
+        raise ctx.error(NoRuleError, node, f"the derivative of {_named(node)} is not written "
+                        "for Dask arrays: it would compute them before dask.compute",
+                        "pass NumPy arrays, or compute this part outside the function")
 
 
 def _check_array_class(node: gast.Name, value, ctx: Context) -> None:

@@ -162,6 +162,8 @@ class _Reverse(Facts):
                                         [name(adj), _index_value(index), value]))
             anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
             return backward_statement(stmt, "scatter", adj)
+        if self.ctx.options.lazy:
+            self.check_lazy_write(index, basic, origin)
         if basic or self.distinct_index(index):
             target = gast.Subscript(value=name(adj), slice=index, ctx=gast.Store())
             stmt = gast.AugAssign(target=target, op=gast.Add(), value=value)
@@ -174,6 +176,23 @@ class _Reverse(Facts):
             stmt = gast.Expr(value=call(add_at, [name(adj), _index_value(index), value]))
         anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
         return backward_statement(stmt, "scatter", adj)
+
+    def check_lazy_write(self, index: gast.AST, basic: bool, origin) -> None:
+        """The adjoint of a read `x[index]` writes into the adjoint array; with a Dask array
+        that write must be one Dask's lazy item assignment does: ints and slices, not None
+        (np.newaxis), nor integer arrays or masks (np.add.at, which Dask does not have)."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        newaxis = any(isinstance(p, gast.Constant) and p.value is None
+                      or isinstance(p, gast.Attribute) and p.attr == "newaxis" for p in parts)
+        if basic and not newaxis:
+            return
+        what = "None (np.newaxis)" if newaxis else "an integer array or a mask"
+        raise self.ctx.error(
+            NoRuleError, origin, f"no lazy adjoint for an index with {what} in code "
+            "for Dask arrays: it would write into the gradient with np.add.at or item "
+            "assignment, which Dask arrays do not support",
+            "index with ints and slices, add axes with np.expand_dims, and write "
+            "np.where(mask, x, 0.0) for a mask")
 
     # -- structure -----------------------------------------------------------
 
@@ -197,7 +216,10 @@ class _Reverse(Facts):
         for i in self.ctx.options.argnums:
             p = self.params[i]
             g = name(self.adjoint(p)) if p in self.active else self.zero(p)
-            if self.kinds.get(p) == ARRAY and self.needs_cast(i):
+            if self.kinds.get(p) == ARRAY and self.needs_cast(i) and self.ctx.options.lazy:
+                # np.asarray would compute a Dask gradient: as_gradient casts it lazily
+                g = call(self.ctx.reference(runtime.as_gradient, "as_gradient"), [g, name(p)])
+            elif self.kinds.get(p) == ARRAY and self.needs_cast(i):
                 import numpy
 
                 g = call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="asarray",

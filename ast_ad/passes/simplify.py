@@ -67,7 +67,113 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _uniform_arrays(func, ctx)
     _spread_products(func, ctx)
     gather(func, ctx)
+    if ctx.options.lazy:
+        _uniform_names(func, ctx)
+        _lazy_fills(func, ctx)
+        _tests_once(func, ctx)
     return func
+
+
+def _uniform_names(func: gast.FunctionDef, ctx: Context) -> None:
+    """In code for Dask arrays, `bt = np.full_like(a, 1.0)` used only in arithmetic with
+    arrays of a's shape (`bt - y`, `bt / (1.0 + t)`) is the number 1.0 there: a Dask
+    array of ones is a graph layer, and an operation per element, in every chunk."""
+    import numpy
+
+    from .facts import Facts, mixed_precision
+
+    if mixed_precision(ctx):  # (1.0 * e has e's dtype, full_like(a, 1.0) * e may not)
+        return
+    facts = Facts(ctx)
+    fills, assigned = {}, defaultdict(int)
+    for stmt in _walk(func.body):
+        for var in assigned_names(stmt):
+            assigned[var] += 1
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+                stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Call) \
+                and len(stmt.value.args) == 2 and not stmt.value.keywords \
+                and isinstance(stmt.value.args[1], gast.Constant) \
+                and type(stmt.value.args[1].value) in (int, float) \
+                and _object(stmt.value.func, ctx) is numpy.full_like:
+            shape = facts.shape(stmt.value.args[0])
+            if shape is not None:
+                fills[stmt.targets[0].id] = (stmt, shape)
+    fills = {v: f for v, f in fills.items() if assigned[v] == 1}
+    uses = defaultdict(list)  # name -> [(BinOp, side)] or None if used otherwise
+    arithmetic = (gast.Add, gast.Sub, gast.Mult, gast.Div)
+    for node in walk(func):
+        if isinstance(node, gast.BinOp) and isinstance(node.op, arithmetic):
+            for side, other in (("left", node.right), ("right", node.left)):
+                operand = getattr(node, side)
+                if isinstance(operand, gast.Name) and operand.id in fills \
+                        and uses[operand.id] is not None:
+                    if facts.shape(other) == fills[operand.id][1]:
+                        uses[operand.id].append((node, side))
+                    else:
+                        uses[operand.id] = None
+    for node in walk(func):
+        if isinstance(node, gast.Name) and node.id in fills and isinstance(node.ctx, gast.Load) \
+                and uses[node.id] is not None \
+                and not any(getattr(n, s) is node for n, s in uses[node.id]):
+            uses[node.id] = None  # read outside arithmetic: keep the array
+    for var, (stmt, _) in fills.items():
+        if not uses[var]:
+            continue
+        for node, side in uses[var]:
+            setattr(node, side, clone(stmt.value.args[1]))
+        for block in [func.body] + [b for s in _walk(func.body) for b in blocks(s)]:
+            if any(s is stmt for s in block):
+                block[:] = [s for s in block if s is not stmt]
+
+
+def _tests_once(func: gast.FunctionDef, ctx: Context) -> None:
+    """In code for Dask arrays, a branch's test that the backward pass tests again,
+    `t = np.sum(x) > 0`, becomes `t = bool(np.sum(x) > 0)`: each `if t:` of a Dask value
+    computes it, and the primal computes it once."""
+    tests = defaultdict(int)
+    for stmt in _walk(func.body):
+        if isinstance(stmt, gast.If) and isinstance(stmt.test, gast.Name):
+            tests[stmt.test.id] += 1
+    for stmt in _walk(func.body):
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+                stmt.targets[0], gast.Name) and tests.get(stmt.targets[0].id, 0) > 1:
+            stmt.value = gast.Call(func=ctx.reference(bool, "bool"), args=[stmt.value],
+                                   keywords=[])
+
+
+def _lazy_fills(func: gast.FunctionDef, ctx: Context) -> None:
+    """In code for Dask arrays, `np.full_like(a, g)` of a value g becomes
+    `np.zeros_like(a) + g`: Dask puts a Dask g into every chunk's task unevaluated, and each
+    chunk then computes it again (a Python number is fine, and stays)."""
+    import numpy
+
+    from ..values import result_dtype
+    from .facts import Facts
+
+    facts = Facts(ctx)
+
+    class Rewrite(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if len(node.args) != 2 or node.keywords or isinstance(node.args[1], gast.Constant) \
+                    or _object(node.func, ctx) is not numpy.full_like:
+                return node
+            array, fill = node.args
+            zeros = gast.Call(func=gast.Attribute(value=node.func.value, attr="zeros_like",
+                                                  ctx=gast.Load()) if isinstance(
+                node.func, gast.Attribute) else ctx.reference(numpy.zeros_like, "zeros_like"),
+                args=[array], keywords=[])
+            summed = gast.BinOp(left=zeros, op=gast.Add(), right=fill)
+            a = facts.value(array)
+            if a.dtype is not None and result_dtype(a, facts.value(fill)) == a.dtype:
+                return summed
+            return gast.Call(func=gast.Attribute(value=summed, attr="astype", ctx=gast.Load()),
+                             args=[gast.Attribute(value=clone(array), attr="dtype",
+                                                  ctx=gast.Load())], keywords=[])
+
+    for stmt in _walk(func.body):
+        if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.Return, gast.Expr)):
+            stmt.value = Rewrite().visit(stmt.value)
 
 
 # -- arrays of one repeated value ----------------------------------------------------

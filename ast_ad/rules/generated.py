@@ -13,7 +13,9 @@ import numpy as np
 
 from ..runtime import (
     accumulate,
+    any_protocol_array,
     as_gradient,
+    keep_asarray,
     reduced_count,
     tie_weights,
     triangle,
@@ -30,6 +32,19 @@ from .registry import adjoint, linear, nondifferentiable, tangent
 nondifferentiable(zeros_like, why="zeros")
 # How many elements a reduction combines (mean, var, std): an integer.
 nondifferentiable(reduced_count, why="a count", result_kind="scalar")
+# Whether a value is a Dask or CuPy array (the helpers then stay in its library).
+nondifferentiable(any_protocol_array, why="a class test", result_kind="scalar")
+
+
+# np.asarray, except that a Dask or CuPy array stays one: the identity.
+@adjoint(keep_asarray, result_kind="array", shape=static.same_as("x"))
+def array_adjoint(y, x):
+    b[x] = b[y]
+
+
+@tangent(keep_asarray)
+def array_tangent(y, x):
+    d[y] = d[x]
 
 
 # The weights of max/min/clip's arguments: piecewise constant, shaped like `wins`

@@ -1,4 +1,5 @@
-"""Indexing functions: np.take, np.take_along_axis, and np.sort (a take along the order).
+"""Indexing functions: np.take, np.take_along_axis, np.sort and np.partition (a take along
+the order).
 
 Subscripts (`x[1:3, ::-1]`, `x[idx]`, `x[mask]`) go through the "getitem" rule
 in arithmetic.py, and writes (`y[i] = v`) through the compiler's item-write
@@ -10,6 +11,7 @@ handling; both are tested in tests/test_numpy_indexing.py.
 import numpy as np
 
 from ..runtime import take_adjoint, take_along_axis_adjoint
+from ..runtime_extra import partition_order
 from . import static
 from .registry import adjoint, linear, method, nondifferentiable, tangent
 
@@ -42,6 +44,19 @@ def sort(y, a, axis=-1):
 def sort_tangent(y, a, axis=-1):
     order = np.argsort(a, axis, kind="stable")
     d[y] = np.take_along_axis(d[a], order, axis)
+
+
+@adjoint(np.partition, result_kind="array", shape=static.same_as("a"),
+         note="kth an int or a sequence; axis an int; equal values share their gradients in "
+              "some order, as in np.sort")
+def partition(y, a, kth, axis=-1):
+    order = partition_order(a, y, axis)
+    b[a] = take_along_axis_adjoint(b[y], a, order, axis)
+
+
+@tangent(np.partition)
+def partition_tangent(y, a, kth, axis=-1):
+    d[y] = np.take_along_axis(d[a], partition_order(a, y, axis), axis)
 
 
 # -- functions that compute indices ------------------------------------------------

@@ -3,6 +3,8 @@ triangles and traces, and numpy.linalg's inv, solve, det, slogdet and cholesky."
 
 # ruff: noqa: F821
 
+import warnings
+
 import gast
 import numpy as np
 
@@ -31,6 +33,20 @@ from ..runtime import (
     tensordot_adjoint_b,
     tril_half,
     unbroadcast,
+)
+from ..runtime_extra import (
+    cross_adjoint,
+    eigh_adjoint,
+    eigh_tangent,
+    einsum_any_adjoint,
+    pinv_adjoint,
+    pinv_tangent,
+    qr_adjoint,
+    qr_tangent,
+    svd_adjoint,
+    svd_tangent,
+    svd_values_adjoint,
+    svd_values_tangent_of,
 )
 from . import static
 from .registry import adjoint, method, tangent
@@ -524,3 +540,292 @@ def cholesky_upper_tangent(u, a, *, upper=False):
     y = np.linalg.solve(l, np.triu(d[a]) + np.swapaxes(np.triu(d[a], 1), -1, -2))
     d[u] = np.swapaxes(l @ tril_half(np.swapaxes(np.linalg.solve(l, np.swapaxes(y, -1, -2)),
                                                  -1, -2)), -1, -2)
+
+
+# -- einsum's other forms: '...', subscripts not known before running, the sublist form,
+# more operands. The adjoint spells '...' out and broadcasts at run time. ---------------------
+
+def _subscripts_first(args):
+    """Subscripts first (the operands' count is the template's: a literal string must fit)."""
+    subscripts = args["subscripts"].value
+    if isinstance(subscripts, str):
+        count = len([p for p in args if p.startswith("x")])
+        return subscripts.split("->")[0].count(",") + 1 == count
+    return args["subscripts"].kind == "other"
+
+
+def _operand_first(args):
+    return args["a1"].kind != "other"
+
+
+@adjoint(np.einsum, when=_subscripts_first)
+def einsum_any_one(y, subscripts, x1, *, optimize=False):
+    b[x1] = einsum_any_adjoint(b[y], [subscripts, x1], 1)
+
+
+@adjoint(np.einsum, when=_subscripts_first)
+def einsum_any_two(y, subscripts, x1, x2, *, optimize=False):
+    b[x1] = einsum_any_adjoint(b[y], [subscripts, x1, x2], 1)
+    b[x2] = einsum_any_adjoint(b[y], [subscripts, x1, x2], 2)
+
+
+@adjoint(np.einsum, when=_subscripts_first)
+def einsum_any_three(y, subscripts, x1, x2, x3, *, optimize=False):
+    b[x1] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3], 1)
+    b[x2] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3], 2)
+    b[x3] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3], 3)
+
+
+@adjoint(np.einsum, when=_subscripts_first)
+def einsum_any_four(y, subscripts, x1, x2, x3, x4, *, optimize=False):
+    b[x1] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3, x4], 1)
+    b[x2] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3, x4], 2)
+    b[x3] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3, x4], 3)
+    b[x4] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3, x4], 4)
+
+
+@adjoint(np.einsum, when=_subscripts_first)
+def einsum_any_five(y, subscripts, x1, x2, x3, x4, x5, *, optimize=False):
+    b[x1] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3, x4, x5], 1)
+    b[x2] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3, x4, x5], 2)
+    b[x3] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3, x4, x5], 3)
+    b[x4] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3, x4, x5], 4)
+    b[x5] = einsum_any_adjoint(b[y], [subscripts, x1, x2, x3, x4, x5], 5)
+
+
+@adjoint(np.einsum, when=_operand_first)
+def einsum_sublist_one(y, a1, s1, *, optimize=False):
+    b[a1] = einsum_any_adjoint(b[y], [a1, s1], 0)
+
+
+@adjoint(np.einsum, when=_operand_first)
+def einsum_sublist_one_out(y, a1, s1, out, *, optimize=False):
+    b[a1] = einsum_any_adjoint(b[y], [a1, s1, out], 0)
+
+
+@adjoint(np.einsum, when=_operand_first)
+def einsum_sublist_two(y, a1, s1, a2, s2, *, optimize=False):
+    b[a1] = einsum_any_adjoint(b[y], [a1, s1, a2, s2], 0)
+    b[a2] = einsum_any_adjoint(b[y], [a1, s1, a2, s2], 2)
+
+
+@adjoint(np.einsum, when=_operand_first)
+def einsum_sublist_two_out(y, a1, s1, a2, s2, out, *, optimize=False):
+    b[a1] = einsum_any_adjoint(b[y], [a1, s1, a2, s2, out], 0)
+    b[a2] = einsum_any_adjoint(b[y], [a1, s1, a2, s2, out], 2)
+
+
+@adjoint(np.einsum, when=_operand_first)
+def einsum_sublist_three(y, a1, s1, a2, s2, a3, s3, *, optimize=False):
+    b[a1] = einsum_any_adjoint(b[y], [a1, s1, a2, s2, a3, s3], 0)
+    b[a2] = einsum_any_adjoint(b[y], [a1, s1, a2, s2, a3, s3], 2)
+    b[a3] = einsum_any_adjoint(b[y], [a1, s1, a2, s2, a3, s3], 4)
+
+
+@adjoint(np.einsum, when=_operand_first)
+def einsum_sublist_three_out(y, a1, s1, a2, s2, a3, s3, out, *, optimize=False):
+    b[a1] = einsum_any_adjoint(b[y], [a1, s1, a2, s2, a3, s3, out], 0)
+    b[a2] = einsum_any_adjoint(b[y], [a1, s1, a2, s2, a3, s3, out], 2)
+    b[a3] = einsum_any_adjoint(b[y], [a1, s1, a2, s2, a3, s3, out], 4)
+
+
+@tangent(np.einsum, when=_subscripts_first)
+def einsum_any_one_tangent(y, subscripts, x1, *, optimize=False):
+    d[y] = np.einsum(subscripts, d[x1])
+
+
+@tangent(np.einsum, when=_subscripts_first)
+def einsum_any_two_tangent(y, subscripts, x1, x2, *, optimize=False):
+    d[y] = np.einsum(subscripts, d[x1], x2) + np.einsum(subscripts, x1, d[x2])
+
+
+@tangent(np.einsum, when=_subscripts_first)
+def einsum_any_three_tangent(y, subscripts, x1, x2, x3, *, optimize=False):
+    d[y] = np.einsum(subscripts, d[x1], x2, x3) + np.einsum(subscripts, x1, d[x2], x3) \
+        + np.einsum(subscripts, x1, x2, d[x3])
+
+
+@tangent(np.einsum, when=_subscripts_first)
+def einsum_any_four_tangent(y, subscripts, x1, x2, x3, x4, *, optimize=False):
+    d[y] = np.einsum(subscripts, d[x1], x2, x3, x4) + np.einsum(subscripts, x1, d[x2], x3, x4) \
+        + np.einsum(subscripts, x1, x2, d[x3], x4) + np.einsum(subscripts, x1, x2, x3, d[x4])
+
+
+@tangent(np.einsum, when=_subscripts_first)
+def einsum_any_five_tangent(y, subscripts, x1, x2, x3, x4, x5, *, optimize=False):
+    d[y] = np.einsum(subscripts, d[x1], x2, x3, x4, x5) \
+        + np.einsum(subscripts, x1, d[x2], x3, x4, x5) \
+        + np.einsum(subscripts, x1, x2, d[x3], x4, x5) \
+        + np.einsum(subscripts, x1, x2, x3, d[x4], x5) \
+        + np.einsum(subscripts, x1, x2, x3, x4, d[x5])
+
+
+@tangent(np.einsum, when=_operand_first)
+def einsum_sublist_one_tangent(y, a1, s1, *, optimize=False):
+    d[y] = np.einsum(d[a1], s1)
+
+
+@tangent(np.einsum, when=_operand_first)
+def einsum_sublist_one_out_tangent(y, a1, s1, out, *, optimize=False):
+    d[y] = np.einsum(d[a1], s1, out)
+
+
+@tangent(np.einsum, when=_operand_first)
+def einsum_sublist_two_tangent(y, a1, s1, a2, s2, *, optimize=False):
+    d[y] = np.einsum(d[a1], s1, a2, s2) + np.einsum(a1, s1, d[a2], s2)
+
+
+@tangent(np.einsum, when=_operand_first)
+def einsum_sublist_two_out_tangent(y, a1, s1, a2, s2, out, *, optimize=False):
+    d[y] = np.einsum(d[a1], s1, a2, s2, out) + np.einsum(a1, s1, d[a2], s2, out)
+
+
+@tangent(np.einsum, when=_operand_first)
+def einsum_sublist_three_tangent(y, a1, s1, a2, s2, a3, s3, *, optimize=False):
+    d[y] = np.einsum(d[a1], s1, a2, s2, a3, s3) + np.einsum(a1, s1, d[a2], s2, a3, s3) \
+        + np.einsum(a1, s1, a2, s2, d[a3], s3)
+
+
+@tangent(np.einsum, when=_operand_first)
+def einsum_sublist_three_out_tangent(y, a1, s1, a2, s2, a3, s3, out, *, optimize=False):
+    d[y] = np.einsum(d[a1], s1, a2, s2, a3, s3, out) \
+        + np.einsum(a1, s1, d[a2], s2, a3, s3, out) + np.einsum(a1, s1, a2, s2, d[a3], s3, out)
+
+
+# -- np.cross: bilinear, <g, a x b> = <a, b x g> = <b, g x a> ------------------------------
+
+
+def _cross_shape(s, atoms):
+    values = static.literals(atoms, "axisa", "axisb", "axisc", "axis")
+    if values is None or s["a"] is None or s["b_"] is None:
+        return None
+    dummies = [np.lib.stride_tricks.as_strided(np.zeros(1), shape=shape,
+                                               strides=(0,) * len(shape))
+               for shape in (s["a"], s["b_"])]
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return tuple(np.shape(np.cross(*dummies, *values)))
+    except (ValueError, TypeError, IndexError, np.exceptions.AxisError):
+        return None
+
+
+@adjoint(np.cross, result_kind="array", shape=_cross_shape,
+         note="vectors of 3 (or 2) components along axisa/axisb/axisc (or axis); "
+              "broadcast leading axes")
+def cross(c, a, b_, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    b[a] = cross_adjoint(b[c], a, b_, 0, axisa, axisb, axisc, axis)
+    b[b_] = cross_adjoint(b[c], a, b_, 1, axisa, axisb, axisc, axis)
+
+
+@tangent(np.cross)
+def cross_tangent(c, a, b_, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    d[c] = np.cross(d[a], b_, axisa, axisb, axisc, axis) \
+        + np.cross(a, d[b_], axisa, axisb, axisc, axis)
+
+
+# -- decompositions: eigh, svd, qr, pinv ---------------------------------------------------
+#
+# Their derivatives exist where the decomposition is smooth: distinct eigenvalues (eigh),
+# distinct nonzero singular values (svd), a full-rank matrix (qr, pinv). eigh reads one
+# triangle of a, as NumPy does, so the other triangle's gradient is 0.
+
+EIGH_NOTE = ("(w, v); distinct eigenvalues; reads the lower triangle (UPLO='U': the upper "
+             "one), so the other triangle's gradient is 0; batched too")
+
+
+@adjoint(np.linalg.eigh, result_kind="other", note=EIGH_NOTE)
+def eigh(y, a, UPLO="L"):
+    b[a] = eigh_adjoint(b[y][0], b[y][1], y[0], y[1], UPLO)
+
+
+@tangent(np.linalg.eigh)
+def eigh_tangent_rule(y, a, UPLO="L"):
+    d[y] = eigh_tangent(d[a], y[0], y[1], UPLO)
+
+
+@adjoint(np.linalg.eigvalsh, result_kind="array", note=EIGH_NOTE,
+         shape=lambda s, atoms: None if s["a"] is None or len(s["a"]) < 2 else s["a"][:-1])
+def eigvalsh(y, a, UPLO="L"):
+    b[a] = eigh_adjoint(b[y], 0.0, y, np.linalg.eigh(a, UPLO)[1], UPLO)
+
+
+@tangent(np.linalg.eigvalsh)
+def eigvalsh_tangent(y, a, UPLO="L"):
+    d[y] = eigh_tangent(d[a], y, np.linalg.eigh(a, UPLO)[1], UPLO)[0]
+
+
+def _svd_kind(arg_kinds, atoms):
+    return "array" if getattr(atoms.get("compute_uv"), "value", True) is False else "other"
+
+
+def _svd_reduced(args):
+    """U, s, Vh of a reduced SVD: full_matrices=False, or a square matrix."""
+    shape = args["a"].shape
+    return args["compute_uv"].value is True and args["hermitian"].value is False and (
+        args["full_matrices"].value is False
+        or shape is not None and len(shape) >= 2 and shape[-1] == shape[-2])
+
+
+def _svd_values(args):
+    return args["compute_uv"].value is False and args["hermitian"].value is False
+
+
+SVD_NOTE = ("(u, s, vh) with full_matrices=False (or a square matrix), or s alone "
+            "(compute_uv=False); distinct nonzero singular values; batched too")
+
+
+@adjoint(np.linalg.svd, when=_svd_reduced, result_kind=_svd_kind, note=SVD_NOTE)
+def svd(y, a, full_matrices=True, compute_uv=True, hermitian=False):
+    b[a] = svd_adjoint(b[y][0], b[y][1], b[y][2], y[0], y[1], y[2])
+
+
+@adjoint(np.linalg.svd, when=_svd_values)
+def svd_values(y, a, full_matrices=True, compute_uv=True, hermitian=False):
+    b[a] = svd_values_adjoint(b[y], a)
+
+
+@tangent(np.linalg.svd, when=_svd_reduced)
+def svd_tangent_rule(y, a, full_matrices=True, compute_uv=True, hermitian=False):
+    d[y] = svd_tangent(d[a], y[0], y[1], y[2])
+
+
+@tangent(np.linalg.svd, when=_svd_values)
+def svd_values_tangent(y, a, full_matrices=True, compute_uv=True, hermitian=False):
+    d[y] = svd_values_tangent_of(d[a], a)
+
+
+def _qr_reduced(args):
+    """mode 'reduced' of an m x n matrix with m >= n (Q m x n, R n x n invertible)."""
+    shape = args["a"].shape
+    return args["mode"].value == "reduced" and shape is not None and len(shape) >= 2 \
+        and shape[-2] >= shape[-1]
+
+
+@adjoint(np.linalg.qr, when=_qr_reduced, result_kind="other",
+         note="(q, r), mode='reduced' of an m x n matrix with m >= n and full rank; "
+              "batched too")
+def qr(y, a, mode="reduced"):
+    b[a] = qr_adjoint(b[y][0], b[y][1], y[0], y[1])
+
+
+@tangent(np.linalg.qr, when=_qr_reduced)
+def qr_tangent_rule(y, a, mode="reduced"):
+    d[y] = qr_tangent(d[a], y[0], y[1])
+
+
+def _pinv_plain(args):
+    return args["hermitian"].value is False
+
+
+@adjoint(np.linalg.pinv, when=_pinv_plain, result_kind="array",
+         shape=lambda s, atoms: None if s["a"] is None or len(s["a"]) < 2
+         else tuple(s["a"][:-2]) + (s["a"][-1], s["a"][-2]),
+         note="a matrix of full rank (the rank must not change nearby); batched too")
+def pinv(y, a, rcond=None, hermitian=False, *, rtol=None):
+    b[a] = pinv_adjoint(b[y], a, y)
+
+
+@tangent(np.linalg.pinv, when=_pinv_plain)
+def pinv_tangent_rule(y, a, rcond=None, hermitian=False, *, rtol=None):
+    d[y] = pinv_tangent(d[a], a, y)

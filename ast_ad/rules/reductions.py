@@ -30,6 +30,7 @@ from ..runtime import (
     unbroadcast,
     unreduce,
 )
+from ..runtime_extra import nan_count
 from .registry import adjoint, elementwise, linear, method, tangent
 
 
@@ -302,3 +303,48 @@ method("var", np.var)
 method("std", np.std)
 method("cumsum", np.cumsum)
 method("cumprod", np.cumprod)
+
+
+# -- reductions that skip NaN: nansum, nanmean, nanmax, nanmin ------------------------------
+
+NAN = AXIS + "; NaN elements get a zero gradient"
+
+
+@adjoint(np.nansum, when=_kept(), result_kind=_reduction_kind, shape=_reduction_shape, note=NAN)
+def nansum_kept(y, a, axis=None, *, keepdims=False):
+    b[a] = np.where(np.isnan(a), 0.0, b[y])
+
+
+@adjoint(np.nansum, when=lambda args: args["a"].kind == "array")
+def nansum(y, a, axis=None, *, keepdims=False):
+    b[a] = np.where(np.isnan(a), 0.0, unreduce(b[y], a, axis, keepdims))
+
+
+@tangent(np.nansum)
+def nansum_tangent(y, a, axis=None, *, keepdims=False):
+    d[y] = np.nansum(np.where(np.isnan(a), 0.0, d[a]), axis=axis, keepdims=keepdims)
+
+
+@adjoint(np.nanmean, when=lambda args: args["a"].kind == "array", result_kind=_reduction_kind,
+         shape=_reduction_shape, note=NAN)
+def nanmean(y, a, axis=None, *, keepdims=False):
+    b[a] = np.where(np.isnan(a), 0.0, unreduce(b[y], a, axis, keepdims)
+                    / nan_count(a, axis, keepdims=True))
+
+
+@tangent(np.nanmean)
+def nanmean_tangent(y, a, axis=None, *, keepdims=False):
+    d[y] = np.nansum(np.where(np.isnan(a), 0.0, d[a]), axis=axis, keepdims=keepdims) \
+        / nan_count(a, axis, keepdims)
+
+
+@adjoint(np.nanmax, np.nanmin, when=lambda args: args["a"].kind == "array",
+         result_kind=_reduction_kind, shape=_reduction_shape, note=NAN + "; " + EXTREMUM)
+def nanmax(y, a, axis=None, *, keepdims=False):
+    b[a] = unreduce(b[y], a, axis, keepdims) * extremum_weights(a, y, axis, keepdims)
+
+
+@tangent(np.nanmax, np.nanmin)
+def nanmax_tangent(y, a, axis=None, *, keepdims=False):
+    d[y] = np.sum(np.where(np.isnan(a), 0.0, d[a]) * extremum_weights(a, y, axis, keepdims),
+                  axis=axis, keepdims=keepdims)

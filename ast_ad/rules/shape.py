@@ -7,6 +7,7 @@ or the piece that was kept.
 
 # ruff: noqa: F821
 
+import gast
 import numpy as np
 
 from ..runtime import (
@@ -19,6 +20,13 @@ from ..runtime import (
     unhstack,
     unpad,
     unvstack,
+)
+from ..runtime_extra import (
+    pad_adjoint,
+    pad_copies_tangent,
+    rollaxis_destination,
+    uncolumn_stack,
+    undstack,
 )
 from . import static
 from .registry import adjoint, linear, method, tangent
@@ -49,6 +57,11 @@ def reshape_ordered(y, a, shape, order="C"):
     b[a] = np.reshape(b[y], np.shape(a), order=order)
 
 
+@tangent(np.reshape, when=_c_order)  # Dask's reshape: no order=, and a tuple, not an int
+def reshape_tangent_c(y, a, shape, order="C"):
+    d[y] = np.reshape(d[a], np.shape(y))
+
+
 @tangent(np.reshape)
 def reshape_tangent(y, a, shape, order="C"):
     d[y] = np.reshape(d[a], shape, order=order)
@@ -67,6 +80,11 @@ def ravel(y, a, order="C"):
 @adjoint(np.ravel, when=_memory_order)
 def ravel_ordered(y, a, order="C"):
     b[a] = np.reshape(b[y], np.shape(a), order=order)
+
+
+@tangent(np.ravel, when=_c_order)
+def ravel_tangent_c(y, a, order="C"):
+    d[y] = np.ravel(d[a])
 
 
 @tangent(np.ravel)
@@ -152,7 +170,7 @@ def concatenate(y, arrays, axis=0):
 
 @adjoint(np.concatenate, when=lambda args: args["arrays"].kind == "array")
 def concatenate_of_array(y, arrays, axis=0):
-    b[arrays] = np.reshape(unconcatenate(b[y], list(arrays), axis), np.shape(arrays))
+    b[arrays] = np.stack(unconcatenate(b[y], list(arrays), axis))  # a Dask array: lazily
 
 
 @tangent(np.concatenate)
@@ -249,3 +267,125 @@ def pad_tangent(y, array, pad_width, mode="constant", constant_values=0):
 
 
 method("repeat", np.repeat)
+
+
+# -- more shapes: atleast_Nd, rollaxis, rot90, the split family, stacks of one array ----------
+
+
+@linear(np.atleast_1d, result_kind="array", shape=static.of_view("arys", np.atleast_1d),
+         note="one argument (several return a list)")
+def atleast_1d(y, arys):
+    b[arys] = np.reshape(b[y], np.shape(arys))
+
+
+
+@linear(np.atleast_2d, result_kind="array", shape=static.of_view("arys", np.atleast_2d),
+         note="one argument (several return a list)")
+def atleast_2d(y, arys):
+    b[arys] = np.reshape(b[y], np.shape(arys))
+
+
+
+@linear(np.atleast_3d, result_kind="array", shape=static.of_view("arys", np.atleast_3d),
+         note="one argument (several return a list)")
+def atleast_3d(y, arys):
+    b[arys] = np.reshape(b[y], np.shape(arys))
+
+
+
+@linear(np.rollaxis, result_kind="array", shape=static.of_view("a", np.rollaxis, "axis", "start"))
+def rollaxis(y, a, axis, start=0):
+    b[a] = np.moveaxis(b[y], rollaxis_destination(np.ndim(a), axis, start), axis)
+
+
+
+@linear(np.rot90, result_kind="array", shape=static.of_view("m", np.rot90, "k", "axes"))
+def rot90(y, m, k=1, axes=(0, 1)):
+    b[m] = np.rot90(b[y], -k, axes)
+
+
+
+@linear(np.hsplit, result_kind="other",
+         note="returns a list: unpack it or index it; unused pieces get zero adjoints")
+def hsplit(y, ary, indices_or_sections):
+    b[ary] = np.hstack(b[y])
+
+
+
+@linear(np.vsplit, result_kind="other",
+         note="returns a list: unpack it or index it; unused pieces get zero adjoints")
+def vsplit(y, ary, indices_or_sections):
+    b[ary] = np.vstack(b[y])
+
+
+
+@linear(np.dsplit, result_kind="other",
+         note="returns a list: unpack it or index it; unused pieces get zero adjoints")
+def dsplit(y, ary, indices_or_sections):
+    b[ary] = np.dstack(b[y])
+
+
+
+def _one_array(param):
+    """A guard: the arrays to join are the rows of one array."""
+    return lambda args: args[param].kind == "array"
+
+
+@adjoint(np.hstack, when=_one_array("tup"))
+def hstack_of_array(y, tup):
+    b[tup] = np.reshape(unhstack(b[y], list(tup)), np.shape(tup))
+
+
+@adjoint(np.vstack, when=_one_array("tup"))
+def vstack_of_array(y, tup):
+    b[tup] = np.reshape(unvstack(b[y], list(tup)), np.shape(tup))
+
+
+@adjoint(np.column_stack, when=_sequence("tup"), result_kind="array",
+         note="a list or tuple of arrays (1-D ones become columns)")
+def column_stack(y, tup):
+    b[tup] = uncolumn_stack(b[y], tup)
+
+
+@adjoint(np.column_stack, when=_one_array("tup"))
+def column_stack_of_array(y, tup):
+    b[tup] = np.reshape(uncolumn_stack(b[y], list(tup)), np.shape(tup))
+
+
+@tangent(np.column_stack)
+def column_stack_tangent(y, tup):
+    d[y] = np.column_stack(d[tup])
+
+
+@adjoint(np.dstack, when=_sequence("tup"), result_kind="array",
+         note="a list or tuple of arrays")
+def dstack(y, tup):
+    b[tup] = undstack(b[y], tup)
+
+
+@tangent(np.dstack)
+def dstack_tangent(y, tup):
+    d[y] = np.dstack(d[tup])
+
+
+# -- np.pad's other modes: each output element copies an input element -----------------------
+
+
+def _copying_mode(args):
+    """mode 'edge', 'reflect', 'symmetric' or 'wrap' (or 'constant' with the default 0), or a
+    mode known only when the code runs (checked then)."""
+    return args["mode"].value in ("constant", "edge", "reflect", "symmetric", "wrap") \
+        or args["mode"].kind == "other" and not isinstance(args["mode"].atom, gast.Constant)
+
+
+@adjoint(np.pad, when=_copying_mode,
+         note="mode 'constant' (a scalar constant_values may carry a derivative), 'edge', "
+              "'reflect', 'symmetric' or 'wrap'; a mode known only when the code runs is "
+              "checked then")
+def pad_copying(y, array, pad_width, mode="constant"):
+    b[array] = pad_adjoint(b[y], array, pad_width, mode)
+
+
+@tangent(np.pad, when=_copying_mode)
+def pad_copying_tangent(y, array, pad_width, mode="constant"):
+    d[y] = pad_copies_tangent(d[array], pad_width, mode)

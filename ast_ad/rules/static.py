@@ -201,6 +201,16 @@ def einsum(subscripts, *operands):
 
     if not isinstance(subscripts, str) or any(s is None for s in operands):
         return None
+    if "..." in subscripts:  # spelled out with letters, on zero-stride dummies of the shapes
+        from ..runtime_extra import einsum_spec
+
+        dummies = [np.lib.stride_tricks.as_strided(np.zeros(1), shape=s, strides=(0,) * len(s))
+                   for s in operands]
+        try:
+            subscripts, broadcast = einsum_spec([subscripts, *dummies])
+        except (ValueError, IndexError, KeyError, TypeError):
+            return None
+        operands = [np.shape(x) for x in broadcast]
     try:
         inputs, output = einsum_parts(subscripts, len(operands))
     except ValueError:

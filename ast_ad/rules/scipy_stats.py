@@ -1,0 +1,257 @@
+"""scipy.stats distributions, loaded where SciPy is installed, when the compiler first meets a
+function of scipy.stats (importing it takes seconds): norm (pdf, cdf, sf, logpdf,
+logcdf, logsf in x, loc and scale), t (pdf, logpdf), chi2 (pdf, cdf, logpdf in x), gamma and
+beta (pdf, logpdf). Parameters a rule does not differentiate must carry no derivative."""
+
+# ruff: noqa: F821
+
+import numpy as np
+import scipy.special as sp
+import scipy.stats
+
+from ..runtime import unbroadcast
+from ..runtime_extra import no_derivative, no_derivative_along
+from .registry import adjoint, tangent
+
+norm = scipy.stats.norm
+LOG_SQRT_2PI = float(0.5 * np.log(2 * np.pi))
+NORM = "in x, loc and scale (broadcast)"
+
+# -- the normal distribution: z = (x - loc) / scale ------------------------------------------
+
+
+@adjoint(norm.pdf, note=NORM)
+def norm_pdf(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    g = b[y] * y / scale
+    b[x] = unbroadcast(-g * z, x)
+    b[loc] = unbroadcast(g * z, loc)
+    b[scale] = unbroadcast(g * (z * z - 1.0), scale)
+
+
+@tangent(norm.pdf)
+def norm_pdf_tangent(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    d[y] = y / scale * ((d[loc] - d[x]) * z + d[scale] * (z * z - 1.0))
+
+
+@adjoint(norm.logpdf, note=NORM)
+def norm_logpdf(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    b[x] = unbroadcast(-b[y] * z / scale, x)
+    b[loc] = unbroadcast(b[y] * z / scale, loc)
+    b[scale] = unbroadcast(b[y] * (z * z - 1.0) / scale, scale)
+
+
+@tangent(norm.logpdf)
+def norm_logpdf_tangent(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    d[y] = ((d[loc] - d[x]) * z + d[scale] * (z * z - 1.0)) / scale
+
+
+@adjoint(norm.cdf, note=NORM)
+def norm_cdf(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    g = b[y] * np.exp(-0.5 * z * z - LOG_SQRT_2PI) / scale
+    b[x] = unbroadcast(g, x)
+    b[loc] = unbroadcast(-g, loc)
+    b[scale] = unbroadcast(-g * z, scale)
+
+
+@tangent(norm.cdf)
+def norm_cdf_tangent(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    d[y] = np.exp(-0.5 * z * z - LOG_SQRT_2PI) / scale * (d[x] - d[loc] - d[scale] * z)
+
+
+@adjoint(norm.sf, note=NORM)
+def norm_sf(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    g = b[y] * np.exp(-0.5 * z * z - LOG_SQRT_2PI) / scale
+    b[x] = unbroadcast(-g, x)
+    b[loc] = unbroadcast(g, loc)
+    b[scale] = unbroadcast(g * z, scale)
+
+
+@tangent(norm.sf)
+def norm_sf_tangent(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    d[y] = np.exp(-0.5 * z * z - LOG_SQRT_2PI) / scale * (d[loc] + d[scale] * z - d[x])
+
+
+@adjoint(norm.logcdf, note=NORM)
+def norm_logcdf(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    g = b[y] * np.exp(-0.5 * z * z - LOG_SQRT_2PI - y) / scale
+    b[x] = unbroadcast(g, x)
+    b[loc] = unbroadcast(-g, loc)
+    b[scale] = unbroadcast(-g * z, scale)
+
+
+@tangent(norm.logcdf)
+def norm_logcdf_tangent(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    d[y] = np.exp(-0.5 * z * z - LOG_SQRT_2PI - y) / scale * (d[x] - d[loc] - d[scale] * z)
+
+
+@adjoint(norm.logsf, note=NORM)
+def norm_logsf(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    g = b[y] * np.exp(-0.5 * z * z - LOG_SQRT_2PI - y) / scale
+    b[x] = unbroadcast(-g, x)
+    b[loc] = unbroadcast(g, loc)
+    b[scale] = unbroadcast(g * z, scale)
+
+
+@tangent(norm.logsf)
+def norm_logsf_tangent(y, x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    d[y] = np.exp(-0.5 * z * z - LOG_SQRT_2PI - y) / scale * (d[loc] + d[scale] * z - d[x])
+
+
+# -- Student's t: z = (x - loc) / scale, df degrees of freedom ---------------------------------
+
+T = "in x, df, loc and scale (broadcast)"
+
+
+@adjoint(scipy.stats.t.logpdf, note=T)
+def t_logpdf(y, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    w = (df + 1.0) / (df + z * z)  # -d/dz of the log-density is w z
+    b[x] = unbroadcast(-b[y] * w * z / scale, x)
+    b[loc] = unbroadcast(b[y] * w * z / scale, loc)
+    b[scale] = unbroadcast(b[y] * (w * z * z - 1.0) / scale, scale)
+    b[df] = unbroadcast(b[y] * 0.5 * (sp.digamma(0.5 * (df + 1.0)) - sp.digamma(0.5 * df)
+                                      - 1.0 / df - np.log1p(z * z / df) + w * z * z / df), df)
+
+
+@tangent(scipy.stats.t.logpdf)
+def t_logpdf_tangent(y, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    w = (df + 1.0) / (df + z * z)
+    d[y] = ((d[loc] - d[x]) * w * z + d[scale] * (w * z * z - 1.0)) / scale \
+        + d[df] * 0.5 * (sp.digamma(0.5 * (df + 1.0)) - sp.digamma(0.5 * df) - 1.0 / df
+                         - np.log1p(z * z / df) + w * z * z / df)
+
+
+@adjoint(scipy.stats.t.pdf, note=T)
+def t_pdf(y, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    w = (df + 1.0) / (df + z * z)
+    g = b[y] * y
+    b[x] = unbroadcast(-g * w * z / scale, x)
+    b[loc] = unbroadcast(g * w * z / scale, loc)
+    b[scale] = unbroadcast(g * (w * z * z - 1.0) / scale, scale)
+    b[df] = unbroadcast(g * 0.5 * (sp.digamma(0.5 * (df + 1.0)) - sp.digamma(0.5 * df)
+                                   - 1.0 / df - np.log1p(z * z / df) + w * z * z / df), df)
+
+
+@tangent(scipy.stats.t.pdf)
+def t_pdf_tangent(y, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    w = (df + 1.0) / (df + z * z)
+    d[y] = y * (((d[loc] - d[x]) * w * z + d[scale] * (w * z * z - 1.0)) / scale
+                + d[df] * 0.5 * (sp.digamma(0.5 * (df + 1.0)) - sp.digamma(0.5 * df) - 1.0 / df
+                                 - np.log1p(z * z / df) + w * z * z / df))
+
+
+# -- chi2 in x (df: no derivative) ----------------------------------------------------------
+
+CHI2 = "in x (not loc, scale); no derivative in df"
+
+
+@adjoint(scipy.stats.chi2.logpdf, note=CHI2)
+def chi2_logpdf(y, x, df):
+    b[x] = unbroadcast(b[y] * ((0.5 * df - 1.0) / x - 0.5), x)
+    b[df] = no_derivative("scipy.stats.chi2.logpdf", "df")
+
+
+@tangent(scipy.stats.chi2.logpdf)
+def chi2_logpdf_tangent(y, x, df):
+    d[y] = d[x] * ((0.5 * df - 1.0) / x - 0.5) \
+        + d[df] * no_derivative_along(d[df], "scipy.stats.chi2.logpdf", "df")
+
+
+@adjoint(scipy.stats.chi2.pdf, note=CHI2)
+def chi2_pdf(y, x, df):
+    b[x] = unbroadcast(b[y] * y * ((0.5 * df - 1.0) / x - 0.5), x)
+    b[df] = no_derivative("scipy.stats.chi2.pdf", "df")
+
+
+@tangent(scipy.stats.chi2.pdf)
+def chi2_pdf_tangent(y, x, df):
+    d[y] = d[x] * y * ((0.5 * df - 1.0) / x - 0.5) \
+        + d[df] * no_derivative_along(d[df], "scipy.stats.chi2.pdf", "df")
+
+
+@adjoint(scipy.stats.chi2.cdf, note=CHI2)
+def chi2_cdf(y, x, df):
+    b[x] = unbroadcast(b[y] * scipy.stats.chi2.pdf(x, df), x)
+    b[df] = no_derivative("scipy.stats.chi2.cdf", "df")
+
+
+@tangent(scipy.stats.chi2.cdf)
+def chi2_cdf_tangent(y, x, df):
+    d[y] = d[x] * scipy.stats.chi2.pdf(x, df) \
+        + d[df] * no_derivative_along(d[df], "scipy.stats.chi2.cdf", "df")
+
+
+# -- gamma(x, a) and beta(x, a, b): pdf and logpdf in every argument ------------------------
+
+GAMMA = "in x and a (not loc, scale)"
+
+
+@adjoint(scipy.stats.gamma.logpdf, note=GAMMA)
+def gamma_logpdf(y, x, a):
+    b[x] = unbroadcast(b[y] * ((a - 1.0) / x - 1.0), x)
+    b[a] = unbroadcast(b[y] * (np.log(x) - sp.digamma(a)), a)
+
+
+@tangent(scipy.stats.gamma.logpdf)
+def gamma_logpdf_tangent(y, x, a):
+    d[y] = d[x] * ((a - 1.0) / x - 1.0) + d[a] * (np.log(x) - sp.digamma(a))
+
+
+@adjoint(scipy.stats.gamma.pdf, note=GAMMA)
+def gamma_pdf(y, x, a):
+    b[x] = unbroadcast(b[y] * y * ((a - 1.0) / x - 1.0), x)
+    b[a] = unbroadcast(b[y] * y * (np.log(x) - sp.digamma(a)), a)
+
+
+@tangent(scipy.stats.gamma.pdf)
+def gamma_pdf_tangent(y, x, a):
+    d[y] = y * (d[x] * ((a - 1.0) / x - 1.0) + d[a] * (np.log(x) - sp.digamma(a)))
+
+
+BETA = "in x, a and b (not loc, scale)"
+
+
+@adjoint(scipy.stats.beta.logpdf, note=BETA)
+def beta_logpdf(y, x, a, b_):
+    both = sp.digamma(a + b_)
+    b[x] = unbroadcast(b[y] * ((a - 1.0) / x - (b_ - 1.0) / (1.0 - x)), x)
+    b[a] = unbroadcast(b[y] * (np.log(x) - sp.digamma(a) + both), a)
+    b[b_] = unbroadcast(b[y] * (np.log1p(-x) - sp.digamma(b_) + both), b_)
+
+
+@tangent(scipy.stats.beta.logpdf)
+def beta_logpdf_tangent(y, x, a, b_):
+    both = sp.digamma(a + b_)
+    d[y] = d[x] * ((a - 1.0) / x - (b_ - 1.0) / (1.0 - x)) \
+        + d[a] * (np.log(x) - sp.digamma(a) + both) + d[b_] * (np.log1p(-x) - sp.digamma(b_) + both)
+
+
+@adjoint(scipy.stats.beta.pdf, note=BETA)
+def beta_pdf(y, x, a, b_):
+    both = sp.digamma(a + b_)
+    b[x] = unbroadcast(b[y] * y * ((a - 1.0) / x - (b_ - 1.0) / (1.0 - x)), x)
+    b[a] = unbroadcast(b[y] * y * (np.log(x) - sp.digamma(a) + both), a)
+    b[b_] = unbroadcast(b[y] * y * (np.log1p(-x) - sp.digamma(b_) + both), b_)
+
+
+@tangent(scipy.stats.beta.pdf)
+def beta_pdf_tangent(y, x, a, b_):
+    both = sp.digamma(a + b_)
+    d[y] = y * (d[x] * ((a - 1.0) / x - (b_ - 1.0) / (1.0 - x))
+                + d[a] * (np.log(x) - sp.digamma(a) + both)
+                + d[b_] * (np.log1p(-x) - sp.digamma(b_) + both))
