@@ -114,6 +114,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     parser.add_argument("--snapshots", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--contenders", help="comma-separated labels to measure (default: all; "
+                        "revolve-K is named by --snapshots)")
     parser.add_argument("--check", action="store_true", help="only check the gradients")
     args = parser.parse_args(argv)
     check(snapshots=args.snapshots)
@@ -122,25 +124,29 @@ def main(argv=None) -> int:
         return 0
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     fns = contenders(args.snapshots)
+    if args.contenders:
+        fns = {k: v for k, v in fns.items() if k in args.contenders.split(",")}
     memory, timing = [], []
     for n in sizes:
         mem = {label: peak(fn, n) for label, fn in fns.items()}
         sec = {label: seconds(fn, n, args.rounds) for label, fn in fns.items()}
         memory.append([f"{n:,}"] + [fmt_bytes(mem[label]) for label in fns]
-                      + [f"{mem['default'] / mem['revolve']:.0f}×"])
+                      + ([f"{mem['default'] / mem['revolve']:.0f}×"]
+                         if {"default", "revolve"} <= set(mem) else []))
         timing.append([f"{n:,}"] + [fmt_time(sec[label]) for label in fns]
                       + [f"{sec[label] / sec['default']:.2f}×" for label in fns
-                         if label.startswith("revolve")])
+                         if label.startswith("revolve") and "default" in sec])
         print(f"n={n:,}: memory {' '.join(memory[-1][1:])}; time {' '.join(timing[-1][1:])}",
               file=sys.stderr, flush=True)
     labels = list(fns)
     print(f"\nRK4 (tools/bench.py W6), value and gradient; Python {platform.python_version()}, "
           f"{platform.machine()}\n")
     print("peak memory (tracemalloc)\n")
-    print(table(["n"] + labels + ["default / revolve"], memory))
+    print(table(["n"] + labels + (["default / revolve"] if {"default", "revolve"} <= set(fns)
+                                  else []), memory))
     print("\ntime (median of {} calls; one at 10^6)\n".format(args.rounds))
     print(table(["n"] + labels + [f"{label} / default" for label in labels
-                                  if label.startswith("revolve")], timing))
+                                  if label.startswith("revolve") and "default" in fns], timing))
     return 0
 
 
