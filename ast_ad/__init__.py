@@ -1,9 +1,11 @@
 """ast-ad: source-to-source automatic differentiation for plain Python and NumPy."""
 
 from .api import clear_caches, grad, source, value_and_grad
+from .checkpointing import checkpoint
 from .checks import check_grads
 from .errors import (
     ADError,
+    CheckpointError,
     NonDifferentiableError,
     NonScalarOutputError,
     NoRuleError,
@@ -40,6 +42,7 @@ __all__ = [
     "register_derivative",
     "register_nondifferentiable",
     "stop_gradient",
+    "checkpoint",
     "check_grads",
     "tree_map",
     "tree_leaves",
@@ -47,6 +50,7 @@ __all__ = [
     "tree_unflatten",
     "tree_structure",
     "ADError",
+    "CheckpointError",
     "NonDifferentiableError",
     "NonScalarOutputError",
     "NoRuleError",

@@ -16,6 +16,7 @@ KEYS = {
     "phi": "True on a copy statement that merges values at the end of a branch or loop body",
     "augmented": "True on the `y = y op e` the anf pass wrote for `y op= e` (see passes/aliases)",
     "push": "True on a statement that saves values of a loop iteration for the backward pass",
+    "stack": "True on the save pass's `stack = []` (a user's list can come first too)",
     "loop": "on a For: the LoopInfo (counter name, range name) the reverse pass recorded",
     "section": "on a statement of the generated function: 'forward' or 'backward'",
     "exit_check": "True on the `if <flag>: break` that ends a loop body after the exits pass",

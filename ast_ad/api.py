@@ -19,6 +19,7 @@ import numpy as np
 
 from . import cache, higher
 from .arraytypes import is_dask, is_protocol_array, known_shape
+from .checkpointing import schedule
 from .compile import compile_function, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonDifferentiableError
@@ -36,18 +37,21 @@ def clear_caches() -> None:
     cache.clear()
 
 
-def grad(fun=None, argnums: int | tuple[int, ...] = 0):
+def grad(fun=None, argnums: int | tuple[int, ...] = 0, checkpoint=None):
     """The gradient of a scalar-valued function.
 
     `grad(f)(x, y)` returns df/dx; `grad(f, argnums=(0, 1))(x, y)` returns
     (df/dx, df/dy). Usable as `@grad`, `@grad(argnums=...)` or `grad(f)`.
+    `checkpoint="revolve"` (or an int: at most that many snapshots) runs the loops of f
+    with binomial checkpointing: bounded memory, iterations recomputed in the backward
+    pass (docs/checkpointing.md).
     """
-    return _transformation(fun, "grad", argnums)
+    return _transformation(fun, "grad", argnums, checkpoint=checkpoint)
 
 
-def value_and_grad(fun=None, argnums: int | tuple[int, ...] = 0):
+def value_and_grad(fun=None, argnums: int | tuple[int, ...] = 0, checkpoint=None):
     """Like `grad`, but the new function returns `(f(...), gradient)`."""
-    return _transformation(fun, "value_and_grad", argnums)
+    return _transformation(fun, "value_and_grad", argnums, checkpoint=checkpoint)
 
 
 def source(transformed, *args, **kwargs) -> str:
@@ -72,25 +76,27 @@ def _state_of(transformed) -> "_Transformed":
     return state
 
 
-def _transformation(fun, mode: str, argnums, self_class=None):
+def _transformation(fun, mode: str, argnums, *, self_class=None, checkpoint=None):
     if fun is None:
-        return functools.partial(_transformation, mode=mode, argnums=argnums)
+        return functools.partial(_transformation, mode=mode, argnums=argnums,
+                                 checkpoint=checkpoint)
+    checkpoint = schedule(checkpoint)
     if isinstance(fun, functools.partial):
-        return _through_partial(fun, mode, argnums)
+        return _through_partial(fun, mode, argnums, checkpoint)
     if isinstance(fun, types.MethodType) and isinstance(fun.__func__, types.FunctionType):
-        return _through_method(fun, mode, argnums)
+        return _through_method(fun, mode, argnums, checkpoint)
     # Asking again for the same derivative returns the same function, with its code
     # cache, instead of reading and checking the source again. Held weakly: the made
     # function refers to fun, and must not keep it alive.
     # repr: argnums=True is not argnums=1 (it is rejected), and a list is not hashable
-    key = (mode, repr(argnums), getattr(fun, "__code__", None), self_class)
+    key = (mode, repr(argnums), getattr(fun, "__code__", None), self_class, checkpoint)
     with cache.LOCK:
         known = cache.lookup(fun, "transformed", key)
         transformed = known() if known is not None else None
         if transformed is not None:
             return transformed
         try:
-            state = _Transformed(fun, mode, argnums, self_class)
+            state = _Transformed(fun, mode, argnums, self_class, checkpoint)
         except ADError as error:
             raise error.with_traceback(None) from None
         transformed = _dispatcher(state)
@@ -103,7 +109,7 @@ def _transformation(fun, mode: str, argnums, self_class=None):
         return transformed
 
 
-def _through_partial(fun: functools.partial, mode: str, argnums):
+def _through_partial(fun: functools.partial, mode: str, argnums, checkpoint=None):
     """grad(partial(f, X=data)): differentiate f, with argnums counted in the partial's
     own parameters, and the bound arguments passed along on every call."""
     try:
@@ -115,7 +121,8 @@ def _through_partial(fun: functools.partial, mode: str, argnums):
     nums, is_tuple = check_argnums(argnums, remaining, fun, None)
     positions = [p.name for p in full.parameters.values()]
     shifted = tuple(positions.index(remaining[n].name) for n in nums)
-    inner = _transformation(fun.func, mode, shifted if is_tuple else shifted[0])
+    inner = _transformation(fun.func, mode, shifted if is_tuple else shifted[0],
+                            checkpoint=checkpoint)
 
     @functools.wraps(fun.func)
     def transformed(*args, **kwargs):
@@ -126,7 +133,7 @@ def _through_partial(fun: functools.partial, mode: str, argnums):
     return transformed
 
 
-def _through_method(method: types.MethodType, mode: str, argnums):
+def _through_method(method: types.MethodType, mode: str, argnums, checkpoint=None):
     """grad(obj.method): the class's function differentiated with obj passed as its first
     argument (`self`, never differentiated) on every call, argnums counted after it.
 
@@ -143,7 +150,8 @@ def _through_method(method: types.MethodType, mode: str, argnums):
         raise ADError(f"cannot differentiate {describe(method)}: {exc}") from None
     nums, is_tuple = check_argnums(argnums, remaining, method, None)
     shifted = tuple(n + 1 for n in nums)
-    inner = _transformation(fn, mode, shifted if is_tuple else shifted[0], self_class=cls)
+    inner = _transformation(fn, mode, shifted if is_tuple else shifted[0], self_class=cls,
+                            checkpoint=checkpoint)
     methods = frozenset(name for klass in (cls.__mro__ if cls is not None else ())
                         for name, v in vars(klass).items() if isinstance(v, types.FunctionType))
 
@@ -266,9 +274,14 @@ class _Transformed:
     code for the arguments' kinds is then what gets differentiated.
     """
 
-    def __init__(self, fun, mode: str, argnums, self_class=None):
+    def __init__(self, fun, mode: str, argnums, self_class=None, checkpoint=None):
         self.self_class = self_class  # see _through_method
         self.inner = getattr(fun, "__ast_ad__", None)
+        self.checkpoint = checkpoint
+        if self.inner is not None and checkpoint is not None:
+            raise ADError(f"checkpoint= applies to the loops of a function's own code, not to "
+                          f"{describe(fun)}, a derivative ast-ad made",
+                          hint="pass checkpoint= to the innermost grad, or drop it")
         if self.inner is None:
             self.src: FunctionSource = get_source(fun)
             check(self.src)
@@ -296,7 +309,8 @@ class _Transformed:
 
     def options(self, kinds, arrays=None, items=None, lazy=False) -> Options:
         return Options(self.mode, self.argnums, self.argnums_is_tuple, kinds, arrays,
-                       values=items, lazy=lazy, self_class=self.self_class)
+                       values=items, lazy=lazy, self_class=self.self_class,
+                       checkpoint=self.checkpoint)
 
     def compile_for(self, args, kwargs):
         with cache.LOCK:  # one compilation at a time; the state's tables change together

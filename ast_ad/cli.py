@@ -21,6 +21,7 @@ import inspect
 import sys
 from pathlib import Path
 
+from .checkpointing import schedule
 from .compile import compile_function
 from .context import Options
 from .errors import ADError
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--trace", action="store_true",
                       help="one primitive per line (do not fold temporaries into expressions)")
     show.add_argument("--stage", choices=STAGES, help="print the function after this stage")
+    show.add_argument("--checkpoint", metavar="revolve|K",
+                      help="checkpoint the function's loops (binomial checkpointing, at most K "
+                      "snapshots of a loop's state; revolve: the default number), as "
+                      "grad(f, checkpoint=...) does")
     _add_trace(commands)
     _add_check(commands)
     _add_export(commands)
@@ -77,6 +82,7 @@ def _show(args) -> int:
     argnums = _parse_argnums(args.argnums)
     at = _parse_at(args.at)
     given_kinds = _parse_kinds(args.kinds)
+    _parse_checkpoint(args.checkpoint, args.mode)  # (a usage error before anything runs)
     module = _load(Path(args.file))
     functions = _functions(module, args.function, args.file)
     for fn in functions:  # every option fits every function, before anything is printed
@@ -195,14 +201,15 @@ def _fit(fn, argnums, at, kinds) -> None:
 
 
 def _generate(fn, args, argnums, at, given_kinds) -> str:
-    src, options = _what_to_generate(fn, args.mode, argnums, at, given_kinds, args.trace)
+    src, options = _what_to_generate(fn, args.mode, argnums, at, given_kinds, args.trace,
+                                     _parse_checkpoint(args.checkpoint, args.mode))
     if args.stage:
         text, _, _ = generate(src, options, args.stage)
         return text
     return compile_function(src, options)[0].__ast_ad_source__
 
 
-def _what_to_generate(fn, cli_mode, argnums, at, given_kinds, trace=False):
+def _what_to_generate(fn, cli_mode, argnums, at, given_kinds, trace=False, checkpoint=None):
     """The source to compile and the Options for `--mode`, `--argnums`, `--at`, `--kinds`."""
     params = _positional(fn)
     if not params:
@@ -212,13 +219,25 @@ def _what_to_generate(fn, cli_mode, argnums, at, given_kinds, trace=False):
     mode = {"reverse": "value_and_grad", "grad": "grad", "forward": "jvp",
             "hessian": "grad"}[cli_mode]
     kinds = _kinds(fn, params, at, given_kinds)
-    options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=trace)
+    options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=trace,
+                      checkpoint=checkpoint)
     src = get_source(fn)
     if cli_mode == "hessian":  # forward mode over the generated gradient
         gradient = compile_function(src, options)[0]
         src = get_source(gradient)
         options = Options("jvp", argnums, True, kinds, trace=trace)
     return src, options
+
+
+def _parse_checkpoint(text: str | None, mode: str):
+    if text is None:
+        return None
+    if mode not in ("reverse", "grad"):
+        raise UsageError("--checkpoint applies to reverse mode (--mode reverse or grad)")
+    try:
+        return schedule(int(text) if text.strip().isdigit() else text.strip())
+    except ADError as error:
+        raise UsageError(f"--checkpoint {text}: {error}") from None
 
 
 def _kinds(fn, params, at, given) -> tuple:

@@ -35,6 +35,8 @@ class Options:
     # Accumulate adjoints into their arrays in place (`bx += c`, the inplace pass); off
     # in the version of the code that is itself differentiated (see source.get_source).
     inplace: bool = True
+    # Checkpointed loops (passes/checkpoint.py): None, or ("revolve", snapshots or None).
+    checkpoint: tuple | None = None
     # Some argument is a Dask array: what Dask cannot do lazily (np.add.at, a write through
     # None or two integer arrays) is rejected when compiling (docs/arrays.md).
     lazy: bool = False

@@ -71,3 +71,7 @@ class SourceUnavailableError(ADError):
 
 class RuleDefinitionError(ADError):
     """A custom rule is malformed (wrong arity, unknown placeholders...)."""
+
+
+class CheckpointError(ADError):
+    """A loop or helper asked to be checkpointed cannot be recomputed soundly."""

@@ -4,7 +4,8 @@
            -> containers
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
-           -> simplify -> fuse -> batch -> save -> inplace -> split (vjp) -> managers
+           -> simplify -> fuse -> batch -> save -> inplace -> checkpoint -> split (vjp)
+           -> managers
            -> emit -> compile
 """
 
@@ -26,6 +27,7 @@ from .passes.activity import activity
 from .passes.aliases import changes, check_aliases, shares_with_parameters
 from .passes.anf import anf
 from .passes.batch import batch
+from .passes.checkpoint import checkpoint
 from .passes.containers import check_containers
 from .passes.dict_views import defer_dict_comprehensions, spell_out_dict_views
 from .passes.emit import emit
@@ -169,6 +171,7 @@ REVERSE: list[tuple[str, Pass]] = [
     ("batch", batch),
     ("save", save),
     ("inplace", inplace),
+    ("checkpoint", checkpoint),
     ("split", split),
     ("managers", enter_managers),
 ]

@@ -44,6 +44,8 @@ from .simplify import simplify
 
 
 def batch(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    if ctx.options.checkpoint is not None:
+        return func  # the per-step rows would be kept for every step: memory grows with n
     batcher = _Batcher(ctx)
     batcher.block(func.body)
     if batcher.changed:

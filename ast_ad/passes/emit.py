@@ -40,7 +40,7 @@ def _print_simple(stmts: list) -> dict:
     """id(statement) -> its line, for the simple statements of a block printed together
     (one astor call, not one per statement); {} if one of them takes more than one line
     (each is then printed alone)."""
-    simple = [s for s in stmts if not isinstance(s, (gast.If, gast.For, gast.While, gast.With))]
+    simple = [s for s in stmts if not isinstance(s, _COMPOUND)]
     if len(simple) < 2:
         return {}
     module = ast.Module(body=[_to_ast(_negative_constants(s)) for s in simple], type_ignores=[])
@@ -136,6 +136,11 @@ def _negative_constants(node: gast.AST) -> gast.AST:
     return node
 
 
+# Printed header first, then their blocks statement by statement (a step function of a
+# checkpointed loop is a nested def).
+_COMPOUND = (gast.If, gast.For, gast.While, gast.With, gast.FunctionDef)
+
+
 class _Printer:
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -159,8 +164,10 @@ class _Printer:
                 if source:
                     lines.append(f"{pad}# line {lineno}: {source}")
                 last_line = lineno
-            if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With)):
+            if isinstance(stmt, _COMPOUND):
                 self.compound(stmt, depth, lines)
+                if isinstance(stmt, gast.FunctionDef):
+                    last_line = None  # the statement calling it says where it came from
             elif id(stmt) in printed:
                 lines.append(pad + printed[id(stmt)])
             else:

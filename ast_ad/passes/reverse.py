@@ -21,8 +21,9 @@ import gast
 import numpy as np
 
 from .. import algebra, anno, runtime
+from ..checkpointing import draws_random, is_checkpointed
 from ..context import Context
-from ..errors import NoRuleError
+from ..errors import CheckpointError, NoRuleError
 from ..rules import registry
 from ..syntax import (
     assign,
@@ -544,26 +545,44 @@ class _Reverse(Facts):
         backward one needs, and the caller keeps that until its own backward pass."""
         options, params, atoms, argnums = self.callee_options(
             fn, args, keywords, "vjp", lambda var: var in self.active, stmt)
+        checkpointed = is_checkpointed(fn)
+        if checkpointed and draws_random(fn):
+            raise self.ctx.error(
+                CheckpointError, stmt, f"cannot checkpoint {fn.__name__}: it draws random "
+                "numbers, and calling it again in the backward pass would draw others",
+                "draw them outside and pass them in, or call it without ast_ad.checkpoint")
         functions = self.ctx.compile_callee(fn, options, self.ctx.location(stmt))
         if functions is None:  # the function calls itself: so do its forward and backward
             forward_fn = backward_fn = None
+            forward_ref = name(self.ctx.own_name("forward"))
         else:
             forward_fn, backward_fn = functions
             self.ctx.callees.append(forward_fn.__ast_ad_source__)
+            forward_ref = self.ctx.reference(forward_fn, forward_fn.__name__)
         base = fn.__name__ if fn.__name__.isidentifier() else "function"
         # Forward: `z, g_saved = g_forward(a, b)` (same arguments as the user's call).
         saved = self.ctx.namer.fresh(f"{base}_saved")
-        stmt.value.func = self.ctx.reference(forward_fn, forward_fn.__name__) \
-            if forward_fn is not None else name(self.ctx.own_name("forward"))
-        stmt.targets = [gast.Tuple(elts=[name(target, store=True), name(saved, store=True)],
-                                   ctx=gast.Store())]
+        out = []
+        if checkpointed:
+            # ast_ad.checkpoint(g): the forward pass calls g itself and keeps nothing;
+            # the backward pass calls g's forward again, for what g's adjoint reads.
+            recompute = clone(stmt.value)
+            recompute.func = forward_ref
+            stmt.value.func = self.ctx.reference(fn, base)
+            out.append(assign(gast.Tuple(elts=[name(self.ctx.namer.temp(), store=True),
+                                               name(saved, store=True)], ctx=gast.Store()),
+                              recompute, stmt))
+        else:
+            stmt.value.func = forward_ref
+            stmt.targets = [gast.Tuple(elts=[name(target, store=True), name(saved, store=True)],
+                                       ctx=gast.Store())]
         # Backward: `t1, t2 = g_backward(g_saved, bz)`, then add each into its argument's adjoint.
         grads = [self.ctx.namer.temp() for _ in argnums]
         backward_call = call(self.ctx.reference(backward_fn, backward_fn.__name__)
                              if backward_fn is not None else name(self.ctx.own_name("backward")),
                              [name(saved), name(self.adjoint(target))])
-        out = [assign(gast.Tuple(elts=[name(g, store=True) for g in grads], ctx=gast.Store()),
-                      backward_call, stmt)]
+        out.append(assign(gast.Tuple(elts=[name(g, store=True) for g in grads],
+                                     ctx=gast.Store()), backward_call, stmt))
         for g, i in zip(grads, argnums):
             out.append(self.accumulate(atoms[i].id, name(g), stmt))
         return out

@@ -28,6 +28,7 @@ def save(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     if saver.stack is not None:
         init = assign(saver.stack, gast.List(elts=[], ctx=gast.Load()))
         anno.setanno(init, "section", "forward")
+        anno.setanno(init, "stack", True)  # (passes/checkpoint.py finds it by this)
         func.body.insert(0, init)
         _keep_returned_value(func, ctx, saver.popped)
     return func
@@ -94,6 +95,11 @@ def _defined(stmts: list, loop) -> list[str]:
             if isinstance(stmt, gast.For):
                 found.append(stmt.target.id)
             found.extend(_headers(stmt))
+        elif isinstance(stmt, gast.If):
+            # What both branches assign (the SSA merges) is read after the if: the
+            # block's backward image may read it outside the if's own image.
+            orelse = set(_defined(stmt.orelse, None))
+            found.extend(n for n in _defined(stmt.body, None) if n in orelse)
     return list(dict.fromkeys(found))
 
 
