@@ -299,3 +299,12 @@ def test_np_array_of_a_nested_comprehension():
                                4.0 * np.sum(x ** 2) * x)
     check_gradient(cases.nested_comprehension_array, x)
     check_jvp(cases.nested_comprehension_array, x)
+
+
+@pytest.mark.parametrize("f", [cases.ufunc_of_a_comprehension,
+                               cases.two_uses_of_a_comprehension])
+def test_numpy_function_of_a_comprehension(f):
+    # it crashed in the backward pass ('numpy.ndarray' object has no attribute 'pop'),
+    # found by autograd's test_multigammaln (scipy's multigammaln does this)
+    check_gradient(f, 1.3, 4)
+    check_jvp(f, 1.3, 4)
