@@ -80,11 +80,11 @@ def _transformation(fun, mode: str, argnums, *, self_class=None, checkpoint=None
     if fun is None:
         return functools.partial(_transformation, mode=mode, argnums=argnums,
                                  checkpoint=checkpoint)
-    checkpoint = schedule(checkpoint)
     if isinstance(fun, functools.partial):
         return _through_partial(fun, mode, argnums, checkpoint)
     if isinstance(fun, types.MethodType) and isinstance(fun.__func__, types.FunctionType):
         return _through_method(fun, mode, argnums, checkpoint)
+    checkpoint = schedule(checkpoint)
     # Asking again for the same derivative returns the same function, with its code
     # cache, instead of reading and checking the source again. Held weakly: the made
     # function refers to fun, and must not keep it alive.
