@@ -4,8 +4,8 @@ differences; loops that cannot be recomputed soundly are rejected with Checkpoin
 
 from __future__ import annotations
 
-import gc
 import functools
+import gc
 import math
 import subprocess
 import sys
