@@ -1,0 +1,600 @@
+"""Comprehensions and loops whose keys are known at compile time, unrolled (part of views).
+
+The code is specialised to its arguments (a dict argument's keys, a list argument's
+length), so what a comprehension runs over is often known before the code runs:
+`range(3)`, a tuple of strings, `zip(names, arrays)`, `enumerate(layers)`,
+`params.items()` (spelled out by dict_views), a dict argument itself. Then
+
+- a dict comprehension becomes a dict display with constant keys:
+  `{f"W{i}": x * i for i in range(3)}` is `{'W0': x * 0, 'W1': x * 1, 'W2': x * 2}`;
+  an `if` filter is decided for each item (`if k != "b"`). A dict comprehension whose
+  keys or filters are not known is rejected here, saying why.
+- a list comprehension or generator, and a `for` loop, whose body reads a key (a string
+  known for each item, `name.startswith("W")`, `k == "b"`, `params[k]`) is spelled out
+  item by item, the key a constant in each copy; an `if` whose test is then known keeps
+  only its branch. Loops with `break` or `continue` are left as they are.
+
+The items substituted are atoms or reads of them (`params['W1']`, `arrays[0]`), so
+nothing is computed twice. A local name counts as known only if it is assigned once,
+at the top of the function, a tuple or list display, and otherwise only read.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import gast
+
+from ..context import Context
+from ..errors import UnsupportedSyntaxError
+from ..syntax import clone, const, name, param_names, walk
+
+NOT_KNOWN = object()
+MAX_ITEMS = 1000  # a comprehension spelled out into more items than this is rejected
+
+_BUILTINS = ("range", "len", "dict", "str", "int", "bool", "zip", "enumerate", "reversed", "sorted",
+             "tuple", "list", "min", "max", "abs", "repr")
+_STR_METHODS = ("startswith", "endswith", "upper", "lower", "strip", "lstrip", "rstrip",
+                "replace", "split", "rsplit", "join", "format", "capitalize", "title",
+                "isdigit", "isalpha", "isalnum", "count", "find", "rfind", "index",
+                "removeprefix", "removesuffix", "partition", "rpartition", "zfill")
+_KEY_TYPES = (str, int, bool, type(None))
+_SCOPES = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp,
+           gast.FunctionDef)
+
+
+class Unknown(Exception):
+    """What a comprehension runs over, or a key or filter, is not known at compile time."""
+
+
+def unroll_static_keys(func: gast.FunctionDef, ctx: Context) -> None:
+    _Unroll(func, ctx).run()
+
+
+class _Unroll(gast.NodeTransformer):
+    def __init__(self, func: gast.FunctionDef, ctx: Context):
+        self.func, self.ctx = func, ctx
+        stores: dict = {}
+        for n in walk(func):
+            if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+                stores[n.id] = stores.get(n.id, 0) + 1
+        params = param_names(func)
+        known = ctx.options.values or ()
+        self.params = {p: v for p, v in zip(params, known)
+                       if v is not None and stores.get(p, 0) <= 1}  # (the parameter itself)
+        self.frozen: dict = {}  # filled as the statements that assign them are reached
+        self.candidates = self._read_only_locals(func, stores)
+        self.shadowed: list = []
+
+    def run(self) -> None:
+        body = []
+        for stmt in self.func.body:
+            done = self.visit(stmt)
+            body += done if isinstance(done, list) else [done]
+            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+                    and isinstance(stmt.targets[0], gast.Name) \
+                    and stmt.targets[0].id in self.candidates \
+                    and isinstance(done, gast.Assign) and _frozen_display(done.value):
+                self.frozen[stmt.targets[0].id] = done.value
+        self.func.body = body
+        gast.fix_missing_locations(self.func)
+
+    # -- what is known --------------------------------------------------------------
+
+    def _read_only_locals(self, func, stores) -> set:
+        """Locals assigned once, at the top of the function, and otherwise only read
+        whole (iterated, indexed, measured, a dict's views read): known from their
+        display once it is reached."""
+        once = {stmt.targets[0].id for stmt in func.body
+                if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name) and stores.get(stmt.targets[0].id) == 1}
+        if not once:
+            return once
+        parents = {}
+        for n in walk(func):
+            for child in gast.iter_child_nodes(n):
+                parents[id(child)] = n
+        for n in walk(func):
+            if isinstance(n, gast.Name) and n.id in once and isinstance(n.ctx, gast.Load):
+                parent = parents.get(id(n))
+                if isinstance(parent, gast.Attribute) and not (
+                        parent.attr in ("keys", "values", "items", "get")
+                        and isinstance(parents.get(id(parent)), gast.Call)) \
+                        or isinstance(parent, gast.Subscript) and not isinstance(
+                            parent.ctx, gast.Load) \
+                        or isinstance(parent, gast.Call) and n is not parent.func \
+                        and not (isinstance(parent.func, gast.Name)
+                                 and parent.func.id in _BUILTINS):
+                    once.discard(n.id)  # it may be changed: not known
+        return once
+
+    def _builtin(self, func) -> str | None:
+        """The name of the builtin `func` calls (not shadowed by a global or a local)."""
+        if isinstance(func, gast.Name) and func.id in _BUILTINS \
+                and func.id not in self.ctx.src.globals and func.id not in self.frozen \
+                and not any(func.id in s for s in self.shadowed):
+            return func.id
+        return None
+
+    def static(self, node):
+        """The value of `node` if known at compile time, else NOT_KNOWN."""
+        try:
+            return self._static(node)
+        except Unknown:
+            return NOT_KNOWN
+        except Exception:  # noqa: BLE001 (it would raise when run: not known here)
+            return NOT_KNOWN
+
+    def _static(self, node):
+        s = self._static
+        if isinstance(node, gast.Constant):
+            return node.value
+        if isinstance(node, gast.Name) and node.id in self.frozen and self._visible(node.id) \
+                and not isinstance(self.frozen[node.id], gast.Dict):
+            display = self.frozen[node.id]
+            items = [s(e) for e in display.elts]
+            return tuple(items) if isinstance(display, gast.Tuple) else items
+        if isinstance(node, (gast.Tuple, gast.List)):
+            items = [s(e) for e in node.elts]
+            return tuple(items) if isinstance(node, gast.Tuple) else items
+        if isinstance(node, gast.JoinedStr):
+            return "".join(s(v) for v in node.values)
+        if isinstance(node, gast.FormattedValue):
+            value = s(node.value)
+            if not isinstance(value, (str, int, bool, float)):
+                raise Unknown
+            value = {115: str, 114: repr, 97: ascii}.get(node.conversion, lambda v: v)(value)
+            return format(value, s(node.format_spec) if node.format_spec is not None else "")
+        if isinstance(node, gast.BinOp):
+            left, right = s(node.left), s(node.right)
+            if isinstance(node.op, gast.Pow) or isinstance(node.op, gast.Mult) and any(
+                    isinstance(v, (str, tuple, list)) for v in (left, right)) and max(
+                    v for v in (left, right) if isinstance(v, int)) > MAX_ITEMS:
+                raise Unknown
+            return _BINARY[type(node.op)](left, right)
+        if isinstance(node, gast.UnaryOp):
+            return _UNARY[type(node.op)](s(node.operand))
+        if isinstance(node, gast.BoolOp):
+            value = s(node.values[0])
+            for v in node.values[1:]:
+                if isinstance(node.op, gast.And) and not value or \
+                        isinstance(node.op, gast.Or) and value:
+                    return value
+                value = s(v)
+            return value
+        if isinstance(node, gast.Compare):
+            left = s(node.left)
+            for op, right in zip(node.ops, node.comparators):
+                right = s(right)
+                if not _COMPARE[type(op)](left, right):
+                    return False
+                left = right
+            return True
+        if isinstance(node, gast.IfExp):
+            return s(node.body) if s(node.test) else s(node.orelse)
+        if isinstance(node, gast.Subscript):
+            if isinstance(node.slice, gast.Slice):
+                parts = [s(p) if p is not None else None
+                         for p in (node.slice.lower, node.slice.upper, node.slice.step)]
+                return s(node.value)[slice(*parts)]
+            return s(node.value)[s(node.slice)]
+        if isinstance(node, gast.Call) and not any(k.arg is None for k in node.keywords) \
+                and not any(isinstance(a, gast.Starred) for a in node.args):
+            func = node.func
+            if isinstance(func, gast.Attribute) and func.attr in _STR_METHODS:
+                owner = s(func.value)
+                if isinstance(owner, str):
+                    return getattr(owner, func.attr)(
+                        *[s(a) for a in node.args], **{k.arg: s(k.value) for k in node.keywords})
+                raise Unknown
+            builtin = self._builtin(func)
+            if builtin == "len" and len(node.args) == 1 and isinstance(node.args[0], gast.Name) \
+                    and node.args[0].id in self.params and self._visible(node.args[0].id):
+                value = self.params[node.args[0].id]
+                if value.items is not None:
+                    return len(value.items)
+                raise Unknown
+            if builtin is not None:
+                value = getattr(builtins, builtin)(
+                    *[s(a) for a in node.args], **{k.arg: s(k.value) for k in node.keywords})
+                if isinstance(value, (range, zip, enumerate, type(reversed(())))):
+                    value = list(value)
+                    if len(value) > MAX_ITEMS:
+                        raise Unknown
+                return value
+        raise Unknown
+
+    def _visible(self, var: str) -> bool:
+        return not any(var in s for s in self.shadowed)
+
+    def rows(self, node) -> list:
+        """The items `node` iterates over, as expressions (constants, or reads of atoms),
+        or raise Unknown with the reason."""
+        value = self.static(node)
+        if value is not NOT_KNOWN:
+            if not isinstance(value, (list, tuple, range, str)) or len(value) > MAX_ITEMS:
+                raise Unknown("it runs over something not known before the code runs")
+            return [_constant(v) for v in value]
+        if isinstance(node, (gast.Tuple, gast.List)):
+            if not all(_simple(e) for e in node.elts):
+                raise Unknown("it runs over a display of computed items (bind them to names "
+                              "first)")
+            return list(node.elts)
+        if isinstance(node, gast.Call) and not node.keywords:
+            builtin = self._builtin(node.func)
+            if builtin == "zip" and node.args:
+                columns = [self.rows(a) for a in node.args]
+                return [gast.Tuple(elts=list(row), ctx=gast.Load()) for row in zip(*columns)]
+            if builtin == "enumerate" and len(node.args) in (1, 2):
+                start = self.static(node.args[1]) if len(node.args) == 2 else 0
+                if not isinstance(start, int):
+                    raise Unknown("its enumerate start is not known")
+                return [gast.Tuple(elts=[const(start + i), row], ctx=gast.Load())
+                        for i, row in enumerate(self.rows(node.args[0]))]
+        if isinstance(node, gast.Name) and self._visible(node.id):
+            value = self.params.get(node.id)
+            if value is not None and value.container == "dict" and value.keys is not None:
+                return [const(k) for k in value.keys]
+            if value is not None and value.container in ("list", "tuple") \
+                    and value.items is not None:
+                return [gast.Subscript(value=name(node.id), slice=const(i), ctx=gast.Load())
+                        for i in range(len(value.items))]
+            keys = self.dict_keys(node)
+            if keys is not None:
+                return [const(k) for k in keys]
+            if node.id in self.frozen:
+                return [gast.Subscript(value=name(node.id), slice=const(i), ctx=gast.Load())
+                        for i in range(len(self.frozen[node.id].elts))]
+        raise Unknown(f"it runs over {_describe(node)}, not known before the code runs")
+
+    def dict_keys(self, node):
+        """The keys of a dict argument or of a local dict display known here, or None."""
+        if not isinstance(node, gast.Name) or not self._visible(node.id):
+            return None
+        value = self.params.get(node.id)
+        if value is not None and value.container == "dict" and value.keys is not None:
+            return list(value.keys)
+        display = self.frozen.get(node.id)
+        if isinstance(display, gast.Dict):
+            return [k.value for k in display.keys]
+        return None
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, gast.Attribute) and func.attr in ("keys", "values", "items") \
+                and not node.args and not node.keywords and isinstance(func.value, gast.Name) \
+                and func.value.id in self.frozen:
+            keys = self.dict_keys(func.value)
+            if keys is None:
+                return node
+
+            def item(k):
+                return gast.Subscript(value=name(func.value.id), slice=const(k),
+                                      ctx=gast.Load())
+
+            elts = [const(k) if func.attr == "keys" else item(k) if func.attr == "values"
+                    else gast.Tuple(elts=[const(k), item(k)], ctx=gast.Load()) for k in keys]
+            return gast.copy_location(gast.Tuple(elts=elts, ctx=gast.Load()), node)
+        if self._builtin(func) == "dict" and not node.args and node.keywords \
+                and all(k.arg is not None for k in node.keywords):  # dict(a=x, b=y)
+            return gast.copy_location(gast.Dict(
+                keys=[const(k.arg) for k in node.keywords],
+                values=[k.value for k in node.keywords]), node)
+        if self._builtin(func) == "dict" and len(node.args) == 1 and not node.keywords \
+                and isinstance(node.args[0], gast.Call) \
+                and self._builtin(node.args[0].func) == "zip":  # dict(zip(keys, values))
+            k, v = self.ctx.namer.fresh("k") if self.ctx.namer else "k", "v"
+            comp = gast.DictComp(key=name(k), value=name(v), generators=[gast.comprehension(
+                target=gast.Tuple(elts=[name(k, store=True), name(v, store=True)],
+                                  ctx=gast.Store()),
+                iter=node.args[0], ifs=[], is_async=0)])
+            return self.visit_DictComp(gast.copy_location(comp, node))
+        return node
+
+    def visit_Dict(self, node):
+        """`{**params, "b": 0.0}` with params's keys known: its items one by one."""
+        self.generic_visit(node)
+        if all(k is not None for k in node.keys):
+            return node
+        entries: dict = {}
+        for k, v in zip(node.keys, node.values):
+            if k is None:
+                keys = self.dict_keys(v)
+                if keys is None:
+                    return node  # (fence rejects it)
+                for key in keys:
+                    entries[key] = gast.Subscript(value=clone(v), slice=const(key),
+                                                  ctx=gast.Load())
+            elif isinstance(k, gast.Constant):
+                entries[k.value] = v
+            else:
+                return node
+        return gast.copy_location(gast.Dict(keys=[const(k) for k in entries],
+                                            values=list(entries.values())), node)
+
+    # -- binding and substituting ---------------------------------------------------
+
+    def bind(self, target, row) -> dict:
+        if isinstance(target, gast.Name):
+            return {target.id: row}
+        if isinstance(target, (gast.Tuple, gast.List)):
+            if isinstance(row, gast.Constant) and isinstance(row.value, tuple):
+                row = _constant(row.value)
+            if isinstance(row, gast.Tuple) and len(row.elts) == len(target.elts):
+                bound = {}
+                for t, r in zip(target.elts, row.elts):
+                    bound.update(self.bind(t, r))
+                return bound
+            raise Unknown("its items cannot be unpacked into the loop's names before the "
+                          "code runs")
+        raise Unknown("its loop target is not a name or a tuple of names")
+
+    def keyed(self, loops: list, filters_of, check) -> list:
+        """Every binding of the loops' targets (one dict per item), the filters decided
+        (`filters_of(loop)`); `check(bound, loop)` may refuse a binding."""
+        results = []
+
+        def go(k, bound):
+            if k == len(loops):
+                results.append(bound)
+                if len(results) > MAX_ITEMS:
+                    raise Unknown(f"it has more than {MAX_ITEMS} items")
+                return
+            loop = loops[k]
+            if getattr(loop, "is_async", 0):
+                raise Unknown("it is async")
+            for row in self.rows(_substituted(clone(loop.iter), bound)):
+                inner = {**bound, **self.bind(loop.target, row)}
+                check(inner, loop)
+                keep = True
+                for test in filters_of(loop):
+                    decided = self.static(_substituted(clone(test), inner))
+                    if decided is NOT_KNOWN:
+                        raise Unknown("its `if` filter is not known before the code runs")
+                    keep = keep and bool(decided)
+                if keep:
+                    go(k + 1, inner)
+
+        go(0, {})
+        return results
+
+    # -- the rewrites -----------------------------------------------------------------
+
+    def statements(self, stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            done = self.visit(stmt)
+            out += done if isinstance(done, list) else [done]
+        return out
+
+    def visit_FunctionDef(self, node):
+        if node is self.func:
+            return self.generic_visit(node)
+        self.shadowed.append({n.id for n in walk(node) if isinstance(n, gast.Name)
+                              and not isinstance(n.ctx, gast.Load)})
+        node.body = self.statements(node.body)
+        self.shadowed.pop()
+        return node
+
+    def visit_Lambda(self, node):
+        self.shadowed.append({n.id for n in walk(node.args) if isinstance(n, gast.Name)})
+        node.body = self.visit(node.body)
+        self.shadowed.pop()
+        return node
+
+    def visit_DictComp(self, node):
+        self.generic_visit(node)
+        try:
+            entries = self._dict_entries(node)
+        except Unknown as why:
+            reason = f": {why}" if why.args else ""
+            raise self.ctx.error(
+                UnsupportedSyntaxError, node,
+                f"unsupported: a dict comprehension whose keys are not known at compile "
+                f"time{reason}",
+                "build it over range(n) with a constant n, a tuple of names, zip(...) of "
+                "those, or a dict argument's .items()/.keys(); or use a list") from None
+        keys, values = [], []
+        for key, value in entries.items():
+            keys.append(gast.copy_location(const(key), node))
+            values.append(value)
+        return gast.copy_location(gast.Dict(keys=keys, values=values), node)
+
+    def _dict_entries(self, node) -> dict:
+        names = _loop_names(node.generators)
+        if _rebinds(node, names):
+            raise Unknown("a comprehension or lambda inside it uses its loop names again")
+        entries: dict = {}
+        for bound in self.keyed(node.generators, lambda loop: loop.ifs, lambda b, loop: None):
+            key = self.static(_substituted(clone(node.key), bound))
+            if key is NOT_KNOWN or not isinstance(key, _KEY_TYPES):
+                raise Unknown("a key is not a string or int known before the code runs")
+            value = _substituted(clone(node.value), bound)
+            entries[key] = value  # a key given again: its first place, its last value
+
+        return entries
+
+    def visit_ListComp(self, node):
+        return self._spelled(node, gast.List)
+
+    def visit_GeneratorExp(self, node):
+        return self._spelled(node, gast.Tuple)
+
+    def _spelled(self, node, display):
+        """A list comprehension or generator whose filters or items read a key: a
+        display of its items, else the node unchanged."""
+        self.generic_visit(node)
+        names = _loop_names(node.generators)
+        try:
+            if _rebinds(node, names):
+                return node
+            bindings = self.keyed(node.generators, lambda loop: loop.ifs, _no_check)
+        except Unknown:
+            return node
+        if not bindings or not _reads_a_key(node, bindings):
+            return node
+        items = [_substituted(clone(node.elt), b) for b in bindings]
+        return gast.copy_location(display(elts=items, ctx=gast.Load()), node)
+
+    def visit_For(self, node):
+        node.iter = self.visit(node.iter)
+        node.body = self.statements(node.body)
+        node.orelse = self.statements(node.orelse)
+        if any(isinstance(n, (gast.Break, gast.Continue)) for n in _own_nodes(node.body)):
+            return node
+        try:
+            bindings = self.keyed([node], lambda loop: (), _no_check)
+        except Unknown:
+            return node
+        if not bindings or not _reads_a_key(gast.Module(body=node.body, type_ignores=[]),
+                                              bindings):
+            return node
+        rebound = {n.id for stmt in node.body for n in walk(stmt)
+                   if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+        nested = any(isinstance(n, _SCOPES) and (_names_in(n) & set(bindings[0]))
+                     for stmt in node.body for n in walk(stmt))
+        after = _names_read_after(node, self.func)
+        out = []
+        for bound in bindings:
+            if nested or rebound & set(bound) or any(rebound & _names_in(v)
+                                                     for v in bound.values()):
+                # the body assigns a loop name (or what an item reads): assign them first
+                out += [gast.copy_location(gast.Assign(targets=[name(k, store=True)],
+                                                       value=clone(v), type_comment=None),
+                                           node) for k, v in bound.items()]
+                body = clone(node.body)
+            else:
+                body = [_substituted(clone(s), bound) for s in node.body]
+            out += self.statements(_decided(body, self.static))
+        if not (nested or rebound & set(bindings[-1])):  # after the loop: its last item
+            out += [gast.copy_location(gast.Assign(targets=[name(k, store=True)],
+                                                   value=clone(v), type_comment=None), node)
+                    for k, v in bindings[-1].items() if k in after]
+        out += node.orelse
+        return out or [gast.copy_location(gast.Pass(), node)]
+
+
+def _frozen_display(node) -> bool:
+    """A tuple or list display, or a dict display with constant keys given once."""
+    if isinstance(node, (gast.Tuple, gast.List)):
+        return True
+    return isinstance(node, gast.Dict) and all(
+        isinstance(k, gast.Constant) and isinstance(k.value, _KEY_TYPES) for k in node.keys) \
+        and len({k.value for k in node.keys}) == len(node.keys)
+
+
+def _no_check(bound, loop) -> None:
+    return None
+
+
+def _reads_a_key(node, bindings) -> bool:
+    """Whether a loop name bound to a string in every item is read in `node`."""
+    keys = {k for k in bindings[0] if all(
+        isinstance(b[k], gast.Constant) and isinstance(b[k].value, str) for b in bindings)}
+    return any(isinstance(n, gast.Name) and n.id in keys and isinstance(n.ctx, gast.Load)
+               for n in walk(node))
+
+
+def _decided(stmts: list, static) -> list:
+    """`if` statements whose test is known: their branch in their place."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.If):
+            test = static(stmt.test)
+            if test is not NOT_KNOWN:
+                out += _decided(stmt.body if test else stmt.orelse, static)
+                continue
+            stmt.body = _decided(stmt.body, static) or [gast.copy_location(gast.Pass(), stmt)]
+            stmt.orelse = _decided(stmt.orelse, static)
+        out.append(stmt)
+    return out
+
+
+def _names_read_after(loop, func) -> set:
+    """Names read anywhere in the function outside the loop's body (a loop name may be
+    read after the loop: it keeps its last item)."""
+    inside = {id(n) for stmt in loop.body for n in walk(stmt)}
+    return {n.id for n in walk(func) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load) and id(n) not in inside}
+
+
+def _own_nodes(stmts: list):
+    """The nodes of `stmts`, not those of loops or functions nested in them."""
+    for stmt in stmts:
+        stack = [stmt]
+        while stack:
+            n = stack.pop()
+            yield n
+            for child in gast.iter_child_nodes(n):
+                if not isinstance(child, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
+                    stack.append(child)
+
+
+def _loop_names(generators) -> set:
+    return {n.id for g in generators for n in walk(g.target) if isinstance(n, gast.Name)}
+
+
+def _rebinds(node, names: set) -> bool:
+    """Whether a scope nested in the comprehension binds one of `names`."""
+    return any(isinstance(n, _SCOPES) and n is not node and any(
+        isinstance(m, gast.Name) and not isinstance(m.ctx, gast.Load) and m.id in names
+        for m in walk(n)) for n in walk(node))
+
+
+def _names_in(node) -> set:
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+
+
+def _simple(node) -> bool:
+    """An atom or a read of one (`params['W']`, `p.w`, `(k, v)`): substituting it where
+    the item is used computes nothing twice."""
+    if isinstance(node, (gast.Constant, gast.Name)):
+        return True
+    if isinstance(node, gast.Attribute):
+        return _simple(node.value)
+    if isinstance(node, gast.Subscript):
+        return _simple(node.value) and isinstance(node.slice, gast.Constant)
+    if isinstance(node, gast.Tuple):
+        return all(_simple(e) for e in node.elts)
+    return False
+
+
+def _constant(value):
+    if isinstance(value, tuple):
+        return gast.Tuple(elts=[_constant(v) for v in value], ctx=gast.Load())
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return const(value)
+    raise Unknown("it runs over values that are not constants")
+
+
+def _describe(node) -> str:
+    if isinstance(node, gast.Name):
+        return f"`{node.id}`"
+    if isinstance(node, gast.Call):
+        return "a call's result"
+    return "a computed value"
+
+
+def _substituted(node, bound: dict):
+    """`node` with each read of a bound loop name replaced by a copy of its item."""
+    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in bound:
+        return gast.copy_location(clone(bound[node.id]), node)
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, gast.AST):
+            setattr(node, field, _substituted(value, bound))
+        elif isinstance(value, list):
+            setattr(node, field, [_substituted(v, bound) if isinstance(v, gast.AST) else v
+                                  for v in value])
+    return node
+
+
+_BINARY = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
+           gast.Mult: lambda a, b: a * b, gast.Mod: lambda a, b: a % b,
+           gast.FloorDiv: lambda a, b: a // b, gast.Div: lambda a, b: a / b}
+_UNARY = {gast.Not: lambda a: not a, gast.USub: lambda a: -a, gast.UAdd: lambda a: +a}
+_COMPARE = {gast.Eq: lambda a, b: a == b, gast.NotEq: lambda a, b: a != b,
+            gast.Lt: lambda a, b: a < b, gast.LtE: lambda a, b: a <= b,
+            gast.Gt: lambda a, b: a > b, gast.GtE: lambda a, b: a >= b,
+            gast.In: lambda a, b: a in b, gast.NotIn: lambda a, b: a not in b,
+            gast.Is: lambda a, b: a is b, gast.IsNot: lambda a, b: a is not b}
