@@ -276,6 +276,14 @@ class _Unroll(gast.NodeTransformer):
             elts = [const(k) if func.attr == "keys" else item(k) if func.attr == "values"
                     else gast.Tuple(elts=[const(k), item(k)], ctx=gast.Load()) for k in keys]
             return gast.copy_location(gast.Tuple(elts=elts, ctx=gast.Load()), node)
+        if isinstance(func, gast.Attribute) and func.attr in ("keys", "values", "items") \
+                and not node.args and not node.keywords and isinstance(func.value, gast.Dict) \
+                and _frozen_display(func.value):  # {k: f(v) for ...}.values(): its items
+            display = func.value
+            elts = [k if func.attr == "keys" else v if func.attr == "values"
+                    else gast.Tuple(elts=[k, v], ctx=gast.Load())
+                    for k, v in zip(display.keys, display.values)]
+            return gast.copy_location(gast.Tuple(elts=elts, ctx=gast.Load()), node)
         if self._builtin(func) == "dict" and not node.args and node.keywords \
                 and all(k.arg is not None for k in node.keywords):  # dict(a=x, b=y)
             return gast.copy_location(gast.Dict(
