@@ -404,3 +404,134 @@ def enumerate_layers(layers, x):
 ])
 def test_programs(fn, args):
     check_tree(fn, *args)
+
+
+# -- more of the same, and the guards ----------------------------------------------------
+
+
+def rebinds_key(params):
+    total = 0.0
+    for name, w in params.items():
+        name = name + "_x"
+        if name.startswith("W"):
+            total = total + np.sum(w ** 2)
+    return total
+
+
+def max_over_weights(params):
+    return max(np.max(w) for n, w in params.items() if n.startswith("W"))
+
+
+def enumerate_items(params):
+    t = 0.0
+    for i, (k, v) in enumerate(params.items()):
+        if k.startswith("b"):
+            t = t + (i + 1) * np.sum(v)
+    return t
+
+
+def nested_items(params):
+    return sum(np.sum(w ** 2) for k, w in params["enc"].items() if k != "b")
+
+
+def continue_and_break(params):
+    t = 0.0
+    for k, v in params.items():
+        if k.startswith("b"):
+            continue
+        t = t + np.sum(v ** 2)
+        if k == "W2":
+            break
+    return t
+
+
+def get_with_default(params):
+    return np.sum(params["W1"]) * params.get("scale", 2.0) + params.get("b2", 1.0)
+
+
+def sum_in_values(params, xs):
+    d = {k: sum(v * x for x in xs) for k, v in params.items() if k != "b2"}
+    return np.sum(d["W1"]) + np.sum(d["W2"] ** 2)
+
+
+def loop_over_local_items(x):
+    d = {"a": x, "b": 2.0 * x}
+    t = 0.0
+    for k, v in d.items():
+        t = t + np.sum(v ** 2) * (3.0 if k == "a" else 1.0)
+    return t
+
+
+def read_before_rebinding(x):
+    total = 0.0
+    for k, v in (("a", x), ("bb", x)):
+        x = x * 2.0  # the items were read before: both are the first x
+        total = total + np.sum(v) * len(k)
+    return total + np.sum(x)
+
+
+def sizes_from_a_list(x):
+    sizes = [3, 4, 2]
+    ws = {f"W{i}": np.ones((sizes[i], sizes[i + 1])) * 0.1 for i in range(len(sizes) - 1)}
+    h = x
+    for i in range(len(sizes) - 1):
+        h = np.tanh(h @ ws[f"W{i}"] + h[0])
+    return np.sum(h)
+
+
+def _options(x, **kw):
+    opts = {"scale": 1.0, "shift": 0.0, **kw}
+    return np.sum(x * opts["scale"] + opts["shift"])
+
+
+def merged_keywords(x, s):
+    return _options(x, scale=s) + _options(x, shift=s)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (rebinds_key, (_params(),)),
+    (max_over_weights, (_params(),)),
+    (enumerate_items, (_params(),)),
+    (nested_items, ({"enc": {"W": RNG.normal(size=3), "b": RNG.normal(size=2)}},)),
+    (continue_and_break, (_params(),)),
+    (get_with_default, (_params(),)),
+    (sum_in_values, (_params(), [1.0, 2.0])),
+    (loop_over_local_items, (RNG.normal(size=3),)),
+    (read_before_rebinding, (RNG.normal(size=3),)),
+    (sizes_from_a_list, (RNG.normal(size=3),)),
+    (merged_keywords, (RNG.normal(size=3), 1.3)),
+])
+def test_more_programs(fn, args):
+    check_tree(fn, *args)
+
+
+def names_changed(params):
+    names = ["W1", "b1"]
+    names.append("W2")
+    d = {n: params[n] for n in names}
+    return sum(np.sum(v) for v in d.values())
+
+
+def names_aliased(params):
+    names = ["W1", "b1"]
+    other = names
+    other.append("W2")
+    return sum(np.sum(v) for v in {n: params[n] for n in names}.values())
+
+
+def test_a_list_that_may_change_is_not_known():
+    for fn in (names_changed, names_aliased):
+        with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+            ast_ad.grad(fn)(_params())
+        assert "it runs over `names`, not known before the code runs" in str(info.value)
+
+
+def test_a_builtin_shadowed_is_not_evaluated():
+    def range(n):  # noqa: A001
+        return [5, 6]
+
+    def f(x):
+        return sum(np.sum(v) for v in {i: x * i for i in range(2)}.values())
+
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="keys are not known"):
+        ast_ad.grad(f)(np.ones(2))

@@ -116,6 +116,10 @@ def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
             continue
         if isinstance(child, (gast.arguments,)):
             continue
+        if isinstance(child, gast.Dict) and any(
+                k is None and isinstance(v, gast.Name) and v.id in packed
+                for k, v in zip(child.keys, child.values)):
+            continue  # `{"s": 1.0, **kwargs}` in a helper: spelled out per call (anf)
         if isinstance(child, (gast.DictComp, gast.Dict)) and anno.getanno(child, "deferred"):
             continue  # spelled out once the arguments' keys are known (views)
         if isinstance(child, ALLOWED_STATEMENTS + ALLOWED_EXPRESSIONS + ALLOWED_OTHER):

@@ -73,6 +73,21 @@ def read_keywords(body: gast.FunctionDef, kwarg: str, keywords: list, ctx,
                 return gast.copy_location(gast.Tuple(elts=elts, ctx=gast.Load()), node)
             return node
 
+        def visit_Dict(self, node):
+            """`{"scale": 1.0, **kwargs}`: the call's keywords one by one (a key given
+            again keeps its first place and takes the last value, as in Python)."""
+            self.generic_visit(node)
+            entries: dict = {}
+            for k, v in zip(node.keys, node.values):
+                if k is None and is_dict(v):
+                    entries.update((key, name(var)) for key, var in keywords)
+                elif isinstance(k, gast.Constant):
+                    entries[k.value] = v
+                else:
+                    return node  # (fence rejects it)
+            return gast.copy_location(gast.Dict(keys=[const(k) for k in entries],
+                                                values=list(entries.values())), node)
+
         def visit_If(self, node):
             node.test = self.visit(node.test)
             if not isinstance(node.test, gast.Constant):

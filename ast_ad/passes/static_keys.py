@@ -28,6 +28,7 @@ import gast
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
 from ..syntax import clone, const, name, param_names, walk
+from ..values import UNKNOWN
 
 NOT_KNOWN = object()
 MAX_ITEMS = 1000  # a comprehension spelled out into more items than this is rejected
@@ -58,6 +59,7 @@ class _Unroll(gast.NodeTransformer):
         for n in walk(func):
             if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
                 stores[n.id] = stores.get(n.id, 0) + 1
+        self.stores = stores
         params = param_names(func)
         known = ctx.options.values or ()
         self.params = {p: v for p, v in zip(params, known)
@@ -94,10 +96,20 @@ class _Unroll(gast.NodeTransformer):
         for n in walk(func):
             for child in gast.iter_child_nodes(n):
                 parents[id(child)] = n
+        mutable = {stmt.targets[0].id for stmt in func.body
+                   if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                   and isinstance(stmt.targets[0], gast.Name)
+                   and not isinstance(stmt.value, gast.Tuple)}
         for n in walk(func):
             if isinstance(n, gast.Name) and n.id in once and isinstance(n.ctx, gast.Load):
                 parent = parents.get(id(n))
-                if isinstance(parent, gast.Attribute) and not (
+                if n.id in mutable and not (
+                        isinstance(parent, (gast.Subscript, gast.Attribute, gast.Call,
+                                            gast.Compare))
+                        or isinstance(parent, (gast.For, gast.comprehension))
+                        and n is parent.iter):
+                    once.discard(n.id)  # a list or dict under another name may be changed
+                elif isinstance(parent, gast.Attribute) and not (
                         parent.attr in ("keys", "values", "items", "get")
                         and isinstance(parents.get(id(parent)), gast.Call)) \
                         or isinstance(parent, gast.Subscript) and not isinstance(
@@ -111,7 +123,8 @@ class _Unroll(gast.NodeTransformer):
     def _builtin(self, func) -> str | None:
         """The name of the builtin `func` calls (not shadowed by a global or a local)."""
         if isinstance(func, gast.Name) and func.id in _BUILTINS \
-                and func.id not in self.ctx.src.globals and func.id not in self.frozen \
+                and func.id not in self.ctx.src.globals and func.id not in self.stores \
+                and func.id not in self.ctx.src.closure \
                 and not any(func.id in s for s in self.shadowed):
             return func.id
         return None
@@ -249,6 +262,10 @@ class _Unroll(gast.NodeTransformer):
 
     def dict_keys(self, node):
         """The keys of a dict argument or of a local dict display known here, or None."""
+        value = self._argument_value(node)
+        if value is not None:
+            return list(value.keys) if value.container == "dict" and value.keys is not None \
+                else None
         if not isinstance(node, gast.Name) or not self._visible(node.id):
             return None
         value = self.params.get(node.id)
@@ -259,9 +276,45 @@ class _Unroll(gast.NodeTransformer):
             return [k.value for k in display.keys]
         return None
 
+    def _argument_value(self, node):
+        """The value of `params["enc"]["W"]` (constant keys and indices into a parameter the
+        function does not rebind), or None."""
+        if isinstance(node, gast.Name):
+            return self.params.get(node.id) if self._visible(node.id) else None
+        if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant):
+            outer = self._argument_value(node.value)
+            if outer is not None and (outer.keys is not None and outer.container == "dict"
+                                      or outer.items is not None
+                                      and outer.container in ("list", "tuple")):
+                if outer.container == "dict" and node.slice.value not in outer.keys:
+                    return None
+                item = outer.item(node.slice.value)
+                return item if item is not UNKNOWN else None
+        return None
+
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
+        if isinstance(func, gast.Attribute) and func.attr == "get" and not node.keywords \
+                and len(node.args) in (1, 2) and isinstance(node.args[0], gast.Constant) \
+                and not isinstance(func.value, (gast.Dict, gast.Call)) \
+                and self.dict_keys(func.value) is not None:  # params.get("W", default)
+            if node.args[0].value in self.dict_keys(func.value):
+                return gast.copy_location(gast.Subscript(
+                    value=func.value, slice=node.args[0], ctx=gast.Load()), node)
+            return node.args[1] if len(node.args) == 2 else gast.copy_location(const(None), node)
+        if isinstance(func, gast.Attribute) and func.attr in ("keys", "values", "items") \
+                and not node.args and not node.keywords \
+                and isinstance(func.value, gast.Subscript) \
+                and self.dict_keys(func.value) is not None:  # params["enc"].items()
+            keys = self.dict_keys(func.value)
+
+            def part(k):
+                return gast.Subscript(value=clone(func.value), slice=const(k), ctx=gast.Load())
+
+            elts = [const(k) if func.attr == "keys" else part(k) if func.attr == "values"
+                    else gast.Tuple(elts=[const(k), part(k)], ctx=gast.Load()) for k in keys]
+            return gast.copy_location(gast.Tuple(elts=elts, ctx=gast.Load()), node)
         if isinstance(func, gast.Attribute) and func.attr in ("keys", "values", "items") \
                 and not node.args and not node.keywords and isinstance(func.value, gast.Name) \
                 and func.value.id in self.frozen:
@@ -443,14 +496,19 @@ class _Unroll(gast.NodeTransformer):
         if not bindings or not _reads_a_key(node, bindings):
             return node
         items = [_substituted(clone(node.elt), b) for b in bindings]
-        return gast.copy_location(display(elts=items, ctx=gast.Load()), node)
+        if display is gast.List:
+            return gast.copy_location(gast.List(elts=items, ctx=gast.Load()), node)
+        # a generator stays one (max(gen), any(gen) take it), over the display of its items
+        item = self.ctx.namer.fresh("item")
+        return gast.copy_location(gast.GeneratorExp(elt=name(item), generators=[
+            gast.comprehension(target=name(item, store=True),
+                               iter=gast.Tuple(elts=items, ctx=gast.Load()), ifs=[],
+                               is_async=0)]), node)
 
     def visit_For(self, node):
         node.iter = self.visit(node.iter)
         node.body = self.statements(node.body)
         node.orelse = self.statements(node.orelse)
-        if any(isinstance(n, (gast.Break, gast.Continue)) for n in _own_nodes(node.body)):
-            return node
         try:
             bindings = self.keyed([node], lambda loop: (), _no_check)
         except Unknown:
@@ -460,26 +518,42 @@ class _Unroll(gast.NodeTransformer):
             return node
         rebound = {n.id for stmt in node.body for n in walk(stmt)
                    if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+        if any(rebound & _names_in(v) for b in bindings for v in b.values()):
+            return node  # the body rebinds what an item reads (Python read it before)
         nested = any(isinstance(n, _SCOPES) and (_names_in(n) & set(bindings[0]))
                      for stmt in node.body for n in walk(stmt))
         after = _names_read_after(node, self.func)
-        out = []
+        copies, stopped = [], False
         for bound in bindings:
-            if nested or rebound & set(bound) or any(rebound & _names_in(v)
-                                                     for v in bound.values()):
-                # the body assigns a loop name (or what an item reads): assign them first
-                out += [gast.copy_location(gast.Assign(targets=[name(k, store=True)],
+            if nested or rebound & set(bound):
+                # the body assigns a loop name: the names are assigned, then the body
+                body = [gast.copy_location(gast.Assign(targets=[name(k, store=True)],
                                                        value=clone(v), type_comment=None),
-                                           node) for k, v in bound.items()]
-                body = clone(node.body)
+                                           node) for k, v in bound.items()] + clone(node.body)
             else:
                 body = [_substituted(clone(s), bound) for s in node.body]
-            out += self.statements(_decided(body, self.static))
-        if not (nested or rebound & set(bindings[-1])):  # after the loop: its last item
+            body = _decided(body, self.static)
+            # a `continue` or `break` the decided ifs leave at the top ends this copy
+            ends = next((i for i, s in enumerate(body)
+                         if isinstance(s, (gast.Break, gast.Continue))), None)
+            if ends is not None:
+                stopped = isinstance(body[ends], gast.Break)
+                body = body[:ends]
+            if any(isinstance(n, (gast.Break, gast.Continue)) for n in _own_nodes(body)):
+                return node  # one the code decides when it runs: the loop stays
+            copies.append((bound, body))
+            if stopped:
+                break
+        out = []
+        for _, body in copies:
+            out += self.statements(body)
+        last = copies[-1][0] if copies else None
+        if last is not None and not (nested or rebound & set(last)):  # after: its last item
             out += [gast.copy_location(gast.Assign(targets=[name(k, store=True)],
                                                    value=clone(v), type_comment=None), node)
-                    for k, v in bindings[-1].items() if k in after]
-        out += node.orelse
+                    for k, v in last.items() if k in after]
+        if not stopped:
+            out += node.orelse
         return out or [gast.copy_location(gast.Pass(), node)]
 
 
