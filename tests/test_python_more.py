@@ -535,3 +535,29 @@ def test_a_builtin_shadowed_is_not_evaluated():
 
     with pytest.raises(ast_ad.UnsupportedSyntaxError, match="keys are not known"):
         ast_ad.grad(f)(np.ones(2))
+
+
+@dataclasses.dataclass
+class Scaled:
+    w: np.ndarray
+    b: float
+
+    @property
+    def norm(self):
+        return np.sum(self.w ** 2) + self.b ** 2
+
+    @property
+    def shift(self):
+        return 2.0 * self.b
+
+    def loss(self, x):
+        return np.sum(np.tanh(x @ self.w + self.shift)) * self.norm
+
+
+def test_properties_of_a_differentiated_dataclass_are_inlined():
+    s = Scaled(RNG.normal(size=3), 0.4)
+    check_tree(Scaled.loss, s, X)
+    assert ast_ad.grad(Scaled.loss, argnums=1)(s, X).shape == X.shape
+    text = ast_ad.source(ast_ad.grad(Scaled.loss), s, X)
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    assert not any("Scaled_norm" in line or ".norm" in line for line in code), text

@@ -22,13 +22,18 @@ at the top of the function, a tuple or list display, and otherwise only read.
 from __future__ import annotations
 
 import builtins
+import inspect
+import types
 
 import gast
 
+from .. import cache
 from ..context import Context
-from ..errors import UnsupportedSyntaxError
+from ..errors import ADError, UnsupportedSyntaxError
+from ..source import get_source
 from ..syntax import clone, const, name, param_names, walk
 from ..values import UNKNOWN
+from .parse import parse
 
 NOT_KNOWN = object()
 MAX_ITEMS = 1000  # a comprehension spelled out into more items than this is rejected
@@ -61,6 +66,8 @@ class _Unroll(gast.NodeTransformer):
                 stores[n.id] = stores.get(n.id, 0) + 1
         self.stores = stores
         params = param_names(func)
+        self.param_index = {p: i for i, p in enumerate(params)}
+        self.getters: dict = {}  # (class, property) -> (local function, its tree)
         known = ctx.options.values or ()
         self.params = {p: v for p, v in zip(params, known)
                        if v is not None and stores.get(p, 0) <= 1}  # (the parameter itself)
@@ -78,7 +85,7 @@ class _Unroll(gast.NodeTransformer):
                     and stmt.targets[0].id in self.candidates \
                     and isinstance(done, gast.Assign) and _frozen_display(done.value):
                 self.frozen[stmt.targets[0].id] = done.value
-        self.func.body = body
+        self.func.body = [tree for _, tree in self.getters.values()] + body
         gast.fix_missing_locations(self.func)
 
     # -- what is known --------------------------------------------------------------
@@ -275,6 +282,55 @@ class _Unroll(gast.NodeTransformer):
         if isinstance(display, gast.Dict):
             return [k.value for k in display.keys]
         return None
+
+    def visit_Attribute(self, node):
+        """`p.scale`, a property of a dataclass or NamedTuple argument that is
+        differentiated: its getter, a plain function of the same module, becomes a local
+        function (inlined where it is called, as any other) called with `p`; another
+        getter is rejected, saying why."""
+        self.generic_visit(node)
+        owner = node.value
+        if not (isinstance(owner, gast.Name) and isinstance(node.ctx, gast.Load)
+                and self._visible(owner.id) and owner.id in self.params):
+            return node
+        value = self.params[owner.id]
+        prop = getattr(value.cls, node.attr, None) if value.cls is not None else None
+        if not isinstance(prop, property) \
+                or self.param_index.get(owner.id) not in self.ctx.options.argnums:
+            return node
+        getter = self._getter(value.cls, node.attr, prop)
+        if getter is None:
+            raise self.ctx.error(
+                UnsupportedSyntaxError, node,
+                f"unsupported: {owner.id}.{node.attr} is a property of {value.cls.__name__} "
+                f"whose getter ast-ad cannot read, and {owner.id} is differentiated",
+                f"compute it from the fields in the method ({owner.id}.field), or "
+                f"differentiate the bound method with {owner.id} a constant")
+        return gast.copy_location(gast.Call(func=name(getter), args=[name(owner.id)],
+                                            keywords=[]), node)
+
+    def _getter(self, cls, attr: str, prop: property):
+        """The name of a local function made from the property's getter, or None."""
+        if (cls, attr) in self.getters:
+            return self.getters[(cls, attr)][0]
+        fn = prop.fget
+        if not isinstance(fn, types.FunctionType) or fn.__globals__ is not self.ctx.src.globals \
+                or fn.__closure__ or self.ctx.src.globals.get(cls.__name__) is not cls \
+                or fn.__code__.co_argcount != 1 or fn.__defaults__ \
+                or fn.__code__.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE) \
+                or set(fn.__code__.co_names) & set(self.stores):
+            return None
+        try:
+            tree = parse(get_source(fn))
+        except ADError:
+            return None
+        local = self.ctx.namer.fresh(f"{cls.__name__}_{attr}") if self.ctx.namer \
+            else f"{cls.__name__}_{attr}"
+        tree.name, tree.decorator_list = local, []
+        # the code is right only while the class still has this property
+        cache.depend("global", self.ctx.src.globals, cls.__name__, (attr,), prop, cls)
+        self.getters[(cls, attr)] = (local, tree)
+        return local
 
     def _argument_value(self, node):
         """The value of `params["enc"]["W"]` (constant keys and indices into a parameter the
