@@ -561,3 +561,69 @@ def test_properties_of_a_differentiated_dataclass_are_inlined():
     text = ast_ad.source(ast_ad.grad(Scaled.loss), s, X)
     code = [line for line in text.splitlines() if not line.strip().startswith("#")]
     assert not any("Scaled_norm" in line or ".norm" in line for line in code), text
+
+
+@dataclasses.dataclass
+class Net:
+    params: dict
+
+    def loss(self, x):
+        pen = 0.0
+        for k, v in self.params.items():
+            if k.startswith("W"):
+                pen = pen + np.sum(v ** 2)
+        return np.sum(np.tanh(x @ self.params["W1"])) + 0.1 * pen
+
+
+class Holder(NamedTuple):
+    scale: float
+    weights: dict
+
+
+def namedtuple_dict_field(h, x):
+    return h.scale * sum(np.sum(w * x) for k, w in h.weights.items() if k != "skip")
+
+
+def nested_loop_keys(params):
+    t = 0.0
+    for k1 in params:
+        for k2 in params:
+            if k1 < k2:
+                t = t + np.sum(params[k1]) * np.sum(params[k2])
+    return t
+
+
+def sgd_inside(params, lr):
+    new = {k: v - lr * 2 * v for k, v in params.items()}
+    return sum(np.sum(v ** 2) for v in new.values())
+
+
+@pytest.mark.parametrize("fn, args, argnum", [
+    (Net.loss, (Net({"W1": RNG.normal(size=(3, 2)), "b1": RNG.normal(size=2)}), X), 0),
+    (namedtuple_dict_field, (Holder(1.5, {"a": RNG.normal(size=3), "skip": RNG.normal(size=3)}),
+                             RNG.normal(size=3)), 0),
+    (nested_loop_keys, ({"a": RNG.normal(size=2), "b": RNG.normal(size=3), "c": 0.7},), 0),
+    (sgd_inside, (_params(), 0.1), 0),
+    (sgd_inside, (_params(), 0.1), 1),
+])
+def test_views_of_fields_and_nested_key_loops(fn, args, argnum):
+    check_tree(fn, *args, argnum=argnum)
+
+
+# -- crashes on main, hand-written (no comprehension involved) ------------------------------
+
+
+def unused_entry_of_sums(params, xs):
+    d = {"W1": sum(params["W1"] * x for x in xs), "b1": sum(params["b1"] * x for x in xs)}
+    return np.sum(d["W1"])
+
+
+def local_dict_read_through_a_display(params):
+    sub = {"W1": params["W1"], "b1": params["b1"]}
+    return sum(np.sum(v ** 2) for v in (sub["W1"], sub["b1"]))
+
+
+def test_local_dicts_of_argument_items():
+    params = {"W1": RNG.normal(size=3), "b1": RNG.normal(size=2)}
+    check_tree(unused_entry_of_sums, params, [1.0, 2.0])  # was: NoneType has no reshape
+    check_tree(local_dict_read_through_a_display, params)  # was: bsub read after return

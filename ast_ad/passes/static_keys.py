@@ -346,6 +346,12 @@ class _Unroll(gast.NodeTransformer):
                     return None
                 item = outer.item(node.slice.value)
                 return item if item is not UNKNOWN else None
+        if isinstance(node, gast.Attribute):  # a field of a dataclass or NamedTuple
+            outer = self._argument_value(node.value)
+            if outer is not None and outer.cls is not None and outer.keys is not None \
+                    and node.attr in outer.keys and outer.items is not None:
+                item = outer.items[outer.keys.index(node.attr)]
+                return item if item is not UNKNOWN else None
         return None
 
     def visit_Call(self, node):
@@ -361,7 +367,7 @@ class _Unroll(gast.NodeTransformer):
             return node.args[1] if len(node.args) == 2 else gast.copy_location(const(None), node)
         if isinstance(func, gast.Attribute) and func.attr in ("keys", "values", "items") \
                 and not node.args and not node.keywords \
-                and isinstance(func.value, gast.Subscript) \
+                and isinstance(func.value, (gast.Subscript, gast.Attribute)) \
                 and self.dict_keys(func.value) is not None:  # params["enc"].items()
             keys = self.dict_keys(func.value)
 
