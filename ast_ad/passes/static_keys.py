@@ -38,8 +38,8 @@ from .parse import parse
 NOT_KNOWN = object()
 MAX_ITEMS = 1000  # a comprehension spelled out into more items than this is rejected
 
-_BUILTINS = ("range", "len", "dict", "str", "int", "bool", "zip", "enumerate", "reversed", "sorted",
-             "tuple", "list", "min", "max", "abs", "repr")
+_BUILTINS = ("range", "len", "dict", "sum", "str", "int", "bool", "zip", "enumerate",
+             "reversed", "sorted", "tuple", "list", "min", "max", "abs", "repr")
 _STR_METHODS = ("startswith", "endswith", "upper", "lower", "strip", "lstrip", "rstrip",
                 "replace", "split", "rsplit", "join", "format", "capitalize", "title",
                 "isdigit", "isalpha", "isalnum", "count", "find", "rfind", "index",
@@ -68,6 +68,7 @@ class _Unroll(gast.NodeTransformer):
         params = param_names(func)
         self.param_index = {p: i for i, p in enumerate(params)}
         self.getters: dict = {}  # (class, property) -> (local function, its tree)
+        self.spelled: dict = {}  # id -> (a generator spelled out, its items)
         known = ctx.options.values or ()
         self.params = {p: v for p, v in zip(params, known)
                        if v is not None and stores.get(p, 0) <= 1}  # (the parameter itself)
@@ -357,6 +358,14 @@ class _Unroll(gast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
+        if self._builtin(func) == "sum" and len(node.args) == 1 and not node.keywords \
+                and id(node.args[0]) in self.spelled:
+            # sum(f(v) for k, v in params.items() if ...) spelled out: f(a) + f(b) + ...
+            items = self.spelled[id(node.args[0])][1]
+            total = items[0] if items else const(0)
+            for item in items[1:]:
+                total = gast.BinOp(left=total, op=gast.Add(), right=item)
+            return gast.copy_location(total, node)
         if isinstance(func, gast.Attribute) and func.attr == "get" and not node.keywords \
                 and len(node.args) in (1, 2) and isinstance(node.args[0], gast.Constant) \
                 and not isinstance(func.value, (gast.Dict, gast.Call)) \
@@ -562,10 +571,12 @@ class _Unroll(gast.NodeTransformer):
             return gast.copy_location(gast.List(elts=items, ctx=gast.Load()), node)
         # a generator stays one (max(gen), any(gen) take it), over the display of its items
         item = self.ctx.namer.fresh("item")
-        return gast.copy_location(gast.GeneratorExp(elt=name(item), generators=[
+        spelled = gast.copy_location(gast.GeneratorExp(elt=name(item), generators=[
             gast.comprehension(target=name(item, store=True),
                                iter=gast.Tuple(elts=items, ctx=gast.Load()), ifs=[],
                                is_async=0)]), node)
+        self.spelled[id(spelled)] = (spelled, items)
+        return spelled
 
     def visit_For(self, node):
         node.iter = self.visit(node.iter)
@@ -721,14 +732,40 @@ def _describe(node) -> str:
 
 
 def _substituted(node, bound: dict):
-    """`node` with each read of a bound loop name replaced by a copy of its item."""
+    """`node` with each read of a bound loop name replaced by a copy of its item, and
+    arithmetic on constants that makes folded (`x * (i + 1.0)` is `x * 2.0` for i = 1)."""
+    return _folded(_replaced(node, bound))
+
+
+def _folded(node):
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, gast.AST):
+            setattr(node, field, _folded(value))
+        elif isinstance(value, list):
+            setattr(node, field, [_folded(v) if isinstance(v, gast.AST) else v for v in value])
+    numbers = (int, float)
+    if isinstance(node, gast.BinOp) and type(node.op) in _BINARY \
+            and isinstance(node.left, gast.Constant) and isinstance(node.right, gast.Constant) \
+            and type(node.left.value) in numbers and type(node.right.value) in numbers \
+            and not (isinstance(node.op, (gast.Div, gast.FloorDiv, gast.Mod))
+                     and node.right.value == 0):
+        return gast.copy_location(const(_BINARY[type(node.op)](node.left.value,
+                                                              node.right.value)), node)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
+            and isinstance(node.operand, gast.Constant) \
+            and type(node.operand.value) in numbers:
+        return gast.copy_location(const(-node.operand.value), node)
+    return node
+
+
+def _replaced(node, bound: dict):
     if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in bound:
         return gast.copy_location(clone(bound[node.id]), node)
     for field, value in gast.iter_fields(node):
         if isinstance(value, gast.AST):
-            setattr(node, field, _substituted(value, bound))
+            setattr(node, field, _replaced(value, bound))
         elif isinstance(value, list):
-            setattr(node, field, [_substituted(v, bound) if isinstance(v, gast.AST) else v
+            setattr(node, field, [_replaced(v, bound) if isinstance(v, gast.AST) else v
                                   for v in value])
     return node
 
