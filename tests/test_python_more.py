@@ -627,3 +627,13 @@ def test_local_dicts_of_argument_items():
     params = {"W1": RNG.normal(size=3), "b1": RNG.normal(size=2)}
     check_tree(unused_entry_of_sums, params, [1.0, 2.0])  # was: NoneType has no reshape
     check_tree(local_dict_read_through_a_display, params)  # was: bsub read after return
+
+
+def test_sum_of_a_generator_over_keys_is_a_sum_of_its_items():
+    text = ast_ad.source(ast_ad.grad(generator_with_key_filter), _params())
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    assert not any("for " in line or "startswith" in line for line in code), text
+    assert "    bparams = {'W1': 2.0 * t1, 'b1': np.zeros_like(params['b1']), " \
+           "'W2': 2.0 * t4, 'b2': 0.0}" in code, text
+    init = ast_ad.source(ast_ad.grad(init_then_use), np.ones(3))
+    assert "    params = {'W0': x * 1.0, 'W1': x * 2.0, 'W2': x * 3.0}" in init.splitlines()
