@@ -637,3 +637,25 @@ def test_sum_of_a_generator_over_keys_is_a_sum_of_its_items():
            "'W2': 2.0 * t4, 'b2': 0.0}" in code, text
     init = ast_ad.source(ast_ad.grad(init_then_use), np.ones(3))
     assert "    params = {'W0': x * 1.0, 'W1': x * 2.0, 'W2': x * 3.0}" in init.splitlines()
+
+
+def first_bias(params):
+    for k, v in params.items():
+        if k.startswith("b"):
+            return np.sum(v ** 2)
+    return 0.0
+
+
+def named_layers(layers):
+    d = {f"layer{i}": W * b for i, (W, b) in enumerate(layers)}
+    return np.sum(d["layer1"] ** 2) + np.sum(d["layer0"])
+
+
+def test_return_in_a_loop_over_keys_and_layers_unpacked():
+    check_tree(first_bias, _params())
+    layers = ((RNG.normal(size=2), 1.5), (RNG.normal(size=3), -0.5))
+    check_tree(named_layers, layers)
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        ast_ad.grad(named_layers)(list(layers))
+    _expect(info.value, named_layers, 1, "it runs over `layers`, a list argument, whose "
+                                         "length the code is not specialised to")

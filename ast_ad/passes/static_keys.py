@@ -263,6 +263,9 @@ class _Unroll(gast.NodeTransformer):
             keys = self.dict_keys(node)
             if keys is not None:
                 return [const(k) for k in keys]
+            if value is not None and value.container == "list":
+                raise Unknown(f"it runs over `{node.id}`, a list argument, whose length the "
+                              "code is not specialised to (a tuple's is)")
             if node.id in self.frozen:
                 return [gast.Subscript(value=name(node.id), slice=const(i), ctx=gast.Load())
                         for i in range(len(self.frozen[node.id].elts))]
@@ -453,6 +456,13 @@ class _Unroll(gast.NodeTransformer):
         if isinstance(target, (gast.Tuple, gast.List)):
             if isinstance(row, gast.Constant) and isinstance(row.value, tuple):
                 row = _constant(row.value)
+            known = self._argument_value(row) if isinstance(row, gast.Subscript) else None
+            if known is not None and known.items is not None \
+                    and known.container in ("tuple", "list") \
+                    and len(known.items) == len(target.elts):  # layers[0] is (W, b)
+                row = gast.Tuple(elts=[gast.Subscript(value=clone(row), slice=const(j),
+                                                      ctx=gast.Load())
+                                       for j in range(len(target.elts))], ctx=gast.Load())
             if isinstance(row, gast.Tuple) and len(row.elts) == len(target.elts):
                 bound = {}
                 for t, r in zip(target.elts, row.elts):
