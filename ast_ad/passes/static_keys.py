@@ -1,22 +1,29 @@
 """Comprehensions and loops whose keys are known at compile time, unrolled (part of views).
 
-The code is specialised to its arguments (a dict argument's keys, a list argument's
-length), so what a comprehension runs over is often known before the code runs:
+The code is specialised to its arguments (a dict argument's keys, a tuple argument's
+items), so what a comprehension runs over is often known before the code runs:
 `range(3)`, a tuple of strings, `zip(names, arrays)`, `enumerate(layers)`,
-`params.items()` (spelled out by dict_views), a dict argument itself. Then
+`params.items()` (spelled out by dict_views), a dict argument itself, `params["enc"]`,
+`self.params`, a local dict display. Then
 
 - a dict comprehension becomes a dict display with constant keys:
   `{f"W{i}": x * i for i in range(3)}` is `{'W0': x * 0, 'W1': x * 1, 'W2': x * 2}`;
   an `if` filter is decided for each item (`if k != "b"`). A dict comprehension whose
-  keys or filters are not known is rejected here, saying why.
+  keys or filters are not known is rejected here, saying why. So are `dict(zip(...))`,
+  `dict(a=x)` and `{**params, "b": 0.0}` spelled out, and `params.get("k", default)`.
 - a list comprehension or generator, and a `for` loop, whose body reads a key (a string
   known for each item, `name.startswith("W")`, `k == "b"`, `params[k]`) is spelled out
   item by item, the key a constant in each copy; an `if` whose test is then known keeps
-  only its branch. Loops with `break` or `continue` are left as they are.
+  only its branch, and a `continue` or `break` it leaves ends the copy. `sum(...)` of
+  such a generator is the sum of its items.
+- a property of a differentiated dataclass or NamedTuple argument (`p.norm`) is its
+  getter, made a local function (inlined by anf).
 
 The items substituted are atoms or reads of them (`params['W1']`, `arrays[0]`), so
-nothing is computed twice. A local name counts as known only if it is assigned once,
-at the top of the function, a tuple or list display, and otherwise only read.
+nothing is computed twice; a loop whose body rebinds what an item reads is left as it
+is. A local name counts as known only if it is assigned once, at the top of the
+function, a tuple, list or dict display, and otherwise only read (a list or dict not
+passed anywhere it could be changed).
 """
 
 from __future__ import annotations
