@@ -209,7 +209,7 @@ def packs_arrays(x, y):
 
 
 def _reads_kwargs(x, **options):
-    return x * options["s"]
+    return x * len(list(options))
 
 
 def kwargs_as_dict(x):

@@ -218,7 +218,7 @@ def test_star_args_helper_is_inlined():
 def test_kwargs_used_as_a_dict_is_rejected():
     with pytest.raises(UnsupportedSyntaxError) as info:
         ast_ad.grad(cases.kwargs_as_dict)(1.0)
-    _expect(info.value, cases._reads_kwargs, 1, 16, "using **kwargs other than passing it on")
+    _expect(info.value, cases._reads_kwargs, 1, 25, "using **kwargs other than passing it on")
 
 
 # -- recursion -------------------------------------------------------------------------------
