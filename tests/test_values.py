@@ -221,6 +221,24 @@ def test_invariants_of_nested_loops_move_out_of_both():
 
 # -- the adjoint of a tuple of numbers -----------------------------------------------------------
 
+def shared_with_dead_code(x, y, n):
+    s = y
+    for _ in range(n):
+        unused = (x * 4.0) * s  # noqa: F841 - x * 4.0 here feeds only dead code: inactive
+        for _ in range(n):
+            s = math.sin(s + x * 4.0)  # hoisted out of both loops, merged with the first
+    return s
+
+
+def test_merged_invariants_keep_the_derivative_of_either():
+    # found by tools/fuzz_codegen.py (seed 23): the merged name was the inactive one, and
+    # the inner loop's x * 4.0 lost its adjoint and tangent (d/dx came back 0.0)
+    for args in [(0.3, 0.7, 3), (-0.45, 0.9, 2)]:
+        check_gradient(shared_with_dead_code, *args)
+        check_jvp(shared_with_dead_code, *args)
+    assert ast_ad.grad(shared_with_dead_code)(0.3, 0.7, 3) != 0.0
+
+
 def polar(r, theta):
     return r * math.cos(theta), r * math.sin(theta)
 

@@ -62,6 +62,10 @@ def _invariants(loop, ctx: Context, renames: dict) -> list:
         variant.discard(name)  # defined once, before the loop now
         key = gast.dump(stmt.value)
         if key in seen:
+            if name in ctx.active:
+                # the first may be inactive (it only fed dead code): what it now stands
+                # for carries a derivative, or the renamed uses lose their adjoints
+                ctx.active.add(seen[key])
             renames[name] = seen[key]
             rename(loop, {name: seen[key]})
             continue
