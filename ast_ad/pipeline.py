@@ -4,7 +4,7 @@
            -> containers
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
-           -> simplify -> fuse -> batch -> save -> inplace -> checkpoint -> split (vjp)
+           -> simplify -> factor -> fuse -> batch -> rows -> save -> inplace -> checkpoint -> split (vjp)
            -> managers
            -> emit -> compile
 """
@@ -32,6 +32,7 @@ from .passes.containers import check_containers
 from .passes.dict_views import defer_dict_comprehensions, spell_out_dict_views
 from .passes.emit import emit
 from .passes.exits import exits
+from .passes.factor import factor
 from .passes.fence import fence
 from .passes.forward import forward
 from .passes.fuse import fuse
@@ -43,6 +44,7 @@ from .passes.mutation import check_mutation
 from .passes.parse import parse
 from .passes.resolve import resolve
 from .passes.reverse import reverse
+from .passes.rows import rows
 from .passes.save import save
 from .passes.simplify import simplify
 from .passes.split import split
@@ -167,8 +169,10 @@ def differentiate(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 REVERSE: list[tuple[str, Pass]] = [
     ("differentiate", differentiate),
     ("simplify", simplify),
+    ("factor", factor),
     ("fuse", fuse),
     ("batch", batch),
+    ("rows", rows),
     ("save", save),
     ("inplace", inplace),
     ("checkpoint", checkpoint),
