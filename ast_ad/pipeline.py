@@ -4,7 +4,8 @@
            -> containers
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
-           -> simplify -> factor -> fuse -> batch -> rows -> save -> inplace -> checkpoint -> split (vjp)
+           -> simplify -> factor -> fuse -> batch -> rows -> save -> inplace -> checkpoint
+           -> split (vjp)
            -> managers
            -> emit -> compile
 """

@@ -32,8 +32,8 @@ import numpy as np
 from .. import anno
 from ..context import Context
 from ..syntax import assign, call, clone, const, name, walk_statements
-from .facts import Facts
 from .factor import unstable_names
+from .facts import Facts
 from .save import body_end
 
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
