@@ -40,7 +40,8 @@ def factor(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     body = func.body
     backward = [i for i, s in enumerate(body) if isinstance(s, gast.Assign)
                 and anno.getanno(s, "section") == "backward"]
-    if not any(isinstance(n, gast.BinOp) and isinstance(n.op, gast.Div)
+    if not any(isinstance(n, gast.BinOp) and (isinstance(n.op, gast.Div) or _is_one(n.left)
+                                              or _is_one(n.right))
                for i in backward for n in gast.walk(body[i].value)):
         return func
     _Factorer(func, ctx).run(backward)
@@ -74,22 +75,68 @@ class _Factorer:
         removed = set()
         for i in backward:
             stmt = body[i]
-            value = self.rewrite(stmt.value)
+            value = self.rewrite(stmt.value, top=True)
             value = self.reuse(value, i, removed)
             if value is not stmt.value:
                 stmt.value = value
+        for i in backward:
+            if i not in removed and self.unit_copy(i):
+                removed.add(i)
         self.func.body[:] = [s for k, s in enumerate(body) if k not in removed]
+
+    # -- a product by one -----------------------------------------------------------------
+
+    def unit_copy(self, i: int) -> bool:
+        """`v = 1.0 * X` (X a float array argument or stable name): X is read in place of v
+        where v is an operand of an arithmetic operation (a new array either way), and the
+        statement goes. Not where v is returned or handed to a call: it would be X itself."""
+        stmt = self.func.body[i]
+        value, var = stmt.value, stmt.targets[0]
+        if not (isinstance(var, gast.Name) and var.id in self.stable
+                and isinstance(value, gast.BinOp) and isinstance(value.op, gast.Mult)):
+            return False
+        other = value.right if _is_one(value.left) else value.left if _is_one(value.right) \
+            else None
+        if not isinstance(other, gast.Name) or other.id not in self.stable or \
+                not self.floats(other) or self.facts.kind(other) != "array" or \
+                self.facts.value(other).dtype != self.facts.value(var).dtype:
+            return False
+        uses = []
+        for later in self.func.body[i + 1:]:
+            for parent in gast.walk(later):
+                for field in ("left", "right"):
+                    child = getattr(parent, field, None)
+                    if isinstance(parent, gast.BinOp) and isinstance(child, gast.Name) \
+                            and child.id == var.id:
+                        uses.append(child)
+            if not (isinstance(later, gast.Assign) and anno.getanno(later, "section")
+                    == "backward") and any(isinstance(n, gast.Name) and n.id == var.id
+                                           for n in gast.walk(later)):
+                return False
+        if not uses or len(uses) != self.loads[var.id]:
+            return False
+        for use in uses:
+            use.id = other.id
+        return True
 
     # -- a factor out of a sum, a common divisor ------------------------------------------
 
-    def rewrite(self, node):
-        """`node` with the first two rewrites applied, children first."""
+    def rewrite(self, node, top: bool = False):
+        """`node` with the first two rewrites applied, children first; and `1.0 * e` as e
+        inside it (e a float array: the same values, a pass fewer)."""
         if isinstance(node, gast.BinOp):
             left, right = self.rewrite(node.left), self.rewrite(node.right)
             if left is not node.left or right is not node.right:
                 node = gast.BinOp(left=left, op=node.op, right=right)
             if isinstance(node.op, (gast.Add, gast.Sub)):
                 return self.common_divisor(node)
+            if isinstance(node.op, gast.Mult):
+                for one, other in ((node.left, node.right), (node.right, node.left)):
+                    # (a whole value `1.0 * x` stays a new array: not x itself, nor a view)
+                    if _is_one(one) and self.floats(other) and \
+                            self.facts.kind(other) == "array" and \
+                            (not top or isinstance(other, (gast.BinOp, gast.UnaryOp))):
+                        return other
             return node
         if isinstance(node, gast.UnaryOp):
             operand = self.rewrite(node.operand)
@@ -231,6 +278,10 @@ class _Factorer:
                   for n in gast.walk(c.func)}  # `np` in `np.sum(...)`
         return all(n.id in self.stable for n in gast.walk(node)
                    if isinstance(n, gast.Name) and id(n) not in called)
+
+
+def _is_one(node) -> bool:
+    return isinstance(node, gast.Constant) and type(node.value) is float and node.value == 1.0
 
 
 def _divides(node) -> bool:
