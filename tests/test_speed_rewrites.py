@@ -275,3 +275,14 @@ def test_a_loop_not_over_range_n_is_left_alone():
 def test_short_loops(n):
     W, U, x, h0 = _rnn_args(14)
     check_gradient(rnn, W, U, x[:n], h0, argnums=(0, 1, 3))
+
+
+def test_a_product_by_one_returned_stays_a_new_array():
+    def weighted(x, c):
+        return np.sum(x * c)
+
+    x, c = _matrices(15, 2)
+    check_gradient(weighted, x, c)
+    gradient = ast_ad.grad(weighted)(x, c)
+    assert not np.shares_memory(gradient, c)
+    assert "bx = 1.0 * c" in _source(weighted, x, c)

@@ -79,6 +79,24 @@ class _Factorer:
             value = self.reuse(value, i, removed)
             if value is not stmt.value:
                 stmt.value = value
+        # the names that are operands of arithmetic in backward statements, and the others
+        self.operands, self.elsewhere = defaultdict(list), set()
+        for k, stmt in enumerate(body):
+            if k in removed:
+                continue
+            if isinstance(stmt, gast.Assign) and anno.getanno(stmt, "section") == "backward":
+                for parent in gast.walk(stmt.value):
+                    if isinstance(parent, gast.BinOp):
+                        for child in (parent.left, parent.right):
+                            if isinstance(child, gast.Name):
+                                self.operands[child.id].append((k, child))
+                    else:
+                        self.elsewhere.update(c.id for c in gast.iter_child_nodes(parent)
+                                              if isinstance(c, gast.Name))
+                if isinstance(stmt.value, gast.Name):
+                    self.elsewhere.add(stmt.value.id)
+            else:
+                self.elsewhere.update(n.id for n in gast.walk(stmt) if isinstance(n, gast.Name))
         for i in backward:
             if i not in removed and self.unit_copy(i):
                 removed.add(i)
@@ -101,18 +119,9 @@ class _Factorer:
                 not self.floats(other) or self.facts.kind(other) != "array" or \
                 self.facts.value(other).dtype != self.facts.value(var).dtype:
             return False
-        uses = []
-        for later in self.func.body[i + 1:]:
-            for parent in gast.walk(later):
-                for field in ("left", "right"):
-                    child = getattr(parent, field, None)
-                    if isinstance(parent, gast.BinOp) and isinstance(child, gast.Name) \
-                            and child.id == var.id:
-                        uses.append(child)
-            if not (isinstance(later, gast.Assign) and anno.getanno(later, "section")
-                    == "backward") and any(isinstance(n, gast.Name) and n.id == var.id
-                                           for n in gast.walk(later)):
-                return False
+        uses = [n for k, n in self.operands.get(var.id, ()) if k > i]
+        if var.id in self.elsewhere:
+            return False
         if not uses or len(uses) != self.loads[var.id]:
             return False
         for use in uses:

@@ -57,6 +57,10 @@ class _Rower:
         self.func, self.ctx, self.facts = func, ctx, Facts(ctx)
         self.unstable = unstable_names(func, self.facts)
         self.stores = defaultdict(int)
+        self.mentions = defaultdict(int)
+        for node in gast.walk(func):
+            if isinstance(node, gast.Name):
+                self.mentions[node.id] += 1
         for stmt in walk_statements(func.body):
             for node in gast.walk(stmt) if not isinstance(stmt, (gast.For, gast.If,
                                                                  gast.While)) else ():
@@ -193,15 +197,14 @@ class _Rower:
             if len(appends) != 1:
                 continue
             listed = appends[0].value.func.value.id
-            uses = [n for n in gast.walk(self.func) if isinstance(n, gast.Name)
-                    and n.id == listed]
+            uses = self.mentions[listed]
             init = next((s for s in body[:at] if isinstance(s, gast.Assign)
                          and _is(s.targets[0], listed)), None)
             stack = next((s for s in body[at + 1:] if isinstance(s, gast.Assign)
                           and isinstance(s.value, gast.Call) and s.value.args
                           and _is(s.value.args[0], listed)
                           and self.facts._object(s.value.func) is np.reshape), None)
-            if init is None or stack is None or len(uses) != 3:
+            if init is None or stack is None or uses != 3:
                 continue
             image.body.remove(appends[0])
             body.remove(init)
