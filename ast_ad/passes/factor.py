@@ -30,19 +30,20 @@ import numpy
 
 from .. import anno
 from ..context import Context
-from ..syntax import walk_statements
+from ..syntax import name_nodes, walk, walk_statements
 from .facts import Facts
 
 
 def factor(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    if ctx.options.trace:  # a trace keeps each adjoint step as the rules wrote it
-        return func
+    if ctx.options.trace or not any(v.kind == "array" for v in ctx.values.values()):
+        return func  # (a trace keeps each adjoint step as the rules wrote it; every rewrite
+        # here needs a float array)
     body = func.body
     backward = [i for i, s in enumerate(body) if isinstance(s, gast.Assign)
                 and anno.getanno(s, "section") == "backward"]
     if not any(isinstance(n, gast.BinOp) and (isinstance(n.op, gast.Div) or _is_one(n.left)
                                               or _is_one(n.right))
-               for i in backward for n in gast.walk(body[i].value)):
+               for i in backward for n in walk(body[i].value)):
         return func
     _Factorer(func, ctx).run(backward)
     return func
@@ -58,8 +59,8 @@ class _Factorer:
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
                     and stmt.targets[0].id in self.stable:
                 self.defined[stmt.targets[0].id] = i
-        for node in gast.walk(func):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+        for node in name_nodes(func):
+            if isinstance(node.ctx, gast.Load):
                 self.loads[node.id] += 1
         # (E, t) -> (P, index) for each `P = E / t` of stable names
         self.quotients = {}
@@ -85,18 +86,17 @@ class _Factorer:
             if k in removed:
                 continue
             if isinstance(stmt, gast.Assign) and anno.getanno(stmt, "section") == "backward":
-                for parent in gast.walk(stmt.value):
-                    if isinstance(parent, gast.BinOp):
-                        for child in (parent.left, parent.right):
-                            if isinstance(child, gast.Name):
-                                self.operands[child.id].append((k, child))
-                    else:
-                        self.elsewhere.update(c.id for c in gast.iter_child_nodes(parent)
-                                              if isinstance(c, gast.Name))
-                if isinstance(stmt.value, gast.Name):
-                    self.elsewhere.add(stmt.value.id)
+                nodes = walk(stmt.value)
+                operands = {id(c) for p in nodes if isinstance(p, gast.BinOp)
+                            for c in (p.left, p.right) if isinstance(c, gast.Name)}
+                for n in nodes:
+                    if isinstance(n, gast.Name):
+                        if id(n) in operands:
+                            self.operands[n.id].append((k, n))
+                        else:
+                            self.elsewhere.add(n.id)
             else:
-                self.elsewhere.update(n.id for n in gast.walk(stmt) if isinstance(n, gast.Name))
+                self.elsewhere.update(n.id for n in walk(stmt) if isinstance(n, gast.Name))
         for i in backward:
             if i not in removed and self.unit_copy(i):
                 removed.add(i)
@@ -283,9 +283,9 @@ class _Factorer:
 
     def reads_stable(self, node) -> bool:
         """Whether every name `node` reads holds one value wherever it is read."""
-        called = {id(n) for c in gast.walk(node) if isinstance(c, gast.Call)
-                  for n in gast.walk(c.func)}  # `np` in `np.sum(...)`
-        return all(n.id in self.stable for n in gast.walk(node)
+        called = {id(n) for c in walk(node) if isinstance(c, gast.Call)
+                  for n in walk(c.func)}  # `np` in `np.sum(...)`
+        return all(n.id in self.stable for n in walk(node)
                    if isinstance(n, gast.Name) and id(n) not in called)
 
 
@@ -360,7 +360,7 @@ def _stores_and_unstable(func: gast.FunctionDef, facts: Facts):
     views = defaultdict(set)  # name -> names whose memory it may share (both ways)
     top = {id(s) for s in func.body}
     for stmt in walk_statements(func.body):
-        for node in gast.walk(stmt) if not _compound(stmt) else _headers(stmt):
+        for node in walk(stmt) if not _compound(stmt) else _headers(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 stores[node.id] += 1 if id(stmt) in top and isinstance(stmt, gast.Assign) \
                     else 2  # in a loop or branch, or by `+=`: not one value
@@ -372,7 +372,7 @@ def _stores_and_unstable(func: gast.FunctionDef, facts: Facts):
         if isinstance(stmt, gast.Expr):  # a call for its effect may write into any operand
             written.update(_effect_operands(stmt.value))
         if isinstance(stmt, gast.Assign):
-            for target in (n.id for t in stmt.targets for n in gast.walk(t)
+            for target in (n.id for t in stmt.targets for n in walk(t)
                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)):
                 for source in _shared(stmt.value, facts):
                     views[target].add(source)
@@ -399,7 +399,7 @@ def _effect_operands(node) -> set:
             and node.func.attr == "append" and isinstance(node.func.value, gast.Name) \
             and len(node.args) == 1 and isinstance(node.args[0], gast.Name) and not node.keywords:
         return {node.func.value.id}
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 def _fresh(func, facts: Facts) -> bool:
@@ -420,9 +420,9 @@ def _headers(stmt) -> list:
         value = getattr(stmt, field, None)
         if isinstance(value, list):
             for v in value:
-                found.extend(gast.walk(v))
+                found.extend(walk(v))
         elif isinstance(value, gast.AST):
-            found.extend(gast.walk(value))
+            found.extend(walk(value))
     return found
 
 

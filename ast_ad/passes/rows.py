@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, call, clone, const, name, walk_statements
+from ..syntax import assign, call, clone, const, name, walk, walk_statements
 from .factor import unstable_names
 from .facts import Facts
 from .save import body_end
@@ -40,8 +40,10 @@ _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 
 def rows(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    if ctx.options.checkpoint is not None or ctx.options.trace:
-        return func  # (checkpointing replays steps: rows would be kept for every step)
+    if ctx.options.checkpoint is not None or ctx.options.trace or \
+            not any(v.kind == "array" for v in ctx.values.values()):
+        return func  # (checkpointing replays steps: rows would be kept for every step;
+        # the rows are float arrays)
     loops = [(i, s) for i, s in enumerate(func.body) if isinstance(s, gast.For)
              and anno.getanno(s, "section") == "forward" and anno.getanno(s, "mirror")]
     if not loops:
@@ -58,16 +60,16 @@ class _Rower:
         self.unstable = unstable_names(func, self.facts)
         self.stores = defaultdict(int)
         self.mentions = defaultdict(int)
-        for node in gast.walk(func):
+        for node in walk(func):
             if isinstance(node, gast.Name):
                 self.mentions[node.id] += 1
         for stmt in walk_statements(func.body):
-            for node in gast.walk(stmt) if not isinstance(stmt, (gast.For, gast.If,
+            for node in walk(stmt) if not isinstance(stmt, (gast.For, gast.If,
                                                                  gast.While)) else ():
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                     self.stores[node.id] += 1
             if isinstance(stmt, gast.For):
-                for node in gast.walk(stmt.target):
+                for node in walk(stmt.target):
                     if isinstance(node, gast.Name):
                         self.stores[node.id] += 1
 
@@ -107,7 +109,7 @@ class _Rower:
         for holder, field, index, node in found:
             key = gast.dump(node)
             if key not in factors:
-                names = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+                names = sorted({n.id for n in walk(node) if isinstance(n, gast.Name)
                                 and n.id in defined})
                 for var in names:
                     if var not in stacked:
@@ -139,7 +141,7 @@ class _Rower:
     def collect(self, holder, field, index, node, defined, found) -> None:
         """The largest step-only sub-expressions of `node` (with an operation in them)."""
         if self.step_only(node, defined) and not isinstance(node, (gast.Name, gast.Constant)) \
-                and any(isinstance(n, gast.Name) and n.id in defined for n in gast.walk(node)):
+                and any(isinstance(n, gast.Name) and n.id in defined for n in walk(node)):
             found.append((holder, field, index, node))
             return
         for child_field in node._fields:
@@ -153,7 +155,7 @@ class _Rower:
 
     def step_only(self, node, defined, shape=None) -> bool:
         """An element-wise expression of numbers and same-shaped float values of the step."""
-        names = [n for n in gast.walk(node) if isinstance(n, gast.Name)]
+        names = [n for n in walk(node) if isinstance(n, gast.Name)]
         shapes = set()
         for n in names:
             if n.id not in defined:
@@ -270,7 +272,7 @@ def _reversed_range(node, count) -> bool:
 
 def _renamed(node, mapping: dict):
     node = clone(node)
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, gast.Name) and n.id in mapping:
             n.id = mapping[n.id]
     return node
