@@ -248,7 +248,7 @@ class _Factorer:
                     continue
                 inner = _factors(self.func.body[j].value)
                 if inner is None or len(inner) < 2 or not all(
-                        self.reads_stable(g) for g, _ in inner):
+                        self.reads_stable(g) and self.pure(g) for g, _ in inner):
                     continue
                 trial = factors[:k] + inner + factors[k + 1:]
                 found = self.pair(trial, i)
@@ -280,6 +280,21 @@ class _Factorer:
                 if found is not None and found[1] < i:
                     return k, m, found[0]
         return None
+
+    def pure(self, node) -> bool:
+        """Whether every call in `node` is to NumPy or to ast_ad's runtime helpers (it may
+        then run later: nothing else it reads changes)."""
+        for call_ in walk(node):
+            if isinstance(call_, gast.Call):
+                try:
+                    fn = self.facts._object(call_.func)
+                except Exception:  # (whatever cannot be resolved is not known pure)
+                    return False
+                module = getattr(fn, "__module__", None) or ""
+                if not (isinstance(fn, numpy.ufunc) or module.partition(".")[0] == "numpy"
+                        or module in ("ast_ad.runtime", "ast_ad.runtime_extra")):
+                    return False
+        return True
 
     def reads_stable(self, node) -> bool:
         """Whether every name `node` reads holds one value wherever it is read."""
