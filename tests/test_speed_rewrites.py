@@ -286,3 +286,28 @@ def test_a_product_by_one_returned_stays_a_new_array():
     gradient = ast_ad.grad(weighted)(x, c)
     assert not np.shares_memory(gradient, c)
     assert "bx = 1.0 * c" in _source(weighted, x, c)
+
+
+def rnn_break(W, U, x, h0):
+    h = h0
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ h + U @ x[t])
+        if np.sum(h) > 1.5:
+            break
+    return np.sum(h ** 2)
+
+
+def rnn_continue(W, U, x, h0):
+    h = h0
+    for t in range(x.shape[0]):
+        if t == 2:
+            continue
+        h = np.tanh(W @ h + U @ x[t])
+    return np.sum(h ** 2)
+
+
+@pytest.mark.parametrize("f", [rnn_break, rnn_continue])
+def test_loops_with_exits(f):
+    W, U, x, h0 = _rnn_args(16)
+    for scale in (0.1, 3.0):  # (the break taken or not)
+        check_gradient(f, W, U * scale, x, h0, argnums=(0, 1, 2, 3))
