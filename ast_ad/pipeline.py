@@ -4,8 +4,8 @@
            -> containers
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
-           -> simplify -> factor -> fuse -> batch -> rows -> save -> inplace -> checkpoint
-           -> split (vjp)
+           -> simplify -> factor -> fuse -> batch -> rows -> save -> inplace -> buffers
+           -> checkpoint -> split (vjp)
            -> managers
            -> emit -> compile
 """
@@ -28,6 +28,7 @@ from .passes.activity import activity
 from .passes.aliases import changes, check_aliases, shares_with_parameters
 from .passes.anf import anf
 from .passes.batch import batch
+from .passes.buffers import buffers
 from .passes.checkpoint import checkpoint
 from .passes.containers import check_containers
 from .passes.dict_views import defer_dict_comprehensions, spell_out_dict_views
@@ -176,6 +177,7 @@ REVERSE: list[tuple[str, Pass]] = [
     ("rows", rows),
     ("save", save),
     ("inplace", inplace),
+    ("buffers", buffers),
     ("checkpoint", checkpoint),
     ("split", split),
     ("managers", enter_managers),

@@ -128,7 +128,8 @@ def test_no_reuse_of_a_quotient_written_into():
     Q, K, V = _matrices(4, 3)
     check_gradient(attention_written, Q, K, V)
     backward = _backward(_source(attention_written, Q, K, V))
-    assert "* E" in backward  # (not `* P`: P holds other values when the backward runs)
+    # (not `* P`: P holds other values when the backward runs)
+    assert "bE * E" in backward and "* P /" not in backward
 
 
 def test_a_quotient_rebound_in_a_branch():
@@ -311,3 +312,76 @@ def test_loops_with_exits(f):
     W, U, x, h0 = _rnn_args(16)
     for scale in (0.1, 3.0):  # (the break taken or not)
         check_gradient(f, W, U * scale, x, h0, argnums=(0, 1, 2, 3))
+
+
+# -- passes/buffers.py ----------------------------------------------------------------
+
+
+def cross_entropy(X, y):
+    n = X.shape[0]
+    s = X - np.max(X, axis=1, keepdims=True)
+    e = np.exp(s)
+    logp = s - np.log(np.sum(e, axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(n), y])
+
+
+def cross_entropy_viewed(X, y):
+    # u is a view of e, read after the adjoint that reads e last: e's buffer is not free
+    n = X.shape[0]
+    s = X - np.max(X, axis=1, keepdims=True)
+    e = np.exp(s)
+    u = e.T
+    logp = s - np.log(np.sum(e, axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(n), y]) + np.sum(u[0] * 1e-3)
+
+
+def _labels(seed, n=700, classes=100):  # 70,000 entries: a large array
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, classes)) * 2.0, rng.integers(0, classes, size=n)
+
+
+def _softmax_minus_onehot(X, y):
+    e = np.exp(X - X.max(axis=1, keepdims=True))
+    g = e / e.sum(axis=1, keepdims=True)
+    g[np.arange(len(y)), y] -= 1.0
+    return g / len(y)
+
+
+def test_a_large_temporary_read_last_is_scaled_in_place():
+    X, y = _labels(20)
+    text = _source(cross_entropy, X, y)
+    assert "e *= -bt6[:, None] / t3" in text and "bs = e" in text
+    value, gradient = ast_ad.value_and_grad(cross_entropy)(X, y)
+    np.testing.assert_allclose(gradient, _softmax_minus_onehot(X, y), rtol=1e-12, atol=1e-17)
+    # again: the forward makes a new e on every call
+    np.testing.assert_allclose(ast_ad.grad(cross_entropy)(X, y), gradient, rtol=0, atol=0)
+    check_jvp(cross_entropy, X[:5, :4], y[:5] % 4, argnums=(0,))
+
+
+def test_vjp_pullback_runs_twice_on_the_same_forward_values():
+    X, y = _labels(21)
+    value, pullback = ast_ad.vjp(cross_entropy, X, y)
+    first, = pullback(1.0)[:1]
+    second, = pullback(2.0)[:1]
+    np.testing.assert_allclose(first, _softmax_minus_onehot(X, y), rtol=1e-12, atol=1e-17)
+    np.testing.assert_allclose(second, 2.0 * first, rtol=1e-13, atol=1e-17)
+
+
+def test_a_viewed_temporary_keeps_its_buffer():
+    X, y = _labels(22)
+    lines = [line.strip() for line in _source(cross_entropy_viewed, X, y).splitlines()]
+    assert not any(line.startswith("e *=") for line in lines)
+    g = ast_ad.grad(cross_entropy_viewed)(X, y)
+    small_X, small_y = X[:4, :3], y[:4] % 3
+    check_gradient(cross_entropy_viewed, small_X, small_y, argnums=(0,))
+    expected = _softmax_minus_onehot(X, y)
+    e = np.exp(X - X.max(axis=1, keepdims=True))
+    expected[:, 0] += 1e-3 * e[:, 0]  # d/dX of sum(e[:, 0]) * 1e-3 (the max shift cancels
+    expected -= 1e-3 * e[:, [0]] * (X == X.max(axis=1, keepdims=True))  # except through m)
+    np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-15)
+
+
+def test_small_arrays_keep_the_plain_statement():
+    X, y = _labels(23, n=6, classes=4)
+    check_gradient(cross_entropy, X, y, argnums=(0,))
+    assert "*=" not in _source(cross_entropy, X, y)

@@ -389,7 +389,7 @@ def _stores_and_unstable(func: gast.FunctionDef, facts: Facts):
         if isinstance(stmt, gast.Assign):
             for target in (n.id for t in stmt.targets for n in walk(t)
                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)):
-                for source in _shared(stmt.value, facts):
+                for source in shared(stmt.value, facts):
                     views[target].add(source)
                     views[source].add(target)
     params = [a.id for a in func.args.args]
@@ -415,6 +415,13 @@ def _effect_operands(node) -> set:
             and len(node.args) == 1 and isinstance(node.args[0], gast.Name) and not node.keywords:
         return {node.func.value.id}
     return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+
+
+def fresh_value(value, facts: Facts) -> bool:
+    """Whether `value` makes a new array (or number): arithmetic, or a _FRESH call."""
+    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return True
+    return isinstance(value, gast.Call) and _fresh(value.func, facts)
 
 
 def _fresh(func, facts: Facts) -> bool:
@@ -453,7 +460,7 @@ _FRESH = frozenset(getattr(numpy, n) for n in (
     "sum", "mean", "exp", "log", "sqrt", "tanh", "sin", "cos", "outer", "matmul", "dot"))
 
 
-def _shared(value, facts: Facts) -> set:
+def shared(value, facts: Facts) -> set:
     """Names whose memory the value of `value` may share: itself a name, an item or an
     attribute of one, or what a call returns from its arguments (a view, the array)
     unless the call is one of _FRESH."""
