@@ -1,6 +1,7 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> views -> fence -> with -> loops -> exits -> anf -> ssa -> resolve -> values
+    source -> parse -> views -> fence -> with -> loops -> exits -> anf -> ssa -> resolve -> expand
+           -> values
            -> containers
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
@@ -34,6 +35,7 @@ from .passes.containers import check_containers
 from .passes.dict_views import defer_dict_comprehensions, spell_out_dict_views
 from .passes.emit import emit
 from .passes.exits import exits
+from .passes.expand import expand
 from .passes.factor import factor
 from .passes.fence import fence
 from .passes.forward import forward
@@ -154,6 +156,7 @@ LOWERING: list[tuple[str, Pass]] = [
     ("anf", lower_to_anf),
     ("ssa", ssa),
     ("resolve", resolve),
+    ("expand", expand),
     ("values", infer_values),
     ("containers", check_containers),
     ("aliases", check_aliases),

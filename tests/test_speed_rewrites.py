@@ -18,6 +18,11 @@ def _source(f, *args, argnums=0):
     return ast_ad.source(ast_ad.value_and_grad(f, argnums=argnums), *args)
 
 
+def _code(text: str) -> str:
+    """The generated statements, without the comments quoting the source lines."""
+    return "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+
+
 def _backward(text: str) -> str:
     """The backward statements, without the comments quoting the source lines."""
     return "\n".join(line for line in text.split("# backward", 1)[1].splitlines()
@@ -385,3 +390,98 @@ def test_small_arrays_keep_the_plain_statement():
     X, y = _labels(23, n=6, classes=4)
     check_gradient(cross_entropy, X, y, argnums=(0,))
     assert "*=" not in _source(cross_entropy, X, y)
+
+
+# -- passes/expand.py -----------------------------------------------------------------
+
+scipy_special = pytest.importorskip("scipy.special")
+
+
+def scipy_cross_entropy(X, y):
+    n = X.shape[0]
+    return -np.mean(scipy_special.log_softmax(X, axis=1)[np.arange(n), y])
+
+
+def scipy_axis_0(X, w):
+    return np.sum(scipy_special.log_softmax(X, axis=0) * w)
+
+
+def scipy_axis_1(X, w):
+    return np.sum(scipy_special.log_softmax(X, 1) * w)
+
+
+def scipy_axis_last(X, w):
+    return np.sum(scipy_special.log_softmax(X, axis=-1) * w)
+
+
+def scipy_axes(X, w):
+    return np.sum(scipy_special.log_softmax(X, axis=(0, 1)) * w)
+
+
+def scipy_axis_none(X, w):
+    return np.sum(scipy_special.log_softmax(X, axis=None) * w)
+
+
+def scipy_default_axis(X, w):
+    return np.sum(scipy_special.log_softmax(X) * w)
+
+
+def scipy_axis_argument(X, w, k):
+    return np.sum(scipy_special.log_softmax(X, k) * w)
+
+
+def test_log_softmax_spelled_out_shares_its_exponentials():
+    X, y = _labels(30, n=6, classes=4)
+    check_gradient(scipy_cross_entropy, X, y, argnums=(0,))
+    check_jvp(scipy_cross_entropy, X, y, argnums=(0,))
+    text = _source(scipy_cross_entropy, X, y)
+    assert "log_softmax(" not in _code(text)
+    assert text.count("np.exp(") == 1 and "extremum_weights" not in text
+    assert "t2_shifted[t3, y] - t2_log[t3, 0]" in text  # picked before computing
+    X, y = _labels(31)
+    np.testing.assert_allclose(ast_ad.grad(scipy_cross_entropy)(X, y),
+                               _softmax_minus_onehot(X, y), rtol=1e-12, atol=1e-17)
+    hessian = ast_ad.hessian(scipy_cross_entropy)(X[:3, :3], y[:3] % 3).reshape(9, 9)
+    gradient = ast_ad.grad(scipy_cross_entropy)
+    numeric = np.stack([numeric_gradient(lambda Z, k: gradient(Z, y[:3] % 3).ravel()[k],
+                                         [X[:3, :3], k], 0).ravel() for k in range(9)])
+    np.testing.assert_allclose(hessian, numeric, atol=1e-6)
+
+
+@pytest.mark.parametrize("f", [scipy_axis_0, scipy_axis_1, scipy_axis_last, scipy_axes,
+                               scipy_axis_none])
+def test_log_softmax_axes(f):
+    rng = np.random.default_rng(32)
+    X, w = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    check_gradient(f, X, w, argnums=(0, 1))
+    check_jvp(f, X, w, argnums=(0, 1))
+    value = ast_ad.value_and_grad(f)(X, w)[0]
+    assert value == f(X, w)  # SciPy's operations, in its order
+    # (a tuple of axes is a name in the ANF code: SciPy's function is called, with its rule)
+    assert ("log_softmax(" in _code(_source(f, X, w))) == (f is scipy_axes)
+
+
+def test_log_softmax_default_axis_and_infinities():
+    X = np.array([[1.0, np.inf, 2.0], [-np.inf, -np.inf, -np.inf], [0.5, -np.inf, 3.0]])
+    w = np.ones((3, 3))
+    expected = scipy_special.log_softmax(X)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no divide warning from np.log(0)
+        rows = ast_ad.value_and_grad(lambda X: np.sum(scipy_special.log_softmax(X, axis=1)[:, 0]))
+        with np.errstate(invalid="ignore"):
+            value = rows(X)[0]
+    np.testing.assert_array_equal(value, np.sum(scipy_special.log_softmax(X, axis=1)[:, 0]))
+    with np.errstate(invalid="ignore"):
+        value = ast_ad.value_and_grad(scipy_default_axis)(X, w)[0]
+    np.testing.assert_array_equal(value, np.sum(expected * w))
+    finite = np.random.default_rng(33).normal(size=(3, 3))
+    check_gradient(scipy_default_axis, finite, w)
+    assert "log_softmax(" not in _code(_source(scipy_default_axis, finite, w))
+
+
+def test_log_softmax_with_an_axis_computed_keeps_the_rule():
+    rng = np.random.default_rng(34)
+    X, w = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    check_gradient(scipy_axis_argument, X, w, 1, argnums=(0, 1))
+    assert "log_softmax(X, k)" in _source(scipy_axis_argument, X, w, 1)

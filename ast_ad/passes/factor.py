@@ -239,7 +239,7 @@ class _Factorer:
         if factors is None:
             return node
         folded = None
-        found = self.pair(factors, i)
+        found = self.pair(factors, i, None)
         if found is None:  # fold a single-use numerator in, if that makes a pair
             for k, (f, up) in enumerate(factors):
                 j = self.defined.get(f.id) if isinstance(f, gast.Name) and up else None
@@ -251,7 +251,7 @@ class _Factorer:
                         self.reads_stable(g) and self.pure(g) for g, _ in inner):
                     continue
                 trial = factors[:k] + inner + factors[k + 1:]
-                found = self.pair(trial, i)
+                found = self.pair(trial, i, j)
                 if found is not None:
                     factors, folded = trial, j
                     break
@@ -267,9 +267,10 @@ class _Factorer:
             removed.add(folded)
         return _product_of(kept)
 
-    def pair(self, factors: list, i: int):
+    def pair(self, factors: list, i: int, folded):
         """(position of E, position of t, P) for a numerator E and divisor t of `factors`
-        whose quotient P is computed before statement i; else None."""
+        whose quotient P is computed before statement i (not by the statement `folded`,
+        whose name goes); else None."""
         for k, (f, up) in enumerate(factors):
             if not up or not isinstance(f, gast.Name):
                 continue
@@ -277,7 +278,7 @@ class _Factorer:
                 if down or not isinstance(g, gast.Name):
                     continue
                 found = self.quotients.get((f.id, g.id))
-                if found is not None and found[1] < i:
+                if found is not None and found[1] < i and found[1] != folded:
                     return k, m, found[0]
         return None
 
