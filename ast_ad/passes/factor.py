@@ -3,7 +3,7 @@
 The quotient rule writes the adjoint of `P = E / t` (t the row sums of E) as
 `bE = bP / t - np.sum(bP * P / t, axis=1, keepdims=True)`, and the statement after it
 multiplies by E: `bt2 = bE * E / t5`. That divides a full-size array by t twice and
-multiplies by E where the person multiplies by P. Three rewrites, each an identity of
+multiplies by E where the person multiplies by P. Four rewrites, each an identity of
 exact arithmetic, on the top-level backward statements:
 
 - a factor constant along a summed axis leaves the sum:
@@ -12,7 +12,10 @@ exact arithmetic, on the top-level backward statements:
 - a common divisor is divided once: `a / c - b / c` -> `(a - b) / c`;
 - a quotient already computed is reused: in a product, a factor E over a divisor t
   becomes P where `P = E / t` is computed before (`x / t * E` -> `x * P`). A name read
-  only there, whose value then gives such a pair, is folded into the product for it.
+  only there, whose value then gives such a pair, is folded into the product for it;
+- a product by one goes: `1.0 * e` is e inside an expression (e a float array), and
+  `v = 1.0 * X` (the seed of a sum's adjoint times an argument) reads X where v is an
+  operand of arithmetic; a returned v stays a new array.
 
 Only names that hold one value where they are read take part: assigned once, at the
 top level, never written into (nor any array they may share memory with). Every value
