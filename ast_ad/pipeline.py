@@ -1,10 +1,12 @@
 """The order of the compiler passes: the one place it is declared.
 
-    source -> parse -> views -> fence -> with -> loops -> exits -> anf -> ssa -> resolve -> values
+    source -> parse -> views -> fence -> with -> loops -> exits -> anf -> ssa -> resolve -> expand
+           -> values
            -> containers
            -> aliases -> activity -> mutation -> hoist
            -> differentiate (reverse, or forward for jvp)
-           -> simplify -> fuse -> batch -> save -> inplace -> checkpoint -> split (vjp)
+           -> simplify -> factor -> fuse -> batch -> rows -> save -> inplace -> buffers
+           -> checkpoint -> split (vjp)
            -> managers
            -> emit -> compile
 """
@@ -27,11 +29,14 @@ from .passes.activity import activity
 from .passes.aliases import changes, check_aliases, shares_with_parameters
 from .passes.anf import anf
 from .passes.batch import batch
+from .passes.buffers import buffers
 from .passes.checkpoint import checkpoint
 from .passes.containers import check_containers
 from .passes.dict_views import defer_dict_comprehensions, spell_out_dict_views
 from .passes.emit import emit
 from .passes.exits import exits
+from .passes.expand import expand
+from .passes.factor import factor
 from .passes.fence import fence
 from .passes.forward import forward
 from .passes.fuse import fuse
@@ -43,6 +48,7 @@ from .passes.mutation import check_mutation
 from .passes.parse import parse
 from .passes.resolve import resolve
 from .passes.reverse import reverse
+from .passes.rows import rows
 from .passes.save import save
 from .passes.simplify import simplify
 from .passes.split import split
@@ -150,6 +156,7 @@ LOWERING: list[tuple[str, Pass]] = [
     ("anf", lower_to_anf),
     ("ssa", ssa),
     ("resolve", resolve),
+    ("expand", expand),
     ("values", infer_values),
     ("containers", check_containers),
     ("aliases", check_aliases),
@@ -167,10 +174,13 @@ def differentiate(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 REVERSE: list[tuple[str, Pass]] = [
     ("differentiate", differentiate),
     ("simplify", simplify),
+    ("factor", factor),
     ("fuse", fuse),
     ("batch", batch),
+    ("rows", rows),
     ("save", save),
     ("inplace", inplace),
+    ("buffers", buffers),
     ("checkpoint", checkpoint),
     ("split", split),
     ("managers", enter_managers),

@@ -27,3 +27,10 @@ def label_cross_entropy(W, X, y):
     shifted = logits - np.max(logits, axis=1, keepdims=True)
     log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     return -np.mean(log_probs[np.arange(X.shape[0]), y])
+
+
+def attention(Q, K, V, C):
+    S = Q @ K.T / np.sqrt(Q.shape[1])
+    E = np.exp(S - np.max(S, axis=1, keepdims=True))
+    P = E / np.sum(E, axis=1, keepdims=True)
+    return np.sum(P @ V * C)

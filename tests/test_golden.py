@@ -73,6 +73,7 @@ CASES = [
       np.eye(3)[rng.integers(0, 3, size=6)])),
     ("model_cases", "label_cross_entropy", (0,),
      (rng.normal(size=(4, 3)), rng.normal(size=(6, 4)), rng.integers(0, 3, size=6))),
+    ("model_cases", "attention", (0, 1, 2), tuple(rng.normal(size=(5, 3)) for _ in range(4))),
 ]
 
 

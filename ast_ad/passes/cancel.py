@@ -103,6 +103,11 @@ def _zero_product(node, prover) -> bool:
         return _zero_product(node.left, prover) or _zero_product(node.right, prover)
     if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Div):
         return _zero_product(node.left, prover)
+    if isinstance(node, gast.Call) and len(node.args) == 3 and not node.keywords \
+            and prover.facts._object(node.func) is numpy.where \
+            and isinstance(node.args[2], gast.Constant) and node.args[2].value == 0 \
+            and type(node.args[2].value) in (int, float):
+        return _zero_product(node.args[1], prover)  # np.where(c, 0, 0)
     return prover.zero(node)
 
 

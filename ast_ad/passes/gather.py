@@ -39,6 +39,9 @@ def gather(func: gast.FunctionDef, ctx: Context) -> None:
     removed = set()
     for k in candidates:
         stmt = body[k]
+        if isinstance(stmt.value.value, gast.BinOp):  # `(s - np.log(t3))[t5, y]` itself
+            _pick_inline(stmt, facts)
+            continue
         array = stmt.value.value.id
         if reads.get(array) != 1 or len(stores.get(array, ())) != 1:
             continue
@@ -63,9 +66,20 @@ def gather(func: gast.FunctionDef, ctx: Context) -> None:
     func.body[:] = [s for j, s in enumerate(body) if j not in removed]
 
 
+def _pick_inline(stmt, facts) -> None:
+    shape = facts.shape(stmt.value.value)
+    index = stmt.value.slice.elts
+    if shape is None or len(index) != len(shape) or not all(_int_array(e, facts) for e in index):
+        return
+    picked = _Picker(facts, shape, index).pick(stmt.value.value)
+    if picked is not None and picked[1]:
+        stmt.value = picked[0]
+
+
 def _picks(stmt) -> bool:
     return isinstance(stmt, gast.Assign) and anno.getanno(stmt, "section") == "forward" \
-        and isinstance(stmt.value, gast.Subscript) and isinstance(stmt.value.value, gast.Name) \
+        and isinstance(stmt.value, gast.Subscript) \
+        and isinstance(stmt.value.value, (gast.Name, gast.BinOp)) \
         and isinstance(stmt.value.slice, gast.Tuple) \
         and all(isinstance(e, gast.Name) for e in stmt.value.slice.elts)
 
