@@ -314,3 +314,14 @@ def recurrence_in_array(x, n):
     for t in range(n):
         h[t + 1] = math.tanh(h[t] * 1.5 + x)
     return h[n] + np.sum(h)
+
+
+def constant_in_one_branch_loop_in_the_other(x, n):
+    # the loop's header is also the if's merge name: it must not become the parameter
+    # (the constant branch overwrote x, and its adjoint was never reset: fuzz seed 22)
+    if n > 0:
+        x = 1.5
+    else:
+        for _ in range(n):
+            x = x * 2.0
+    return math.sin(x)

@@ -47,6 +47,9 @@ CASES = [
     (c.reassign_many_times, (0.4,)),
     (c.non_differentiable_values, (0.7, 1)), (c.non_differentiable_values, (0.7, 0)),
     (c.loop_with_branch, (0.8, 7)), (c.loop_with_branch, (0.8, 0)),
+    (c.constant_in_one_branch_loop_in_the_other, (0.16, 1)),
+    (c.constant_in_one_branch_loop_in_the_other, (0.16, 0)),
+    (c.constant_in_one_branch_loop_in_the_other, (0.16, -1)),
 ]
 
 

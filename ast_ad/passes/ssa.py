@@ -300,8 +300,11 @@ def _coalesce_entry_copies(func: gast.FunctionDef) -> None:
         for stmt in stmts:
             if anno.getanno(stmt, "phi") == "entry":
                 header, entry = stmt.targets[0].id, stmt.value.id
+                # (the header stored only here and by the backedge: a header that is also
+                # an if's merge name is stored in the other branch, and there the entry's
+                # name would be overwritten before the backward pass reads its adjoint)
                 if loads[entry] == 1 and (stores[entry] == 1 or entry in params) \
-                        and stores[entry] + (entry in params) == 1 \
+                        and stores[entry] + (entry in params) == 1 and stores[header] == 2 \
                         and (entry in params or _result_unread(values.get(entry))):
                     mapping[header] = entry
                     continue
