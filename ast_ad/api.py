@@ -413,6 +413,16 @@ class _Transformed:
         check_differentiable(value, i, self.params[i].name, self.fun, self.location)
 
 
+Transformed = _Transformed  # transforms builds the Jacobians' states on it
+
+
+def dispatcher_of(state: _Transformed):
+    """The function with the user's signature that runs `state`'s code (see _dispatcher)."""
+    dispatch = _dispatcher(state)
+    functools.update_wrapper(dispatch, state.fun)
+    return dispatch
+
+
 def raise_own_error(generated, args, kwargs) -> None:
     """When differentiating generated code fails, the ADError it raises when run (grad of a
     vector output) says more: raise that one, if any."""

@@ -14,14 +14,16 @@ from .api import (
     check_argnums,
     check_array_class,
     check_differentiable,
+    Transformed,
     check_no_container,
+    dispatcher_of,
     grad,
     raise_own_error,
 )
 from .arraytypes import is_dask, is_protocol_array
 from .compile import compile_function, note_user_line
 from .context import Options
-from .errors import ADError, Location, NonScalarOutputError
+from .errors import ADError, Location, NonScalarOutputError, VectorModeError
 from .pipeline import check
 from .runtime import output_problem
 from .source import describe, get_source
@@ -29,7 +31,8 @@ from .trees import is_container, paths, tree_flatten, tree_structure, tree_unfla
 from .values import array_info, kind_of_value, of_arguments
 
 
-def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None):
+def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None, *,
+             is_tuple: bool = True):
     """The generated functions for `fun` (or for the code ast-ad made for it) at these values
     (`self_class`: see Options)."""
     state = getattr(fun, "__ast_ad__", None)
@@ -43,7 +46,7 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None):
     items = of_arguments(values, arrays)
     lazy = any(map(is_dask, values))
     key = (mode, argnums, kinds, arrays, items, lazy, getattr(target, "__code__", None),
-           self_class)
+           self_class, is_tuple)
     with cache.LOCK:
         found = cache.lookup(target, "transforms", key)  # None if what it assumed changed
         if found is not None:
@@ -58,7 +61,7 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None):
         for i in argnums:
             check_differentiable(values[i], i, names[i], fun, src.location)
         try:
-            functions = compile_function(src, Options(mode, argnums, True, kinds, arrays,
+            functions = compile_function(src, Options(mode, argnums, is_tuple, kinds, arrays,
                                                       values=items, lazy=lazy,
                                                       self_class=self_class))
         except ADError:
@@ -266,12 +269,19 @@ def _outputs(value):
 
 
 def jacfwd(fun, argnums=0):
-    """The Jacobian of `fun` by forward mode: one jvp per input element.
+    """The Jacobian of `fun` by forward mode.
 
     The result has shape output.shape + input.shape (a tuple over argnums for a
-    tuple argnums, over outputs for a tuple-valued function).
+    tuple argnums, over outputs for a tuple-valued function). One call of one
+    generated function carries every direction (vector mode, docs/vector_mode.md);
+    where a tangent rule cannot be batched, one jvp per input element.
     """
     nums, is_tuple = _checked_argnums(fun, argnums)
+    return _vector_transformation(fun, fun, nums, is_tuple, argnums, "jacfwd")
+
+
+def _jacfwd_loop(fun, nums, is_tuple):
+    """The Jacobian one forward pass per input element (what vector mode falls back to)."""
 
     @_noted
     def jacobian_fn(*args):
@@ -306,6 +316,78 @@ def jacfwd(fun, argnums=0):
             per_output.append(tuple(parts) if is_tuple else parts[0])
         return rebuild(per_output)
 
+    return jacobian_fn
+
+
+class _VectorState(Transformed):
+    """jacfwd(f), hessian(f), jacobian(f): per argument kinds and shapes, the generated
+    vector-mode function (the Jacobian in one call), or the per-direction loop where vector
+    mode does not apply (`why` says why: a rule it cannot batch, a container...)."""
+
+    def __init__(self, fun, target, argnums, kind: str):
+        super().__init__(fun, "jacfwd", argnums)
+        self.target = target  # what is differentiated: fun, or grad(fun) for a Hessian
+        self.kind = kind
+        self.why = None
+
+    def _compile_for(self, args, kwargs):
+        values = _with_defaults(self.fun, args)
+        for i in self.argnums:
+            if i < len(values):
+                self.check_argument(i, values[i])
+        generated, why = self.vector_function(values) if not kwargs else (None, "keywords")
+        self.why = why
+        if generated is None:
+            generated = self.loop()
+        self.latest = generated
+        arrays = tuple(array_info(v) for v in values)
+        checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
+                       if arrays[i] is not None)
+        if not any(is_container(v) for v in values):
+            self.table[tuple(map(type, values))] = (generated, checks)
+        self.remember(values, generated, arrays)
+        return generated
+
+    def vector_function(self, values):
+        """(the generated vector-mode function, None) or (None, why not)."""
+        nums = self.argnums
+        if any(is_container(v) or is_protocol_array(v) and not isinstance(v, np.ndarray)
+               for v in values):
+            return None, "a container or a non-NumPy array argument"
+        try:
+            (fn,) = _compile(self.target, "vector", nums, values, is_tuple=self.argnums_is_tuple)
+        except VectorModeError as error:
+            return None, str(error.message if hasattr(error, "message") else error)
+        except ADError as error:  # the per-direction path raises it where the user sees it
+            return None, str(error)
+        if self.kind == "jacobian":
+            inputs = sum(_size(values[i]) for i in nums)
+            forward = _compile(self.fun, "vjp", nums, values)[0]
+            outputs = sum(_size(o) for o in _outputs(forward(*values)[0])[0])
+            if outputs < inputs:
+                return None, "fewer outputs than inputs: reverse mode"
+        return fn, None
+
+    def loop(self):
+        nums, is_tuple = self.argnums, self.argnums_is_tuple
+        if self.kind == "hessian":
+            return _jacfwd_loop(self.target, nums, is_tuple)
+        if self.kind == "jacobian":
+            return _jacobian_choice(self.fun, nums, is_tuple)
+        return _jacfwd_loop(self.fun, nums, is_tuple)
+
+    def compile_options(self, options: Options):
+        raise ADError(f"{describe(self.fun)}: give example arguments to see the code of its "
+                      f"{self.kind}", hint="ast_ad.generated_source(f, *args, mode='hessian')")
+
+
+def _vector_transformation(fun, target, nums, is_tuple, argnums, kind: str):
+    try:
+        state = _VectorState(fun, target, argnums, kind)
+    except ADError as error:
+        raise error.with_traceback(None) from None
+    jacobian_fn = dispatcher_of(state)
+    jacobian_fn.__ast_ad_jacobian__ = state
     return jacobian_fn
 
 
@@ -358,9 +440,13 @@ def _float_array(value):
 
 
 def jacobian(fun, argnums=0):
-    """The Jacobian, by forward mode when there are fewer inputs than outputs, else reverse."""
+    """The Jacobian, by forward mode (vector mode: one call) when there are no more inputs
+    than outputs, else by reverse mode."""
     nums, is_tuple = _checked_argnums(fun, argnums)
+    return _vector_transformation(fun, fun, nums, is_tuple, argnums, "jacobian")
 
+
+def _jacobian_choice(fun, nums, is_tuple):
     @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
@@ -376,7 +462,7 @@ def jacobian(fun, argnums=0):
         outputs, _ = _outputs(value)
         if sum(_size(o) for o in outputs) <= inputs:
             return _jacrev_at(fun, nums, is_tuple, args, prepared)
-        return jacfwd(fun, argnums)(*args)
+        return _jacfwd_loop(fun, nums, is_tuple)(*args)
 
     return jacobian_fn
 
@@ -425,8 +511,41 @@ def _tree_jacobian(fun, nums, is_tuple, args):
 
 
 def hessian(fun, argnums=0):
-    """The Hessian of a scalar function: forward mode over the generated gradient code."""
-    return jacfwd(grad(fun, argnums), argnums)
+    """The Hessian of a scalar function: forward mode over the generated gradient code,
+    every direction in one call (vector mode, docs/vector_mode.md)."""
+    nums, is_tuple = _checked_argnums(fun, argnums)
+    return _vector_transformation(fun, grad(fun, argnums), nums, is_tuple, argnums, "hessian")
+
+
+def hvp(fun, argnums=0):
+    """hvp(f)(*args, v): the Hessian of f at args times v, in one forward-over-reverse pass
+    (the jvp of f's generated gradient in the direction v). v has the shape of the argument
+    argnums names (a tuple of them for a tuple argnums)."""
+    nums, is_tuple = _checked_argnums(fun, argnums)
+    gradient = grad(fun, argnums)
+
+    @_noted
+    def hvp_fn(*args):
+        if not args:
+            raise ADError("hvp needs the arguments of the function, then the vector v")
+        *primals, v = args
+        primals = _with_defaults(fun, primals)
+        given = tuple(v) if is_tuple else (v,)
+        if len(given) != len(nums):
+            raise ADError(f"hvp got {len(given)} vector(s) for {len(nums)} argument(s)",
+                          hint="give one vector per argument in argnums, as a tuple")
+        vectors = dict(zip(nums, given))
+        tangents = tuple(vectors[i] if i in vectors else _zero_like(p)
+                         for i, p in enumerate(primals))
+        return jvp(gradient, primals, tangents)[1]
+
+    return hvp_fn
+
+
+def _zero_like(value):
+    if isinstance(value, np.ndarray):
+        return np.zeros(value.shape)
+    return 0.0 if isinstance(value, (float, np.floating)) else value
 
 
 def _size(x) -> int:
