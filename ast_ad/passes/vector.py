@@ -357,6 +357,27 @@ class _Stacked(_Vector):
 
     # -- statements ------------------------------------------------------------------
 
+    def assign(self, stmt, target: str) -> list:
+        self.shape_only(stmt)
+        return super().assign(stmt, target)
+
+    def shape_only(self, stmt) -> None:
+        """np.full_like(e, c) of an expression e of known shape and dtype (the seed of a
+        sum's adjoint in a generated gradient) is np.full(shape, c): e is not computed."""
+        value = stmt.value
+        if not (isinstance(value, gast.Call) and self._object(value.func) is np.full_like
+                and len(value.args) == 2 and not value.keywords
+                and isinstance(value.args[1], gast.Constant)):
+            return
+        found = self.value(value.args[0])
+        if found.kind != ARRAY or found.dtype is None or found.shape is None \
+                or any(not isinstance(d, int) for d in found.shape):
+            return
+        keywords = [] if found.dtype == np.float64 else [gast.keyword(
+            arg="dtype", value=self.numpy(found.dtype.name))]
+        stmt.value = gast.Call(func=self.numpy("full"), args=[
+            _shape_node(tuple(found.shape)), value.args[1]], keywords=keywords)
+
     def define(self, target: str, tangent, stmt):
         if is_symbolic_zero(tangent):
             tangent = symbolic_zero(name(target))
@@ -408,6 +429,7 @@ class _Stacked(_Vector):
             diagonal = self.diagonal(node)
             if diagonal is not None:
                 return diagonal, True
+            node = self.grouped(node)
             if isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)):
                 node.left, node.right = self.elementwise([node.left, node.right])
                 return node, True
@@ -443,6 +465,23 @@ class _Stacked(_Vector):
             new, has = self.batched(operand)
             out.append(_lift(new, r, rank) if has else new)
         return out
+
+    def grouped(self, node):
+        """dt * 2 * t2 as dt * (2 * t2): one operation on the batch instead of two."""
+        factors, spine = [], node
+        while isinstance(spine, gast.BinOp) and isinstance(spine.op, gast.Mult):
+            factors.append(spine.right)
+            spine = spine.left
+        factors.append(spine)
+        factors.reverse()
+        held = [f for f in factors if self.holds(f)]
+        others = [f for f in factors if not self.holds(f)]
+        if len(held) != 1 or len(others) < 2:
+            return node
+        product = others[0]
+        for f in others[1:]:
+            product = gast.BinOp(left=product, op=gast.Mult(), right=f)
+        return gast.BinOp(left=held[0], op=gast.Mult(), right=product)
 
     def diagonal(self, node):
         """I * v * w (a product with the identity tangent and 1-D factors): np.diag(v * w)."""
