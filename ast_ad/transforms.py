@@ -11,10 +11,10 @@ import numpy as np
 
 from . import cache
 from .api import (
+    Transformed,
     check_argnums,
     check_array_class,
     check_differentiable,
-    Transformed,
     check_no_container,
     dispatcher_of,
     grad,
@@ -583,22 +583,32 @@ def _signature_params(fun):
 def generated_source(fun, *args, mode: str = "jvp", argnums=None, trace: bool = False) -> str:
     """The code ast-ad generates for `fun` at arguments like `args`, as text.
 
-    mode: "jvp" (forward mode), "vjp", "grad", "value_and_grad", or "hessian"
-    (forward mode over the generated gradient). argnums defaults to every float
-    argument; `trace=True` keeps one primitive per line.
+    mode: "jvp" (forward mode), "vjp", "grad", "value_and_grad", "hessian" (forward mode
+    over the generated gradient: every direction in one function, vector mode, where it
+    applies, else the jvp) or "jacfwd" (the Jacobian in vector mode, else the jvp).
+    argnums defaults to every float argument; `trace=True` keeps one primitive per line.
     """
     nums = _float_positions(fun, args) if argnums is None else \
         (argnums if isinstance(argnums, tuple) else (argnums,))
-    if mode not in ("jvp", "vjp", "grad", "value_and_grad", "hessian"):
+    if mode not in ("jvp", "vjp", "grad", "value_and_grad", "hessian", "jacfwd"):
         raise ADError(f"unknown mode {mode!r}",
-                      hint="use jvp, vjp, grad, value_and_grad or hessian")
+                      hint="use jvp, vjp, grad, value_and_grad, hessian or jacfwd")
     kinds = tuple(kind_of_value(v) for v in args)
     arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None for v in args)
+    items = of_arguments(args, arrays)
     src = get_source(fun)
     check(src)
+    is_tuple = True if mode in ("jvp", "vjp") or len(nums) > 1 else False
     if mode == "hessian":
-        gradient = compile_function(src, Options("grad", nums, True, kinds, arrays))[0]
-        src, mode = get_source(gradient), "jvp"
+        gradient = compile_function(src, Options("grad", nums, is_tuple, kinds, arrays,
+                                                  values=items))[0]
+        src, mode = get_source(gradient), "jacfwd"
+    if mode == "jacfwd":
+        try:
+            return compile_function(src, Options("vector", nums, is_tuple, kinds, arrays,
+                                                 trace=trace, values=items))[0].__ast_ad_source__
+        except VectorModeError:
+            mode = "jvp"
     options = Options(mode, nums, True if mode in ("jvp", "vjp") or len(nums) > 1 else False,
-                      kinds, arrays, trace=trace, values=of_arguments(args, arrays))
+                      kinds, arrays, trace=trace, values=items)
     return compile_function(src, options)[0].__ast_ad_source__

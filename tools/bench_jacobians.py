@@ -154,7 +154,7 @@ def check(d: Derivative, found: dict, eps: float = 1e-6) -> None:
     for i in nums:
         x = np.asarray(d.args[i], dtype=float)
         for j in range(x.size):
-            def moved(step):
+            def moved(step, x=x, j=j, i=i):
                 y = x.copy()
                 y.flat[j] += step
                 args = list(d.args)

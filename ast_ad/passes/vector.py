@@ -169,18 +169,27 @@ class _Unrolled(_Vector):
         self.names: dict = {}
         self.known: dict = {}  # (name, k) -> a float its tangent always is, or None for 0
         self.constants: dict = {}  # placeholder name -> float
-        counts = Counter(t for s in walk_statements(func.body) if (t := target_name(s)))
+        counts = Counter(n.id for n in nodes_of(gast.Module(body=func.body, type_ignores=[]),
+                                                gast.Name) if isinstance(n.ctx, gast.Store))
         phis = {target_name(s) for s in walk_statements(func.body) if anno.getanno(s, "phi")}
-        self.single = {v for v, c in counts.items() if c == 1} - phis
-        self.single |= set(self.params)
+        # Names assigned once (a parameter: never), whose tangents are the same wherever
+        # they are read: a constant tangent (a seed, 0) is folded into the code reading it.
+        self.single = {v for v, c in counts.items() if c == 1} - phis - set(self.params)
+        self.single |= {p for p in self.params if counts[p] == 0}
 
     def prologue(self) -> list:
         starts = {p: start for p, start, _ in self.inputs}
+        body = []
         for p in self.params:
             if p in self.varied:
                 for k in range(self.n):
-                    self.known[(p, k)] = 1.0 if starts.get(p) == k else None
-        return []
+                    seed = 1.0 if starts.get(p) == k else None
+                    if p in self.single:
+                        self.known[(p, k)] = seed
+                    else:  # a parameter the code assigns again (a loop's carried value)
+                        self.k = k
+                        body.append(assign(self.tangent(p), const(seed or 0.0)))
+        return body
 
     def tangent(self, var: str) -> str:
         key = (var, self.k)
@@ -569,6 +578,17 @@ class _Stacked(_Vector):
             if self.rank(args[0]) < 2:
                 return inner
             return call(self.numpy("swapaxes"), [inner, const(1), const(2)])
+        if fn is np.outer and len(args) == 2 and not node.keywords \
+                and self.rank(args[0]) == self.rank(args[1]) == 1:
+            (a, ha), (b, hb) = self.batched(args[0]), self.batched(args[1])
+            if ha and not hb:  # da[:, :, None] * b
+                return gast.BinOp(left=gast.Subscript(value=a, slice=gast.Tuple(
+                    elts=[_all(), _all(), const(None)], ctx=gast.Load()), ctx=gast.Load()),
+                    op=gast.Mult(), right=b)
+            if hb and not ha:  # a[:, None] * db[:, None, :]
+                return gast.BinOp(left=gast.Subscript(value=a, slice=gast.Tuple(
+                    elts=[_all(), const(None)], ctx=gast.Load()), ctx=gast.Load()),
+                    op=gast.Mult(), right=_lift(b, 1, 2))
         if fn is np.dot and len(args) == 2 and not node.keywords \
                 and max(self.rank(args[0]), self.rank(args[1])) <= 2 \
                 and min(self.rank(args[0]), self.rank(args[1])) >= 1:
