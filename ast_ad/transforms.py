@@ -355,6 +355,8 @@ class _VectorState(Transformed):
                for v in values):
             return None, "a container or a non-NumPy array argument"
         try:
+            if self.kind == "jacrev":
+                return _jacrev_vector(self.fun, nums, self.argnums_is_tuple, values), None
             (fn,) = _compile(self.target, "vector", nums, values, is_tuple=self.argnums_is_tuple)
         except VectorModeError as error:
             return None, str(error.message if hasattr(error, "message") else error)
@@ -374,6 +376,8 @@ class _VectorState(Transformed):
             return _jacfwd_loop(self.target, nums, is_tuple)
         if self.kind == "jacobian":
             return _jacobian_choice(self.fun, nums, is_tuple)
+        if self.kind == "jacrev":
+            return _jacrev_loop(self.fun, nums, is_tuple)
         return _jacfwd_loop(self.fun, nums, is_tuple)
 
     def compile_options(self, options: Options):
@@ -392,15 +396,59 @@ def _vector_transformation(fun, target, nums, is_tuple, argnums, kind: str):
 
 
 def jacrev(fun, argnums=0):
-    """The Jacobian of `fun` by reverse mode: one backward pass per output element."""
+    """The Jacobian of `fun` by reverse mode: the forward pass, then every output element's
+    backward pass at once (vector mode over the generated backward function, which is
+    linear in its cotangent); where that does not apply, one backward pass per element."""
     nums, is_tuple = _checked_argnums(fun, argnums)
+    return _vector_transformation(fun, fun, nums, is_tuple, argnums, "jacrev")
 
+
+def _jacrev_loop(fun, nums, is_tuple):
     @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
         if any(is_container(args[i]) for i in nums):
             return _tree_jacobian(fun, nums, is_tuple, args)
         return _jacrev_at(fun, nums, is_tuple, args)
+
+    return jacobian_fn
+
+
+def _jacrev_vector(fun, nums, is_tuple, values):
+    """jacrev at arguments like `values` with one backward call for all the cotangents: the
+    forward pass, then the vector-mode Jacobian of the backward function with respect to
+    its cotangent (each block has the inputs' axes first: moved behind the output's).
+    VectorModeError if it does not apply (a tuple output, a backward pass that pops what
+    it saved)."""
+    forward, backward = _compile(fun, "vjp", nums, values)
+    value, saved = forward(*values)
+    _check_output(fun, "jacrev", value, True)
+    if isinstance(value, tuple) or getattr(backward, "__ast_ad_mutated__", ()):
+        raise VectorModeError("vector mode takes reverse-mode Jacobians of one output whose "
+                              "backward pass keeps what it saved")
+    cotangent = np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+    rows = _compile(backward, "vector", (1,), (saved, cotangent), is_tuple=False)[0]
+    made = [forward, rows, getattr(forward, "__ast_ad_deps__", ())]
+    out_ndim = np.ndim(value)
+
+    @_noted
+    def jacobian_fn(*args):
+        args = _with_defaults(fun, args)
+        forward, rows, deps = made
+        if not cache.all_hold(deps):  # a global the code reads was rebound: generate again
+            forward, backward = _compile(fun, "vjp", nums, args)
+            value, saved = forward(*args)
+            _check_output(fun, "jacrev", value, True)
+            rows = _compile(backward, "vector", (1,), (saved, cotangent), is_tuple=False)[0]
+            made[:] = [forward, rows, getattr(forward, "__ast_ad_deps__", ())]
+        value, saved = forward(*args)
+        blocks = rows(saved, cotangent)
+        parts = []
+        for block in blocks:
+            in_ndim = np.ndim(block) - out_ndim
+            parts.append(block if not in_ndim or not out_ndim else np.transpose(
+                block, tuple(range(in_ndim, in_ndim + out_ndim)) + tuple(range(in_ndim))))
+        return tuple(parts) if is_tuple else parts[0]
 
     return jacobian_fn
 

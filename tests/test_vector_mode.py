@@ -205,3 +205,41 @@ def test_cli_shows_the_vector_function(capsys):
     assert cli.main(["show", path, "-f", "tanh_cubic", "--mode", "jacfwd", "--argnums", "0",
                      "--at", "[1.0, 2.0], [[1.0, 0.0], [0.0, 2.0]]"]) == 0
     assert "def tanh_cubic_jacfwd(x, A):" in capsys.readouterr().out
+
+
+REVERSE = [
+    (vc.tanh_cubic, 0, (rng.normal(size=6), rng.normal(size=(6, 6))), True),
+    (vc.tanh_cubic, (0, 1), (rng.normal(size=3), rng.normal(size=(3, 3))), True),
+    (vc.model, 0, (np.array([2.5, 1.3, 0.5]), np.linspace(0.0, 4.0, 7)), True),
+    (vc.matrix_map, 0, (rng.normal(size=(3, 3)), rng.normal(size=3)), False),
+    (vc.rosenbrock, 0, (rng.normal(size=4),), False),
+]
+
+
+@pytest.mark.parametrize("fun, argnums, args, vector", REVERSE,
+                         ids=[f"{f.__name__}-{i}" for i, (f, _, _, _) in enumerate(REVERSE)])
+def test_jacrev_in_one_backward_call(fun, argnums, args, vector):
+    made = ast_ad.jacrev(fun, argnums)
+    got = made(*args)
+    assert (state_of(made).why is None) == vector, state_of(made).why
+    nums, is_tuple = (argnums, True) if isinstance(argnums, tuple) else ((argnums,), False)
+    expected = transforms._jacrev_loop(fun, nums, is_tuple)(*args)
+    for g, e, i in zip(got if is_tuple else (got,), expected if is_tuple else (expected,), nums):
+        assert np.shape(g) == np.shape(e)
+        close(g, e)
+        close(g, jacobian_by_differences(fun, args, i), rtol=1e-5, atol=1e-6)
+    again = made(*args)  # the forward pass runs on every call
+    for g, a in zip(got if is_tuple else (got,), again if is_tuple else (again,)):
+        close(a, g)
+
+
+def test_jacrev_follows_a_rebound_global():
+    x, A = rng.normal(size=3), rng.normal(size=(3, 3))
+    made = ast_ad.jacrev(vc.scaled)
+    first = made(x, A)
+    old = vc.SCALE
+    try:
+        vc.SCALE = 3.0
+        close(made(x, A), first * 3.0 / old)
+    finally:
+        vc.SCALE = old

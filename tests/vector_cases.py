@@ -77,3 +77,10 @@ def vector_valued(x):
 def model(params, t):
     a, b, c = params[0], params[1], params[2]
     return a * np.exp(-b * t) + c
+
+
+SCALE = 2.0
+
+
+def scaled(x, A):
+    return SCALE * np.tanh(A @ x)

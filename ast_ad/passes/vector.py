@@ -49,6 +49,7 @@ from ..syntax import (
     walk_statements,
 )
 from ..values import ARRAY, OTHER, SCALAR
+from .facts import Facts
 from .forward import Forward, is_symbolic_zero, symbolic_zero
 
 # Floats: at most this many directions as separate variables (beyond, arrays of n).
@@ -301,7 +302,7 @@ class _Stacked(_Vector):
         super().__init__(ctx, func, inputs, n)
         # The tangent of a single 1-D input is the identity: I @ M is M, I * v is diag(v).
         self.identity = {self.tangent(p) for p, _, shape in inputs
-                         if len(inputs) == 1 and len(shape) == 1}
+                         if len(inputs) == 1 and len(shape) == 1 and p not in self.written}
 
     def is_identity(self, node) -> bool:
         return isinstance(node, gast.Name) and node.id in self.identity
@@ -438,7 +439,6 @@ class _Stacked(_Vector):
             diagonal = self.diagonal(node)
             if diagonal is not None:
                 return diagonal, True
-            node = self.grouped(node)
             if isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)):
                 node.left, node.right = self.elementwise([node.left, node.right])
                 return node, True
@@ -475,23 +475,6 @@ class _Stacked(_Vector):
             out.append(_lift(new, r, rank) if has else new)
         return out
 
-    def grouped(self, node):
-        """dt * 2 * t2 as dt * (2 * t2): one operation on the batch instead of two."""
-        factors, spine = [], node
-        while isinstance(spine, gast.BinOp) and isinstance(spine.op, gast.Mult):
-            factors.append(spine.right)
-            spine = spine.left
-        factors.append(spine)
-        factors.reverse()
-        held = [f for f in factors if self.holds(f)]
-        others = [f for f in factors if not self.holds(f)]
-        if len(held) != 1 or len(others) < 2:
-            return node
-        product = others[0]
-        for f in others[1:]:
-            product = gast.BinOp(left=product, op=gast.Mult(), right=f)
-        return gast.BinOp(left=held[0], op=gast.Mult(), right=product)
-
     def diagonal(self, node):
         """I * v * w (a product with the identity tangent and 1-D factors): np.diag(v * w)."""
         factors, spine = [], node
@@ -504,8 +487,9 @@ class _Stacked(_Vector):
         if len(seeds) != 1 or not others or any(self.holds(f) for f in others):
             return None
         ranks = [self.rank(f) for f in others]
-        if max(ranks) != 1 or self.static(node) != (self.n,):
-            return None
+        if max(ranks) != 1 or self.static(node) != (self.n,) \
+                or not any(r == 1 and self.static(f) == (self.n,) for f, r in zip(others, ranks)):
+            return None  # (the product must have n entries: np.diag of one would be 1x1)
         product = others[0]
         for f in others[1:]:
             product = gast.BinOp(left=product, op=gast.Mult(), right=f)
@@ -514,9 +498,9 @@ class _Stacked(_Vector):
     def matmul(self, left, right, node):
         ra, rb = self.rank(left), self.rank(right)
         (a, ha), (b, hb) = self.batched(left), self.batched(right)
-        if self.is_identity(a) and not hb and ra == 1:
+        if self.is_identity(a) and not hb and ra == 1 and rb <= 2:
             return b  # I @ M
-        if self.is_identity(b) and not ha and rb == 1:
+        if self.is_identity(b) and not ha and rb == 1 and ra <= 2:
             return a if ra == 1 else gast.Attribute(value=a, attr="T", ctx=gast.Load())
         if ha and not hb and (ra == 1 and rb <= 2 or ra >= 2 and ra >= rb):
             return gast.BinOp(left=a, op=gast.MatMult(), right=b)
@@ -533,10 +517,15 @@ class _Stacked(_Vector):
     def batched_index(self, base, primal, index, ctx):
         """base[:, index]: the same items of every direction."""
         elts = list(index.elts) if isinstance(index, gast.Tuple) else [index]
-        advanced = sum(1 for e in elts if isinstance(e, (gast.List, gast.ListComp))
-                       or not isinstance(e, (gast.Slice, gast.Constant))
-                       and self.value(e).kind != SCALAR)
-        if advanced > 1:  # x[i, j] of two index arrays: their axes would not stay in place
+        arrays = sum(1 for e in elts if isinstance(e, (gast.List, gast.ListComp))
+                     or not isinstance(e, (gast.Slice, gast.Constant))
+                     and self.value(e).kind != SCALAR)
+        numbers = sum(1 for e in elts if not isinstance(e, gast.Slice) and (
+            isinstance(e, gast.Constant) and isinstance(e.value, int)
+            or not isinstance(e, gast.Constant) and self.value(e).kind == SCALAR))
+        if arrays > 1 or arrays and numbers:
+            # x[i, j] or x[i, :, 0] with an index array: NumPy moves the broadcast axes of
+            # indices it does not see side by side to the front, ahead of the batch axis
             raise self.unbatchable(gast.Subscript(value=primal, slice=index, ctx=gast.Load()))
         return gast.Subscript(value=base, slice=gast.Tuple(
             elts=[_all()] + [clone(e) for e in elts], ctx=gast.Load()), ctx=ctx)
@@ -692,3 +681,94 @@ def _lift(node, have: int, want: int):
 
 def _shape_node(shape: tuple) -> gast.Tuple:
     return gast.Tuple(elts=[const(d) for d in shape], ctx=gast.Load())
+
+
+def finish_vector(func: gast.FunctionDef, ctx: Context) -> None:
+    """Once the code is simplified (run by the inplace pass): `dbx[:, :-1] = dbx[:, :-1] + c`
+    becomes `dbx[:, :-1] += c` (NumPy reads the items, adds and writes them back, as the
+    statement did, without a temporary of the sum), and a product of a tangent and several
+    values multiplies the values first (`dt * -2 * t2` -> `dt * (-2 * t2)`: one operation
+    on the batch, not two)."""
+    tangents = set(ctx.primal_of)
+    replaced = {}
+    facts = Facts(ctx)
+    for stmt in walk_statements(func.body):
+        if isinstance(stmt, (gast.Assign, gast.AugAssign)):
+            stmt.value = _grouped(_diagonal_products(stmt.value, facts), tangents)
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Subscript)
+                and isinstance(stmt.targets[0].value, gast.Name)
+                and stmt.targets[0].value.id in tangents
+                and isinstance(stmt.value, gast.BinOp)
+                and isinstance(stmt.value.op, (gast.Add, gast.Sub))):
+            continue
+        target, value = stmt.targets[0], stmt.value
+        if gast.dump(value.left) != gast.dump(gast.Subscript(
+                value=target.value, slice=target.slice, ctx=gast.Load())) \
+                or target.value.id in {n.id for n in nodes_of(value.right, gast.Name)}:
+            continue
+        augmented = gast.AugAssign(target=target, op=value.op, value=value.right)
+        anno.copyanno(stmt, augmented)
+        replaced[id(stmt)] = augmented
+    if replaced:
+        _replace(func.body, replaced)
+
+
+def _diagonal_products(node, facts):
+    """np.diag(v) @ B of a vector v and a matrix B is v[:, None] * B (no matrix product)."""
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, gast.AST):
+            setattr(node, field, _diagonal_products(value, facts))
+        elif isinstance(value, list):
+            setattr(node, field, [_diagonal_products(v, facts) if isinstance(v, gast.AST)
+                                  else v for v in value])
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult) \
+            and isinstance(node.left, gast.Call) and facts._object(node.left.func) is np.diag \
+            and len(node.left.args) == 1 and not node.left.keywords:
+        vector, matrix = facts.value(node.left.args[0]), facts.value(node.right)
+        if vector.kind == ARRAY and vector.shape is not None and len(vector.shape) == 1 \
+                and matrix.kind == ARRAY and matrix.shape is not None \
+                and len(matrix.shape) == 2:
+            return gast.BinOp(left=_lift(node.left.args[0], 0, 1), op=gast.Mult(),
+                              right=node.right)
+    return node
+
+
+def _grouped(node, tangents: set):
+    """Products with one factor holding a tangent: the other factors multiplied first."""
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, gast.AST):
+            setattr(node, field, _grouped(value, tangents))
+        elif isinstance(value, list):
+            setattr(node, field, [_grouped(v, tangents) if isinstance(v, gast.AST) else v
+                                  for v in value])
+    if not (isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult)):
+        return node
+    factors, spine = [], node
+    while isinstance(spine, gast.BinOp) and isinstance(spine.op, gast.Mult):
+        factors.append(spine.right)
+        spine = spine.left
+    factors.append(spine)
+    factors.reverse()
+
+    def holds(f):
+        return any(n.id in tangents for n in nodes_of(f, gast.Name))
+
+    held = [f for f in factors if holds(f)]
+    others = [f for f in factors if not holds(f)]
+    if len(held) != 1 or len(others) < 2:
+        return node
+    product = others[0]
+    for f in others[1:]:
+        product = gast.BinOp(left=product, op=gast.Mult(), right=f)
+    return gast.BinOp(left=held[0], op=gast.Mult(), right=product)
+
+
+def _replace(stmts: list, replaced: dict) -> None:
+    for i, stmt in enumerate(stmts):
+        if id(stmt) in replaced:
+            stmts[i] = replaced[id(stmt)]
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                _replace(inner, replaced)
