@@ -201,7 +201,7 @@ def test_cli_shows_the_vector_function(capsys):
     assert cli.main(["show", path, "-f", "rosenbrock", "--mode", "hessian",
                      "--at", "[1.0, 2.0, 3.0]"]) == 0
     out = capsys.readouterr().out
-    assert "def rosenbrock_hessian(x):" in out and "dx = np.eye(3)" in out
+    assert "def rosenbrock_hessian(x):" in out and "dx = identity3" in out
     assert cli.main(["show", path, "-f", "tanh_cubic", "--mode", "jacfwd", "--argnums", "0",
                      "--at", "[1.0, 2.0], [[1.0, 0.0], [0.0, 2.0]]"]) == 0
     assert "def tanh_cubic_jacfwd(x, A):" in capsys.readouterr().out
@@ -243,3 +243,15 @@ def test_jacrev_follows_a_rebound_global():
         close(made(x, A), first * 3.0 / old)
     finally:
         vc.SCALE = old
+
+
+@pytest.mark.parametrize("transform", [ast_ad.jacfwd, ast_ad.jacrev, ast_ad.jacobian])
+def test_the_jacobian_is_an_array_of_its_own(transform):
+    # I @ A.T is A.T, and the seeds are made once: the result must not be a view of either
+    x, A = np.ones(3), np.arange(9.0).reshape(3, 3)
+    J = transform(vc.linear)(x, A)
+    J[0, 0] = 100.0
+    assert A[0, 0] == 0.0
+    J = transform(vc.same)(x)
+    J[0, 0] = 5.0
+    close(transform(vc.same)(x), np.eye(3))

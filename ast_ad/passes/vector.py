@@ -119,6 +119,7 @@ class _Vector(Forward):
         func.body = self.finish(body) + [final]
         func.args.args = func.args.posonlyargs + func.args.args
         func.args.posonlyargs = []
+        anno.setanno(func, "vector", "unrolled" if isinstance(self, _Unrolled) else "stacked")
         base = self.ctx.src.name  # the Hessian: the Jacobian of the generated f_grad
         hessian = base.endswith("_grad") and hasattr(self.ctx.src.fn, "__ast_ad_source__")
         func.name = self.ctx.namer.fresh(f"{base[:-5]}_hessian" if hessian else f"{base}_jacfwd")
@@ -303,6 +304,7 @@ class _Stacked(_Vector):
         # The tangent of a single 1-D input is the identity: I @ M is M, I * v is diag(v).
         self.identity = {self.tangent(p) for p, _, shape in inputs
                          if len(inputs) == 1 and len(shape) == 1 and p not in self.written}
+        self.ctx.reference(np, "np")  # (so that calls of np.f are recognised: _object)
 
     def is_identity(self, node) -> bool:
         return isinstance(node, gast.Name) and node.id in self.identity
@@ -313,7 +315,12 @@ class _Stacked(_Vector):
     def prologue(self) -> list:
         body = []
         inputs = [p for p, _, _ in self.inputs]
-        eye = call(self.numpy("eye"), [const(self.n)])
+        if any(p in self.written for p in inputs):
+            eye = call(self.numpy("eye"), [const(self.n)])
+        else:  # made once, read-only: a write through a seed's view raises, never corrupts
+            identity = np.eye(self.n)
+            identity.setflags(write=False)
+            eye = self.ctx.reference(identity, f"identity{self.n}")
         if len(self.inputs) > 1:
             seeds = self.ctx.namer.fresh("seeds")
             body.append(assign(seeds, eye))
@@ -373,7 +380,8 @@ class _Stacked(_Vector):
 
     def shape_only(self, stmt) -> None:
         """np.full_like(e, c) of an expression e of known shape and dtype (the seed of a
-        sum's adjoint in a generated gradient) is np.full(shape, c): e is not computed."""
+        sum's adjoint in a generated gradient) is that array, made once when the code is
+        generated: e is not computed."""
         value = stmt.value
         if not (isinstance(value, gast.Call) and self._object(value.func) is np.full_like
                 and len(value.args) == 2 and not value.keywords
@@ -383,10 +391,19 @@ class _Stacked(_Vector):
         if found.kind != ARRAY or found.dtype is None or found.shape is None \
                 or any(not isinstance(d, int) for d in found.shape):
             return
-        keywords = [] if found.dtype == np.float64 else [gast.keyword(
-            arg="dtype", value=self.numpy(found.dtype.name))]
-        stmt.value = gast.Call(func=self.numpy("full"), args=[
-            _shape_node(tuple(found.shape)), value.args[1]], keywords=keywords)
+        fill = value.args[1].value
+        if not isinstance(fill, (int, float)) or isinstance(fill, bool):
+            return
+        array = np.full(tuple(found.shape), fill, dtype=found.dtype)
+        if stmt.targets[0].id in self.written:
+            keywords = [] if found.dtype == np.float64 else [gast.keyword(
+                arg="dtype", value=self.numpy(found.dtype.name))]
+            stmt.value = gast.Call(func=self.numpy("full"), args=[
+                _shape_node(tuple(found.shape)), value.args[1]], keywords=keywords)
+            return
+        # Made once, read-only (a write into it raises, never changes the next call's).
+        array.setflags(write=False)
+        stmt.value = self.ctx.reference(array, "ones" if fill == 1 else "filled")
 
     def define(self, target: str, tangent, stmt):
         if is_symbolic_zero(tangent):
@@ -692,9 +709,11 @@ def finish_vector(func: gast.FunctionDef, ctx: Context) -> None:
     tangents = set(ctx.primal_of)
     replaced = {}
     facts = Facts(ctx)
+    folder = _Constants(func, ctx)
     for stmt in walk_statements(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)):
-            stmt.value = _grouped(_diagonal_products(stmt.value, facts), tangents)
+            stmt.value = _grouped(_diagonal_products(folder.fold(stmt.value), facts), tangents)
+            folder.learn(stmt)
         if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], gast.Subscript)
                 and isinstance(stmt.targets[0].value, gast.Name)
@@ -712,6 +731,110 @@ def finish_vector(func: gast.FunctionDef, ctx: Context) -> None:
         replaced[id(stmt)] = augmented
     if replaced:
         _replace(func.body, replaced)
+    _owned_result(func, ctx)
+
+
+def _owned_result(func: gast.FunctionDef, ctx: Context) -> None:
+    """The Jacobian returned is an array of its own: a block that may be a view of an
+    argument (I @ A.T is A.T) or of a seed is copied."""
+    ret = func.body[-1]
+    if anno.getanno(func, "vector") != "stacked" or not isinstance(ret, gast.Return):
+        return  # (floats are values of their own)
+    facts = Facts(ctx)
+    defined: dict = {}
+    for stmt in walk_statements(func.body):
+        target = target_name(stmt)
+        if target is not None:
+            defined.setdefault(target, []).append(stmt.value)
+
+    def fresh(value) -> bool:
+        if isinstance(value, gast.BinOp) or isinstance(value, gast.UnaryOp) \
+                and isinstance(value.op, gast.USub):
+            return True
+        if isinstance(value, gast.Call):
+            return facts._object(value.func) in (np.zeros, np.diag, np.eye, runtime.copy_of)
+        return False
+
+    def owned(block):
+        base = block
+        while True:
+            if isinstance(base, gast.Attribute) and base.attr == "T":
+                base = base.value
+            elif isinstance(base, gast.Subscript):
+                base = base.value
+            elif isinstance(base, gast.Call) and isinstance(base.func, gast.Attribute) \
+                    and base.func.attr == "reshape":
+                base = base.func.value
+            elif isinstance(base, gast.Call) and base.args \
+                    and facts._object(base.func) is np.moveaxis:
+                base = base.args[0]
+            else:
+                break
+        if fresh(base) or isinstance(base, gast.Name) and defined.get(base.id) \
+                and all(fresh(v) for v in defined[base.id]):
+            return block
+        return call(gast.Attribute(value=ctx.reference(np, "np"), attr="array",
+                                   ctx=gast.Load()), [block])
+
+    def visit(node):
+        if isinstance(node, gast.Tuple):
+            node.elts = [visit(e) for e in node.elts]
+            return node
+        return owned(node)
+
+    ret.value = visit(ret.value)
+
+
+class _Constants:
+    """Arithmetic on the arrays vector mode made once (read-only, see `shape_only`) and on
+    literals, done once when the code is generated: `t16 = ones * 100.0 * 2`."""
+
+    def __init__(self, func: gast.FunctionDef, ctx: Context):
+        self.ctx = ctx
+        self.stores = Counter(n.id for n in nodes_of(gast.Module(body=func.body, type_ignores=[]),
+                                                     gast.Name) if isinstance(n.ctx, gast.Store))
+        self.known: dict = {}  # a local assigned once -> its constant array
+
+    def value(self, node):
+        if isinstance(node, gast.Constant) and type(node.value) in (int, float):
+            return node.value
+        if isinstance(node, gast.Name):
+            if node.id in self.known:
+                return self.known[node.id]
+            found = self.ctx.injected.get(node.id)
+            if isinstance(found, np.ndarray) and not found.flags.writeable:
+                return found
+        return None
+
+    def fold(self, node):
+        if isinstance(node, gast.BinOp) and isinstance(node.op, tuple(_FOLDED)):
+            node.left, node.right = self.fold(node.left), self.fold(node.right)
+            a, b = self.value(node.left), self.value(node.right)
+            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                if a is not None and b is not None:
+                    with np.errstate(all="ignore"):
+                        result = np.asarray(_FOLDED[type(node.op)](a, b))
+                    result.setflags(write=False)
+                    return self.ctx.reference(result, "constant")
+            return node
+        for field, value in gast.iter_fields(node):
+            if isinstance(value, gast.AST):
+                setattr(node, field, self.fold(value))
+            elif isinstance(value, list):
+                setattr(node, field, [self.fold(v) if isinstance(v, gast.AST) else v
+                                      for v in value])
+        return node
+
+    def learn(self, stmt) -> None:
+        target = target_name(stmt)
+        if target is not None and self.stores[target] == 1 and isinstance(stmt.value, gast.Name):
+            found = self.value(stmt.value)
+            if isinstance(found, np.ndarray):
+                self.known[target] = found
+
+
+_FOLDED = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
+           gast.Div: np.true_divide}
 
 
 def _diagonal_products(node, facts):
