@@ -32,7 +32,7 @@ from .values import array_info, kind_of_value, of_arguments
 
 
 def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None, *,
-             is_tuple: bool = True):
+             is_tuple: bool = True, inplace: bool = True):
     """The generated functions for `fun` (or for the code ast-ad made for it) at these values
     (`self_class`: see Options)."""
     state = getattr(fun, "__ast_ad__", None)
@@ -46,7 +46,7 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None, *,
     items = of_arguments(values, arrays)
     lazy = any(map(is_dask, values))
     key = (mode, argnums, kinds, arrays, items, lazy, getattr(target, "__code__", None),
-           self_class, is_tuple)
+           self_class, is_tuple, inplace)
     with cache.LOCK:
         found = cache.lookup(target, "transforms", key)  # None if what it assumed changed
         if found is not None:
@@ -63,7 +63,8 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None, *,
         try:
             functions = compile_function(src, Options(mode, argnums, is_tuple, kinds, arrays,
                                                       values=items, lazy=lazy,
-                                                      self_class=self_class))
+                                                      self_class=self_class,
+                                                      inplace=inplace))
         except ADError:
             if state is not None:
                 raise_own_error(target, values, {})
@@ -386,6 +387,10 @@ class _VectorState(Transformed):
 
 
 def _vector_transformation(fun, target, nums, is_tuple, argnums, kind: str):
+    if getattr(fun, "__ast_ad_jacobian__", None) is not None:
+        raise ADError(f"{kind} of a Jacobian or Hessian ast-ad made is not supported",
+                      hint="take derivatives of the function itself (hessian(f), "
+                           "jacfwd(grad(f)), grad(grad(f)))")
     try:
         state = _VectorState(fun, target, argnums, kind)
     except ADError as error:
@@ -417,10 +422,12 @@ def _jacrev_loop(fun, nums, is_tuple):
 def _jacrev_vector(fun, nums, is_tuple, values):
     """jacrev at arguments like `values` with one backward call for all the cotangents: the
     forward pass, then the vector-mode Jacobian of the backward function with respect to
-    its cotangent (each block has the inputs' axes first: moved behind the output's).
+    its cotangent (each block has the inputs' axes first: moved behind the output's). The
+    pair is compiled without in-place accumulation: the backward function is then itself
+    the code to differentiate, and reads the residuals in the order its forward saved them.
     VectorModeError if it does not apply (a tuple output, a backward pass that pops what
     it saved)."""
-    forward, backward = _compile(fun, "vjp", nums, values)
+    forward, backward = _compile(fun, "vjp", nums, values, inplace=False)
     value, saved = forward(*values)
     _check_output(fun, "jacrev", value, True)
     if isinstance(value, tuple) or getattr(backward, "__ast_ad_mutated__", ()):
@@ -436,7 +443,7 @@ def _jacrev_vector(fun, nums, is_tuple, values):
         args = _with_defaults(fun, args)
         forward, rows, deps = made
         if not cache.all_hold(deps):  # a global the code reads was rebound: generate again
-            forward, backward = _compile(fun, "vjp", nums, args)
+            forward, backward = _compile(fun, "vjp", nums, args, inplace=False)
             value, saved = forward(*args)
             _check_output(fun, "jacrev", value, True)
             rows = _compile(backward, "vector", (1,), (saved, cotangent), is_tuple=False)[0]

@@ -213,6 +213,8 @@ REVERSE = [
     (vc.model, 0, (np.array([2.5, 1.3, 0.5]), np.linspace(0.0, 4.0, 7)), True),
     (vc.matrix_map, 0, (rng.normal(size=(3, 3)), rng.normal(size=3)), False),
     (vc.rosenbrock, 0, (rng.normal(size=4),), False),
+    # the backward function reads its residuals in the order its own forward saved them
+    (vc.residual_order, 1, (rng.normal(size=3), rng.normal(size=(3, 3))), True),
 ]
 
 
@@ -255,3 +257,8 @@ def test_the_jacobian_is_an_array_of_its_own(transform):
     J = transform(vc.same)(x)
     J[0, 0] = 5.0
     close(transform(vc.same)(x), np.eye(3))
+
+
+def test_a_jacobian_of_a_jacobian_is_rejected():
+    with pytest.raises(ast_ad.ADError, match="jacfwd of a Jacobian or Hessian ast-ad made"):
+        ast_ad.jacfwd(ast_ad.hessian(vc.rosenbrock))

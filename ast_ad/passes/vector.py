@@ -163,7 +163,8 @@ class _Vector(Forward):
 
 
 class _Unrolled(_Vector):
-    """Floats: direction k of x is the variable dx_k; seeds and zeros are folded."""
+    """Floats: the derivative of x along the input y is the variable dx_y; seeds and
+    zeros are folded."""
 
     def __init__(self, ctx, func, inputs, n):
         super().__init__(ctx, func, inputs, n)
@@ -196,7 +197,9 @@ class _Unrolled(_Vector):
     def tangent(self, var: str) -> str:
         key = (var, self.k)
         if key not in self.names:
-            tan = self.ctx.namer.fresh(f"{self.ctx.namer.tangent(var)}_{self.k + 1}")
+            # d<name>_<input>: the derivative of name along the input of direction k
+            along = next(p for p, start, _ in self.inputs if start == self.k)
+            tan = self.ctx.namer.fresh(f"{self.ctx.namer.tangent(var)}_{along}")
             self.names[key] = tan
             self.ctx.primal_of[tan] = var
             self.tangent_names.add(tan)
