@@ -589,18 +589,18 @@ def hvp(fun, argnums=0):
         if len(given) != len(nums):
             raise ADError(f"hvp got {len(given)} vector(s) for {len(nums)} argument(s)",
                           hint="give one vector per argument in argnums, as a tuple")
-        vectors = dict(zip(nums, given))
-        tangents = tuple(vectors[i] if i in vectors else _zero_like(p)
-                         for i, p in enumerate(primals))
-        return jvp(gradient, primals, tangents)[1]
+        for i, v in zip(nums, given):
+            if np.shape(v) != np.shape(primals[i]):
+                raise ADError(f"hvp: the vector for argument {i} has shape {np.shape(v)}, but "
+                              f"the argument has shape {np.shape(primals[i])}",
+                              hint="v has the shape of the argument")
+        try:  # the jvp of the generated gradient, with respect to the arguments in argnums
+            (fn,) = _compile(gradient, "jvp", nums, primals)
+        except ADError as error:
+            raise error.with_traceback(None) from None
+        return fn(*primals, *given)[1]  # (a tuple for a tuple argnums, as grad's)
 
     return hvp_fn
-
-
-def _zero_like(value):
-    if isinstance(value, np.ndarray):
-        return np.zeros(value.shape)
-    return 0.0 if isinstance(value, (float, np.floating)) else value
 
 
 def _size(x) -> int:

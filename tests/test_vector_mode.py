@@ -152,6 +152,16 @@ def test_a_rule_it_cannot_batch_falls_back_soundly():
           atol=1e-6)
 
 
+def test_a_loop_that_saves_array_values_falls_back_soundly():
+    # the values pass does not know the shape of what the gradient's stack pops
+    x = np.array([0.3, -0.2, 0.5])
+    made = ast_ad.hessian(vc.array_state_loop)
+    got = made(x)
+    assert "shape" in state_of(made).why
+    close(got, jacobian_by_differences(ast_ad.grad(vc.array_state_loop), (x,), 0), rtol=1e-5,
+          atol=1e-6)
+
+
 def test_containers_keep_working():
     params, x = {"w": rng.normal(size=3), "b": 0.3}, rng.normal(size=3)
     made = ast_ad.jacfwd(vc.dict_loss)
@@ -262,3 +272,14 @@ def test_the_jacobian_is_an_array_of_its_own(transform):
 def test_a_jacobian_of_a_jacobian_is_rejected():
     with pytest.raises(ast_ad.ADError, match="jacfwd of a Jacobian or Hessian ast-ad made"):
         ast_ad.jacfwd(ast_ad.hessian(vc.rosenbrock))
+
+
+def test_hvp_leaves_other_arguments_alone():
+    params, x, v = {"w": rng.normal(size=3), "b": 0.3}, rng.normal(size=3), rng.normal(size=3)
+
+    def loss_of_x(x):
+        return vc.dict_loss(params, x)
+
+    got = ast_ad.hvp(vc.dict_loss, 1)(params, x, v)
+    expected = ast_ad.hessian(vc.dict_loss, 1)(params, x) @ v
+    close(got, expected)

@@ -97,3 +97,10 @@ def same(x):
 def residual_order(x, W):
     h = np.tanh(W @ x)
     return h * np.sum(x ** 2) + np.sin(W[0])
+
+
+def array_state_loop(x):
+    h = x
+    for _ in range(3):
+        h = np.tanh(h * 1.1) + 0.1 * h
+    return np.sum(h ** 2)

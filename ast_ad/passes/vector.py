@@ -553,6 +553,10 @@ class _Stacked(_Vector):
     def batched_call(self, node):
         fn = self._object(node.func)
         args = list(node.args)
+        if isinstance(node.func, gast.Attribute) and node.func.attr == "pop" and not args \
+                and not node.keywords and isinstance(node.func.value, gast.Name) \
+                and node.func.value.id in self.tangent_names:
+            return node  # a stack of batched tangents (a loop of generated code)
         if fn is runtime.copy_of and len(args) == 1:
             node.args = [self.batched(args[0])[0]]
             return node
