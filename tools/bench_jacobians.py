@@ -94,6 +94,8 @@ DERIVATIVES = [
                (np.linspace(-1.0, 1.5, 10),), "hessian", 0, 3.0),
     Derivative("J1", "Jacobian of tanh(A@x) + 0.1*x**3, 50 -> 50", tanh_cubic,
                tanh_cubic_jacobian, _j1_args(), "jacfwd", 0, 3.0),
+    Derivative("J1r", "J1 by jacrev (one backward call for all 50 outputs)", tanh_cubic,
+               tanh_cubic_jacobian, _j1_args(), "jacrev", 0, 3.0),
     Derivative("H2", "2x2 Hessian of log(x1) + x1*x2 - sin(x2), Python floats", seed,
                seed_hessian, (2.0, 5.0), "hessian", (0, 1), 5.0),
 ]
@@ -117,16 +119,19 @@ def _jax_versions():
         return jnp.log(x1) + x1 * x2 - jnp.sin(x2)
 
     return {"H1": jax.jit(jax.hessian(rosen)), "J1": jax.jit(jax.jacfwd(tanh_cubic_jax)),
+            "J1r": jax.jit(jax.jacrev(tanh_cubic_jax)),
             "H2": jax.jit(jax.hessian(seed_jax, argnums=(0, 1)))}, jax
 
 
 def contenders(d: Derivative, peers: bool) -> dict:
     from bench_peers import Contender
 
-    made = ast_ad.hessian if d.kind == "hessian" else ast_ad.jacfwd
+    made = {"hessian": ast_ad.hessian, "jacfwd": ast_ad.jacfwd, "jacrev": ast_ad.jacrev}[d.kind]
     nums, is_tuple = (d.argnums, True) if isinstance(d.argnums, tuple) else ((d.argnums,), False)
     if d.kind == "hessian":
         loop = transforms._jacfwd_loop(ast_ad.grad(d.primal, d.argnums), nums, is_tuple)
+    elif d.kind == "jacrev":
+        loop = transforms._jacrev_loop(d.primal, nums, is_tuple)
     else:
         loop = transforms._jacfwd_loop(d.primal, nums, is_tuple)
     found = {"hand": Contender(d.hand, d.args), "ast-ad": Contender(made(d.primal, d.argnums),
