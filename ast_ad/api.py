@@ -80,11 +80,16 @@ def _transformation(fun, mode: str, argnums, *, self_class=None, checkpoint=None
     if fun is None:
         return functools.partial(_transformation, mode=mode, argnums=argnums,
                                  checkpoint=checkpoint)
-    checkpoint = schedule(checkpoint)
     if isinstance(fun, functools.partial):
         return _through_partial(fun, mode, argnums, checkpoint)
     if isinstance(fun, types.MethodType) and isinstance(fun.__func__, types.FunctionType):
         return _through_method(fun, mode, argnums, checkpoint)
+    bound = getattr(fun, "__ast_ad__", None)
+    if isinstance(bound, _BoundState) and bound.function is not None and checkpoint is None:
+        # grad(grad(obj.method)): the derivative of the class's derivative, obj passed first
+        inner = _transformation(bound.function, mode, _after_self(fun, bound.method, argnums))
+        return _bound(inner, bound.obj, bound.cls, bound.method)
+    checkpoint = schedule(checkpoint)
     # Asking again for the same derivative returns the same function, with its code
     # cache, instead of reading and checking the source again. Held weakly: the made
     # function refers to fun, and must not keep it alive.
@@ -143,15 +148,27 @@ def _through_method(method: types.MethodType, mode: str, argnums, checkpoint=Non
     attributes hides one of the class's methods."""
     fn, obj = method.__func__, method.__self__
     cls = type(obj) if not isinstance(obj, type) else None  # a classmethod: nothing inlined
+    shifted = _after_self(method, method, argnums)
+    inner = _transformation(fn, mode, shifted, self_class=cls, checkpoint=checkpoint)
+    return _bound(inner, obj, cls, method)
+
+
+def _after_self(fun, method: types.MethodType, argnums):
+    """argnums counted in `fun`'s parameters (those of `method`, without self), counted
+    from self: each one more."""
     try:
-        remaining = [p for p in inspect.signature(method).parameters.values()
+        remaining = [p for p in inspect.signature(fun).parameters.values()
                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError) as exc:
         raise ADError(f"cannot differentiate {describe(method)}: {exc}") from None
     nums, is_tuple = check_argnums(argnums, remaining, method, None)
     shifted = tuple(n + 1 for n in nums)
-    inner = _transformation(fn, mode, shifted if is_tuple else shifted[0], self_class=cls,
-                            checkpoint=checkpoint)
+    return shifted if is_tuple else shifted[0]
+
+
+def _bound(inner, obj, cls, method: types.MethodType):
+    """`inner` (a derivative of the class's function) with obj passed first on each call."""
+    fn = method.__func__
     methods = frozenset(name for klass in (cls.__mro__ if cls is not None else ())
                         for name, v in vars(klass).items() if isinstance(v, types.FunctionType))
 
@@ -165,15 +182,18 @@ def _through_method(method: types.MethodType, mode: str, argnums, checkpoint=Non
                           "differentiate a function of the object's values instead")
         return inner(obj, *args, **kwargs)
 
-    transformed.__ast_ad__ = _BoundState(inner.__ast_ad__, obj)
+    transformed.__ast_ad__ = _BoundState(inner.__ast_ad__, obj, inner, cls, method)
+    transformed.__signature__ = inspect.signature(method)  # (grad(grad(obj.method)) counts in it)
     return transformed
 
 
 class _BoundState:
-    """The state of grad(obj.method): that of the class's function, obj passed first."""
+    """The state of grad(obj.method): that of the class's function, obj passed first
+    (`function`: the derivative of the class's function, which takes obj first)."""
 
-    def __init__(self, inner: "_Transformed", obj):
+    def __init__(self, inner: "_Transformed", obj, function=None, cls=None, method=None):
         self.inner, self.obj = inner, obj
+        self.function, self.cls, self.method = function, cls, method
 
     def compile_for(self, args, kwargs):
         return self.inner.compile_for((self.obj, *args), kwargs)

@@ -36,6 +36,12 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None, *,
     """The generated functions for `fun` (or for the code ast-ad made for it) at these values
     (`self_class`: see Options)."""
     state = getattr(fun, "__ast_ad__", None)
+    bound = _bound_parts(fun)
+    if bound is not None:  # obj.method (or a derivative of it): obj passed first, a constant
+        function, obj, cls = bound
+        functions = _compile(function, mode, tuple(i + 1 for i in argnums), (obj, *values),
+                             cls)
+        return (functools.partial(functions[0], obj), *functions[1:])
     if state is None and not isinstance(fun, types.FunctionType):
         get_source(fun)  # a builtin, ufunc or callable object: SourceUnavailableError
     target = state.compile_for(values, {}) if state is not None else fun
@@ -72,6 +78,29 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None, *,
         cache.store(target, "transforms", key, functions,
                     getattr(functions[0], "__ast_ad_deps__", ()))
         return functions
+
+
+def _bound_parts(fun):
+    """(the class's function, obj, obj's class or None) for a bound method obj.method or
+    grad(obj.method) (see api._through_method), else None. The object must still be a
+    plain instance of its class: the code inlines the class's methods."""
+    if isinstance(fun, types.MethodType) and isinstance(fun.__func__, types.FunctionType):
+        function, obj = fun.__func__, fun.__self__
+    elif getattr(getattr(fun, "__ast_ad__", None), "function", None) is not None:
+        state = fun.__ast_ad__
+        function, obj = state.function, state.obj
+    else:
+        return None
+    if isinstance(obj, type):  # a classmethod: nothing inlined
+        return function, obj, None
+    cls = type(obj)
+    hidden = {name for klass in cls.__mro__ for name, v in vars(klass).items()
+              if isinstance(v, types.FunctionType)} & set(getattr(obj, "__dict__", ()))
+    if hidden:
+        raise ADError(f"cannot differentiate {describe(fun)}: the object's own attribute "
+                      f"{sorted(hidden)[0]!r} hides a method of {cls.__name__}",
+                      _location(fun), "differentiate a function of the object's values instead")
+    return function, obj, cls
 
 
 def _param_names(fn) -> list[str]:
@@ -192,6 +221,8 @@ def _location(fun) -> Location | None:
 def _with_defaults(fun, args) -> tuple:
     """The positional arguments with the defaults of the parameters `args` leaves out (the
     generated jvp takes every positional parameter, then the tangents)."""
+    if isinstance(fun, types.MethodType) and isinstance(fun.__func__, types.FunctionType):
+        return _with_defaults(fun.__func__, (fun.__self__, *args))[1:]
     if not isinstance(fun, types.FunctionType) or not fun.__defaults__:
         return tuple(args)
     params = _param_names(fun)
@@ -626,7 +657,8 @@ def _checked_argnums(fun, argnums):
 
 
 def _signature_params(fun):
-    if getattr(fun, "__ast_ad__", None) is None and not isinstance(fun, types.FunctionType):
+    if getattr(fun, "__ast_ad__", None) is None and not isinstance(fun, types.FunctionType) \
+            and _bound_parts(fun) is None:
         get_source(fun)  # a builtin, ufunc or callable object: SourceUnavailableError
     try:
         return [p for p in inspect.signature(fun).parameters.values()

@@ -209,7 +209,7 @@ def packs_arrays(x, y):
 
 
 def _reads_kwargs(x, **options):
-    return x * options["s"]
+    return x * len(list(options))
 
 
 def kwargs_as_dict(x):
@@ -288,3 +288,13 @@ def nested_comprehension_array(x):
     # each row's adjoint comes back from np.array's adjoint as an array row
     A = np.array([[x[i] * x[j] for j in range(3)] for i in range(3)])
     return np.sum(A ** 2)
+
+
+def ufunc_of_a_comprehension(a, d):
+    # np.sin of a list: its adjoint is an array, popped item by item in the backward loop
+    return np.sum(np.sin([a * j for j in range(d)]), axis=0)
+
+
+def two_uses_of_a_comprehension(a, d):
+    ys = [a * j for j in range(d)]
+    return np.sum(np.exp(ys)) + np.sum(np.array(ys) ** 2) + sum(ys)

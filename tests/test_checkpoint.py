@@ -4,6 +4,7 @@ differences; loops that cannot be recomputed soundly are rejected with Checkpoin
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import subprocess
@@ -541,3 +542,54 @@ def test_a_users_list_first_is_not_taken_for_the_save_stack():
     assert ast_ad.grad(appends_only)(1.5, 4) == 6.0
     with pytest.raises(ast_ad.CheckpointError, match="writes into an array or list"):
         ast_ad.grad(appends_only, checkpoint="revolve")(1.5, 4)
+
+
+class Damped:
+    def __init__(self, k):
+        self.k = k  # (an attribute is read when the code runs: not known to be a float)
+
+    def run(self, x, v, n, k):
+        for _ in range(n):
+            x, v = x + 0.05 * v, v - 0.05 * (k * x + 0.1 * v)
+        return x * x + v * self.k
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_bound_method_and_partial(schedule):
+    # checkpoint= went through _transformation twice and was rejected as not a schedule
+    m = Damped(2.0)
+    default = ast_ad.grad(m.run, argnums=(0, 1))(0.7, 0.2, 40, 2.0)
+    np.testing.assert_allclose(ast_ad.grad(m.run, argnums=(0, 1), checkpoint=schedule)(
+        0.7, 0.2, 40, 2.0), default, rtol=1e-12)
+    bound = functools.partial(pendulum, a=1.5, n=30)
+    np.testing.assert_allclose(ast_ad.grad(bound, argnums=(0, 1), checkpoint=schedule)(
+        0.4, 0.1), ast_ad.grad(bound, argnums=(0, 1))(0.4, 0.1), rtol=1e-12)
+
+
+def tuple_state(x, n):
+    pair = (x, 1.0)
+    for _ in range(n):
+        pair = (pair[0] * pair[1], pair[1] + pair[0])
+    return pair[1]
+
+
+def test_tuple_state_is_named():
+    _rejected(tuple_state, (0.3, 4), "for _ in range(n)", ["its state pair", "a tuple"],
+              checkpoint="revolve")
+
+
+class Scaled:
+    def __init__(self, k):
+        self.k = k
+
+    def run(self, x, n):
+        for _ in range(n):
+            x = x * self.k + 0.1
+        return x
+
+
+def test_state_depending_on_an_attribute_is_rejected_not_guessed():
+    error = _rejected(Scaled(0.9).run, (0.3, 4), "for _ in range(n)",
+                      ["its state x", "not known to be a float or an array"],
+                      checkpoint="revolve")
+    assert "test_checkpoint.py" in str(error)

@@ -47,6 +47,7 @@ from ..syntax import (
     walk,
 )
 from . import comprehensions
+from .keywords import read_keywords
 from .resolve import Scope
 
 
@@ -484,6 +485,8 @@ class _Lowering:
                     passed.append(k)
             node.keywords = passed
         if kwarg is not None:
+            read_keywords(body, kwarg.id, keywords, self.ctx,
+                          next((k for k, v in fresh.items() if v == kwarg.id), kwarg.id))
             for node in walk(gast.Module(body=body.body, type_ignores=[])):
                 if isinstance(node, gast.Name) and node.id == kwarg.id:
                     raise self.ctx.error(

@@ -98,8 +98,10 @@ class _Loop:
         for header in headers:
             known = ctx.values.get(header)
             if known is None or known.kind not in (SCALAR, ARRAY):
-                what = "a list, a tuple or a value whose kind is not known" if known is None \
-                    or known.kind != "other" else "not a float or an array"
+                if known is not None and (known.container or known.cls is not None):
+                    what = f"a {known.container or known.cls.__name__}, not a float or an array"
+                else:  # (an array times an attribute read when the code runs, ...)
+                    what = "not known to be a float or an array when the code is generated"
                 raise self.reject(f"its state {ctx.src_name(header)} is {what}",
                                   "carry floats or NumPy arrays from one iteration to the next")
         body = [s for s in loop.body if s not in copies]

@@ -17,14 +17,16 @@ import gast
 from .. import anno
 from ..context import Context
 from ..syntax import clone, param_names, walk
+from .static_keys import unroll_static_keys
 
 _VIEWS = ("values", "keys", "items")
 
 
 def spell_out_dict_views(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _spell_out(func, ctx)
+    unroll_static_keys(func, ctx)  # other comprehensions and loops over known keys
     for node in walk(func):  # what could not be spelled out: fence rejects it now
-        if isinstance(node, gast.DictComp):
+        if isinstance(node, (gast.DictComp, gast.Dict)):
             anno.setanno(node, "deferred", False)
     return func
 
@@ -80,14 +82,9 @@ def defer_dict_comprehensions(func: gast.FunctionDef) -> None:
     """For the up-front check (pipeline.check), before the arguments' keys are known:
     a dict comprehension over `p.items()`, `p.keys()` or `p.values()` of a parameter `p`
     may be spelled out when the function is compiled; fence lets it through until then."""
-    params = set(param_names(func))
     for node in walk(func):
-        if isinstance(node, gast.DictComp) and len(node.generators) == 1:
-            view = node.generators[0].iter
-            if isinstance(view, gast.Call) and isinstance(view.func, gast.Attribute) \
-                    and view.func.attr in _VIEWS and not view.args and not view.keywords \
-                    and isinstance(view.func.value, gast.Name) and view.func.value.id in params:
-                anno.setanno(node, "deferred", True)
+        if isinstance(node, gast.DictComp) or isinstance(node, gast.Dict) and None in node.keys:
+            anno.setanno(node, "deferred", True)  # (static_keys spells it out, or rejects it)
 
 
 def _unrolled(node: gast.DictComp):

@@ -244,7 +244,16 @@ class Facts:
         out: `{"W": np.zeros_like(params["W"]), "b": 0.0}` (a list for a NamedTuple); None
         for a leaf that is neither a number nor an array (a string: its gradient is None)."""
         items = []
+        argument = any(value is v for v in self.ctx.options.values or ())
         for key, item in zip(value.keys, value.items):
+            if item is UNKNOWN and not argument:
+                # an item of a local dict whose value is not known (a sum that starts at
+                # 0 and adds arrays): a zero of its kind when the code runs, not None
+                items.append(call(self.ctx.reference(runtime.zeros_like, "zeros_like"), [
+                    gast.Subscript(value=name(var), slice=const(key), ctx=gast.Load())
+                    if value.cls is None else
+                    gast.Attribute(value=name(var), attr=key, ctx=gast.Load())]))
+                continue
             if item.kind != ARRAY or item.dtype is None or item.dtype.kind != "f":
                 # a number or an int array (its float adjoint starts as 0.0), or a string,
                 # None...: not differentiated

@@ -116,8 +116,12 @@ def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
             continue
         if isinstance(child, (gast.arguments,)):
             continue
-        if isinstance(child, gast.DictComp) and anno.getanno(child, "deferred"):
-            continue  # over a dict argument's view: spelled out once its keys are known
+        if isinstance(child, gast.Dict) and any(
+                k is None and isinstance(v, gast.Name) and v.id in packed
+                for k, v in zip(child.keys, child.values)):
+            continue  # `{"s": 1.0, **kwargs}` in a helper: spelled out per call (anf)
+        if isinstance(child, (gast.DictComp, gast.Dict)) and anno.getanno(child, "deferred"):
+            continue  # spelled out once the arguments' keys are known (views)
         if isinstance(child, ALLOWED_STATEMENTS + ALLOWED_EXPRESSIONS + ALLOWED_OTHER):
             _check_details(child, ctx)
             continue

@@ -15,6 +15,7 @@ a loop runs backwards over the same range, or as many times as it ran.
 
 from __future__ import annotations
 
+import builtins
 from collections import Counter
 
 import gast
@@ -387,8 +388,6 @@ class _Reverse(Facts):
         known = self.ctx.values.get(value.id)
         if known is not None and known.container == "list":
             # a row of a list of lists: np.array's adjoint (unstack) gives it as an array
-            import builtins
-
             popped = call(self.ctx.reference(builtins.list, "list"), [popped])
         return [self.accumulate(value.id, popped, stmt)]
 
@@ -616,10 +615,25 @@ class _Reverse(Facts):
                     self.ctx.values[item[1]] = known
                 out.append(assign(item[1], value, stmt))
             elif item[0] == "add":
-                out.append(self.accumulate(atoms[item[1]].id, value, stmt))
+                into = atoms[item[1]].id
+                known = self.ctx.values.get(into)
+                if known is not None and known.container == "list" \
+                        and not self.gives_list(value):
+                    # np.sin(ys) for a list ys: its adjoint is an array, but the backward
+                    # loop that replays the appends pops it item by item
+                    value = call(self.ctx.reference(builtins.list, "list"), [value])
+                out.append(self.accumulate(into, value, stmt))
             elif item[0] == "scatter":
                 out.append(self.scatter(atoms[item[1]].id, item[2], value, stmt))
         return out
+
+    def gives_list(self, value: gast.AST) -> bool:
+        """An adjoint expression known to be a list (np.stack's adjoint, `unstack(...)`)."""
+        if self.value(value).container == "list":
+            return True
+        unstack = self.ctx.reference(runtime.unstack, "unstack")
+        return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
+            and isinstance(unstack, gast.Name) and value.func.id == unstack.id
 
     def no_rule(self, primal, stmt) -> NoRuleError:
         if isinstance(primal, tuple):

@@ -618,12 +618,17 @@ def _fold_inits(stmts: list, names: _NameCache) -> None:
             last_scatter[var] = j
     for j, stmt in enumerate(stmts):
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
+        mentioned = names.get(stmt)[3] if pending else ()
         if op in ("init", "reset"):
+            # an init that reads other adjoints (a display _fold_item_inits made,
+            # `bp = {'W': bsub['W']}`) places theirs first
+            for var in sorted((v for v in mentioned if v in pending and v != adj),
+                              key=since.__getitem__):
+                out.append(pending.pop(var))
             if adj not in pending:
                 since[adj] = j
             pending[adj] = stmt  # an earlier unplaced init of adj was never read: dropped
             continue
-        mentioned = names.get(stmt)[3] if pending else ()
         # (the names this statement mentions, not every pending init: a long block has
         # hundreds of those)
         for var in sorted((v for v in mentioned if v in pending), key=since.__getitem__):
