@@ -422,6 +422,12 @@ def _vector_transformation(fun, target, nums, is_tuple, argnums, kind: str):
         raise ADError(f"{kind} of a Jacobian or Hessian ast-ad made is not supported",
                       hint="take derivatives of the function itself (hessian(f), "
                            "jacfwd(grad(f)), grad(grad(f)))")
+    if _bound_parts(fun) is not None:  # obj.method: one direction at a time (not batched)
+        loops = {"hessian": lambda: _jacfwd_loop(target, nums, is_tuple),
+                 "jacfwd": lambda: _jacfwd_loop(fun, nums, is_tuple),
+                 "jacrev": lambda: _jacrev_loop(fun, nums, is_tuple),
+                 "jacobian": lambda: _jacobian_choice(fun, nums, is_tuple)}
+        return loops[kind]()
     try:
         state = _VectorState(fun, target, argnums, kind)
     except ADError as error:
