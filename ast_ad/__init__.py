@@ -21,7 +21,7 @@ from .extend import (
 )
 from .runtime import stop_gradient
 from .tracing import trace
-from .transforms import generated_source, hessian, jacfwd, jacobian, jacrev, jvp, vjp
+from .transforms import generated_source, hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
 from .trees import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "jacrev",
     "jacobian",
     "hessian",
+    "hvp",
     "generated_source",
     "trace",
     "register_adjoint",

@@ -27,6 +27,8 @@ KEYS = {
     "adjoint": "on a backward statement: (op, adjoint name), op one of init, reset, add, scatter",
     "deferred": "True on a dict comprehension over a dict argument's view, which the up-front "
                 "check lets through until the views pass spells it out (passes/dict_views)",
+    "vector": "on a vector-mode function: 'unrolled' (floats, one variable per direction) or "
+              "'stacked' (tangents with a leading batch axis), see passes/vector",
     "managers": "on a user node inside `with` blocks: their withitems, outermost first (the "
                 "generated code enters them around what it computes for the node)",
 }

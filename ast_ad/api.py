@@ -22,7 +22,7 @@ from .arraytypes import is_dask, is_protocol_array, known_shape
 from .checkpointing import schedule
 from .compile import compile_function, note_user_line
 from .context import Options
-from .errors import ADError, Location, NonDifferentiableError
+from .errors import ADError, Location, NonDifferentiableError, VectorModeError
 from .pipeline import check
 from .source import FunctionSource, describe, get_source
 from .trees import is_container, paths
@@ -433,6 +433,16 @@ class _Transformed:
         check_differentiable(value, i, self.params[i].name, self.fun, self.location)
 
 
+Transformed = _Transformed  # transforms builds the Jacobians' states on it
+
+
+def dispatcher_of(state: _Transformed):
+    """The function with the user's signature that runs `state`'s code (see _dispatcher)."""
+    dispatch = _dispatcher(state)
+    functools.update_wrapper(dispatch, state.fun)
+    return dispatch
+
+
 def raise_own_error(generated, args, kwargs) -> None:
     """When differentiating generated code fails, the ADError it raises when run (grad of a
     vector output) says more: raise that one, if any."""
@@ -581,11 +591,30 @@ def derivative_of_generated(generated, mode: str, argnums: tuple, is_tuple: bool
     like the rest, so it can be differentiated again: derivatives to any order.
     """
     check_no_container(generated.__name__, argnums, values)
-    for i in argnums:
-        if np.ndim(values[i]) != 0:
-            raise ADError(
-                f"differentiating {generated.__name__} (itself a derivative) with respect to "
-                f"argument {i}, an array, is not supported",
-                hint="for second derivatives with respect to arrays use ast_ad.hessian(f) or "
-                     "ast_ad.jacfwd(ast_ad.grad(f))")
+    if any(np.ndim(values[i]) != 0 for i in argnums):
+        return _gradient_by_vector_mode(generated, mode, argnums, is_tuple, values)
     return higher.derivative_of_generated(generated, mode, argnums, is_tuple, values)
+
+
+def _gradient_by_vector_mode(generated, mode: str, argnums: tuple, is_tuple: bool, values):
+    """grad(g) with respect to an array, for g a derivative with a scalar value (g =
+    grad(f, 1) of f(x, s) at an array x): the Jacobian of g's generated code in vector mode
+    (every direction of the array in one call), which for a scalar is the gradient."""
+    def rejected(why: str) -> ADError:
+        return ADError(f"differentiating {generated.__name__} (itself a derivative) with "
+                       f"respect to an array: {why}",
+                       hint="for second derivatives with respect to arrays use "
+                            "ast_ad.hessian(f) or ast_ad.jacfwd(ast_ad.grad(f))")
+
+    if mode != "grad":
+        raise rejected("value_and_grad is not supported")
+    if np.ndim(generated(*values)) != 0:
+        raise rejected("its value is not a scalar (grad needs one)")
+    kinds = tuple(kind_of_value(v) for v in values)
+    arrays = tuple(array_info(v) for v in values)
+    try:
+        (fn,) = compile_function(get_source(generated), Options(
+            "vector", argnums, is_tuple, kinds, arrays, values=of_arguments(values, arrays)))
+    except VectorModeError as error:
+        raise rejected(error.message if hasattr(error, "message") else str(error)) from None
+    return fn

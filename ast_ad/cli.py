@@ -24,7 +24,7 @@ from pathlib import Path
 from .checkpointing import schedule
 from .compile import compile_function
 from .context import Options
-from .errors import ADError
+from .errors import ADError, VectorModeError
 from .pipeline import STAGES, generate
 from .source import get_source
 from .values import OTHER, kind_of_value
@@ -44,11 +44,13 @@ def main(argv: list[str] | None = None) -> int:
                       "with parameters whose name does not start with _)")
     show.add_argument("--argnums", help="comma-separated positions to differentiate with "
                       "respect to (default: all positional parameters)")
-    show.add_argument("--mode", choices=["reverse", "grad", "forward", "hessian"],
+    show.add_argument("--mode", choices=["reverse", "grad", "forward", "hessian", "jacfwd"],
                       default="reverse",
                       help="reverse: value and gradient (default); grad: gradient only; "
                       "forward: value and directional derivative (jvp); hessian: forward "
-                      "mode applied to the generated gradient code")
+                      "mode applied to the generated gradient code; jacfwd: the Jacobian "
+                      "(hessian and jacfwd: every direction in one function, vector mode, "
+                      "when --at gives the shapes)")
     show.add_argument("--kinds", help="argument kinds, comma-separated: scalar, array or "
                       "generic (default: from type annotations, else generic)")
     show.add_argument("--at", help="example arguments as a Python literal, e.g. '2.0, 5.0'; "
@@ -201,12 +203,49 @@ def _fit(fn, argnums, at, kinds) -> None:
 
 
 def _generate(fn, args, argnums, at, given_kinds) -> str:
+    if args.mode in ("hessian", "jacfwd") and not args.stage:
+        text = _vector_text(fn, args.mode, argnums, at, given_kinds, args.trace)
+        if text is not None:
+            return text
     src, options = _what_to_generate(fn, args.mode, argnums, at, given_kinds, args.trace,
                                      _parse_checkpoint(args.checkpoint, args.mode))
     if args.stage:
         text, _, _ = generate(src, options, args.stage)
         return text
     return compile_function(src, options)[0].__ast_ad_source__
+
+
+def _vector_text(fn, cli_mode, argnums, at, given_kinds, trace: bool) -> str | None:
+    """The vector-mode function (docs/vector_mode.md) for these arguments: their shapes come
+    from --at (lists of floats are arrays); None where vector mode does not apply (then the
+    one-direction jvp is shown, as before)."""
+    import numpy as np
+
+    from .values import array_info, of_arguments
+
+    params = _positional(fn)
+    if argnums is None:
+        argnums = tuple(range(len(params)))
+    if at is not None:
+        values = tuple(np.asarray(v, dtype=float) if isinstance(v, list) else v for v in at)
+    elif all(k == "scalar" for k in _kinds(fn, params, at, given_kinds)):
+        values = (1.0,) * len(params)
+    else:
+        return None
+    kinds = tuple(kind_of_value(v) for v in values)
+    arrays = tuple(array_info(v) for v in values)
+    items = of_arguments(values, arrays)
+    is_tuple = len(argnums) > 1
+    src = get_source(fn)
+    try:
+        if cli_mode == "hessian":
+            gradient = compile_function(src, Options("grad", argnums, is_tuple, kinds, arrays,
+                                                      values=items))[0]
+            src = get_source(gradient)
+        return compile_function(src, Options("vector", argnums, is_tuple, kinds, arrays,
+                                             trace=trace, values=items))[0].__ast_ad_source__
+    except VectorModeError:
+        return None
 
 
 def _what_to_generate(fn, cli_mode, argnums, at, given_kinds, trace=False, checkpoint=None):
@@ -216,7 +255,7 @@ def _what_to_generate(fn, cli_mode, argnums, at, given_kinds, trace=False, check
         raise ADError(f"{fn.__name__} has no positional parameters to differentiate")
     if argnums is None:
         argnums = tuple(range(len(params)))
-    mode = {"reverse": "value_and_grad", "grad": "grad", "forward": "jvp",
+    mode = {"reverse": "value_and_grad", "grad": "grad", "forward": "jvp", "jacfwd": "jvp",
             "hessian": "grad"}[cli_mode]
     kinds = _kinds(fn, params, at, given_kinds)
     options = Options(mode, argnums, len(argnums) > 1 or mode == "jvp", kinds, trace=trace,

@@ -53,7 +53,7 @@ def compile_function(src: FunctionSource, options: Options) -> list:
                 cache.compiling().pop()
                 cache.compiling_options().pop()
         deps = tuple(recorded.values())
-        guarded = options.mode in ("grad", "value_and_grad")
+        guarded = options.mode in ("grad", "value_and_grad", "vector")
         stale = stale_handler(src.fn, options) if guarded else None
         functions = compile_generated(text, names, ctx, deps, stale)
         if stale is not None:
@@ -61,7 +61,7 @@ def compile_function(src: FunctionSource, options: Options) -> list:
         callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees) if t not in text)
         for i, fn in enumerate(functions):
             fn.__ast_ad_source__ = text + callee_text
-            if options.mode != "jvp" and options.inplace:
+            if options.mode not in ("jvp", "vector") and options.inplace:
                 fn.__ast_ad_differentiable__ = _without_inplace(src.fn, options, i)
             fn.__ast_ad_mutated__ = ctx.mutated_residuals
             fn.__ast_ad_primal_of__ = dict(ctx.primal_of)  # derivative name -> primal (trace)

@@ -17,7 +17,7 @@ from .source import FunctionSource
 class Options:
     """What to generate: which arguments, which derivative, for which argument kinds."""
 
-    mode: str = "value_and_grad"  # "grad" | "value_and_grad" | "vjp" | "jvp"
+    mode: str = "value_and_grad"  # "grad" | "value_and_grad" | "vjp" | "jvp" | "vector"
     argnums: tuple[int, ...] = (0,)
     argnums_is_tuple: bool = False
     # One entry per positional parameter: "scalar", "array" or "other"; None when

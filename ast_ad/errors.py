@@ -75,3 +75,7 @@ class RuleDefinitionError(ADError):
 
 class CheckpointError(ADError):
     """A loop or helper asked to be checkpointed cannot be recomputed soundly."""
+
+
+class VectorModeError(ADError):
+    """Vector mode cannot batch a tangent rule; the Jacobian is taken one direction at a time."""

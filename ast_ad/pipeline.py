@@ -54,6 +54,7 @@ from .passes.simplify import simplify
 from .passes.split import split
 from .passes.ssa import ssa
 from .passes.values import infer_values
+from .passes.vector import vector
 from .passes.with_blocks import with_blocks
 from .recursion import room_for
 from .source import FunctionSource, get_source
@@ -167,7 +168,10 @@ LOWERING: list[tuple[str, Pass]] = [
 
 
 def differentiate(tree: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    """Forward mode for jvp, reverse mode for everything else."""
+    """Forward mode for jvp (with every direction at once for vector), reverse mode for
+    everything else."""
+    if ctx.options.mode == "vector":
+        return vector(tree, ctx)
     return forward(tree, ctx) if ctx.options.mode == "jvp" else reverse(tree, ctx)
 
 

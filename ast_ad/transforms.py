@@ -11,17 +11,19 @@ import numpy as np
 
 from . import cache
 from .api import (
+    Transformed,
     check_argnums,
     check_array_class,
     check_differentiable,
     check_no_container,
+    dispatcher_of,
     grad,
     raise_own_error,
 )
 from .arraytypes import is_dask, is_protocol_array
 from .compile import compile_function, note_user_line
 from .context import Options
-from .errors import ADError, Location, NonScalarOutputError
+from .errors import ADError, Location, NonScalarOutputError, VectorModeError
 from .pipeline import check
 from .runtime import output_problem
 from .source import describe, get_source
@@ -29,7 +31,8 @@ from .trees import is_container, paths, tree_flatten, tree_structure, tree_unfla
 from .values import array_info, kind_of_value, of_arguments
 
 
-def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None):
+def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None, *,
+             is_tuple: bool = True, inplace: bool = True):
     """The generated functions for `fun` (or for the code ast-ad made for it) at these values
     (`self_class`: see Options)."""
     state = getattr(fun, "__ast_ad__", None)
@@ -49,7 +52,7 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None):
     items = of_arguments(values, arrays)
     lazy = any(map(is_dask, values))
     key = (mode, argnums, kinds, arrays, items, lazy, getattr(target, "__code__", None),
-           self_class)
+           self_class, is_tuple, inplace)
     with cache.LOCK:
         found = cache.lookup(target, "transforms", key)  # None if what it assumed changed
         if found is not None:
@@ -64,9 +67,10 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None):
         for i in argnums:
             check_differentiable(values[i], i, names[i], fun, src.location)
         try:
-            functions = compile_function(src, Options(mode, argnums, True, kinds, arrays,
+            functions = compile_function(src, Options(mode, argnums, is_tuple, kinds, arrays,
                                                       values=items, lazy=lazy,
-                                                      self_class=self_class))
+                                                      self_class=self_class,
+                                                      inplace=inplace))
         except ADError:
             if state is not None:
                 raise_own_error(target, values, {})
@@ -297,12 +301,19 @@ def _outputs(value):
 
 
 def jacfwd(fun, argnums=0):
-    """The Jacobian of `fun` by forward mode: one jvp per input element.
+    """The Jacobian of `fun` by forward mode.
 
     The result has shape output.shape + input.shape (a tuple over argnums for a
-    tuple argnums, over outputs for a tuple-valued function).
+    tuple argnums, over outputs for a tuple-valued function). One call of one
+    generated function carries every direction (vector mode, docs/vector_mode.md);
+    where a tangent rule cannot be batched, one jvp per input element.
     """
     nums, is_tuple = _checked_argnums(fun, argnums)
+    return _vector_transformation(fun, fun, nums, is_tuple, argnums, "jacfwd")
+
+
+def _jacfwd_loop(fun, nums, is_tuple):
+    """The Jacobian one forward pass per input element (what vector mode falls back to)."""
 
     @_noted
     def jacobian_fn(*args):
@@ -340,16 +351,148 @@ def jacfwd(fun, argnums=0):
     return jacobian_fn
 
 
-def jacrev(fun, argnums=0):
-    """The Jacobian of `fun` by reverse mode: one backward pass per output element."""
-    nums, is_tuple = _checked_argnums(fun, argnums)
+class _VectorState(Transformed):
+    """jacfwd(f), hessian(f), jacobian(f): per argument kinds and shapes, the generated
+    vector-mode function (the Jacobian in one call), or the per-direction loop where vector
+    mode does not apply (`why` says why: a rule it cannot batch, a container...)."""
 
+    def __init__(self, fun, target, argnums, kind: str):
+        super().__init__(fun, "jacfwd", argnums)
+        self.target = target  # what is differentiated: fun, or grad(fun) for a Hessian
+        self.kind = kind
+        self.why = None
+
+    def _compile_for(self, args, kwargs):
+        values = _with_defaults(self.fun, args)
+        for i in self.argnums:
+            if i < len(values):
+                self.check_argument(i, values[i])
+        generated, why = self.vector_function(values) if not kwargs else (None, "keywords")
+        self.why = why
+        if generated is None:
+            generated = self.loop()
+        self.latest = generated
+        arrays = tuple(array_info(v) for v in values)
+        checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
+                       if arrays[i] is not None)
+        if not any(is_container(v) for v in values):
+            self.table[tuple(map(type, values))] = (generated, checks)
+        self.remember(values, generated, arrays)
+        return generated
+
+    def vector_function(self, values):
+        """(the generated vector-mode function, None) or (None, why not)."""
+        nums = self.argnums
+        if any(is_container(v) or is_protocol_array(v) and not isinstance(v, np.ndarray)
+               for v in values):
+            return None, "a container or a non-NumPy array argument"
+        try:
+            if self.kind == "jacrev":
+                return _jacrev_vector(self.fun, nums, self.argnums_is_tuple, values), None
+            (fn,) = _compile(self.target, "vector", nums, values, is_tuple=self.argnums_is_tuple)
+        except VectorModeError as error:
+            return None, str(error.message if hasattr(error, "message") else error)
+        except ADError as error:  # the per-direction path raises it where the user sees it
+            return None, str(error)
+        if self.kind == "jacobian":
+            inputs = sum(_size(values[i]) for i in nums)
+            forward = _compile(self.fun, "vjp", nums, values)[0]
+            outputs = sum(_size(o) for o in _outputs(forward(*values)[0])[0])
+            if outputs < inputs:
+                return None, "fewer outputs than inputs: reverse mode"
+        return fn, None
+
+    def loop(self):
+        nums, is_tuple = self.argnums, self.argnums_is_tuple
+        if self.kind == "hessian":
+            return _jacfwd_loop(self.target, nums, is_tuple)
+        if self.kind == "jacobian":
+            return _jacobian_choice(self.fun, nums, is_tuple)
+        if self.kind == "jacrev":
+            return _jacrev_loop(self.fun, nums, is_tuple)
+        return _jacfwd_loop(self.fun, nums, is_tuple)
+
+    def compile_options(self, options: Options):
+        raise ADError(f"{describe(self.fun)}: give example arguments to see the code of its "
+                      f"{self.kind}", hint="ast_ad.generated_source(f, *args, mode='hessian')")
+
+
+def _vector_transformation(fun, target, nums, is_tuple, argnums, kind: str):
+    if getattr(fun, "__ast_ad_jacobian__", None) is not None:
+        raise ADError(f"{kind} of a Jacobian or Hessian ast-ad made is not supported",
+                      hint="take derivatives of the function itself (hessian(f), "
+                           "jacfwd(grad(f)), grad(grad(f)))")
+    if _bound_parts(fun) is not None:  # obj.method: one direction at a time (not batched)
+        loops = {"hessian": lambda: _jacfwd_loop(target, nums, is_tuple),
+                 "jacfwd": lambda: _jacfwd_loop(fun, nums, is_tuple),
+                 "jacrev": lambda: _jacrev_loop(fun, nums, is_tuple),
+                 "jacobian": lambda: _jacobian_choice(fun, nums, is_tuple)}
+        return loops[kind]()
+    try:
+        state = _VectorState(fun, target, argnums, kind)
+    except ADError as error:
+        raise error.with_traceback(None) from None
+    jacobian_fn = dispatcher_of(state)
+    jacobian_fn.__ast_ad_jacobian__ = state
+    return jacobian_fn
+
+
+def jacrev(fun, argnums=0):
+    """The Jacobian of `fun` by reverse mode: the forward pass, then every output element's
+    backward pass at once (vector mode over the generated backward function, which is
+    linear in its cotangent); where that does not apply, one backward pass per element."""
+    nums, is_tuple = _checked_argnums(fun, argnums)
+    return _vector_transformation(fun, fun, nums, is_tuple, argnums, "jacrev")
+
+
+def _jacrev_loop(fun, nums, is_tuple):
     @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
         if any(is_container(args[i]) for i in nums):
             return _tree_jacobian(fun, nums, is_tuple, args)
         return _jacrev_at(fun, nums, is_tuple, args)
+
+    return jacobian_fn
+
+
+def _jacrev_vector(fun, nums, is_tuple, values):
+    """jacrev at arguments like `values` with one backward call for all the cotangents: the
+    forward pass, then the vector-mode Jacobian of the backward function with respect to
+    its cotangent (each block has the inputs' axes first: moved behind the output's). The
+    pair is compiled without in-place accumulation: the backward function is then itself
+    the code to differentiate, and reads the residuals in the order its forward saved them.
+    VectorModeError if it does not apply (a tuple output, a backward pass that pops what
+    it saved)."""
+    forward, backward = _compile(fun, "vjp", nums, values, inplace=False)
+    value, saved = forward(*values)
+    _check_output(fun, "jacrev", value, True)
+    if isinstance(value, tuple) or getattr(backward, "__ast_ad_mutated__", ()):
+        raise VectorModeError("vector mode takes reverse-mode Jacobians of one output whose "
+                              "backward pass keeps what it saved")
+    cotangent = np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+    rows = _compile(backward, "vector", (1,), (saved, cotangent), is_tuple=False)[0]
+    made = [forward, rows, getattr(forward, "__ast_ad_deps__", ())]
+    out_ndim = np.ndim(value)
+
+    @_noted
+    def jacobian_fn(*args):
+        args = _with_defaults(fun, args)
+        forward, rows, deps = made
+        if not cache.all_hold(deps):  # a global the code reads was rebound: generate again
+            forward, backward = _compile(fun, "vjp", nums, args, inplace=False)
+            value, saved = forward(*args)
+            _check_output(fun, "jacrev", value, True)
+            rows = _compile(backward, "vector", (1,), (saved, cotangent), is_tuple=False)[0]
+            made[:] = [forward, rows, getattr(forward, "__ast_ad_deps__", ())]
+        value, saved = forward(*args)
+        blocks = rows(saved, cotangent)
+        parts = []
+        for block in blocks:
+            in_ndim = np.ndim(block) - out_ndim
+            parts.append(block if not in_ndim or not out_ndim else np.transpose(
+                block, tuple(range(in_ndim, in_ndim + out_ndim)) + tuple(range(in_ndim))))
+        return tuple(parts) if is_tuple else parts[0]
 
     return jacobian_fn
 
@@ -389,9 +532,13 @@ def _float_array(value):
 
 
 def jacobian(fun, argnums=0):
-    """The Jacobian, by forward mode when there are fewer inputs than outputs, else reverse."""
+    """The Jacobian, by forward mode (vector mode: one call) when there are no more inputs
+    than outputs, else by reverse mode."""
     nums, is_tuple = _checked_argnums(fun, argnums)
+    return _vector_transformation(fun, fun, nums, is_tuple, argnums, "jacobian")
 
+
+def _jacobian_choice(fun, nums, is_tuple):
     @_noted
     def jacobian_fn(*args):
         args = _with_defaults(fun, args)
@@ -407,7 +554,7 @@ def jacobian(fun, argnums=0):
         outputs, _ = _outputs(value)
         if sum(_size(o) for o in outputs) <= inputs:
             return _jacrev_at(fun, nums, is_tuple, args, prepared)
-        return jacfwd(fun, argnums)(*args)
+        return _jacfwd_loop(fun, nums, is_tuple)(*args)
 
     return jacobian_fn
 
@@ -456,8 +603,41 @@ def _tree_jacobian(fun, nums, is_tuple, args):
 
 
 def hessian(fun, argnums=0):
-    """The Hessian of a scalar function: forward mode over the generated gradient code."""
-    return jacfwd(grad(fun, argnums), argnums)
+    """The Hessian of a scalar function: forward mode over the generated gradient code,
+    every direction in one call (vector mode, docs/vector_mode.md)."""
+    nums, is_tuple = _checked_argnums(fun, argnums)
+    return _vector_transformation(fun, grad(fun, argnums), nums, is_tuple, argnums, "hessian")
+
+
+def hvp(fun, argnums=0):
+    """hvp(f)(*args, v): the Hessian of f at args times v, in one forward-over-reverse pass
+    (the jvp of f's generated gradient in the direction v). v has the shape of the argument
+    argnums names (a tuple of them for a tuple argnums)."""
+    nums, is_tuple = _checked_argnums(fun, argnums)
+    gradient = grad(fun, argnums)
+
+    @_noted
+    def hvp_fn(*args):
+        if not args:
+            raise ADError("hvp needs the arguments of the function, then the vector v")
+        *primals, v = args
+        primals = _with_defaults(fun, primals)
+        given = tuple(v) if is_tuple else (v,)
+        if len(given) != len(nums):
+            raise ADError(f"hvp got {len(given)} vector(s) for {len(nums)} argument(s)",
+                          hint="give one vector per argument in argnums, as a tuple")
+        for i, v in zip(nums, given):
+            if np.shape(v) != np.shape(primals[i]):
+                raise ADError(f"hvp: the vector for argument {i} has shape {np.shape(v)}, but "
+                              f"the argument has shape {np.shape(primals[i])}",
+                              hint="v has the shape of the argument")
+        try:  # the jvp of the generated gradient, with respect to the arguments in argnums
+            (fn,) = _compile(gradient, "jvp", nums, primals)
+        except ADError as error:
+            raise error.with_traceback(None) from None
+        return fn(*primals, *given)[1]  # (a tuple for a tuple argnums, as grad's)
+
+    return hvp_fn
 
 
 def _size(x) -> int:
@@ -496,22 +676,32 @@ def _signature_params(fun):
 def generated_source(fun, *args, mode: str = "jvp", argnums=None, trace: bool = False) -> str:
     """The code ast-ad generates for `fun` at arguments like `args`, as text.
 
-    mode: "jvp" (forward mode), "vjp", "grad", "value_and_grad", or "hessian"
-    (forward mode over the generated gradient). argnums defaults to every float
-    argument; `trace=True` keeps one primitive per line.
+    mode: "jvp" (forward mode), "vjp", "grad", "value_and_grad", "hessian" (forward mode
+    over the generated gradient: every direction in one function, vector mode, where it
+    applies, else the jvp) or "jacfwd" (the Jacobian in vector mode, else the jvp).
+    argnums defaults to every float argument; `trace=True` keeps one primitive per line.
     """
     nums = _float_positions(fun, args) if argnums is None else \
         (argnums if isinstance(argnums, tuple) else (argnums,))
-    if mode not in ("jvp", "vjp", "grad", "value_and_grad", "hessian"):
+    if mode not in ("jvp", "vjp", "grad", "value_and_grad", "hessian", "jacfwd"):
         raise ADError(f"unknown mode {mode!r}",
-                      hint="use jvp, vjp, grad, value_and_grad or hessian")
+                      hint="use jvp, vjp, grad, value_and_grad, hessian or jacfwd")
     kinds = tuple(kind_of_value(v) for v in args)
     arrays = tuple((v.dtype.name, v.shape) if isinstance(v, np.ndarray) else None for v in args)
+    items = of_arguments(args, arrays)
     src = get_source(fun)
     check(src)
+    is_tuple = True if mode in ("jvp", "vjp") or len(nums) > 1 else False
     if mode == "hessian":
-        gradient = compile_function(src, Options("grad", nums, True, kinds, arrays))[0]
-        src, mode = get_source(gradient), "jvp"
+        gradient = compile_function(src, Options("grad", nums, is_tuple, kinds, arrays,
+                                                  values=items))[0]
+        src, mode = get_source(gradient), "jacfwd"
+    if mode == "jacfwd":
+        try:
+            return compile_function(src, Options("vector", nums, is_tuple, kinds, arrays,
+                                                 trace=trace, values=items))[0].__ast_ad_source__
+        except VectorModeError:
+            mode = "jvp"
     options = Options(mode, nums, True if mode in ("jvp", "vjp") or len(nums) > 1 else False,
-                      kinds, arrays, trace=trace, values=of_arguments(args, arrays))
+                      kinds, arrays, trace=trace, values=items)
     return compile_function(src, options)[0].__ast_ad_source__

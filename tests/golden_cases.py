@@ -61,3 +61,13 @@ def recursive_power(x, n):
     if n == 0:
         return 1.0
     return x * recursive_power(x, n - 1)
+
+
+def rosenbrock(x):
+    """Vector mode: its Hessian in one function (the tangents of the gradient, batched)."""
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def tanh_cubic(x, A):
+    """Vector mode: the Jacobian with respect to x and A in one function."""
+    return np.tanh(A @ x) + 0.1 * x ** 3

@@ -117,6 +117,9 @@ MODE_CASES = [
     ("control_cases", "scalar_loop", "jvp", (0.7, 1.3)),
     ("control_cases", "scalar_loop", "hessian", (0.7, 1.3)),
     ("golden_cases", "mlp_loss", "vjp", _mlp_args()),
+    # Vector mode (docs/vector_mode.md): the whole Hessian or Jacobian in one function.
+    ("golden_cases", "rosenbrock", "hessian", (np.linspace(-1.0, 1.5, 5),)),
+    ("golden_cases", "tanh_cubic", "jacfwd", (rng.normal(size=4), rng.normal(size=(4, 4)))),
 ]
 
 

@@ -1193,6 +1193,9 @@ def main(argv=None) -> int:
     parser.add_argument("--dask", action="store_true",
                         help="only D1: one gradient over a chunked Dask array against the "
                              "hand-written (dask-glm) one (tools/bench_dask.py)")
+    parser.add_argument("--jacobians", action="store_true",
+                        help="only H1, J1, H2: Hessians and Jacobians in one call against "
+                             "hand-written ones (tools/bench_jacobians.py)")
     parser.add_argument("--compile-size", type=int, help=argparse.SUPPRESS)  # the child
     parser.add_argument("--compile-kind", choices=STATEMENT_FORMS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1203,6 +1206,17 @@ def main(argv=None) -> int:
         import bench_dask
 
         print(bench_dask.report(rows=100_000, rounds=5) if args.quick else bench_dask.report())
+        return 0
+    if args.jacobians:
+        import bench_jacobians
+
+        if args.check:
+            bench_jacobians.run_checks(not args.no_peers)
+            return 0
+        rounds, budget = (7, 0.01) if args.quick else (41, 0.025)
+        print(environment_line(not args.no_peers))
+        print(bench_jacobians.report(rounds, budget, not args.no_peers, per_call_samples, fmt,
+                                     table))
         return 0
     names = args.only.split(",") if args.only else [w.name for w in WORKLOADS]
     unknown = set(names) - {w.name for w in WORKLOADS}

@@ -47,10 +47,10 @@ _ZERO = "__zero__"
 
 
 def forward(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    return _Forward(ctx, func).function()
+    return Forward(ctx, func).function()
 
 
-def _zero(primal: gast.AST | None) -> gast.Call:
+def symbolic_zero(primal: gast.AST | None) -> gast.Call:
     """A symbolic zero tangent (of `primal`'s shape), removed or made concrete later."""
     return gast.Call(func=name(_ZERO), args=[clone(primal)] if primal is not None else [],
                      keywords=[])
@@ -63,12 +63,12 @@ def _is_field(ctx: Context, node: gast.Attribute) -> bool:
         and node.attr in base.keys
 
 
-def _is_zero(node) -> bool:
+def is_symbolic_zero(node) -> bool:
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
         and node.func.id == _ZERO
 
 
-class _Forward(Facts):
+class Forward(Facts):
     def __init__(self, ctx: Context, func: gast.FunctionDef):
         super().__init__(ctx)
         self.func = func
@@ -94,14 +94,14 @@ class _Forward(Facts):
         body = self.block(func.body[:-1])
         value = ret.value
         tangent = self.tangent_of(value)
-        if _is_zero(tangent):
+        if is_symbolic_zero(tangent):
             tangent = self.concrete(tangent)
         final = gast.Return(value=gast.Tuple(elts=[clone(value), tangent], ctx=gast.Load()))
         anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
         inputs = [self.params[i] for i in self.ctx.options.argnums]
         # A parameter that is not an input but a loop makes depend on one (`b = b * a`
         # carried around a loop) starts with a zero tangent.
-        body = [assign(self.tangent(p), self.concrete(_zero(name(p))))
+        body = [assign(self.tangent(p), self.concrete(symbolic_zero(name(p))))
                 for p in self.params if p in self.varied and p not in inputs] + body
         for stmt in walk_statements(body):
             anno.setanno(stmt, "section", "forward")
@@ -123,11 +123,11 @@ class _Forward(Facts):
         """The tangent of an atom: a tangent name, or a symbolic zero."""
         if isinstance(atom, gast.Name) and atom.id in self.varied:
             return name(self.tangent(atom.id))
-        return _zero(atom)
+        return symbolic_zero(atom)
 
     def concrete(self, node: gast.AST) -> gast.AST:
         """Replace the symbolic zeros left inside `node` by real zeros of the right shape."""
-        if _is_zero(node):
+        if is_symbolic_zero(node):
             primal = node.args[0] if node.args else None
             if primal is None or self.kind(primal) == SCALAR:
                 return const(0.0)
@@ -154,10 +154,10 @@ class _Forward(Facts):
             elif isinstance(value, list):
                 setattr(node, field, [self.fold_zeros(v) if isinstance(v, gast.AST) else v
                                       for v in value])
-        if _is_zero(node):
+        if is_symbolic_zero(node):
             return node
         if isinstance(node, gast.BinOp):
-            left, right = _is_zero(node.left), _is_zero(node.right)
+            left, right = is_symbolic_zero(node.left), is_symbolic_zero(node.right)
             if isinstance(node.op, gast.Add):
                 if left:
                     return node.right
@@ -170,24 +170,24 @@ class _Forward(Facts):
                     return gast.UnaryOp(op=gast.USub(), operand=node.right)
             elif isinstance(node.op, (gast.Mult, gast.MatMult)):
                 if left or right:
-                    return _zero(None)
+                    return symbolic_zero(None)
             elif isinstance(node.op, (gast.Div, gast.FloorDiv, gast.Mod)):
                 if left:
-                    return _zero(None)
+                    return symbolic_zero(None)
             return node
-        if isinstance(node, gast.UnaryOp) and _is_zero(node.operand):
+        if isinstance(node, gast.UnaryOp) and is_symbolic_zero(node.operand):
             return node.operand
-        if isinstance(node, (gast.Subscript, gast.Attribute)) and _is_zero(node.value):
-            return _zero(None)
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and is_symbolic_zero(node.value):
+            return symbolic_zero(None)
         if isinstance(node, gast.Call):
             parts = list(node.args) + [k.value for k in node.keywords]
-            if any(_is_zero(p) for p in parts) and not any(self.carries(p) for p in parts):
-                return _zero(None)  # a term linear in a zero tangent
+            if any(is_symbolic_zero(p) for p in parts) and not any(self.carries(p) for p in parts):
+                return symbolic_zero(None)  # a term linear in a zero tangent
         return node
 
     def carries(self, node) -> bool:
         """Whether an expression holds a (non-zero) tangent."""
-        return not _is_zero(node) and any(n.id in self.tangent_names
+        return not is_symbolic_zero(node) and any(n.id in self.tangent_names
                                           for n in nodes_of(node, gast.Name))
 
     # -- statements ----------------------------------------------------------------
@@ -260,7 +260,7 @@ class _Forward(Facts):
         if not any(op in self.varied for op in differentiable_operands(value)) \
                 and not self.pops(value):
             # Varied only because it is written into later: starts with a zero tangent.
-            return [self.define(target, _zero(name(target)), stmt)]
+            return [self.define(target, symbolic_zero(name(target)), stmt)]
         if isinstance(value, (gast.Name, gast.Constant)) or phi:
             tangent = self.tangent_of(value)
         elif isinstance(value, gast.BinOp):
@@ -293,12 +293,12 @@ class _Forward(Facts):
         elif isinstance(value, gast.Attribute) and _is_field(self.ctx, value):
             # p.w of a NamedTuple or dataclass: its tangent is an instance of the same class
             base = self.tangent_of(value.value)
-            tangent = base if _is_zero(base) else gast.Attribute(value=base, attr=value.attr,
-                                                                 ctx=gast.Load())
+            tangent = base if is_symbolic_zero(base) else gast.Attribute(
+                value=base, attr=value.attr, ctx=gast.Load())
         elif isinstance(value, gast.Attribute) and value.attr not in NONDIFFERENTIABLE_ATTRIBUTES:
             tangent = self.apply("attr:" + value.attr, [value.value], {}, target, stmt)
         else:
-            tangent = _zero(name(target))
+            tangent = symbolic_zero(name(target))
         return [self.define(target, tangent, stmt)]
 
     def pops(self, value) -> str | None:
@@ -310,8 +310,8 @@ class _Forward(Facts):
         return None
 
     def define(self, target: str, tangent: gast.AST, stmt) -> gast.AST:
-        if _is_zero(tangent):
-            tangent = _zero(name(target))
+        if is_symbolic_zero(tangent):
+            tangent = symbolic_zero(name(target))
         tangent = self.concrete(self.fit(tangent, target))
         if target in self.written:  # written into below: must not share memory with another
             tangent = call(self.ctx.reference(runtime.copy_of, "copy_of"), [tangent])
@@ -320,7 +320,7 @@ class _Forward(Facts):
     def fit(self, tangent: gast.AST, target: str) -> gast.AST:
         """A tangent has its primal's shape: broadcast one that may be smaller (dz = dx in
         z = x + W, with x a scalar and W an array)."""
-        if _is_zero(tangent):
+        if is_symbolic_zero(tangent):
             return tangent
         expected = self.ctx.shapes.get(target)
         actual = self.shape(tangent)

@@ -13,6 +13,7 @@ from .. import anno
 from ..context import Context
 from ..syntax import assigned_names, blocks, mentions, nodes_of, walk_statements
 from ..values import ARRAY
+from .vector import finish_vector
 
 
 def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -22,6 +23,8 @@ def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 
     if not ctx.options.inplace:
         return func
+    if ctx.options.mode == "vector":
+        finish_vector(func, ctx)
     stmts = list(walk_statements(func.body))
     inits, adds, others = defaultdict(int), defaultdict(list), set()
     for stmt in stmts:

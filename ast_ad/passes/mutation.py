@@ -149,7 +149,8 @@ def _followed(stmt, node: gast.Call, ctx: Context) -> bool:
     (in forward mode, where generated code pops saved values)."""
     if adds_at(stmt):
         return True
-    return ctx.options.mode == "jvp" and anno.getanno(node, "callee") == ("method", "pop") \
+    return ctx.options.mode in ("jvp", "vector") \
+        and anno.getanno(node, "callee") == ("method", "pop") \
         and not node.args and isinstance(stmt, gast.Assign)
 
 
