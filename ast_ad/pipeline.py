@@ -4,7 +4,7 @@
            -> values
            -> containers
            -> aliases -> activity -> mutation -> hoist
-           -> differentiate (reverse, or forward for jvp)
+           -> differentiate (reverse; forward for jvp; vector for jacfwd/jacrev/hessian)
            -> simplify -> factor -> fuse -> batch -> rows -> save -> inplace -> buffers
            -> checkpoint -> split (vjp)
            -> managers
