@@ -239,6 +239,26 @@ def test_merged_invariants_keep_the_derivative_of_either():
     assert ast_ad.grad(shared_with_dead_code)(0.3, 0.7, 3) != 0.0
 
 
+def swap_in_a_nested_loop(x, n):
+    v = x * 3.0
+    for _ in range(n):
+        y = x * 2.0  # invariant arithmetic, but the inner loop's header shares its name
+        for _ in range(n):
+            y, v = v, y
+    return math.sin(y) + 2.0 * math.sin(v)
+
+
+def test_a_name_a_nested_loop_stores_again_is_not_moved():
+    # found by tools/fuzz_codegen.py (seed 23): ssa let the inner loop reuse the name of
+    # `y = x * 2.0`, hoist moved that out of the outer loop, and from the second outer
+    # iteration on y kept the inner loop's last value: value, jvp and grad were all wrong
+    for args in [(0.3, 2), (0.3, 3), (0.7, 1)]:
+        assert ast_ad.value_and_grad(swap_in_a_nested_loop)(*args)[0] == \
+            swap_in_a_nested_loop(*args)
+        check_gradient(swap_in_a_nested_loop, *args)
+        check_jvp(swap_in_a_nested_loop, *args)
+
+
 def polar(r, theta):
     return r * math.cos(theta), r * math.sin(theta)
 

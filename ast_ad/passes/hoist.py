@@ -19,6 +19,8 @@ a later one is renamed to the first everywhere).
 
 from __future__ import annotations
 
+from collections import Counter
+
 import gast
 
 from .. import anno, shapes
@@ -53,10 +55,15 @@ def _block(stmts: list, ctx: Context, renames: dict) -> None:
 
 def _invariants(loop, ctx: Context, renames: dict) -> list:
     variant = _changed_in(loop)
+    # A name stored again in the loop (a nested loop's header that ssa coalesced into it)
+    # must be set anew each iteration, where it is.
+    stores = Counter(n.id for n in gast.walk(loop)
+                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
     moved, seen = [], {}
     for stmt in list(loop.body):
         name = target_name(stmt)
-        if name is None or anno.getanno(stmt, "phi") or not _safe(stmt.value, ctx, variant):
+        if name is None or anno.getanno(stmt, "phi") or stores[name] > 1 \
+                or not _safe(stmt.value, ctx, variant):
             continue
         loop.body.remove(stmt)
         variant.discard(name)  # defined once, before the loop now
