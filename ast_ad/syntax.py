@@ -7,19 +7,30 @@ import gast
 from . import anno
 
 
+# (nodes built as gast's constructors build them, without their keyword handling: the
+# compiler builds tens of thousands of names per long function)
+_Name, _Load, _Store, _Constant, _Assign = gast.Name, gast.Load, gast.Store, gast.Constant, \
+    gast.Assign
+
+
 def name(id_: str, store: bool = False) -> gast.Name:
-    ctx = gast.Store() if store else gast.Load()
-    return gast.Name(id=id_, ctx=ctx, annotation=None, type_comment=None)
+    ctx = _Store if store else _Load
+    node = _Name.__new__(_Name)
+    node.__dict__ = {"id": id_, "ctx": ctx.__new__(ctx), "annotation": None, "type_comment": None}
+    return node
 
 
 def const(value) -> gast.Constant:
-    return gast.Constant(value=value, kind=None)
+    node = _Constant.__new__(_Constant)
+    node.__dict__ = {"value": value, "kind": None}
+    return node
 
 
 def assign(target: str | gast.AST, value: gast.AST, origin: gast.AST | None = None) -> gast.Assign:
     if isinstance(target, str):
         target = name(target, store=True)
-    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    node = _Assign.__new__(_Assign)
+    node.__dict__ = {"targets": [target], "value": value, "type_comment": None}
     if origin is not None:
         anno.setanno(node, "origin", anno.getanno(origin, "origin", origin))
     return node
@@ -214,7 +225,7 @@ def walk(node: gast.AST) -> list:
 def written_into(stmt) -> set[str]:
     """Names whose array (or list) the statement writes into: `w[i] = v`, `w[i] += v`."""
     found = set()
-    for node in gast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
             base = node.value
             while isinstance(base, (gast.Subscript, gast.Attribute)):

@@ -264,7 +264,10 @@ class Facts:
 
     def elide(self, node: gast.AST) -> gast.AST:
         """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""
-        for sub in walk(node):
+        nodes = walk(node)
+        if not self._unbroadcasts(nodes):
+            return node
+        for sub in nodes:
             for field, value in gast.iter_fields(sub):
                 if type(value) is gast.Call and self._needless_unbroadcast(value):
                     setattr(sub, field, value.args[0])
@@ -282,7 +285,15 @@ class Facts:
 
     def explicit_sums(self, node: gast.AST) -> gast.AST:
         """Write `unbroadcast(g, x)` with known shapes as the sums it does: np.sum(g, axis=0)."""
+        if not self._unbroadcasts(walk(node)):
+            return node
         return _ExplicitSums(self).visit(node)
+
+    def _unbroadcasts(self, nodes: list) -> bool:
+        """Whether one of `nodes` (a walk) calls unbroadcast (in most adjoints, none is
+        left to elide or spell out)."""
+        return any(type(n) is gast.Call and self._object(n.func) is runtime.unbroadcast
+                   for n in nodes)
 
     def _sum(self, g: gast.AST, axes: tuple, keepdims: bool = False) -> gast.AST:
         if not axes:

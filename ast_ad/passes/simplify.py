@@ -227,7 +227,8 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
 
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
-                anno.getanno(stmt, "section") == "backward":
+                anno.getanno(stmt, "section") == "backward" \
+                and _calls_any(stmt.value, (numpy.full_like,), ctx):
             stmt.value = Rewrite().visit(stmt.value)
 
 
@@ -274,12 +275,20 @@ def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
                 anno.getanno(stmt, "section") == "backward":
-            rewrite = Rewrite()
-            rewrite.changed = False
-            stmt.value = rewrite.visit(stmt.value)
-            if rewrite.changed:
-                stmt.value = algebra.simplify(stmt.value)  # a + -b -> a - b
+            if _calls_any(stmt.value, (runtime.unreduce, numpy.sum), ctx):
+                rewrite = Rewrite()
+                rewrite.changed = False
+                stmt.value = rewrite.visit(stmt.value)
+                if rewrite.changed:
+                    stmt.value = algebra.simplify(stmt.value)  # a + -b -> a - b
             stmt.value = _sign_on_smallest(stmt.value, facts)
+
+
+def _calls_any(node, functions: tuple, ctx: Context) -> bool:
+    """Whether `node` calls one of `functions` (a walk, cheaper than a rewrite's visit of
+    each backward statement when, as in most, there is nothing to rewrite)."""
+    return any(type(n) is gast.Call and any(_object(n.func, ctx) is f for f in functions)
+               for n in walk(node))
 
 
 def _sign_on_smallest(value, facts):
