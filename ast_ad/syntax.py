@@ -6,7 +6,6 @@ import gast
 
 from . import anno
 
-
 # (nodes built as gast's constructors build them, without their keyword handling: the
 # compiler builds tens of thousands of names per long function)
 _Name, _Load, _Store, _Constant, _Assign = gast.Name, gast.Load, gast.Store, gast.Constant, \
