@@ -125,6 +125,19 @@ def store_names(node: gast.AST) -> list[str]:
     return [n.id for n in nodes_of(node, gast.Name) if type(n.ctx) is gast.Store]
 
 
+def load_and_store_names(node: gast.AST) -> tuple[list[str], list[str]]:
+    """load_names(node), store_names(node), from one walk."""
+    loads, stores = [], []
+    for n in walk(node):
+        if type(n) is gast.Name:
+            ctx = type(n.ctx)
+            if ctx is gast.Load:
+                loads.append(n.id)
+            elif ctx is gast.Store:
+                stores.append(n.id)
+    return loads, stores
+
+
 def rename(node: gast.AST, mapping: dict[str, str]) -> gast.AST:
     """Rename Name nodes in place (loads and stores) and return `node`."""
     for n in nodes_of(node, gast.Name):

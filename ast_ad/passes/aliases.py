@@ -34,9 +34,9 @@ from ..syntax import (
     compound,
     item_write,
     list_append,
+    load_and_store_names,
     load_names,
     param_names,
-    store_names,
     target_name,
     walk,
     walk_statements,
@@ -480,13 +480,14 @@ class _StaleReads:
             twice = self.block(stmt.body, _merge(stale, once))
             return _merge(stale, once, twice)
         own = stale.get(_OWN, {})
-        stale = {**stale, _OWN: self.own_after(stmt, own)}
+        loads, stores = load_and_store_names(stmt)  # (one walk for both, used below)
+        stale = {**stale, _OWN: self.own_after(stmt, own, loads, stores)}
         copied = target_name(stmt) if isinstance(getattr(stmt, "value", None), gast.Name) \
             else None
         if copied is not None and stmt.value.id in stale:  # a copy or phi is not a use
             return {**stale, copied: stale[stmt.value.id]}
-        self.reads(stmt, load_names(stmt), stale)
-        stale = {n: w for n, w in stale.items() if n not in store_names(stmt)}
+        self.reads(stmt, loads, stale)
+        stale = {n: w for n, w in stale.items() if n not in stores}
         written = item_write(stmt)
         if written is not None and self.may_be_array(written[0]):
             views = own[written[0]] - {written[0]} if written[0] in own \
@@ -494,11 +495,11 @@ class _StaleReads:
             for other in views:
                 stale[other] = (stmt, written[0], None)
         for var, change in self.calls.get(id(stmt), ()):
-            for other in (self.sharers(var) | {var}) - set(store_names(stmt)):
+            for other in (self.sharers(var) | {var}) - set(stores):
                 stale[other] = (stmt, var, change)  # (its result is made after the change)
         return stale
 
-    def own_after(self, stmt: gast.AST, own: dict) -> dict:
+    def own_after(self, stmt: gast.AST, own: dict, loads: list, stores: list) -> dict:
         """After `stmt`: the arrays nothing but their own name and views of them taken
         since refer to ({name: those names}). Such an array was made by a call that
         allocates one (`b = np.zeros(n)`), and since then only written into, indexed, or
@@ -508,8 +509,7 @@ class _StaleReads:
         written = item_write(stmt)
         target = target_name(stmt)
         value = getattr(stmt, "value", None)
-        stores = set(store_names(stmt))
-        loads = set(load_names(stmt))
+        stores, loads = set(stores), set(loads)
         after = {}
         for array, refs in own.items():
             added = set()
