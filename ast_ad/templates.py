@@ -20,6 +20,7 @@ the one a person would write, node for node.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import textwrap
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any, Callable
 import gast
 
 from .errors import Location, RuleDefinitionError
+from .syntax import clone
 
 PLACEHOLDER_MAPS = ("b", "d")
 
@@ -129,8 +131,6 @@ def parse_template(fn: Callable, what: str = "rule") -> Template:
                 raise RuleDefinitionError(
                     f"{what} {fn.__name__}: {ref[0]}[{ref[1]}] names no parameter", where,
                     f"parameters are {', '.join(params)}")
-    import builtins
-
     known = set(params) | temporaries | set(PLACEHOLDER_MAPS) | {"lib"} | set(fn.__globals__) \
         | set(dir(builtins))
     for stmt in body:
@@ -275,8 +275,6 @@ class _Filler:
         return new
 
     def name(self, n):
-        from .syntax import clone
-
         template, binding, temps = self.template, self.binding, self.temps
         if n.id in binding.atoms:
             return clone(binding.atoms[n.id])
@@ -284,8 +282,6 @@ class _Filler:
             return gast.Name(id=temps[n.id], ctx=n.ctx, annotation=None, type_comment=None)
         if n.id in template.globals:
             return binding.resolve_global(n.id, template.globals[n.id])
-        import builtins
-
         if hasattr(builtins, n.id):
             return binding.resolve_global(n.id, getattr(builtins, n.id))
         raise RuleDefinitionError(f"rule {template.fn.__name__}: unknown name {n.id}",
@@ -305,8 +301,6 @@ def elementwise_tangent(template: Template) -> Template:
     (each input's term has its own). A term negated in front, `-b[y] * g`, is subtracted:
     `d[x] - d[y] * g` rather than `d[x] + -d[y] * g`.
     """
-    from .syntax import clone
-
     result = template.result
     temps, terms = [], []
     for stmt in template.body:
@@ -401,8 +395,6 @@ def _mentions(node, kind: str) -> bool:
 
 def _with_seed(node, param: str):
     """A copy of `node` with b[result] (the seed) replaced by d[param]."""
-    from .syntax import clone
-
     class Seed(gast.NodeTransformer):
         def visit_Subscript(self, n):
             return _ref("d", param) if placeholder(n) is not None else self.generic_visit(n)

@@ -268,7 +268,8 @@ class Facts:
         if not self._unbroadcasts(nodes):
             return node
         for sub in nodes:
-            for field, value in gast.iter_fields(sub):
+            for field in sub._fields:
+                value = getattr(sub, field, None)
                 if type(value) is gast.Call and self._needless_unbroadcast(value):
                     setattr(sub, field, value.args[0])
         return node.args[0] if self._needless_unbroadcast(node) else node

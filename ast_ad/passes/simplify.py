@@ -355,7 +355,8 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
             # (sizes from the name cache: a statement `v = e` is as large as e)
             if j is not None and names.get(stmt)[6] + names.get(stmts[j])[6] <= FOLD_LIMIT \
                     and anno.managers_of(stmt) == anno.managers_of(stmts[j]):  # same `with`
-                _substitute_in([stmts[j]], var, stmt.value, derivative, names)
+                # (its one read gets the value itself: the definition goes)
+                _substitute_in([stmts[j]], var, stmt.value, derivative, names, move=True)
                 where.changed(j)
                 loads[var] -= 1
                 stores[var] -= 1
@@ -858,11 +859,14 @@ def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
 
 
 def _substitute_in(nodes: list, var: str, value: gast.AST,
-                   derivative: frozenset = frozenset(), names: _NameCache | None = None) -> None:
+                   derivative: frozenset = frozenset(), names: _NameCache | None = None,
+                   move: bool = False) -> None:
     """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed.
     Statements assigning a name in `derivative` (adjoints, tangents) hold floats only;
     others may hold ints (see algebra.simplify). `names` forgets the statements changed
-    (and tells which simple statements mention `var` without walking them)."""
+    (and tells which simple statements mention `var` without walking them). With `move`,
+    the first read gets `value` itself, not a copy (the caller drops its definition)."""
+    moved = [value] if move else None
 
     for node in nodes:
         simple = isinstance(node, gast.stmt) and not compound(node)
@@ -871,7 +875,7 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                 continue
         elif not _mentions(node, var):
             continue
-        _replace_loads(node, var, value)
+        _replace_loads(node, var, value, moved)
         # (a simple statement holds no other statement; a compound one holds several)
         for sub in [node] if simple else walk_statements([node]) \
                 if isinstance(node, gast.stmt) else ():
@@ -882,24 +886,25 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                 names.forget(sub)
 
 
-def _replace_loads(node: gast.AST, var: str, value: gast.AST) -> None:
-    """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`."""
+def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None = None) -> None:
+    """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`
+    (by `value` itself while `moved` holds it: it is taken out for the first read)."""
     fields = node.__dict__
     for key in node._fields:
         child = fields.get(key)
         if isinstance(child, gast.AST):
             if type(child) is gast.Name:
                 if child.id == var and isinstance(child.ctx, gast.Load):
-                    fields[key] = clone(value)
+                    fields[key] = moved.pop() if moved else clone(value)
             else:
-                _replace_loads(child, var, value)
+                _replace_loads(child, var, value, moved)
         elif type(child) is list:
             for i, item in enumerate(child):
                 if type(item) is gast.Name:
                     if item.id == var and isinstance(item.ctx, gast.Load):
-                        child[i] = clone(value)
+                        child[i] = moved.pop() if moved else clone(value)
                 elif isinstance(item, gast.AST):
-                    _replace_loads(item, var, value)
+                    _replace_loads(item, var, value, moved)
 
 
 # -- dead code ------------------------------------------------------------------
