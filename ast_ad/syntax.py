@@ -259,6 +259,12 @@ _LEAF_FIELDS = frozenset({"id", "attr", "type_comment", "kind", "arg", "conversi
 _CHILD_FIELDS: dict = {}
 
 
+def child_fields(cls) -> tuple:
+    """The fields of a node class that may hold nodes (what walk looks into)."""
+    fields = _CHILD_FIELDS.get(cls)
+    return fields if fields is not None else _child_fields(cls)
+
+
 def _child_fields(cls) -> tuple:
     fields = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
     _CHILD_FIELDS[cls] = fields

@@ -24,6 +24,7 @@ from ..context import Context
 from ..syntax import (
     assigned_names,
     blocks,
+    child_fields,
     clone,
     compound,
     const,
@@ -495,33 +496,48 @@ class _NameCache:
 
 def _names_of(stmt) -> tuple:
     """(reads per name, names rebound, names stored into, names in it, the names in order,
-    the calls in it, its _size), from one walk."""
+    the calls in it, its _size), from one walk (syntax.walk's, with each node looked at as
+    it is reached: this runs for every statement simplify sees, and again after each change)."""
     reads: dict = defaultdict(int)
-    rebound, mentioned, ids, parts, calls, rewound = set(), set(), [], [], [], set()
+    rebound, mentioned, stored, ids, calls, rewound = set(), set(), set(), [], [], set()
     size = 0
-    for n in walk(stmt):
-        kind = type(n)
-        if kind in _OPERATIONS:
-            size += 1
+    found = [stmt]
+    append = found.append
+    for n in found:  # (the list grows while it is read: breadth first, as walk)
+        kind = n.__class__
+        for field in child_fields(kind):
+            value = getattr(n, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, gast.AST):
+                        append(item)
+            elif isinstance(value, gast.AST):
+                append(value)
         if kind is gast.Name:
-            mentioned.add(n.id)
-            ids.append(n.id)
-            parts.append(n)
-            if type(n.ctx) is gast.Load:
-                reads[n.id] += 1
-            elif type(n.ctx) is gast.Store:
-                rebound.add(n.id)
-        elif kind is gast.Subscript:
-            parts.append(n)
-        elif kind is gast.Call:
-            parts.append(n)
-            calls.append(n)
+            id_ = n.id
+            mentioned.add(id_)
+            ids.append(id_)
+            ctx = n.ctx.__class__
+            if ctx is gast.Load:
+                reads[id_] += 1
+            elif ctx is gast.Store:
+                rebound.add(id_)
+                stored.add(id_)
+        elif kind in _OPERATIONS:
+            size += 1
+            if kind is gast.Call:
+                calls.append(n)
+                stored.update(_stored_by_call(n))
+            elif kind is gast.Subscript and n.ctx.__class__ is gast.Store \
+                    and n.value.__class__ is gast.Name:
+                stored.add(n.value.id)
         elif kind is gast.For and anno.hasanno(n, "replays"):
             # A backward loop rewinds its forward loop's header names: the save pass puts
             # their entry values back right after it (`x = x_entry`), so an expression
             # reading one must not move across it.
             rewound.update(_loop_headers(anno.getanno(n, "replays")))
-    stored = _stored_among(parts) | rewound if rewound else _stored_among(parts)
+    if rewound:
+        stored |= rewound
     return reads, rebound | rewound, stored, mentioned | rewound, tuple(ids), calls, size
 
 
@@ -843,13 +859,18 @@ def _stored_among(nodes) -> set[str]:
                 and isinstance(n.value, gast.Name):
             found.add(n.value.id)
         elif isinstance(n, gast.Call):
-            if n.args and isinstance(n.args[0], gast.Name) \
-                    and isinstance(n.func, gast.Attribute) \
-                    and n.func.attr in ("at", "pop", "append"):
-                found.add(n.args[0].id)
-            if isinstance(n.func, gast.Attribute) and n.func.attr in ("pop", "append") \
-                    and isinstance(n.func.value, gast.Name):
-                found.add(n.func.value.id)
+            found.update(_stored_by_call(n))
+    return found
+
+
+def _stored_by_call(n: gast.Call) -> tuple:
+    """The names a call changes: np.add.at(var, ...), var.pop(), var.append(...)."""
+    func = n.func
+    if not isinstance(func, gast.Attribute) or func.attr not in ("at", "pop", "append"):
+        return ()
+    found = (n.args[0].id,) if n.args and isinstance(n.args[0], gast.Name) else ()
+    if func.attr != "at" and isinstance(func.value, gast.Name):
+        found += (func.value.id,)
     return found
 
 
@@ -928,28 +949,62 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> None:
     for stmt in stmts:
         later[target_name(stmt)] += 1
     dropped = set()
+    events = None
     for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
             _remove_dead_stores(block, ctx, names)
         var = target_name(stmt)
         later[var] -= 1
-        if var is not None and later[var] and names.pure(stmt, ctx) \
-                and _overwritten_unread(stmts, i + 1, var, names):
-            dropped.add(i)
+        if var is not None and later[var] and names.pure(stmt, ctx):
+            if events is None:
+                events = _Events(stmts, names)
+            if events.overwritten_unread(i + 1, var):
+                dropped.add(i)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
         stmts[:] = [s for i, s in enumerate(stmts) if i not in dropped]
 
 
-def _overwritten_unread(stmts: list, start: int, var: str, names: _NameCache) -> bool:
-    for k in range(start, len(stmts)):
-        stmt = stmts[k]
-        if compound(stmt) or _is_scatter_on(stmt, var):
+class _Events:
+    """Where, in one block, each name is read, assigned and scattered into, and where the
+    compound statements are: the next of them after a position is a bisection away, not a
+    walk over the statements in between (adjoints such as bx are assigned all over a long
+    block)."""
+
+    def __init__(self, stmts: list, names: _NameCache):
+        self.reads, self.assigns, self.scatters = defaultdict(list), defaultdict(list), \
+            defaultdict(list)
+        self.compounds = []
+        for k, stmt in enumerate(stmts):
+            if compound(stmt):
+                self.compounds.append(k)
+                continue
+            for var, count in names.get(stmt)[0].items():
+                if count:
+                    self.reads[var].append(k)
+            var = target_name(stmt)
+            if var is not None:
+                self.assigns[var].append(k)
+            op, adj = anno.getanno(stmt, "adjoint", (None, None))
+            if op == "scatter":
+                self.scatters[adj].append(k)
+
+    def overwritten_unread(self, start: int, var: str) -> bool:
+        """Whether, from `start` on, `var` is assigned before anything reads it, scatters
+        into it or a compound statement comes (which may read it)."""
+        assigned = _next(self.assigns.get(var, ()), start)
+        if assigned is None:
             return False
-        if names.get(stmt)[0].get(var):  # read
-            return False
-        if target_name(stmt) == var:
-            return True
-    return False
+        for positions in (self.compounds, self.scatters.get(var, ()), self.reads.get(var, ())):
+            other = _next(positions, start)
+            if other is not None and other <= assigned:  # (a statement reads before it writes)
+                return False
+        return True
+
+
+def _next(positions, start: int):
+    """The first of the sorted `positions` at or after `start`, or None."""
+    k = bisect.bisect_left(positions, start)
+    return positions[k] if k < len(positions) else None
 
 
 
