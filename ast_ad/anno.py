@@ -40,12 +40,15 @@ def setanno(node: gast.AST, key: str, value: Any) -> None:
     annos[key] = value
 
 
+_NONE: dict = {}  # (the annotations of a node without any: never written into)
+
+
 def getanno(node: gast.AST, key: str, default: Any = None) -> Any:
-    return node.__dict__.get(_ATTR, {}).get(key, default)
+    return node.__dict__.get(_ATTR, _NONE).get(key, default)
 
 
 def hasanno(node: gast.AST, key: str) -> bool:
-    return key in node.__dict__.get(_ATTR, {})
+    return key in node.__dict__.get(_ATTR, _NONE)
 
 
 def copyanno(src: gast.AST, dst: gast.AST) -> gast.AST:

@@ -78,10 +78,10 @@ def is_constant(node: gast.AST) -> bool:
 
 def target_name(stmt: gast.AST) -> str | None:
     """The single name an `x = ...` statement defines, else None."""
-    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
-        target = stmt.targets[0]
-        if isinstance(target, gast.Name):
-            return target.id
+    if stmt.__class__ is _Assign:  # (the passes ask this of every statement, many times)
+        targets = stmt.targets
+        if len(targets) == 1 and targets[0].__class__ is _Name:
+            return targets[0].id
     return None
 
 
@@ -146,15 +146,19 @@ def rename(node: gast.AST, mapping: dict[str, str]) -> gast.AST:
     return node
 
 
+_COMPOUND = frozenset({gast.If, gast.For, gast.While})
+
+
 def compound(stmt: gast.AST) -> bool:
-    return isinstance(stmt, (gast.If, gast.For, gast.While))
+    return stmt.__class__ in _COMPOUND
 
 
 def blocks(stmt: gast.AST) -> list[list]:
     """The statement lists nested directly in a compound statement."""
-    if isinstance(stmt, gast.If):
+    cls = stmt.__class__
+    if cls is gast.If:
         return [stmt.body, stmt.orelse]
-    if isinstance(stmt, (gast.For, gast.While)):
+    if cls is gast.For or cls is gast.While:
         return [stmt.body]
     return []
 
@@ -163,8 +167,9 @@ def walk_statements(stmts: list):
     """Every statement in `stmts`, nested ones included, in program order."""
     for stmt in stmts:
         yield stmt
-        for block in blocks(stmt):
-            yield from walk_statements(block)
+        if stmt.__class__ in _COMPOUND:
+            for block in blocks(stmt):
+                yield from walk_statements(block)
 
 
 def item_write(stmt: gast.AST):
