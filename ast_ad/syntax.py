@@ -262,6 +262,7 @@ def nodes_of(node: gast.AST, types) -> list:
 _LEAF_FIELDS = frozenset({"id", "attr", "type_comment", "kind", "arg", "conversion", "level",
                           "module", "is_async"})
 _CHILD_FIELDS: dict = {}
+CHILD_FIELDS = _CHILD_FIELDS  # class -> child_fields(class), for the classes seen so far
 
 
 def child_fields(cls) -> tuple:

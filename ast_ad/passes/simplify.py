@@ -22,6 +22,7 @@ import gast
 from .. import algebra, anno
 from ..context import Context
 from ..syntax import (
+    CHILD_FIELDS,
     assigned_names,
     blocks,
     child_fields,
@@ -358,7 +359,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
                     and anno.managers_of(stmt) == anno.managers_of(stmts[j]):  # same `with`
                 # (its one read gets the value itself: the definition goes)
                 _substitute_in([stmts[j]], var, stmt.value, derivative, names, move=True)
-                where.changed(j)
+                where.brought(j, stmt)
                 loads[var] -= 1
                 stores[var] -= 1
                 stmts[i] = None  # (removed below: positions stay put for `where`)
@@ -385,6 +386,16 @@ class _Where:
 
     def _add(self, k: int, stmt) -> None:
         _, _, stored, mentioned, _, _, _ = self.names.get(stmt)
+        self._note(k, mentioned, stored)
+
+    def brought(self, k: int, definition) -> None:
+        """Statement k now holds the value of `definition` (`v = e` folded into it): the
+        names e brings in (v too: a position more to look at does no harm). Statement k
+        itself is not looked at again until someone asks (the name cache forgot it)."""
+        _, _, stored, mentioned, _, _, _ = self.names.get(definition)
+        self._note(k, mentioned, stored)
+
+    def _note(self, k: int, mentioned, stored) -> None:
         for table, found in ((self.mentions, mentioned), (self.stores, stored)):
             for name_ in found:
                 at = table[name_]
@@ -394,9 +405,6 @@ class _Where:
                     place = bisect.bisect_left(at, k)
                     if place == len(at) or at[place] != k:
                         at.insert(place, k)
-
-    def changed(self, k: int) -> None:
-        self._add(k, self.stmts[k])
 
     def after(self, i: int, mentions: list, stores: list):
         """The positions after i where one of `mentions` is mentioned or one of `stores`
@@ -503,9 +511,11 @@ def _names_of(stmt) -> tuple:
     size = 0
     found = [stmt]
     append = found.append
+    known = CHILD_FIELDS
     for n in found:  # (the list grows while it is read: breadth first, as walk)
         kind = n.__class__
-        for field in child_fields(kind):
+        fields = known.get(kind)
+        for field in fields if fields is not None else child_fields(kind):
             value = getattr(n, field, None)
             if type(value) is list:
                 for item in value:
