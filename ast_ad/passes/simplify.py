@@ -311,11 +311,18 @@ def _sign_on_smallest(value, facts):
 
 def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     loads, stores = defaultdict(int), defaultdict(int)
-    for n in name_nodes(func):
-        if isinstance(n.ctx, gast.Load):
-            loads[n.id] += 1
-        elif isinstance(n.ctx, gast.Store):
-            stores[n.id] += 1
+    # (from the name cache: a compound statement's names are those of all it holds)
+    for stmt in func.body:
+        info = names.get(stmt)
+        for table, counts in ((loads, info[0]), (stores, info[7])):
+            for var, count in counts.items():
+                table[var] += count
+    for part in [func.args, func.returns] + func.decorator_list:
+        for n in name_nodes(part) if part is not None else ():
+            if isinstance(n.ctx, gast.Load):
+                loads[n.id] += 1
+            elif isinstance(n.ctx, gast.Store):
+                stores[n.id] += 1
     _fold_block(func.body, ctx, loads, stores, _viewed(func), names)
 
 
@@ -385,14 +392,14 @@ class _Where:
             self._add(k, stmt)
 
     def _add(self, k: int, stmt) -> None:
-        _, _, stored, mentioned, _, _, _ = self.names.get(stmt)
+        _, _, stored, mentioned, _, _, _, _ = self.names.get(stmt)
         self._note(k, mentioned, stored)
 
     def brought(self, k: int, definition) -> None:
         """Statement k now holds the value of `definition` (`v = e` folded into it): the
         names e brings in (v too: a position more to look at does no harm). Statement k
         itself is not looked at again until someone asks (the name cache forgot it)."""
-        _, _, stored, mentioned, _, _, _ = self.names.get(definition)
+        _, _, stored, mentioned, _, _, _, _ = self.names.get(definition)
         self._note(k, mentioned, stored)
 
     def _note(self, k: int, mentioned, stored) -> None:
@@ -438,7 +445,7 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
         stmt = stmts[j]
         if stmt is None:  # folded away
             continue
-        reads, rebound, stored, _, _, _, _ = names.get(stmt)
+        reads, rebound, stored, _, _, _, _, _ = names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
             if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
@@ -504,9 +511,11 @@ class _NameCache:
 
 def _names_of(stmt) -> tuple:
     """(reads per name, names rebound, names stored into, names in it, the names in order,
-    the calls in it, its _size), from one walk (syntax.walk's, with each node looked at as
-    it is reached: this runs for every statement simplify sees, and again after each change)."""
+    the calls in it, its _size, rebindings per name), from one walk (syntax.walk's, with each
+    node looked at as it is reached: this runs for every statement simplify sees, and again
+    after each change)."""
     reads: dict = defaultdict(int)
+    binds: dict = defaultdict(int)
     rebound, mentioned, stored, ids, calls, rewound = set(), set(), set(), [], [], set()
     size = 0
     found = [stmt]
@@ -533,6 +542,7 @@ def _names_of(stmt) -> tuple:
             elif ctx is gast.Store:
                 rebound.add(id_)
                 stored.add(id_)
+                binds[id_] += 1
         elif kind in _OPERATIONS:
             size += 1
             if kind is gast.Call:
@@ -548,7 +558,7 @@ def _names_of(stmt) -> tuple:
             rewound.update(_loop_headers(anno.getanno(n, "replays")))
     if rewound:
         stored |= rewound
-    return reads, rebound | rewound, stored, mentioned | rewound, tuple(ids), calls, size
+    return reads, rebound | rewound, stored, mentioned | rewound, tuple(ids), calls, size, binds
 
 
 def _loop_headers(loop) -> set:
@@ -797,7 +807,7 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
     # the whole rest of a long block
     at, stored_at = defaultdict(set), defaultdict(set)
     for k, stmt in enumerate(stmts):
-        _, _, stored, mentioned, _, _, _ = names.get(stmt)
+        _, _, stored, mentioned, _, _, _, _ = names.get(stmt)
         for n in mentioned:
             at[n].add(k)
         for n in stored:
