@@ -470,8 +470,9 @@ class _NameCache:
     """Each simple statement's names, computed once per simplify (not once per sweep, per
     round and per statement that looks at it): get(stmt) is (reads per name, names
     rebound, names stored into, names in it). Whatever changes a statement forgets it
-    first (_substitute_in does). A compound statement is looked at afresh each time: its
-    nested statements change under it."""
+    first (_substitute_in does). A compound statement's names are made afresh each time,
+    from its header's and those of the statements it holds (which change under it, and
+    are each cached as any statement): not a walk of everything inside it."""
 
     def __init__(self):
         self.found: dict = {}
@@ -480,10 +481,45 @@ class _NameCache:
         held = self.found.get(id(stmt))
         if held is not None and held[0] is stmt:  # (the statement is kept: ids stay unique)
             return held[1]
+        if compound(stmt):
+            return self._compound(stmt)
         info = _names_of(stmt)
-        if not compound(stmt):
-            self.found[id(stmt)] = (stmt, info)
+        self.found[id(stmt)] = (stmt, info)
         return info
+
+    def _compound(self, stmt) -> tuple:
+        """_names_of(stmt) for a compound statement, from its parts (the names in order
+        and the calls are in another order: only simple statements' are read)."""
+        nested = {id(block) for block in blocks(stmt)}
+        parts = []
+        for field in child_fields(stmt.__class__):
+            value = getattr(stmt, field, None)
+            if type(value) is list:
+                if id(value) in nested:
+                    parts.extend(self.get(s) for s in value)
+                else:
+                    parts.extend(_names_of(v) for v in value if isinstance(v, gast.AST))
+            elif isinstance(value, gast.AST):
+                parts.append(_names_of(value))
+        reads, binds = defaultdict(int), defaultdict(int)
+        rebound, stored, mentioned, ids, calls, size = set(), set(), set(), [], [], 0
+        if isinstance(stmt, gast.For) and anno.hasanno(stmt, "replays"):
+            rewound = _loop_headers(anno.getanno(stmt, "replays"))
+            rebound |= rewound
+            stored |= rewound
+            mentioned |= rewound
+        for part in parts:
+            for var, count in part[0].items():
+                reads[var] += count
+            rebound |= part[1]
+            stored |= part[2]
+            mentioned |= part[3]
+            ids.extend(part[4])
+            calls.extend(part[5])
+            size += part[6]
+            for var, count in part[7].items():
+                binds[var] += count
+        return reads, rebound, stored, mentioned, tuple(ids), calls, size, binds
 
     def ids(self, stmt) -> tuple:
         """The names in a statement, in order; a compound statement's header only (its
@@ -496,7 +532,7 @@ class _NameCache:
     def pure(self, stmt, ctx: Context) -> bool:
         """_pure(stmt, ctx), computed once per simple statement."""
         if compound(stmt):
-            return _pure(stmt, ctx)
+            return _pure(stmt, ctx, self.get(stmt)[5])
         key = ("pure", id(stmt))
         held = self.found.get(key)
         if held is None or held[0] is not stmt:
