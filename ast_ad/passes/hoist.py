@@ -23,7 +23,7 @@ import gast
 
 from .. import anno, shapes
 from ..context import Context
-from ..syntax import blocks, rename, target_name, written_into
+from ..syntax import blocks, rename, target_name, walk, written_into
 from ..values import ARRAY, SCALAR
 from .resolve import call_parts, user_function, written_arguments
 
@@ -54,7 +54,13 @@ def _block(stmts: list, ctx: Context, renames: dict) -> None:
 def _invariants(loop, ctx: Context, renames: dict) -> list:
     variant = _changed_in(loop)
     moved, seen = [], {}
+    # A repeated invariant's name is renamed in the loop to the first one's: in each
+    # statement as it is looked at (so it looks as it would after renaming the whole loop
+    # each time), and in the whole loop once at the end.
+    same: dict[str, str] = {}
     for stmt in list(loop.body):
+        if same:
+            rename(stmt, same)
         name = target_name(stmt)
         if name is None or anno.getanno(stmt, "phi") or not _safe(stmt.value, ctx, variant):
             continue
@@ -62,18 +68,19 @@ def _invariants(loop, ctx: Context, renames: dict) -> list:
         variant.discard(name)  # defined once, before the loop now
         key = gast.dump(stmt.value)
         if key in seen:
-            renames[name] = seen[key]
-            rename(loop, {name: seen[key]})
+            renames[name] = same[name] = seen[key]
             continue
         seen[key] = name
         moved.append(stmt)
+    if same:
+        rename(loop, same)
     return moved
 
 
 def _changed_in(loop) -> set[str]:
     """Names the loop (re)assigns, writes into, or passes to a call that may change them."""
     changed = written_into(loop)
-    for node in gast.walk(loop):
+    for node in walk(loop):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             changed.add(node.id)
         elif isinstance(node, gast.Call):
