@@ -27,6 +27,9 @@ KEYS = {
     "adjoint": "on a backward statement: (op, adjoint name), op one of init, reset, add, scatter",
     "deferred": "True on a dict comprehension over a dict argument's view, which the up-front "
                 "check lets through until the views pass spells it out (passes/dict_views)",
+    "fenced": "True on a FunctionDef the fence pass found allowed as it is (pipeline.check's "
+              "tree: the pipeline's fence stage need not look again unless a pass before it "
+              "changed the tree)",
     "managers": "on a user node inside `with` blocks: their withitems, outermost first (the "
                 "generated code enters them around what it computes for the node)",
 }

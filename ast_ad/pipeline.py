@@ -19,7 +19,7 @@ from typing import Callable
 
 import gast
 
-from . import cache, callees
+from . import anno, cache, callees
 from .context import Context, Options
 from .errors import ADError
 from .naming import Namer, names_in
@@ -187,6 +187,7 @@ def check(src: FunctionSource) -> None:
         ctx.namer = Namer(names_in(tree))
         defer_dict_comprehensions(tree)
         fence(tree, ctx)
+        anno.setanno(tree, "fenced", True)  # (the fence stage need not look again)
         src.checked_tree = tree  # the first transform starts from it: no second parse
 
 

@@ -22,17 +22,20 @@ _VIEWS = ("values", "keys", "items")
 
 
 def spell_out_dict_views(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    _spell_out(func, ctx)
+    if _spell_out(func, ctx):
+        anno.setanno(func, "fenced", False)  # changed: the fence looks again
     for node in walk(func):  # what could not be spelled out: fence rejects it now
         if isinstance(node, gast.DictComp):
             anno.setanno(node, "deferred", False)
+            anno.setanno(func, "fenced", False)
     return func
 
 
-def _spell_out(func: gast.FunctionDef, ctx: Context) -> None:
+def _spell_out(func: gast.FunctionDef, ctx: Context) -> bool:
+    """Whether it may have changed the tree."""
     known = ctx.options.values
     if not known:
-        return
+        return False
     params = param_names(func)
     stored = {n.id for n in walk(func) if isinstance(n, gast.Name)
               and isinstance(n.ctx, (gast.Store, gast.Del))}
@@ -40,7 +43,7 @@ def _spell_out(func: gast.FunctionDef, ctx: Context) -> None:
             if v is not None and v.container == "dict" and v.keys is not None
             and p not in stored}
     if not keys:
-        return
+        return False
 
     class Rewrite(gast.NodeTransformer):
         def visit_Call(self, node):
@@ -74,6 +77,7 @@ def _spell_out(func: gast.FunctionDef, ctx: Context) -> None:
 
     Rewrite().visit(func)
     gast.fix_missing_locations(func)
+    return True
 
 
 def defer_dict_comprehensions(func: gast.FunctionDef) -> None:
