@@ -167,3 +167,53 @@ def test_parse_converts_to_gast_as_gast_does():
         tree = ast.parse(text)
         assert gast.dump(to_gast(tree), include_attributes=True) == \
             gast.dump(gast.ast_to_gast(tree), include_attributes=True)
+
+
+def test_template_builders_fill_as_the_filler_does():
+    """templates._builder(template, e)(filler) is filler.fill(e), for every expression of
+    every registered rule: the same tree, and the same calls (names resolved, adjoints and
+    temporaries named) in the same order."""
+    import gast
+
+    from ast_ad import templates
+    from ast_ad.rules import registry
+
+    def binding(log):
+        def derivative(kind, param):
+            log.append(("d", kind, param))
+            return None if param.startswith("_") else syntax.name(f"{kind}_{param}")
+
+        def resolve(name_, obj):
+            log.append(("g", name_))
+            return syntax.name(f"g_{name_}")
+
+        import numpy
+
+        return templates.Binding(atoms={}, derivative=derivative, resolve_global=resolve,
+                                 lib=numpy, new_temp=lambda: "t")
+
+    checked = 0
+    for rule in list(registry.ADJOINTS.values()):
+        for template in rule.adjoints + rule.tangents:
+            atoms = {p: syntax.name(f"a_{p}") for p in template.params}
+            temps = {t: f"tmp_{t}" for t in template.temporaries}
+            for stmt in template.body:
+                parts = [stmt.value] + ([stmt.targets[0].slice] if isinstance(
+                    stmt.targets[0], gast.Subscript) else [])
+                for part in parts:
+                    slow_log, fast_log = [], []
+                    slow, fast = binding(slow_log), binding(fast_log)
+                    slow.atoms = fast.atoms = atoms
+                    try:
+                        expected = templates._Filler(template, slow, temps).fill(part)
+                    except ast_ad.ADError as error:
+                        with pytest.raises(type(error)):
+                            templates._builder(template, part)(
+                                templates._Filler(template, fast, temps))
+                        continue
+                    got = templates._builder(template, part)(
+                        templates._Filler(template, fast, temps))
+                    assert gast.dump(got) == gast.dump(expected)
+                    assert fast_log == slow_log
+                    checked += 1
+    assert checked > 300
