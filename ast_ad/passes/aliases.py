@@ -52,8 +52,11 @@ def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _check_writes(func, ctx)
     calls = _check_changes(func, ctx)
     groups = _groups(func, ctx)
-    order = _reads_in_order(func.body)
-    _StaleReads(func, ctx, groups, calls).block(func.body, {})
+    # each simple statement's (loads, stores), from one walk, for the two readers below
+    names = {id(s): load_and_store_names(s) for s in walk_statements(func.body)
+             if not compound(s)}
+    order = _reads_in_order(func.body, names)
+    _StaleReads(func, ctx, groups, calls, names).block(func.body, {})
     _check_read_before(calls, groups, order, ctx)
     for stmt in walk_statements(func.body):
         old = _augmented_operand(stmt)
@@ -362,8 +365,9 @@ def _view_call(value: gast.AST) -> bool:
     return called in VIEWS and bool(args)
 
 
-def _reads_in_order(body: list) -> list:
-    """(statement, names it reads, the loops around it), in program order."""
+def _reads_in_order(body: list, names: dict) -> list:
+    """(statement, names it reads, the loops around it), in program order (`names`: each
+    simple statement's loads and stores)."""
     out = []
 
     def visit(stmts, loops):
@@ -377,7 +381,7 @@ def _reads_in_order(body: list) -> list:
                 visit(stmt.body, loops)
                 visit(stmt.orelse, loops)
             else:
-                out.append((stmt, set(load_names(stmt)), loops))
+                out.append((stmt, set(names[id(stmt)][0]), loops))
 
     visit(body, ())
     return out
@@ -453,8 +457,10 @@ class _StaleReads:
     next iteration), branches each from the state before them.
     """
 
-    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "Groups", calls: dict):
+    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "Groups", calls: dict,
+                 names: dict):
         self.ctx = ctx
+        self.names = names  # each simple statement's (loads, stores)
         self.groups = groups
         self.calls = calls  # statements calling a function that changes an argument in place
         self.seers: dict[str, set] = {}
@@ -480,7 +486,7 @@ class _StaleReads:
             twice = self.block(stmt.body, _merge(stale, once))
             return _merge(stale, once, twice)
         own = stale.get(_OWN, {})
-        loads, stores = load_and_store_names(stmt)  # (one walk for both, used below)
+        loads, stores = self.names[id(stmt)]
         stale = {**stale, _OWN: self.own_after(stmt, own, loads, stores)}
         copied = target_name(stmt) if isinstance(getattr(stmt, "value", None), gast.Name) \
             else None
