@@ -183,8 +183,7 @@ def check(src: FunctionSource) -> None:
     """Parse and fence a function now, so unsupported syntax is reported up front."""
     with room_for(src):
         tree = parse(src)
-        ctx = Context(src, Options())
-        ctx.namer = Namer(names_in(tree))
+        ctx = Context(src, Options())  # (no namer: checking invents no names)
         defer_dict_comprehensions(tree)
         fence(tree, ctx)
         anno.setanno(tree, "fenced", True)  # (the fence stage need not look again)
