@@ -696,8 +696,13 @@ def _fold_inits(stmts: list, names: _NameCache) -> None:
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
     for j, stmt in enumerate(stmts):
-        for var in _scattered(stmt):
-            last_scatter[var] = j
+        if compound(stmt):
+            for var in _scattered(stmt):
+                last_scatter[var] = j
+        else:  # (the common case, without a walk)
+            op, adj = anno.getanno(stmt, "adjoint", (None, None))
+            if op == "scatter":
+                last_scatter[adj] = j
     for j, stmt in enumerate(stmts):
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
         if op in ("init", "reset"):
@@ -1069,6 +1074,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> Non
     need, transitively; remove every other pure statement (cycles through loops too)."""
     defs = defaultdict(list)  # var -> the statements that write it
     live: set[str] = set()
+    writes: dict = {}  # id(simple statement) -> _written(it), for prune
 
     def scan(stmts):
         for stmt in stmts:
@@ -1078,7 +1084,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> Non
                 for block in blocks(stmt):
                     scan(block)
                 continue
-            written = _written(stmt)
+            written = writes[id(stmt)] = _written(stmt)
             if not written or not names.pure(stmt, ctx) or isinstance(stmt, gast.Return):
                 live.update(names.get(stmt)[0])  # a side effect, or the result
                 if not isinstance(stmt, gast.Return):
@@ -1113,7 +1119,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> Non
                     stmt.body = [gast.Pass()]  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
-            written = _written(stmt)
+            written = writes[id(stmt)]
             if written and not (written & live) and names.pure(stmt, ctx):
                 continue
             out.append(stmt)
