@@ -274,6 +274,26 @@ class Facts:
                     setattr(sub, field, value.args[0])
         return node.args[0] if self._needless_unbroadcast(node) else node
 
+    def spelled_out(self, node: gast.AST) -> gast.AST:
+        """explicit_sums(elide(node)), with one walk to find the unbroadcast calls (if
+        elide drops them all, there are none left to spell out)."""
+        nodes = walk(node)
+        found = sum(1 for n in nodes if type(n) is gast.Call
+                    and self._object(n.func) is runtime.unbroadcast)
+        if not found:
+            return node
+        dropped = 0
+        for sub in nodes:  # (as elide)
+            for field in sub._fields:
+                value = getattr(sub, field, None)
+                if type(value) is gast.Call and self._needless_unbroadcast(value):
+                    setattr(sub, field, value.args[0])
+                    dropped += 1
+        if self._needless_unbroadcast(node):
+            node = node.args[0]
+            dropped += 1
+        return node if dropped == found else _ExplicitSums(self).visit(node)
+
     def _needless_unbroadcast(self, node) -> bool:
         if not (isinstance(node, gast.Call) and self._object(node.func) is runtime.unbroadcast):
             return False
