@@ -138,8 +138,8 @@ def test_dead_store_positions_answer_as_a_scan_does(scaling, shape):
                             for b in syntax.blocks(s)]
     checked = found = 0
     for stmts in blocks:
-        events = simplify._Events(stmts, names)
         variables = {syntax.target_name(s) for s in stmts} - {None}  # (what is asked)
+        events = simplify._Events(stmts, names, variables)
         for start in range(len(stmts) + 1):
             for var in variables:
                 expected = _overwritten_unread_by_scan(stmts, start, var, names)

@@ -846,16 +846,17 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
     # name -> positions of the statements that mention it (or scatter into it), and of
     # those that store into it: each copy visits only the statements it concerns, not
     # the whole rest of a long block
-    at, stored_at = defaultdict(set), defaultdict(set)
+    # (sorted lists: a copy looks only at the positions after it, in order, until it stops)
+    at, stored_at = defaultdict(list), defaultdict(list)
     for k, stmt in enumerate(stmts):
         _, _, stored, mentioned, _, _, _, _ = names.get(stmt)
         for n in mentioned:
-            at[n].add(k)
+            at[n].append(k)
         for n in stored:
-            stored_at[n].add(k)
+            stored_at[n].append(k)
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
-        if op == "scatter":
-            at[adj].add(k)
+        if op == "scatter" and (not at[adj] or at[adj][-1] != k):
+            at[adj].append(k)
     for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
             _propagate(block, derivative, names)
@@ -867,11 +868,14 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
                 (isinstance(value, gast.Name) and value.id == var):
             continue
         source = value.id if isinstance(value, gast.Name) else None
-        for j in sorted(k for k in at[var] | stored_at[var] | stored_at.get(source, set())
-                        if k > i):
+        runs = [at.get(var, ()), stored_at.get(var, ()), stored_at.get(source, ())]
+        for j in _merged_after(runs, i):  # (at[source] changes below: it is not one of them)
             later = stmts[j]
-            if source is not None:
-                at[source].add(j)  # substituting may bring the source in
+            if source is not None:  # substituting may bring the source in
+                held = at[source]
+                place = bisect.bisect_left(held, j)
+                if place == len(held) or held[place] != j:
+                    held.insert(place, j)
             stored = names.get(later)[2]
             stops = var in stored or (source is not None and source in stored)
             if compound(later):
@@ -886,6 +890,15 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
                 _substitute_in([later], var, value, derivative, names)
             if stops:
                 break
+
+
+def _merged_after(runs: list, i: int):
+    """The positions after i in any of the sorted lists `runs`, in order, each once."""
+    last = None
+    for k in heapq.merge(*[_tail(run, bisect.bisect_right(run, i)) for run in runs if run]):
+        if k != last:
+            last = k
+            yield k
 
 
 def _headers(stmt: gast.AST) -> list:
@@ -1017,8 +1030,8 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> None:
         var = target_name(stmt)
         later[var] -= 1
         if var is not None and later[var] and names.pure(stmt, ctx):
-            if events is None:
-                events = _Events(stmts, names)
+            if events is None:  # (only the names assigned again are ever asked about)
+                events = _Events(stmts, names, {v for v, n in later.items() if n} - {None})
             if events.overwritten_unread(i + 1, var):
                 dropped.add(i)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
@@ -1031,7 +1044,9 @@ class _Events:
     walk over the statements in between (adjoints such as bx are assigned all over a long
     block)."""
 
-    def __init__(self, stmts: list, names: _NameCache):
+    def __init__(self, stmts: list, names: _NameCache, asked: set):
+        """`asked`: the names overwritten_unread will be asked about (the others are not
+        indexed)."""
         self.reads, self.assigns, self.scatters = defaultdict(list), defaultdict(list), \
             defaultdict(list)
         self.compounds = []
@@ -1039,11 +1054,12 @@ class _Events:
             if compound(stmt):
                 self.compounds.append(k)
                 continue
-            for var, count in names.get(stmt)[0].items():
-                if count:
+            reads = names.get(stmt)[0]
+            for var in asked.intersection(reads):
+                if reads[var]:
                     self.reads[var].append(k)
             var = target_name(stmt)
-            if var is not None:
+            if var in asked:
                 self.assigns[var].append(k)
             op, adj = anno.getanno(stmt, "adjoint", (None, None))
             if op == "scatter":
