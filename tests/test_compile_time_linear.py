@@ -217,3 +217,27 @@ def test_template_builders_fill_as_the_filler_does():
                     assert fast_log == slow_log
                     checked += 1
     assert checked > 300
+
+
+def test_guarded_copies_find_the_function_as_a_parse_does(scaling):
+    """compile._function_lines reads a generated function's lines off the text (a parse of
+    a long text costs more than compiling it): the lines a parse gives, also for a text
+    with a triple-quoted string, where it parses."""
+    import ast
+
+    from ast_ad.compile import _function_lines
+
+    texts = [ast_ad.source(ast_ad.value_and_grad(scaling.load(scaling.generate(12)),
+                                                 argnums=(0, 1, 2)), 0.3, -0.2, 0.5),
+             ast_ad.source(ast_ad.value_and_grad(load_looped(scaling, 6), argnums=(0, 1, 2)),
+                           0.3, -0.2, 0.5),
+             "def f_vjp(x):\n    # forward\n    t = x * x\n    return t, 1\n\n\n"
+             "def f_backward(saved, bt):\n    bx = 2.0 * saved * bt\n    return (bx,)\n",
+             'def g(x):\n    s = """\ndef g(y):\n    """\n    return x\n\n'
+             'def h(x):\n    return x\n']
+    for text in texts:
+        lines = text.splitlines(True)
+        for node in ast.parse(text).body:
+            expected = (node.lineno - 1, node.body[0].lineno - 1, node.end_lineno,
+                        " " * node.body[0].col_offset)
+            assert _function_lines(text, lines, node.name) == expected, node.name
