@@ -29,6 +29,9 @@ KEYS = {
                 "check lets through until the views pass spells it out (passes/dict_views)",
     "vector": "on a vector-mode function: 'unrolled' (floats, one variable per direction) or "
               "'stacked' (tangents with a leading batch axis), see passes/vector",
+    "fenced": "True on a FunctionDef the fence pass found allowed as it is (pipeline.check's "
+              "tree: the pipeline's fence stage need not look again unless a pass before it "
+              "changed the tree)",
     "managers": "on a user node inside `with` blocks: their withitems, outermost first (the "
                 "generated code enters them around what it computes for the node)",
 }
@@ -42,12 +45,15 @@ def setanno(node: gast.AST, key: str, value: Any) -> None:
     annos[key] = value
 
 
+_NONE: dict = {}  # (the annotations of a node without any: never written into)
+
+
 def getanno(node: gast.AST, key: str, default: Any = None) -> Any:
-    return node.__dict__.get(_ATTR, {}).get(key, default)
+    return node.__dict__.get(_ATTR, _NONE).get(key, default)
 
 
 def hasanno(node: gast.AST, key: str) -> bool:
-    return key in node.__dict__.get(_ATTR, {})
+    return key in node.__dict__.get(_ATTR, _NONE)
 
 
 def copyanno(src: gast.AST, dst: gast.AST) -> gast.AST:

@@ -265,6 +265,33 @@ def _compile(source: str, names: list[str], globals_: dict, injected: dict, clos
     return functions
 
 
+def _function_lines(source: str, lines: list, name: str) -> tuple:
+    """(index of the line `def name(...):`, of its first statement's line, one past its
+    last line, the indent of its statements) in the generated `source`. As emit prints it
+    (a one-line header, then comments and statements indented, no line of it starting a
+    line but its header), it is read off the lines; with a triple-quoted string, which may
+    hold a line that starts as a header would, from a parse (a long text's parse costs
+    more than compiling it)."""
+    if '"""' not in source and "'''" not in source:
+        starts = [i for i, line in enumerate(lines) if line.startswith(f"def {name}(")]
+        if len(starts) == 1:
+            first = starts[0]
+            end = next((i for i in range(first + 1, len(lines)) if lines[i][:1] not in
+                        (" ", "\n", "")), len(lines))
+            while end > first + 1 and not lines[end - 1].strip():
+                end -= 1
+            at = next((i for i in range(first + 1, end)
+                       if not lines[i].lstrip().startswith("#")), None)
+            if at is not None:
+                line = lines[at]
+                return first, at, end, line[:len(line) - len(line.lstrip())]
+    tree = ast.parse(source)
+    func = next(node for node in tree.body
+                if isinstance(node, ast.FunctionDef) and node.name == name)
+    return func.lineno - 1, func.body[0].lineno - 1, func.end_lineno, \
+        " " * func.body[0].col_offset
+
+
 def guarded_copy(fn: types.FunctionType, source: str, globals_: dict, injected: dict,
                  closure: dict, deps, stale) -> types.FunctionType:
     """`fn` recompiled so that it first checks `deps` and calls `stale` with its
@@ -277,17 +304,13 @@ def guarded_copy(fn: types.FunctionType, source: str, globals_: dict, injected: 
     positional = params[:code.co_argcount]
     keywords = params[code.co_argcount:]
     call = ", ".join(list(positional) + [f"{k}={k}" for k in keywords])
-    tree = ast.parse(source)
-    func = next(node for node in tree.body
-                if isinstance(node, ast.FunctionDef) and node.name == fn.__name__)
     lines = source.splitlines(True)
-    at = func.body[0].lineno - 1
-    indent = " " * func.body[0].col_offset
+    first, at, end, indent = _function_lines(source, lines, fn.__name__)
     check = textwrap.indent(
         f"if not ({condition}):\n"
         f"    return _ast_ad_stale({call})  # what the code was generated for changed\n",
         indent)
-    text = "".join(lines[func.lineno - 1:at]) + check + "".join(lines[at:func.end_lineno])
+    text = "".join(lines[first:at]) + check + "".join(lines[at:end])
     both = {**injected, **objects, "_ast_ad_stale": stale}
     (copy,) = _compile(text, [fn.__name__], globals_, both, closure,
                        f"<ast_ad:{fn.__qualname__}:guarded>",

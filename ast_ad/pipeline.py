@@ -21,7 +21,7 @@ from typing import Callable
 
 import gast
 
-from . import cache, callees
+from . import anno, cache, callees
 from .context import Context, Options
 from .errors import ADError
 from .naming import Namer, names_in
@@ -197,10 +197,10 @@ def check(src: FunctionSource) -> None:
     """Parse and fence a function now, so unsupported syntax is reported up front."""
     with room_for(src):
         tree = parse(src)
-        ctx = Context(src, Options())
-        ctx.namer = Namer(names_in(tree))
+        ctx = Context(src, Options())  # (no namer: checking invents no names)
         defer_dict_comprehensions(tree)
         fence(tree, ctx)
+        anno.setanno(tree, "fenced", True)  # (the fence stage need not look again)
         src.checked_tree = tree  # the first transform starts from it: no second parse
 
 

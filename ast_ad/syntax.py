@@ -6,20 +6,30 @@ import gast
 
 from . import anno
 
+# (nodes built as gast's constructors build them, without their keyword handling: the
+# compiler builds tens of thousands of names per long function)
+_Name, _Load, _Store, _Constant, _Assign = gast.Name, gast.Load, gast.Store, gast.Constant, \
+    gast.Assign
+
 
 def name(id_: str, store: bool = False) -> gast.Name:
-    ctx = gast.Store() if store else gast.Load()
-    return gast.Name(id=id_, ctx=ctx, annotation=None, type_comment=None)
+    ctx = _Store if store else _Load
+    node = _Name.__new__(_Name)
+    node.__dict__ = {"id": id_, "ctx": ctx.__new__(ctx), "annotation": None, "type_comment": None}
+    return node
 
 
 def const(value) -> gast.Constant:
-    return gast.Constant(value=value, kind=None)
+    node = _Constant.__new__(_Constant)
+    node.__dict__ = {"value": value, "kind": None}
+    return node
 
 
 def assign(target: str | gast.AST, value: gast.AST, origin: gast.AST | None = None) -> gast.Assign:
     if isinstance(target, str):
         target = name(target, store=True)
-    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    node = _Assign.__new__(_Assign)
+    node.__dict__ = {"targets": [target], "value": value, "type_comment": None}
     if origin is not None:
         anno.setanno(node, "origin", anno.getanno(origin, "origin", origin))
     return node
@@ -68,10 +78,10 @@ def is_constant(node: gast.AST) -> bool:
 
 def target_name(stmt: gast.AST) -> str | None:
     """The single name an `x = ...` statement defines, else None."""
-    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
-        target = stmt.targets[0]
-        if isinstance(target, gast.Name):
-            return target.id
+    if stmt.__class__ is _Assign:  # (the passes ask this of every statement, many times)
+        targets = stmt.targets
+        if len(targets) == 1 and targets[0].__class__ is _Name:
+            return targets[0].id
     return None
 
 
@@ -115,6 +125,19 @@ def store_names(node: gast.AST) -> list[str]:
     return [n.id for n in nodes_of(node, gast.Name) if type(n.ctx) is gast.Store]
 
 
+def load_and_store_names(node: gast.AST) -> tuple[list[str], list[str]]:
+    """load_names(node), store_names(node), from one walk."""
+    loads, stores = [], []
+    for n in walk(node):
+        if type(n) is gast.Name:
+            ctx = type(n.ctx)
+            if ctx is gast.Load:
+                loads.append(n.id)
+            elif ctx is gast.Store:
+                stores.append(n.id)
+    return loads, stores
+
+
 def rename(node: gast.AST, mapping: dict[str, str]) -> gast.AST:
     """Rename Name nodes in place (loads and stores) and return `node`."""
     for n in nodes_of(node, gast.Name):
@@ -123,15 +146,19 @@ def rename(node: gast.AST, mapping: dict[str, str]) -> gast.AST:
     return node
 
 
+_COMPOUND = frozenset({gast.If, gast.For, gast.While})
+
+
 def compound(stmt: gast.AST) -> bool:
-    return isinstance(stmt, (gast.If, gast.For, gast.While))
+    return stmt.__class__ in _COMPOUND
 
 
 def blocks(stmt: gast.AST) -> list[list]:
     """The statement lists nested directly in a compound statement."""
-    if isinstance(stmt, gast.If):
+    cls = stmt.__class__
+    if cls is gast.If:
         return [stmt.body, stmt.orelse]
-    if isinstance(stmt, (gast.For, gast.While)):
+    if cls is gast.For or cls is gast.While:
         return [stmt.body]
     return []
 
@@ -140,8 +167,9 @@ def walk_statements(stmts: list):
     """Every statement in `stmts`, nested ones included, in program order."""
     for stmt in stmts:
         yield stmt
-        for block in blocks(stmt):
-            yield from walk_statements(block)
+        if stmt.__class__ in _COMPOUND:
+            for block in blocks(stmt):
+                yield from walk_statements(block)
 
 
 def item_write(stmt: gast.AST):
@@ -214,7 +242,7 @@ def walk(node: gast.AST) -> list:
 def written_into(stmt) -> set[str]:
     """Names whose array (or list) the statement writes into: `w[i] = v`, `w[i] += v`."""
     found = set()
-    for node in gast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
             base = node.value
             while isinstance(base, (gast.Subscript, gast.Attribute)):
@@ -234,6 +262,13 @@ def nodes_of(node: gast.AST, types) -> list:
 _LEAF_FIELDS = frozenset({"id", "attr", "type_comment", "kind", "arg", "conversion", "level",
                           "module", "is_async"})
 _CHILD_FIELDS: dict = {}
+CHILD_FIELDS = _CHILD_FIELDS  # class -> child_fields(class), for the classes seen so far
+
+
+def child_fields(cls) -> tuple:
+    """The fields of a node class that may hold nodes (what walk looks into)."""
+    fields = _CHILD_FIELDS.get(cls)
+    return fields if fields is not None else _child_fields(cls)
 
 
 def _child_fields(cls) -> tuple:

@@ -20,6 +20,7 @@ the one a person would write, node for node.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import textwrap
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any, Callable
 import gast
 
 from .errors import Location, RuleDefinitionError
+from .syntax import clone
 
 PLACEHOLDER_MAPS = ("b", "d")
 
@@ -129,8 +131,6 @@ def parse_template(fn: Callable, what: str = "rule") -> Template:
                 raise RuleDefinitionError(
                     f"{what} {fn.__name__}: {ref[0]}[{ref[1]}] names no parameter", where,
                     f"parameters are {', '.join(params)}")
-    import builtins
-
     known = set(params) | temporaries | set(PLACEHOLDER_MAPS) | {"lib"} | set(fn.__globals__) \
         | set(dir(builtins))
     for stmt in body:
@@ -237,12 +237,83 @@ def instantiate(template: Template, binding: Binding) -> list[tuple]:
 
 def _substitute(node: gast.AST, template: Template, binding: Binding, temps: dict) -> gast.AST:
     """A filled copy of the template expression `node` (the template is not changed)."""
-    return _Filler(template, binding, temps).fill(node)
+    return _builder(template, node)(_Filler(template, binding, temps))
+
+
+# id(template expression) -> (the expression, its template, its builder); both are kept
+# (rules live as long as the registry), so their ids stay theirs
+_BUILDERS: dict = {}
+
+
+def _builder(template: Template, node: gast.AST):
+    """A function of a _Filler that makes what _Filler.fill(node) makes, in the same order
+    (names are resolved, temporaries and adjoints named, as fill reaches them): the
+    decisions that depend on the template alone are taken once per template expression,
+    not at every use of the rule."""
+    held = _BUILDERS.get(id(node))
+    if held is not None and held[0] is node and held[1] is template:
+        return held[2]
+    build = _compile(template, node)
+    _BUILDERS[id(node)] = (node, template, build)
+    return build
+
+
+def _compile(template: Template, n: gast.AST):
+    cls = n.__class__
+    if cls is gast.Name:
+        return lambda filler: filler.name(n)
+    if cls is gast.Subscript:
+        ref = placeholder(n)
+        if ref is not None:
+            def derivative(filler):
+                found = filler.binding.derivative(*ref)
+                return found if found is not None else gast.Constant(value=0.0, kind=None)
+            return derivative
+    elif cls is gast.Attribute and isinstance(n.value, gast.Name) and n.value.id == "lib" \
+            and "lib" not in template.params:
+        attr = n.attr
+
+        def lib(filler):
+            module = filler.binding.lib
+            preferred = "np" if module.__name__ == "numpy" else module.__name__
+            return gast.Attribute(value=filler.binding.resolve_global(preferred, module),
+                                  attr=attr, ctx=gast.Load())
+        return lib
+    base = n.__dict__
+    parts = []  # (field, builder) or (field, [builder or value]), in field order
+    for key in cls._fields:
+        value = base.get(key)
+        if isinstance(value, gast.AST):
+            parts.append((key, _compile(template, value)))
+        elif type(value) is list:
+            parts.append((key, [_compile(template, v) if isinstance(v, gast.AST) else _Value(v)
+                                for v in value]))
+
+    def build(filler):
+        fields = {key: dict(value) if type(value) is dict else value  # (annotations)
+                  for key, value in base.items()}
+        for key, part in parts:
+            fields[key] = part(filler) if type(part) is not list else [p(filler) for p in part]
+        new = cls.__new__(cls)
+        new.__dict__ = fields
+        return new
+    return build
+
+
+class _Value:
+    """A list item of a template expression that is not a node: kept as it is."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, filler):
+        return self.value
 
 
 class _Filler:
     """Copies a template expression and fills it in one pass, depth first in field order
-    (the order names are resolved in)."""
+    (the order names are resolved in). `fill` says what filling is; the builders
+    (_builder) do the same faster, and a test checks they agree on every rule."""
 
     def __init__(self, template: Template, binding: Binding, temps: dict):
         self.template, self.binding, self.temps = template, binding, temps
@@ -275,8 +346,6 @@ class _Filler:
         return new
 
     def name(self, n):
-        from .syntax import clone
-
         template, binding, temps = self.template, self.binding, self.temps
         if n.id in binding.atoms:
             return clone(binding.atoms[n.id])
@@ -284,8 +353,6 @@ class _Filler:
             return gast.Name(id=temps[n.id], ctx=n.ctx, annotation=None, type_comment=None)
         if n.id in template.globals:
             return binding.resolve_global(n.id, template.globals[n.id])
-        import builtins
-
         if hasattr(builtins, n.id):
             return binding.resolve_global(n.id, getattr(builtins, n.id))
         raise RuleDefinitionError(f"rule {template.fn.__name__}: unknown name {n.id}",
@@ -305,8 +372,6 @@ def elementwise_tangent(template: Template) -> Template:
     (each input's term has its own). A term negated in front, `-b[y] * g`, is subtracted:
     `d[x] - d[y] * g` rather than `d[x] + -d[y] * g`.
     """
-    from .syntax import clone
-
     result = template.result
     temps, terms = [], []
     for stmt in template.body:
@@ -401,8 +466,6 @@ def _mentions(node, kind: str) -> bool:
 
 def _with_seed(node, param: str):
     """A copy of `node` with b[result] (the seed) replaced by d[param]."""
-    from .syntax import clone
-
     class Seed(gast.NodeTransformer):
         def visit_Subscript(self, n):
             return _ref("d", param) if placeholder(n) is not None else self.generic_visit(n)

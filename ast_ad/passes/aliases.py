@@ -34,9 +34,9 @@ from ..syntax import (
     compound,
     item_write,
     list_append,
+    load_and_store_names,
     load_names,
     param_names,
-    store_names,
     target_name,
     walk,
     walk_statements,
@@ -52,8 +52,11 @@ def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _check_writes(func, ctx)
     calls = _check_changes(func, ctx)
     groups = _groups(func, ctx)
-    order = _reads_in_order(func.body)
-    _StaleReads(func, ctx, groups, calls).block(func.body, {})
+    # each simple statement's (loads, stores), from one walk, for the two readers below
+    names = {id(s): load_and_store_names(s) for s in walk_statements(func.body)
+             if not compound(s)}
+    order = _reads_in_order(func.body, names)
+    _StaleReads(func, ctx, groups, calls, names).block(func.body, {})
     _check_read_before(calls, groups, order, ctx)
     for stmt in walk_statements(func.body):
         old = _augmented_operand(stmt)
@@ -362,8 +365,9 @@ def _view_call(value: gast.AST) -> bool:
     return called in VIEWS and bool(args)
 
 
-def _reads_in_order(body: list) -> list:
-    """(statement, names it reads, the loops around it), in program order."""
+def _reads_in_order(body: list, names: dict) -> list:
+    """(statement, names it reads, the loops around it), in program order (`names`: each
+    simple statement's loads and stores)."""
     out = []
 
     def visit(stmts, loops):
@@ -377,7 +381,7 @@ def _reads_in_order(body: list) -> list:
                 visit(stmt.body, loops)
                 visit(stmt.orelse, loops)
             else:
-                out.append((stmt, set(load_names(stmt)), loops))
+                out.append((stmt, set(names[id(stmt)][0]), loops))
 
     visit(body, ())
     return out
@@ -453,8 +457,10 @@ class _StaleReads:
     next iteration), branches each from the state before them.
     """
 
-    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "Groups", calls: dict):
+    def __init__(self, func: gast.FunctionDef, ctx: Context, groups: "Groups", calls: dict,
+                 names: dict):
         self.ctx = ctx
+        self.names = names  # each simple statement's (loads, stores)
         self.groups = groups
         self.calls = calls  # statements calling a function that changes an argument in place
         self.seers: dict[str, set] = {}
@@ -480,13 +486,14 @@ class _StaleReads:
             twice = self.block(stmt.body, _merge(stale, once))
             return _merge(stale, once, twice)
         own = stale.get(_OWN, {})
-        stale = {**stale, _OWN: self.own_after(stmt, own)}
+        loads, stores = self.names[id(stmt)]
+        stale = {**stale, _OWN: self.own_after(stmt, own, loads, stores)}
         copied = target_name(stmt) if isinstance(getattr(stmt, "value", None), gast.Name) \
             else None
         if copied is not None and stmt.value.id in stale:  # a copy or phi is not a use
             return {**stale, copied: stale[stmt.value.id]}
-        self.reads(stmt, load_names(stmt), stale)
-        stale = {n: w for n, w in stale.items() if n not in store_names(stmt)}
+        self.reads(stmt, loads, stale)
+        stale = {n: w for n, w in stale.items() if n not in stores}
         written = item_write(stmt)
         if written is not None and self.may_be_array(written[0]):
             views = own[written[0]] - {written[0]} if written[0] in own \
@@ -494,11 +501,11 @@ class _StaleReads:
             for other in views:
                 stale[other] = (stmt, written[0], None)
         for var, change in self.calls.get(id(stmt), ()):
-            for other in (self.sharers(var) | {var}) - set(store_names(stmt)):
+            for other in (self.sharers(var) | {var}) - set(stores):
                 stale[other] = (stmt, var, change)  # (its result is made after the change)
         return stale
 
-    def own_after(self, stmt: gast.AST, own: dict) -> dict:
+    def own_after(self, stmt: gast.AST, own: dict, loads: list, stores: list) -> dict:
         """After `stmt`: the arrays nothing but their own name and views of them taken
         since refer to ({name: those names}). Such an array was made by a call that
         allocates one (`b = np.zeros(n)`), and since then only written into, indexed, or
@@ -508,8 +515,7 @@ class _StaleReads:
         written = item_write(stmt)
         target = target_name(stmt)
         value = getattr(stmt, "value", None)
-        stores = set(store_names(stmt))
-        loads = set(load_names(stmt))
+        stores, loads = set(stores), set(loads)
         after = {}
         for array, refs in own.items():
             added = set()

@@ -26,6 +26,7 @@ import numpy
 
 from .. import anno, runtime
 from ..context import Context
+from ..syntax import walk
 from ..values import ARRAY
 from .facts import Facts
 
@@ -58,7 +59,7 @@ def cancel(func: gast.FunctionDef, ctx: Context) -> bool:
 def _has_sum(node) -> bool:
     """Whether `node` may call np.sum (a cheap test, before resolving names)."""
     return any(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
-               and n.func.attr == "sum" for n in gast.walk(node))
+               and n.func.attr == "sum" for n in walk(node))
 
 
 def _drop_zero_terms(node, prover):

@@ -25,16 +25,20 @@ _VIEWS = ("values", "keys", "items")
 def spell_out_dict_views(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _spell_out(func, ctx)
     unroll_static_keys(func, ctx)  # other comprehensions and loops over known keys
+    # Either may have changed the tree (displays, property getters inlined...): the fence
+    # looks again.
+    anno.setanno(func, "fenced", False)
     for node in walk(func):  # what could not be spelled out: fence rejects it now
         if isinstance(node, (gast.DictComp, gast.Dict)):
             anno.setanno(node, "deferred", False)
     return func
 
 
-def _spell_out(func: gast.FunctionDef, ctx: Context) -> None:
+def _spell_out(func: gast.FunctionDef, ctx: Context) -> bool:
+    """Whether it may have changed the tree."""
     known = ctx.options.values
     if not known:
-        return
+        return False
     params = param_names(func)
     stored = {n.id for n in walk(func) if isinstance(n, gast.Name)
               and isinstance(n.ctx, (gast.Store, gast.Del))}
@@ -42,7 +46,7 @@ def _spell_out(func: gast.FunctionDef, ctx: Context) -> None:
             if v is not None and v.container == "dict" and v.keys is not None
             and p not in stored}
     if not keys:
-        return
+        return False
 
     class Rewrite(gast.NodeTransformer):
         def visit_Call(self, node):
@@ -76,6 +80,7 @@ def _spell_out(func: gast.FunctionDef, ctx: Context) -> None:
 
     Rewrite().visit(func)
     gast.fix_missing_locations(func)
+    return True
 
 
 def defer_dict_comprehensions(func: gast.FunctionDef) -> None:

@@ -57,9 +57,11 @@ def _to_ast(node):
     printing does not read them."""
     cls = node.__class__
     if cls is gast.Name:
-        return ast.Name(id=node.id, ctx=_to_ast(node.ctx))
+        ctx = _CONTEXTS.get(node.ctx.__class__)
+        return ast.Name(id=node.id, ctx=ctx if ctx is not None else _to_ast(node.ctx))
     if cls.__name__ in _GAST_CONVERTS:
         return gast.gast_to_ast(node)
+    target = _AST_CLASSES.get(cls) or _AST_CLASSES.setdefault(cls, getattr(ast, cls.__name__))
     fields = node.__dict__
     values = {}
     for key in cls._fields:
@@ -73,7 +75,12 @@ def _to_ast(node):
         values[key] = value
     if cls is gast.Assign:
         values.pop("type_comment", None)
-    return getattr(ast, cls.__name__)(**values)
+    return target(**values)
+
+
+# (printing only reads them: one instance of each will do)
+_CONTEXTS = {gast.Load: ast.Load(), gast.Store: ast.Store(), gast.Del: ast.Del()}
+_AST_CLASSES: dict = {}  # gast class -> the ast class of the same fields
 
 
 # Nodes whose fields differ between gast and ast (gast's own converter handles them).

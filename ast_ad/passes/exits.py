@@ -20,7 +20,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, const, name, walk
+from ..syntax import assign, child_fields, const, name, walk
 
 
 @dataclass
@@ -179,14 +179,22 @@ def _sets(stmts: list, flag: str) -> bool:
 
 
 def _walk_own(stmts: list):
-    """Nodes of these statements, not descending into nested function definitions."""
+    """Nodes of these statements, not descending into nested function definitions, nor
+    into expressions (what is looked for here, return, break and continue, are
+    statements: an expression holds none)."""
     todo = list(stmts)
     while todo:
         node = todo.pop()
         yield node
-        if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+        if isinstance(node, gast.FunctionDef):
             continue
-        todo.extend(gast.iter_child_nodes(node))
+        for key in child_fields(node.__class__):
+            value = getattr(node, key, None)
+            if type(value) is list:
+                todo.extend(v for v in value if isinstance(v, gast.AST)
+                            and not isinstance(v, gast.expr))
+            elif isinstance(value, gast.AST) and not isinstance(value, gast.expr):
+                todo.append(value)
 
 
 def _always_returns(stmts: list) -> bool:

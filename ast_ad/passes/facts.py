@@ -273,11 +273,35 @@ class Facts:
 
     def elide(self, node: gast.AST) -> gast.AST:
         """Drop `unbroadcast(g, x)` where g already has x's shape: nothing to sum."""
-        for sub in walk(node):
-            for field, value in gast.iter_fields(sub):
+        nodes = walk(node)
+        if not self._unbroadcasts(nodes):
+            return node
+        for sub in nodes:
+            for field in sub._fields:
+                value = getattr(sub, field, None)
                 if type(value) is gast.Call and self._needless_unbroadcast(value):
                     setattr(sub, field, value.args[0])
         return node.args[0] if self._needless_unbroadcast(node) else node
+
+    def spelled_out(self, node: gast.AST) -> gast.AST:
+        """explicit_sums(elide(node)), with one walk to find the unbroadcast calls (if
+        elide drops them all, there are none left to spell out)."""
+        nodes = walk(node)
+        found = sum(1 for n in nodes if type(n) is gast.Call
+                    and self._object(n.func) is runtime.unbroadcast)
+        if not found:
+            return node
+        dropped = 0
+        for sub in nodes:  # (as elide)
+            for field in sub._fields:
+                value = getattr(sub, field, None)
+                if type(value) is gast.Call and self._needless_unbroadcast(value):
+                    setattr(sub, field, value.args[0])
+                    dropped += 1
+        if self._needless_unbroadcast(node):
+            node = node.args[0]
+            dropped += 1
+        return node if dropped == found else _ExplicitSums(self).visit(node)
 
     def _needless_unbroadcast(self, node) -> bool:
         if not (isinstance(node, gast.Call) and self._object(node.func) is runtime.unbroadcast):
@@ -291,7 +315,15 @@ class Facts:
 
     def explicit_sums(self, node: gast.AST) -> gast.AST:
         """Write `unbroadcast(g, x)` with known shapes as the sums it does: np.sum(g, axis=0)."""
+        if not self._unbroadcasts(walk(node)):
+            return node
         return _ExplicitSums(self).visit(node)
+
+    def _unbroadcasts(self, nodes: list) -> bool:
+        """Whether one of `nodes` (a walk) calls unbroadcast (in most adjoints, none is
+        left to elide or spell out)."""
+        return any(type(n) is gast.Call and self._object(n.func) is runtime.unbroadcast
+                   for n in nodes)
 
     def _sum(self, g: gast.AST, axes: tuple, keepdims: bool = False) -> gast.AST:
         if not axes:

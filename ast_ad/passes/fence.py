@@ -62,7 +62,11 @@ def fence(func: gast.FunctionDef, ctx: Context, packs: bool = False) -> gast.Fun
     """Raise UnsupportedSyntaxError at the first construct outside the allow-list.
 
     `packs`: the function is a helper inlined where it is called (pipeline.inlinable_helper),
-    which may take *args and **kwargs, and pass them on whole (`g(*args, **kwargs)`)."""
+    which may take *args and **kwargs, and pass them on whole (`g(*args, **kwargs)`).
+    A tree the fence found allowed already (pipeline.check's), unchanged since, is not
+    looked at again."""
+    if anno.getanno(func, "fenced"):
+        return func
     if not packs:
         _check_signature(func, ctx)
     packed = {a.id for a in (func.args.vararg, func.args.kwarg) if a is not None} \

@@ -25,7 +25,7 @@ import gast
 
 from .. import anno, shapes
 from ..context import Context
-from ..syntax import blocks, rename, target_name, written_into
+from ..syntax import blocks, rename, target_name, walk, written_into
 from ..values import ARRAY, SCALAR
 from .resolve import call_parts, user_function, written_arguments
 
@@ -60,7 +60,13 @@ def _invariants(loop, ctx: Context, renames: dict) -> list:
     stores = Counter(n.id for n in gast.walk(loop)
                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
     moved, seen = [], {}
+    # A repeated invariant's name is renamed in the loop to the first one's: in each
+    # statement as it is looked at (so it looks as it would after renaming the whole loop
+    # each time), and in the whole loop once at the end.
+    same: dict[str, str] = {}
     for stmt in list(loop.body):
+        if same:
+            rename(stmt, same)
         name = target_name(stmt)
         if name is None or anno.getanno(stmt, "phi") or stores[name] > 1 \
                 or not _safe(stmt.value, ctx, variant):
@@ -73,18 +79,19 @@ def _invariants(loop, ctx: Context, renames: dict) -> list:
                 # the first may be inactive (it only fed dead code): what it now stands
                 # for carries a derivative, or the renamed uses lose their adjoints
                 ctx.active.add(seen[key])
-            renames[name] = seen[key]
-            rename(loop, {name: seen[key]})
+            renames[name] = same[name] = seen[key]
             continue
         seen[key] = name
         moved.append(stmt)
+    if same:
+        rename(loop, same)
     return moved
 
 
 def _changed_in(loop) -> set[str]:
     """Names the loop (re)assigns, writes into, or passes to a call that may change them."""
     changed = written_into(loop)
-    for node in gast.walk(loop):
+    for node in walk(loop):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             changed.add(node.id)
         elif isinstance(node, gast.Call):

@@ -39,12 +39,15 @@ def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 adds[var].append(stmt)
             else:
                 others.add(var)
-        for node in _aliasing_uses(stmt):
-            others.add(node)
+    candidates = [var for var in adds if inits[var] == 1 and var not in others
+                  and ctx.kinds.get(ctx.primal_of.get(var)) == ARRAY]
+    if candidates:  # (else no need to look for second references)
+        for stmt in stmts:
+            others.update(_aliasing_uses(stmt))
     replaced = {}  # id(statement) -> its in-place version
-    for var, found in adds.items():
-        primal = ctx.primal_of.get(var)
-        if inits[var] != 1 or var in others or ctx.kinds.get(primal) != ARRAY:
+    for var in candidates:
+        found = adds[var]
+        if var in others:
             continue
         for stmt in found:
             augmented = gast.AugAssign(target=stmt.targets[0], op=gast.Add(),

@@ -16,7 +16,7 @@ from .. import anno, cache
 from ..context import Context
 from ..errors import NonDifferentiableError, NoRuleError
 from ..rules import load_for, registry
-from ..syntax import dotted_path, local_names, walk
+from ..syntax import dotted_path, param_names, walk
 
 _MISSING = object()
 
@@ -58,14 +58,16 @@ class Scope:
 
 
 def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    locals_ = local_names(func)
-    read = {n.id for n in walk(func) if isinstance(n, gast.Name)} - locals_
+    nodes = walk(func)  # (one walk: nothing below adds or removes a node)
+    locals_ = set(param_names(func)) | {n.id for n in nodes if isinstance(n, gast.Name)
+                                        and isinstance(n.ctx, gast.Store)}
+    read = {n.id for n in nodes if isinstance(n, gast.Name)} - locals_
     scope = Scope(ctx, locals_, read)
     ctx.scope = scope
-    definitions = {n.targets[0].id: n.value for n in walk(func)
+    definitions = {n.targets[0].id: n.value for n in nodes
                    if isinstance(n, gast.Assign) and len(n.targets) == 1
                    and isinstance(n.targets[0], gast.Name)}
-    for node in walk(func):
+    for node in nodes:
         if isinstance(node, gast.Call):
             anno.setanno(node, "callee", callee_of(node.func, scope))
             load_for(anno.getanno(node, "callee"))  # scipy.stats' rules load on first use

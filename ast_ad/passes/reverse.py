@@ -608,7 +608,7 @@ class _Reverse(Facts):
             lib=rule.lib, new_temp=self.ctx.namer.temp)
         out = []
         for item in instantiate(template, binding):
-            value = self.explicit_sums(self.elide(algebra.simplify(item[-1])))
+            value = self.spelled_out(algebra.simplify(item[-1]))
             if item[0] == "temp":
                 known = self.value(value)
                 if known.kind != OTHER:  # so that later statements of the rule know it

@@ -66,7 +66,8 @@ class _Saver:
                 self.block(stmt.body, True, image.body, loop=stmt)
         if not in_loop or mirror is None:
             return
-        needed = [n for n in _defined(stmts, loop) if _reads(mirror, n)]
+        read = _read_names(mirror)
+        needed = [n for n in _defined(stmts, loop) if n in read]
         if not needed:
             return
         if self.stack is None:
@@ -116,33 +117,30 @@ def body_end(stmts: list) -> int:
     return at
 
 
-def _reads(stmts: list, var: str) -> bool:
-    """Whether backward statements read the forward value `var` (not a loop's own binding)."""
+def _read_names(stmts: list) -> set[str]:
+    """The forward values backward statements read (not a loop's own bindings): every
+    name at once, in one walk of each statement (not one walk per name)."""
+    found = set()
     for stmt in stmts:
         if isinstance(stmt, gast.For):
-            if any(isinstance(n, gast.Name) and n.id == var for n in walk(stmt.iter)):
-                return True
-            if isinstance(stmt.target, gast.Name) and stmt.target.id == var:
-                continue  # the backward loop binds var itself
+            found.update(n.id for n in walk(stmt.iter) if isinstance(n, gast.Name))
+            bound = {stmt.target.id} if isinstance(stmt.target, gast.Name) else set()
+            # (the backward loop binds its target; a replayed loop's header names are
+            # restored by that loop's own pops)
             forward = anno.getanno(stmt, "replays")
-            if forward is not None and var in _headers(forward):
-                continue  # restored by that loop's own pops
-            if _reads(stmt.body, var):
-                return True
+            if forward is not None:
+                bound.update(_headers(forward))
+            found |= _read_names(stmt.body) - bound
             continue
         if isinstance(stmt, gast.If):
-            if any(isinstance(n, gast.Name) and n.id == var for n in walk(stmt.test)):
-                return True
-            if _reads(stmt.body, var) or _reads(stmt.orelse, var):
-                return True
+            found.update(n.id for n in walk(stmt.test) if isinstance(n, gast.Name))
+            found |= _read_names(stmt.body) | _read_names(stmt.orelse)
             continue
-        if any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-               for n in walk(stmt)):
-            return True
+        found.update(n.id for n in walk(stmt)
+                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
         for block in blocks(stmt):
-            if _reads(block, var):
-                return True
-    return False
+            found |= _read_names(block)
+    return found
 
 
 def _restore_loop_entries(func: gast.FunctionDef, ctx: Context) -> set:
@@ -173,8 +171,9 @@ def _restore_loop_entries(func: gast.FunctionDef, ctx: Context) -> set:
         inside = {id(s) for s in walk_statements([image])}
         at = next(i for i, s in enumerate(order) if s is image)
         after = [s for s in order[at + 1:] if id(s) not in inside and not blocks(s)]
+        read = _read_names(after)
         for header in _headers(loop):
-            if not _reads(after, header):
+            if header not in read:
                 continue
             entry = ctx.namer.fresh(f"{header}_entry")
             keep = assign(entry, name(header), loop)

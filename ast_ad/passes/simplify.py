@@ -22,8 +22,10 @@ import gast
 from .. import algebra, anno
 from ..context import Context
 from ..syntax import (
+    CHILD_FIELDS,
     assigned_names,
     blocks,
+    child_fields,
     clone,
     compound,
     const,
@@ -227,7 +229,8 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
 
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
-                anno.getanno(stmt, "section") == "backward":
+                anno.getanno(stmt, "section") == "backward" \
+                and _calls_any(stmt.value, (numpy.full_like,), ctx):
             stmt.value = Rewrite().visit(stmt.value)
 
 
@@ -274,12 +277,20 @@ def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
                 anno.getanno(stmt, "section") == "backward":
-            rewrite = Rewrite()
-            rewrite.changed = False
-            stmt.value = rewrite.visit(stmt.value)
-            if rewrite.changed:
-                stmt.value = algebra.simplify(stmt.value)  # a + -b -> a - b
+            if _calls_any(stmt.value, (runtime.unreduce, numpy.sum), ctx):
+                rewrite = Rewrite()
+                rewrite.changed = False
+                stmt.value = rewrite.visit(stmt.value)
+                if rewrite.changed:
+                    stmt.value = algebra.simplify(stmt.value)  # a + -b -> a - b
             stmt.value = _sign_on_smallest(stmt.value, facts)
+
+
+def _calls_any(node, functions: tuple, ctx: Context) -> bool:
+    """Whether `node` calls one of `functions` (a walk, cheaper than a rewrite's visit of
+    each backward statement when, as in most, there is nothing to rewrite)."""
+    return any(type(n) is gast.Call and any(_object(n.func, ctx) is f for f in functions)
+               for n in walk(node))
 
 
 def _sign_on_smallest(value, facts):
@@ -300,11 +311,18 @@ def _sign_on_smallest(value, facts):
 
 def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     loads, stores = defaultdict(int), defaultdict(int)
-    for n in name_nodes(func):
-        if isinstance(n.ctx, gast.Load):
-            loads[n.id] += 1
-        elif isinstance(n.ctx, gast.Store):
-            stores[n.id] += 1
+    # (from the name cache: a compound statement's names are those of all it holds)
+    for stmt in func.body:
+        info = names.get(stmt)
+        for table, counts in ((loads, info[0]), (stores, info[7])):
+            for var, count in counts.items():
+                table[var] += count
+    for part in [func.args, func.returns] + func.decorator_list:
+        for n in name_nodes(part) if part is not None else ():
+            if isinstance(n.ctx, gast.Load):
+                loads[n.id] += 1
+            elif isinstance(n.ctx, gast.Store):
+                stores[n.id] += 1
     _fold_block(func.body, ctx, loads, stores, _viewed(func), names)
 
 
@@ -346,8 +364,9 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
             # (sizes from the name cache: a statement `v = e` is as large as e)
             if j is not None and names.get(stmt)[6] + names.get(stmts[j])[6] <= FOLD_LIMIT \
                     and anno.managers_of(stmt) == anno.managers_of(stmts[j]):  # same `with`
-                _substitute_in([stmts[j]], var, stmt.value, derivative, names)
-                where.changed(j)
+                # (its one read gets the value itself: the definition goes)
+                _substitute_in([stmts[j]], var, stmt.value, derivative, names, move=True)
+                where.brought(j, stmt)
                 loads[var] -= 1
                 stores[var] -= 1
                 stmts[i] = None  # (removed below: positions stay put for `where`)
@@ -373,7 +392,17 @@ class _Where:
             self._add(k, stmt)
 
     def _add(self, k: int, stmt) -> None:
-        _, _, stored, mentioned, _, _, _ = self.names.get(stmt)
+        _, _, stored, mentioned, _, _, _, _ = self.names.get(stmt)
+        self._note(k, mentioned, stored)
+
+    def brought(self, k: int, definition) -> None:
+        """Statement k now holds the value of `definition` (`v = e` folded into it): the
+        names e brings in (v too: a position more to look at does no harm). Statement k
+        itself is not looked at again until someone asks (the name cache forgot it)."""
+        _, _, stored, mentioned, _, _, _, _ = self.names.get(definition)
+        self._note(k, mentioned, stored)
+
+    def _note(self, k: int, mentioned, stored) -> None:
         for table, found in ((self.mentions, mentioned), (self.stores, stored)):
             for name_ in found:
                 at = table[name_]
@@ -383,9 +412,6 @@ class _Where:
                     place = bisect.bisect_left(at, k)
                     if place == len(at) or at[place] != k:
                         at.insert(place, k)
-
-    def changed(self, k: int) -> None:
-        self._add(k, self.stmts[k])
 
     def after(self, i: int, mentions: list, stores: list):
         """The positions after i where one of `mentions` is mentioned or one of `stores`
@@ -419,7 +445,7 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
         stmt = stmts[j]
         if stmt is None:  # folded away
             continue
-        reads, rebound, stored, _, _, _, _ = names.get(stmt)
+        reads, rebound, stored, _, _, _, _, _ = names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
             if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
@@ -444,8 +470,9 @@ class _NameCache:
     """Each simple statement's names, computed once per simplify (not once per sweep, per
     round and per statement that looks at it): get(stmt) is (reads per name, names
     rebound, names stored into, names in it). Whatever changes a statement forgets it
-    first (_substitute_in does). A compound statement is looked at afresh each time: its
-    nested statements change under it."""
+    first (_substitute_in does). A compound statement's names are made afresh each time,
+    from its header's and those of the statements it holds (which change under it, and
+    are each cached as any statement): not a walk of everything inside it."""
 
     def __init__(self):
         self.found: dict = {}
@@ -454,10 +481,45 @@ class _NameCache:
         held = self.found.get(id(stmt))
         if held is not None and held[0] is stmt:  # (the statement is kept: ids stay unique)
             return held[1]
+        if compound(stmt):
+            return self._compound(stmt)
         info = _names_of(stmt)
-        if not compound(stmt):
-            self.found[id(stmt)] = (stmt, info)
+        self.found[id(stmt)] = (stmt, info)
         return info
+
+    def _compound(self, stmt) -> tuple:
+        """_names_of(stmt) for a compound statement, from its parts (the names in order
+        and the calls are in another order: only simple statements' are read)."""
+        nested = {id(block) for block in blocks(stmt)}
+        parts = []
+        for field in child_fields(stmt.__class__):
+            value = getattr(stmt, field, None)
+            if type(value) is list:
+                if id(value) in nested:
+                    parts.extend(self.get(s) for s in value)
+                else:
+                    parts.extend(_names_of(v) for v in value if isinstance(v, gast.AST))
+            elif isinstance(value, gast.AST):
+                parts.append(_names_of(value))
+        reads, binds = defaultdict(int), defaultdict(int)
+        rebound, stored, mentioned, ids, calls, size = set(), set(), set(), [], [], 0
+        if isinstance(stmt, gast.For) and anno.hasanno(stmt, "replays"):
+            rewound = _loop_headers(anno.getanno(stmt, "replays"))
+            rebound |= rewound
+            stored |= rewound
+            mentioned |= rewound
+        for part in parts:
+            for var, count in part[0].items():
+                reads[var] += count
+            rebound |= part[1]
+            stored |= part[2]
+            mentioned |= part[3]
+            ids.extend(part[4])
+            calls.extend(part[5])
+            size += part[6]
+            for var, count in part[7].items():
+                binds[var] += count
+        return reads, rebound, stored, mentioned, tuple(ids), calls, size, binds
 
     def ids(self, stmt) -> tuple:
         """The names in a statement, in order; a compound statement's header only (its
@@ -470,7 +532,7 @@ class _NameCache:
     def pure(self, stmt, ctx: Context) -> bool:
         """_pure(stmt, ctx), computed once per simple statement."""
         if compound(stmt):
-            return _pure(stmt, ctx)
+            return _pure(stmt, ctx, self.get(stmt)[5])
         key = ("pure", id(stmt))
         held = self.found.get(key)
         if held is None or held[0] is not stmt:
@@ -485,34 +547,54 @@ class _NameCache:
 
 def _names_of(stmt) -> tuple:
     """(reads per name, names rebound, names stored into, names in it, the names in order,
-    the calls in it, its _size), from one walk."""
+    the calls in it, its _size, rebindings per name), from one walk (syntax.walk's, with each
+    node looked at as it is reached: this runs for every statement simplify sees, and again
+    after each change)."""
     reads: dict = defaultdict(int)
-    rebound, mentioned, ids, parts, calls, rewound = set(), set(), [], [], [], set()
+    binds: dict = defaultdict(int)
+    rebound, mentioned, stored, ids, calls, rewound = set(), set(), set(), [], [], set()
     size = 0
-    for n in walk(stmt):
-        kind = type(n)
-        if kind in _OPERATIONS:
-            size += 1
+    found = [stmt]
+    append = found.append
+    known = CHILD_FIELDS
+    for n in found:  # (the list grows while it is read: breadth first, as walk)
+        kind = n.__class__
+        fields = known.get(kind)
+        for field in fields if fields is not None else child_fields(kind):
+            value = getattr(n, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, gast.AST):
+                        append(item)
+            elif isinstance(value, gast.AST):
+                append(value)
         if kind is gast.Name:
-            mentioned.add(n.id)
-            ids.append(n.id)
-            parts.append(n)
-            if type(n.ctx) is gast.Load:
-                reads[n.id] += 1
-            elif type(n.ctx) is gast.Store:
-                rebound.add(n.id)
-        elif kind is gast.Subscript:
-            parts.append(n)
-        elif kind is gast.Call:
-            parts.append(n)
-            calls.append(n)
+            id_ = n.id
+            mentioned.add(id_)
+            ids.append(id_)
+            ctx = n.ctx.__class__
+            if ctx is gast.Load:
+                reads[id_] += 1
+            elif ctx is gast.Store:
+                rebound.add(id_)
+                stored.add(id_)
+                binds[id_] += 1
+        elif kind in _OPERATIONS:
+            size += 1
+            if kind is gast.Call:
+                calls.append(n)
+                stored.update(_stored_by_call(n))
+            elif kind is gast.Subscript and n.ctx.__class__ is gast.Store \
+                    and n.value.__class__ is gast.Name:
+                stored.add(n.value.id)
         elif kind is gast.For and anno.hasanno(n, "replays"):
             # A backward loop rewinds its forward loop's header names: the save pass puts
             # their entry values back right after it (`x = x_entry`), so an expression
             # reading one must not move across it.
             rewound.update(_loop_headers(anno.getanno(n, "replays")))
-    stored = _stored_among(parts) | rewound if rewound else _stored_among(parts)
-    return reads, rebound | rewound, stored, mentioned | rewound, tuple(ids), calls, size
+    if rewound:
+        stored |= rewound
+    return reads, rebound | rewound, stored, mentioned | rewound, tuple(ids), calls, size, binds
 
 
 def _loop_headers(loop) -> set:
@@ -614,8 +696,13 @@ def _fold_inits(stmts: list, names: _NameCache) -> None:
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
     for j, stmt in enumerate(stmts):
-        for var in _scattered(stmt):
-            last_scatter[var] = j
+        if compound(stmt):
+            for var in _scattered(stmt):
+                last_scatter[var] = j
+        else:  # (the common case, without a walk)
+            op, adj = anno.getanno(stmt, "adjoint", (None, None))
+            if op == "scatter":
+                last_scatter[adj] = j
     for j, stmt in enumerate(stmts):
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
         mentioned = names.get(stmt)[3] if pending else ()
@@ -764,16 +851,17 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
     # name -> positions of the statements that mention it (or scatter into it), and of
     # those that store into it: each copy visits only the statements it concerns, not
     # the whole rest of a long block
-    at, stored_at = defaultdict(set), defaultdict(set)
+    # (sorted lists: a copy looks only at the positions after it, in order, until it stops)
+    at, stored_at = defaultdict(list), defaultdict(list)
     for k, stmt in enumerate(stmts):
-        _, _, stored, mentioned, _, _, _ = names.get(stmt)
+        _, _, stored, mentioned, _, _, _, _ = names.get(stmt)
         for n in mentioned:
-            at[n].add(k)
+            at[n].append(k)
         for n in stored:
-            stored_at[n].add(k)
+            stored_at[n].append(k)
         op, adj = anno.getanno(stmt, "adjoint", (None, None))
-        if op == "scatter":
-            at[adj].add(k)
+        if op == "scatter" and (not at[adj] or at[adj][-1] != k):
+            at[adj].append(k)
     for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
             _propagate(block, derivative, names)
@@ -785,11 +873,14 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
                 (isinstance(value, gast.Name) and value.id == var):
             continue
         source = value.id if isinstance(value, gast.Name) else None
-        for j in sorted(k for k in at[var] | stored_at[var] | stored_at.get(source, set())
-                        if k > i):
+        runs = [at.get(var, ()), stored_at.get(var, ()), stored_at.get(source, ())]
+        for j in _merged_after(runs, i):  # (at[source] changes below: it is not one of them)
             later = stmts[j]
-            if source is not None:
-                at[source].add(j)  # substituting may bring the source in
+            if source is not None:  # substituting may bring the source in
+                held = at[source]
+                place = bisect.bisect_left(held, j)
+                if place == len(held) or held[place] != j:
+                    held.insert(place, j)
             stored = names.get(later)[2]
             stops = var in stored or (source is not None and source in stored)
             if compound(later):
@@ -804,6 +895,15 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
                 _substitute_in([later], var, value, derivative, names)
             if stops:
                 break
+
+
+def _merged_after(runs: list, i: int):
+    """The positions after i in any of the sorted lists `runs`, in order, each once."""
+    last = None
+    for k in heapq.merge(*[_tail(run, bisect.bisect_right(run, i)) for run in runs if run]):
+        if k != last:
+            last = k
+            yield k
 
 
 def _headers(stmt: gast.AST) -> list:
@@ -838,13 +938,18 @@ def _stored_among(nodes) -> set[str]:
                 and isinstance(n.value, gast.Name):
             found.add(n.value.id)
         elif isinstance(n, gast.Call):
-            if n.args and isinstance(n.args[0], gast.Name) \
-                    and isinstance(n.func, gast.Attribute) \
-                    and n.func.attr in ("at", "pop", "append"):
-                found.add(n.args[0].id)
-            if isinstance(n.func, gast.Attribute) and n.func.attr in ("pop", "append") \
-                    and isinstance(n.func.value, gast.Name):
-                found.add(n.func.value.id)
+            found.update(_stored_by_call(n))
+    return found
+
+
+def _stored_by_call(n: gast.Call) -> tuple:
+    """The names a call changes: np.add.at(var, ...), var.pop(), var.append(...)."""
+    func = n.func
+    if not isinstance(func, gast.Attribute) or func.attr not in ("at", "pop", "append"):
+        return ()
+    found = (n.args[0].id,) if n.args and isinstance(n.args[0], gast.Name) else ()
+    if func.attr != "at" and isinstance(func.value, gast.Name):
+        found += (func.value.id,)
     return found
 
 
@@ -854,11 +959,14 @@ def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
 
 
 def _substitute_in(nodes: list, var: str, value: gast.AST,
-                   derivative: frozenset = frozenset(), names: _NameCache | None = None) -> None:
+                   derivative: frozenset = frozenset(), names: _NameCache | None = None,
+                   move: bool = False) -> None:
     """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed.
     Statements assigning a name in `derivative` (adjoints, tangents) hold floats only;
     others may hold ints (see algebra.simplify). `names` forgets the statements changed
-    (and tells which simple statements mention `var` without walking them)."""
+    (and tells which simple statements mention `var` without walking them). With `move`,
+    the first read gets `value` itself, not a copy (the caller drops its definition)."""
+    moved = [value] if move else None
 
     for node in nodes:
         simple = isinstance(node, gast.stmt) and not compound(node)
@@ -867,7 +975,7 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                 continue
         elif not _mentions(node, var):
             continue
-        _replace_loads(node, var, value)
+        _replace_loads(node, var, value, moved)
         # (a simple statement holds no other statement; a compound one holds several)
         for sub in [node] if simple else walk_statements([node]) \
                 if isinstance(node, gast.stmt) else ():
@@ -878,24 +986,25 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                 names.forget(sub)
 
 
-def _replace_loads(node: gast.AST, var: str, value: gast.AST) -> None:
-    """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`."""
+def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None = None) -> None:
+    """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`
+    (by `value` itself while `moved` holds it: it is taken out for the first read)."""
     fields = node.__dict__
     for key in node._fields:
         child = fields.get(key)
         if isinstance(child, gast.AST):
             if type(child) is gast.Name:
                 if child.id == var and isinstance(child.ctx, gast.Load):
-                    fields[key] = clone(value)
+                    fields[key] = moved.pop() if moved else clone(value)
             else:
-                _replace_loads(child, var, value)
+                _replace_loads(child, var, value, moved)
         elif type(child) is list:
             for i, item in enumerate(child):
                 if type(item) is gast.Name:
                     if item.id == var and isinstance(item.ctx, gast.Load):
-                        child[i] = clone(value)
+                        child[i] = moved.pop() if moved else clone(value)
                 elif isinstance(item, gast.AST):
-                    _replace_loads(item, var, value)
+                    _replace_loads(item, var, value, moved)
 
 
 # -- dead code ------------------------------------------------------------------
@@ -919,28 +1028,65 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> None:
     for stmt in stmts:
         later[target_name(stmt)] += 1
     dropped = set()
+    events = None
     for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
             _remove_dead_stores(block, ctx, names)
         var = target_name(stmt)
         later[var] -= 1
-        if var is not None and later[var] and names.pure(stmt, ctx) \
-                and _overwritten_unread(stmts, i + 1, var, names):
-            dropped.add(i)
+        if var is not None and later[var] and names.pure(stmt, ctx):
+            if events is None:  # (only the names assigned again are ever asked about)
+                events = _Events(stmts, names, {v for v, n in later.items() if n} - {None})
+            if events.overwritten_unread(i + 1, var):
+                dropped.add(i)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
         stmts[:] = [s for i, s in enumerate(stmts) if i not in dropped]
 
 
-def _overwritten_unread(stmts: list, start: int, var: str, names: _NameCache) -> bool:
-    for k in range(start, len(stmts)):
-        stmt = stmts[k]
-        if compound(stmt) or _is_scatter_on(stmt, var):
+class _Events:
+    """Where, in one block, each name is read, assigned and scattered into, and where the
+    compound statements are: the next of them after a position is a bisection away, not a
+    walk over the statements in between (adjoints such as bx are assigned all over a long
+    block)."""
+
+    def __init__(self, stmts: list, names: _NameCache, asked: set):
+        """`asked`: the names overwritten_unread will be asked about (the others are not
+        indexed)."""
+        self.reads, self.assigns, self.scatters = defaultdict(list), defaultdict(list), \
+            defaultdict(list)
+        self.compounds = []
+        for k, stmt in enumerate(stmts):
+            if compound(stmt):
+                self.compounds.append(k)
+                continue
+            reads = names.get(stmt)[0]
+            for var in asked.intersection(reads):
+                if reads[var]:
+                    self.reads[var].append(k)
+            var = target_name(stmt)
+            if var in asked:
+                self.assigns[var].append(k)
+            op, adj = anno.getanno(stmt, "adjoint", (None, None))
+            if op == "scatter":
+                self.scatters[adj].append(k)
+
+    def overwritten_unread(self, start: int, var: str) -> bool:
+        """Whether, from `start` on, `var` is assigned before anything reads it, scatters
+        into it or a compound statement comes (which may read it)."""
+        assigned = _next(self.assigns.get(var, ()), start)
+        if assigned is None:
             return False
-        if names.get(stmt)[0].get(var):  # read
-            return False
-        if target_name(stmt) == var:
-            return True
-    return False
+        for positions in (self.compounds, self.scatters.get(var, ()), self.reads.get(var, ())):
+            other = _next(positions, start)
+            if other is not None and other <= assigned:  # (a statement reads before it writes)
+                return False
+        return True
+
+
+def _next(positions, start: int):
+    """The first of the sorted `positions` at or after `start`, or None."""
+    k = bisect.bisect_left(positions, start)
+    return positions[k] if k < len(positions) else None
 
 
 
@@ -949,6 +1095,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> Non
     need, transitively; remove every other pure statement (cycles through loops too)."""
     defs = defaultdict(list)  # var -> the statements that write it
     live: set[str] = set()
+    writes: dict = {}  # id(simple statement) -> _written(it), for prune
 
     def scan(stmts):
         for stmt in stmts:
@@ -958,7 +1105,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> Non
                 for block in blocks(stmt):
                     scan(block)
                 continue
-            written = _written(stmt)
+            written = writes[id(stmt)] = _written(stmt)
             if not written or not names.pure(stmt, ctx) or isinstance(stmt, gast.Return):
                 live.update(names.get(stmt)[0])  # a side effect, or the result
                 if not isinstance(stmt, gast.Return):
@@ -993,7 +1140,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> Non
                     stmt.body = [gast.Pass()]  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
-            written = _written(stmt)
+            written = writes[id(stmt)]
             if written and not (written & live) and names.pure(stmt, ctx):
                 continue
             out.append(stmt)

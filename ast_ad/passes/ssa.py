@@ -31,6 +31,7 @@ from ..syntax import (
     assign,
     const,
     item_write,
+    load_and_store_names,
     load_names,
     name,
     param_names,
@@ -287,8 +288,10 @@ def _coalesce_entry_copies(func: gast.FunctionDef) -> None:
     Only where the backward pass will not read `e` either: a parameter, or a value whose
     adjoint does not read the result. `s = np.exp(y)` keeps its copy, since exp's adjoint
     reads `s`, and the loop would have overwritten it by then."""
-    loads = Counter(load_names(func))
-    stores = Counter(store_names(func))
+    if not any(anno.getanno(s, "phi") == "entry" for s in walk_statements(func.body)):
+        return  # no loop: nothing to coalesce (and no walk of the whole function)
+    loaded, stored = load_and_store_names(func)
+    loads, stores = Counter(loaded), Counter(stored)
     params = set(param_names(func))
     values = {stmt.targets[0].id: stmt.value for stmt in walk_statements(func.body)
               if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1

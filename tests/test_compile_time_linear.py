@@ -1,0 +1,243 @@
+"""Compile time stays linear in loops too, and simplify's shared per-statement analysis
+says what a walk says: operation counts and equalities, not timings.
+
+The functions are tools/compile_scaling.py's straight-line bodies, put inside a loop (the
+simplify pass used to walk a whole loop each time it looked at it, the save pass the
+whole backward loop once per name, the hoist pass the whole loop once per repeated
+invariant).
+"""
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+from numeric import check_gradient
+
+import ast_ad
+from ast_ad import pipeline, syntax
+from ast_ad.compile import compile_callee
+from ast_ad.passes import simplify
+from ast_ad.source import get_source
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def scaling(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    module = importlib.import_module("compile_scaling")
+    monkeypatch.setattr(module, "_DIR", str(tmp_path))
+    yield module
+    sys.modules.pop("compile_scaling", None)
+
+
+def looped(scaling, n: int, seed: int = 0) -> str:
+    """compile_scaling's function of n statements with its body inside
+    `for i in range(k):` (x, y, z carried from one iteration to the next)."""
+    lines = scaling.generate(n, seed=seed).splitlines()
+    body = ["    " + line for line in lines[1:-1]]
+    carried = ["        x = 0.5 * a", "        y = 0.5 * b", "        z = 0.5 * c"]
+    head = [lines[0], "    a, b, c, d = x, y, z, x", "    for i in range(k):"]
+    return "\n".join(head + body + carried + ["    return x + y + z"]) + "\n"
+
+
+def load_looped(scaling, n: int):
+    return scaling.load(looped(scaling, n).replace("def f(x, y, z):", "def f(x, y, z, k=3):"))
+
+
+def test_looped_functions_have_the_right_gradient(scaling):
+    check_gradient(load_looped(scaling, 40), 0.3, -0.2, 0.5, argnums=(0, 1, 2))
+
+
+def _nodes_seen(monkeypatch, fn) -> int:
+    """Nodes syntax.walk visits, and simplify's own walks (_names_of) see, while `fn` is
+    compiled."""
+    count = [0]
+    walk, names_of = syntax.walk, simplify._names_of
+
+    def counting(node):
+        found = walk(node)
+        count[0] += len(found)
+        return found
+
+    def counting_names(stmt):
+        count[0] += len(walk(stmt))
+        return names_of(stmt)
+
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "")
+        if name.startswith("ast_ad") and getattr(module, "walk", None) is walk:
+            monkeypatch.setattr(module, "walk", counting)
+    monkeypatch.setattr(simplify, "_names_of", counting_names)
+    ast_ad.clear_caches()
+    ast_ad.value_and_grad(fn, argnums=(0, 1, 2))(0.3, -0.2, 0.5)
+    monkeypatch.undo()
+    return count[0]
+
+
+def test_nodes_walked_grow_linearly_in_a_loop(scaling, monkeypatch):
+    """Four times the statements in the loop, (about) four times the nodes looked at."""
+    small = _nodes_seen(monkeypatch, load_looped(scaling, 40))
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    large = _nodes_seen(monkeypatch, load_looped(scaling, 160))
+    assert small > 0
+    assert large <= 4.6 * small, (small, large)
+
+
+def _differentiated(scaling, fn):
+    ast_ad.clear_caches()
+    options = scaling.options_for((0.3, -0.2, 0.5))
+    tree, _ = pipeline.transform(get_source(fn), options, stop_after="differentiate",
+                                 compile_callee=compile_callee)
+    return tree
+
+
+def test_a_compound_statements_names_are_those_a_walk_finds(scaling):
+    """_NameCache builds a loop's (or an if's) names from its header's and its statements'
+    cached names: the same as _names_of's walk of all of it (but for the order of the names
+    and calls, which only simple statements' are read in)."""
+    tree = _differentiated(scaling, load_looped(scaling, 30))
+    cache = simplify._NameCache()
+    compounds = [s for s in syntax.walk_statements(tree.body) if syntax.compound(s)]
+    assert len(compounds) >= 2  # the forward loop and its backward image
+    for stmt in compounds:
+        merged, walked = cache.get(stmt), simplify._names_of(stmt)
+        assert dict(merged[0]) == dict(walked[0])
+        assert merged[1:4] == walked[1:4]
+        assert sorted(merged[4]) == sorted(walked[4])
+        assert {id(c) for c in merged[5]} == {id(c) for c in walked[5]}
+        assert merged[6] == walked[6] and dict(merged[7]) == dict(walked[7])
+    # and after a change inside the loop, the cache (told of it) still agrees
+    loop = compounds[0]
+    inner = next(s for s in loop.body if syntax.target_name(s) is not None)
+    cache.forget(inner)
+    inner.value = syntax.name("k")
+    assert dict(cache.get(loop)[0]) == dict(simplify._names_of(loop)[0])
+
+
+def _overwritten_unread_by_scan(stmts, start, var, names) -> bool:
+    """What _Events.overwritten_unread answers, by looking at each statement in turn."""
+    for stmt in stmts[start:]:
+        if syntax.compound(stmt) or simplify._is_scatter_on(stmt, var):
+            return False
+        if names.get(stmt)[0].get(var):
+            return False
+        if syntax.target_name(stmt) == var:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("shape", ["straight", "looped"])
+def test_dead_store_positions_answer_as_a_scan_does(scaling, shape):
+    fn = scaling.load(scaling.generate(12)) if shape == "straight" else \
+        load_looped(scaling, 10)
+    tree = _differentiated(scaling, fn)
+    names = simplify._NameCache()
+    blocks = [tree.body] + [b for s in syntax.walk_statements(tree.body)
+                            for b in syntax.blocks(s)]
+    checked = found = 0
+    for stmts in blocks:
+        variables = {syntax.target_name(s) for s in stmts} - {None}  # (what is asked)
+        events = simplify._Events(stmts, names, variables)
+        for start in range(len(stmts) + 1):
+            for var in variables:
+                expected = _overwritten_unread_by_scan(stmts, start, var, names)
+                assert events.overwritten_unread(start, var) == expected, (start, var)
+                checked += 1
+                found += expected
+    assert checked > 500 and found > 5, (checked, found)
+
+
+def test_parse_converts_to_gast_as_gast_does():
+    """passes/parse.to_gast is gast.ast_to_gast, faster: the same nodes, fields and positions."""
+    import ast
+
+    import gast
+
+    from ast_ad.passes.parse import to_gast
+
+    sources = [(ROOT / "ast_ad" / "passes" / name).read_text()
+               for name in ("anf.py", "fence.py", "with_blocks.py")]
+    sources.append("async def f(x, /, y=1, *a, z, **k) -> int:\n"
+                   "    try:\n        pass\n    except E as e:\n        raise\n"
+                   "    class C(B, metaclass=M):\n        w: int = 2\n"
+                   "    return [i async for i in x if i], lambda q: q, f'{x!r:>{y}}'\n")
+    for text in sources:
+        tree = ast.parse(text)
+        assert gast.dump(to_gast(tree), include_attributes=True) == \
+            gast.dump(gast.ast_to_gast(tree), include_attributes=True)
+
+
+def test_template_builders_fill_as_the_filler_does():
+    """templates._builder(template, e)(filler) is filler.fill(e), for every expression of
+    every registered rule: the same tree, and the same calls (names resolved, adjoints and
+    temporaries named) in the same order."""
+    import gast
+
+    from ast_ad import templates
+    from ast_ad.rules import registry
+
+    def binding(log):
+        def derivative(kind, param):
+            log.append(("d", kind, param))
+            return None if param.startswith("_") else syntax.name(f"{kind}_{param}")
+
+        def resolve(name_, obj):
+            log.append(("g", name_))
+            return syntax.name(f"g_{name_}")
+
+        import numpy
+
+        return templates.Binding(atoms={}, derivative=derivative, resolve_global=resolve,
+                                 lib=numpy, new_temp=lambda: "t")
+
+    checked = 0
+    for rule in list(registry.ADJOINTS.values()):
+        for template in rule.adjoints + rule.tangents:
+            atoms = {p: syntax.name(f"a_{p}") for p in template.params}
+            temps = {t: f"tmp_{t}" for t in template.temporaries}
+            for stmt in template.body:
+                parts = [stmt.value] + ([stmt.targets[0].slice] if isinstance(
+                    stmt.targets[0], gast.Subscript) else [])
+                for part in parts:
+                    slow_log, fast_log = [], []
+                    slow, fast = binding(slow_log), binding(fast_log)
+                    slow.atoms = fast.atoms = atoms
+                    try:
+                        expected = templates._Filler(template, slow, temps).fill(part)
+                    except ast_ad.ADError as error:
+                        with pytest.raises(type(error)):
+                            templates._builder(template, part)(
+                                templates._Filler(template, fast, temps))
+                        continue
+                    got = templates._builder(template, part)(
+                        templates._Filler(template, fast, temps))
+                    assert gast.dump(got) == gast.dump(expected)
+                    assert fast_log == slow_log
+                    checked += 1
+    assert checked > 300
+
+
+def test_guarded_copies_find_the_function_as_a_parse_does(scaling):
+    """compile._function_lines reads a generated function's lines off the text (a parse of
+    a long text costs more than compiling it): the lines a parse gives, also for a text
+    with a triple-quoted string, where it parses."""
+    import ast
+
+    from ast_ad.compile import _function_lines
+
+    texts = [ast_ad.source(ast_ad.value_and_grad(scaling.load(scaling.generate(12)),
+                                                 argnums=(0, 1, 2)), 0.3, -0.2, 0.5),
+             ast_ad.source(ast_ad.value_and_grad(load_looped(scaling, 6), argnums=(0, 1, 2)),
+                           0.3, -0.2, 0.5),
+             "def f_vjp(x):\n    # forward\n    t = x * x\n    return t, 1\n\n\n"
+             "def f_backward(saved, bt):\n    bx = 2.0 * saved * bt\n    return (bx,)\n",
+             'def g(x):\n    s = """\ndef g(y):\n    """\n    return x\n\n'
+             'def h(x):\n    return x\n']
+    for text in texts:
+        lines = text.splitlines(True)
+        for node in ast.parse(text).body:
+            expected = (node.lineno - 1, node.body[0].lineno - 1, node.end_lineno,
+                        " " * node.body[0].col_offset)
+            assert _function_lines(text, lines, node.name) == expected, node.name
