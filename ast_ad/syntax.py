@@ -138,6 +138,20 @@ def load_and_store_names(node: gast.AST) -> tuple[list[str], list[str]]:
     return loads, stores
 
 
+def substitute(node: gast.AST, bound: dict) -> gast.AST:
+    """`node` with each name read that `bound` maps replaced by a copy of its expression
+    (in place where it can; returns the root, which may be new)."""
+    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in bound:
+        return gast.copy_location(clone(bound[node.id]), node)
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, gast.AST):
+            setattr(node, field, substitute(value, bound))
+        elif isinstance(value, list):
+            setattr(node, field, [substitute(v, bound) if isinstance(v, gast.AST) else v
+                                  for v in value])
+    return node
+
+
 def rename(node: gast.AST, mapping: dict[str, str]) -> gast.AST:
     """Rename Name nodes in place (loads and stores) and return `node`."""
     for n in nodes_of(node, gast.Name):

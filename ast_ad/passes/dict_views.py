@@ -16,7 +16,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import clone, param_names, walk
+from ..syntax import clone, param_names, substitute, walk
 from .static_keys import unroll_static_keys
 
 _VIEWS = ("values", "keys", "items")
@@ -121,17 +121,5 @@ def _unrolled(node: gast.DictComp):
     for row in rows:
         bound = dict(zip(names, row))
         keys.append(clone(row[0]))
-        values.append(_substituted(clone(node.value), bound))
+        values.append(substitute(clone(node.value), bound))
     return gast.copy_location(gast.Dict(keys=keys, values=values), node)
-
-
-def _substituted(node, bound: dict):
-    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in bound:
-        return gast.copy_location(clone(bound[node.id]), node)
-    for field, value in gast.iter_fields(node):
-        if isinstance(value, gast.AST):
-            setattr(node, field, _substituted(value, bound))
-        elif isinstance(value, list):
-            setattr(node, field, [_substituted(v, bound) if isinstance(v, gast.AST) else v
-                                  for v in value])
-    return node

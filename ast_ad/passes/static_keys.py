@@ -38,7 +38,7 @@ from .. import cache
 from ..context import Context
 from ..errors import ADError, UnsupportedSyntaxError
 from ..source import get_source
-from ..syntax import clone, const, name, param_names, walk
+from ..syntax import clone, const, name, param_names, substitute, walk
 from ..values import UNKNOWN
 from .parse import parse
 
@@ -751,7 +751,7 @@ def _describe(node) -> str:
 def _substituted(node, bound: dict):
     """`node` with each read of a bound loop name replaced by a copy of its item, and
     arithmetic on constants that makes folded (`x * (i + 1.0)` is `x * 2.0` for i = 1)."""
-    return _folded(_replaced(node, bound))
+    return _folded(substitute(node, bound))
 
 
 def _folded(node):
@@ -772,18 +772,6 @@ def _folded(node):
             and isinstance(node.operand, gast.Constant) \
             and type(node.operand.value) in numbers:
         return gast.copy_location(const(-node.operand.value), node)
-    return node
-
-
-def _replaced(node, bound: dict):
-    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in bound:
-        return gast.copy_location(clone(bound[node.id]), node)
-    for field, value in gast.iter_fields(node):
-        if isinstance(value, gast.AST):
-            setattr(node, field, _replaced(value, bound))
-        elif isinstance(value, list):
-            setattr(node, field, [_replaced(v, bound) if isinstance(v, gast.AST) else v
-                                  for v in value])
     return node
 
 
