@@ -237,3 +237,33 @@ def test_a_loop_inside_an_if_restores_its_entry_values_once():
     # came round again, forever (the compile never ended).
     check_gradient(loop_inside_an_if, 0.3, 0.7, 2, argnums=(0, 1))
     check_gradient(loop_inside_an_if, 0.3, 0.2, 2, argnums=(0, 1))
+
+
+def sum_after_a_loop(x, y, n):
+    v = x * y
+    for _ in range(n):
+        v = v + math.sin(x)
+    w = x * y
+    return v * w
+
+
+def inner_loop_then_a_later_factor(x, y, n):
+    s = 0.0
+    for i in range(n):
+        v = x * y
+        for _ in range(i):
+            v = v + math.sin(x)
+        w = y * i + x
+        s = s + v * w
+    return s
+
+
+def test_a_backward_loop_reading_a_later_value_is_not_fused_into_its_forward_loop():
+    # fuse ran the backward loop of `v = v + sin(x)` (adjoint `bt = bt + w`) inside its
+    # forward loop, where `w`, computed after the loop, did not exist yet:
+    # UnboundLocalError, or, in an outer loop whose first inner loop ran no iteration,
+    # the previous outer iteration's w (a silently wrong d/dx: 0.232 instead of -0.437).
+    for n in (0, 1, 3):
+        check_gradient(sum_after_a_loop, 0.3, -0.7, n, argnums=(0, 1))
+        check_jvp(sum_after_a_loop, 0.3, -0.7, n, argnums=(0, 1))
+        check_gradient(inner_loop_then_a_later_factor, 0.3, -0.7, n, argnums=(0, 1))
