@@ -1,6 +1,6 @@
 """Random small programs through grad / value_and_grad / vjp / jvp: find code-generation crashes.
 
-    python tools/fuzz_codegen.py [--seed 0] [--count 200] [--keep DIR]
+    python tools/fuzz_codegen.py [--seed 0] [--count 200] [--keep DIR] [--products]
 
 Each program mixes loops in a row, break/continue, ifs inside loops, tuples, long
 expressions, string constants and calls to helper functions. A program is flagged
@@ -46,8 +46,9 @@ def helper_nested(a):
 class Program:
     """One random function `f(x, y, n)` of two floats and an int."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, products: bool = False):
         self.rng = rng
+        self.products = products
         self.lines: list[str] = []
         self.vars = ["x", "y"]
         self.counter = 0
@@ -124,6 +125,10 @@ class Program:
         for _ in range(self.rng.randint(2, 6)):
             self.statement(1, False, 0)
         result = " + ".join(f"math.sin({v})" for v in self.vars)
+        if self.products:  # adjoints that are forward values (`bv = w`) flow into the loops
+            factors = self.rng.sample(self.vars, min(len(self.vars), self.rng.randint(2, 3)))
+            result += " + " + " * ".join(f"math.cos({v})" if self.rng.random() < 0.5 else v
+                                          for v in factors)
         return f"def {name}(x, y, n):\n" + "\n".join(self.lines) + f"\n    return {result}\n"
 
 
@@ -178,6 +183,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--keep", help="folder for the flagged programs")
+    parser.add_argument("--products", action="store_true",
+                        help="also return a product of the final values (other seeds' programs)")
     args = parser.parse_args(argv)
     keep = Path(args.keep or tempfile.mkdtemp(prefix="ast_ad_fuzz_"))
     keep.mkdir(parents=True, exist_ok=True)
@@ -186,7 +193,7 @@ def main(argv=None) -> int:
     for k in range(args.count):
         rng = random.Random(args.seed * 100_003 + k)
         name = f"fuzz_{args.seed}_{k}"
-        text = HELPERS + "\n\n" + Program(rng).build("f")
+        text = HELPERS + "\n\n" + Program(rng, args.products).build("f")
         path = work / f"{name}.py"
         path.write_text(text)
         spec = importlib.util.spec_from_file_location(name, path)
