@@ -267,3 +267,61 @@ def test_a_backward_loop_reading_a_later_value_is_not_fused_into_its_forward_loo
         check_gradient(sum_after_a_loop, 0.3, -0.7, n, argnums=(0, 1))
         check_jvp(sum_after_a_loop, 0.3, -0.7, n, argnums=(0, 1))
         check_gradient(inner_loop_then_a_later_factor, 0.3, -0.7, n, argnums=(0, 1))
+
+
+def unbound_on_one_path(x, y, n):
+    if y > 5.0:
+        t = 1.0
+    if x > 0.0:
+        t = x * 2.0
+        x = x + t * 0.1
+    return x * y
+
+
+def unbound_on_one_path_then_a_loop(x, y, n):
+    if y > 5.0:
+        t = 1.0
+    for _ in range(n):
+        if x > 0.0:
+            t = math.sin(x)
+            x = x + t * y
+    return x * y
+
+
+def square(a):
+    return a * a
+
+
+def loop_in_an_if_never_taken(x, y, n):
+    if 0.5 > 0.5:
+        while n > 0:
+            if square(x + 2.0) > 0.5:
+                if 1.5 > 0.5:
+                    y, x = x, y
+    return math.sin(x) + math.sin(y)
+
+
+@pytest.mark.parametrize("fn", [unbound_on_one_path, unbound_on_one_path_then_a_loop])
+def test_a_name_unbound_on_one_path_is_not_copied_there(fn):
+    # ssa merged `t` (assigned only when y > 5) into the next if's or loop's name with a
+    # copy `t_1 = t` on the other path: UnboundLocalError where the program runs.
+    for x in (-0.6, 0.4):
+        check_gradient(fn, x, 0.9, 2, argnums=(0, 1))
+        check_jvp(fn, x, 0.9, 2, argnums=(0, 1))
+
+
+def test_jvp_of_the_gradient_of_a_loop_in_an_if_never_taken():
+    # tools/fuzz_codegen.py programs under jvp(grad) (reduced): the gradient code names the
+    # loop's saved test t5 in its forward and backward sections; ssa of that code copied
+    # t5 on the path where the if was not taken (UnboundLocalError).
+    args = (-0.1716186416480976, -0.5546290553802598, 1)
+    grad = ast_ad.grad(loop_in_an_if_never_taken, argnums=(0, 1))
+    for k in range(2):
+        direction = [0.0, 0.0, 0]
+        direction[k] = 1.0
+        tangent = ast_ad.jvp(grad, args, tuple(direction))[1]
+        plus, minus = list(args), list(args)
+        plus[k] += 1e-6
+        minus[k] -= 1e-6
+        expected = [(a - b) / 2e-6 for a, b in zip(grad(*plus), grad(*minus))]
+        np.testing.assert_allclose(tangent, expected, rtol=1e-5, atol=1e-7)

@@ -47,6 +47,7 @@ def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     renamer = _Renamer(ctx, func)
     env = {p: p for p in renamer.params}
     func.body = renamer.block(func.body, env)
+    renamer.start_unbound(func)
     _coalesce_entry_copies(func)
     _merge_write_aliases(func, ctx)
     return func
@@ -140,6 +141,9 @@ class _Renamer:
         self.params = param_names(func)
         self.locals = local_names(func)
         self.defined: set[str] = set(self.params)
+        # (name, branch, other branch, if): a name one branch of an if assigns and the other
+        # leaves unbound, as Python does
+        self.unbound: list = []
         # How often each variable is mentioned, in the whole function and in each
         # loop body, counted before any renaming.
         self.mentions = Counter(_mentions(func.body))
@@ -191,6 +195,8 @@ class _Renamer:
             old = before.get(var)
             if then_name is None or else_name is None:  # unbound on one path
                 env[var] = then_name or else_name
+                self.unbound.append((env[var], *((stmt.body, stmt.orelse) if then_name is None
+                                                 else (stmt.orelse, stmt.body)), stmt))
                 continue
             if then_name != old and else_name != old:
                 # Both branches assigned: give the else branch's value the then branch's name.
@@ -205,6 +211,21 @@ class _Renamer:
                 stmt.body.append(_phi(merged, old, "merge", stmt))
             env[var] = merged
         return [stmt]
+
+    def start_unbound(self, func: gast.FunctionDef) -> None:
+        """A name left unbound on one path of an if that code after the if reads (a merge
+        copy, a loop's entry copy, or the program where the same test holds) starts as
+        None on that path: a copy would raise UnboundLocalError where the program runs."""
+        if not self.unbound:
+            return
+        read = Counter(load_names(func))
+        for var, branch, other, origin in self.unbound:
+            if read[var] > Counter(load_names(gast.Module(body=other, type_ignores=[])))[var] \
+                    and not (branch and isinstance(
+                        branch[-1], (gast.Return, gast.Raise, gast.Break, gast.Continue))):
+                node = assign(var, const(None), origin)
+                anno.setanno(node, "phi", "undefined")
+                branch.append(node)
 
     def loop(self, stmt, env: dict) -> list:
         counts = self.body_mentions[id(stmt)]
