@@ -288,6 +288,17 @@ def unbound_on_one_path_then_a_loop(x, y, n):
     return x * y
 
 
+def unbound_after_a_loop_run_no_time(x, y, n):
+    i = 0
+    while i < n:
+        i = i + 1
+        t = x * 2.0
+    if x > 0.0:
+        t = x * 3.0
+        x = x + t * y
+    return x * y
+
+
 def square(a):
     return a * a
 
@@ -301,13 +312,15 @@ def loop_in_an_if_never_taken(x, y, n):
     return math.sin(x) + math.sin(y)
 
 
-@pytest.mark.parametrize("fn", [unbound_on_one_path, unbound_on_one_path_then_a_loop])
+@pytest.mark.parametrize("fn", [unbound_on_one_path, unbound_on_one_path_then_a_loop,
+                                unbound_after_a_loop_run_no_time])
 def test_a_name_unbound_on_one_path_is_not_copied_there(fn):
-    # ssa merged `t` (assigned only when y > 5) into the next if's or loop's name with a
-    # copy `t_1 = t` on the other path: UnboundLocalError where the program runs.
-    for x in (-0.6, 0.4):
-        check_gradient(fn, x, 0.9, 2, argnums=(0, 1))
-        check_jvp(fn, x, 0.9, 2, argnums=(0, 1))
+    # ssa merged `t` (assigned only when y > 5, or by a loop run no time) into the next
+    # if's or loop's name with a copy `t_1 = t` on the other path: UnboundLocalError
+    # where the program runs.
+    for x, n in ((-0.6, 0), (-0.6, 2), (0.4, 0), (0.4, 2)):
+        check_gradient(fn, x, 0.9, n, argnums=(0, 1))
+        check_jvp(fn, x, 0.9, n, argnums=(0, 1))
 
 
 def test_jvp_of_the_gradient_of_a_loop_in_an_if_never_taken():

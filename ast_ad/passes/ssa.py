@@ -213,9 +213,10 @@ class _Renamer:
         return [stmt]
 
     def start_unbound(self, func: gast.FunctionDef) -> None:
-        """A name left unbound on one path of an if that code after the if reads (a merge
-        copy, a loop's entry copy, or the program where the same test holds) starts as
-        None on that path: a copy would raise UnboundLocalError where the program runs."""
+        """A name left unbound on one path of an if (or by a loop that runs no iteration)
+        that code after it reads (a merge copy, a loop's entry copy, or the program where
+        the same test holds) starts as None on that path: a copy would raise
+        UnboundLocalError where the program runs."""
         if not self.unbound:
             return
         read = Counter(load_names(func))
@@ -225,7 +226,13 @@ class _Renamer:
                         branch[-1], (gast.Return, gast.Raise, gast.Break, gast.Continue))):
                 node = assign(var, const(None), origin)
                 anno.setanno(node, "phi", "undefined")
-                branch.append(node)
+                if branch is None:  # a loop's header: before the loop
+                    holder = _holder(func.body, origin) or []
+                    at = next((k for k, s in enumerate(holder) if s is origin), None)
+                    if at is not None:
+                        holder.insert(at, node)
+                else:
+                    branch.append(node)
 
     def loop(self, stmt, env: dict) -> list:
         counts = self.body_mentions[id(stmt)]
@@ -272,13 +279,28 @@ class _Renamer:
         # it (a merge after `if ...: result = ...`) starts as None, which is never used.
         read = set(load_names(gast.Module(body=stmt.body, type_ignores=[])))
         for var in carried:
-            if headers[var] in read and not any(
-                    anno.getanno(b, "phi") == "entry" and b.targets[0].id == headers[var]
-                    for b in before):
-                node = assign(headers[var], const(None), stmt)
-                anno.setanno(node, "phi", "undefined")
-                before.append(node)
+            if not any(anno.getanno(b, "phi") == "entry" and b.targets[0].id == headers[var]
+                       for b in before):
+                if headers[var] in read:
+                    node = assign(headers[var], const(None), stmt)
+                    anno.setanno(node, "phi", "undefined")
+                    before.append(node)
+                else:  # unbound after a loop that runs no iteration: as after an if
+                    self.unbound.append((headers[var], None, [stmt], stmt))
         return before + [stmt]
+
+
+def _holder(stmts: list, target) -> list | None:
+    """The statement list holding `target`."""
+    for stmt in stmts:
+        if stmt is target:
+            return stmts
+        for block in ([stmt.body, stmt.orelse] if isinstance(stmt, gast.If)
+                      else [stmt.body] if isinstance(stmt, (gast.For, gast.While)) else []):
+            found = _holder(block, target)
+            if found is not None:
+                return found
+    return None
 
 
 def _phi(target: str, source: str, kind: str, origin: gast.AST) -> gast.Assign:
