@@ -299,6 +299,17 @@ def unbound_after_a_loop_run_no_time(x, y, n):
     return x * y
 
 
+def unbound_after_an_elif(x, y, n):
+    if y > 5.0:
+        t = 1.0
+    elif y > 4.0:
+        t = 2.0
+    if x > 0.0:
+        t = x * 2.0
+        x = x + t * 0.1
+    return x * y
+
+
 def square(a):
     return a * a
 
@@ -313,9 +324,9 @@ def loop_in_an_if_never_taken(x, y, n):
 
 
 @pytest.mark.parametrize("fn", [unbound_on_one_path, unbound_on_one_path_then_a_loop,
-                                unbound_after_a_loop_run_no_time])
+                                unbound_after_a_loop_run_no_time, unbound_after_an_elif])
 def test_a_name_unbound_on_one_path_is_not_copied_there(fn):
-    # ssa merged `t` (assigned only when y > 5, or by a loop run no time) into the next
+    # ssa merged `t` (assigned only when y > 5, or y > 4, or by a loop run no time) into the next
     # if's or loop's name with a copy `t_1 = t` on the other path: UnboundLocalError
     # where the program runs.
     for x, n in ((-0.6, 0), (-0.6, 2), (0.4, 0), (0.4, 2)):

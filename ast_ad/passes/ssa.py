@@ -202,6 +202,8 @@ class _Renamer:
                 # Both branches assigned: give the else branch's value the then branch's name.
                 for s in stmt.orelse:
                     rename(s, {else_name: then_name})
+                self.unbound = [(then_name if v == else_name else v, *rest)
+                                for v, *rest in self.unbound]
                 merged = then_name
             elif then_name != old:
                 merged = then_name
