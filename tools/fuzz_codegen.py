@@ -1,6 +1,6 @@
 """Random small programs through grad / value_and_grad / vjp / jvp: find code-generation crashes.
 
-    python tools/fuzz_codegen.py [--seed 0] [--count 200] [--keep DIR]
+    python tools/fuzz_codegen.py [--seed 0] [--count 200] [--keep DIR] [--products] [--second-order]
 
 Each program mixes loops in a row, break/continue, ifs inside loops, tuples, long
 expressions, string constants and calls to helper functions. A program is flagged
@@ -46,8 +46,9 @@ def helper_nested(a):
 class Program:
     """One random function `f(x, y, n)` of two floats and an int."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, products: bool = False):
         self.rng = rng
+        self.products = products
         self.lines: list[str] = []
         self.vars = ["x", "y"]
         self.counter = 0
@@ -124,6 +125,10 @@ class Program:
         for _ in range(self.rng.randint(2, 6)):
             self.statement(1, False, 0)
         result = " + ".join(f"math.sin({v})" for v in self.vars)
+        if self.products:  # adjoints that are forward values (`bv = w`) flow into the loops
+            factors = self.rng.sample(self.vars, min(len(self.vars), self.rng.randint(2, 3)))
+            result += " + " + " * ".join(f"math.cos({v})" if self.rng.random() < 0.5 else v
+                                          for v in factors)
         return f"def {name}(x, y, n):\n" + "\n".join(self.lines) + f"\n    return {result}\n"
 
 
@@ -132,6 +137,41 @@ def numeric(f, args, k, eps=1e-6):
     plus[k] += eps
     minus[k] -= eps
     return (f(*plus) - f(*minus)) / (2 * eps)
+
+
+def second_order(f, args) -> str | None:
+    """jvp of the generated gradient code against finite differences of the gradient."""
+    try:
+        grad = ast_ad.grad(f, argnums=(0, 1))
+
+        def column(k, eps):
+            plus, minus = list(args), list(args)
+            plus[k] += eps
+            minus[k] -= eps
+            return [(a - b) / (2 * eps) for a, b in zip(grad(*plus), grad(*minus))]
+
+        expected = [column(0, 1e-5), column(1, 1e-5)]
+        coarse = [column(0, 1e-3), column(1, 1e-3)]
+    except Exception:
+        return None  # the first-order check speaks for the gradient itself
+    values = [v for col in expected + coarse for v in col]
+    if not all(math.isfinite(v) and abs(v) < 1e5 for v in values) or not all(
+            math.isclose(e, c, rel_tol=1e-2, abs_tol=1e-3)
+            for a, b in zip(expected, coarse) for e, c in zip(a, b)):
+        return None  # near a threshold, or too large for finite differences
+    for k in range(2):
+        direction = [0.0, 0.0, 0]
+        direction[k] = 1.0
+        try:
+            got = ast_ad.jvp(grad, args, tuple(direction))[1]
+        except ADError:
+            return None
+        except Exception:
+            return f"jvp(grad): {traceback.format_exc(limit=-3)}"
+        if not all(math.isclose(g, e, rel_tol=1e-4, abs_tol=1e-5)
+                   for g, e in zip(got, expected[k])):
+            return f"jvp(grad) along {k}: {got} but finite differences give {expected[k]}"
+    return None
 
 
 def check(f, args) -> str | None:
@@ -178,6 +218,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--keep", help="folder for the flagged programs")
+    parser.add_argument("--second-order", action="store_true",
+                        help="also check jvp(grad(f)) against finite differences of grad")
+    parser.add_argument("--products", action="store_true",
+                        help="also return a product of the final values (other seeds' programs)")
     args = parser.parse_args(argv)
     keep = Path(args.keep or tempfile.mkdtemp(prefix="ast_ad_fuzz_"))
     keep.mkdir(parents=True, exist_ok=True)
@@ -186,7 +230,7 @@ def main(argv=None) -> int:
     for k in range(args.count):
         rng = random.Random(args.seed * 100_003 + k)
         name = f"fuzz_{args.seed}_{k}"
-        text = HELPERS + "\n\n" + Program(rng).build("f")
+        text = HELPERS + "\n\n" + Program(rng, args.products).build("f")
         path = work / f"{name}.py"
         path.write_text(text)
         spec = importlib.util.spec_from_file_location(name, path)
@@ -202,6 +246,8 @@ def main(argv=None) -> int:
 
         with contextlib.redirect_stdout(io.StringIO()):
             problem = check(module.f, args_)
+            if problem is None and args.second_order:
+                problem = second_order(module.f, args_)
         if problem:
             flagged += 1
             comment = "".join(f"# {line}\n" for line in problem.splitlines())

@@ -54,7 +54,7 @@ def fuse(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 index(inner)
 
     index(func.body)
-    fuser = _Fuser(ctx, _forward_names(func), parents)
+    fuser = _Fuser(ctx, _forward_names(func), parents, _order(func))
     fuser.block(func.body)
     if fuser.fused:
         simplify(func, ctx)  # fold `bx = 0.0 ... bx = bx + bx_1` and the like again
@@ -70,11 +70,32 @@ def _forward_names(func) -> set[str]:
     return found
 
 
+def _order(func) -> tuple[dict, dict]:
+    """Where each forward name is first stored, and where each forward loop ends, as
+    positions in program order."""
+    first: dict[str, int] = {}
+    ends: dict[int, int] = {}
+    stmts = list(walk_statements([s for s in func.body
+                                  if anno.getanno(s, "section") == "forward"]))
+    position = {id(s): k for k, s in enumerate(stmts)}
+    for k, stmt in enumerate(stmts):
+        own = [stmt.target] if isinstance(stmt, gast.For) else \
+            [] if isinstance(stmt, (gast.If, gast.While)) else [stmt]
+        for n in (n for node in own for n in walk(node)):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                first.setdefault(n.id, k)
+        if isinstance(stmt, (gast.For, gast.While)):
+            ends[id(stmt)] = max((position[id(s)] for s in walk_statements(stmt.body)),
+                                 default=k)
+    return first, ends
+
+
 class _Fuser:
-    def __init__(self, ctx: Context, forward_names: set, parents: dict):
+    def __init__(self, ctx: Context, forward_names: set, parents: dict, order: tuple):
         self.ctx = ctx
         self.forward_names = forward_names
         self.parents = parents
+        self.first_store, self.loop_end = order
         self.fused = False
         self.facts = Facts(ctx)
 
@@ -108,11 +129,15 @@ class _Fuser:
         same_target = isinstance(forward, gast.For) and forward.target.id == target
         if _reads(body, target) and not same_target:
             return None  # a while loop's replay counter means nothing in the forward loop
+        end = self.loop_end.get(id(forward))
         for n in walk(gast.Module(body=body, type_ignores=[])):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 if n.id in accumulators or n.id in temps or n.id == target:
                     continue
                 if n.id in self.forward_names and n.id not in self.ctx.primal_of:
+                    if end is None or self.first_store.get(n.id, -1) > end:
+                        return None  # a value computed after the forward loop (`w` in
+                        # `for ..: v = v + t`, `w = ..`, `return v * w`): not there yet
                     continue
                 if n.id in self.ctx.references or not self._is_local(n.id):
                     continue

@@ -47,6 +47,7 @@ def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     renamer = _Renamer(ctx, func)
     env = {p: p for p in renamer.params}
     func.body = renamer.block(func.body, env)
+    renamer.start_unbound(func)
     _coalesce_entry_copies(func)
     _merge_write_aliases(func, ctx)
     return func
@@ -140,6 +141,9 @@ class _Renamer:
         self.params = param_names(func)
         self.locals = local_names(func)
         self.defined: set[str] = set(self.params)
+        # (name, branch, other branch, if): a name one branch of an if assigns and the other
+        # leaves unbound, as Python does
+        self.unbound: list = []
         # How often each variable is mentioned, in the whole function and in each
         # loop body, counted before any renaming.
         self.mentions = Counter(_mentions(func.body))
@@ -191,11 +195,15 @@ class _Renamer:
             old = before.get(var)
             if then_name is None or else_name is None:  # unbound on one path
                 env[var] = then_name or else_name
+                self.unbound.append((env[var], *((stmt.body, stmt.orelse) if then_name is None
+                                                 else (stmt.orelse, stmt.body)), stmt))
                 continue
             if then_name != old and else_name != old:
                 # Both branches assigned: give the else branch's value the then branch's name.
                 for s in stmt.orelse:
                     rename(s, {else_name: then_name})
+                self.unbound = [(then_name if v == else_name else v, *rest)
+                                for v, *rest in self.unbound]
                 merged = then_name
             elif then_name != old:
                 merged = then_name
@@ -205,6 +213,28 @@ class _Renamer:
                 stmt.body.append(_phi(merged, old, "merge", stmt))
             env[var] = merged
         return [stmt]
+
+    def start_unbound(self, func: gast.FunctionDef) -> None:
+        """A name left unbound on one path of an if (or by a loop that runs no iteration)
+        that code after it reads (a merge copy, a loop's entry copy, or the program where
+        the same test holds) starts as None on that path: a copy would raise
+        UnboundLocalError where the program runs."""
+        if not self.unbound:
+            return
+        read = Counter(load_names(func))
+        for var, branch, other, origin in self.unbound:
+            if read[var] > Counter(load_names(gast.Module(body=other, type_ignores=[])))[var] \
+                    and not (branch and isinstance(
+                        branch[-1], (gast.Return, gast.Raise, gast.Break, gast.Continue))):
+                node = assign(var, const(None), origin)
+                anno.setanno(node, "phi", "undefined")
+                if branch is None:  # a loop's header: before the loop
+                    holder = _holder(func.body, origin) or []
+                    at = next((k for k, s in enumerate(holder) if s is origin), None)
+                    if at is not None:
+                        holder.insert(at, node)
+                else:
+                    branch.append(node)
 
     def loop(self, stmt, env: dict) -> list:
         counts = self.body_mentions[id(stmt)]
@@ -251,13 +281,28 @@ class _Renamer:
         # it (a merge after `if ...: result = ...`) starts as None, which is never used.
         read = set(load_names(gast.Module(body=stmt.body, type_ignores=[])))
         for var in carried:
-            if headers[var] in read and not any(
-                    anno.getanno(b, "phi") == "entry" and b.targets[0].id == headers[var]
-                    for b in before):
-                node = assign(headers[var], const(None), stmt)
-                anno.setanno(node, "phi", "undefined")
-                before.append(node)
+            if not any(anno.getanno(b, "phi") == "entry" and b.targets[0].id == headers[var]
+                       for b in before):
+                if headers[var] in read:
+                    node = assign(headers[var], const(None), stmt)
+                    anno.setanno(node, "phi", "undefined")
+                    before.append(node)
+                else:  # unbound after a loop that runs no iteration: as after an if
+                    self.unbound.append((headers[var], None, [stmt], stmt))
         return before + [stmt]
+
+
+def _holder(stmts: list, target) -> list | None:
+    """The statement list holding `target`."""
+    for stmt in stmts:
+        if stmt is target:
+            return stmts
+        for block in ([stmt.body, stmt.orelse] if isinstance(stmt, gast.If)
+                      else [stmt.body] if isinstance(stmt, (gast.For, gast.While)) else []):
+            found = _holder(block, target)
+            if found is not None:
+                return found
+    return None
 
 
 def _phi(target: str, source: str, kind: str, origin: gast.AST) -> gast.Assign:
