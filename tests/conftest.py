@@ -1,4 +1,7 @@
+import importlib
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +32,16 @@ def pytest_unconfigure(config):
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/*.txt from the current generated code")
+
+
+@pytest.fixture
+def scaling(monkeypatch, tmp_path):
+    """tools/compile_scaling.py, writing its generated functions under tmp_path."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "tools"))
+    module = importlib.import_module("compile_scaling")
+    monkeypatch.setattr(module, "_DIR", str(tmp_path))
+    yield module
+    sys.modules.pop("compile_scaling", None)
 
 
 @pytest.fixture

@@ -301,14 +301,7 @@ def expensive(x, a):
     return s
 
 
-def plain_expensive(x, a):
-    u = np.sin(x) * a
-    v = np.exp(u)
-    w = u * v
-    s = 0.0
-    for i in range(3):
-        s = s + np.sum(np.cos(w * i))
-    return s
+plain_expensive = expensive.__ast_ad_checkpoint__  # the same code, unmarked
 
 
 def uses_checkpointed(x, a):

@@ -5,7 +5,6 @@ calls, and the same over arrays with np.* calls.
 """
 
 import gc
-import importlib
 import sys
 from pathlib import Path
 
@@ -20,15 +19,6 @@ from ast_ad.passes import emit, resolve, simplify
 from ast_ad.rules import registry
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def scaling(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(ROOT / "tools"))
-    module = importlib.import_module("compile_scaling")
-    monkeypatch.setattr(module, "_DIR", str(tmp_path))
-    yield module
-    sys.modules.pop("compile_scaling", None)
 
 
 @pytest.mark.parametrize("variant, n", [("floats", 60), ("arrays", 30)])

@@ -7,7 +7,6 @@ whole backward loop once per name, the hoist pass the whole loop once per repeat
 invariant).
 """
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -21,15 +20,6 @@ from ast_ad.passes import simplify
 from ast_ad.source import get_source
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def scaling(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(ROOT / "tools"))
-    module = importlib.import_module("compile_scaling")
-    monkeypatch.setattr(module, "_DIR", str(tmp_path))
-    yield module
-    sys.modules.pop("compile_scaling", None)
 
 
 def looped(scaling, n: int, seed: int = 0) -> str:
