@@ -738,7 +738,38 @@ def finish_vector(func: gast.FunctionDef, ctx: Context) -> None:
         replaced[id(stmt)] = augmented
     if replaced:
         _replace(func.body, replaced)
+    _constant_copies(func, folder)
     _owned_result(func, ctx)
+
+
+def _constant_copies(func: gast.FunctionDef, folder: "_Constants") -> None:
+    """Once arithmetic on the constant arrays is folded, `t16 = constant_2` is a copy
+    of a folded constant (read as `constant_2` where t16 was), and `bt10 = ones` a seed
+    no statement reads any more: both go."""
+    copies = folder.copies
+    if copies:
+        for node in nodes_of(gast.Module(body=func.body, type_ignores=[]), gast.Name):
+            if isinstance(node.ctx, gast.Load) and node.id in copies:
+                node.id = copies[node.id]
+    loads = Counter(n.id for n in nodes_of(gast.Module(body=func.body, type_ignores=[]),
+                                           gast.Name) if isinstance(n.ctx, gast.Load))
+
+    def dead(stmt) -> bool:
+        target = target_name(stmt)
+        return isinstance(stmt, gast.Assign) and target is not None \
+            and isinstance(stmt.targets[0], gast.Name) and loads[target] == 0 \
+            and folder.stores[target] == 1 and isinstance(stmt.value, gast.Name) \
+            and folder.value(stmt.value) is not None
+
+    def prune(block: list) -> None:
+        block[:] = [s for s in block if not dead(s)]
+        for s in block:
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and not isinstance(s, gast.FunctionDef):
+                    prune(inner)
+
+    prune(func.body)
 
 
 def _owned_result(func: gast.FunctionDef, ctx: Context) -> None:
@@ -801,6 +832,8 @@ class _Constants:
         self.stores = Counter(n.id for n in nodes_of(gast.Module(body=func.body, type_ignores=[]),
                                                      gast.Name) if isinstance(n.ctx, gast.Store))
         self.known: dict = {}  # a local assigned once -> its constant array
+        self.copies: dict = {}  # a local assigned once a folded constant -> its name
+        self.folded: set = set()  # the names of the constants folding made
 
     def value(self, node):
         if isinstance(node, gast.Constant) and type(node.value) in (int, float):
@@ -822,7 +855,9 @@ class _Constants:
                     with np.errstate(all="ignore"):
                         result = np.asarray(_FOLDED[type(node.op)](a, b))
                     result.setflags(write=False)
-                    return self.ctx.reference(result, "constant")
+                    folded = self.ctx.reference(result, "constant")
+                    self.folded.add(folded.id)
+                    return folded
             return node
         for field, value in gast.iter_fields(node):
             if isinstance(value, gast.AST):
@@ -838,6 +873,8 @@ class _Constants:
             found = self.value(stmt.value)
             if isinstance(found, np.ndarray):
                 self.known[target] = found
+                if stmt.value.id in self.folded:  # (read where the copy was)
+                    self.copies[target] = stmt.value.id
 
 
 _FOLDED = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
