@@ -54,6 +54,7 @@ HESSIANS = [
     (vc.branches, 0, (np.array([-0.3, 0.1, -0.4]),)),
     (vc.with_helper, 0, (rng.normal(size=4),)),
     (vc.mixed, 0, (rng.normal(size=3), 1.3)),
+    (vc.recurrence, 0, (np.array([0.3, -0.4, 0.7, 0.2]),)),
 ]
 
 
@@ -66,6 +67,14 @@ def test_hessian_in_one_call(fun, argnums, args):
     close(got, per_direction(fun, argnums, hessian=True)(*args))
     gradient = ast_ad.grad(fun, argnums)
     close(got, jacobian_by_differences(gradient, args, argnums), rtol=1e-5, atol=1e-5)
+
+
+def test_hessian_reading_rows_a_loop_writes():
+    # (a 2-D state's shape is lost at the loop merge: the per-direction path, still right)
+    args = (rng.normal(size=(3, 2)),)
+    got = ast_ad.hessian(vc.row_recurrence)(*args)
+    close(got, jacobian_by_differences(ast_ad.grad(vc.row_recurrence), args, 0),
+          rtol=1e-5, atol=1e-5)
 
 
 def test_hessian_of_floats_is_folded_scalar_code():

@@ -104,3 +104,21 @@ def array_state_loop(x):
     for _ in range(3):
         h = np.tanh(h * 1.1) + 0.1 * h
     return np.sum(h ** 2)
+
+
+def recurrence(x):
+    """Its gradient reads `bt = bout[i]`, then zeroes `bout[i]`: the batched tangent of
+    that number is a column of dbout, which must be copied before the write."""
+    out = np.empty_like(x)
+    out[0] = x[0]
+    for i in range(1, x.size):
+        out[i] = 0.9 * out[i - 1] + x[i]
+    return np.sum(out ** 2)
+
+
+def row_recurrence(X):
+    out = np.zeros_like(X)
+    out[0] = X[0]
+    for i in range(1, X.shape[0]):
+        out[i] = 0.5 * out[i - 1] * X[i] + X[i]
+    return np.sum(out ** 2)

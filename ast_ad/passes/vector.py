@@ -413,9 +413,20 @@ class _Stacked(_Vector):
             tangent = symbolic_zero(name(target))
         tangent = self.fit(tangent, target)
         tangent = self.concrete(self.batched(tangent)[0])
-        if target in self.written and not _fresh_zeros(tangent, self):
+        if target in self.written and not _fresh_zeros(tangent, self) \
+                or self.view_of_written(tangent) and self.value(name(target)).kind == SCALAR:
             tangent = call(self.ctx.reference(runtime.copy_of, "copy_of"), [tangent])
         return assign(self.tangent(target), algebra.simplify(tangent), stmt)
+
+    def view_of_written(self, node) -> bool:
+        """Whether a batched tangent is a view of the tangent of an array written into:
+        `bt = bout[i]` copies a number out of bout, but `dbt = dbout[:, i]` is a view of a
+        column of dbout, which `bout[i] = 0.0` (`dbout[:, i] = ...`) changes under it."""
+        while isinstance(node, gast.Subscript) or isinstance(node, gast.Attribute) \
+                and node.attr == "T":
+            node = node.value
+        return isinstance(node, gast.Name) and any(
+            node.id == self.tangent(array) for array in self.written if array in self.varied)
 
     def stmt(self, stmt) -> list:
         written = item_write(stmt)
