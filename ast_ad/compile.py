@@ -129,6 +129,23 @@ def compile_callee(fn, options: Options, call_site: Location):
     arguments carry a derivative, their kinds) gets one more version, up to
     RECURSIVE_VERSIONS; a call of a function being generated further out (mutual
     recursion) is rejected."""
+    if getattr(fn, "__module__", None) in _OWN_HELPERS:
+        try:  # (plain Python: most are differentiated like the user's code)
+            return _compile_callee(fn, options, call_site)
+        except ADError:
+            place = cache.user_place(call_site.filename, call_site.lineno)
+            if place is not None:  # (the user's line the derivative came from)
+                call_site = Location(place[0], place[1], 0)
+            raise NoRuleError(
+                f"{describe(fn)}, the code ast-ad generates for a derivative here, cannot "
+                "be differentiated again (it has no derivative rule, and its code is "
+                "beyond what ast-ad differentiates)", call_site,
+                "differentiate once here, or write the value with simpler NumPy operations "
+                "(e.g. a norm as np.sqrt(np.sum(x * x, axis=...)))") from None
+    return _compile_callee(fn, options, call_site)
+
+
+def _compile_callee(fn, options: Options, call_site: Location):
     src = get_source(fn)
     fn = src.fn  # (generated code is differentiated in its version get_source gives)
     if fn not in cache.compiling():
@@ -156,6 +173,9 @@ def compile_callee(fn, options: Options, call_site: Location):
             "pass arguments of the same kinds (floats, arrays) at every level")
     return compile_function(src, options)
 
+
+# ast-ad's helpers of generated code (their derivatives, where any, are rules).
+_OWN_HELPERS = frozenset({"ast_ad.runtime", "ast_ad.runtime_extra"})
 
 # A recursive function gets at most this many versions (see compile_callee).
 RECURSIVE_VERSIONS = 4

@@ -292,3 +292,19 @@ def test_hvp_leaves_other_arguments_alone():
     got = ast_ad.hvp(vc.dict_loss, 1)(params, x, v)
     expected = ast_ad.hessian(vc.dict_loss, 1)(params, x) @ v
     close(got, expected)
+
+
+def test_second_derivative_through_a_runtime_helper_is_rejected_at_the_users_line():
+    # grad's code computes this norm's derivative with ast_ad.runtime.norm_gradient,
+    # which has no derivative rule: an error at the user's line, not inside ast-ad
+    x = np.array([0.3, -0.4, 0.7, 0.2, 0.9, -0.1])
+    np.testing.assert_allclose(ast_ad.grad(vc.row_normalized)(x),
+                               numeric_gradient(vc.row_normalized, (x,), 0), atol=1e-6)
+    line = vc.row_normalized.__code__.co_firstlineno + 2
+    for made in (ast_ad.hessian(vc.row_normalized),
+                 lambda x: ast_ad.hvp(vc.row_normalized)(x, x)):
+        with pytest.raises(ast_ad.NoRuleError,
+                           match="norm_gradient.*cannot be differentiated again") as err:
+            made(x)
+        assert f"vector_cases.py:{line}:" in str(err.value)
+        assert "np.linalg.norm(a, axis=1" in str(err.value)

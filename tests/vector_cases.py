@@ -122,3 +122,9 @@ def row_recurrence(X):
     for i in range(1, X.shape[0]):
         out[i] = 0.5 * out[i - 1] * X[i] + X[i]
     return np.sum(out ** 2)
+
+
+def row_normalized(x):
+    a = x.reshape(2, -1)
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    return np.sum(a @ a.T)
