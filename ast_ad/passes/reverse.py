@@ -353,9 +353,11 @@ class _Reverse(Facts):
         if array in self.active:
             adj = self.adjoint(array)
             part = gast.Subscript(value=name(adj), slice=clone(index), ctx=gast.Load())
-            part_shape = self.shape(part)
-            if part_shape != () and (part_shape is None or part_shape == self.shape(value)):
-                # A view of the adjoint: copy it before that part is zeroed below.
+            part_shape, value_shape = self.shape(part), self.shape(value)
+            if part_shape != () and (part_shape is None or value_shape is None
+                                     or part_shape == value_shape):
+                # A view of the adjoint: copy it before that part is zeroed below (unless
+                # v is known to be smaller, so that unbroadcast makes a new array).
                 part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load())) \
                     if self.kinds.get(array) == ARRAY \
                     else call(self.ctx.reference(runtime.copy_of, "copy_of"), [part])  # a list item

@@ -1,0 +1,47 @@
+"""Silent wrong derivatives found by probing with code written the way users write it
+(a view of an adjoint zeroed under the value read from it), one test each."""
+
+import numpy as np
+from numeric import check_gradient, check_jvp
+
+import ast_ad
+
+
+def write_of_unknown_shape(x):
+    y = x * 1.0
+    y[:2] = np.sin(x[x > 0][:2])  # (the shape of x[x > 0] is known only when it runs)
+    return np.sum(y ** 2)
+
+
+def test_adjoint_of_a_write_whose_value_has_an_unknown_shape():
+    # `bt4 = unbroadcast(by[:2], t4)` returned the view by[:2], which `by[:2] = 0.0` then
+    # zeroed: the gradient lost sin's contribution (x[0] got 0, not 0.565)
+    x = np.array([0.3, -0.4, 0.7, 0.2])
+    check_gradient(write_of_unknown_shape, x)
+    check_jvp(write_of_unknown_shape, x)
+
+
+def product_of_three(x):
+    return np.prod(x[:3])
+
+
+def trace_of_square(x):
+    M = x[:4].reshape(2, 2)
+    return np.trace(M @ M)
+
+
+def hessian_by_differences(f, x, eps=1e-6):
+    g = ast_ad.grad(f)
+    return np.stack([(g(x + e) - g(x - e)) / (2 * eps) for e in np.eye(x.size) * eps], axis=1)
+
+
+def test_reverse_over_reverse_of_a_write_into_an_adjoint():
+    # jacrev(grad(f)) differentiates `bx[:3] += prod_of_others(x[:3])`, whose value's
+    # shape comes from a helper: its backward read a view and zeroed it (all zeros)
+    for f in (product_of_three, trace_of_square):
+        x = np.array([0.3, -0.4, 0.7, 0.2, 0.9])
+        expected = hessian_by_differences(f, x)
+        np.testing.assert_allclose(ast_ad.jacrev(ast_ad.grad(f))(x), expected, atol=1e-6)
+        np.testing.assert_allclose(ast_ad.hessian(f)(x), expected, atol=1e-6)
+        value, pull = ast_ad.vjp(ast_ad.grad(f), x)
+        np.testing.assert_allclose(pull(x)[0], expected.T @ x, atol=1e-6)
