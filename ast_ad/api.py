@@ -8,11 +8,13 @@ is cached per function, options and argument kinds.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import numbers
 import types
 import weakref
+from dataclasses import replace
 from keyword import iskeyword
 
 import numpy as np
@@ -25,7 +27,7 @@ from .context import Options
 from .errors import ADError, Location, NonDifferentiableError, VectorModeError
 from .pipeline import check
 from .source import FunctionSource, describe, get_source
-from .trees import is_container, paths
+from .trees import is_container, is_dataclass_instance, paths
 from .values import array_info, kind_of_value, of_arguments, signature
 
 # Code is specialised to the shapes of array arguments (so shapes are known when
@@ -185,6 +187,21 @@ def _bound(inner, obj, cls, method: types.MethodType):
     transformed.__ast_ad__ = _BoundState(inner.__ast_ad__, obj, inner, cls, method)
     transformed.__signature__ = inspect.signature(method)  # (grad(grad(obj.method)) counts in it)
     return transformed
+
+
+def self_class_of(fun, value) -> type | None:
+    """The class of `value` if `fun` is a method of it, called with the dataclass instance
+    `value` as its `self` (`grad(Model.loss)(model, x)`) and the instance has no attribute
+    of its own besides its fields (one could hide a method; values.signature counts them,
+    so a call with one compiles again); else None."""
+    if not is_dataclass_instance(value) or not isinstance(fun, types.FunctionType) \
+            or inspect.getattr_static(type(value), fun.__name__, None) is not fun:
+        return None
+    own = getattr(value, "__dict__", {})
+    fields = dataclasses.fields(value)
+    if len(own) != len(fields) or any(f.name not in own for f in fields):
+        return None
+    return type(value)
 
 
 class _BoundState:
@@ -367,8 +384,11 @@ class _Transformed:
         if len(seen) > MAX_SHAPE_SPECIALISATIONS:
             arrays = generic  # called with many shapes: one shape-generic version
         items = of_arguments(values, arrays)
-        generated = self.compile_options(self.options(kinds, arrays, items,
-                                                      any(map(is_dask, values))))
+        options = self.options(kinds, arrays, items, any(map(is_dask, values)))
+        if self.self_class is None and self.params:
+            # grad(Model.loss)(model, ...): `self.predict(x)` is inlined from the class
+            options = replace(options, self_class=self_class_of(self.fun, values[0]))
+        generated = self.compile_options(options)
         self.latest = generated
         checks = tuple((i, v.dtype, arrays[i][1]) for i, v in enumerate(values)
                        if arrays[i] is not None)

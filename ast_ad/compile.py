@@ -133,9 +133,6 @@ def compile_callee(fn, options: Options, call_site: Location):
         try:  # (plain Python: most are differentiated like the user's code)
             return _compile_callee(fn, options, call_site)
         except ADError:
-            place = cache.user_place(call_site.filename, call_site.lineno)
-            if place is not None:  # (the user's line the derivative came from)
-                call_site = Location(place[0], place[1], 0)
             raise NoRuleError(
                 f"{describe(fn)}, the code ast-ad generates for a derivative here, cannot "
                 "be differentiated again (it has no derivative rule, and its code is "

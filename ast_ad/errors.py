@@ -33,7 +33,27 @@ class ADError(Exception):
         self.message = message
         self.location = location
         self.hint = hint
+        self.generated = None  # the place in generated code, for an error found there
+        if location is not None:
+            self._in_users_code()
         super().__init__(self._format())
+
+    def _in_users_code(self) -> None:
+        """An error found in code ast-ad generated (differentiating a derivative again) is
+        reported at the line of the user's code that code came from."""
+        from .cache import user_place
+
+        place = user_place(self.location.filename, self.location.lineno)
+        if place is None:
+            return
+        self.generated = self.location
+        line = linecache.getline(place[0], place[1])
+        self.location = Location(place[0], place[1], len(line) - len(line.lstrip()))
+        self.message += f" (in the derivative ast-ad generated from this line: {self.generated})"
+        self.hint = ("the code in question is ast-ad's, not yours: for reverse mode over a "
+                     "derivative (jacrev, vjp, grad of grad) try forward mode over it "
+                     "(ast_ad.hessian, ast_ad.jacfwd(ast_ad.grad(f)), ast_ad.hvp), else write "
+                     "this line another way")
 
     def _format(self) -> str:
         text = self.message

@@ -19,6 +19,7 @@ from .api import (
     dispatcher_of,
     grad,
     raise_own_error,
+    self_class_of,
 )
 from .arraytypes import is_dask, is_protocol_array
 from .compile import compile_function, note_user_line
@@ -44,6 +45,8 @@ def _compile(fun, mode: str, argnums: tuple, values: tuple, self_class=None, *,
         return (functools.partial(functions[0], obj), *functions[1:])
     if state is None and not isinstance(fun, types.FunctionType):
         get_source(fun)  # a builtin, ufunc or callable object: SourceUnavailableError
+    if self_class is None and state is None and values:
+        self_class = self_class_of(fun, values[0])  # jvp(Model.loss, (model, x), ...)
     target = state.compile_for(values, {}) if state is not None else fun
     if state is not None:
         check_no_container(describe(fun), argnums, values)

@@ -174,8 +174,9 @@ def signature(value):
         return cls, tuple(map(signature, value))
     if trees.is_namedtuple(value):
         return cls, tuple(map(signature, value))
-    if trees.is_dataclass_instance(value):
-        return cls, tuple(signature(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if trees.is_dataclass_instance(value):  # (and how many attributes: see api._method_of)
+        return cls, tuple(signature(getattr(value, f.name)) for f in dataclasses.fields(value)), \
+            len(getattr(value, "__dict__", ()))
     return cls
 
 

@@ -45,3 +45,47 @@ def test_reverse_over_reverse_of_a_write_into_an_adjoint():
         np.testing.assert_allclose(ast_ad.hessian(f)(x), expected, atol=1e-6)
         value, pull = ast_ad.vjp(ast_ad.grad(f), x)
         np.testing.assert_allclose(pull(x)[0], expected.T @ x, atol=1e-6)
+
+
+def relaxed(x):
+    y = x.copy()
+    for _ in range(3):
+        y = y - 0.1 * (y ** 3 - x)
+    return np.sum(y ** 2)
+
+
+def test_an_error_in_generated_code_is_reported_at_the_users_line():
+    # reverse mode over the gradient's loop (which pops its saved values) is rejected;
+    # the error named a line of generated code (<ast_ad:...relaxed_grad#2>:22:19)
+    import pytest
+
+    with pytest.raises(ast_ad.ADError) as err:
+        ast_ad.jacrev(ast_ad.grad(relaxed))(np.array([0.3, -0.4, 0.7]))
+    text = str(err.value)
+    line = relaxed.__code__.co_firstlineno + 2
+    assert text.startswith(f"{__file__}:{line}:5: "), text
+    assert "in the derivative ast-ad generated from this line: <ast_ad:" in text
+    assert "for _ in range(3):" in text and "ast_ad.hessian" in text
+
+
+def pairwise_products(x):
+    out = np.zeros(3)
+    for i in range(3):
+        out[i] = x[i] * x[i + 1]
+    return out
+
+
+def test_vjp_leaves_the_callers_cotangent_alone():
+    # the backward pass zeroed `bout[i]` in the caller's cotangent array: the caller's
+    # array changed, and a second call with it gave zeros
+    x = np.array([0.3, -0.4, 0.7, 0.2])
+    cotangent = np.array([1.0, 2.0, 3.0])
+    _, pull = ast_ad.vjp(pairwise_products, x)
+    first = pull(cotangent)[0]
+    np.testing.assert_array_equal(cotangent, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(pull(cotangent)[0], first)
+    expected = np.stack([(pairwise_products(x + e) - pairwise_products(x - e)) / 2e-6
+                         for e in np.eye(4) * 1e-6], axis=1).T @ cotangent
+    np.testing.assert_allclose(first, expected, atol=1e-8)
+    np.testing.assert_allclose(ast_ad.jacrev(pairwise_products)(x).T @ cotangent, expected,
+                               atol=1e-8)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import gast
 
-from .. import anno
+from .. import anno, runtime
 from ..context import Context
 from ..syntax import (
     assign,
     blocks,
+    call,
     clone,
     loads_of,
     name,
@@ -49,8 +50,10 @@ def split(func: gast.FunctionDef, ctx: Context):
             read.append(node.id)
     # Residuals the backward pass changes in place (its stack, arrays it restores): a
     # vjp function called again needs fresh copies of these.
-    mutated = set()
+    mutated, popped = set(), set()
     for stmt in walk_statements(backward):
+        if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
+            mutated.add(stmt.target.id)  # (`bz += v` adds into an array in place)
         for node in walk(stmt):
             if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
                     and isinstance(node.value, gast.Name):
@@ -59,6 +62,7 @@ def split(func: gast.FunctionDef, ctx: Context):
                     and node.func.attr in ("pop", "append") \
                     and isinstance(node.func.value, gast.Name):
                 mutated.add(node.func.value.id)
+                popped.add(node.func.value.id)
     ctx.mutated_residuals = tuple(i for i, r in enumerate(read) if r in mutated)
     saved = ctx.namer.fresh("saved")
     residuals = gast.Tuple(elts=[name(r) for r in read], ctx=gast.Load())
@@ -86,8 +90,16 @@ def split(func: gast.FunctionDef, ctx: Context):
         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     for arg in arguments.args:
         arg.ctx = gast.Param()
+    # The cotangent is the caller's: a backward pass that writes into it works on a copy.
+    own = []
+    if ctx.cotangent in mutated:
+        copy = call(ctx.reference(list, "list"), [name(ctx.cotangent)]) \
+            if ctx.cotangent in popped \
+            else call(ctx.reference(runtime.copy_of, "copy_of"), [name(ctx.cotangent)])
+        own = [assign(name(ctx.cotangent, store=True), copy)]
+        anno.setanno(own[0], "section", "backward")
     backward_fn = gast.FunctionDef(
-        name=ctx.own_name("backward"), args=arguments, body=unpack + backward + [final],
+        name=ctx.own_name("backward"), args=arguments, body=unpack + own + backward + [final],
         decorator_list=[], returns=None, type_comment=None, type_params=[])
     return gast.Module(body=[forward_fn, backward_fn], type_ignores=[])
 
