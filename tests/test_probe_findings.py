@@ -2,6 +2,7 @@
 (a view of an adjoint zeroed under the value read from it), one test each."""
 
 import numpy as np
+import pytest
 from numeric import check_gradient, check_jvp
 
 import ast_ad
@@ -57,8 +58,6 @@ def relaxed(x):
 def test_an_error_in_generated_code_is_reported_at_the_users_line():
     # reverse mode over the gradient's loop (which pops its saved values) is rejected;
     # the error named a line of generated code (<ast_ad:...relaxed_grad#2>:22:19)
-    import pytest
-
     with pytest.raises(ast_ad.ADError) as err:
         ast_ad.jacrev(ast_ad.grad(relaxed))(np.array([0.3, -0.4, 0.7]))
     text = str(err.value)
@@ -89,3 +88,18 @@ def test_vjp_leaves_the_callers_cotangent_alone():
     np.testing.assert_allclose(first, expected, atol=1e-8)
     np.testing.assert_allclose(ast_ad.jacrev(pairwise_products)(x).T @ cotangent, expected,
                                atol=1e-8)
+
+
+def squares_first_in_place(x):
+    x[0] = x[1] ** 2
+    return np.sum(x ** 2)
+
+
+def test_jvp_leaves_the_callers_tangent_alone():
+    # the function writes into its argument; the jvp mirrored the write into the
+    # caller's tangent array (v[0] became -1.6)
+    x, v = np.array([0.3, -0.4, 0.7]), np.array([1.0, 2.0, 3.0])
+    _, t = ast_ad.jvp(squares_first_in_place, (x.copy(),), (v,))
+    np.testing.assert_array_equal(v, [1.0, 2.0, 3.0])
+    # d/dx of x1**4 + x1**2 + x2**2 along v
+    assert t == pytest.approx(4 * (-0.4) ** 3 * 2.0 + 2 * (-0.4) * 2.0 + 2 * 0.7 * 3.0)

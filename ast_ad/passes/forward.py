@@ -103,6 +103,11 @@ class Forward(Facts):
         # carried around a loop) starts with a zero tangent.
         body = [assign(self.tangent(p), self.concrete(symbolic_zero(name(p))))
                 for p in self.params if p in self.varied and p not in inputs] + body
+        # The caller's tangent of a parameter the code writes into is copied first: the
+        # writes mirrored into it (`dx[0] = ...`) must not change the caller's array.
+        body = [assign(self.tangent(p), call(self.ctx.reference(runtime.copy_of, "copy_of"),
+                                             [name(self.tangent(p))]))
+                for p in inputs if p in self.written] + body
         for stmt in walk_statements(body):
             anno.setanno(stmt, "section", "forward")
         func.body = body + [final]
