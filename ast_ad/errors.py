@@ -50,10 +50,10 @@ class ADError(Exception):
         line = linecache.getline(place[0], place[1])
         self.location = Location(place[0], place[1], len(line) - len(line.lstrip()))
         self.message += f" (in the derivative ast-ad generated from this line: {self.generated})"
-        self.hint = ("the code in question is ast-ad's, not yours: for reverse mode over a "
-                     "derivative (jacrev, vjp, grad of grad) try forward mode over it "
-                     "(ast_ad.hessian, ast_ad.jacfwd(ast_ad.grad(f)), ast_ad.hvp), else write "
-                     "this line another way")
+        self.hint = ("this is in ast-ad's code for your line, not in yours: write the line "
+                     "another way (a new array rather than a write into one, e.g. "
+                     "`y = y * v`), or, for reverse mode over a derivative (jacrev, vjp, "
+                     "grad of grad), try forward mode over it (ast_ad.hessian, ast_ad.hvp)")
 
     def _format(self) -> str:
         text = self.message

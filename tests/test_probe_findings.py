@@ -64,7 +64,7 @@ def test_an_error_in_generated_code_is_reported_at_the_users_line():
     line = relaxed.__code__.co_firstlineno + 2
     assert text.startswith(f"{__file__}:{line}:5: "), text
     assert "in the derivative ast-ad generated from this line: <ast_ad:" in text
-    assert "for _ in range(3):" in text and "ast_ad.hessian" in text
+    assert "for _ in range(3):" in text and "ast_ad.hessian" in text and "not in yours" in text
 
 
 def pairwise_products(x):
