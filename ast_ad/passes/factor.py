@@ -80,6 +80,10 @@ class _Factorer:
             value = self.reuse(value, i, removed)
             if value is not stmt.value:
                 stmt.value = value
+        units = [i for i in backward if i not in removed and self.unit_product(i)]
+        if not units:
+            self.func.body[:] = [s for k, s in enumerate(body) if k not in removed]
+            return
         # the names that are operands of arithmetic in backward statements, and the others
         self.operands, self.elsewhere = defaultdict(list), set()
         for k, stmt in enumerate(body):
@@ -97,12 +101,23 @@ class _Factorer:
                             self.elsewhere.add(n.id)
             else:
                 self.elsewhere.update(n.id for n in walk(stmt) if isinstance(n, gast.Name))
-        for i in backward:
-            if i not in removed and self.unit_copy(i):
+        for i in units:
+            if self.unit_copy(i):
                 removed.add(i)
         self.func.body[:] = [s for k, s in enumerate(body) if k not in removed]
 
     # -- a product by one -----------------------------------------------------------------
+
+    def unit_product(self, i: int) -> bool:
+        """Whether statement i is `v = 1.0 * X` (or `X * 1.0`), v and X stable names."""
+        stmt = self.func.body[i]
+        value, var = stmt.value, stmt.targets[0]
+        if not (isinstance(var, gast.Name) and var.id in self.stable
+                and isinstance(value, gast.BinOp) and isinstance(value.op, gast.Mult)):
+            return False
+        other = value.right if _is_one(value.left) else value.left if _is_one(value.right) \
+            else None
+        return isinstance(other, gast.Name) and other.id in self.stable
 
     def unit_copy(self, i: int) -> bool:
         """`v = 1.0 * X` (X a float array argument or stable name): X is read in place of v
