@@ -40,7 +40,6 @@ from ..syntax import (
     walk,
     walk_statements,
 )
-from .anf import local_names
 
 
 def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -139,7 +138,6 @@ class _Renamer:
     def __init__(self, ctx: Context, func: gast.FunctionDef):
         self.namer = ctx.namer
         self.params = param_names(func)
-        self.locals = local_names(func)
         self.defined: set[str] = set(self.params)
         # (name, branch, other branch, if): a name one branch of an if assigns and the other
         # leaves unbound, as Python does
