@@ -59,15 +59,21 @@ class Scope:
 
 def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     nodes = walk(func)  # (one walk: nothing below adds or removes a node)
-    locals_ = set(param_names(func)) | {n.id for n in nodes if isinstance(n, gast.Name)
-                                        and isinstance(n.ctx, gast.Store)}
-    read = {n.id for n in nodes if isinstance(n, gast.Name)} - locals_
-    scope = Scope(ctx, locals_, read)
+    locals_, mentioned, definitions = set(param_names(func)), set(), {}
+    for n in nodes:
+        cls = n.__class__
+        if cls is gast.Name:
+            mentioned.add(n.id)
+            if n.ctx.__class__ is gast.Store:
+                locals_.add(n.id)
+        elif cls is gast.Assign and len(n.targets) == 1 \
+                and n.targets[0].__class__ is gast.Name:
+            definitions[n.targets[0].id] = n.value
+    scope = Scope(ctx, locals_, mentioned - locals_)
     ctx.scope = scope
-    definitions = {n.targets[0].id: n.value for n in nodes
-                   if isinstance(n, gast.Assign) and len(n.targets) == 1
-                   and isinstance(n.targets[0], gast.Name)}
     for node in nodes:
+        if node.__class__ is gast.Name and node.id in locals_:
+            continue  # (a local: nothing to resolve)
         if isinstance(node, gast.Call):
             anno.setanno(node, "callee", callee_of(node.func, scope))
             load_for(anno.getanno(node, "callee"))  # scipy.stats' rules load on first use
