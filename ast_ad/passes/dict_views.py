@@ -23,13 +23,14 @@ _VIEWS = ("values", "keys", "items")
 
 
 def spell_out_dict_views(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    _spell_out(func, ctx)
+    changed = _spell_out(func, ctx)
     # other comprehensions and loops over known keys (the statements looked into hold
     # every display and comprehension)
     visited = unroll_static_keys(func, ctx)
     # Either may have changed the tree (displays, property getters inlined...): the fence
-    # looks again.
-    anno.setanno(func, "fenced", False)
+    # looks again, at what unroll_static_keys looked into if that is all that changed.
+    fenced = anno.getanno(func, "fenced") is True and not changed
+    anno.setanno(func, "fenced", list(visited) if fenced else False)
     for stmt in visited:  # what could not be spelled out: fence rejects it now
         for node in walk(stmt):
             if isinstance(node, (gast.DictComp, gast.Dict)):
