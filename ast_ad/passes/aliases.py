@@ -53,13 +53,19 @@ def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     names = _names_and_calls(func)
     calls = _check_changes(func, ctx, names)
     groups = _groups(func, ctx)
-    order = _reads_in_order(func.body, names)
-    _StaleReads(func, ctx, groups, calls, names).block(func.body, {})
-    _check_read_before(calls, groups, order, ctx)
+    writes = calls or any(item_write(s) is not None for s in walk_statements(func.body))
+    if writes:  # (without a write into an array, or a call changing one, nothing is stale)
+        _StaleReads(func, ctx, groups, calls, names).block(func.body, {})
+    order = None  # (made when first needed)
+    if calls:
+        order = _reads_in_order(func.body, names)
+        _check_read_before(calls, groups, order, ctx)
     for stmt in walk_statements(func.body):
         old = _augmented_operand(stmt)
         if old is None or _number(old, ctx):
             continue
+        if order is None:
+            order = _reads_in_order(func.body, names)
         family = ctx.src_name(old)
         others = {n for n in groups.seers(old) if ctx.src_name(n) != family}
         read = others & _read_after(stmt, order)
