@@ -426,6 +426,7 @@ def _reads_in_order(body: list, names: dict) -> list:
                 out.append((stmt, set(names[id(stmt)][0]), loops))
 
     visit(body, ())
+    visit = None  # (a recursive closure is a reference cycle: the collector would free it)
     return out
 
 

@@ -263,6 +263,7 @@ def _statements_in_order(body: list) -> list:
                 visit(stmt.orelse, loops)
 
     visit(body, ())
+    visit = None  # (a recursive closure is a reference cycle: the collector would free it)
     return out
 
 

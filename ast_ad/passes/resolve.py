@@ -25,7 +25,7 @@ class Scope:
     """Looks names up the way the user's function does: closure, then globals, then builtins."""
 
     def __init__(self, ctx: Context, locals_: set[str], read: set[str] = frozenset()):
-        self.ctx = ctx
+        self.src = ctx.src  # (not ctx, which holds the scope: no reference cycle)
         self.locals = locals_
         self.read = read  # the non-local names the function reads
 
@@ -34,7 +34,7 @@ class Scope:
         root, *rest = path.split(".")
         if root in self.locals:
             return _MISSING
-        src = self.ctx.src
+        src = self.src
         if root in src.closure:
             where, container = "closure", src.closure[root]
             try:
