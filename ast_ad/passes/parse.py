@@ -66,10 +66,10 @@ class _ToGast(Ast3ToGAst):
     def visit(self, node):
         cls = node.__class__
         visitor = self.visitors.get(cls)
-        if visitor is None:
-            visitor = self.visitors[cls] = getattr(self, "visit_" + cls.__name__,
-                                                   self.generic_visit)
-        return visitor(node)
+        if visitor is None:  # (the class's function, not a bound method: no cycle)
+            visitor = self.visitors[cls] = getattr(type(self), "visit_" + cls.__name__,
+                                                   type(self).generic_visit)
+        return visitor(self, node)
 
     def _visit(self, node):
         if isinstance(node, ast.AST):
