@@ -144,11 +144,12 @@ class _Renamer:
         self.unbound: list = []
         # How often each variable is mentioned, in the whole function and in each
         # loop body, counted before any renaming.
-        self.mentions = Counter(_mentions(func.body))
         self.body_mentions = {
             id(loop): Counter(_mentions(loop.body))
             for loop in walk_statements(func.body) if isinstance(loop, (gast.For, gast.While))
         }
+        # (read at loops only: without one, no walk of the whole function for it)
+        self.mentions = Counter(_mentions(func.body)) if self.body_mentions else Counter()
 
     def new_name(self, var: str) -> str:
         if var not in self.defined:
