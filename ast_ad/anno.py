@@ -31,7 +31,7 @@ KEYS = {
               "'stacked' (tangents with a leading batch axis), see passes/vector",
     "fenced": "True on a FunctionDef the fence pass found allowed as it is (pipeline.check's "
               "tree: the pipeline's fence stage need not look again unless a pass before it "
-              "changed the tree)",
+              "changed the tree); a list: only those statements (changed since) need a look",
     "managers": "on a user node inside `with` blocks: their withitems, outermost first (the "
                 "generated code enters them around what it computes for the node)",
 }

@@ -24,7 +24,7 @@ from dataclasses import replace
 from . import cache
 from .context import Context, Options
 from .errors import ADError, Location, NoRuleError
-from .pipeline import change_in_place, generate
+from .pipeline import change_in_place, generate, no_collection
 from .recursion import room_for
 from .source import FunctionSource, describe, get_source
 
@@ -42,32 +42,38 @@ def compile_function(src: FunctionSource, options: Options) -> list:
         if found is not None:
             src.checked_tree = None  # (not needed: the tree check parsed is not kept)
             return found
-        with cache.recording() as recorded:
-            # Code generated from generated code inherits what that code assumed.
-            cache.replay(getattr(src.fn, "__ast_ad_deps__", ()))
-            cache.compiling().append(src.fn)
-            cache.compiling_options().append((src.fn, options))
-            try:
-                text, names, ctx = generate(src, options, compile_callee=compile_callee)
-            finally:
-                cache.compiling().pop()
-                cache.compiling_options().pop()
-        deps = tuple(recorded.values())
-        guarded = options.mode in ("grad", "value_and_grad", "vector")
-        stale = stale_handler(src.fn, options) if guarded else None
-        functions = compile_generated(text, names, ctx, deps, stale)
-        if stale is not None:
-            stale.__ast_ad_for__.append(functions[0])
-        callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees) if t not in text)
-        for i, fn in enumerate(functions):
-            fn.__ast_ad_source__ = text + callee_text
-            if options.mode not in ("jvp", "vector") and options.inplace:
-                fn.__ast_ad_differentiable__ = _without_inplace(src.fn, options, i)
-            fn.__ast_ad_mutated__ = ctx.mutated_residuals
-            fn.__ast_ad_primal_of__ = dict(ctx.primal_of)  # derivative name -> primal (trace)
-            fn.__ast_ad_users__ = weakref.WeakSet()  # dispatchers that run it
-        cache.store(src.fn, "generated", key, functions, deps)
-        return functions
+        with no_collection():  # (until the trees and the context are freed: see there)
+            return _compile_function(src, options, key)
+
+
+def _compile_function(src: FunctionSource, options: Options, key) -> list:
+    """compile_function's work when the code is not cached (the collector paused)."""
+    with cache.recording() as recorded:
+        # Code generated from generated code inherits what that code assumed.
+        cache.replay(getattr(src.fn, "__ast_ad_deps__", ()))
+        cache.compiling().append(src.fn)
+        cache.compiling_options().append((src.fn, options))
+        try:
+            text, names, ctx = generate(src, options, compile_callee=compile_callee)
+        finally:
+            cache.compiling().pop()
+            cache.compiling_options().pop()
+    deps = tuple(recorded.values())
+    guarded = options.mode in ("grad", "value_and_grad", "vector")
+    stale = stale_handler(src.fn, options) if guarded else None
+    functions = compile_generated(text, names, ctx, deps, stale)
+    if stale is not None:
+        stale.__ast_ad_for__.append(functions[0])
+    callee_text = "".join(f"\n\n{t}" for t in dict.fromkeys(ctx.callees) if t not in text)
+    for i, fn in enumerate(functions):
+        fn.__ast_ad_source__ = text + callee_text
+        if options.mode not in ("jvp", "vector") and options.inplace:
+            fn.__ast_ad_differentiable__ = _without_inplace(src.fn, options, i)
+        fn.__ast_ad_mutated__ = ctx.mutated_residuals
+        fn.__ast_ad_primal_of__ = dict(ctx.primal_of)  # derivative name -> primal (trace)
+        fn.__ast_ad_users__ = weakref.WeakSet()  # dispatchers that run it
+    cache.store(src.fn, "generated", key, functions, deps)
+    return functions
 
 
 def _without_inplace(fn, options: Options, index: int):

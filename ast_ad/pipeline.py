@@ -298,7 +298,7 @@ def generate(src: FunctionSource, options: Options, stop_after: str | None = Non
 
     One function, or two (forward, backward) in vjp mode.
     """
-    with room_for(src), _no_collection():
+    with room_for(src), no_collection():
         tree, ctx = transform(src, options, stop_after, compile_callee)
         functions = tree.body if isinstance(tree, gast.Module) else [tree]
         text = "\n\n".join(emit(f, ctx) for f in functions)
@@ -306,7 +306,7 @@ def generate(src: FunctionSource, options: Options, stop_after: str | None = Non
 
 
 @contextmanager
-def _no_collection():
+def no_collection():
     """The cyclic garbage collector paused while the compiler runs: the passes allocate
     many small nodes (and free them by reference counting), and each full collection
     walks all of them, which made the compile time of long functions grow faster than

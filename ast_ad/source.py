@@ -119,6 +119,13 @@ def check_source_matches(fn, text: str, first: int) -> None:
     wrapped = text
     if frees:  # compile inside a function with those variables, so they stay free
         wrapped = f"def __ast_ad_outer__({', '.join(frees)}):\n" + textwrap.indent(text, " ")
+    # Python 3.11+ compiles `np.sum(x)` differently when `np` is imported in the same file
+    # (LOAD_ATTR rather than LOAD_METHOD): the modules the code reads imported first, its
+    # bytes are most often the running code's own (and compared as bytes, fast).
+    imported = sorted(n for n in _global_names(code)
+                      if isinstance(fn.__globals__.get(n), types.ModuleType))
+    if imported:
+        wrapped = "".join(f"import {n}\n" for n in imported) + wrapped
     try:
         module = compile(wrapped, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
                          dont_inherit=True)
@@ -132,6 +139,15 @@ def check_source_matches(fn, text: str, first: int) -> None:
             "reload the module (importlib.reload) or restart Python, then differentiate again",
         )
     cache.store(fn, "source", (code, text), True)
+
+
+def _global_names(code: types.CodeType) -> set:
+    """The names `code` (and the code nested in it) reads as globals or attributes."""
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found |= _global_names(const)
+    return found
 
 
 def _functions_in(module: types.CodeType, frees) -> list:

@@ -34,7 +34,6 @@ from ..syntax import (
     compound,
     item_write,
     list_append,
-    load_and_store_names,
     load_names,
     param_names,
     target_name,
@@ -50,18 +49,23 @@ from .values import callee_result
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _check_writes(func, ctx)
-    calls = _check_changes(func, ctx)
+    # each simple statement's (loads, stores, calls), from one walk, for the readers below
+    names = _names_and_calls(func)
+    calls = _check_changes(func, ctx, names)
     groups = _groups(func, ctx)
-    # each simple statement's (loads, stores), from one walk, for the two readers below
-    names = {id(s): load_and_store_names(s) for s in walk_statements(func.body)
-             if not compound(s)}
-    order = _reads_in_order(func.body, names)
-    _StaleReads(func, ctx, groups, calls, names).block(func.body, {})
-    _check_read_before(calls, groups, order, ctx)
+    writes = calls or any(item_write(s) is not None for s in walk_statements(func.body))
+    if writes:  # (without a write into an array, or a call changing one, nothing is stale)
+        _StaleReads(func, ctx, groups, calls, names).block(func.body, {})
+    order = None  # (made when first needed)
+    if calls:
+        order = _reads_in_order(func.body, names)
+        _check_read_before(calls, groups, order, ctx)
     for stmt in walk_statements(func.body):
         old = _augmented_operand(stmt)
         if old is None or _number(old, ctx):
             continue
+        if order is None:
+            order = _reads_in_order(func.body, names)
         family = ctx.src_name(old)
         others = {n for n in groups.seers(old) if ctx.src_name(n) != family}
         read = others & _read_after(stmt, order)
@@ -117,10 +121,48 @@ def changes(func: gast.FunctionDef, ctx: Context) -> list:
     return found
 
 
-def _changed(func: gast.FunctionDef, ctx: Context):
+def _names_and_calls(func: gast.FunctionDef) -> dict:
+    """{id(simple statement): (names it loads, names it stores, its calls)}, from one walk
+    of each."""
+    index = {}
+    for stmt in walk_statements(func.body):
+        if compound(stmt):
+            continue
+        loads, stores, calls = [], [], []
+        for n in walk(stmt):
+            cls = n.__class__
+            if cls is gast.Name:
+                kind = n.ctx.__class__
+                if kind is gast.Load:
+                    loads.append(n.id)
+                elif kind is gast.Store:
+                    stores.append(n.id)
+            elif cls is gast.Call:
+                calls.append(n)
+        index[id(stmt)] = (loads, stores, calls)
+    return index
+
+
+def _local_names(func: gast.FunctionDef, index: dict) -> set:
+    """local_names(func), from the simple statements' names in `index` and the headers
+    of the compound ones."""
+    found = set(param_names(func))
+    for stmt in walk_statements(func.body):
+        if compound(stmt):
+            parts = (stmt.target, stmt.iter) if isinstance(stmt, gast.For) else (stmt.test,)
+            for part in parts:
+                found.update(n.id for n in walk(part) if isinstance(n, gast.Name)
+                             and isinstance(n.ctx, gast.Store))
+        else:
+            found.update(index[id(stmt)][1])
+    return found
+
+
+def _changed(func: gast.FunctionDef, ctx: Context, index: dict | None = None):
     """(statement, name, how) for each object a statement changes in place: `y[i] = v`,
     `ys.append(v)`, `y += e` (NumPy and lists change y's object), `np.add.at(y, ...)`,
-    `out=y`, or a call of a function that changes its argument y."""
+    `out=y`, or a call of a function that changes its argument y (`index`: see
+    _names_and_calls)."""
     for stmt in walk_statements(func.body):
         written = item_write(stmt)
         if written is not None:
@@ -130,7 +172,7 @@ def _changed(func: gast.FunctionDef, ctx: Context):
             yield stmt, old, None
         if compound(stmt):
             continue
-        for node in walk(stmt):
+        for node in index[id(stmt)][2] if index is not None else walk(stmt):
             if not isinstance(node, gast.Call):
                 continue
             method = _method_of_value(node)
@@ -178,14 +220,14 @@ def _callee_changes(node: gast.Call, ctx: Context):
             yield bound[what][1].id, change
 
 
-def _check_changes(func: gast.FunctionDef, ctx: Context) -> dict:
+def _check_changes(func: gast.FunctionDef, ctx: Context, index: dict) -> dict:
     """Reject changing a global in place, or calling a function that changes a global in
     place: the derivative code would not follow the change. Return the calls that change
     their arguments in place ({id(statement): [(argument, change)]}): reading such an
     argument afterwards is rejected too (see _StaleReads)."""
-    local = local_names(func)
+    local = _local_names(func, index)
     calls: dict = {}
-    for stmt, var, change in _changed(func, ctx):
+    for stmt, var, change in _changed(func, ctx, index):
         if change is not None and var in local:
             if not _number(var, ctx):
                 calls.setdefault(id(stmt), []).append((var, change))
@@ -384,6 +426,7 @@ def _reads_in_order(body: list, names: dict) -> list:
                 out.append((stmt, set(names[id(stmt)][0]), loops))
 
     visit(body, ())
+    visit = None  # (a recursive closure is a reference cycle: the collector would free it)
     return out
 
 
@@ -486,7 +529,7 @@ class _StaleReads:
             twice = self.block(stmt.body, _merge(stale, once))
             return _merge(stale, once, twice)
         own = stale.get(_OWN, {})
-        loads, stores = self.names[id(stmt)]
+        loads, stores, _ = self.names[id(stmt)]
         stale = {**stale, _OWN: self.own_after(stmt, own, loads, stores)}
         copied = target_name(stmt) if isinstance(getattr(stmt, "value", None), gast.Name) \
             else None

@@ -272,7 +272,9 @@ class _Lowering:
         result = method(node, out)
         if result is not node and not isinstance(result, (gast.Name, gast.Constant)):
             gast.copy_location(result, node)
-        anno.setanno(result, "origin", anno.getanno(node, "origin", node))
+        origin = anno.getanno(node, "origin", node)
+        if origin is not result:  # (a node is its own origin without saying so: no cycle)
+            anno.setanno(result, "origin", origin)
         return result
 
     def expr_Name(self, node, out):

@@ -45,19 +45,21 @@ def buffers(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             or options.checkpoint is not None or options.trace:
         return func
     body = func.body
-    candidates = [i for i, s in enumerate(body) if _shape(s)]
+    facts = Facts(ctx)
+    candidates = [i for i, s in enumerate(body) if _shape(s) and _large(s.value, facts)]
     if not candidates:
         return func
     stores, defined = defaultdict(int), {}
     readers = defaultdict(list)  # name -> [(statement index or None if nested, reads)]
-    for node in name_nodes(func):
-        if not isinstance(node.ctx, gast.Load):
-            stores[node.id] += 1
+    for node in name_nodes(func.args):
+        stores[node.id] += 1
     for k, stmt in enumerate(body):
         counts = defaultdict(int)
         for node in name_nodes(stmt):
             if isinstance(node.ctx, gast.Load):
                 counts[node.id] += 1
+            else:
+                stores[node.id] += 1
         simple = isinstance(stmt, gast.Assign)
         for var, count in counts.items():
             readers[var].append((k if simple else None, count))
@@ -66,7 +68,6 @@ def buffers(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 and isinstance(stmt.targets[0], gast.Name):
             defined[stmt.targets[0].id] = stmt
     params = {a.id for a in func.args.args}
-    facts = Facts(ctx)
     for i in reversed(candidates):
         stmt = body[i]
         found = next(((buffer, other, op) for buffer, other, op in _shape(stmt)
@@ -101,6 +102,13 @@ def _reusable(buffer, i, body, readers, stores, params, defined, facts) -> bool:
     shape = facts.shape(stmt.value)
     return result.dtype is not None and result.dtype == held.dtype \
         and result.dtype.kind in "fc" and shape is not None and shape == facts.shape(buffer) \
+        and math.prod(shape) >= LARGE
+
+
+def _large(value, facts) -> bool:
+    """Whether `value` is a float (or complex) array of a known shape, large."""
+    result, shape = facts.value(value), facts.shape(value)
+    return result.dtype is not None and result.dtype.kind in "fc" and shape is not None \
         and math.prod(shape) >= LARGE
 
 

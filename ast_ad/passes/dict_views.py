@@ -23,14 +23,18 @@ _VIEWS = ("values", "keys", "items")
 
 
 def spell_out_dict_views(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    _spell_out(func, ctx)
-    unroll_static_keys(func, ctx)  # other comprehensions and loops over known keys
+    changed = _spell_out(func, ctx)
+    # other comprehensions and loops over known keys (the statements looked into hold
+    # every display and comprehension)
+    visited = unroll_static_keys(func, ctx)
     # Either may have changed the tree (displays, property getters inlined...): the fence
-    # looks again.
-    anno.setanno(func, "fenced", False)
-    for node in walk(func):  # what could not be spelled out: fence rejects it now
-        if isinstance(node, (gast.DictComp, gast.Dict)):
-            anno.setanno(node, "deferred", False)
+    # looks again, at what unroll_static_keys looked into if that is all that changed.
+    fenced = anno.getanno(func, "fenced") is True and not changed
+    anno.setanno(func, "fenced", list(visited) if fenced else False)
+    for stmt in visited:  # what could not be spelled out: fence rejects it now
+        for node in walk(stmt):
+            if isinstance(node, (gast.DictComp, gast.Dict)):
+                anno.setanno(node, "deferred", False)
     return func
 
 
@@ -40,6 +44,8 @@ def _spell_out(func: gast.FunctionDef, ctx: Context) -> bool:
     if not known:
         return False
     params = param_names(func)
+    if not any(v is not None and v.container == "dict" and v.keys is not None for v in known):
+        return False
     stored = {n.id for n in walk(func) if isinstance(n, gast.Name)
               and isinstance(n.ctx, (gast.Store, gast.Del))}
     keys = {p: v.keys for p, v in zip(params, known)

@@ -55,16 +55,13 @@ def factor(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 class _Factorer:
     def __init__(self, func: gast.FunctionDef, ctx: Context):
         self.func, self.facts = func, Facts(ctx)
-        self.stable = _stable_names(func, self.facts)
+        self.loads = defaultdict(int)  # name -> how many times it is read
+        self.stable = _stable_names(func, self.facts, self.loads)
         self.defined = {}  # stable name -> index of its top-level definition
-        self.loads = defaultdict(int)
         for i, stmt in enumerate(func.body):
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
                     and stmt.targets[0].id in self.stable:
                 self.defined[stmt.targets[0].id] = i
-        for node in name_nodes(func):
-            if isinstance(node.ctx, gast.Load):
-                self.loads[node.id] += 1
         # (E, t) -> (P, index) for each `P = E / t` of stable names
         self.quotients = {}
         for var, i in self.defined.items():
@@ -83,6 +80,10 @@ class _Factorer:
             value = self.reuse(value, i, removed)
             if value is not stmt.value:
                 stmt.value = value
+        units = [i for i in backward if i not in removed and self.unit_product(i)]
+        if not units:
+            self.func.body[:] = [s for k, s in enumerate(body) if k not in removed]
+            return
         # the names that are operands of arithmetic in backward statements, and the others
         self.operands, self.elsewhere = defaultdict(list), set()
         for k, stmt in enumerate(body):
@@ -100,12 +101,23 @@ class _Factorer:
                             self.elsewhere.add(n.id)
             else:
                 self.elsewhere.update(n.id for n in walk(stmt) if isinstance(n, gast.Name))
-        for i in backward:
-            if i not in removed and self.unit_copy(i):
+        for i in units:
+            if self.unit_copy(i):
                 removed.add(i)
         self.func.body[:] = [s for k, s in enumerate(body) if k not in removed]
 
     # -- a product by one -----------------------------------------------------------------
+
+    def unit_product(self, i: int) -> bool:
+        """Whether statement i is `v = 1.0 * X` (or `X * 1.0`), v and X stable names."""
+        stmt = self.func.body[i]
+        value, var = stmt.value, stmt.targets[0]
+        if not (isinstance(var, gast.Name) and var.id in self.stable
+                and isinstance(value, gast.BinOp) and isinstance(value.op, gast.Mult)):
+            return False
+        other = value.right if _is_one(value.left) else value.left if _is_one(value.right) \
+            else None
+        return isinstance(other, gast.Name) and other.id in self.stable
 
     def unit_copy(self, i: int) -> bool:
         """`v = 1.0 * X` (X a float array argument or stable name): X is read in place of v
@@ -358,11 +370,12 @@ def _product_of(factors: list):
     return node
 
 
-def _stable_names(func: gast.FunctionDef, facts: Facts) -> set:
+def _stable_names(func: gast.FunctionDef, facts: Facts, loads: dict) -> set:
     """Names that hold one value wherever they are read: parameters never written into,
     and names assigned once by a top-level `name = expression`, never written into,
-    sharing memory with no array written into."""
-    stores, unstable = _stores_and_unstable(func, facts)
+    sharing memory with no array written into (and, into `loads`, how many times each
+    name is read)."""
+    stores, unstable = _stores_and_unstable(func, facts, loads)
     params = {a.id for a in func.args.args}
     once = {n for n, c in stores.items() if c == 1}
     return (once | params) - unstable - {n for n, c in stores.items() if c > 1}
@@ -374,17 +387,27 @@ def unstable_names(func: gast.FunctionDef, facts: Facts) -> set:
     return _stores_and_unstable(func, facts)[1]
 
 
-def _stores_and_unstable(func: gast.FunctionDef, facts: Facts):
+def _stores_and_unstable(func: gast.FunctionDef, facts: Facts, loads: dict | None = None):
+    """(name -> stores, unstable names); reads counted into `loads` if given."""
     stores, written = defaultdict(int), set()
     views = defaultdict(set)  # name -> names whose memory it may share (both ways)
     top = {id(s) for s in func.body}
+    count = loads is not None
     for stmt in walk_statements(func.body):
+        if stmt.__class__ in _OPAQUE or stmt.__class__ in (gast.For, gast.While) \
+                and stmt.orelse:
+            count = False  # (blocks walk_statements does not enter: counted below)
         for node in walk(stmt) if not _compound(stmt) else _headers(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                stores[node.id] += 1 if id(stmt) in top and isinstance(stmt, gast.Assign) \
-                    else 2  # in a loop or branch, or by `+=`: not one value
-            elif isinstance(node, (gast.Subscript, gast.Attribute)) and \
-                    isinstance(node.ctx, gast.Store):
+            cls = node.__class__
+            if cls is gast.Name:
+                kind = node.ctx.__class__
+                if kind is gast.Store:
+                    stores[node.id] += 1 if id(stmt) in top and isinstance(stmt, gast.Assign) \
+                        else 2  # in a loop or branch, or by `+=`: not one value
+                elif count and kind is gast.Load:
+                    loads[node.id] += 1
+            elif (cls is gast.Subscript or cls is gast.Attribute) \
+                    and node.ctx.__class__ is gast.Store:
                 written.add(_base(node))
         if isinstance(stmt, gast.AugAssign):
             written.add(_base(stmt.target))
@@ -396,6 +419,11 @@ def _stores_and_unstable(func: gast.FunctionDef, facts: Facts):
                 for source in shared(stmt.value, facts):
                     views[target].add(source)
                     views[source].add(target)
+    if loads is not None and not count:
+        loads.clear()
+        for node in name_nodes(func):
+            if isinstance(node.ctx, gast.Load):
+                loads[node.id] += 1
     params = [a.id for a in func.args.args]
     local = set(params) | set(stores)  # (not a module: `np` in `np.exp(x)`)
     views = {n: {m for m in shared if m in local} for n, shared in views.items() if n in local}
@@ -433,6 +461,10 @@ def _fresh(func, facts: Facts) -> bool:
         return facts._object(func) in _FRESH
     except TypeError:  # (an object that cannot be hashed)
         return False
+
+
+# Compound statements with parts _headers and walk_statements do not look into.
+_OPAQUE = frozenset({gast.With, gast.Try})
 
 
 def _compound(stmt) -> bool:

@@ -8,6 +8,7 @@ unbroadcasting and to write zeros of the right shape.
 from __future__ import annotations
 
 import types
+import weakref
 
 import gast
 import numpy as np
@@ -93,7 +94,11 @@ class Facts:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.kinds = ctx.kinds
-        self.evaluator = Evaluator(ctx, self._lookup, self._parts)
+        # (through a weak reference: bound methods of self would make a reference cycle,
+        # which only the collector frees, with everything it holds)
+        me = weakref.ref(self)
+        self.evaluator = Evaluator(ctx, lambda var: me()._lookup(var),
+                                   lambda node: me()._parts(node))
 
     def select(self, templates: list, args: list, keywords: dict, primal, kind: str, stmt):
         """The first template whose signature binds the call and whose guard accepts it,

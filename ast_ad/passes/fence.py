@@ -65,7 +65,12 @@ def fence(func: gast.FunctionDef, ctx: Context, packs: bool = False) -> gast.Fun
     which may take *args and **kwargs, and pass them on whole (`g(*args, **kwargs)`).
     A tree the fence found allowed already (pipeline.check's), unchanged since, is not
     looked at again."""
-    if anno.getanno(func, "fenced"):
+    fenced = anno.getanno(func, "fenced")
+    if fenced is True:
+        return func
+    if isinstance(fenced, list):  # the statements a pass changed since it was found allowed
+        for stmt in fenced:
+            _check(stmt, ctx)
         return func
     if not packs:
         _check_signature(func, ctx)
@@ -91,6 +96,10 @@ def _check_signature(func: gast.FunctionDef, ctx: Context) -> None:
 def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
     # Nested functions (def, or a lambda assigned to a name) are inlined where they are called.
     nodes = walk(node)
+    # (the common case, nodes allowed as they are, decided by their class alone)
+    simple = _SIMPLE
+    if all(n.__class__ in simple for n in nodes):
+        return
     allowed_functions = {
         id(n) for n in nodes
         if isinstance(n, gast.FunctionDef) and not n.decorator_list
@@ -103,9 +112,12 @@ def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
     passed_on = {id(n) for n in nodes if isinstance(n, gast.Call)
                  for a in n.args + [k.value for k in n.keywords if k.arg is None]
                  if isinstance(a, gast.Starred) and isinstance(a.value, gast.Name)
-                 and a.value.id in packed or isinstance(a, gast.Name) and a.id in packed}
+                 and a.value.id in packed or isinstance(a, gast.Name) and a.id in packed} \
+        if packed else set()
     passed = {id(a) for n in nodes if id(n) in passed_on for a in n.args}
     for child in nodes:
+        if child.__class__ in simple:
+            continue
         if isinstance(child, gast.Starred) and id(child) in passed:
             continue
         if isinstance(child, gast.Call) and id(child) in passed_on:
@@ -131,6 +143,19 @@ def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
             continue
         what, hint = REJECTED.get(type(child), (f"a {type(child).__name__} node", None))
         raise ctx.error(UnsupportedSyntaxError, child, f"unsupported syntax: {what}", hint)
+
+
+def _simple_classes() -> frozenset:
+    """Node classes allowed whatever their fields hold: allowed, and none of the classes
+    _check looks at more closely (_check_details's, and those it lets through only in
+    some places)."""
+    closer = {gast.Constant, gast.For, gast.While, gast.Call, gast.Dict, gast.Assign,
+              gast.AugAssign, gast.AnnAssign, gast.With, gast.comprehension, gast.Starred,
+              gast.DictComp, gast.FunctionDef, gast.Lambda, gast.arguments}
+    allowed = ALLOWED_STATEMENTS + ALLOWED_EXPRESSIONS + ALLOWED_OTHER
+    classes = [getattr(gast, n) for n in dir(gast)]
+    return frozenset(c for c in classes if isinstance(c, type) and issubclass(c, allowed)
+                     and c not in closer)
 
 
 def _check_details(node: gast.AST, ctx: Context) -> None:
@@ -212,3 +237,6 @@ def _check_target(target: gast.AST, ctx: Context) -> None:
                         "assign to a local variable and return it")
     raise ctx.error(UnsupportedSyntaxError, target,
                     f"unsupported assignment target: {type(target).__name__}")
+
+
+_SIMPLE = _simple_classes()

@@ -44,6 +44,9 @@ from .simplify import contribution, simplify
 
 
 def fuse(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    if not any(isinstance(s, gast.For) and anno.getanno(s, "replays") is not None
+               for s in walk_statements(func.body)):
+        return func  # no backward loop: nothing to fuse
     parents = {}  # forward loop -> the statement list holding it
 
     def index(stmts):

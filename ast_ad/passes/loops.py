@@ -14,6 +14,7 @@ reverse. Loops already over `range(...)` are left alone.
 from __future__ import annotations
 
 import builtins
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,7 +26,7 @@ from .resolve import Scope
 
 
 def loops(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    rewriter = _Rewriter(ctx, Scope(ctx, local_names(func)))
+    rewriter = _Rewriter(ctx, func)
     func.body = rewriter.block(func.body)
     return func
 
@@ -39,9 +40,13 @@ class _View:
 
 
 class _Rewriter:
-    def __init__(self, ctx: Context, scope: Scope):
+    def __init__(self, ctx: Context, func: gast.FunctionDef):
         self.ctx = ctx
-        self.scope = scope
+        self.func = func
+
+    @functools.cached_property
+    def scope(self) -> Scope:  # (made when a loop needs it: a walk of the function)
+        return Scope(self.ctx, local_names(self.func))
 
     def block(self, stmts: list) -> list:
         out = []

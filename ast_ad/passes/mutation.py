@@ -50,10 +50,11 @@ from .resolve import (
 
 def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     order = _statements_in_order(func.body)
-    groups = _alias_groups(func)
+    groups = None  # (made when a call writes into a name)
     values = {target_name(s): s.value for s, _ in order if target_name(s) is not None}
+    writes = {}  # id(call) -> written_arguments(call)
     for stmt, _ in order:
-        _check_attribute_change(stmt, values, ctx)
+        _check_attribute_change(stmt, values, ctx, writes)
     for position, (stmt, _) in enumerate(order):
         node = _call_of(stmt)
         if node is None:
@@ -61,10 +62,12 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         _check_cast(stmt, node, ctx)
         if _followed(stmt, node, ctx) and not _into_a_view(node, values):
             continue
-        written = written_arguments(node)
+        written = writes[id(node)]
         for array, instead in written:
             for atom in (array.elts if isinstance(array, gast.Tuple) else [array]):
                 if isinstance(atom, gast.Name):
+                    if groups is None:
+                        groups = _alias_groups(func)
                     why = _involved(atom.id, node, position, order, groups, ctx)
                     if why:
                         raise ctx.error(
@@ -92,11 +95,12 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     return func
 
 
-def _check_attribute_change(stmt, values: dict, ctx: Context) -> None:
+def _check_attribute_change(stmt, values: dict, ctx: Context, writes: dict) -> None:
     """Reject a change in place (`self.items.append(v)`, `self.W[0] = v`, `out=`) of an
     object reached through an attribute (`obj.items`, `self.W`): a later read of the
     attribute is a new name the derivative passes cannot tell is the same object, so
-    they would read its old value, and simplify would drop the change as dead code."""
+    they would read its old value, and simplify would drop the change as dead code.
+    (`writes`: each call's written_arguments, filled here.)"""
     changed = []
     written = item_write(stmt) or list_append(stmt)
     if written is not None:
@@ -108,7 +112,8 @@ def _check_attribute_change(stmt, values: dict, ctx: Context) -> None:
                 and isinstance(node.func.value, gast.Name) \
                 and callee[1] in LIST_METHODS:
             changed.append(node.func.value.id)
-        changed += [a.id for array, _ in written_arguments(node)
+        writes[id(node)] = written = written_arguments(node)  # (for check_mutation too)
+        changed += [a.id for array, _ in written
                     for a in (array.elts if isinstance(array, gast.Tuple) else [array])
                     if isinstance(a, gast.Name)]
     for var in changed:
@@ -258,6 +263,7 @@ def _statements_in_order(body: list) -> list:
                 visit(stmt.orelse, loops)
 
     visit(body, ())
+    visit = None  # (a recursive closure is a reference cycle: the collector would free it)
     return out
 
 

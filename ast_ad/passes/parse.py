@@ -19,13 +19,15 @@ def parse(src: FunctionSource) -> gast.FunctionDef:
     column in that line, so errors can point at the real source.
     """
     try:
-        module = to_gast(ast.parse(src.text))
+        # (blank lines in front: every node's line is already the line in the file)
+        module = to_gast(ast.parse("\n" * (src.first_lineno - 1) + src.text))
     except SyntaxError as exc:  # source changed on disk since import
         raise SourceUnavailableError(
             f"cannot parse the source of {src.qualname}: {exc.msg}",
             hint="reload the module: its file no longer matches the running code",
         ) from exc
-    _shift_positions(module, src.first_lineno - 1, src.indent)
+    if src.indent:
+        _shift_columns(module, src.indent)
     if src.is_lambda:
         lam = lambda_node(module, src.fn)
         if lam is None:
@@ -64,10 +66,10 @@ class _ToGast(Ast3ToGAst):
     def visit(self, node):
         cls = node.__class__
         visitor = self.visitors.get(cls)
-        if visitor is None:
-            visitor = self.visitors[cls] = getattr(self, "visit_" + cls.__name__,
-                                                   self.generic_visit)
-        return visitor(node)
+        if visitor is None:  # (the class's function, not a bound method: no cycle)
+            visitor = self.visitors[cls] = getattr(type(self), "visit_" + cls.__name__,
+                                                   type(self).generic_visit)
+        return visitor(self, node)
 
     def _visit(self, node):
         if isinstance(node, ast.AST):
@@ -75,6 +77,14 @@ class _ToGast(Ast3ToGAst):
         if isinstance(node, list):
             return [self._visit(n) for n in node]
         return node
+
+    def visit_Name(self, node):  # (the commonest node: built directly)
+        new = _NAME.__new__(_NAME)
+        new.__dict__ = {"id": node.id, "ctx": self.visit(node.ctx), "annotation": None,
+                        "type_comment": None, "lineno": node.lineno,
+                        "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                        "end_col_offset": node.end_col_offset}
+        return new
 
     def generic_visit(self, node):
         cls = node.__class__
@@ -100,16 +110,17 @@ class _ToGast(Ast3ToGAst):
         return new
 
 
+_NAME = gast.Name
+
+
 def to_gast(tree: ast.AST) -> gast.AST:
     """gast.ast_to_gast(tree), faster."""
     return _ToGast().visit(tree)
 
 
-def _shift_positions(tree: gast.AST, lines: int, cols: int) -> None:
+def _shift_columns(tree: gast.AST, cols: int) -> None:
     for node in walk(tree):
-        if hasattr(node, "lineno") and node.lineno is not None:
-            node.lineno += lines
+        if getattr(node, "lineno", None) is not None:
             node.col_offset += cols
             if getattr(node, "end_lineno", None) is not None:
-                node.end_lineno += lines
                 node.end_col_offset += cols

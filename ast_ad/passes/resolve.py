@@ -25,7 +25,7 @@ class Scope:
     """Looks names up the way the user's function does: closure, then globals, then builtins."""
 
     def __init__(self, ctx: Context, locals_: set[str], read: set[str] = frozenset()):
-        self.ctx = ctx
+        self.src = ctx.src  # (not ctx, which holds the scope: no reference cycle)
         self.locals = locals_
         self.read = read  # the non-local names the function reads
 
@@ -34,7 +34,7 @@ class Scope:
         root, *rest = path.split(".")
         if root in self.locals:
             return _MISSING
-        src = self.ctx.src
+        src = self.src
         if root in src.closure:
             where, container = "closure", src.closure[root]
             try:
@@ -59,15 +59,21 @@ class Scope:
 
 def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     nodes = walk(func)  # (one walk: nothing below adds or removes a node)
-    locals_ = set(param_names(func)) | {n.id for n in nodes if isinstance(n, gast.Name)
-                                        and isinstance(n.ctx, gast.Store)}
-    read = {n.id for n in nodes if isinstance(n, gast.Name)} - locals_
-    scope = Scope(ctx, locals_, read)
+    locals_, mentioned, definitions = set(param_names(func)), set(), {}
+    for n in nodes:
+        cls = n.__class__
+        if cls is gast.Name:
+            mentioned.add(n.id)
+            if n.ctx.__class__ is gast.Store:
+                locals_.add(n.id)
+        elif cls is gast.Assign and len(n.targets) == 1 \
+                and n.targets[0].__class__ is gast.Name:
+            definitions[n.targets[0].id] = n.value
+    scope = Scope(ctx, locals_, mentioned - locals_)
     ctx.scope = scope
-    definitions = {n.targets[0].id: n.value for n in nodes
-                   if isinstance(n, gast.Assign) and len(n.targets) == 1
-                   and isinstance(n.targets[0], gast.Name)}
     for node in nodes:
+        if node.__class__ is gast.Name and node.id in locals_:
+            continue  # (a local: nothing to resolve)
         if isinstance(node, gast.Call):
             anno.setanno(node, "callee", callee_of(node.func, scope))
             load_for(anno.getanno(node, "callee"))  # scipy.stats' rules load on first use

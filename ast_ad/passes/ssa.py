@@ -40,7 +40,6 @@ from ..syntax import (
     walk,
     walk_statements,
 )
-from .anf import local_names
 
 
 def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -139,18 +138,18 @@ class _Renamer:
     def __init__(self, ctx: Context, func: gast.FunctionDef):
         self.namer = ctx.namer
         self.params = param_names(func)
-        self.locals = local_names(func)
         self.defined: set[str] = set(self.params)
         # (name, branch, other branch, if): a name one branch of an if assigns and the other
         # leaves unbound, as Python does
         self.unbound: list = []
         # How often each variable is mentioned, in the whole function and in each
         # loop body, counted before any renaming.
-        self.mentions = Counter(_mentions(func.body))
         self.body_mentions = {
             id(loop): Counter(_mentions(loop.body))
             for loop in walk_statements(func.body) if isinstance(loop, (gast.For, gast.While))
         }
+        # (read at loops only: without one, no walk of the whole function for it)
+        self.mentions = Counter(_mentions(func.body)) if self.body_mentions else Counter()
 
     def new_name(self, var: str) -> str:
         if var not in self.defined:

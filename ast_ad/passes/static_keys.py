@@ -56,45 +56,91 @@ _SCOPES = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp, gast.Generat
            gast.FunctionDef)
 
 
+_REWRITTEN = (gast.Dict, gast.DictComp, gast.ListComp, gast.GeneratorExp, gast.For,
+              gast.FunctionDef, gast.Lambda)
+
+
+def _rewritable(node, params) -> bool:
+    """Whether the visitor below may rewrite `node`: a display or comprehension, a loop, a
+    nested function, `p.attr` of a parameter with a value, `x.get(...)`, a dict's views,
+    `dict(...)`."""
+    if isinstance(node, _REWRITTEN):
+        return True
+    if isinstance(node, gast.Attribute):
+        return node.attr in ("get", "keys", "values", "items") \
+            or isinstance(node.value, gast.Name) and node.value.id in params
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+        and node.func.id == "dict"
+
+
 class Unknown(Exception):
     """What a comprehension runs over, or a key or filter, is not known at compile time."""
 
 
-def unroll_static_keys(func: gast.FunctionDef, ctx: Context) -> None:
-    _Unroll(func, ctx).run()
+def unroll_static_keys(func: gast.FunctionDef, ctx: Context) -> list:
+    """The statements it looked into (the others hold nothing it rewrites)."""
+    return _Unroll(func, ctx).run()
 
 
 class _Unroll(gast.NodeTransformer):
     def __init__(self, func: gast.FunctionDef, ctx: Context):
         self.func, self.ctx = func, ctx
         stores: dict = {}
-        for n in walk(func):
-            if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+        params = param_names(func)
+        known = ctx.options.values or ()
+        with_values = {p for p, v in zip(params, known) if v is not None}
+        # The statements at the top that hold a node the visitor may rewrite (the others
+        # are left as they are, unvisited), by id.
+        self.relevant: set = set()
+        for stmt in func.body:
+            relevant = False
+            for n in walk(stmt):
+                cls = n.__class__
+                if cls is gast.Name:
+                    if n.ctx.__class__ is not gast.Load:
+                        stores[n.id] = stores.get(n.id, 0) + 1
+                elif not relevant and _rewritable(n, with_values):
+                    relevant = True
+            if relevant:
+                self.relevant.add(id(stmt))
+        for n in walk(func.args):
+            if n.__class__ is gast.Name and n.ctx.__class__ is not gast.Load:
                 stores[n.id] = stores.get(n.id, 0) + 1
         self.stores = stores
-        params = param_names(func)
         self.param_index = {p: i for i, p in enumerate(params)}
         self.getters: dict = {}  # (class, property) -> (local function, its tree)
         self.spelled: dict = {}  # id -> (a generator spelled out, its items)
-        known = ctx.options.values or ()
         self.params = {p: v for p, v in zip(params, known)
                        if v is not None and stores.get(p, 0) <= 1}  # (the parameter itself)
         self.frozen: dict = {}  # filled as the statements that assign them are reached
         self.candidates = self._read_only_locals(func, stores)
         self.shadowed: list = []
 
-    def run(self) -> None:
-        body = []
+    def run(self) -> list:
+        body, visited = [], []
         for stmt in self.func.body:
-            done = self.visit(stmt)
-            body += done if isinstance(done, list) else [done]
+            if id(stmt) not in self.relevant:
+                body.append(stmt)
+                done = stmt
+            else:
+                done = self.visit(stmt)
+                done = done if isinstance(done, list) else [done]
+                body += done
+                visited += done
+                done = done[0] if len(done) == 1 else None
             if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
                     and isinstance(stmt.targets[0], gast.Name) \
                     and stmt.targets[0].id in self.candidates \
                     and isinstance(done, gast.Assign) and _frozen_display(done.value):
                 self.frozen[stmt.targets[0].id] = done.value
-        self.func.body = [tree for _, tree in self.getters.values()] + body
-        gast.fix_missing_locations(self.func)
+        getters = [tree for _, tree in self.getters.values()]
+        self.func.body = getters + body
+        for stmt in getters + visited:  # (as gast.fix_missing_locations(self.func))
+            for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                if not hasattr(stmt, attr):
+                    setattr(stmt, attr, getattr(self.func, attr, 1 if "line" in attr else 0))
+            gast.fix_missing_locations(stmt)
+        return getters + visited
 
     # -- what is known --------------------------------------------------------------
 

@@ -61,14 +61,31 @@ _INT_OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
 
 
 def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    ctx.writes_into_arrays = any(written_into(stmt) for stmt in walk_statements(func.body))
+    ctx.writes_into_arrays = any(written_into(stmt) for stmt in func.body)
     values: dict[str, Value | None] = dict(zip(param_names(func), parameter_values(ctx, func)))
-    evaluator = Evaluator(ctx, values.get, call_parts)
+    # Straight-line code (no loop, no append, each name assigned once, none read before
+    # it is assigned) is done after one sweep: a second would find every value as it was.
+    early: set[str] = set()  # names read before they had a value
+
+    def lookup(var):
+        found = values.get(var)
+        if found is None and var not in values:
+            early.add(var)
+        return found
+
+    evaluator = Evaluator(ctx, lookup, call_parts)
     appended: dict[str, Value] = {}
-    for _ in range(_MAX_SWEEPS):
+    for sweep in range(_MAX_SWEEPS):
         before = dict(values)
+        assigned: set[str] = set()
+        straight = sweep == 0
         for stmt in walk_statements(func.body):
             name = target_name(stmt)
+            if straight:
+                if name in assigned or stmt.__class__ in (gast.For, gast.While):
+                    straight = False
+                if name is not None:
+                    assigned.add(name)
             if name is not None and anno.getanno(stmt, "phi") != "undefined":
                 new = evaluator.expr(stmt.value)
                 if name in appended and new is not None and new.container == "list":
@@ -79,13 +96,14 @@ def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 values[stmt.target.id] = SCALAR_VALUE  # loops run over range() after `loops`
             pushed = list_append(stmt)
             if pushed is not None:
+                straight = False
                 item = evaluator.expr(pushed[1])
                 if item is not None:
                     appended[pushed[0]] = join(appended.get(pushed[0]), item)
                     current = values.get(pushed[0])
                     if current is not None and current.container == "list":
                         values[pushed[0]] = list_of(join(current.element, item))
-        if values == before:
+        if values == before or straight and not early & assigned:
             break
     else:
         values = {n: UNKNOWN for n in values}  # no fixpoint: claim nothing

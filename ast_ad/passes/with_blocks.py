@@ -66,9 +66,17 @@ def _constant(node: gast.AST, scope) -> bool:
 
 def with_blocks(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     """The function with every `with` block replaced by its (annotated) body."""
+    if not _has_with(func.body):
+        return func  # (and no walk of the function for its local names)
     scope = Scope(ctx, local_names(func))
     func.body = _open(func.body, (), scope, ctx)
     return func
+
+
+def _has_with(stmts: list) -> bool:
+    """Whether a `with` is among `stmts`, in the blocks _open looks into."""
+    return any(isinstance(s, gast.With) or any(_has_with(b) for b in blocks(s))
+               or isinstance(s, gast.FunctionDef) and _has_with(s.body) for s in stmts)
 
 
 def _open(stmts: list, around: tuple, scope: Scope, ctx: Context) -> list:
