@@ -203,7 +203,7 @@ class _Unusual(Exception):
 
 def _direct(stmt: gast.stmt) -> str | None:
     """The line astor prints for `stmt` (a simple statement, or the header line of an
-    if/for/while); None if it is left to astor."""
+    if/for/while/with); None if it is left to astor."""
     printer = _STATEMENTS.get(stmt.__class__)
     if printer is None:
         return None
@@ -503,11 +503,23 @@ def _for(stmt, out):
     out.append(":")
 
 
+def _with(stmt, out):
+    out.append("with ")
+    for index, item in enumerate(stmt.items):
+        if index:
+            out.append(", ")
+        _expr(item.context_expr, _P.highest, out)  # astor leaves these unset too
+        if item.optional_vars is not None:
+            out.append(" as ")
+            _expr(item.optional_vars, _P.highest, out)
+    out.append(":")
+
+
 _STATEMENTS = {
     gast.Assign: _assign, gast.AugAssign: _aug_assign, gast.Return: _return,
     gast.Expr: _expression_statement, gast.Assert: _assert,
     gast.Pass: lambda stmt, out: out.append("pass"),
     gast.Break: lambda stmt, out: out.append("break"),
     gast.Continue: lambda stmt, out: out.append("continue"),
-    gast.If: _if, gast.While: _while, gast.For: _for,
+    gast.If: _if, gast.While: _while, gast.For: _for, gast.With: _with,
 }
