@@ -219,7 +219,8 @@ UNARY = [gast.USub, gast.UAdd, gast.Not, gast.Invert]
 COMPARE = [gast.Eq, gast.NotEq, gast.Lt, gast.LtE, gast.Gt, gast.GtE, gast.Is, gast.IsNot,
            gast.In, gast.NotIn]
 CONSTANTS = [0, 1, 2, -1, -3, 0.5, -2.5, -0.0, 1e-300, 1e300, math.inf, -math.inf, math.nan,
-             10 ** 20, True, False, None, Ellipsis, "s", "it's", b"b", "two\nlines"]
+             10 ** 20, True, False, None, Ellipsis, "s", "it's", b"b", "two\nlines", (0, 1),
+             (-1.5,), ()]
 
 
 def name(rng, ctx=None):

@@ -257,7 +257,7 @@ def _constant(node, pp, out):
         else:
             text = repr(value)
         out.append(text if _P.Constant >= pp else "(" + text + ")")
-    elif value is None or cls is bytes:
+    elif value is None or cls is bytes or cls is tuple:  # a folded (0, 1) too
         out.append(repr(value))
     elif value is Ellipsis:
         out.append("...")
