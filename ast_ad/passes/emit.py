@@ -1,4 +1,7 @@
-"""Print the generated function as Python source, with astor, marking sections and source lines.
+"""Print the generated function as Python source, as astor prints it, marking sections and
+source lines. The statements generated code is made of are printed by a direct printer
+that makes astor's choices (see _direct below, and tests/test_emit_direct.py); astor
+prints anything else.
 
 Each group of statements that came from one line of the user's code is
 preceded by a comment quoting that line, so the backward pass reads like a
