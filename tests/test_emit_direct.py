@@ -24,7 +24,7 @@ import ast_ad
 from ast_ad.passes import emit
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADERS = (gast.If, gast.For, gast.While, gast.With)
+HEADERS = (gast.If, gast.For, gast.While, gast.With, gast.FunctionDef)
 
 
 def astor_line(stmt) -> str:
@@ -181,6 +181,21 @@ with np.errstate(divide='ignore', invalid='ignore'), warnings.catch_warnings():
     pass
 with open(a) as f, b as (c, d), (e if f else g) as h:
     pass
+def f():
+    pass
+def f_grad(x, y, bz=1.0, s='s', t=(a, b), u=-1, v=a if b else c, w=None):
+    pass
+def f(a, *b, c, d=1, **e):
+    pass
+def f(a, /, b):
+    pass
+def f(a: int) -> int:
+    pass
+@decorated
+def f(a):
+    pass
+async def f(a):
+    pass
 y = lambda a, b=1: a + b
 y = [i for i in x]
 y = f'{x!r:>{n}}'
@@ -205,9 +220,10 @@ def test_corner_cases_print_as_astor_prints():
                               value=copy.deepcopy(node), type_comment=None), seen)
     check(gast.Expr(value=gast.BinOp(left=gast.Name("y", gast.Load(), None, None), op=gast.Add(),
                                      right=gast.Constant(value="s", kind="u"))), seen)
-    # What astor prints: a lambda, comprehension, f-string, a string starting a line or
-    # spanning lines, del, annotated assignment, complex numbers.
-    assert len(seen["astor"]) == 8 + 4 * 2, seen["astor"]
+    # What astor prints: a def with more than plain parameters, an async def, a lambda,
+    # comprehension, f-string, a string starting a line or spanning lines, del,
+    # annotated assignment, complex numbers.
+    assert len(seen["astor"]) == 5 + 8 + 4 * 2, seen["astor"]
     assert seen["direct"] > 100
 
 
@@ -307,7 +323,7 @@ def target(rng, depth):
 
 
 def statement(rng):
-    kind = rng.randrange(10)
+    kind = rng.randrange(11)
     value = expression(rng, 4)
     if kind <= 2:
         targets = [target(rng, 2) for _ in range(rng.choice([1, 1, 2]))]
@@ -323,6 +339,14 @@ def statement(rng):
     if kind == 7:
         return rng.choice([gast.If(test=value, body=[], orelse=[]),
                            gast.While(test=value, body=[], orelse=[])])
+    if kind == 9:
+        names = rng.sample(["a", "b", "x1", "y", "z"], rng.randint(0, 4))
+        arguments = gast.arguments(
+            args=[gast.Name(n, gast.Param(), None, None) for n in names], posonlyargs=[],
+            vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[expression(rng, 2) for _ in range(rng.randint(0, len(names)))])
+        return gast.FunctionDef(name="f", args=arguments, body=[], decorator_list=[],
+                                returns=None, type_comment=None)
     if kind == 8:
         items = [gast.withitem(context_expr=expression(rng, 3),
                                optional_vars=target(rng, 1) if rng.random() < 0.5 else None)

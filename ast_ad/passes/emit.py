@@ -26,9 +26,12 @@ INDENT = "    "
 
 def emit(func: gast.FunctionDef, ctx: Context) -> str:
     """Return the source text of `func` (a gast FunctionDef)."""
-    header = copy.copy(func)
-    header.body = [gast.Pass()]
-    lines = [_print(header).splitlines()[0]]
+    header = _direct(func)
+    if header is None:
+        shell = copy.copy(func)
+        shell.body = [gast.Pass()]
+        header = _print(shell).splitlines()[0]
+    lines = [header]
     printer = _Printer(ctx)
     printer.block(func.body, 1, lines, top=True)
     return "\n".join(lines) + "\n"
@@ -206,7 +209,7 @@ class _Unusual(Exception):
 
 def _direct(stmt: gast.stmt) -> str | None:
     """The line astor prints for `stmt` (a simple statement, or the header line of an
-    if/for/while/with); None if it is left to astor."""
+    if/for/while/with or def); None if it is left to astor."""
     printer = _STATEMENTS.get(stmt.__class__)
     if printer is None:
         return None
@@ -518,6 +521,24 @@ def _with(stmt, out):
     out.append(":")
 
 
+def _function_def(stmt, out):  # the header line: a def of plain parameters
+    args = stmt.args
+    if stmt.decorator_list or stmt.returns is not None or args.posonlyargs \
+            or args.vararg is not None or args.kwonlyargs or args.kwarg is not None \
+            or getattr(stmt, "type_params", None):
+        raise _Unusual
+    out.append("def " + stmt.name + "(")
+    defaults = [None] * (len(args.args) - len(args.defaults)) + args.defaults
+    for index, (arg, default) in enumerate(zip(args.args, defaults)):
+        if arg.__class__ is not gast.Name or arg.annotation is not None:
+            raise _Unusual
+        out.append(", " + arg.id if index else arg.id)
+        if default is not None:
+            out.append("=")
+            _expr(default, _P.Comma, out)
+    out.append("):")
+
+
 _STATEMENTS = {
     gast.Assign: _assign, gast.AugAssign: _aug_assign, gast.Return: _return,
     gast.Expr: _expression_statement, gast.Assert: _assert,
@@ -525,4 +546,5 @@ _STATEMENTS = {
     gast.Break: lambda stmt, out: out.append("break"),
     gast.Continue: lambda stmt, out: out.append("continue"),
     gast.If: _if, gast.While: _while, gast.For: _for, gast.With: _with,
+    gast.FunctionDef: _function_def,
 }
