@@ -216,7 +216,7 @@ def _direct(stmt: gast.stmt) -> str | None:
     out: list = []
     try:
         printer(stmt, out)
-    except _Unusual:
+    except (_Unusual, KeyError, AttributeError):  # or an operator or field it does not know
         return None
     return "".join(out)
 
