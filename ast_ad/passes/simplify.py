@@ -48,16 +48,15 @@ from .sparse import sparse_rows
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _drop_needless_restores(func)
     names = _NameCache()  # each statement's names, shared by the sweeps below
-    for _ in range(8):
-        before = _fingerprint(func, names)
-        _fold_inits(func.body, names)
-        _fold_item_inits(func.body, ctx, names)
+    for _ in range(8):  # until a round changes nothing (each sweep tells)
+        changed = _fold_inits(func.body, names)
+        changed |= _fold_item_inits(func.body, ctx, names)
         if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
-            _propagate(func.body, frozenset(ctx.primal_of), names)
-        _remove_dead_stores(func.body, ctx, names)
-        _remove_dead(func, ctx, names)
-        _remove_self_copies(func.body)
-        if _fingerprint(func, names) == before:
+            changed |= _propagate(func.body, frozenset(ctx.primal_of), names)
+        changed |= _remove_dead_stores(func.body, ctx, names)
+        changed |= _remove_dead(func, ctx, names)
+        changed |= _remove_self_copies(func.body)
+        if not changed:
             break
     for rewrite in (cancel, sparse_rows):  # a term proven zero, a one-hot kept sparse
         if rewrite(func, ctx):  # then what they no longer read goes
@@ -314,7 +313,7 @@ def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     # (from the name cache: a compound statement's names are those of all it holds)
     for stmt in func.body:
         info = names.get(stmt)
-        for table, counts in ((loads, info[0]), (stores, info[7])):
+        for table, counts in ((loads, info[0]), (stores, info[6])):
             for var, count in counts.items():
                 table[var] += count
     for part in [func.args, func.returns] + func.decorator_list:
@@ -362,7 +361,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
                 and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
             j = _single_use(stmts, i, var, loads, viewed, names, where)
             # (sizes from the name cache: a statement `v = e` is as large as e)
-            if j is not None and names.get(stmt)[6] + names.get(stmts[j])[6] <= FOLD_LIMIT \
+            if j is not None and names.get(stmt)[5] + names.get(stmts[j])[5] <= FOLD_LIMIT \
                     and anno.managers_of(stmt) == anno.managers_of(stmts[j]):  # same `with`
                 # (its one read gets the value itself: the definition goes)
                 _substitute_in([stmts[j]], var, stmt.value, derivative, names, move=True)
@@ -392,14 +391,14 @@ class _Where:
             self._add(k, stmt)
 
     def _add(self, k: int, stmt) -> None:
-        _, _, stored, mentioned, _, _, _, _ = self.names.get(stmt)
+        _, _, stored, mentioned, _, _, _ = self.names.get(stmt)
         self._note(k, mentioned, stored)
 
     def brought(self, k: int, definition) -> None:
         """Statement k now holds the value of `definition` (`v = e` folded into it): the
         names e brings in (v too: a position more to look at does no harm). Statement k
         itself is not looked at again until someone asks (the name cache forgot it)."""
-        _, _, stored, mentioned, _, _, _, _ = self.names.get(definition)
+        _, _, stored, mentioned, _, _, _ = self.names.get(definition)
         self._note(k, mentioned, stored)
 
     def _note(self, k: int, mentioned, stored) -> None:
@@ -445,7 +444,7 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
         stmt = stmts[j]
         if stmt is None:  # folded away
             continue
-        reads, rebound, stored, _, _, _, _, _ = names.get(stmt)
+        reads, rebound, stored, _, _, _, _ = names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
             if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
@@ -502,7 +501,7 @@ class _NameCache:
             elif isinstance(value, gast.AST):
                 parts.append(_names_of(value))
         reads, binds = defaultdict(int), defaultdict(int)
-        rebound, stored, mentioned, ids, calls, size = set(), set(), set(), [], [], 0
+        rebound, stored, mentioned, calls, size = set(), set(), set(), [], 0
         if isinstance(stmt, gast.For) and anno.hasanno(stmt, "replays"):
             rewound = _loop_headers(anno.getanno(stmt, "replays"))
             rebound |= rewound
@@ -514,29 +513,20 @@ class _NameCache:
             rebound |= part[1]
             stored |= part[2]
             mentioned |= part[3]
-            ids.extend(part[4])
-            calls.extend(part[5])
-            size += part[6]
-            for var, count in part[7].items():
+            calls.extend(part[4])
+            size += part[5]
+            for var, count in part[6].items():
                 binds[var] += count
-        return reads, rebound, stored, mentioned, tuple(ids), calls, size, binds
-
-    def ids(self, stmt) -> tuple:
-        """The names in a statement, in order; a compound statement's header only (its
-        nested statements are looked at one by one)."""
-        if compound(stmt):
-            return tuple(n.id for header in _headers(stmt) + (
-                [stmt.target] if isinstance(stmt, gast.For) else []) for n in name_nodes(header))
-        return self.get(stmt)[4]
+        return reads, rebound, stored, mentioned, calls, size, binds
 
     def pure(self, stmt, ctx: Context) -> bool:
         """_pure(stmt, ctx), computed once per simple statement."""
         if compound(stmt):
-            return _pure(stmt, ctx, self.get(stmt)[5])
+            return _pure(stmt, ctx, self.get(stmt)[4])
         key = ("pure", id(stmt))
         held = self.found.get(key)
         if held is None or held[0] is not stmt:
-            held = (stmt, _pure(stmt, ctx, self.get(stmt)[5]))
+            held = (stmt, _pure(stmt, ctx, self.get(stmt)[4]))
             self.found[key] = held
         return held[1]
 
@@ -546,13 +536,13 @@ class _NameCache:
 
 
 def _names_of(stmt) -> tuple:
-    """(reads per name, names rebound, names stored into, names in it, the names in order,
-    the calls in it, its _size, rebindings per name), from one walk (syntax.walk's, with each
+    """(reads per name, names rebound, names stored into, names in it, the calls in it, its
+    _size, rebindings per name), from one walk (syntax.walk's, with each
     node looked at as it is reached: this runs for every statement simplify sees, and again
     after each change)."""
     reads: dict = defaultdict(int)
     binds: dict = defaultdict(int)
-    rebound, mentioned, stored, ids, calls, rewound = set(), set(), set(), [], [], set()
+    rebound, mentioned, stored, calls, rewound = set(), set(), set(), [], set()
     size = 0
     found = [stmt]
     append = found.append
@@ -571,7 +561,6 @@ def _names_of(stmt) -> tuple:
         if kind is gast.Name:
             id_ = n.id
             mentioned.add(id_)
-            ids.append(id_)
             ctx = n.ctx.__class__
             if ctx is gast.Load:
                 reads[id_] += 1
@@ -594,7 +583,7 @@ def _names_of(stmt) -> tuple:
             rewound.update(_loop_headers(anno.getanno(n, "replays")))
     if rewound:
         stored |= rewound
-    return reads, rebound | rewound, stored, mentioned | rewound, tuple(ids), calls, size, binds
+    return reads, rebound | rewound, stored, mentioned | rewound, calls, size, binds
 
 
 def _loop_headers(loop) -> set:
@@ -605,11 +594,6 @@ def _loop_headers(loop) -> set:
 
 # The nodes a statement's size counts (see FOLD_LIMIT).
 _OPERATIONS = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript}
-
-
-def _fingerprint(func, names: _NameCache) -> tuple:
-    """Cheap change detection: the statements (by identity) and the names they hold."""
-    return tuple((id(s), names.ids(s)) for s in _walk(func.body))
 
 
 # -- restores of overwritten array values -----------------------------------------
@@ -685,11 +669,13 @@ def _prune(stmts: list, drop: set) -> None:
 # -- folding inits -------------------------------------------------------------
 
 
-def _fold_inits(stmts: list, names: _NameCache) -> None:
-    """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`."""
+def _fold_inits(stmts: list, names: _NameCache) -> bool:
+    """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`.
+    Whether anything changed."""
+    changed = False
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_inits(block, names)
+            changed |= _fold_inits(block, names)
     out: list = []
     pending: dict = {}  # adjoint name -> its init, not yet placed
     since: dict = {}  # adjoint name -> when it became pending (the order inits are placed in)
@@ -725,21 +711,25 @@ def _fold_inits(stmts: list, names: _NameCache) -> None:
                 if added is not None:
                     names.forget(stmt)
                     stmt.value = added
+                    changed = True
                     continue
             out.append(init)
         out.append(stmt)
     out.extend(pending.values())  # never read: dead code removal takes them
+    changed |= len(out) != len(stmts) or any(a is not b for a, b in zip(out, stmts))
     stmts[:] = out
+    return changed
 
 
-def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> None:
+def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> bool:
     """`bt = [0.0, 0.0, 0.0]` then `bt[2] += a`, `bt[0] += c` becomes `bt = [c, 0.0, a]` where
     the last of them was: the adjoint of a tuple of numbers (a helper's `return a, b, c`)
     built in one display. Statements between them stay, if they change nothing the
-    display reads."""
+    display reads. Whether anything changed."""
+    changed = False
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_item_inits(block, ctx, names)
+            changed |= _fold_item_inits(block, ctx, names)
     j = 0
     while j < len(stmts):
         init = stmts[j]
@@ -790,6 +780,8 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> None:
         for p, _ in reversed(adds[:-1]):
             del stmts[p]
         del stmts[j]
+        changed = True
+    return changed
 
 
 def _item_add(stmt, var: str, length: int, keys=None) -> int | None:
@@ -847,14 +839,17 @@ def _scattered(stmt: gast.AST) -> set[str]:
 # -- copy and constant propagation --------------------------------------------
 
 
-def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
+def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
+    """Substitute each backward copy or constant into the statements that follow it in
+    its block, until its name or source is stored into. Whether anything changed."""
+    changed = False
     # name -> positions of the statements that mention it (or scatter into it), and of
     # those that store into it: each copy visits only the statements it concerns, not
     # the whole rest of a long block
     # (sorted lists: a copy looks only at the positions after it, in order, until it stops)
     at, stored_at = defaultdict(list), defaultdict(list)
     for k, stmt in enumerate(stmts):
-        _, _, stored, mentioned, _, _, _, _ = names.get(stmt)
+        _, _, stored, mentioned, _, _, _ = names.get(stmt)
         for n in mentioned:
             at[n].append(k)
         for n in stored:
@@ -864,7 +859,7 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
             at[adj].append(k)
     for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
-            _propagate(block, derivative, names)
+            changed |= _propagate(block, derivative, names)
         var = target_name(stmt)
         if var is None or anno.getanno(stmt, "section") != "backward":
             continue
@@ -885,16 +880,17 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
             stops = var in stored or (source is not None and source in stored)
             if compound(later):
                 if stops:
-                    _substitute_in(_headers(later), var, value, derivative, names)
+                    changed |= _substitute_in(_headers(later), var, value, derivative, names)
                     break
-                _substitute_in([later], var, value, derivative, names)
+                changed |= _substitute_in([later], var, value, derivative, names)
                 continue
             if _is_scatter_on(later, var):
                 break
             if not isinstance(later, gast.Return):  # `return y, (bx, by)` keeps its names
-                _substitute_in([later], var, value, derivative, names)
+                changed |= _substitute_in([later], var, value, derivative, names)
             if stops:
                 break
+    return changed
 
 
 def _merged_after(runs: list, i: int):
@@ -960,14 +956,15 @@ def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
 
 def _substitute_in(nodes: list, var: str, value: gast.AST,
                    derivative: frozenset = frozenset(), names: _NameCache | None = None,
-                   move: bool = False) -> None:
-    """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed.
+                   move: bool = False) -> bool:
+    """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed (and
+    say whether there was a read to replace).
     Statements assigning a name in `derivative` (adjoints, tangents) hold floats only;
     others may hold ints (see algebra.simplify). `names` forgets the statements changed
     (and tells which simple statements mention `var` without walking them). With `move`,
     the first read gets `value` itself, not a copy (the caller drops its definition)."""
     moved = [value] if move else None
-
+    replaced = False
     for node in nodes:
         simple = isinstance(node, gast.stmt) and not compound(node)
         if names is not None and simple:
@@ -975,7 +972,7 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                 continue
         elif not _mentions(node, var):
             continue
-        _replace_loads(node, var, value, moved)
+        replaced |= _replace_loads(node, var, value, moved)
         # (a simple statement holds no other statement; a compound one holds several)
         for sub in [node] if simple else walk_statements([node]) \
                 if isinstance(node, gast.stmt) else ():
@@ -984,11 +981,14 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                 sub.value = algebra.simplify(sub.value, target_name(sub) in derivative)
             if names is not None:
                 names.forget(sub)
+    return replaced
 
 
-def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None = None) -> None:
+def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None = None) -> bool:
     """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`
-    (by `value` itself while `moved` holds it: it is taken out for the first read)."""
+    (by `value` itself while `moved` holds it: it is taken out for the first read);
+    whether there was one."""
+    replaced = False
     fields = node.__dict__
     for key in node._fields:
         child = fields.get(key)
@@ -996,34 +996,43 @@ def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None
             if type(child) is gast.Name:
                 if child.id == var and isinstance(child.ctx, gast.Load):
                     fields[key] = moved.pop() if moved else clone(value)
+                    replaced = True
             else:
-                _replace_loads(child, var, value, moved)
+                replaced |= _replace_loads(child, var, value, moved)
         elif type(child) is list:
             for i, item in enumerate(child):
                 if type(item) is gast.Name:
                     if item.id == var and isinstance(item.ctx, gast.Load):
                         child[i] = moved.pop() if moved else clone(value)
+                        replaced = True
                 elif isinstance(item, gast.AST):
-                    _replace_loads(item, var, value, moved)
+                    replaced |= _replace_loads(item, var, value, moved)
+    return replaced
 
 
 # -- dead code ------------------------------------------------------------------
 
 
-def _remove_self_copies(stmts: list) -> None:
-    """`bs = bs` (left when a copy was propagated into its own source) does nothing."""
-    stmts[:] = [s for s in stmts if not (
+def _remove_self_copies(stmts: list) -> bool:
+    """`bs = bs` (left when a copy was propagated into its own source) does nothing.
+    Whether there was one."""
+    kept = [s for s in stmts if not (
         target_name(s) is not None and isinstance(s.value, gast.Name)
         and s.value.id == target_name(s))]
+    changed = len(kept) != len(stmts)
+    stmts[:] = kept
     for stmt in stmts:
         for block in blocks(stmt):
-            _remove_self_copies(block)
+            changed |= _remove_self_copies(block)
             if not block and isinstance(stmt, gast.If) and block is stmt.body:
                 block.append(gast.Pass())
+    return changed
 
 
-def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> None:
-    """Drop `v = e` when the same block assigns v again before anything reads it."""
+def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> bool:
+    """Drop `v = e` when the same block assigns v again before anything reads it.
+    Whether there was one."""
+    changed = False
     later = defaultdict(int)  # name -> how many statements from i on assign it
     for stmt in stmts:
         later[target_name(stmt)] += 1
@@ -1031,7 +1040,7 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> None:
     events = None
     for i, stmt in enumerate(stmts):
         for block in blocks(stmt):
-            _remove_dead_stores(block, ctx, names)
+            changed |= _remove_dead_stores(block, ctx, names)
         var = target_name(stmt)
         later[var] -= 1
         if var is not None and later[var] and names.pure(stmt, ctx):
@@ -1041,6 +1050,7 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> None:
                 dropped.add(i)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
         stmts[:] = [s for i, s in enumerate(stmts) if i not in dropped]
+    return changed or bool(dropped)
 
 
 class _Events:
@@ -1090,9 +1100,10 @@ def _next(positions, start: int):
 
 
 
-def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
+def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> bool:
     """Mark and sweep: keep what the return value, the side effects and the control flow
-    need, transitively; remove every other pure statement (cycles through loops too)."""
+    need, transitively; remove every other pure statement (cycles through loops too).
+    Whether there was one."""
     defs = defaultdict(list)  # var -> the statements that write it
     live: set[str] = set()
     writes: dict = {}  # id(simple statement) -> _written(it), for prune
@@ -1132,21 +1143,28 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> Non
                 if isinstance(stmt, gast.If) and not _real(stmt.body) and not _real(stmt.orelse):
                     continue
                 if isinstance(stmt, gast.If) and not _real(stmt.body):
-                    stmt.body = [gast.Pass()]
+                    emptied(stmt)
                 if isinstance(stmt, (gast.For, gast.While)) and not _real(stmt.body):
                     if isinstance(stmt, gast.For) and _pure(stmt.iter, ctx) \
                             and not set(store_names(stmt.target)) & live:
                         continue  # a loop left with nothing to do (its target unread)
-                    stmt.body = [gast.Pass()]  # a while loop still runs until its test fails
+                    emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
             written = writes[id(stmt)]
             if written and not (written & live) and names.pure(stmt, ctx):
                 continue
             out.append(stmt)
+        changed[0] |= len(out) != len(stmts)
         return out
 
+    def emptied(stmt):  # a body left with nothing to do is `pass`
+        changed[0] |= len(stmt.body) != 1
+        stmt.body = [gast.Pass()]
+
+    changed = [False]
     func.body = prune(func.body)
+    return changed[0]
 
 
 def _real(stmts: list) -> bool:
