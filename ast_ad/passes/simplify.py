@@ -483,8 +483,16 @@ class _NameCache:
         if compound(stmt):
             return self._compound(stmt)
         info = _names_of(stmt)
-        self.found[id(stmt)] = (stmt, info)
+        self.found[id(stmt)] = [stmt, info, None, None]  # (pure and written: when asked)
         return info
+
+    def _held(self, stmt) -> list:
+        """[stmt, its names, whether pure, what it writes] of a simple statement."""
+        held = self.found.get(id(stmt))
+        if held is None or held[0] is not stmt:
+            self.get(stmt)
+            held = self.found[id(stmt)]
+        return held
 
     def _compound(self, stmt) -> tuple:
         """_names_of(stmt) for a compound statement, from its parts (the names in order
@@ -523,58 +531,67 @@ class _NameCache:
         """_pure(stmt, ctx), computed once per simple statement."""
         if compound(stmt):
             return _pure(stmt, ctx, self.get(stmt)[4])
-        key = ("pure", id(stmt))
-        held = self.found.get(key)
-        if held is None or held[0] is not stmt:
-            held = (stmt, _pure(stmt, ctx, self.get(stmt)[4]))
-            self.found[key] = held
-        return held[1]
+        held = self._held(stmt)
+        if held[2] is None:
+            held[2] = _pure(stmt, ctx, held[1][4])
+        return held[2]
+
+    def written(self, stmt) -> set:
+        """_written(stmt) of a simple statement, computed once."""
+        held = self._held(stmt)
+        if held[3] is None:
+            held[3] = _written(stmt)
+        return held[3]
 
     def forget(self, stmt):
         self.found.pop(id(stmt), None)
-        self.found.pop(("pure", id(stmt)), None)
 
 
 def _names_of(stmt) -> tuple:
     """(reads per name, names rebound, names stored into, names in it, the calls in it, its
-    _size, rebindings per name), from one walk (syntax.walk's, with each
-    node looked at as it is reached: this runs for every statement simplify sees, and again
-    after each change)."""
+    _size, rebindings per name), from one walk (syntax.walk's, with each node looked at as
+    it is reached, and without the nodes that hold nothing: a name's context, an operator;
+    this runs for every statement simplify sees, and again after each change)."""
     reads: dict = defaultdict(int)
     binds: dict = defaultdict(int)
     rebound, mentioned, stored, calls, rewound = set(), set(), set(), [], set()
     size = 0
     found = [stmt]
     append = found.append
-    known = CHILD_FIELDS
+    known, leaves, operations = CHILD_FIELDS, _LEAVES, _OPERATIONS
+    name, load, store = gast.Name, gast.Load, gast.Store
     for n in found:  # (the list grows while it is read: breadth first, as walk)
         kind = n.__class__
+        if kind is name:
+            id_ = n.id
+            mentioned.add(id_)
+            ctx = n.ctx.__class__
+            if ctx is load:
+                reads[id_] += 1
+            elif ctx is store:
+                rebound.add(id_)
+                stored.add(id_)
+                binds[id_] += 1
+            if n.annotation is not None:
+                append(n.annotation)
+            continue
         fields = known.get(kind)
         for field in fields if fields is not None else child_fields(kind):
             value = getattr(n, field, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, gast.AST):
+                    if isinstance(item, gast.AST) and item.__class__ not in leaves:
                         append(item)
-            elif isinstance(value, gast.AST):
+            elif value is not None and value.__class__ not in leaves \
+                    and isinstance(value, gast.AST):
                 append(value)
-        if kind is gast.Name:
-            id_ = n.id
-            mentioned.add(id_)
-            ctx = n.ctx.__class__
-            if ctx is gast.Load:
-                reads[id_] += 1
-            elif ctx is gast.Store:
-                rebound.add(id_)
-                stored.add(id_)
-                binds[id_] += 1
-        elif kind in _OPERATIONS:
+        if kind in operations:
             size += 1
             if kind is gast.Call:
                 calls.append(n)
                 stored.update(_stored_by_call(n))
-            elif kind is gast.Subscript and n.ctx.__class__ is gast.Store \
-                    and n.value.__class__ is gast.Name:
+            elif kind is gast.Subscript and n.ctx.__class__ is store \
+                    and n.value.__class__ is name:
                 stored.add(n.value.id)
         elif kind is gast.For and anno.hasanno(n, "replays"):
             # A backward loop rewinds its forward loop's header names: the save pass puts
@@ -584,6 +601,12 @@ def _names_of(stmt) -> tuple:
     if rewound:
         stored |= rewound
     return reads, rebound | rewound, stored, mentioned | rewound, calls, size, binds
+
+
+# Nodes that hold no other node and no name (contexts, operators): _names_of skips them.
+_LEAVES = frozenset(cls for base in (gast.expr_context, gast.operator, gast.unaryop,
+                                     gast.cmpop, gast.boolop)
+                    for cls in base.__subclasses__() if not cls._fields)
 
 
 def _loop_headers(loop) -> set:
@@ -695,8 +718,7 @@ def _fold_inits(stmts: list, names: _NameCache) -> bool:
         if op in ("init", "reset"):
             # an init that reads other adjoints (a display _fold_item_inits made,
             # `bp = {'W': bsub['W']}`) places theirs first
-            for var in sorted((v for v in mentioned if v in pending and v != adj),
-                              key=since.__getitem__):
+            for var in _in_order((pending.keys() & mentioned) - {adj}, since):
                 out.append(pending.pop(var))
             if adj not in pending:
                 since[adj] = j
@@ -704,7 +726,7 @@ def _fold_inits(stmts: list, names: _NameCache) -> bool:
             continue
         # (the names this statement mentions, not every pending init: a long block has
         # hundreds of those)
-        for var in sorted((v for v in mentioned if v in pending), key=since.__getitem__):
+        for var in _in_order(pending.keys() & mentioned, since):
             init = pending.pop(var)
             if (op, adj) == ("add", var) and last_scatter.get(var, -1) < j:
                 added = contribution(stmt.value, var)
@@ -721,6 +743,11 @@ def _fold_inits(stmts: list, names: _NameCache) -> bool:
     return changed
 
 
+def _in_order(found: set, since: dict):
+    """The names `found` in the order of `since` (most statements find none, or one)."""
+    return sorted(found, key=since.__getitem__) if len(found) > 1 else found
+
+
 def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> bool:
     """`bt = [0.0, 0.0, 0.0]` then `bt[2] += a`, `bt[0] += c` becomes `bt = [c, 0.0, a]` where
     the last of them was: the adjoint of a tuple of numbers (a helper's `return a, b, c`)
@@ -734,7 +761,10 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> bool:
     while j < len(stmts):
         init = stmts[j]
         var = target_name(init)
-        value = ctx.values.get(ctx.primal_of.get(var, var)) if var is not None else None
+        if var is None or init.value.__class__ not in (gast.List, gast.Dict):  # (most)
+            j += 1
+            continue
+        value = ctx.values.get(ctx.primal_of.get(var, var))
         display = init.value if isinstance(init, gast.Assign) else None
         keys = [k.value for k in display.keys] if isinstance(display, gast.Dict) else None
         if isinstance(display, gast.Dict):  # a dict or dataclass argument's adjoint
@@ -1116,7 +1146,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> boo
                 for block in blocks(stmt):
                     scan(block)
                 continue
-            written = writes[id(stmt)] = _written(stmt)
+            written = writes[id(stmt)] = names.written(stmt)
             if not written or not names.pure(stmt, ctx) or isinstance(stmt, gast.Return):
                 live.update(names.get(stmt)[0])  # a side effect, or the result
                 if not isinstance(stmt, gast.Return):
