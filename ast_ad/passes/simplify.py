@@ -65,8 +65,8 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             _remove_dead(func, ctx, names)
     if not ctx.options.trace:
         _fold(func, ctx, names)
-    _uniform_arrays(func, ctx)
-    _spread_products(func, ctx)
+    _uniform_arrays(func, ctx, names)
+    _spread_products(func, ctx, names)
     gather(func, ctx)
     if ctx.options.lazy:
         _uniform_names(func, ctx)
@@ -185,7 +185,7 @@ def _lazy_fills(func: gast.FunctionDef, ctx: Context) -> None:
 # -- arrays of one repeated value ----------------------------------------------------
 
 
-def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
+def _uniform_arrays(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     """`np.full_like(a, g) * e` is `g * e` when e has a's shape: the adjoint of a sum or
     mean over everything need not be spelled out element by element before it is used.
     A scalar factor moves inside first: `np.full_like(a, g) * 2` is `np.full_like(a, g * 2)`."""
@@ -229,11 +229,12 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
                 anno.getanno(stmt, "section") == "backward" \
-                and _calls_any(stmt.value, (numpy.full_like,), ctx):
+                and _calls_any(stmt, (numpy.full_like,), ctx, names):
+            names.forget(stmt)
             stmt.value = Rewrite().visit(stmt.value)
 
 
-def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
+def _spread_products(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     """Let NumPy broadcast instead of spreading an adjoint first:
     `unreduce(g, a, axis, True) * e` is `g * e` (also with + and -) when e has a's shape
     (g keeps the reduced axes, so it broadcasts against e), and `np.sum(-x, ...)` is
@@ -276,20 +277,24 @@ def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
                 anno.getanno(stmt, "section") == "backward":
-            if _calls_any(stmt.value, (runtime.unreduce, numpy.sum), ctx):
+            if _calls_any(stmt, (runtime.unreduce, numpy.sum), ctx, names):
+                names.forget(stmt)
                 rewrite = Rewrite()
                 rewrite.changed = False
                 stmt.value = rewrite.visit(stmt.value)
                 if rewrite.changed:
                     stmt.value = algebra.simplify(stmt.value)  # a + -b -> a - b
-            stmt.value = _sign_on_smallest(stmt.value, facts)
+            value = _sign_on_smallest(stmt.value, facts)
+            if value is not stmt.value:
+                names.forget(stmt)
+                stmt.value = value
 
 
-def _calls_any(node, functions: tuple, ctx: Context) -> bool:
-    """Whether `node` calls one of `functions` (a walk, cheaper than a rewrite's visit of
-    each backward statement when, as in most, there is nothing to rewrite)."""
-    return any(type(n) is gast.Call and any(_object(n.func, ctx) is f for f in functions)
-               for n in walk(node))
+def _calls_any(stmt, functions: tuple, ctx: Context, names: _NameCache) -> bool:
+    """Whether the simple statement `stmt` calls one of `functions` (its calls from the
+    name cache: cheaper than a rewrite's visit of each backward statement when, as in
+    most, there is nothing to rewrite)."""
+    return any(any(_object(n.func, ctx) is f for f in functions) for n in names.get(stmt)[4])
 
 
 def _sign_on_smallest(value, facts):
@@ -704,16 +709,15 @@ def _fold_inits(stmts: list, names: _NameCache) -> bool:
     since: dict = {}  # adjoint name -> when it became pending (the order inits are placed in)
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
+    adjoints = [anno.getanno(stmt, "adjoint", (None, None)) for stmt in stmts]
     for j, stmt in enumerate(stmts):
         if compound(stmt):
             for var in _scattered(stmt):
                 last_scatter[var] = j
-        else:  # (the common case, without a walk)
-            op, adj = anno.getanno(stmt, "adjoint", (None, None))
-            if op == "scatter":
-                last_scatter[adj] = j
+        elif adjoints[j][0] == "scatter":  # (the common case, without a walk)
+            last_scatter[adjoints[j][1]] = j
     for j, stmt in enumerate(stmts):
-        op, adj = anno.getanno(stmt, "adjoint", (None, None))
+        op, adj = adjoints[j]
         mentioned = names.get(stmt)[3] if pending else ()
         if op in ("init", "reset"):
             # an init that reads other adjoints (a display _fold_item_inits made,
@@ -888,14 +892,17 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
         if op == "scatter" and (not at[adj] or at[adj][-1] != k):
             at[adj].append(k)
     for i, stmt in enumerate(stmts):
-        for block in blocks(stmt):
-            changed |= _propagate(block, derivative, names)
+        if compound(stmt):
+            for block in blocks(stmt):
+                changed |= _propagate(block, derivative, names)
+            continue
+        if stmt.__class__ is not gast.Assign or stmt.value.__class__ not in _COPIED:
+            continue  # (most statements: no need to look further)
         var = target_name(stmt)
         if var is None or anno.getanno(stmt, "section") != "backward":
             continue
         value = stmt.value
-        if not isinstance(value, (gast.Name, gast.Constant)) or \
-                (isinstance(value, gast.Name) and value.id == var):
+        if isinstance(value, gast.Name) and value.id == var:
             continue
         source = value.id if isinstance(value, gast.Name) else None
         runs = [at.get(var, ()), stored_at.get(var, ()), stored_at.get(source, ())]
@@ -921,6 +928,10 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
             if stops:
                 break
     return changed
+
+
+# The values a copy propagates: a name (`bt = by`) or a constant (`by = 1.0`).
+_COPIED = (gast.Name, gast.Constant)
 
 
 def _merged_after(runs: list, i: int):
@@ -1063,19 +1074,22 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> bool:
     """Drop `v = e` when the same block assigns v again before anything reads it.
     Whether there was one."""
     changed = False
+    targets = [target_name(stmt) for stmt in stmts]
     later = defaultdict(int)  # name -> how many statements from i on assign it
-    for stmt in stmts:
-        later[target_name(stmt)] += 1
+    for var in targets:
+        later[var] += 1
     dropped = set()
     events = None
-    for i, stmt in enumerate(stmts):
-        for block in blocks(stmt):
-            changed |= _remove_dead_stores(block, ctx, names)
-        var = target_name(stmt)
+    for i, var in enumerate(targets):
+        if var is None:
+            for block in blocks(stmts[i]):
+                changed |= _remove_dead_stores(block, ctx, names)
+            continue
         later[var] -= 1
-        if var is not None and later[var] and names.pure(stmt, ctx):
+        if later[var] and names.pure(stmts[i], ctx):
             if events is None:  # (only the names assigned again are ever asked about)
-                events = _Events(stmts, names, {v for v, n in later.items() if n} - {None})
+                events = _Events(stmts, names, {v for v, n in later.items() if n} - {None},
+                                 targets)
             if events.overwritten_unread(i + 1, var):
                 dropped.add(i)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
@@ -1089,9 +1103,11 @@ class _Events:
     walk over the statements in between (adjoints such as bx are assigned all over a long
     block)."""
 
-    def __init__(self, stmts: list, names: _NameCache, asked: set):
+    def __init__(self, stmts: list, names: _NameCache, asked: set, targets: list | None = None):
         """`asked`: the names overwritten_unread will be asked about (the others are not
-        indexed)."""
+        indexed); `targets`: each statement's target_name, if known."""
+        if targets is None:
+            targets = [target_name(stmt) for stmt in stmts]
         self.reads, self.assigns, self.scatters = defaultdict(list), defaultdict(list), \
             defaultdict(list)
         self.compounds = []
@@ -1103,7 +1119,7 @@ class _Events:
             for var in asked.intersection(reads):
                 if reads[var]:
                     self.reads[var].append(k)
-            var = target_name(stmt)
+            var = targets[k]
             if var in asked:
                 self.assigns[var].append(k)
             op, adj = anno.getanno(stmt, "adjoint", (None, None))
