@@ -551,6 +551,24 @@ class _NameCache:
     def forget(self, stmt):
         self.found.pop(id(stmt), None)
 
+    def assign_contribution(self, stmt, var: str, added) -> None:
+        """`var = var + c` becomes `var = c` (its value is set to `added`): its names are
+        those it had, less one read of var and one operation (worked out, not walked: a
+        long backward pass has thousands of these). Other forms are walked again."""
+        held = self.found.get(id(stmt))
+        value, stmt.value = stmt.value, added
+        if held is None or held[0] is not stmt or target_name(stmt) != var \
+                or value.__class__ is not gast.BinOp or value.op.__class__ is not gast.Add \
+                or value.right is not added or value.left.__class__ is not gast.Name:
+            self.forget(stmt)
+            return
+        reads, rebound, stored, mentioned, calls, size, binds = held[1]
+        reads = defaultdict(int, reads)
+        reads[var] -= 1
+        if not reads[var]:
+            del reads[var]
+        held[1] = (reads, rebound, stored, mentioned, calls, size - 1, binds)
+
 
 def _names_of(stmt) -> tuple:
     """(reads per name, names rebound, names stored into, names in it, the calls in it, its
@@ -735,8 +753,7 @@ def _fold_inits(stmts: list, names: _NameCache) -> bool:
             if (op, adj) == ("add", var) and last_scatter.get(var, -1) < j:
                 added = contribution(stmt.value, var)
                 if added is not None:
-                    names.forget(stmt)
-                    stmt.value = added
+                    names.assign_contribution(stmt, var, added)
                     changed = True
                     continue
             out.append(init)
