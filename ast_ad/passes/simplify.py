@@ -16,6 +16,7 @@ import bisect
 import heapq
 import math
 from collections import defaultdict
+from functools import partial
 
 import gast
 
@@ -58,8 +59,10 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         changed |= _remove_self_copies(func.body)
         if not changed:
             break
-    for rewrite in (cancel, sparse_rows):  # a term proven zero, a one-hot kept sparse
-        if rewrite(func, ctx):  # then what they no longer read goes
+    # a term proven zero (cancel looks for np.sum among the cached calls first), a one-hot
+    # kept sparse; then what they no longer read goes
+    for rewrite in (partial(cancel, calls=names.calls), sparse_rows):
+        if rewrite(func, ctx):
             if not ctx.options.trace:
                 _propagate(func.body, frozenset(ctx.primal_of), names)
             _remove_dead(func, ctx, names)
@@ -547,6 +550,10 @@ class _NameCache:
         if held[3] is None:
             held[3] = _written(stmt)
         return held[3]
+
+    def calls(self, stmt) -> list:
+        """The calls in a statement."""
+        return self.get(stmt)[4]
 
     def forget(self, stmt):
         self.found.pop(id(stmt), None)
