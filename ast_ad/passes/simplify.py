@@ -1062,7 +1062,7 @@ def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None
                 if child.id == var and isinstance(child.ctx, gast.Load):
                     fields[key] = moved.pop() if moved else clone(value)
                     replaced = True
-            else:
+            elif child._fields:  # (not an operator or a context: nothing in those)
                 replaced |= _replace_loads(child, var, value, moved)
         elif type(child) is list:
             for i, item in enumerate(child):
