@@ -358,15 +358,15 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
     for stmt in stmts:
         for block in blocks(stmt):
             _fold_block(block, ctx, loads, stores, viewed, names)
-    derivative = frozenset(ctx.primal_of)
+    derivative, invented = frozenset(ctx.primal_of), ctx.namer.invented
     where = _Where(stmts, names)
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
         var = target_name(stmt)
         # A name assigned once and read more than once cannot fold: no need to look.
-        if var is not None and var in ctx.namer.invented and names.pure(stmt, ctx) \
-                and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
+        if var is not None and var in invented and (loads[var] == 1 or stores[var] > 1) \
+                and not anno.getanno(stmt, "phi") and names.pure(stmt, ctx):
             j = _single_use(stmts, i, var, loads, viewed, names, where)
             # (sizes from the name cache: a statement `v = e` is as large as e)
             if j is not None and names.get(stmt)[5] + names.get(stmts[j])[5] <= FOLD_LIMIT \
@@ -420,7 +420,7 @@ class _Where:
                     if place == len(at) or at[place] != k:
                         at.insert(place, k)
 
-    def after(self, i: int, mentions: list, stores: list):
+    def after(self, i: int, mentions: list, stores):
         """The positions after i where one of `mentions` is mentioned or one of `stores`
         stored into, in order, each once."""
         lists = [self.mentions.get(n, ()) for n in mentions] + \
@@ -448,7 +448,7 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = {base for op in operands for base in viewed.get(op, ())} - operands
     use, count = None, 0
-    for j in where.after(i, [var], sorted(operands | bases)):
+    for j in where.after(i, [var], operands | bases):
         stmt = stmts[j]
         if stmt is None:  # folded away
             continue
