@@ -100,17 +100,50 @@ def test_each_sweep_says_whether_it_changed_anything(scaling, which):
 
 
 def test_simplify_runs_two_rounds_on_straight_line_code(scaling, monkeypatch):
-    """One round that changes the code and one that confirms it (no fingerprints):
-    each sweep runs twice (the code has no nested blocks)."""
-    runs = []
-    fold_inits = simplify._fold_inits
+    """One round that changes the code and one that confirms it (no fingerprints): the
+    sweeps before dead code removal run twice; dead code removal once, as the second
+    round changes nothing it would look at again (it removed no loop or `if`, whose
+    header would have kept names live)."""
+    runs = {"_fold_inits": [], "_remove_dead": [], "_remove_self_copies": []}
 
-    def counting(stmts, names):
-        runs.append(stmts)
-        return fold_inits(stmts, names)
+    def counting(name):
+        sweep = getattr(simplify, name)
 
-    monkeypatch.setattr(simplify, "_fold_inits", counting)
+        def run(*args):
+            result = sweep(*args)
+            runs[name].append(result)
+            return result
+        return run
+
+    for name in runs:
+        monkeypatch.setattr(simplify, name, counting(name))
     fn, args = _function(scaling, "floats")
     tree, ctx = _differentiated(scaling, fn, args)
     simplify.simplify(tree, ctx)
-    assert len(runs) == 2
+    assert runs["_fold_inits"] == [True, False]
+    assert runs["_remove_dead"] == [simplify._REMOVED] and runs["_remove_self_copies"] == [False]
+
+
+def test_dead_code_removal_says_when_running_it_again_may_find_more(scaling):
+    """An `if` left empty goes, and the names only its test read are dead after it: the
+    first removal says so (so the loop runs it again), the next ones find them."""
+    fn = scaling.load(
+        "def f(x, y):\n"
+        "    t = x * y\n"
+        "    if t > 0.0:\n"
+        "        u = x * 2.0\n"
+        "    return x * y\n")
+    tree, ctx = _differentiated(scaling, fn, (0.3, 0.5))
+    assert any(isinstance(s, gast.If) for s in syntax.walk_statements(tree.body))
+    assert "t" in {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    names = simplify._NameCache()
+    results = []
+    while True:
+        results.append(simplify._remove_dead(tree, ctx, names))
+        if results[-1] == simplify._KEPT or len(results) > 4:
+            break
+    assert results[0] == simplify._REMOVED_BRANCHES, results
+    assert simplify._KEPT in results[1:]
+    assert not any(isinstance(s, gast.If) for s in syntax.walk_statements(tree.body))
+    assert "t" not in {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    assert ast_ad.grad(fn, argnums=(0, 1))(0.3, 0.5) == pytest.approx((0.5, 0.3))

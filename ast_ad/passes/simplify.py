@@ -49,15 +49,19 @@ from .sparse import sparse_rows
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _drop_needless_restores(func)
     names = _NameCache()  # each statement's names, shared by the sweeps below
+    settled = False  # whether the code is as the dead code sweeps below left it
     for _ in range(8):  # until a round changes nothing (each sweep tells)
         changed = _fold_inits(func.body, names)
         changed |= _fold_item_inits(func.body, ctx, names)
         if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
             changed |= _propagate(func.body, frozenset(ctx.primal_of), names)
         changed |= _remove_dead_stores(func.body, ctx, names)
-        changed |= _remove_dead(func, ctx, names)
-        changed |= _remove_self_copies(func.body)
-        if not changed:
+        if settled and not changed:
+            break  # (they would find nothing more: the round would change nothing)
+        removed = _remove_dead(func, ctx, names)
+        copies = _remove_self_copies(func.body)
+        settled = removed != _REMOVED_BRANCHES and not copies
+        if not (changed or removed or copies):
             break
     # a term proven zero (cancel looks for np.sum among the cached calls first), a one-hot
     # kept sparse; then what they no longer read goes
@@ -1170,10 +1174,16 @@ def _next(positions, start: int):
 
 
 
-def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> bool:
+# What _remove_dead did: nothing; removed statements (run again on what it left, it
+# would remove nothing more); removed a loop or an `if` too (whose header kept names
+# live: run again, it may find more).
+_KEPT, _REMOVED, _REMOVED_BRANCHES = 0, 1, 2
+
+
+def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int:
     """Mark and sweep: keep what the return value, the side effects and the control flow
     need, transitively; remove every other pure statement (cycles through loops too).
-    Whether there was one."""
+    What it did (see _KEPT)."""
     defs = defaultdict(list)  # var -> the statements that write it
     live: set[str] = set()
     writes: dict = {}  # id(simple statement) -> _written(it), for prune
@@ -1211,12 +1221,14 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> boo
                 for block in blocks(stmt):
                     block[:] = prune(block)
                 if isinstance(stmt, gast.If) and not _real(stmt.body) and not _real(stmt.orelse):
+                    result[0] = _REMOVED_BRANCHES
                     continue
                 if isinstance(stmt, gast.If) and not _real(stmt.body):
                     emptied(stmt)
                 if isinstance(stmt, (gast.For, gast.While)) and not _real(stmt.body):
                     if isinstance(stmt, gast.For) and _pure(stmt.iter, ctx) \
                             and not set(store_names(stmt.target)) & live:
+                        result[0] = _REMOVED_BRANCHES
                         continue  # a loop left with nothing to do (its target unread)
                     emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
@@ -1225,16 +1237,18 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> boo
             if written and not (written & live) and names.pure(stmt, ctx):
                 continue
             out.append(stmt)
-        changed[0] |= len(out) != len(stmts)
+        if len(out) != len(stmts):
+            result[0] = max(result[0], _REMOVED)
         return out
 
     def emptied(stmt):  # a body left with nothing to do is `pass`
-        changed[0] |= len(stmt.body) != 1
+        if len(stmt.body) != 1:
+            result[0] = max(result[0], _REMOVED)
         stmt.body = [gast.Pass()]
 
-    changed = [False]
+    result = [_KEPT]
     func.body = prune(func.body)
-    return changed[0]
+    return result[0]
 
 
 def _real(stmts: list) -> bool:
