@@ -747,18 +747,22 @@ def _fold_inits(stmts: list, names: _NameCache) -> bool:
             last_scatter[adjoints[j][1]] = j
     for j, stmt in enumerate(stmts):
         op, adj = adjoints[j]
-        mentioned = names.get(stmt)[3] if pending else ()
         if op in ("init", "reset"):
             # an init that reads other adjoints (a display _fold_item_inits made,
-            # `bp = {'W': bsub['W']}`) places theirs first
-            for var in _in_order((pending.keys() & mentioned) - {adj}, since):
-                out.append(pending.pop(var))
+            # `bp = {'W': bsub['W']}`) places theirs first (`bx = 0.0` reads none: most
+            # inits, and many go, their names never needed)
+            if pending and not (target_name(stmt) == adj
+                                and stmt.value.__class__ is gast.Constant):
+                mentioned = names.get(stmt)[3]
+                for var in _in_order((pending.keys() & mentioned) - {adj}, since):
+                    out.append(pending.pop(var))
             if adj not in pending:
                 since[adj] = j
             pending[adj] = stmt  # an earlier unplaced init of adj was never read: dropped
             continue
         # (the names this statement mentions, not every pending init: a long block has
         # hundreds of those)
+        mentioned = names.get(stmt)[3] if pending else ()
         for var in _in_order(pending.keys() & mentioned, since):
             init = pending.pop(var)
             if (op, adj) == ("add", var) and last_scatter.get(var, -1) < j:
