@@ -50,7 +50,8 @@ def simplify(node: gast.AST, floats: bool = True) -> gast.AST:
     for field in cls._fields:
         value = fields.get(field)
         if isinstance(value, gast.AST):
-            fields[field] = simplify(value, floats)
+            if value._fields:  # (an operator or a context is itself)
+                fields[field] = simplify(value, floats)
         elif type(value) is list:
             fields[field] = [simplify(v, floats) if isinstance(v, gast.AST) else v
                              for v in value]

@@ -33,12 +33,16 @@ from .facts import Facts
 _MAX_TERMS = 64  # a proof that needs more is not attempted
 
 
-def cancel(func: gast.FunctionDef, ctx: Context) -> bool:
+def cancel(func: gast.FunctionDef, ctx: Context, calls=None) -> bool:
     """Drop, from backward statements at the top level of `func`, product terms with a
-    factor `np.sum(e, ...)` that is zero in exact arithmetic. Whether any was dropped."""
+    factor `np.sum(e, ...)` that is zero in exact arithmetic. Whether any was dropped.
+    `calls(stmt)`: the calls in a statement, if known (simplify's name cache has them)."""
     candidates = [i for i, s in enumerate(func.body) if isinstance(s, gast.Assign)
                   and anno.getanno(s, "section") == "backward"]
-    if not any(_has_sum(func.body[i].value) for i in candidates):
+    if calls is None:
+        if not any(_has_sum(func.body[i].value) for i in candidates):
+            return False
+    elif not any(_is_sum(n) for i in candidates for n in calls(func.body[i])):
         return False
     prover = _Prover(func, ctx)
     changed = False
@@ -58,8 +62,11 @@ def cancel(func: gast.FunctionDef, ctx: Context) -> bool:
 
 def _has_sum(node) -> bool:
     """Whether `node` may call np.sum (a cheap test, before resolving names)."""
-    return any(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
-               and n.func.attr == "sum" for n in walk(node))
+    return any(isinstance(n, gast.Call) and _is_sum(n) for n in walk(node))
+
+
+def _is_sum(call: gast.Call) -> bool:
+    return isinstance(call.func, gast.Attribute) and call.func.attr == "sum"
 
 
 def _drop_zero_terms(node, prover):

@@ -16,6 +16,7 @@ import bisect
 import heapq
 import math
 from collections import defaultdict
+from functools import partial
 
 import gast
 
@@ -48,26 +49,31 @@ from .sparse import sparse_rows
 def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _drop_needless_restores(func)
     names = _NameCache()  # each statement's names, shared by the sweeps below
-    for _ in range(8):
-        before = _fingerprint(func, names)
-        _fold_inits(func.body, names)
-        _fold_item_inits(func.body, ctx, names)
+    settled = False  # whether the code is as the dead code sweeps below left it
+    for _ in range(8):  # until a round changes nothing (each sweep tells)
+        changed = _fold_inits(func.body, names)
+        changed |= _fold_item_inits(func.body, ctx, names)
         if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
-            _propagate(func.body, frozenset(ctx.primal_of), names)
-        _remove_dead_stores(func.body, ctx, names)
-        _remove_dead(func, ctx, names)
-        _remove_self_copies(func.body)
-        if _fingerprint(func, names) == before:
+            changed |= _propagate(func.body, frozenset(ctx.primal_of), names)
+        changed |= _remove_dead_stores(func.body, ctx, names)
+        if settled and not changed:
+            break  # (they would find nothing more: the round would change nothing)
+        removed = _remove_dead(func, ctx, names)
+        copies = _remove_self_copies(func.body)
+        settled = removed != _REMOVED_BRANCHES and not copies
+        if not (changed or removed or copies):
             break
-    for rewrite in (cancel, sparse_rows):  # a term proven zero, a one-hot kept sparse
-        if rewrite(func, ctx):  # then what they no longer read goes
+    # a term proven zero (cancel looks for np.sum among the cached calls first), a one-hot
+    # kept sparse; then what they no longer read goes
+    for rewrite in (partial(cancel, calls=names.calls), sparse_rows):
+        if rewrite(func, ctx):
             if not ctx.options.trace:
                 _propagate(func.body, frozenset(ctx.primal_of), names)
             _remove_dead(func, ctx, names)
     if not ctx.options.trace:
         _fold(func, ctx, names)
-    _uniform_arrays(func, ctx)
-    _spread_products(func, ctx)
+    _uniform_arrays(func, ctx, names)
+    _spread_products(func, ctx, names)
     gather(func, ctx)
     if ctx.options.lazy:
         _uniform_names(func, ctx)
@@ -186,7 +192,7 @@ def _lazy_fills(func: gast.FunctionDef, ctx: Context) -> None:
 # -- arrays of one repeated value ----------------------------------------------------
 
 
-def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
+def _uniform_arrays(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     """`np.full_like(a, g) * e` is `g * e` when e has a's shape: the adjoint of a sum or
     mean over everything need not be spelled out element by element before it is used.
     A scalar factor moves inside first: `np.full_like(a, g) * 2` is `np.full_like(a, g * 2)`."""
@@ -230,11 +236,12 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context) -> None:
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
                 anno.getanno(stmt, "section") == "backward" \
-                and _calls_any(stmt.value, (numpy.full_like,), ctx):
+                and _calls_any(stmt, (numpy.full_like,), ctx, names):
+            names.forget(stmt)
             stmt.value = Rewrite().visit(stmt.value)
 
 
-def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
+def _spread_products(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     """Let NumPy broadcast instead of spreading an adjoint first:
     `unreduce(g, a, axis, True) * e` is `g * e` (also with + and -) when e has a's shape
     (g keeps the reduced axes, so it broadcasts against e), and `np.sum(-x, ...)` is
@@ -277,20 +284,24 @@ def _spread_products(func: gast.FunctionDef, ctx: Context) -> None:
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
                 anno.getanno(stmt, "section") == "backward":
-            if _calls_any(stmt.value, (runtime.unreduce, numpy.sum), ctx):
+            if _calls_any(stmt, (runtime.unreduce, numpy.sum), ctx, names):
+                names.forget(stmt)
                 rewrite = Rewrite()
                 rewrite.changed = False
                 stmt.value = rewrite.visit(stmt.value)
                 if rewrite.changed:
                     stmt.value = algebra.simplify(stmt.value)  # a + -b -> a - b
-            stmt.value = _sign_on_smallest(stmt.value, facts)
+            value = _sign_on_smallest(stmt.value, facts)
+            if value is not stmt.value:
+                names.forget(stmt)
+                stmt.value = value
 
 
-def _calls_any(node, functions: tuple, ctx: Context) -> bool:
-    """Whether `node` calls one of `functions` (a walk, cheaper than a rewrite's visit of
-    each backward statement when, as in most, there is nothing to rewrite)."""
-    return any(type(n) is gast.Call and any(_object(n.func, ctx) is f for f in functions)
-               for n in walk(node))
+def _calls_any(stmt, functions: tuple, ctx: Context, names: _NameCache) -> bool:
+    """Whether the simple statement `stmt` calls one of `functions` (its calls from the
+    name cache: cheaper than a rewrite's visit of each backward statement when, as in
+    most, there is nothing to rewrite)."""
+    return any(any(_object(n.func, ctx) is f for f in functions) for n in names.get(stmt)[4])
 
 
 def _sign_on_smallest(value, facts):
@@ -314,7 +325,7 @@ def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     # (from the name cache: a compound statement's names are those of all it holds)
     for stmt in func.body:
         info = names.get(stmt)
-        for table, counts in ((loads, info[0]), (stores, info[7])):
+        for table, counts in ((loads, info[0]), (stores, info[6])):
             for var, count in counts.items():
                 table[var] += count
     for part in [func.args, func.returns] + func.decorator_list:
@@ -351,18 +362,18 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
     for stmt in stmts:
         for block in blocks(stmt):
             _fold_block(block, ctx, loads, stores, viewed, names)
-    derivative = frozenset(ctx.primal_of)
+    derivative, invented = frozenset(ctx.primal_of), ctx.namer.invented
     where = _Where(stmts, names)
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
         var = target_name(stmt)
         # A name assigned once and read more than once cannot fold: no need to look.
-        if var is not None and var in ctx.namer.invented and names.pure(stmt, ctx) \
-                and not anno.getanno(stmt, "phi") and (loads[var] == 1 or stores[var] > 1):
+        if var is not None and var in invented and (loads[var] == 1 or stores[var] > 1) \
+                and not anno.getanno(stmt, "phi") and names.pure(stmt, ctx):
             j = _single_use(stmts, i, var, loads, viewed, names, where)
             # (sizes from the name cache: a statement `v = e` is as large as e)
-            if j is not None and names.get(stmt)[6] + names.get(stmts[j])[6] <= FOLD_LIMIT \
+            if j is not None and names.get(stmt)[5] + names.get(stmts[j])[5] <= FOLD_LIMIT \
                     and anno.managers_of(stmt) == anno.managers_of(stmts[j]):  # same `with`
                 # (its one read gets the value itself: the definition goes)
                 _substitute_in([stmts[j]], var, stmt.value, derivative, names, move=True)
@@ -392,14 +403,14 @@ class _Where:
             self._add(k, stmt)
 
     def _add(self, k: int, stmt) -> None:
-        _, _, stored, mentioned, _, _, _, _ = self.names.get(stmt)
+        _, _, stored, mentioned, _, _, _ = self.names.get(stmt)
         self._note(k, mentioned, stored)
 
     def brought(self, k: int, definition) -> None:
         """Statement k now holds the value of `definition` (`v = e` folded into it): the
         names e brings in (v too: a position more to look at does no harm). Statement k
         itself is not looked at again until someone asks (the name cache forgot it)."""
-        _, _, stored, mentioned, _, _, _, _ = self.names.get(definition)
+        _, _, stored, mentioned, _, _, _ = self.names.get(definition)
         self._note(k, mentioned, stored)
 
     def _note(self, k: int, mentioned, stored) -> None:
@@ -413,7 +424,7 @@ class _Where:
                     if place == len(at) or at[place] != k:
                         at.insert(place, k)
 
-    def after(self, i: int, mentions: list, stores: list):
+    def after(self, i: int, mentions: list, stores):
         """The positions after i where one of `mentions` is mentioned or one of `stores`
         stored into, in order, each once."""
         lists = [self.mentions.get(n, ()) for n in mentions] + \
@@ -441,11 +452,11 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = {base for op in operands for base in viewed.get(op, ())} - operands
     use, count = None, 0
-    for j in where.after(i, [var], sorted(operands | bases)):
+    for j in where.after(i, [var], operands | bases):
         stmt = stmts[j]
         if stmt is None:  # folded away
             continue
-        reads, rebound, stored, _, _, _, _, _ = names.get(stmt)
+        reads, rebound, stored, _, _, _, _ = names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
             if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
@@ -484,8 +495,16 @@ class _NameCache:
         if compound(stmt):
             return self._compound(stmt)
         info = _names_of(stmt)
-        self.found[id(stmt)] = (stmt, info)
+        self.found[id(stmt)] = [stmt, info, None, None]  # (pure and written: when asked)
         return info
+
+    def _held(self, stmt) -> list:
+        """[stmt, its names, whether pure, what it writes] of a simple statement."""
+        held = self.found.get(id(stmt))
+        if held is None or held[0] is not stmt:
+            self.get(stmt)
+            held = self.found[id(stmt)]
+        return held
 
     def _compound(self, stmt) -> tuple:
         """_names_of(stmt) for a compound statement, from its parts (the names in order
@@ -502,7 +521,7 @@ class _NameCache:
             elif isinstance(value, gast.AST):
                 parts.append(_names_of(value))
         reads, binds = defaultdict(int), defaultdict(int)
-        rebound, stored, mentioned, ids, calls, size = set(), set(), set(), [], [], 0
+        rebound, stored, mentioned, calls, size = set(), set(), set(), [], 0
         if isinstance(stmt, gast.For) and anno.hasanno(stmt, "replays"):
             rewound = _loop_headers(anno.getanno(stmt, "replays"))
             rebound |= rewound
@@ -514,78 +533,99 @@ class _NameCache:
             rebound |= part[1]
             stored |= part[2]
             mentioned |= part[3]
-            ids.extend(part[4])
-            calls.extend(part[5])
-            size += part[6]
-            for var, count in part[7].items():
+            calls.extend(part[4])
+            size += part[5]
+            for var, count in part[6].items():
                 binds[var] += count
-        return reads, rebound, stored, mentioned, tuple(ids), calls, size, binds
-
-    def ids(self, stmt) -> tuple:
-        """The names in a statement, in order; a compound statement's header only (its
-        nested statements are looked at one by one)."""
-        if compound(stmt):
-            return tuple(n.id for header in _headers(stmt) + (
-                [stmt.target] if isinstance(stmt, gast.For) else []) for n in name_nodes(header))
-        return self.get(stmt)[4]
+        return reads, rebound, stored, mentioned, calls, size, binds
 
     def pure(self, stmt, ctx: Context) -> bool:
         """_pure(stmt, ctx), computed once per simple statement."""
         if compound(stmt):
-            return _pure(stmt, ctx, self.get(stmt)[5])
-        key = ("pure", id(stmt))
-        held = self.found.get(key)
-        if held is None or held[0] is not stmt:
-            held = (stmt, _pure(stmt, ctx, self.get(stmt)[5]))
-            self.found[key] = held
-        return held[1]
+            return _pure(stmt, ctx, self.get(stmt)[4])
+        held = self._held(stmt)
+        if held[2] is None:
+            held[2] = _pure(stmt, ctx, held[1][4])
+        return held[2]
+
+    def written(self, stmt) -> set:
+        """_written(stmt) of a simple statement, computed once."""
+        held = self._held(stmt)
+        if held[3] is None:
+            held[3] = _written(stmt)
+        return held[3]
+
+    def calls(self, stmt) -> list:
+        """The calls in a statement."""
+        return self.get(stmt)[4]
 
     def forget(self, stmt):
         self.found.pop(id(stmt), None)
-        self.found.pop(("pure", id(stmt)), None)
+
+    def assign_contribution(self, stmt, var: str, added) -> None:
+        """`var = var + c` becomes `var = c` (its value is set to `added`): its names are
+        those it had, less one read of var and one operation (worked out, not walked: a
+        long backward pass has thousands of these). Other forms are walked again."""
+        held = self.found.get(id(stmt))
+        value, stmt.value = stmt.value, added
+        if held is None or held[0] is not stmt or target_name(stmt) != var \
+                or value.__class__ is not gast.BinOp or value.op.__class__ is not gast.Add \
+                or value.right is not added or value.left.__class__ is not gast.Name:
+            self.forget(stmt)
+            return
+        reads, rebound, stored, mentioned, calls, size, binds = held[1]
+        reads = defaultdict(int, reads)
+        reads[var] -= 1
+        if not reads[var]:
+            del reads[var]
+        held[1] = (reads, rebound, stored, mentioned, calls, size - 1, binds)
 
 
 def _names_of(stmt) -> tuple:
-    """(reads per name, names rebound, names stored into, names in it, the names in order,
-    the calls in it, its _size, rebindings per name), from one walk (syntax.walk's, with each
-    node looked at as it is reached: this runs for every statement simplify sees, and again
-    after each change)."""
+    """(reads per name, names rebound, names stored into, names in it, the calls in it, its
+    _size, rebindings per name), from one walk (syntax.walk's, with each node looked at as
+    it is reached, and without the nodes that hold nothing: a name's context, an operator;
+    this runs for every statement simplify sees, and again after each change)."""
     reads: dict = defaultdict(int)
     binds: dict = defaultdict(int)
-    rebound, mentioned, stored, ids, calls, rewound = set(), set(), set(), [], [], set()
+    rebound, mentioned, stored, calls, rewound = set(), set(), set(), [], set()
     size = 0
     found = [stmt]
     append = found.append
-    known = CHILD_FIELDS
+    known, leaves, operations = CHILD_FIELDS, _LEAVES, _OPERATIONS
+    name, load, store = gast.Name, gast.Load, gast.Store
     for n in found:  # (the list grows while it is read: breadth first, as walk)
         kind = n.__class__
+        if kind is name:
+            id_ = n.id
+            mentioned.add(id_)
+            ctx = n.ctx.__class__
+            if ctx is load:
+                reads[id_] += 1
+            elif ctx is store:
+                rebound.add(id_)
+                stored.add(id_)
+                binds[id_] += 1
+            if n.annotation is not None:
+                append(n.annotation)
+            continue
         fields = known.get(kind)
         for field in fields if fields is not None else child_fields(kind):
             value = getattr(n, field, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, gast.AST):
+                    if isinstance(item, gast.AST) and item.__class__ not in leaves:
                         append(item)
-            elif isinstance(value, gast.AST):
+            elif value is not None and value.__class__ not in leaves \
+                    and isinstance(value, gast.AST):
                 append(value)
-        if kind is gast.Name:
-            id_ = n.id
-            mentioned.add(id_)
-            ids.append(id_)
-            ctx = n.ctx.__class__
-            if ctx is gast.Load:
-                reads[id_] += 1
-            elif ctx is gast.Store:
-                rebound.add(id_)
-                stored.add(id_)
-                binds[id_] += 1
-        elif kind in _OPERATIONS:
+        if kind in operations:
             size += 1
             if kind is gast.Call:
                 calls.append(n)
                 stored.update(_stored_by_call(n))
-            elif kind is gast.Subscript and n.ctx.__class__ is gast.Store \
-                    and n.value.__class__ is gast.Name:
+            elif kind is gast.Subscript and n.ctx.__class__ is store \
+                    and n.value.__class__ is name:
                 stored.add(n.value.id)
         elif kind is gast.For and anno.hasanno(n, "replays"):
             # A backward loop rewinds its forward loop's header names: the save pass puts
@@ -594,7 +634,13 @@ def _names_of(stmt) -> tuple:
             rewound.update(_loop_headers(anno.getanno(n, "replays")))
     if rewound:
         stored |= rewound
-    return reads, rebound | rewound, stored, mentioned | rewound, tuple(ids), calls, size, binds
+    return reads, rebound | rewound, stored, mentioned | rewound, calls, size, binds
+
+
+# Nodes that hold no other node and no name (contexts, operators): _names_of skips them.
+_LEAVES = frozenset(cls for base in (gast.expr_context, gast.operator, gast.unaryop,
+                                     gast.cmpop, gast.boolop)
+                    for cls in base.__subclasses__() if not cls._fields)
 
 
 def _loop_headers(loop) -> set:
@@ -605,11 +651,6 @@ def _loop_headers(loop) -> set:
 
 # The nodes a statement's size counts (see FOLD_LIMIT).
 _OPERATIONS = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript}
-
-
-def _fingerprint(func, names: _NameCache) -> tuple:
-    """Cheap change detection: the statements (by identity) and the names they hold."""
-    return tuple((id(s), names.ids(s)) for s in _walk(func.body))
 
 
 # -- restores of overwritten array values -----------------------------------------
@@ -685,66 +726,81 @@ def _prune(stmts: list, drop: set) -> None:
 # -- folding inits -------------------------------------------------------------
 
 
-def _fold_inits(stmts: list, names: _NameCache) -> None:
-    """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`."""
+def _fold_inits(stmts: list, names: _NameCache) -> bool:
+    """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`.
+    Whether anything changed."""
+    changed = False
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_inits(block, names)
+            changed |= _fold_inits(block, names)
     out: list = []
     pending: dict = {}  # adjoint name -> its init, not yet placed
     since: dict = {}  # adjoint name -> when it became pending (the order inits are placed in)
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
+    adjoints = [anno.getanno(stmt, "adjoint", (None, None)) for stmt in stmts]
     for j, stmt in enumerate(stmts):
         if compound(stmt):
             for var in _scattered(stmt):
                 last_scatter[var] = j
-        else:  # (the common case, without a walk)
-            op, adj = anno.getanno(stmt, "adjoint", (None, None))
-            if op == "scatter":
-                last_scatter[adj] = j
+        elif adjoints[j][0] == "scatter":  # (the common case, without a walk)
+            last_scatter[adjoints[j][1]] = j
     for j, stmt in enumerate(stmts):
-        op, adj = anno.getanno(stmt, "adjoint", (None, None))
-        mentioned = names.get(stmt)[3] if pending else ()
+        op, adj = adjoints[j]
         if op in ("init", "reset"):
             # an init that reads other adjoints (a display _fold_item_inits made,
-            # `bp = {'W': bsub['W']}`) places theirs first
-            for var in sorted((v for v in mentioned if v in pending and v != adj),
-                              key=since.__getitem__):
-                out.append(pending.pop(var))
+            # `bp = {'W': bsub['W']}`) places theirs first (`bx = 0.0` reads none: most
+            # inits, and many go, their names never needed)
+            if pending and not (target_name(stmt) == adj
+                                and stmt.value.__class__ is gast.Constant):
+                mentioned = names.get(stmt)[3]
+                for var in _in_order((pending.keys() & mentioned) - {adj}, since):
+                    out.append(pending.pop(var))
             if adj not in pending:
                 since[adj] = j
             pending[adj] = stmt  # an earlier unplaced init of adj was never read: dropped
             continue
         # (the names this statement mentions, not every pending init: a long block has
         # hundreds of those)
-        for var in sorted((v for v in mentioned if v in pending), key=since.__getitem__):
+        mentioned = names.get(stmt)[3] if pending else ()
+        for var in _in_order(pending.keys() & mentioned, since):
             init = pending.pop(var)
             if (op, adj) == ("add", var) and last_scatter.get(var, -1) < j:
                 added = contribution(stmt.value, var)
                 if added is not None:
-                    names.forget(stmt)
-                    stmt.value = added
+                    names.assign_contribution(stmt, var, added)
+                    changed = True
                     continue
             out.append(init)
         out.append(stmt)
     out.extend(pending.values())  # never read: dead code removal takes them
+    changed |= len(out) != len(stmts) or any(a is not b for a, b in zip(out, stmts))
     stmts[:] = out
+    return changed
 
 
-def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> None:
+def _in_order(found: set, since: dict):
+    """The names `found` in the order of `since` (most statements find none, or one)."""
+    return sorted(found, key=since.__getitem__) if len(found) > 1 else found
+
+
+def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> bool:
     """`bt = [0.0, 0.0, 0.0]` then `bt[2] += a`, `bt[0] += c` becomes `bt = [c, 0.0, a]` where
     the last of them was: the adjoint of a tuple of numbers (a helper's `return a, b, c`)
     built in one display. Statements between them stay, if they change nothing the
-    display reads."""
+    display reads. Whether anything changed."""
+    changed = False
     for stmt in stmts:
         for block in blocks(stmt):
-            _fold_item_inits(block, ctx, names)
+            changed |= _fold_item_inits(block, ctx, names)
     j = 0
     while j < len(stmts):
         init = stmts[j]
         var = target_name(init)
-        value = ctx.values.get(ctx.primal_of.get(var, var)) if var is not None else None
+        if var is None or init.value.__class__ not in (gast.List, gast.Dict):  # (most)
+            j += 1
+            continue
+        value = ctx.values.get(ctx.primal_of.get(var, var))
         display = init.value if isinstance(init, gast.Assign) else None
         keys = [k.value for k in display.keys] if isinstance(display, gast.Dict) else None
         if isinstance(display, gast.Dict):  # a dict or dataclass argument's adjoint
@@ -790,6 +846,8 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> None:
         for p, _ in reversed(adds[:-1]):
             del stmts[p]
         del stmts[j]
+        changed = True
+    return changed
 
 
 def _item_add(stmt, var: str, length: int, keys=None) -> int | None:
@@ -847,14 +905,17 @@ def _scattered(stmt: gast.AST) -> set[str]:
 # -- copy and constant propagation --------------------------------------------
 
 
-def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
+def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
+    """Substitute each backward copy or constant into the statements that follow it in
+    its block, until its name or source is stored into. Whether anything changed."""
+    changed = False
     # name -> positions of the statements that mention it (or scatter into it), and of
     # those that store into it: each copy visits only the statements it concerns, not
     # the whole rest of a long block
     # (sorted lists: a copy looks only at the positions after it, in order, until it stops)
     at, stored_at = defaultdict(list), defaultdict(list)
     for k, stmt in enumerate(stmts):
-        _, _, stored, mentioned, _, _, _, _ = names.get(stmt)
+        _, _, stored, mentioned, _, _, _ = names.get(stmt)
         for n in mentioned:
             at[n].append(k)
         for n in stored:
@@ -863,14 +924,17 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
         if op == "scatter" and (not at[adj] or at[adj][-1] != k):
             at[adj].append(k)
     for i, stmt in enumerate(stmts):
-        for block in blocks(stmt):
-            _propagate(block, derivative, names)
+        if compound(stmt):
+            for block in blocks(stmt):
+                changed |= _propagate(block, derivative, names)
+            continue
+        if stmt.__class__ is not gast.Assign or stmt.value.__class__ not in _COPIED:
+            continue  # (most statements: no need to look further)
         var = target_name(stmt)
         if var is None or anno.getanno(stmt, "section") != "backward":
             continue
         value = stmt.value
-        if not isinstance(value, (gast.Name, gast.Constant)) or \
-                (isinstance(value, gast.Name) and value.id == var):
+        if isinstance(value, gast.Name) and value.id == var:
             continue
         source = value.id if isinstance(value, gast.Name) else None
         runs = [at.get(var, ()), stored_at.get(var, ()), stored_at.get(source, ())]
@@ -885,16 +949,21 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> None:
             stops = var in stored or (source is not None and source in stored)
             if compound(later):
                 if stops:
-                    _substitute_in(_headers(later), var, value, derivative, names)
+                    changed |= _substitute_in(_headers(later), var, value, derivative, names)
                     break
-                _substitute_in([later], var, value, derivative, names)
+                changed |= _substitute_in([later], var, value, derivative, names)
                 continue
             if _is_scatter_on(later, var):
                 break
             if not isinstance(later, gast.Return):  # `return y, (bx, by)` keeps its names
-                _substitute_in([later], var, value, derivative, names)
+                changed |= _substitute_in([later], var, value, derivative, names)
             if stops:
                 break
+    return changed
+
+
+# The values a copy propagates: a name (`bt = by`) or a constant (`by = 1.0`).
+_COPIED = (gast.Name, gast.Constant)
 
 
 def _merged_after(runs: list, i: int):
@@ -960,14 +1029,15 @@ def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
 
 def _substitute_in(nodes: list, var: str, value: gast.AST,
                    derivative: frozenset = frozenset(), names: _NameCache | None = None,
-                   move: bool = False) -> None:
-    """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed.
+                   move: bool = False) -> bool:
+    """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed (and
+    say whether there was a read to replace).
     Statements assigning a name in `derivative` (adjoints, tangents) hold floats only;
     others may hold ints (see algebra.simplify). `names` forgets the statements changed
     (and tells which simple statements mention `var` without walking them). With `move`,
     the first read gets `value` itself, not a copy (the caller drops its definition)."""
     moved = [value] if move else None
-
+    replaced = False
     for node in nodes:
         simple = isinstance(node, gast.stmt) and not compound(node)
         if names is not None and simple:
@@ -975,7 +1045,7 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                 continue
         elif not _mentions(node, var):
             continue
-        _replace_loads(node, var, value, moved)
+        replaced |= _replace_loads(node, var, value, moved)
         # (a simple statement holds no other statement; a compound one holds several)
         for sub in [node] if simple else walk_statements([node]) \
                 if isinstance(node, gast.stmt) else ():
@@ -984,11 +1054,14 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                 sub.value = algebra.simplify(sub.value, target_name(sub) in derivative)
             if names is not None:
                 names.forget(sub)
+    return replaced
 
 
-def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None = None) -> None:
+def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None = None) -> bool:
     """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`
-    (by `value` itself while `moved` holds it: it is taken out for the first read)."""
+    (by `value` itself while `moved` holds it: it is taken out for the first read);
+    whether there was one."""
+    replaced = False
     fields = node.__dict__
     for key in node._fields:
         child = fields.get(key)
@@ -996,51 +1069,64 @@ def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None
             if type(child) is gast.Name:
                 if child.id == var and isinstance(child.ctx, gast.Load):
                     fields[key] = moved.pop() if moved else clone(value)
-            else:
-                _replace_loads(child, var, value, moved)
+                    replaced = True
+            elif child._fields:  # (not an operator or a context: nothing in those)
+                replaced |= _replace_loads(child, var, value, moved)
         elif type(child) is list:
             for i, item in enumerate(child):
                 if type(item) is gast.Name:
                     if item.id == var and isinstance(item.ctx, gast.Load):
                         child[i] = moved.pop() if moved else clone(value)
+                        replaced = True
                 elif isinstance(item, gast.AST):
-                    _replace_loads(item, var, value, moved)
+                    replaced |= _replace_loads(item, var, value, moved)
+    return replaced
 
 
 # -- dead code ------------------------------------------------------------------
 
 
-def _remove_self_copies(stmts: list) -> None:
-    """`bs = bs` (left when a copy was propagated into its own source) does nothing."""
-    stmts[:] = [s for s in stmts if not (
+def _remove_self_copies(stmts: list) -> bool:
+    """`bs = bs` (left when a copy was propagated into its own source) does nothing.
+    Whether there was one."""
+    kept = [s for s in stmts if not (
         target_name(s) is not None and isinstance(s.value, gast.Name)
         and s.value.id == target_name(s))]
+    changed = len(kept) != len(stmts)
+    stmts[:] = kept
     for stmt in stmts:
         for block in blocks(stmt):
-            _remove_self_copies(block)
+            changed |= _remove_self_copies(block)
             if not block and isinstance(stmt, gast.If) and block is stmt.body:
                 block.append(gast.Pass())
+    return changed
 
 
-def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> None:
-    """Drop `v = e` when the same block assigns v again before anything reads it."""
+def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> bool:
+    """Drop `v = e` when the same block assigns v again before anything reads it.
+    Whether there was one."""
+    changed = False
+    targets = [target_name(stmt) for stmt in stmts]
     later = defaultdict(int)  # name -> how many statements from i on assign it
-    for stmt in stmts:
-        later[target_name(stmt)] += 1
+    for var in targets:
+        later[var] += 1
     dropped = set()
     events = None
-    for i, stmt in enumerate(stmts):
-        for block in blocks(stmt):
-            _remove_dead_stores(block, ctx, names)
-        var = target_name(stmt)
+    for i, var in enumerate(targets):
+        if var is None:
+            for block in blocks(stmts[i]):
+                changed |= _remove_dead_stores(block, ctx, names)
+            continue
         later[var] -= 1
-        if var is not None and later[var] and names.pure(stmt, ctx):
+        if later[var] and names.pure(stmts[i], ctx):
             if events is None:  # (only the names assigned again are ever asked about)
-                events = _Events(stmts, names, {v for v, n in later.items() if n} - {None})
+                events = _Events(stmts, names, {v for v, n in later.items() if n} - {None},
+                                 targets)
             if events.overwritten_unread(i + 1, var):
                 dropped.add(i)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
         stmts[:] = [s for i, s in enumerate(stmts) if i not in dropped]
+    return changed or bool(dropped)
 
 
 class _Events:
@@ -1049,9 +1135,11 @@ class _Events:
     walk over the statements in between (adjoints such as bx are assigned all over a long
     block)."""
 
-    def __init__(self, stmts: list, names: _NameCache, asked: set):
+    def __init__(self, stmts: list, names: _NameCache, asked: set, targets: list | None = None):
         """`asked`: the names overwritten_unread will be asked about (the others are not
-        indexed)."""
+        indexed); `targets`: each statement's target_name, if known."""
+        if targets is None:
+            targets = [target_name(stmt) for stmt in stmts]
         self.reads, self.assigns, self.scatters = defaultdict(list), defaultdict(list), \
             defaultdict(list)
         self.compounds = []
@@ -1063,7 +1151,7 @@ class _Events:
             for var in asked.intersection(reads):
                 if reads[var]:
                     self.reads[var].append(k)
-            var = target_name(stmt)
+            var = targets[k]
             if var in asked:
                 self.assigns[var].append(k)
             op, adj = anno.getanno(stmt, "adjoint", (None, None))
@@ -1090,9 +1178,16 @@ def _next(positions, start: int):
 
 
 
-def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
+# What _remove_dead did: nothing; removed statements (run again on what it left, it
+# would remove nothing more); removed a loop or an `if` too (whose header kept names
+# live: run again, it may find more).
+_KEPT, _REMOVED, _REMOVED_BRANCHES = 0, 1, 2
+
+
+def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int:
     """Mark and sweep: keep what the return value, the side effects and the control flow
-    need, transitively; remove every other pure statement (cycles through loops too)."""
+    need, transitively; remove every other pure statement (cycles through loops too).
+    What it did (see _KEPT)."""
     defs = defaultdict(list)  # var -> the statements that write it
     live: set[str] = set()
     writes: dict = {}  # id(simple statement) -> _written(it), for prune
@@ -1105,7 +1200,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> Non
                 for block in blocks(stmt):
                     scan(block)
                 continue
-            written = writes[id(stmt)] = _written(stmt)
+            written = writes[id(stmt)] = names.written(stmt)
             if not written or not names.pure(stmt, ctx) or isinstance(stmt, gast.Return):
                 live.update(names.get(stmt)[0])  # a side effect, or the result
                 if not isinstance(stmt, gast.Return):
@@ -1130,23 +1225,34 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> Non
                 for block in blocks(stmt):
                     block[:] = prune(block)
                 if isinstance(stmt, gast.If) and not _real(stmt.body) and not _real(stmt.orelse):
+                    result[0] = _REMOVED_BRANCHES
                     continue
                 if isinstance(stmt, gast.If) and not _real(stmt.body):
-                    stmt.body = [gast.Pass()]
+                    emptied(stmt)
                 if isinstance(stmt, (gast.For, gast.While)) and not _real(stmt.body):
                     if isinstance(stmt, gast.For) and _pure(stmt.iter, ctx) \
                             and not set(store_names(stmt.target)) & live:
+                        result[0] = _REMOVED_BRANCHES
                         continue  # a loop left with nothing to do (its target unread)
-                    stmt.body = [gast.Pass()]  # a while loop still runs until its test fails
+                    emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
             written = writes[id(stmt)]
             if written and not (written & live) and names.pure(stmt, ctx):
                 continue
             out.append(stmt)
+        if len(out) != len(stmts):
+            result[0] = max(result[0], _REMOVED)
         return out
 
+    def emptied(stmt):  # a body left with nothing to do is `pass`
+        if len(stmt.body) != 1:
+            result[0] = max(result[0], _REMOVED)
+        stmt.body = [gast.Pass()]
+
+    result = [_KEPT]
     func.body = prune(func.body)
+    return result[0]
 
 
 def _real(stmts: list) -> bool:
