@@ -1252,6 +1252,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
 
     result = [_KEPT]
     func.body = prune(func.body)
+    scan = prune = None  # (recursive closures: a reference cycle holding the whole tree)
     return result[0]
 
 
