@@ -46,13 +46,14 @@ class Instance:
         self.builders = None  # one per statement, made at the first copy (see _compile)
 
 
-def pattern(facts, template, lib, atoms: dict, active, table: dict) -> tuple | None:
+def pattern(facts, template, lib, atoms: dict, active, table: dict, more=()) -> tuple | None:
     """The key under which a fill of `template` with `atoms` is remembered, or None if this
     use is always filled in full. `table` is the pass's own dict, where the facts (abstract
-    values, which are immutable) get numbers: equal values, the same number."""
+    values, which are immutable) get numbers: equal values, the same number. `more`: what
+    else the pass reads, for the key."""
     ids: dict = {}
     classes: dict = {None: None, SCALAR: SCALAR}  # shape classes: only equal or not matters
-    parts = [id(template), lib]  # (templates live in the registry: their ids stay theirs)
+    parts = [id(template), lib, more]  # (templates live in the registry: ids stay theirs)
     ctx = facts.ctx
     try:
         return _pattern(facts, atoms, active, table, ids, classes, parts, ctx)
