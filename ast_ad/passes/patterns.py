@@ -245,9 +245,16 @@ def _compile(node, roles: dict):
         else:
             static[key] = value
 
+    if not (dicts or children or lists):  # an operator, a context, a literal, a global name
+        def leaf(renamed):
+            made = cls.__new__(cls)
+            made.__dict__ = static.copy()
+            return made
+        return leaf
+
     def build(renamed):
         made = cls.__new__(cls)
-        made.__dict__ = new = dict(static)
+        made.__dict__ = new = static.copy()
         for key, value in dicts:
             new[key] = dict(value)
         for key, child in children:
