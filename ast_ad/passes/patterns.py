@@ -51,23 +51,19 @@ def pattern(facts, template, lib, atoms: dict, active, table: dict, more=()) -> 
     use is always filled in full. `table` is the pass's own dict, where the facts (abstract
     values, which are immutable) get numbers: equal values, the same number. `more`: what
     else the pass reads, for the key."""
+    ctx = facts.ctx
     ids: dict = {}
     classes: dict = {None: None, SCALAR: SCALAR}  # shape classes: only equal or not matters
     parts = [id(template), lib, more]  # (templates live in the registry: ids stay theirs)
-    ctx = facts.ctx
     try:
-        return _pattern(facts, atoms, active, table, ids, classes, parts, ctx)
-    except TypeError:  # a value holding something unhashable: not remembered
-        return None
-
-
-def _pattern(facts, atoms, active, table, ids, classes, parts, ctx):
-    for param, atom in atoms.items():
-        cls = atom.__class__
-        if cls is gast.Constant:
-            value = atom.value
-            parts.append((param, type(value), repr(value)))
-        elif cls is gast.Name:
+        for param, atom in atoms.items():
+            cls = atom.__class__
+            if cls is gast.Constant:
+                value = atom.value
+                parts.append((param, type(value), repr(value)))
+                continue
+            if cls is not gast.Name:
+                return None
             var = atom.id
             primal = ctx.primal_of.get(var)
             known = facts.evaluator.atom(atom)
@@ -78,11 +74,12 @@ def _pattern(facts, atoms, active, table, ids, classes, parts, ctx):
             own = ctx.values.get(var) if primal is not None or known is None else None
             parts.append((param, ids.setdefault(var, len(ids)), _number(known, table),
                           _number(own, table), facts.kinds.get(var),
-                          classes.setdefault(shape_class, len(classes)), primal,
-                          active(var)))
-        else:
-            return None
-    return tuple(parts)
+                          classes.setdefault(shape_class, len(classes)), primal, active(var)))
+        key = tuple(parts)
+        hash(key)
+    except TypeError:  # a value holding something unhashable: not remembered
+        return None
+    return key
 
 
 def _number(value, table: dict):
