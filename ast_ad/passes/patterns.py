@@ -93,14 +93,13 @@ def _number(value, table: dict):
 
 
 def marked(atoms: dict) -> dict:
-    """The operands with each literal replaced by a copy that says which operand it is: its
-    copies in what the fill makes are the operand (replaced at each use), not literals of
-    the rule."""
+    """The operands, each replaced by a copy that says which operand it is: its copies in
+    what the fill makes are that operand (replaced by this use's, with its position and
+    annotations), not a literal of the rule or another operand of the same name."""
     out = {}
     for param, atom in atoms.items():
-        if atom.__class__ is gast.Constant:
-            atom = clone(atom)
-            atom.__dict__[_MARK] = param
+        atom = clone(atom)
+        atom.__dict__[_MARK] = param
         out[param] = atom
     return out
 
@@ -109,7 +108,7 @@ def unmark(stmts: list) -> None:
     """Take the marks `marked` gave off what a fill made."""
     for stmt in stmts:
         for node in walk(stmt):
-            if node.__class__ is gast.Constant:
+            if node.__class__ is gast.Constant or node.__class__ is gast.Name:
                 node.__dict__.pop(_MARK, None)
 
 
@@ -187,8 +186,7 @@ def copy(instance: Instance, atoms: dict, derivative, new_temp, origin) -> tuple
         renamed[old] = atoms[which] if role == "atom" else \
             derivatives[which] if role == "derivative" else temps[which]
     for param, atom in atoms.items():
-        if atom.__class__ is gast.Constant:
-            renamed[(_MARK, param)] = atom
+        renamed[(_MARK, param)] = atom
     place = anno.getanno(origin, "origin", origin)
     if instance.builders is None:
         instance.builders = [_compile(stmt, instance.roles) for stmt in instance.stmts]
@@ -211,19 +209,17 @@ def _compile(node, roles: dict):
     with them: what is the same at every use is sorted out once."""
     cls = node.__class__
     fields = node.__dict__
-    if cls is gast.Constant and _MARK in fields:
+    if _MARK in fields:  # an operand
         operand = (_MARK, fields[_MARK])
-        return lambda renamed: clone(renamed[operand])
+        return lambda renamed: _clone_atom(renamed[operand])
     if cls is gast.Name and node.id in roles:
         old, atom = node.id, roles[node.id][0] == "atom"
         rest = {k: v for k, v in fields.items() if k not in ("id", "ctx", _ANNO)}
         context = node.ctx.__class__
         annos = fields.get(_ANNO)
 
-        def name(renamed):
-            new = renamed[old]
-            if atom:
-                return _clone_atom(new)
+        def name(renamed):  # (a name the pass made, not a copy of an operand)
+            new = renamed[old].id if atom else renamed[old]
             made = cls.__new__(cls)
             made.__dict__ = {"id": new, "ctx": context.__new__(context), **rest}
             if annos is not None:
