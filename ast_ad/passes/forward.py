@@ -39,6 +39,7 @@ from ..syntax import (
 )
 from ..templates import Binding, instantiate
 from ..values import ARRAY, SCALAR
+from . import patterns
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, missing_rule
 from .resolve import adds_at, call_parts, user_function
@@ -81,11 +82,16 @@ class Forward(Facts):
         self.written |= {s.value.args[0].id for s in walk_statements(func.body)
                          if adds_at(s) and isinstance(s.value.args[0], gast.Name)}
         self.tangent_names: set[str] = set()
+        self.instances: dict = {}  # pattern -> patterns.Instance (see rule_statement)
+        self.facts_table: dict = {}
+        self.recording: patterns.Recording | None = None
 
     def tangent(self, var: str) -> str:
         tan = self.ctx.namer.tangent(var)
         self.ctx.primal_of[tan] = var
         self.tangent_names.add(tan)
+        if self.recording is not None:
+            self.recording.derivatives.append(var)
         return tan
 
     def function(self) -> gast.FunctionDef:
@@ -269,9 +275,10 @@ class Forward(Facts):
         if isinstance(value, (gast.Name, gast.Constant)) or phi:
             tangent = self.tangent_of(value)
         elif isinstance(value, gast.BinOp):
-            tangent = self.apply(type(value.op), [value.left, value.right], {}, target, stmt)
+            return self.rule_statement(type(value.op), [value.left, value.right], {}, target,
+                                       stmt)
         elif isinstance(value, gast.UnaryOp):
-            tangent = self.apply(type(value.op), [value.operand], {}, target, stmt)
+            return self.rule_statement(type(value.op), [value.operand], {}, target, stmt)
         elif isinstance(value, gast.Call):
             popped = self.pops(value)
             if popped is not None:
@@ -282,13 +289,13 @@ class Forward(Facts):
                 if registry.lookup(callee) is None and user_function(callee) \
                         and self.ctx.compile_callee is not None:
                     return self.call_user_function(callee, args, keywords, target, stmt)
-                tangent = self.apply(callee, args, keywords, target, stmt)
+                return self.rule_statement(callee, args, keywords, target, stmt)
         elif isinstance(value, gast.Subscript):
             if anno.hasanno(value, "indexer"):  # np.r_[x, y]
                 raise self.ctx.error(
                     NoRuleError, stmt, f"no tangent rule for {dotted_path(value.value)}[...]",
                     "build the array with np.concatenate, np.stack, np.hstack or np.vstack")
-            tangent = self.apply("getitem", [value.value, value.slice], {}, target, stmt)
+            return self.rule_statement("getitem", [value.value, value.slice], {}, target, stmt)
         elif isinstance(value, (gast.Tuple, gast.List)):
             tangent = type(value)(elts=[self.concrete(self.tangent_of(e)) for e in value.elts],
                                   ctx=gast.Load())
@@ -301,7 +308,7 @@ class Forward(Facts):
             tangent = base if is_symbolic_zero(base) else gast.Attribute(
                 value=base, attr=value.attr, ctx=gast.Load())
         elif isinstance(value, gast.Attribute) and value.attr not in NONDIFFERENTIABLE_ATTRIBUTES:
-            tangent = self.apply("attr:" + value.attr, [value.value], {}, target, stmt)
+            return self.rule_statement("attr:" + value.attr, [value.value], {}, target, stmt)
         else:
             tangent = symbolic_zero(name(target))
         return [self.define(target, tangent, stmt)]
@@ -340,21 +347,57 @@ class Forward(Facts):
 
     # -- rules -------------------------------------------------------------------
 
-    def apply(self, primal, args: list, keywords: dict, target: str, stmt) -> gast.AST:
+    def rule_statement(self, primal, args: list, keywords: dict, target: str, stmt) -> list:
+        """[the tangent statement of `target = primal(*args, **keywords)`]: its rule filled in
+        full once per pattern of operands, then copied (see passes/patterns.py)."""
         rule = registry.lookup(primal)
         if rule is None or not rule.tangents:
             raise self.no_rule(primal, stmt)
         template, bound = self.select(rule.tangents, args, keywords, primal, "tangent", stmt)
         atoms = {template.result: name(target), **bound}
+        # (define reads the target's static shape and whether it is written into; the
+        # vector pass's subclasses keep more state per name: they fill every use in full)
+        key = patterns.pattern(self, template, rule.lib, atoms, self.varied.__contains__,
+                               self.facts_table, (self.ctx.shapes.get(target),
+                                                  target in self.written)) \
+            if type(self) is Forward else None
+        held = self.instances.get(key) if key is not None else None
+        if held is not None and not patterns.CHECK:
+            return patterns.copy(held, atoms, self.tangent, self.ctx.namer.temp, stmt)[0]
+        recording = self.recording = patterns.Recording()
+        try:
+            filled = patterns.marked(atoms) if key is not None else atoms
+            out = [self.define(target, self.apply(primal, rule, template, filled, stmt,
+                                                  recording), stmt)]
+        finally:
+            self.recording = None
+        if key is not None and held is None:
+            instance = patterns.remember(out, atoms, recording, self.ctx.namer.tangent, [],
+                                         self.ctx.references)
+            if instance is not None:
+                self.instances[key] = instance
+        if key is not None:
+            patterns.unmark(out)
+        if held is not None:  # (patterns.CHECK) a copy would make the same
+            patterns.check(held, out, atoms, self.ctx.namer.tangent, recording, stmt)
+        return out
 
+    def apply(self, primal, rule, template, atoms: dict, stmt,
+              recording: patterns.Recording) -> gast.AST:
+        """The tangent expression of a rule's use, symbolic zeros folded."""
         def derivative(kind, param):
             if kind != "d":
                 return None
             return self.tangent_of(atoms[param])
 
+        def new_temp():
+            temp = self.ctx.namer.temp()
+            recording.temps.append(temp)
+            return temp
+
         binding = Binding(atoms=atoms, derivative=derivative,
                           resolve_global=lambda n, obj: self.ctx.reference(obj, n),
-                          lib=rule.lib, new_temp=self.ctx.namer.temp)
+                          lib=rule.lib, new_temp=new_temp)
         temps = {}
         result = None
         for item in instantiate(template, binding):

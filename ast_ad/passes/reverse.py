@@ -42,6 +42,7 @@ from ..syntax import (
 )
 from ..templates import Binding, instantiate
 from ..values import ARRAY, OTHER, SCALAR, UNKNOWN
+from . import patterns
 from .activity import NONDIFFERENTIABLE_ATTRIBUTES, differentiable_operands
 from .facts import Facts, describe_primal, missing_rule, mixed_precision
 from .resolve import adds_at, call_parts, is_missing, user_function
@@ -64,17 +65,24 @@ class _Reverse(Facts):
         self.params = param_names(func)
         self.output_kind = None
         self.given: set[str] = set()  # names whose adjoints are parameters, not zero-initialised
+        statements = list(walk_statements(func.body))
+        self.def_stmts = {target_name(s): s for s in statements if target_name(s) is not None}
+        # (read by `escaping`, for if statements only: a function without one is not walked)
         self.loads = Counter(n.id for n in walk(func)
-                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)) \
+            if any(isinstance(s, gast.If) for s in statements) else Counter()
         self.escaping_stack: list[set] = []
-        self.def_stmts = {target_name(s): s for s in walk_statements(func.body)
-                          if target_name(s) is not None}
+        self.instances: dict = {}  # pattern -> patterns.Instance (see apply)
+        self.facts_table: dict = {}  # (see patterns.pattern)
+        self.recording: patterns.Recording | None = None
 
     # -- names and values ----------------------------------------------------
 
     def adjoint(self, var: str) -> str:
         adj = self.ctx.namer.adjoint(var)
         self.ctx.primal_of[adj] = var
+        if self.recording is not None:
+            self.recording.derivatives.append(var)
         return adj
 
     def init(self, var: str, origin, op="init") -> gast.AST:
@@ -595,6 +603,37 @@ class _Reverse(Facts):
             raise self.no_rule(primal, stmt)
         template, bound = self.select(rule.adjoints, args, keywords, primal, "adjoint", stmt)
         atoms = {template.result: name(target), **bound}
+        key = patterns.pattern(self, template, rule.lib, atoms, self.active.__contains__,
+                               self.facts_table)
+        held = self.instances.get(key) if key is not None else None
+        if held is not None and not patterns.CHECK:
+            out, temps = patterns.copy(held, atoms, self.adjoint, self.ctx.namer.temp, stmt)
+            for i, value in held.values:
+                self.ctx.values[temps[i]] = value
+            return out
+        # Filled in full (the first use of this pattern): what it makes is remembered.
+        recording = self.recording = patterns.Recording()
+        try:
+            out, values, remembered = self.fill(
+                template, rule.lib, patterns.marked(atoms) if key is not None else atoms,
+                target, stmt, recording)
+        finally:
+            self.recording = None
+        if key is not None and remembered and held is None:
+            instance = patterns.remember(out, atoms, recording, self.ctx.namer.adjoint,
+                                         values, self.ctx.references)
+            if instance is not None:
+                self.instances[key] = instance
+        if key is not None:
+            patterns.unmark(out)
+        if held is not None and remembered:  # (patterns.CHECK) a copy would make the same
+            patterns.check(held, out, atoms, self.ctx.namer.adjoint, recording, stmt)
+        return out
+
+    def fill(self, template, lib, atoms: dict, target: str, stmt: gast.AST,
+             recording: patterns.Recording) -> tuple[list, list, bool]:
+        """The statements of one use of an adjoint rule, the values it gave temporaries, and
+        whether they can be remembered (a write into part of an adjoint cannot)."""
 
         def derivative(kind, param):
             atom = atoms[param]
@@ -604,17 +643,23 @@ class _Reverse(Facts):
                 return name(self.adjoint(atom.id))
             return None
 
+        def new_temp():
+            temp = self.ctx.namer.temp()
+            recording.temps.append(temp)
+            return temp
+
         binding = Binding(
             atoms=atoms, derivative=derivative,
             resolve_global=lambda n, obj: self.ctx.reference(obj, n),
-            lib=rule.lib, new_temp=self.ctx.namer.temp)
-        out = []
+            lib=lib, new_temp=new_temp)
+        out, values, remembered = [], [], True
         for item in instantiate(template, binding):
             value = self.spelled_out(algebra.simplify(item[-1]))
             if item[0] == "temp":
                 known = self.value(value)
                 if known.kind != OTHER:  # so that later statements of the rule know it
                     self.ctx.values[item[1]] = known
+                    values.append((item[1], known))
                 out.append(assign(item[1], value, stmt))
             elif item[0] == "add":
                 into = atoms[item[1]].id
@@ -627,7 +672,8 @@ class _Reverse(Facts):
                 out.append(self.accumulate(into, value, stmt))
             elif item[0] == "scatter":
                 out.append(self.scatter(atoms[item[1]].id, item[2], value, stmt))
-        return out
+                remembered = False
+        return out, values, remembered
 
     def gives_list(self, value: gast.AST) -> bool:
         """An adjoint expression known to be a list (np.stack's adjoint, `unstack(...)`)."""

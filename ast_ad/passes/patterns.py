@@ -1,0 +1,284 @@
+"""Rule instances remembered by pattern: fill a rule once per pattern of operands, then copy.
+
+A long function applies the same few rules to operands the compiler knows the same
+things about (`t5 = 0.5 * c_3`, `t9 = 0.5 * a_7`: two floats, one a literal). Filling
+a template, simplifying the result, dropping needless `unbroadcast` calls and adding
+it into the adjoints gives the same statements for both, up to the names: the
+derivative passes fill a rule in full the first time they meet a pattern, and for
+the next use of that pattern copy what it made, renamed.
+
+The pattern holds everything filling a rule reads about its operands: the template
+and the module of the call; for each operand a literal's type and value, or for a
+name what the compiler knows of it (its abstract value, kind, whether it carries a
+derivative), which other operands are the same name and which have the same shape
+class (the passes only compare shape classes). A use that has an
+operand of another form (an index expression, `p.w`), or whose statements mention a
+name the copy could not rename, is always filled in full.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .. import anno
+from ..syntax import clone, walk
+from ..values import SCALAR, UNKNOWN
+
+
+class Recording:
+    """The per-use names a full fill made, in the order it asked for them: adjoints or
+    tangents of operands (by operand), and fresh temporaries."""
+
+    def __init__(self):
+        self.derivatives: list[str] = []  # operand names whose derivative name was asked for
+        self.temps: list[str] = []
+
+
+class Instance:
+    """What one full fill made, with the roles of the names in it."""
+
+    def __init__(self, stmts: list, roles: dict, derivatives: list, temps: int, values: list):
+        self.stmts = stmts  # the statements, with the first use's names
+        self.roles = roles  # name in stmts -> ("atom", param) | ("derivative", param) | ("temp", i)
+        self.derivatives = derivatives  # params whose derivative names to ask for, in order
+        self.temps = temps  # how many temporaries to make
+        self.values = values  # [(temp index, Value)] that the fill recorded for temporaries
+        self.builders = None  # one per statement, made at the first copy (see _compile)
+
+
+def pattern(facts, template, lib, atoms: dict, active, table: dict, more=()) -> tuple | None:
+    """The key under which a fill of `template` with `atoms` is remembered, or None if this
+    use is always filled in full. `table` is the pass's own dict, where the facts (abstract
+    values, which are immutable) get numbers: equal values, the same number. `more`: what
+    else the pass reads, for the key."""
+    ctx = facts.ctx
+    ids: dict = {}
+    classes: dict = {None: None, SCALAR: SCALAR}  # shape classes: only equal or not matters
+    parts = [id(template), lib, more]  # (templates live in the registry: ids stay theirs)
+    try:
+        for param, atom in atoms.items():
+            cls = atom.__class__
+            if cls is gast.Constant:
+                value = atom.value
+                parts.append((param, type(value), repr(value)))
+                continue
+            if cls is not gast.Name:
+                return None
+            var = atom.id
+            primal = ctx.primal_of.get(var)
+            known = facts.evaluator.atom(atom)
+            # (Facts.shape_class of a name, written out with the value already at hand)
+            shape_class = SCALAR if (known if known is not None else UNKNOWN).kind == SCALAR \
+                else ctx.shape_class.get(primal if primal is not None else var)
+            # values.get(var) is `known` unless var stands for another name or has no value
+            own = ctx.values.get(var) if primal is not None or known is None else None
+            parts.append((param, ids.setdefault(var, len(ids)), _number(known, table),
+                          _number(own, table), facts.kinds.get(var),
+                          classes.setdefault(shape_class, len(classes)), primal, active(var)))
+        key = tuple(parts)
+        hash(key)
+    except TypeError:  # a value holding something unhashable: not remembered
+        return None
+    return key
+
+
+def _number(value, table: dict):
+    """The number of an abstract value in `table` (equal values have the same number)."""
+    if value is None:
+        return None
+    held = table.get(id(value))
+    if held is None:  # (the table keeps `value`, so its id is not reused)
+        held = table[id(value)] = (value, table.setdefault(value, len(table)))
+    return held[1]
+
+
+def marked(atoms: dict) -> dict:
+    """The operands, each replaced by a copy that says which operand it is: its copies in
+    what the fill makes are that operand (replaced by this use's, with its position and
+    annotations), not a literal of the rule or another operand of the same name."""
+    out = {}
+    for param, atom in atoms.items():
+        atom = clone(atom)
+        atom.__dict__[_MARK] = param
+        out[param] = atom
+    return out
+
+
+def unmark(stmts: list) -> None:
+    """Take the marks `marked` gave off what a fill made."""
+    for stmt in stmts:
+        for node in walk(stmt):
+            if node.__class__ is gast.Constant or node.__class__ is gast.Name:
+                node.__dict__.pop(_MARK, None)
+
+
+_MARK = "_ast_ad_operand"
+
+
+def remember(stmts: list, atoms: dict, recording: Recording, derivative_name, values: list,
+             references: dict) -> Instance | None:
+    """An Instance of what a full fill made with marked operands (`values`: [(temporary,
+    Value)] it recorded), or None if a name in it has no known role."""
+    roles, by_var = {}, {}
+    for param, atom in atoms.items():
+        if atom.__class__ is gast.Name:
+            by_var.setdefault(atom.id, param)
+            roles.setdefault(atom.id, ("atom", param))
+    derivatives = []
+    for var in recording.derivatives:
+        param = by_var.get(var)
+        if param is None:
+            return None
+        derivatives.append(param)
+        if roles.setdefault(derivative_name(var), ("derivative", param)) \
+                != ("derivative", param):
+            return None  # (an operand that is another's adjoint)
+    for i, temp in enumerate(recording.temps):
+        roles[temp] = ("temp", i)
+    temp_values = []
+    for temp, value in values:
+        if temp not in roles:
+            return None
+        temp_values.append((roles[temp][1], value))
+    for stmt in stmts:
+        for node in walk(stmt):
+            if node.__class__ is gast.Name and node.id not in roles \
+                    and node.id not in references:
+                return None  # a name only this use has
+    return Instance(clone(stmts), roles, derivatives, len(recording.temps), temp_values)
+
+
+# Tests set this: every use is filled in full, and where a remembered instance exists,
+# `check` compares its copy with what the fill made.
+CHECK = False
+
+
+def check(instance: Instance, made: list, atoms: dict, derivative_name, recording: Recording,
+          origin) -> None:
+    """Raise AssertionError if copying `instance` for this use would not give `made`."""
+    temps = iter(recording.temps)
+    copied, _ = copy(instance, atoms, derivative_name, lambda: next(temps), origin)
+    if [dump(s) for s in copied] != [dump(s) for s in made]:
+        raise AssertionError("a remembered rule instance differs from the rule filled in "
+                             f"full: {[dump(s) for s in copied]} != {[dump(s) for s in made]}")
+
+
+def dump(node) -> str:
+    """The fields and annotations of a tree, for `check`."""
+    if type(node) is list:
+        return "[" + ", ".join(dump(n) for n in node) + "]"
+    if not isinstance(node, gast.AST):
+        return repr(node)
+    fields = ", ".join(f"{f}={dump(getattr(node, f, None))}" for f in node._fields)
+    annos = node.__dict__.get("_ast_ad_anno", {})
+    noted = ", ".join(f"{k}={v!r}" if k != "origin" else f"origin={id(v)}"
+                      for k, v in sorted(annos.items()))
+    return f"{node.__class__.__name__}({fields}; {noted})"
+
+
+def copy(instance: Instance, atoms: dict, derivative, new_temp, origin) -> tuple[list, list]:
+    """The instance's statements for this use (names renamed, `origin` its statement) and
+    the temporaries' names."""
+    derivatives = {param: derivative(atoms[param].id) for param in instance.derivatives}
+    temps = [new_temp() for _ in range(instance.temps)]
+    renamed = {}
+    for old, (role, which) in instance.roles.items():
+        renamed[old] = atoms[which] if role == "atom" else \
+            derivatives[which] if role == "derivative" else temps[which]
+    for param, atom in atoms.items():
+        renamed[(_MARK, param)] = atom
+    place = anno.getanno(origin, "origin", origin)
+    if instance.builders is None:
+        instance.builders = [_compile(stmt, instance.roles) for stmt in instance.stmts]
+    out = []
+    for build in instance.builders:
+        new = build(renamed)
+        annos = new.__dict__.get("_ast_ad_anno")
+        if annos is not None:
+            if "origin" in annos:
+                annos["origin"] = place
+            if "adjoint" in annos:
+                op, adj = annos["adjoint"]
+                annos["adjoint"] = (op, renamed.get(adj, adj))
+        out.append(new)
+    return out, temps
+
+
+def _compile(node, roles: dict):
+    """A function of the new names (old name -> atom node or name) that copies `node`
+    with them: what is the same at every use is sorted out once."""
+    cls = node.__class__
+    fields = node.__dict__
+    if _MARK in fields:  # an operand
+        operand = (_MARK, fields[_MARK])
+        return lambda renamed: _clone_atom(renamed[operand])
+    if cls is gast.Name and node.id in roles:
+        old, atom = node.id, roles[node.id][0] == "atom"
+        rest = {k: v for k, v in fields.items() if k not in ("id", "ctx", _ANNO)}
+        context = node.ctx.__class__
+        annos = fields.get(_ANNO)
+
+        def name(renamed):  # (a name the pass made, not a copy of an operand)
+            new = renamed[old].id if atom else renamed[old]
+            made = cls.__new__(cls)
+            made.__dict__ = {"id": new, "ctx": context.__new__(context), **rest}
+            if annos is not None:
+                made.__dict__[_ANNO] = dict(annos)
+            return made
+        return name
+    static, dicts, children, lists = {}, [], [], []
+    for key, value in fields.items():
+        if isinstance(value, gast.AST):
+            children.append((key, _compile(value, roles)))
+        elif type(value) is list:
+            lists.append((key, [_compile(v, roles) if isinstance(v, gast.AST) else _Kept(v)
+                                for v in value]))
+        elif type(value) is dict:
+            dicts.append((key, value))
+        else:
+            static[key] = value
+
+    if not (dicts or children or lists):  # an operator, a context, a literal, a global name
+        def leaf(renamed):
+            made = cls.__new__(cls)
+            made.__dict__ = static.copy()
+            return made
+        return leaf
+
+    def build(renamed):
+        made = cls.__new__(cls)
+        made.__dict__ = new = static.copy()
+        for key, value in dicts:
+            new[key] = dict(value)
+        for key, child in children:
+            new[key] = child(renamed)
+        for key, items in lists:
+            new[key] = [item(renamed) for item in items]
+        return made
+    return build
+
+
+class _Kept:
+    """A list item of a remembered tree that is not a node: the same at every use."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, renamed):
+        return self.value
+
+
+_ANNO = "_ast_ad_anno"
+
+
+def _clone_atom(atom):
+    """A copy of an operand (most are names: copied without clone's generic walk)."""
+    if atom.__class__ is not gast.Name:
+        return clone(atom)
+    made = gast.Name.__new__(gast.Name)
+    made.__dict__ = fields = dict(atom.__dict__)
+    context = atom.ctx.__class__
+    fields["ctx"] = context.__new__(context)
+    if _ANNO in fields:
+        fields[_ANNO] = dict(fields[_ANNO])
+    return made
