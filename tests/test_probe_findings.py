@@ -103,3 +103,31 @@ def test_jvp_leaves_the_callers_tangent_alone():
     np.testing.assert_array_equal(v, [1.0, 2.0, 3.0])
     # d/dx of x1**4 + x1**2 + x2**2 along v
     assert t == pytest.approx(4 * (-0.4) ** 3 * 2.0 + 2 * (-0.4) * 2.0 + 2 * 0.7 * 3.0)
+
+
+def written_after_reduction(x):
+    out = np.empty_like(x)
+    out[0] = x[0]
+    for i in range(1, x.size):
+        out[i] = 0.9 * out[i - 1] + x[i]
+    return np.sum(out ** 2)
+
+
+def weighted_written(x, w):
+    out = x * 1.0
+    out[0] = x[1]
+    return np.sum(out * w)  # out float32, w float64: by's first contribution is float64
+
+
+def test_an_adjoint_written_into_later_starts_as_its_first_contribution():
+    # `bout = 2.0 * out`, not `np.zeros_like(out) + 2.0 * out`: the contribution is already
+    # a new array of out's shape and dtype (np.empty_like(x) has x's dtype)
+    x = np.array([0.3, -0.4, 0.7, 0.2])
+    check_gradient(written_after_reduction, x)
+    code = ast_ad.source(ast_ad.grad(written_after_reduction), x)
+    assert "bout = 2.0 * out\n" in code and "zeros_like(out)" not in code
+    # a first contribution of another dtype keeps the zeros of out's dtype under it
+    x32, w = x.astype(np.float32), np.array([1.0, 2.0, 3.0, 4.0])
+    g = ast_ad.grad(weighted_written)(x32, w)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, [0.0, 1.0 + 2.0, 3.0, 4.0], rtol=1e-6)

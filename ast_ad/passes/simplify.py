@@ -51,7 +51,7 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     names = _NameCache()  # each statement's names, shared by the sweeps below
     settled = False  # whether the code is as the dead code sweeps below left it
     for _ in range(8):  # until a round changes nothing (each sweep tells)
-        changed = _fold_inits(func.body, names)
+        changed = _fold_inits(func.body, names, ctx)
         changed |= _fold_item_inits(func.body, ctx, names)
         if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
             changed |= _propagate(func.body, frozenset(ctx.primal_of), names)
@@ -726,13 +726,13 @@ def _prune(stmts: list, drop: set) -> None:
 # -- folding inits -------------------------------------------------------------
 
 
-def _fold_inits(stmts: list, names: _NameCache) -> bool:
+def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> bool:
     """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`.
     Whether anything changed."""
     changed = False
     for stmt in stmts:
         for block in blocks(stmt):
-            changed |= _fold_inits(block, names)
+            changed |= _fold_inits(block, names, ctx)
     out: list = []
     pending: dict = {}  # adjoint name -> its init, not yet placed
     since: dict = {}  # adjoint name -> when it became pending (the order inits are placed in)
@@ -765,9 +765,10 @@ def _fold_inits(stmts: list, names: _NameCache) -> bool:
         mentioned = names.get(stmt)[3] if pending else ()
         for var in _in_order(pending.keys() & mentioned, since):
             init = pending.pop(var)
-            if (op, adj) == ("add", var) and last_scatter.get(var, -1) < j:
+            if (op, adj) == ("add", var):
                 added = contribution(stmt.value, var)
-                if added is not None:
+                if added is not None and (last_scatter.get(var, -1) < j
+                                          or _fresh_fill(init, added, ctx)):
                     names.assign_contribution(stmt, var, added)
                     changed = True
                     continue
@@ -777,6 +778,28 @@ def _fold_inits(stmts: list, names: _NameCache) -> bool:
     changed |= len(out) != len(stmts) or any(a is not b for a, b in zip(out, stmts))
     stmts[:] = out
     return changed
+
+
+def _fresh_fill(init: gast.Assign, added: gast.AST, ctx: Context | None) -> bool:
+    """`bx = np.zeros_like(x)` whose first contribution c is arithmetic (a new array) of
+    x's static shape and dtype: bx can start as c itself, also when parts of it are
+    written later (`bx = 2.0 * x`, not `np.zeros_like(x) + 2.0 * x`)."""
+    import numpy
+
+    from ..values import ARRAY
+    from .facts import Facts
+
+    value = init.value
+    if ctx is None or not isinstance(added, (gast.BinOp, gast.UnaryOp)) \
+            or not isinstance(value, gast.Call) or len(value.args) != 1 or value.keywords \
+            or not isinstance(value.args[0], gast.Name) \
+            or _object(value.func, ctx) is not numpy.zeros_like:
+        return False
+    facts = Facts(ctx)
+    want, got = facts.value(value.args[0]), facts.value(added)
+    return want.kind == ARRAY and got.kind == ARRAY and want.dtype is not None \
+        and got.dtype == want.dtype and want.shape is not None and len(want.shape) >= 1 \
+        and all(type(d) is int for d in want.shape) and tuple(got.shape or ()) == tuple(want.shape)
 
 
 def _in_order(found: set, since: dict):

@@ -413,6 +413,8 @@ class Evaluator:
     def call_dtype(self, callee, arg_values, keywords) -> np.dtype | None:
         if "dtype" in keywords:
             return _dtype_of(keywords["dtype"])
+        if callee in _LIKE and arg_values and arg_values[0].kind == ARRAY:
+            return arg_values[0].dtype  # np.empty_like(x): x's dtype
         if isinstance(callee, np.ufunc) and callee.nout == 1 and len(arg_values) == callee.nin:
             return _ufunc_dtype(callee, arg_values)
         if callee in _SAME_DTYPE and arg_values:
