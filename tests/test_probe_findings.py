@@ -131,3 +131,24 @@ def test_an_adjoint_written_into_later_starts_as_its_first_contribution():
     g = ast_ad.grad(weighted_written)(x32, w)
     assert g.dtype == np.float32
     np.testing.assert_allclose(g, [0.0, 1.0 + 2.0, 3.0, 4.0], rtol=1e-6)
+
+
+def sized(x):
+    y = np.zeros(x.size)
+    for i in range(x.size - 1):
+        y[i] = x[i] * x[i + 1] * x.ndim
+    return np.sum(y ** 2)
+
+
+def test_size_and_ndim_of_an_array_of_known_shape_are_known_ints():
+    # `np.zeros(x.size)` had an unknown shape: the gradient read unbroadcast(by[i].copy(), t)
+    # and seeded with np.full_like(y ** 2, 2.0) * y
+    x = np.array([0.3, -0.4, 0.7, 0.2, 0.9])
+    check_gradient(sized, x)
+    check_jvp(sized, x)
+    code = ast_ad.source(ast_ad.grad(sized), x)
+    assert "unbroadcast" not in code and "full_like" not in code
+    # other shapes, beyond the specialisations (then one shape-generic version)
+    for n in range(2, 12):
+        v = np.linspace(-0.5, 0.8, n)
+        check_gradient(sized, v)

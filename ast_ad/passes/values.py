@@ -15,6 +15,7 @@ the derivative passes ask about the expressions they generate (see facts.py).
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import replace
 
@@ -255,6 +256,11 @@ class Evaluator:
             return base.item(base.keys.index(node.attr) if base.container == "tuple" else
                              node.attr) if node.attr in base.keys else UNKNOWN
         if node.attr in ("ndim", "size"):
+            if base.kind == ARRAY and base.shape is not None:  # an int known before running
+                if node.attr == "ndim":
+                    return integer(len(base.shape))
+                if all(type(d) is int for d in base.shape):
+                    return integer(math.prod(base.shape))
             return SCALAR_VALUE if base.kind in (SCALAR, ARRAY) else UNKNOWN
         if base.kind != ARRAY:
             return UNKNOWN
