@@ -123,15 +123,12 @@ class _Factorer:
         """`v = 1.0 * X` (X a float array argument or stable name): X is read in place of v
         where v is an operand of an arithmetic operation (a new array either way), and the
         statement goes. Not where v is returned or handed to a call: it would be X itself."""
+        if not self.unit_product(i):
+            return False
         stmt = self.func.body[i]
         value, var = stmt.value, stmt.targets[0]
-        if not (isinstance(var, gast.Name) and var.id in self.stable
-                and isinstance(value, gast.BinOp) and isinstance(value.op, gast.Mult)):
-            return False
-        other = value.right if _is_one(value.left) else value.left if _is_one(value.right) \
-            else None
-        if not isinstance(other, gast.Name) or other.id not in self.stable or \
-                not self.floats(other) or self.facts.kind(other) != "array" or \
+        other = value.right if _is_one(value.left) else value.left
+        if not self.floats(other) or self.facts.kind(other) != "array" or \
                 self.facts.value(other).dtype != self.facts.value(var).dtype:
             return False
         uses = [n for k, n in self.operands.get(var.id, ()) if k > i]
