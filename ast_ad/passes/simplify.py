@@ -584,16 +584,18 @@ class _NameCache:
 def _names_of(stmt) -> tuple:
     """(reads per name, names rebound, names stored into, names in it, the calls in it, its
     _size, rebindings per name), from one walk (syntax.walk's, with each node looked at as
-    it is reached, and without the nodes that hold nothing: a name's context, an operator;
-    this runs for every statement simplify sees, and again after each change)."""
+    it is reached, and without the nodes that hold nothing: a name's context, an operator,
+    a constant; this runs for every statement simplify sees, and again after each change,
+    so the commonest nodes are taken apart by hand)."""
     reads: dict = defaultdict(int)
     binds: dict = defaultdict(int)
     rebound, mentioned, stored, calls, rewound = set(), set(), set(), [], set()
     size = 0
     found = [stmt]
     append = found.append
-    known, leaves, operations = CHILD_FIELDS, _LEAVES, _OPERATIONS
-    name, load, store = gast.Name, gast.Load, gast.Store
+    known, leaves, operations = CHILD_FIELDS, _HOLD_NOTHING, _OPERATIONS
+    name, load, store, binop, attribute, call = gast.Name, gast.Load, gast.Store, gast.BinOp, \
+        gast.Attribute, gast.Call
     for n in found:  # (the list grows while it is read: breadth first, as walk)
         kind = n.__class__
         if kind is name:
@@ -609,6 +611,17 @@ def _names_of(stmt) -> tuple:
             if n.annotation is not None:
                 append(n.annotation)
             continue
+        if kind is binop:  # (left, op, right: the operator holds nothing)
+            size += 1
+            if n.left.__class__ not in leaves:
+                append(n.left)
+            if n.right.__class__ not in leaves:
+                append(n.right)
+            continue
+        if kind is attribute:  # (value, attr, ctx)
+            if n.value.__class__ not in leaves:
+                append(n.value)
+            continue
         fields = known.get(kind)
         for field in fields if fields is not None else child_fields(kind):
             value = getattr(n, field, None)
@@ -621,9 +634,11 @@ def _names_of(stmt) -> tuple:
                 append(value)
         if kind in operations:
             size += 1
-            if kind is gast.Call:
+            if kind is call:
                 calls.append(n)
-                stored.update(_stored_by_call(n))
+                func = n.func
+                if func.__class__ is attribute and func.attr in _CHANGING_METHODS:
+                    stored.update(_stored_by_call(n))
             elif kind is gast.Subscript and n.ctx.__class__ is store \
                     and n.value.__class__ is name:
                 stored.add(n.value.id)
@@ -641,6 +656,7 @@ def _names_of(stmt) -> tuple:
 _LEAVES = frozenset(cls for base in (gast.expr_context, gast.operator, gast.unaryop,
                                      gast.cmpop, gast.boolop)
                     for cls in base.__subclasses__() if not cls._fields)
+_HOLD_NOTHING = _LEAVES | {gast.Constant}  # (a constant holds a value, no node)
 
 
 def _loop_headers(loop) -> set:
@@ -1034,10 +1050,14 @@ def _stored_among(nodes) -> set[str]:
     return found
 
 
+# The methods whose call changes a name's value (see _stored_by_call).
+_CHANGING_METHODS = frozenset({"at", "pop", "append"})
+
+
 def _stored_by_call(n: gast.Call) -> tuple:
     """The names a call changes: np.add.at(var, ...), var.pop(), var.append(...)."""
     func = n.func
-    if not isinstance(func, gast.Attribute) or func.attr not in ("at", "pop", "append"):
+    if not isinstance(func, gast.Attribute) or func.attr not in _CHANGING_METHODS:
         return ()
     found = (n.args[0].id,) if n.args and isinstance(n.args[0], gast.Name) else ()
     if func.attr != "at" and isinstance(func.value, gast.Name):
