@@ -47,14 +47,65 @@ def simplify(node: gast.AST, floats: bool = True) -> gast.AST:
     if cls is gast.Name or cls is gast.Constant:
         return node
     fields = node.__dict__
+    atoms = _ATOMS
     for field in cls._fields:
         value = fields.get(field)
         if isinstance(value, gast.AST):
-            if value._fields:  # (an operator or a context is itself)
+            # (an operator or a context is itself, and so is a name or a constant)
+            if value._fields and value.__class__ not in atoms:
                 fields[field] = simplify(value, floats)
         elif type(value) is list:
             fields[field] = [simplify(v, floats) if isinstance(v, gast.AST) else v
                              for v in value]
+    return _rewrite(node, floats)
+
+
+def simplify_again(node: gast.AST, floats: bool, settled: dict) -> gast.AST:
+    """simplify(node, floats), for a tree simplified before and changed since in a few
+    places (a value folded into it): the subtrees `settled` holds (id -> node) are ones
+    simplify would leave as they are, so they are not looked at again. It notes there
+    every node simplify leaves as it is; whoever changes a node must take it out."""
+    if node.__class__ in _ATOMS:
+        return node
+    return _again(node, floats, settled)[0]
+
+
+_ATOMS = (gast.Name, gast.Constant)
+
+
+def _again(node, floats, settled):
+    """(simplify(node, floats), whether that differs from node as it was); node is
+    neither a name nor a constant (simplify leaves those as they are)."""
+    if settled.get(id(node)) is node:
+        return node, False
+    fields = node.__dict__
+    changed = False
+    for field in node.__class__._fields:
+        value = fields.get(field)
+        if isinstance(value, gast.AST):
+            if value._fields and value.__class__ not in _ATOMS:
+                new, differs = _again(value, floats, settled)
+                if differs:
+                    fields[field] = new
+                    changed = True
+        elif type(value) is list:
+            items = []
+            for v in value:
+                if isinstance(v, gast.AST) and v.__class__ not in _ATOMS:
+                    new, differs = _again(v, floats, settled)
+                    changed |= differs
+                    v = new
+                items.append(v)
+            fields[field] = items  # (a new list, as simplify makes)
+    result = _rewrite(node, floats)
+    if result is node and not changed:
+        settled[id(node)] = node
+        return node, False
+    return result, True
+
+
+def _rewrite(node: gast.AST, floats: bool) -> gast.AST:
+    """The rule for `node` itself, its children simplified."""
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
         return _neg(node.operand)
     if not isinstance(node, gast.BinOp):

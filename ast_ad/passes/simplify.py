@@ -364,6 +364,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
             _fold_block(block, ctx, loads, stores, viewed, names)
     derivative, invented = frozenset(ctx.primal_of), ctx.namer.invented
     where = _Where(stmts, names)
+    settled = {True: {}, False: {}}  # floats -> the nodes simplify leaves as they are
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
@@ -375,14 +376,61 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
             # (sizes from the name cache: a statement `v = e` is as large as e)
             if j is not None and names.get(stmt)[5] + names.get(stmts[j])[5] <= FOLD_LIMIT \
                     and anno.managers_of(stmt) == anno.managers_of(stmts[j]):  # same `with`
-                # (its one read gets the value itself: the definition goes)
-                _substitute_in([stmts[j]], var, stmt.value, derivative, names, move=True)
+                _fold_into(stmts[j], var, stmt.value, derivative, names, settled)
                 where.brought(j, stmt)
                 loads[var] -= 1
                 stores[var] -= 1
                 stmts[i] = None  # (removed below: positions stay put for `where`)
         i -= 1
     stmts[:] = [s for s in stmts if s is not None]
+
+
+def _fold_into(use, var: str, value: gast.AST, derivative: frozenset, names: _NameCache,
+               settled: dict) -> None:
+    """The one read of `var` in the simple statement `use` gets `value` itself (its
+    definition goes), then `use` is simplified again, as _substitute_in would: only the
+    nodes above that read changed, so only they are looked at again (`settled`: floats
+    -> the nodes simplify leaves as they are, see algebra.simplify_again)."""
+    _move_into(use, var, value, settled)
+    if use.__class__ in _SIMPLIFIED and use.value is not None:
+        floats = target_name(use) in derivative
+        use.value = algebra.simplify_again(use.value, floats, settled[floats])
+    names.forget(use)
+
+
+# The statements whose value _substitute_in simplifies.
+_SIMPLIFIED = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)
+
+
+def _move_into(node: gast.AST, var: str, value: gast.AST, settled: dict) -> bool:
+    """Put `value` in place of the first read of `var` below `node` (in _replace_loads's
+    order); the nodes above it change, so `settled` forgets them. Whether there was one."""
+    fields = node.__dict__
+    for key in node._fields:
+        child = fields.get(key)
+        if isinstance(child, gast.AST):
+            if type(child) is gast.Name:
+                if child.id == var and isinstance(child.ctx, gast.Load):
+                    fields[key] = value
+                    break
+            elif child._fields and _move_into(child, var, value, settled):
+                break
+        elif type(child) is list:
+            for i, item in enumerate(child):
+                if type(item) is gast.Name:
+                    if item.id == var and isinstance(item.ctx, gast.Load):
+                        child[i] = value
+                        break
+                elif isinstance(item, gast.AST) and _move_into(item, var, value, settled):
+                    break
+            else:
+                continue
+            break
+    else:
+        return False
+    for nodes in settled.values():
+        nodes.pop(id(node), None)
+    return True
 
 
 # Folding stops before a statement would hold more operations than this: long
@@ -1071,15 +1119,12 @@ def _is_scatter_on(stmt: gast.AST, var: str) -> bool:
 
 
 def _substitute_in(nodes: list, var: str, value: gast.AST,
-                   derivative: frozenset = frozenset(), names: _NameCache | None = None,
-                   move: bool = False) -> bool:
+                   derivative: frozenset = frozenset(), names: _NameCache | None = None) -> bool:
     """Replace reads of `var` by `value` in `nodes`, then re-simplify what changed (and
     say whether there was a read to replace).
     Statements assigning a name in `derivative` (adjoints, tangents) hold floats only;
     others may hold ints (see algebra.simplify). `names` forgets the statements changed
-    (and tells which simple statements mention `var` without walking them). With `move`,
-    the first read gets `value` itself, not a copy (the caller drops its definition)."""
-    moved = [value] if move else None
+    (and tells which simple statements mention `var` without walking them)."""
     replaced = False
     for node in nodes:
         simple = isinstance(node, gast.stmt) and not compound(node)
@@ -1088,7 +1133,7 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
                 continue
         elif not _mentions(node, var):
             continue
-        replaced |= _replace_loads(node, var, value, moved)
+        replaced |= _replace_loads(node, var, value)
         # (a simple statement holds no other statement; a compound one holds several)
         for sub in [node] if simple else walk_statements([node]) \
                 if isinstance(node, gast.stmt) else ():
@@ -1100,9 +1145,8 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
     return replaced
 
 
-def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None = None) -> bool:
-    """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`
-    (by `value` itself while `moved` holds it: it is taken out for the first read);
+def _replace_loads(node: gast.AST, var: str, value: gast.AST) -> bool:
+    """Replace each read of `var` below `node` (not `node` itself) by a copy of `value`;
     whether there was one."""
     replaced = False
     fields = node.__dict__
@@ -1111,18 +1155,18 @@ def _replace_loads(node: gast.AST, var: str, value: gast.AST, moved: list | None
         if isinstance(child, gast.AST):
             if type(child) is gast.Name:
                 if child.id == var and isinstance(child.ctx, gast.Load):
-                    fields[key] = moved.pop() if moved else clone(value)
+                    fields[key] = clone(value)
                     replaced = True
             elif child._fields:  # (not an operator or a context: nothing in those)
-                replaced |= _replace_loads(child, var, value, moved)
+                replaced |= _replace_loads(child, var, value)
         elif type(child) is list:
             for i, item in enumerate(child):
                 if type(item) is gast.Name:
                     if item.id == var and isinstance(item.ctx, gast.Load):
-                        child[i] = moved.pop() if moved else clone(value)
+                        child[i] = clone(value)
                         replaced = True
                 elif isinstance(item, gast.AST):
-                    replaced |= _replace_loads(item, var, value, moved)
+                    replaced |= _replace_loads(item, var, value)
     return replaced
 
 
