@@ -106,11 +106,14 @@ def _again(node, floats, settled):
 
 def _rewrite(node: gast.AST, floats: bool) -> gast.AST:
     """The rule for `node` itself, its children simplified."""
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
-        return _neg(node.operand)
-    if not isinstance(node, gast.BinOp):
+    cls = node.__class__
+    if cls is gast.UnaryOp:
+        return _neg(node.operand) if node.op.__class__ is gast.USub else node
+    if cls is not gast.BinOp:
         return node
     left, right, op = node.left, node.right, type(node.op)
+    if left.__class__ not in _RULED and right.__class__ not in _RULED:
+        return node  # (most: every rule below needs a number, a quotient or a sign)
     a, b = _number(left), _number(right)
     if a is not None and b is not None and op in _FOLD:
         if not floats and op is gast.Div:
@@ -166,6 +169,10 @@ def _rewrite(node: gast.AST, floats: bool) -> gast.AST:
         if b == 1:
             return left
     return node
+
+
+# The operands some rule of _rewrite looks into: a number, 1.0 / a, -a.
+_RULED = frozenset({gast.Constant, gast.BinOp, gast.UnaryOp})
 
 
 def _is_reciprocal(node) -> bool:

@@ -830,7 +830,7 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
         for var in _in_order(pending.keys() & mentioned, since):
             init = pending.pop(var)
             if (op, adj) == ("add", var):
-                added = contribution(stmt.value, var)
+                added = _contribution_in(stmt, var, names)
                 if added is not None and (last_scatter.get(var, -1) < j
                                           or _fresh_fill(init, added, ctx)):
                     names.assign_contribution(stmt, var, added)
@@ -883,8 +883,12 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> bool:
     j = 0
     while j < len(stmts):
         init = stmts[j]
+        if init.__class__ is not gast.Assign \
+                or init.value.__class__ not in (gast.List, gast.Dict):  # (most)
+            j += 1
+            continue
         var = target_name(init)
-        if var is None or init.value.__class__ not in (gast.List, gast.Dict):  # (most)
+        if var is None:
             j += 1
             continue
         value = ctx.values.get(ctx.primal_of.get(var, var))
@@ -959,6 +963,21 @@ def _is_zero(node) -> bool:
         or anno.getanno(node, "zero", False)
 
 
+def _contribution_in(stmt, var: str, names: _NameCache) -> gast.AST | None:
+    """contribution(stmt.value, var) of a statement `var = ...`; for `var = var + c` where
+    the name cache shows var read once (there) and bound once (the target), c itself,
+    without a walk of c to see that it does not mention var (a long backward pass has
+    thousands of these)."""
+    value = stmt.value
+    if value.__class__ is gast.BinOp and value.op.__class__ is gast.Add \
+            and value.left.__class__ is gast.Name and value.left.id == var \
+            and value.left.ctx.__class__ is gast.Load and target_name(stmt) == var:
+        info = names.get(stmt)
+        if info[0].get(var) == 1 and info[6].get(var) == 1:
+            return value.right
+    return contribution(value, var)
+
+
 def contribution(total: gast.AST, var: str) -> gast.AST | None:
     """c, for an accumulation `var + c`, `var - c` or `accumulate(var, c)` (c not reading var)."""
     if isinstance(total, gast.BinOp) and isinstance(total.op, (gast.Add, gast.Sub)):
@@ -1001,7 +1020,11 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
     # the whole rest of a long block
     # (sorted lists: a copy looks only at the positions after it, in order, until it stops)
     at, stored_at = defaultdict(list), defaultdict(list)
-    for k, stmt in enumerate(stmts):
+    # (from the first backward statement: a copy is one, and looks only after itself)
+    first = next((k for k, stmt in enumerate(stmts)
+                  if anno.getanno(stmt, "section") == "backward"), len(stmts))
+    for k in range(first, len(stmts)):
+        stmt = stmts[k]
         _, _, stored, mentioned, _, _, _ = names.get(stmt)
         for n in mentioned:
             at[n].append(k)
@@ -1208,7 +1231,7 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> bool:
         if later[var] and names.pure(stmts[i], ctx):
             if events is None:  # (only the names assigned again are ever asked about)
                 events = _Events(stmts, names, {v for v, n in later.items() if n} - {None},
-                                 targets)
+                                 targets, i + 1)
             if events.overwritten_unread(i + 1, var):
                 dropped.add(i)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
@@ -1222,15 +1245,18 @@ class _Events:
     walk over the statements in between (adjoints such as bx are assigned all over a long
     block)."""
 
-    def __init__(self, stmts: list, names: _NameCache, asked: set, targets: list | None = None):
+    def __init__(self, stmts: list, names: _NameCache, asked: set, targets: list | None = None,
+                 start: int = 0):
         """`asked`: the names overwritten_unread will be asked about (the others are not
-        indexed); `targets`: each statement's target_name, if known."""
+        indexed); `targets`: each statement's target_name, if known; `start`: the first
+        position it will be asked from (those before are not indexed)."""
         if targets is None:
             targets = [target_name(stmt) for stmt in stmts]
         self.reads, self.assigns, self.scatters = defaultdict(list), defaultdict(list), \
             defaultdict(list)
         self.compounds = []
-        for k, stmt in enumerate(stmts):
+        for k in range(start, len(stmts)):
+            stmt = stmts[k]
             if compound(stmt):
                 self.compounds.append(k)
                 continue
