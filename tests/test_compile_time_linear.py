@@ -106,7 +106,8 @@ def test_a_compound_statements_names_are_those_a_walk_finds(scaling):
 
 
 def _overwritten_unread_by_scan(stmts, start, var, names) -> bool:
-    """What _Events.overwritten_unread answers, by looking at each statement in turn."""
+    """Whether `var` is assigned, from statement `start` on, before anything reads it,
+    scatters into it or a compound statement comes: by looking at each statement in turn."""
     for stmt in stmts[start:]:
         if syntax.compound(stmt) or simplify._is_scatter_on(stmt, var):
             return False
@@ -128,13 +129,17 @@ def test_dead_store_positions_answer_as_a_scan_does(scaling, shape):
     checked = found = 0
     for stmts in blocks:
         variables = {syntax.target_name(s) for s in stmts} - {None}  # (what is asked)
-        events = simplify._Events(stmts, names, variables)
-        for start in range(len(stmts) + 1):
+        starts = []
+        for i, overwritten in simplify._overwritten_next(stmts, names):
+            starts.append(i + 1)
             for var in variables:
-                expected = _overwritten_unread_by_scan(stmts, start, var, names)
-                assert events.overwritten_unread(start, var) == expected, (start, var)
+                expected = _overwritten_unread_by_scan(stmts, i + 1, var, names)
+                assert (var in overwritten) == expected, (i + 1, var)
                 checked += 1
                 found += expected
+        for var in variables:  # (and, all done, from the first statement on)
+            assert (var in overwritten) == _overwritten_unread_by_scan(stmts, 0, var, names)
+        assert starts == list(range(len(stmts), 0, -1))
     assert checked > 500 and found > 5, (checked, found)
 
 

@@ -446,13 +446,13 @@ class _Where:
 
     def __init__(self, stmts: list, names: _NameCache):
         self.stmts, self.names = stmts, names
-        self.mentions, self.stores = defaultdict(list), defaultdict(list)
-        for k, stmt in enumerate(stmts):
-            self._add(k, stmt)
-
-    def _add(self, k: int, stmt) -> None:
-        _, _, stored, mentioned, _, _, _ = self.names.get(stmt)
-        self._note(k, mentioned, stored)
+        self.mentions, self.stores = mentions, stores = defaultdict(list), defaultdict(list)
+        for k, stmt in enumerate(stmts):  # (in order: each position goes at the end)
+            _, _, stored, mentioned, _, _, _ = names.get(stmt)
+            for name_ in mentioned:
+                mentions[name_].append(k)
+            for name_ in stored:
+                stores[name_].append(k)
 
     def brought(self, k: int, definition) -> None:
         """Statement k now holds the value of `definition` (`v = e` folded into it): the
@@ -477,7 +477,13 @@ class _Where:
         stored into, in order, each once."""
         lists = [self.mentions.get(n, ()) for n in mentions] + \
             [self.stores.get(n, ()) for n in stores]
-        runs = [_tail(at, bisect.bisect_right(at, i)) for at in lists if at and at[-1] > i]
+        lists = [at for at in lists if at and at[-1] > i]
+        if len(lists) == 1:  # (often: one list, nothing to merge)
+            at = lists[0]
+            for t in range(bisect.bisect_right(at, i), len(at)):
+                yield at[t]
+            return
+        runs = [_tail(at, bisect.bisect_right(at, i)) for at in lists]
         last = None
         for k in heapq.merge(*runs):
             if k != last:
@@ -552,6 +558,16 @@ class _NameCache:
         if held is None or held[0] is not stmt:
             self.get(stmt)
             held = self.found[id(stmt)]
+        return held
+
+    def known(self, stmt, ctx: Context) -> list:
+        """[stmt, its names, whether pure, what it writes] of a simple statement, all
+        worked out (one look-up where a sweep needs them all)."""
+        held = self._held(stmt)
+        if held[2] is None:
+            held[2] = _pure(stmt, ctx, held[1][4])
+        if held[3] is None:
+            held[3] = _written(stmt)
         return held
 
     def _compound(self, stmt) -> tuple:
@@ -1216,79 +1232,44 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> bool:
     """Drop `v = e` when the same block assigns v again before anything reads it.
     Whether there was one."""
     changed = False
-    targets = [target_name(stmt) for stmt in stmts]
-    later = defaultdict(int)  # name -> how many statements from i on assign it
-    for var in targets:
-        later[var] += 1
+    for stmt in stmts:
+        for block in blocks(stmt):
+            changed |= _remove_dead_stores(block, ctx, names)
     dropped = set()
-    events = None
-    for i, var in enumerate(targets):
-        if var is None:
-            for block in blocks(stmts[i]):
-                changed |= _remove_dead_stores(block, ctx, names)
-            continue
-        later[var] -= 1
-        if later[var] and names.pure(stmts[i], ctx):
-            if events is None:  # (only the names assigned again are ever asked about)
-                events = _Events(stmts, names, {v for v, n in later.items() if n} - {None},
-                                 targets, i + 1)
-            if events.overwritten_unread(i + 1, var):
+    for i, overwritten in _overwritten_next(stmts, names):
+        if overwritten:
+            var = target_name(stmts[i])
+            if var in overwritten and names.pure(stmts[i], ctx):
                 dropped.add(i)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
         stmts[:] = [s for i, s in enumerate(stmts) if i not in dropped]
     return changed or bool(dropped)
 
 
-class _Events:
-    """Where, in one block, each name is read, assigned and scattered into, and where the
-    compound statements are: the next of them after a position is a bisection away, not a
-    walk over the statements in between (adjoints such as bx are assigned all over a long
-    block)."""
-
-    def __init__(self, stmts: list, names: _NameCache, asked: set, targets: list | None = None,
-                 start: int = 0):
-        """`asked`: the names overwritten_unread will be asked about (the others are not
-        indexed); `targets`: each statement's target_name, if known; `start`: the first
-        position it will be asked from (those before are not indexed)."""
-        if targets is None:
-            targets = [target_name(stmt) for stmt in stmts]
-        self.reads, self.assigns, self.scatters = defaultdict(list), defaultdict(list), \
-            defaultdict(list)
-        self.compounds = []
-        for k in range(start, len(stmts)):
-            stmt = stmts[k]
-            if compound(stmt):
-                self.compounds.append(k)
-                continue
-            reads = names.get(stmt)[0]
-            for var in asked.intersection(reads):
-                if reads[var]:
-                    self.reads[var].append(k)
-            var = targets[k]
-            if var in asked:
-                self.assigns[var].append(k)
-            op, adj = anno.getanno(stmt, "adjoint", (None, None))
+def _overwritten_next(stmts: list, names: _NameCache):
+    """From the last statement back, (i, the names whose next event after statement i is
+    an assignment: not a read, a scatter into them, or a compound statement, which may
+    read them). One set, changed after each step: once all are done it holds the names
+    assigned before anything else happens to them from the first statement on. (One pass:
+    adjoints such as bx are assigned all over a long block.)"""
+    overwritten: set = set()
+    for i in range(len(stmts) - 1, -1, -1):
+        yield i, overwritten
+        stmt = stmts[i]
+        if compound(stmt):
+            overwritten.clear()
+            continue
+        var = target_name(stmt)
+        if var is not None:
+            overwritten.add(var)
+        if overwritten:  # (a statement reads before it writes)
+            overwritten.difference_update(names.get(stmt)[0])  # (each count is at least 1)
+            op, adj = anno.getanno(stmt, "adjoint", _NO_ADJOINT)
             if op == "scatter":
-                self.scatters[adj].append(k)
-
-    def overwritten_unread(self, start: int, var: str) -> bool:
-        """Whether, from `start` on, `var` is assigned before anything reads it, scatters
-        into it or a compound statement comes (which may read it)."""
-        assigned = _next(self.assigns.get(var, ()), start)
-        if assigned is None:
-            return False
-        for positions in (self.compounds, self.scatters.get(var, ()), self.reads.get(var, ())):
-            other = _next(positions, start)
-            if other is not None and other <= assigned:  # (a statement reads before it writes)
-                return False
-        return True
+                overwritten.discard(adj)
 
 
-def _next(positions, start: int):
-    """The first of the sorted `positions` at or after `start`, or None."""
-    k = bisect.bisect_left(positions, start)
-    return positions[k] if k < len(positions) else None
-
+_NO_ADJOINT = (None, None)
 
 
 # What _remove_dead did: nothing; removed statements (run again on what it left, it
@@ -1303,7 +1284,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
     What it did (see _KEPT)."""
     defs = defaultdict(list)  # var -> the statements that write it
     live: set[str] = set()
-    writes: dict = {}  # id(simple statement) -> _written(it), for prune
+    known: dict = {}  # id(simple statement) -> names.known(it), for prune
 
     def scan(stmts):
         for stmt in stmts:
@@ -1313,10 +1294,11 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
                 for block in blocks(stmt):
                     scan(block)
                 continue
-            written = writes[id(stmt)] = names.written(stmt)
-            if not written or not names.pure(stmt, ctx) or isinstance(stmt, gast.Return):
-                live.update(names.get(stmt)[0])  # a side effect, or the result
-                if not isinstance(stmt, gast.Return):
+            held = known[id(stmt)] = names.known(stmt, ctx)
+            written = held[3]
+            if not written or not held[2] or stmt.__class__ is gast.Return:
+                live.update(held[1][0])  # a side effect, or the result
+                if stmt.__class__ is not gast.Return:
                     live.update(written)
             for var in written:
                 defs[var].append(stmt)
@@ -1350,8 +1332,8 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
                     emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
-            written = writes[id(stmt)]
-            if written and not (written & live) and names.pure(stmt, ctx):
+            _, _, pure, written = known[id(stmt)]
+            if written and not (written & live) and pure:
                 continue
             out.append(stmt)
         if len(out) != len(stmts):
