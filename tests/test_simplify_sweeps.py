@@ -34,8 +34,8 @@ def _cache_agrees(names, stmts) -> int:
     """Every simple statement in `stmts` the cache holds has the names a walk finds."""
     checked = 0
     for stmt in syntax.walk_statements(stmts):
-        held = names.found.get(id(stmt))
-        if syntax.compound(stmt) or held is None or held[0] is not stmt:
+        held = names.found.get(stmt)
+        if syntax.compound(stmt) or held is None:
             continue
         cached, walked = held[1], simplify._names_of(stmt)
         assert dict(cached[0]) == dict(walked[0]), gast.dump(stmt)

@@ -540,24 +540,24 @@ class _NameCache:
     are each cached as any statement): not a walk of everything inside it."""
 
     def __init__(self):
-        self.found: dict = {}
+        self.found: dict = {}  # statement (a node hashes as itself) -> _held's list
 
     def get(self, stmt):
-        held = self.found.get(id(stmt))
-        if held is not None and held[0] is stmt:  # (the statement is kept: ids stay unique)
+        held = self.found.get(stmt)
+        if held is not None:
             return held[1]
         if compound(stmt):
             return self._compound(stmt)
         info = _names_of(stmt)
-        self.found[id(stmt)] = [stmt, info, None, None]  # (pure and written: when asked)
+        self.found[stmt] = [stmt, info, None, None]  # (pure and written: when asked)
         return info
 
     def _held(self, stmt) -> list:
         """[stmt, its names, whether pure, what it writes] of a simple statement."""
-        held = self.found.get(id(stmt))
-        if held is None or held[0] is not stmt:
+        held = self.found.get(stmt)
+        if held is None:
             self.get(stmt)
-            held = self.found[id(stmt)]
+            held = self.found[stmt]
         return held
 
     def known(self, stmt, ctx: Context) -> list:
@@ -624,15 +624,15 @@ class _NameCache:
         return self.get(stmt)[4]
 
     def forget(self, stmt):
-        self.found.pop(id(stmt), None)
+        self.found.pop(stmt, None)
 
     def assign_contribution(self, stmt, var: str, added) -> None:
         """`var = var + c` becomes `var = c` (its value is set to `added`): its names are
         those it had, less one read of var and one operation (worked out, not walked: a
         long backward pass has thousands of these). Other forms are walked again."""
-        held = self.found.get(id(stmt))
+        held = self.found.get(stmt)
         value, stmt.value = stmt.value, added
-        if held is None or held[0] is not stmt or target_name(stmt) != var \
+        if held is None or target_name(stmt) != var \
                 or value.__class__ is not gast.BinOp or value.op.__class__ is not gast.Add \
                 or value.right is not added or value.left.__class__ is not gast.Name:
             self.forget(stmt)
@@ -1284,7 +1284,6 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
     What it did (see _KEPT)."""
     defs = defaultdict(list)  # var -> the statements that write it
     live: set[str] = set()
-    known: dict = {}  # id(simple statement) -> names.known(it), for prune
 
     def scan(stmts):
         for stmt in stmts:
@@ -1294,7 +1293,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
                 for block in blocks(stmt):
                     scan(block)
                 continue
-            held = known[id(stmt)] = names.known(stmt, ctx)
+            held = names.known(stmt, ctx)
             written = held[3]
             if not written or not held[2] or stmt.__class__ is gast.Return:
                 live.update(held[1][0])  # a side effect, or the result
@@ -1332,7 +1331,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
                     emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
-            _, _, pure, written = known[id(stmt)]
+            _, _, pure, written = names.known(stmt, ctx)
             if written and not (written & live) and pure:
                 continue
             out.append(stmt)
