@@ -1034,21 +1034,9 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
     # name -> positions of the statements that mention it (or scatter into it), and of
     # those that store into it: each copy visits only the statements it concerns, not
     # the whole rest of a long block
-    # (sorted lists: a copy looks only at the positions after it, in order, until it stops)
-    at, stored_at = defaultdict(list), defaultdict(list)
-    # (from the first backward statement: a copy is one, and looks only after itself)
-    first = next((k for k, stmt in enumerate(stmts)
-                  if anno.getanno(stmt, "section") == "backward"), len(stmts))
-    for k in range(first, len(stmts)):
-        stmt = stmts[k]
-        _, _, stored, mentioned, _, _, _ = names.get(stmt)
-        for n in mentioned:
-            at[n].append(k)
-        for n in stored:
-            stored_at[n].append(k)
-        op, adj = anno.getanno(stmt, "adjoint", (None, None))
-        if op == "scatter" and (not at[adj] or at[adj][-1] != k):
-            at[adj].append(k)
+    # (sorted lists: a copy looks only at the positions after it, in order, until it stops;
+    # made at the first copy, from there: often there is none)
+    at = stored_at = None
     for i, stmt in enumerate(stmts):
         if compound(stmt):
             for block in blocks(stmt):
@@ -1063,6 +1051,8 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
         if isinstance(value, gast.Name) and value.id == var:
             continue
         source = value.id if isinstance(value, gast.Name) else None
+        if at is None:
+            at, stored_at = _positions(stmts, i, names)
         runs = [at.get(var, ()), stored_at.get(var, ()), stored_at.get(source, ())]
         for j in _merged_after(runs, i):  # (at[source] changes below: it is not one of them)
             later = stmts[j]
@@ -1086,6 +1076,23 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
             if stops:
                 break
     return changed
+
+
+def _positions(stmts: list, start: int, names: _NameCache) -> tuple:
+    """name -> the positions from `start` on of the statements that mention it (or scatter
+    into it), and name -> those of the statements that store into it."""
+    at, stored_at = defaultdict(list), defaultdict(list)
+    for k in range(start, len(stmts)):
+        stmt = stmts[k]
+        _, _, stored, mentioned, _, _, _ = names.get(stmt)
+        for n in mentioned:
+            at[n].append(k)
+        for n in stored:
+            stored_at[n].append(k)
+        op, adj = anno.getanno(stmt, "adjoint", _NO_ADJOINT)
+        if op == "scatter" and (not at[adj] or at[adj][-1] != k):
+            at[adj].append(k)
+    return at, stored_at
 
 
 # The values a copy propagates: a name (`bt = by`) or a constant (`by = 1.0`).
