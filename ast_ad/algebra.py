@@ -78,8 +78,24 @@ def _again(node, floats, settled):
     neither a name nor a constant (simplify leaves those as they are)."""
     if settled.get(id(node)) is node:
         return node, False
-    fields = node.__dict__
     changed = False
+    if node.__class__ is gast.BinOp:  # (most: its operands by hand)
+        left, right = node.left, node.right
+        if left.__class__ not in _ATOMS:
+            new, changed = _again(left, floats, settled)
+            if changed:
+                node.left = new
+        if right.__class__ not in _ATOMS:
+            new, differs = _again(right, floats, settled)
+            if differs:
+                node.right = new
+                changed = True
+        result = _rewrite(node, floats)
+        if result is node and not changed:
+            settled[id(node)] = node
+            return node, False
+        return result, True
+    fields = node.__dict__
     for field in node.__class__._fields:
         value = fields.get(field)
         if isinstance(value, gast.AST):

@@ -405,6 +405,19 @@ _SIMPLIFIED = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)
 def _move_into(node: gast.AST, var: str, value: gast.AST, settled: dict) -> bool:
     """Put `value` in place of the first read of `var` below `node` (in _replace_loads's
     order); the nodes above it change, so `settled` forgets them. Whether there was one."""
+    if node.__class__ is gast.BinOp:  # (most: its operands by hand)
+        for key, child in (("left", node.left), ("right", node.right)):
+            if child.__class__ is gast.Name:
+                if child.id == var and child.ctx.__class__ is gast.Load:
+                    setattr(node, key, value)
+                    break
+            elif child._fields and _move_into(child, var, value, settled):
+                break
+        else:
+            return False
+        for nodes in settled.values():
+            nodes.pop(id(node), None)
+        return True
     fields = node.__dict__
     for key in node._fields:
         child = fields.get(key)
