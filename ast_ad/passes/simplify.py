@@ -853,10 +853,13 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
                 since[adj] = j
             pending[adj] = stmt  # an earlier unplaced init of adj was never read: dropped
             continue
+        if not pending:  # (the forward pass, for one: no init waits)
+            out.append(stmt)
+            continue
         # (the names this statement mentions, not every pending init: a long block has
         # hundreds of those)
-        mentioned = names.get(stmt)[3] if pending else ()
-        for var in _in_order(pending.keys() & mentioned, since):
+        found = pending.keys() & names.get(stmt)[3]
+        for var in _in_order(found, since) if found else ():
             init = pending.pop(var)
             if (op, adj) == ("add", var):
                 added = _contribution_in(stmt, var, names)
