@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from functools import partial
 
 import gast
@@ -343,7 +343,7 @@ def _viewed(func: gast.FunctionDef) -> dict:
     direct = defaultdict(set)
     for stmt in _walk(func.body):
         var = target_name(stmt)
-        if var is None:
+        if var is None or stmt.value.__class__ not in _VIEWING:  # (`t = a * b`: a new value)
             continue
         parts = [stmt.value]
         while parts:
@@ -355,6 +355,10 @@ def _viewed(func: gast.FunctionDef) -> dict:
             elif isinstance(node, gast.Call):
                 parts.extend(node.args)
     return {var: _closure(var, direct) - {var} for var in direct}
+
+
+# The values that may be (a view of) one of their names.
+_VIEWING = frozenset({gast.Name, gast.Subscript, gast.Attribute, gast.Call})
 
 
 def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: dict,
@@ -1258,10 +1262,15 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> bool:
     for stmt in stmts:
         for block in blocks(stmt):
             changed |= _remove_dead_stores(block, ctx, names)
+    # (a store can be dead only from the first name assigned again on: in a long function
+    # that is where the backward pass starts, the forward pass assigning each name once)
+    targets = [target_name(stmt) for stmt in stmts]
+    again = {var for var, n in Counter(targets).items() if n > 1} - {None}
+    first = next((i for i, var in enumerate(targets) if var in again), len(stmts))
     dropped = set()
-    for i, overwritten in _overwritten_next(stmts, names):
+    for i, overwritten in _overwritten_next(stmts, names, first):
         if overwritten:
-            var = target_name(stmts[i])
+            var = targets[i]
             if var in overwritten and names.pure(stmts[i], ctx):
                 dropped.add(i)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
@@ -1269,14 +1278,14 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> bool:
     return changed or bool(dropped)
 
 
-def _overwritten_next(stmts: list, names: _NameCache):
-    """From the last statement back, (i, the names whose next event after statement i is
-    an assignment: not a read, a scatter into them, or a compound statement, which may
-    read them). One set, changed after each step: once all are done it holds the names
-    assigned before anything else happens to them from the first statement on. (One pass:
-    adjoints such as bx are assigned all over a long block.)"""
+def _overwritten_next(stmts: list, names: _NameCache, stop: int = 0):
+    """From the last statement back to statement `stop`, (i, the names whose next event
+    after statement i is an assignment: not a read, a scatter into them, or a compound
+    statement, which may read them). One set, changed after each step: once all are done
+    it holds the names assigned before anything else happens to them from statement `stop`
+    on. (One pass: adjoints such as bx are assigned all over a long block.)"""
     overwritten: set = set()
-    for i in range(len(stmts) - 1, -1, -1):
+    for i in range(len(stmts) - 1, stop - 1, -1):
         yield i, overwritten
         stmt = stmts[i]
         if compound(stmt):
