@@ -81,6 +81,9 @@ def _again(node, floats, settled):
     changed = False
     if node.__class__ is gast.BinOp:  # (most: its operands by hand)
         left, right = node.left, node.right
+        if left.__class__ is gast.Name and right.__class__ is gast.Name:
+            settled[id(node)] = node  # (`a * b`: no rule applies)
+            return node, False
         if left.__class__ not in _ATOMS:
             new, changed = _again(left, floats, settled)
             if changed:

@@ -325,9 +325,10 @@ def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     # (from the name cache: a compound statement's names are those of all it holds)
     for stmt in func.body:
         info = names.get(stmt)
-        for table, counts in ((loads, info[0]), (stores, info[6])):
-            for var, count in counts.items():
-                table[var] += count
+        for var, count in info[0].items():
+            loads[var] += count
+        for var, count in info[6].items():
+            stores[var] += count
     for part in [func.args, func.returns] + func.decorator_list:
         for n in name_nodes(part) if part is not None else ():
             if isinstance(n.ctx, gast.Load):
@@ -379,7 +380,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
             j = _single_use(stmts, i, var, loads, viewed, names, where)
             # (sizes from the name cache: a statement `v = e` is as large as e)
             if j is not None and names.get(stmt)[5] + names.get(stmts[j])[5] <= FOLD_LIMIT \
-                    and anno.managers_of(stmt) == anno.managers_of(stmts[j]):  # same `with`
+                    and _same_managers(stmt, stmts[j]):  # same `with`
                 _fold_into(stmts[j], var, stmt.value, derivative, names, settled)
                 where.brought(j, stmt)
                 loads[var] -= 1
@@ -387,6 +388,14 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
                 stmts[i] = None  # (removed below: positions stay put for `where`)
         i -= 1
     stmts[:] = [s for s in stmts if s is not None]
+
+
+def _same_managers(stmt, other) -> bool:
+    """anno.managers_of(stmt) == anno.managers_of(other) (two statements of one line of
+    the user's code are in the same `with` blocks)."""
+    origin = anno.getanno(stmt, "origin", stmt)
+    return origin is anno.getanno(other, "origin", other) \
+        or anno.managers_of(stmt) == anno.managers_of(other)
 
 
 def _fold_into(use, var: str, value: gast.AST, derivative: frozenset, names: _NameCache,
@@ -492,9 +501,12 @@ class _Where:
     def after(self, i: int, mentions: list, stores):
         """The positions after i where one of `mentions` is mentioned or one of `stores`
         stored into, in order, each once."""
-        lists = [self.mentions.get(n, ()) for n in mentions] + \
-            [self.stores.get(n, ()) for n in stores]
-        lists = [at for at in lists if at and at[-1] > i]
+        lists = []
+        for table, found in ((self.mentions, mentions), (self.stores, stores)):
+            for name_ in found:
+                at = table.get(name_)
+                if at and at[-1] > i:
+                    lists.append(at)
         if len(lists) == 1:  # (often: one list, nothing to merge)
             at = lists[0]
             for t in range(bisect.bisect_right(at, i), len(at)):
@@ -521,7 +533,12 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
     the others cannot change the answer, and a long block has many of them."""
     operands = set(names.get(stmts[i])[0])  # (what `var = e` reads is what e mentions)
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
-    bases = {base for op in operands for base in viewed.get(op, ())} - operands
+    bases = set()
+    for op in operands:
+        seen = viewed.get(op)
+        if seen:
+            bases |= seen
+    bases -= operands
     use, count = None, 0
     for j in where.after(i, [var], operands | bases):
         stmt = stmts[j]
@@ -1243,8 +1260,8 @@ def _remove_self_copies(stmts: list) -> bool:
     """`bs = bs` (left when a copy was propagated into its own source) does nothing.
     Whether there was one."""
     kept = [s for s in stmts if not (
-        target_name(s) is not None and isinstance(s.value, gast.Name)
-        and s.value.id == target_name(s))]
+        s.__class__ is gast.Assign and s.value.__class__ is gast.Name
+        and target_name(s) == s.value.id)]
     changed = len(kept) != len(stmts)
     stmts[:] = kept
     for stmt in stmts:
