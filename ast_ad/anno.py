@@ -52,6 +52,11 @@ def getanno(node: gast.AST, key: str, default: Any = None) -> Any:
     return node.__dict__.get(_ATTR, _NONE).get(key, default)
 
 
+def getannos(nodes, key: str, default: Any = None) -> list:
+    """getanno(node, key, default) of each of `nodes` (one call for a whole block)."""
+    return [node.__dict__.get(_ATTR, _NONE).get(key, default) for node in nodes]
+
+
 def hasanno(node: gast.AST, key: str) -> bool:
     return key in node.__dict__.get(_ATTR, _NONE)
 

@@ -852,7 +852,7 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
     since: dict = {}  # adjoint name -> when it became pending (the order inits are placed in)
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
-    adjoints = [anno.getanno(stmt, "adjoint", (None, None)) for stmt in stmts]
+    adjoints = anno.getannos(stmts, "adjoint", _NO_ADJOINT)
     for j, stmt in enumerate(stmts):
         if compound(stmt):
             for var in _scattered(stmt):
@@ -1119,14 +1119,14 @@ def _positions(stmts: list, start: int, names: _NameCache) -> tuple:
     """name -> the positions from `start` on of the statements that mention it (or scatter
     into it), and name -> those of the statements that store into it."""
     at, stored_at = defaultdict(list), defaultdict(list)
+    adjoints = anno.getannos(stmts[start:], "adjoint", _NO_ADJOINT)
     for k in range(start, len(stmts)):
-        stmt = stmts[k]
-        _, _, stored, mentioned, _, _, _ = names.get(stmt)
+        _, _, stored, mentioned, _, _, _ = names.get(stmts[k])
         for n in mentioned:
             at[n].append(k)
         for n in stored:
             stored_at[n].append(k)
-        op, adj = anno.getanno(stmt, "adjoint", _NO_ADJOINT)
+        op, adj = adjoints[k - start]
         if op == "scatter" and (not at[adj] or at[adj][-1] != k):
             at[adj].append(k)
     return at, stored_at
@@ -1302,6 +1302,7 @@ def _overwritten_next(stmts: list, names: _NameCache, stop: int = 0):
     it holds the names assigned before anything else happens to them from statement `stop`
     on. (One pass: adjoints such as bx are assigned all over a long block.)"""
     overwritten: set = set()
+    adjoints = anno.getannos(stmts[stop:], "adjoint", _NO_ADJOINT)
     for i in range(len(stmts) - 1, stop - 1, -1):
         yield i, overwritten
         stmt = stmts[i]
@@ -1313,7 +1314,7 @@ def _overwritten_next(stmts: list, names: _NameCache, stop: int = 0):
             overwritten.add(var)
         if overwritten:  # (a statement reads before it writes)
             overwritten.difference_update(names.get(stmt)[0])  # (each count is at least 1)
-            op, adj = anno.getanno(stmt, "adjoint", _NO_ADJOINT)
+            op, adj = adjoints[i - stop]
             if op == "scatter":
                 overwritten.discard(adj)
 
