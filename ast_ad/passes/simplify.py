@@ -692,8 +692,8 @@ def _names_of(stmt) -> tuple:
     found = [stmt]
     append = found.append
     known, leaves, operations = CHILD_FIELDS, _HOLD_NOTHING, _OPERATIONS
-    name, load, store, binop, attribute, call = gast.Name, gast.Load, gast.Store, gast.BinOp, \
-        gast.Attribute, gast.Call
+    name, load, store, binop, attribute, call, assign = gast.Name, gast.Load, gast.Store, \
+        gast.BinOp, gast.Attribute, gast.Call, gast.Assign
     for n in found:  # (the list grows while it is read: breadth first, as walk)
         kind = n.__class__
         if kind is name:
@@ -720,6 +720,27 @@ def _names_of(stmt) -> tuple:
             if n.value.__class__ not in leaves:
                 append(n.value)
             continue
+        if kind is call:  # (func, args, keywords: nodes, in lists of nodes)
+            size += 1
+            calls.append(n)
+            func = n.func
+            if func.__class__ not in leaves:
+                append(func)
+            for item in n.args:
+                if item.__class__ not in leaves:
+                    append(item)
+            for item in n.keywords:
+                append(item)
+            if func.__class__ is attribute and func.attr in _CHANGING_METHODS:
+                stored.update(_stored_by_call(n))
+            continue
+        if kind is assign:  # (targets, value, type_comment)
+            for item in n.targets:
+                if item.__class__ not in leaves:
+                    append(item)
+            if n.value.__class__ not in leaves:
+                append(n.value)
+            continue
         fields = known.get(kind)
         for field in fields if fields is not None else child_fields(kind):
             value = getattr(n, field, None)
@@ -732,12 +753,7 @@ def _names_of(stmt) -> tuple:
                 append(value)
         if kind in operations:
             size += 1
-            if kind is call:
-                calls.append(n)
-                func = n.func
-                if func.__class__ is attribute and func.attr in _CHANGING_METHODS:
-                    stored.update(_stored_by_call(n))
-            elif kind is gast.Subscript and n.ctx.__class__ is store \
+            if kind is gast.Subscript and n.ctx.__class__ is store \
                     and n.value.__class__ is name:
                 stored.add(n.value.id)
         elif kind is gast.For and anno.hasanno(n, "replays"):
@@ -1406,6 +1422,9 @@ def _real(stmts: list) -> bool:
 
 def _written(stmt: gast.AST) -> set[str]:
     """Variables a simple statement assigns or writes into."""
+    var = target_name(stmt)
+    if var is not None:  # (most)
+        return {var}
     if isinstance(stmt, gast.Assign):
         target = stmt.targets[0]
         if isinstance(target, (gast.Name, gast.Tuple)):
