@@ -860,9 +860,6 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
     """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`.
     Whether anything changed."""
     changed = False
-    for stmt in stmts:
-        for block in blocks(stmt):
-            changed |= _fold_inits(block, names, ctx)
     out: list = []
     pending: dict = {}  # adjoint name -> its init, not yet placed
     since: dict = {}  # adjoint name -> when it became pending (the order inits are placed in)
@@ -870,7 +867,9 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
     last_scatter = {}
     adjoints = anno.getannos(stmts, "adjoint", _NO_ADJOINT)
     for j, stmt in enumerate(stmts):
-        if compound(stmt):
+        if compound(stmt):  # (its blocks first: what they scatter into stays)
+            for block in blocks(stmt):
+                changed |= _fold_inits(block, names, ctx)
             for var in _scattered(stmt):
                 last_scatter[var] = j
         elif adjoints[j][0] == "scatter":  # (the common case, without a walk)
@@ -896,7 +895,9 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
         # (the names this statement mentions, not every pending init: a long block has
         # hundreds of those)
         found = pending.keys() & names.get(stmt)[3]
-        for var in _in_order(found, since) if found else ():
+        if len(found) > 1:
+            found = _in_order(found, since)
+        for var in found:
             init = pending.pop(var)
             if (op, adj) == ("add", var):
                 added = _contribution_in(stmt, var, names)
@@ -1348,7 +1349,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
     """Mark and sweep: keep what the return value, the side effects and the control flow
     need, transitively; remove every other pure statement (cycles through loops too).
     What it did (see _KEPT)."""
-    defs = defaultdict(list)  # var -> the statements that write it
+    defs = defaultdict(list)  # var -> what each statement that writes it reads
     live: set[str] = set()
 
     def scan(stmts):
@@ -1365,15 +1366,16 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
                 live.update(held[1][0])  # a side effect, or the result
                 if stmt.__class__ is not gast.Return:
                     live.update(written)
+            reads = held[1][0]
             for var in written:
-                defs[var].append(stmt)
+                defs[var].append(reads)
 
     scan(func.body)
     todo = list(live)
     while todo:
         var = todo.pop()
-        for stmt in defs.get(var, ()):
-            for used in names.get(stmt)[0]:
+        for reads in defs.get(var, ()):
+            for used in reads:
                 if used not in live:
                     live.add(used)
                     todo.append(used)
