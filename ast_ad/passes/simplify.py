@@ -882,7 +882,7 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
             # inits, and many go, their names never needed)
             if pending and not (target_name(stmt) == adj
                                 and stmt.value.__class__ is gast.Constant):
-                mentioned = names.get(stmt)[3]
+                mentioned = _call_names(stmt) or names.get(stmt)[3]
                 for var in _in_order((pending.keys() & mentioned) - {adj}, since):
                     out.append(pending.pop(var))
             if adj not in pending:
@@ -912,6 +912,29 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
     changed |= len(out) != len(stmts) or any(a is not b for a, b in zip(out, stmts))
     stmts[:] = out
     return changed
+
+
+def _call_names(stmt) -> set | None:
+    """The names in `v = f(a, b)` (f a name or a dotted one, a and b names: an init such as
+    `bx = np.zeros_like(x)`), without a walk; None for any other statement."""
+    if stmt.__class__ is not gast.Assign or len(stmt.targets) != 1:
+        return None
+    target, value = stmt.targets[0], stmt.value
+    if target.__class__ is not gast.Name or value.__class__ is not gast.Call or value.keywords:
+        return None
+    found = {target.id}
+    for arg in value.args:
+        if arg.__class__ is not gast.Name or arg.annotation is not None:
+            return None
+        found.add(arg.id)
+    func = value.func
+    while func.__class__ is gast.Attribute:
+        func = func.value
+    if func.__class__ is not gast.Name or func.annotation is not None \
+            or target.annotation is not None:
+        return None
+    found.add(func.id)
+    return found
 
 
 def _fresh_fill(init: gast.Assign, added: gast.AST, ctx: Context | None) -> bool:
