@@ -301,7 +301,11 @@ def _calls_any(stmt, functions: tuple, ctx: Context, names: _NameCache) -> bool:
     """Whether the simple statement `stmt` calls one of `functions` (its calls from the
     name cache: cheaper than a rewrite's visit of each backward statement when, as in
     most, there is nothing to rewrite)."""
-    return any(any(_object(n.func, ctx) is f for f in functions) for n in names.get(stmt)[4])
+    for n in names.get(stmt)[4]:
+        callee = _object(n.func, ctx)  # (resolved once, however many functions)
+        if any(callee is f for f in functions):
+            return True
+    return False
 
 
 def _sign_on_smallest(value, facts):
