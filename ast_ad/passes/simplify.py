@@ -767,7 +767,9 @@ def _names_of(stmt) -> tuple:
             rewound.update(_loop_headers(anno.getanno(n, "replays")))
     if rewound:
         stored |= rewound
-    return reads, rebound | rewound, stored, mentioned | rewound, calls, size, binds
+        rebound |= rewound
+        mentioned |= rewound
+    return reads, rebound, stored, mentioned, calls, size, binds
 
 
 # Nodes that hold no other node and no name (contexts, operators): _names_of skips them.
