@@ -17,13 +17,16 @@ from .syntax import walk
 def names_in(tree: gast.AST) -> set[str]:
     """Every identifier that appears in `tree` (names, arguments, attributes)."""
     found = set()
+    add = found.add
+    name, attribute, function = gast.Name, gast.Attribute, gast.FunctionDef
     for node in walk(tree):
-        if isinstance(node, gast.Name):
-            found.add(node.id)
-        elif isinstance(node, gast.Attribute):
-            found.add(node.attr)
-        elif isinstance(node, gast.FunctionDef):
-            found.add(node.name)
+        cls = node.__class__
+        if cls is name:
+            add(node.id)
+        elif cls is attribute:
+            add(node.attr)
+        elif cls is function:
+            add(node.name)
     return found
 
 

@@ -8,8 +8,8 @@ from . import anno
 
 # (nodes built as gast's constructors build them, without their keyword handling: the
 # compiler builds tens of thousands of names per long function)
-_Name, _Load, _Store, _Constant, _Assign = gast.Name, gast.Load, gast.Store, gast.Constant, \
-    gast.Assign
+_Name, _Load, _Store, _Constant, _Assign, _BinOp = gast.Name, gast.Load, gast.Store, \
+    gast.Constant, gast.Assign, gast.BinOp
 
 
 def name(id_: str, store: bool = False) -> gast.Name:
@@ -238,13 +238,34 @@ def walk(node: gast.AST) -> list:
     found = [node]
     append = found.append
     children = _CHILD_FIELDS
+    name_class, binop_class, constant_class = _Name, _BinOp, _Constant
     for current in found:  # (the list grows while it is read: breadth first)
-        fields = children.get(current.__class__)
+        cls = current.__class__
+        # (the commonest classes first, their fields read directly: a Name's are a
+        # context node and an annotation or None, a BinOp's three nodes; a Constant
+        # holds no node)
+        if cls is name_class:
+            fields = current.__dict__
+            value = fields.get("ctx")
+            if value is not None:
+                append(value)
+            value = fields.get("annotation")
+            if value is not None:
+                append(value)
+            continue
+        if cls is constant_class:
+            continue
+        if cls is binop_class:
+            append(current.left)
+            append(current.op)
+            append(current.right)
+            continue
+        fields = children.get(cls)
         if fields is None:
-            fields = _child_fields(current.__class__)
+            fields = _child_fields(cls)
         for field in fields:
             value = getattr(current, field, None)
-            if type(value) is list:
+            if value.__class__ is list:
                 for item in value:
                     if isinstance(item, gast.AST):
                         append(item)

@@ -67,8 +67,13 @@ class _ToGast(Ast3ToGAst):
         cls = node.__class__
         visitor = self.visitors.get(cls)
         if visitor is None:  # (the class's function, not a bound method: no cycle)
-            visitor = self.visitors[cls] = getattr(type(self), "visit_" + cls.__name__,
-                                                   type(self).generic_visit)
+            visitor = getattr(type(self), "visit_" + cls.__name__, None)
+            if visitor is None:
+                target = getattr(gast, cls.__name__, None)
+                # (a context or an operator: no fields, no position)
+                leaf = target is not None and not cls._fields and not cls._attributes
+                visitor = _leaf_of(target) if leaf else type(self).generic_visit
+            self.visitors[cls] = visitor
         return visitor(self, node)
 
     def _visit(self, node):
@@ -86,6 +91,13 @@ class _ToGast(Ast3ToGAst):
                         "end_col_offset": node.end_col_offset}
         return new
 
+    def visit_Constant(self, node):  # (fields as in ast, no node among them)
+        new = _CONSTANT.__new__(_CONSTANT)
+        new.__dict__ = {"value": node.value, "kind": node.kind, "lineno": node.lineno,
+                        "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                        "end_col_offset": node.end_col_offset}
+        return new
+
     def generic_visit(self, node):
         cls = node.__class__
         target = self.classes.get(cls)
@@ -94,12 +106,18 @@ class _ToGast(Ast3ToGAst):
         if target is False:
             return None  # (as gast: a node that is not part of its AST)
         fields = {}
+        visit, node_class = self.visit, ast.AST
         for field in node._fields:
             try:
                 value = getattr(node, field)
             except AttributeError:
                 continue
-            fields[field] = self._visit(value)
+            if isinstance(value, node_class):
+                value = visit(value)
+            elif value.__class__ is list:
+                value = [visit(v) if isinstance(v, node_class) else self._visit(v)
+                         for v in value]
+            fields[field] = value
         for attr in node._attributes:
             try:
                 fields[attr] = getattr(node, attr)
@@ -110,7 +128,14 @@ class _ToGast(Ast3ToGAst):
         return new
 
 
-_NAME = gast.Name
+def _leaf_of(target):
+    """The visitor of an ast class without fields or position (Load, Store, Add...)."""
+    def leaf(converter, node):
+        return target.__new__(target)
+    return leaf
+
+
+_NAME, _CONSTANT = gast.Name, gast.Constant
 
 
 def to_gast(tree: ast.AST) -> gast.AST:

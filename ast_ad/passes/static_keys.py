@@ -60,6 +60,10 @@ _REWRITTEN = (gast.Dict, gast.DictComp, gast.ListComp, gast.GeneratorExp, gast.F
               gast.FunctionDef, gast.Lambda)
 
 
+# (the classes of the nodes _rewritable may say yes to)
+_MAY_REWRITE = frozenset(_REWRITTEN + (gast.Attribute, gast.Call))
+
+
 def _rewritable(node, params) -> bool:
     """Whether the visitor below may rewrite `node`: a display or comprehension, a loop, a
     nested function, `p.attr` of a parameter with a value, `x.get(...)`, a dict's views,
@@ -99,7 +103,7 @@ class _Unroll(gast.NodeTransformer):
                 if cls is gast.Name:
                     if n.ctx.__class__ is not gast.Load:
                         stores[n.id] = stores.get(n.id, 0) + 1
-                elif not relevant and _rewritable(n, with_values):
+                elif not relevant and cls in _MAY_REWRITE and _rewritable(n, with_values):
                     relevant = True
             if relevant:
                 self.relevant.add(id(stmt))
