@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gast
 
-from .syntax import walk
+from .syntax import walk_lean
 
 
 def names_in(tree: gast.AST) -> set[str]:
@@ -19,7 +19,7 @@ def names_in(tree: gast.AST) -> set[str]:
     found = set()
     add = found.add
     name, attribute, function = gast.Name, gast.Attribute, gast.FunctionDef
-    for node in walk(tree):
+    for node in walk_lean(tree):
         cls = node.__class__
         if cls is name:
             add(node.id)

@@ -109,7 +109,7 @@ def param_names(func: gast.FunctionDef) -> list[str]:
 def local_names(func: gast.FunctionDef) -> set[str]:
     """Names Python treats as local to `func`: parameters and assignment targets."""
     found = set(param_names(func))
-    for node in walk(func):
+    for node in walk_lean(func):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             found.add(node.id)
     return found
@@ -128,7 +128,7 @@ def store_names(node: gast.AST) -> list[str]:
 def load_and_store_names(node: gast.AST) -> tuple[list[str], list[str]]:
     """load_names(node), store_names(node), from one walk."""
     loads, stores = [], []
-    for n in walk(node):
+    for n in walk_lean(node):
         if type(n) is gast.Name:
             ctx = type(n.ctx)
             if ctx is gast.Load:
@@ -277,7 +277,7 @@ def walk(node: gast.AST) -> list:
 def written_into(stmt) -> set[str]:
     """Names whose array (or list) the statement writes into: `w[i] = v`, `w[i] += v`."""
     found = set()
-    for node in walk(stmt):
+    for node in walk_lean(stmt):
         if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
             base = node.value
             while isinstance(base, (gast.Subscript, gast.Attribute)):
@@ -287,10 +287,49 @@ def written_into(stmt) -> set[str]:
     return found
 
 
+def walk_lean(node: gast.AST) -> list:
+    """walk(node) without the expression contexts and operators (Load, Store, Add, Eq...),
+    in the same order: about a third fewer nodes, none of which holds anything."""
+    found = [node]
+    append = found.append
+    children = _LEAN_FIELDS
+    name_class, binop_class, constant_class = _Name, _BinOp, _Constant
+    for current in found:
+        cls = current.__class__
+        if cls is name_class:
+            value = current.__dict__.get("annotation")
+            if value is not None:
+                append(value)
+            continue
+        if cls is constant_class:
+            continue
+        if cls is binop_class:
+            append(current.left)
+            append(current.right)
+            continue
+        fields = children.get(cls)
+        if fields is None:
+            fields = _lean_fields(cls)
+        for field in fields:
+            value = getattr(current, field, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, gast.AST):
+                        append(item)
+            elif isinstance(value, gast.AST):
+                append(value)
+    return found
+
+
 def nodes_of(node: gast.AST, types) -> list:
     """Every node of the given types inside `node`, in gast.walk's order (a faster
     gast.walk with a filter)."""
-    return [n for n in walk(node) if isinstance(n, types)]
+    lean = _LEAN_TYPES.get(types)
+    if lean is None:
+        lean = _LEAN_TYPES[types] = not any(
+            issubclass(leaf, types) or issubclass(t, leaf)
+            for leaf in _LEAVES for t in (types if type(types) is tuple else (types,)))
+    return [n for n in (walk_lean(node) if lean else walk(node)) if isinstance(n, types)]
 
 
 # Fields that never hold a node (identifiers, strings, flags): not looked into.
@@ -309,4 +348,16 @@ def child_fields(cls) -> tuple:
 def _child_fields(cls) -> tuple:
     fields = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
     _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+# The classes of the nodes walk_lean leaves out, and the fields that hold them.
+_LEAVES = (gast.expr_context, gast.operator, gast.unaryop, gast.cmpop, gast.boolop)
+_LEAN_FIELDS: dict = {}
+_LEAN_TYPES: dict = {}  # the types nodes_of was asked for -> whether walk_lean will do
+
+
+def _lean_fields(cls) -> tuple:
+    fields = tuple(f for f in child_fields(cls) if f not in ("ctx", "op", "ops"))
+    _LEAN_FIELDS[cls] = fields
     return fields

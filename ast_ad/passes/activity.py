@@ -13,7 +13,14 @@ import gast
 from .. import anno
 from ..context import Context
 from ..rules import registry
-from ..syntax import item_write, list_append, param_names, target_name, walk, walk_statements
+from ..syntax import (
+    item_write,
+    list_append,
+    nodes_of,
+    param_names,
+    target_name,
+    walk_statements,
+)
 from .resolve import (
     FLOAT_CAST,
     NO_DERIVATIVE_CAST,
@@ -137,8 +144,8 @@ def _dtype_casts(func: gast.FunctionDef, params: list, ctx: Context) -> list:
     arrays = ctx.options.arrays or ()
     dtypes = {p: info[0] for p, info in zip(params, arrays) if info is not None and info[0]}
     pending = []
-    for node in walk(func):
-        cast = anno.getanno(node, "cast") if isinstance(node, gast.Call) else None
+    for node in nodes_of(func, gast.Call):
+        cast = anno.getanno(node, "cast")
         if not isinstance(cast, tuple):
             continue
         like = cast[1]

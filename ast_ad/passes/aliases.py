@@ -38,6 +38,7 @@ from ..syntax import (
     param_names,
     target_name,
     walk,
+    walk_lean,
     walk_statements,
 )
 from ..values import ARRAY, SCALAR
@@ -129,7 +130,7 @@ def _names_and_calls(func: gast.FunctionDef) -> dict:
         if compound(stmt):
             continue
         loads, stores, calls = [], [], []
-        for n in walk(stmt):
+        for n in walk_lean(stmt):
             cls = n.__class__
             if cls is gast.Name:
                 kind = n.ctx.__class__

@@ -16,7 +16,7 @@ from .. import anno, cache
 from ..context import Context
 from ..errors import NonDifferentiableError, NoRuleError
 from ..rules import load_for, registry
-from ..syntax import dotted_path, param_names, walk
+from ..syntax import dotted_path, param_names, walk_lean
 
 _MISSING = object()
 
@@ -58,7 +58,7 @@ class Scope:
 
 
 def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    nodes = walk(func)  # (one walk: nothing below adds or removes a node)
+    nodes = walk_lean(func)  # (one walk: nothing below adds or removes a node)
     locals_, mentioned, definitions = set(param_names(func)), set(), {}
     for n in nodes:
         cls = n.__class__

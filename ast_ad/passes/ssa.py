@@ -37,7 +37,7 @@ from ..syntax import (
     param_names,
     rename,
     store_names,
-    walk,
+    walk_lean,
     walk_statements,
 )
 
@@ -158,8 +158,8 @@ class _Renamer:
         return self.namer.version(var)
 
     def uses(self, node: gast.AST, env: dict) -> None:
-        for n in walk(node):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in env:
+        for n in walk_lean(node):
+            if n.__class__ is gast.Name and n.ctx.__class__ is gast.Load and n.id in env:
                 n.id = env[n.id]
 
     def block(self, stmts: list, env: dict) -> list:
@@ -323,7 +323,7 @@ def _result_unread(value) -> bool:
 
 def _mentions(stmts: list) -> list[str]:
     module = gast.Module(body=stmts, type_ignores=[])
-    return [n.id for n in walk(module) if isinstance(n, gast.Name)]
+    return [n.id for n in walk_lean(module) if n.__class__ is gast.Name]
 
 
 def _coalesce_entry_copies(func: gast.FunctionDef) -> None:

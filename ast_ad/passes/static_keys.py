@@ -38,7 +38,7 @@ from .. import cache
 from ..context import Context
 from ..errors import ADError, UnsupportedSyntaxError
 from ..source import get_source
-from ..syntax import clone, const, name, param_names, substitute, walk
+from ..syntax import clone, const, name, param_names, substitute, walk, walk_lean
 from ..values import UNKNOWN
 from .parse import parse
 
@@ -98,7 +98,7 @@ class _Unroll(gast.NodeTransformer):
         self.relevant: set = set()
         for stmt in func.body:
             relevant = False
-            for n in walk(stmt):
+            for n in walk_lean(stmt):
                 cls = n.__class__
                 if cls is gast.Name:
                     if n.ctx.__class__ is not gast.Load:
