@@ -188,9 +188,9 @@ def walk_statements(stmts: list):
 
 def item_write(stmt: gast.AST):
     """(array name, index, value) for `y[index] = value`, else None."""
-    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
+    if stmt.__class__ is _Assign and len(stmt.targets) == 1:
         target = stmt.targets[0]
-        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+        if target.__class__ is gast.Subscript and isinstance(target.value, gast.Name):
             return target.value.id, target.slice, stmt.value
     return None
 

@@ -70,7 +70,21 @@ _PYTHON_SCALARS = (bool, int, float)
 
 
 def scalar(dtype=None) -> Value:
-    return Value(SCALAR, np.dtype(dtype) if dtype is not None else None, ())
+    try:
+        return _SCALARS[dtype]
+    except (KeyError, TypeError):  # (not made yet, or not a key)
+        pass
+    value = Value(SCALAR, np.dtype(dtype) if dtype is not None else None, ())
+    try:
+        _SCALARS[dtype] = value
+    except TypeError:
+        pass
+    return value
+
+
+# dtype -> scalar(dtype): the passes ask for the same few, thousands of times (a Value
+# is frozen: one can be shared)
+_SCALARS: dict = {}
 
 
 def integer(value: int) -> Value:
@@ -262,10 +276,21 @@ def result_dtype(*values: Value) -> np.dtype | None:
     unsure = [p for p in parts if isinstance(p, float)]
     if not known or unsure and not all(d.kind == "f" for d in known):
         return None  # Python numbers only, or one beside ints (an int or a float?)
+    key = tuple((p.__class__, p) for p in parts)  # (0 == 0.0: told apart by class)
     try:
-        return np.result_type(*parts)
+        return _RESULT_TYPES[key]
+    except KeyError:
+        pass
+    try:
+        found = np.result_type(*parts)
     except TypeError:
-        return None
+        found = None
+    _RESULT_TYPES[key] = found
+    return found
+
+
+# the dtypes and weak Python numbers of an operation -> NumPy's result dtype
+_RESULT_TYPES: dict = {}
 
 
 def elementwise_kind(*kinds: str | None) -> str | None:

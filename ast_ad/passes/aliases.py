@@ -278,12 +278,13 @@ def _callee_name(stmt: gast.AST) -> str:
 
 def _check_writes(func: gast.FunctionDef, ctx: Context) -> None:
     """`y[i] = v` where y may be a view of another array."""
-    values = {target_name(s): s.value for s in walk_statements(func.body)
-              if target_name(s) is not None and isinstance(s, gast.Assign)}
-    for stmt in walk_statements(func.body):
-        written = item_write(stmt)
-        if written is None:
-            continue
+    writes = [(stmt, written) for stmt in walk_statements(func.body)
+              if (written := item_write(stmt)) is not None]
+    if not writes:
+        return
+    values = {name: s.value for s in walk_statements(func.body)
+              if (name := target_name(s)) is not None}
+    for stmt, written in writes:
         array = written[0]
         value, seen = values.get(array), {array}
         while isinstance(value, gast.Name) and value.id not in seen:  # `a, b = ...` copies
