@@ -93,8 +93,27 @@ def integer(value: int) -> Value:
 
 
 def array(dtype, shape) -> Value:
-    return Value(ARRAY, np.dtype(dtype) if dtype is not None else None,
-                 tuple(shape) if shape is not None else None)
+    key = (dtype, shape)
+    try:
+        found = _ARRAYS[key]
+    except (KeyError, TypeError):  # (not made yet, or not a key)
+        pass
+    else:
+        if shape is None or all(type(d) is int for d in shape):
+            return found
+    value = Value(ARRAY, np.dtype(dtype) if dtype is not None else None,
+                  tuple(shape) if shape is not None else None)
+    # (only shapes of Python ints: (3,) and (np.int64(3),) are one key, not one value)
+    if shape is None or type(shape) is tuple and all(type(d) is int for d in shape):
+        try:
+            _ARRAYS[key] = value
+        except TypeError:
+            pass
+    return value
+
+
+# (dtype, shape) -> array(dtype, shape), shared as scalar's values are
+_ARRAYS: dict = {}
 
 
 def kind_of_value(value) -> str:
@@ -294,15 +313,20 @@ _RESULT_TYPES: dict = {}
 
 
 def elementwise_kind(*kinds: str | None) -> str | None:
-    """The kind of an elementwise result: scalar only if every operand is."""
-    kinds = [k for k in kinds if k is not None]
-    if not kinds:
-        return None
-    if all(k == SCALAR for k in kinds):
-        return SCALAR
-    if all(k in (SCALAR, ARRAY) for k in kinds):
-        return ARRAY
-    return OTHER
+    """The kind of an elementwise result: scalar only if every operand is (None: no
+    operand's kind is known)."""
+    found = None
+    for kind in kinds:
+        if kind is None:
+            continue
+        if kind == SCALAR:
+            if found is None:
+                found = SCALAR
+        elif kind == ARRAY:
+            found = ARRAY
+        else:
+            return OTHER
+    return found
 
 
 UNKNOWN_INDEX = object()

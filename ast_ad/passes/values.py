@@ -538,19 +538,31 @@ def _ufunc_dtype(fn: np.ufunc, values: list) -> np.dtype | None:
     dtypes = [v.dtype for v in values if v.dtype is not None]
     if any(v.kind not in (SCALAR, ARRAY) for v in values) or not dtypes:
         return None
-    samples = []
+    operands = []  # (each a dtype, or None for a Python float)
     for v in values:
         if v.dtype is not None:
-            samples.append(np.zeros(0, v.dtype))
+            operands.append(v.dtype)
         elif v.kind == SCALAR and all(d.kind == "f" for d in dtypes):
-            samples.append(0.0)
+            operands.append(None)
         else:
             return None
+    key = (fn, tuple(operands))
+    try:
+        return _UFUNC_DTYPES[key]
+    except KeyError:
+        pass
+    samples = [0.0 if d is None else np.zeros(0, d) for d in operands]
     try:
         with np.errstate(all="ignore"):
-            return fn(*samples).dtype
+            found = fn(*samples).dtype
     except (TypeError, ValueError):
-        return None
+        found = None
+    _UFUNC_DTYPES[key] = found
+    return found
+
+
+# (ufunc, operand dtypes) -> its result's dtype
+_UFUNC_DTYPES: dict = {}
 
 
 def _dtype_of(node) -> np.dtype | None:
