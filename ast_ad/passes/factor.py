@@ -411,8 +411,13 @@ def _stores_and_unstable(func: gast.FunctionDef, facts: Facts, loads: dict | Non
         if isinstance(stmt, gast.Expr):  # a call for its effect may write into any operand
             written.update(_effect_operands(stmt.value))
         if isinstance(stmt, gast.Assign):
-            for target in (n.id for t in stmt.targets for n in walk_lean(t)
-                           if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)):
+            targets = stmt.targets
+            if len(targets) == 1 and targets[0].__class__ is gast.Name:  # (`x = e`: no walk)
+                names = [targets[0].id] if isinstance(targets[0].ctx, gast.Store) else []
+            else:
+                names = [n.id for t in targets for n in walk_lean(t)
+                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+            for target in names:
                 for source in shared(stmt.value, facts):
                     views[target].add(source)
                     views[source].add(target)

@@ -98,6 +98,59 @@ class _ToGast(Ast3ToGAst):
                         "end_col_offset": node.end_col_offset}
         return new
 
+    # (the commonest nodes with fields of nodes, built directly; fields as in ast)
+
+    def visit_BinOp(self, node):
+        visit = self.visit
+        try:
+            fields = {"left": visit(node.left), "op": visit(node.op),
+                      "right": visit(node.right), "lineno": node.lineno,
+                      "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                      "end_col_offset": node.end_col_offset}
+        except AttributeError:  # (a node not from ast.parse, without all its fields)
+            return self.generic_visit(node)
+        new = _BINOP.__new__(_BINOP)
+        new.__dict__ = fields
+        return new
+
+    def visit_Attribute(self, node):
+        try:
+            fields = {"value": self.visit(node.value), "attr": node.attr,
+                      "ctx": self.visit(node.ctx), "lineno": node.lineno,
+                      "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                      "end_col_offset": node.end_col_offset}
+        except AttributeError:
+            return self.generic_visit(node)
+        new = _ATTRIBUTE.__new__(_ATTRIBUTE)
+        new.__dict__ = fields
+        return new
+
+    def visit_Call(self, node):
+        visit = self.visit
+        try:
+            fields = {"func": visit(node.func), "args": [visit(a) for a in node.args],
+                      "keywords": [visit(k) for k in node.keywords], "lineno": node.lineno,
+                      "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                      "end_col_offset": node.end_col_offset}
+        except AttributeError:
+            return self.generic_visit(node)
+        new = _CALL.__new__(_CALL)
+        new.__dict__ = fields
+        return new
+
+    def visit_Assign(self, node):
+        visit = self.visit
+        try:
+            fields = {"targets": [visit(t) for t in node.targets], "value": visit(node.value),
+                      "type_comment": node.type_comment, "lineno": node.lineno,
+                      "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                      "end_col_offset": node.end_col_offset}
+        except AttributeError:
+            return self.generic_visit(node)
+        new = _ASSIGN.__new__(_ASSIGN)
+        new.__dict__ = fields
+        return new
+
     def generic_visit(self, node):
         cls = node.__class__
         target = self.classes.get(cls)
@@ -135,7 +188,8 @@ def _leaf_of(target):
     return leaf
 
 
-_NAME, _CONSTANT = gast.Name, gast.Constant
+_NAME, _CONSTANT, _BINOP, _ATTRIBUTE, _CALL, _ASSIGN = gast.Name, gast.Constant, gast.BinOp, \
+    gast.Attribute, gast.Call, gast.Assign
 
 
 def to_gast(tree: ast.AST) -> gast.AST:
