@@ -8,8 +8,8 @@ from . import anno
 
 # (nodes built as gast's constructors build them, without their keyword handling: the
 # compiler builds tens of thousands of names per long function)
-_Name, _Load, _Store, _Constant, _Assign, _BinOp = gast.Name, gast.Load, gast.Store, \
-    gast.Constant, gast.Assign, gast.BinOp
+_Name, _Load, _Store, _Constant, _Assign, _BinOp, _Call, _Attribute = gast.Name, gast.Load, \
+    gast.Store, gast.Constant, gast.Assign, gast.BinOp, gast.Call, gast.Attribute
 
 
 def name(id_: str, store: bool = False) -> gast.Name:
@@ -83,6 +83,25 @@ def target_name(stmt: gast.AST) -> str | None:
         if len(targets) == 1 and targets[0].__class__ is _Name:
             return targets[0].id
     return None
+
+
+def copy_location(new: gast.AST, old: gast.AST) -> gast.AST:
+    """gast.copy_location(new, old), without its four checks per attribute where both
+    nodes' classes have all four positions (expressions, statements)."""
+    if old.__class__ not in _POSITIONED or new.__class__ not in _POSITIONED:
+        return gast.copy_location(new, old)
+    old_fields, new_fields = old.__dict__, new.__dict__
+    for attr in _POSITIONS:
+        if attr in old_fields:
+            new_fields[attr] = old_fields[attr]
+        elif hasattr(old, attr):  # (a default of the class: end_lineno)
+            new_fields[attr] = getattr(old, attr)
+    return new
+
+
+_POSITIONS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+_POSITIONED = frozenset(c for c in vars(gast).values() if isinstance(c, type)
+                        and issubclass(c, gast.AST) and tuple(c._attributes) == _POSITIONS)
 
 
 def clone(node):
@@ -236,9 +255,10 @@ def walk(node: gast.AST) -> list:
     list: about twice as fast as gast.walk. The tree is read once, before the caller
     changes anything."""
     found = [node]
-    append = found.append
+    append, extend = found.append, found.extend
     children = _CHILD_FIELDS
     name_class, binop_class, constant_class = _Name, _BinOp, _Constant
+    assign_class, call_class = _Assign, _Call
     for current in found:  # (the list grows while it is read: breadth first)
         cls = current.__class__
         # (the commonest classes first, their fields read directly: a Name's are a
@@ -259,6 +279,15 @@ def walk(node: gast.AST) -> list:
             append(current.left)
             append(current.op)
             append(current.right)
+            continue
+        if cls is assign_class:  # (targets and arguments are lists of nodes only)
+            extend(current.targets)
+            append(current.value)
+            continue
+        if cls is call_class:
+            append(current.func)
+            extend(current.args)
+            extend(current.keywords)
             continue
         fields = children.get(cls)
         if fields is None:
@@ -291,9 +320,10 @@ def walk_lean(node: gast.AST) -> list:
     """walk(node) without the expression contexts and operators (Load, Store, Add, Eq...),
     in the same order: about a third fewer nodes, none of which holds anything."""
     found = [node]
-    append = found.append
+    append, extend = found.append, found.extend
     children = _LEAN_FIELDS
     name_class, binop_class, constant_class = _Name, _BinOp, _Constant
+    assign_class, call_class, attribute_class = _Assign, _Call, _Attribute
     for current in found:
         cls = current.__class__
         if cls is name_class:
@@ -306,6 +336,18 @@ def walk_lean(node: gast.AST) -> list:
         if cls is binop_class:
             append(current.left)
             append(current.right)
+            continue
+        if cls is assign_class:  # (targets and arguments are lists of nodes only)
+            extend(current.targets)
+            append(current.value)
+            continue
+        if cls is call_class:
+            append(current.func)
+            extend(current.args)
+            extend(current.keywords)
+            continue
+        if cls is attribute_class:
+            append(current.value)
             continue
         fields = children.get(cls)
         if fields is None:

@@ -8,6 +8,8 @@ loop counters, comparisons, constants -- flows through untouched.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import gast
 
 from .. import anno
@@ -109,31 +111,33 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                     if isinstance(atom, gast.Name):
                         defs.append((atom.id, operands))
     casts = _dtype_casts(func, params, ctx)
-    varied = {params[i] for i in ctx.options.argnums}
-    changed = True
-    while changed:
-        changed = False
-        for name, operands in defs:
-            if name not in varied and any(op in varied for op in operands):
-                varied.add(name)
-                changed = True
+    # varied: the arguments and what depends on them; useful: what the result depends on
+    # (each the smallest set closed under the definitions, found from a worklist)
+    users, sources = defaultdict(list), defaultdict(list)
+    for name, operands in defs:
+        sources[name] += operands
+        for op in operands:
+            users[op].append(name)
+    varied = _closure({params[i] for i in ctx.options.argnums}, users)
     ret = func.body[-1]
-    useful = {ret.value.id} if isinstance(ret, gast.Return) and isinstance(ret.value, gast.Name) \
-        else set()
-    changed = True
-    while changed:
-        changed = False
-        for name, operands in reversed(defs):
-            if name in useful:
-                for op in operands:
-                    if op not in useful:
-                        useful.add(op)
-                        changed = True
+    useful = _closure({ret.value.id} if isinstance(ret, gast.Return)
+                      and isinstance(ret.value, gast.Name) else set(), sources)
     ctx.varied = varied
     ctx.active = varied & useful
     for call, like in casts:  # `x.astype(v.dtype)`: a float dtype if v carries a derivative
         anno.setanno(call, "cast", FLOAT_CAST if like in varied else UNKNOWN_CAST)
     return func
+
+
+def _closure(start: set, edges: dict) -> set:
+    """`start` and every name reached from it along `edges` (name -> names)."""
+    found, todo = set(start), list(start)
+    while todo:
+        for other in edges.get(todo.pop(), ()):
+            if other not in found:
+                found.add(other)
+                todo.append(other)
+    return found
 
 
 def _dtype_casts(func: gast.FunctionDef, params: list, ctx: Context) -> list:

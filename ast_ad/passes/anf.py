@@ -38,6 +38,7 @@ from ..syntax import (
     assign,
     clone,
     const,
+    copy_location,
     dotted_path,
     is_constant,
     local_names,
@@ -282,7 +283,7 @@ class _Lowering:
                                                              "expr_" + type(node).__name__)
         result = method(self, node, out)
         if result is not node and not isinstance(result, (gast.Name, gast.Constant)):
-            gast.copy_location(result, node)
+            copy_location(result, node)
         origin = anno.getanno(node, "origin", node)
         if origin is not result:  # (a node is its own origin without saying so: no cycle)
             anno.setanno(result, "origin", origin)
