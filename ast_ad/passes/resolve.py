@@ -60,19 +60,24 @@ class Scope:
 def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     nodes = walk_lean(func)  # (one walk: nothing below adds or removes a node)
     locals_, mentioned, definitions = set(param_names(func)), set(), {}
+    looked_at = []  # (the nodes the loop below may resolve, in order)
     for n in nodes:
         cls = n.__class__
         if cls is gast.Name:
             mentioned.add(n.id)
             if n.ctx.__class__ is gast.Store:
                 locals_.add(n.id)
-        elif cls is gast.Assign and len(n.targets) == 1 \
-                and n.targets[0].__class__ is gast.Name:
-            definitions[n.targets[0].id] = n.value
+            else:
+                looked_at.append(n)
+        elif cls is gast.Assign:
+            if len(n.targets) == 1 and n.targets[0].__class__ is gast.Name:
+                definitions[n.targets[0].id] = n.value
+        elif cls is gast.Call or cls is gast.Subscript or cls is gast.Attribute:
+            looked_at.append(n)
     scope = Scope(ctx, locals_, mentioned - locals_)
     ctx.scope = scope
     name_class, call_class, load = gast.Name, gast.Call, gast.Load
-    for node in nodes:
+    for node in looked_at:
         cls = node.__class__
         if cls is name_class:
             if node.id in locals_ or node.ctx.__class__ is not load:
