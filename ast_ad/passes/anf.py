@@ -75,6 +75,8 @@ def anf(func: gast.FunctionDef, ctx: Context,
     return func
 
 
+_BINOP = gast.BinOp
+
 # node class -> _Lowering's method for it (stmt_If, expr_Call...), found once
 _STMT_METHODS: dict = {}
 _EXPR_METHODS: dict = {}
@@ -301,8 +303,10 @@ class _Lowering:
         return node
 
     def expr_BinOp(self, node, out):
-        return gast.BinOp(left=self.atom(node.left, out), op=node.op,
-                          right=self.atom(node.right, out))
+        left = self.atom(node.left, out)
+        new = _BINOP.__new__(_BINOP)  # (as gast.BinOp(left=..., op=..., right=...) builds it)
+        new.__dict__ = {"left": left, "op": node.op, "right": self.atom(node.right, out)}
+        return new
 
     def expr_UnaryOp(self, node, out):
         operand = self.atom(node.operand, out)

@@ -67,6 +67,8 @@ def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
             written = item_write(s)
             if written:
                 writes.setdefault(written[0], s)
+        if not writes:
+            return  # (nothing written into: no alias to merge)
         definitions: dict[str, list] = {}
         for s in walk_statements(func.body):
             if isinstance(s, gast.Assign) and len(s.targets) == 1 \

@@ -87,12 +87,12 @@ def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                     straight = False
                 if name is not None:
                     assigned.add(name)
-            if name is not None and anno.getanno(stmt, "phi") != "undefined":
+            phi = anno.getanno(stmt, "phi") if name is not None else None
+            if name is not None and phi != "undefined":
                 new = evaluator.expr(stmt.value)
                 if name in appended and new is not None and new.container == "list":
                     new = list_of(join(new.element, appended[name]))  # items appended later
-                values[name] = (widen if anno.getanno(stmt, "phi") else join)(
-                    values.get(name), new)
+                values[name] = (widen if phi else join)(values.get(name), new)
             elif isinstance(stmt, gast.For):
                 values[stmt.target.id] = SCALAR_VALUE  # loops run over range() after `loops`
             pushed = list_append(stmt)
