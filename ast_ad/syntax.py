@@ -395,6 +395,7 @@ def _child_fields(cls) -> tuple:
 
 # The classes of the nodes walk_lean leaves out, and the fields that hold them.
 _LEAVES = (gast.expr_context, gast.operator, gast.unaryop, gast.cmpop, gast.boolop)
+LEAF_CLASSES = _LEAVES
 _LEAN_FIELDS: dict = {}
 _LEAN_TYPES: dict = {}  # the types nodes_of was asked for -> whether walk_lean will do
 

@@ -96,10 +96,13 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     defs = []  # (target, operands)
     for stmt in walk_statements(func.body):
         name = target_name(stmt)
-        if name is not None:
+        if name is not None:  # (`x = e`: no write into an array, no append)
             defs.append((name, differentiable_operands(stmt.value)))
-        # Writing into an array or appending to a list: the container now depends on the value.
-        written = item_write(stmt) or list_append(stmt) or _added_at(stmt)
+            written = None
+        else:
+            # Writing into an array or appending to a list: the container now depends on
+            # the value.
+            written = item_write(stmt) or list_append(stmt) or _added_at(stmt)
         if written is not None:
             defs.append((written[0], _names([written[-1]])))
         elif isinstance(stmt, (gast.Expr, gast.Assign)) and isinstance(stmt.value, gast.Call):

@@ -232,10 +232,17 @@ _SYMBOL = {getattr(gast, ast_class.__name__): symbol
 
 def _expr(node, pp: int, out: list) -> None:
     """Append `node`'s text to `out`; `pp` is the precedence its parent asks of it."""
-    printer = _EXPRESSIONS.get(node.__class__)
+    cls = node.__class__
+    if cls is _NAME:  # (the commonest node: printed here)
+        out.append(node.id)
+        return
+    printer = _EXPRESSIONS.get(cls)
     if printer is None:
         raise _Unusual
     printer(node, pp, out)
+
+
+_NAME = gast.Name
 
 
 def _name(node, pp, out):
@@ -296,9 +303,16 @@ def _bin_op(node, pp, out):
         out.append(" ** ")
         _expr(node.right, _P.PowRHS, out)
     else:
-        _expr(node.left, p, out)
+        left, right = node.left, node.right
+        if left.__class__ is _NAME:
+            out.append(left.id)
+        else:
+            _expr(left, p, out)
         out.append(" " + _SYMBOL[cls] + " ")
-        _expr(node.right, p + 1, out)
+        if right.__class__ is _NAME:
+            out.append(right.id)
+        else:
+            _expr(right, p + 1, out)
     if p < pp:
         out.append(")")
 

@@ -7,7 +7,7 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import walk
+from ..syntax import LEAF_CLASSES, walk_lean
 
 # Statements and expressions that may appear in a differentiated function.
 ALLOWED_STATEMENTS = (
@@ -95,7 +95,8 @@ def _check_signature(func: gast.FunctionDef, ctx: Context) -> None:
 
 def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
     # Nested functions (def, or a lambda assigned to a name) are inlined where they are called.
-    nodes = walk(node)
+    # (contexts and operators left out: every one is allowed, see _LEAVES_ALLOWED)
+    nodes = walk_lean(node)
     # (the common case, nodes allowed as they are, decided by their class alone)
     simple = _SIMPLE
     rest = [n for n in nodes if n.__class__ not in simple]
@@ -254,6 +255,10 @@ def _check_target(target: gast.AST, ctx: Context) -> None:
 
 
 _SIMPLE = _simple_classes()
+# Every expression context and operator (Load, Store, Add, Eq...) is allowed as it is.
+_LEAVES_ALLOWED = all(c in _SIMPLE for c in vars(gast).values()
+                      if isinstance(c, type) and issubclass(c, LEAF_CLASSES))
+assert _LEAVES_ALLOWED, "fence must look at contexts and operators (walk, not walk_lean)"
 # Classes _check lets through in some places only (a nested function, a lambda assigned
 # to a name, arguments passed on, a deferred dict comprehension).
 _IN_CONTEXT = frozenset({gast.FunctionDef, gast.Lambda, gast.Starred, gast.arguments,
