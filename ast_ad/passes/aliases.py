@@ -333,6 +333,8 @@ def _shared(stmt: gast.AST, ctx: Context):
     target, value = stmt.targets[0].id, stmt.value
     if ctx.kinds.get(target) == SCALAR:
         return  # a number (y[0] of a 1-D array is a NumPy scalar): it shares no memory
+    if value.__class__ in _NEW_VALUES:
+        return  # (arithmetic, a comparison, a constant: a new value)
     if isinstance(value, gast.Name):  # a copy, or a phi
         yield target, value.id, False
     elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
@@ -398,6 +400,10 @@ def _advanced(index: gast.AST, ctx: Context) -> bool:
     parts = index.elts if isinstance(index, gast.Tuple) else [index]
     return any(isinstance(p, gast.List) or isinstance(p, gast.Name)
                and ctx.kinds.get(p.id) == ARRAY for p in parts)
+
+
+# Expressions _shared finds no sharing in (none of the classes it looks into).
+_NEW_VALUES = frozenset({gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant})
 
 
 def _view_call(value: gast.AST) -> bool:
