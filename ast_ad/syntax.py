@@ -316,6 +316,21 @@ def written_into(stmt) -> set[str]:
     return found
 
 
+def writes_into_any(stmts: list) -> bool:
+    """Whether any of the statements writes into an array or list (a written_into that is
+    not empty), from one walk of them all."""
+    for node in walk_lean(gast.Module(body=stmts, type_ignores=[])):
+        cls = node.__class__
+        if (cls is gast.Subscript or cls is gast.Attribute) and \
+                isinstance(node.ctx, gast.Store):
+            base = node.value
+            while isinstance(base, (gast.Subscript, gast.Attribute)):
+                base = base.value
+            if isinstance(base, gast.Name):
+                return True
+    return False
+
+
 def walk_lean(node: gast.AST) -> list:
     """walk(node) without the expression contexts and operators (Load, Store, Add, Eq...),
     in the same order: about a third fewer nodes, none of which holds anything."""

@@ -31,7 +31,7 @@ from ..syntax import (
     param_names,
     target_name,
     walk_statements,
-    written_into,
+    writes_into_any,
 )
 from ..templates import bind_call
 from ..values import (
@@ -62,7 +62,7 @@ _INT_OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
 
 
 def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    ctx.writes_into_arrays = any(written_into(stmt) for stmt in func.body)
+    ctx.writes_into_arrays = writes_into_any(func.body)
     values: dict[str, Value | None] = dict(zip(param_names(func), parameter_values(ctx, func)))
     # Straight-line code (no loop, no append, each name assigned once, none read before
     # it is assigned) is done after one sweep: a second would find every value as it was.
@@ -595,13 +595,22 @@ def _shape_classes(func: gast.FunctionDef, kinds: dict) -> dict:
     classes = {p: p for p in param_names(func) if kinds.get(p) == ARRAY}
 
     def of_atom(atom):
-        if isinstance(atom, gast.Constant) or kinds.get(getattr(atom, "id", None)) == SCALAR:
+        if atom.__class__ is gast.Constant:
             return SCALAR
-        return classes.get(getattr(atom, "id", None))
+        var = getattr(atom, "id", None)
+        return SCALAR if kinds.get(var) == SCALAR else classes.get(var)
 
     def combine(operands):
-        found = {of_atom(a) for a in operands} - {SCALAR}
-        return found.pop() if len(found) == 1 and None not in found else None
+        """The one class of the operands that are not scalars, else None."""
+        found = None
+        for atom in operands:
+            of = of_atom(atom)
+            if of == SCALAR:
+                continue
+            if of is None or found is not None and of != found:
+                return None
+            found = of
+        return found
 
     for stmt in walk_statements(func.body):
         name = target_name(stmt)
