@@ -138,7 +138,7 @@ def _negative_constants(node: gast.AST) -> gast.AST:
 
 # Printed header first, then their blocks statement by statement (a step function of a
 # checkpointed loop is a nested def).
-_COMPOUND = (gast.If, gast.For, gast.While, gast.With, gast.FunctionDef)
+_COMPOUND_CLASSES = frozenset({gast.If, gast.For, gast.While, gast.With, gast.FunctionDef})
 
 
 class _Printer:
@@ -150,7 +150,8 @@ class _Printer:
         section = None
         last_line = None
         for stmt in stmts:
-            if top and not isinstance(stmt, gast.Return):
+            returns = stmt.__class__ is gast.Return
+            if top and not returns:
                 this = anno.getanno(stmt, "section")
                 if this is not None and this != section:
                     section = this
@@ -158,12 +159,12 @@ class _Printer:
                     last_line = None
             origin = anno.getanno(stmt, "origin")
             lineno = getattr(origin, "lineno", None)
-            if lineno is not None and lineno != last_line and not isinstance(stmt, gast.Return):
+            if lineno is not None and lineno != last_line and not returns:
                 source = self.ctx.src_line(lineno)
                 if source:
                     lines.append(f"{pad}# line {lineno}: {source}")
                 last_line = lineno
-            if isinstance(stmt, _COMPOUND):
+            if stmt.__class__ in _COMPOUND_CLASSES:
                 self.compound(stmt, depth, lines)
                 if isinstance(stmt, gast.FunctionDef):
                     last_line = None  # the statement calling it says where it came from

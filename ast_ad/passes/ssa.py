@@ -171,11 +171,12 @@ class _Renamer:
         return out
 
     def stmt(self, stmt: gast.AST, env: dict) -> list:
-        if isinstance(stmt, gast.If):
+        cls = stmt.__class__
+        if cls is gast.If:
             return self.if_(stmt, env)
-        if isinstance(stmt, (gast.For, gast.While)):
+        if cls is gast.For or cls is gast.While:
             return self.loop(stmt, env)
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+        if cls is gast.Assign and stmt.targets[0].__class__ is gast.Name:
             self.uses(stmt.value, env)
             var = stmt.targets[0].id
             env[var] = stmt.targets[0].id = self.new_name(var)
