@@ -262,7 +262,7 @@ def _compile(source: str, names: list[str], globals_: dict, injected: dict, clos
     outer = sorted(injected) + sorted(set(closure) - set(injected))
     factory_source = (
         f"def __ast_ad_factory__({', '.join(outer)}):\n"
-        + textwrap.indent(source, "    ")
+        + _indent(source)
         + f"    return {', '.join(names)}\n"
     )
     filename = cache.register_lines(filename, factory_source, origin)
@@ -286,6 +286,12 @@ def _compile(source: str, names: list[str], globals_: dict, injected: dict, clos
         functions.append(fn)
     cache.release_lines(filename)
     return functions
+
+
+def _indent(text: str) -> str:
+    """textwrap.indent(text, "    "), without its call per line (the generated text of a
+    long function has tens of thousands)."""
+    return "".join(["    " + line if line.strip() else line for line in text.splitlines(True)])
 
 
 def _function_lines(source: str, lines: list, name: str) -> tuple:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import linecache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,8 +133,6 @@ class Context:
 
     def src_line(self, lineno: int) -> str:
         """The user's source line `lineno`, stripped (for comments in generated code)."""
-        import linecache
-
         return linecache.getline(self.src.filename, lineno).strip()
 
     def location(self, node: gast.AST) -> Location:

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import gast
 
-from .syntax import walk
+from .syntax import walk_lean
 
 
 def names_in(tree: gast.AST) -> set[str]:
     """Every identifier that appears in `tree` (names, arguments, attributes)."""
     found = set()
-    for node in walk(tree):
-        if isinstance(node, gast.Name):
-            found.add(node.id)
-        elif isinstance(node, gast.Attribute):
-            found.add(node.attr)
-        elif isinstance(node, gast.FunctionDef):
-            found.add(node.name)
+    add = found.add
+    name, attribute, function = gast.Name, gast.Attribute, gast.FunctionDef
+    for node in walk_lean(tree):
+        cls = node.__class__
+        if cls is name:
+            add(node.id)
+        elif cls is attribute:
+            add(node.attr)
+        elif cls is function:
+            add(node.name)
     return found
 
 

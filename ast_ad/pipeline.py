@@ -198,7 +198,8 @@ def check(src: FunctionSource) -> None:
     with room_for(src):
         tree = parse(src)
         ctx = Context(src, Options())  # (no namer: checking invents no names)
-        defer_dict_comprehensions(tree)
+        if "{" in src.text:  # (every dict display and comprehension is written with one)
+            defer_dict_comprehensions(tree)
         fence(tree, ctx)
         anno.setanno(tree, "fenced", True)  # (the fence stage need not look again)
         src.checked_tree = tree  # the first transform starts from it: no second parse

@@ -14,9 +14,23 @@ def broadcast(*shapes: Shape) -> Shape:
     if any(s is None for s in shapes):
         return None
     try:
-        return tuple(np.broadcast_shapes(*shapes))
+        return _BROADCASTS[shapes]
+    except (KeyError, TypeError):  # (not asked yet, or a shape that is not a key)
+        pass
+    try:
+        found = tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        return None
+        found = None
+    try:
+        _BROADCASTS[shapes] = found
+    except TypeError:
+        pass
+    return found
+
+
+# shapes -> their broadcast shape (np.broadcast_shapes makes arrays to tell): the passes
+# ask for the same few, thousands of times
+_BROADCASTS: dict = {}
 
 
 def matmul(a: Shape, b: Shape) -> Shape:

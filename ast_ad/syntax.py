@@ -8,8 +8,8 @@ from . import anno
 
 # (nodes built as gast's constructors build them, without their keyword handling: the
 # compiler builds tens of thousands of names per long function)
-_Name, _Load, _Store, _Constant, _Assign = gast.Name, gast.Load, gast.Store, gast.Constant, \
-    gast.Assign
+_Name, _Load, _Store, _Constant, _Assign, _BinOp, _Call, _Attribute = gast.Name, gast.Load, \
+    gast.Store, gast.Constant, gast.Assign, gast.BinOp, gast.Call, gast.Attribute
 
 
 def name(id_: str, store: bool = False) -> gast.Name:
@@ -85,6 +85,25 @@ def target_name(stmt: gast.AST) -> str | None:
     return None
 
 
+def copy_location(new: gast.AST, old: gast.AST) -> gast.AST:
+    """gast.copy_location(new, old), without its four checks per attribute where both
+    nodes' classes have all four positions (expressions, statements)."""
+    if old.__class__ not in _POSITIONED or new.__class__ not in _POSITIONED:
+        return gast.copy_location(new, old)
+    old_fields, new_fields = old.__dict__, new.__dict__
+    for attr in _POSITIONS:
+        if attr in old_fields:
+            new_fields[attr] = old_fields[attr]
+        elif hasattr(old, attr):  # (a default of the class: end_lineno)
+            new_fields[attr] = getattr(old, attr)
+    return new
+
+
+_POSITIONS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+_POSITIONED = frozenset(c for c in vars(gast).values() if isinstance(c, type)
+                        and issubclass(c, gast.AST) and tuple(c._attributes) == _POSITIONS)
+
+
 def clone(node):
     """A deep copy of a tree (much faster than copy.deepcopy); annotations are copied too."""
     if type(node) is list:
@@ -109,7 +128,7 @@ def param_names(func: gast.FunctionDef) -> list[str]:
 def local_names(func: gast.FunctionDef) -> set[str]:
     """Names Python treats as local to `func`: parameters and assignment targets."""
     found = set(param_names(func))
-    for node in walk(func):
+    for node in walk_lean(func):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             found.add(node.id)
     return found
@@ -128,7 +147,7 @@ def store_names(node: gast.AST) -> list[str]:
 def load_and_store_names(node: gast.AST) -> tuple[list[str], list[str]]:
     """load_names(node), store_names(node), from one walk."""
     loads, stores = [], []
-    for n in walk(node):
+    for n in walk_lean(node):
         if type(n) is gast.Name:
             ctx = type(n.ctx)
             if ctx is gast.Load:
@@ -188,9 +207,9 @@ def walk_statements(stmts: list):
 
 def item_write(stmt: gast.AST):
     """(array name, index, value) for `y[index] = value`, else None."""
-    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1:
+    if stmt.__class__ is _Assign and len(stmt.targets) == 1:
         target = stmt.targets[0]
-        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+        if target.__class__ is gast.Subscript and isinstance(target.value, gast.Name):
             return target.value.id, target.slice, stmt.value
     return None
 
@@ -236,15 +255,46 @@ def walk(node: gast.AST) -> list:
     list: about twice as fast as gast.walk. The tree is read once, before the caller
     changes anything."""
     found = [node]
-    append = found.append
+    append, extend = found.append, found.extend
     children = _CHILD_FIELDS
+    name_class, binop_class, constant_class = _Name, _BinOp, _Constant
+    assign_class, call_class = _Assign, _Call
     for current in found:  # (the list grows while it is read: breadth first)
-        fields = children.get(current.__class__)
+        cls = current.__class__
+        # (the commonest classes first, their fields read directly: a Name's are a
+        # context node and an annotation or None, a BinOp's three nodes; a Constant
+        # holds no node)
+        if cls is name_class:
+            fields = current.__dict__
+            value = fields.get("ctx")
+            if value is not None:
+                append(value)
+            value = fields.get("annotation")
+            if value is not None:
+                append(value)
+            continue
+        if cls is constant_class:
+            continue
+        if cls is binop_class:
+            append(current.left)
+            append(current.op)
+            append(current.right)
+            continue
+        if cls is assign_class:  # (targets and arguments are lists of nodes only)
+            extend(current.targets)
+            append(current.value)
+            continue
+        if cls is call_class:
+            append(current.func)
+            extend(current.args)
+            extend(current.keywords)
+            continue
+        fields = children.get(cls)
         if fields is None:
-            fields = _child_fields(current.__class__)
+            fields = _child_fields(cls)
         for field in fields:
             value = getattr(current, field, None)
-            if type(value) is list:
+            if value.__class__ is list:
                 for item in value:
                     if isinstance(item, gast.AST):
                         append(item)
@@ -256,7 +306,7 @@ def walk(node: gast.AST) -> list:
 def written_into(stmt) -> set[str]:
     """Names whose array (or list) the statement writes into: `w[i] = v`, `w[i] += v`."""
     found = set()
-    for node in walk(stmt):
+    for node in walk_lean(stmt):
         if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
             base = node.value
             while isinstance(base, (gast.Subscript, gast.Attribute)):
@@ -266,10 +316,77 @@ def written_into(stmt) -> set[str]:
     return found
 
 
+def writes_into_any(stmts: list) -> bool:
+    """Whether any of the statements writes into an array or list (a written_into that is
+    not empty), from one walk of them all."""
+    for node in walk_lean(gast.Module(body=stmts, type_ignores=[])):
+        cls = node.__class__
+        if (cls is gast.Subscript or cls is gast.Attribute) and \
+                isinstance(node.ctx, gast.Store):
+            base = node.value
+            while isinstance(base, (gast.Subscript, gast.Attribute)):
+                base = base.value
+            if isinstance(base, gast.Name):
+                return True
+    return False
+
+
+def walk_lean(node: gast.AST) -> list:
+    """walk(node) without the expression contexts and operators (Load, Store, Add, Eq...),
+    in the same order: about a third fewer nodes, none of which holds anything."""
+    found = [node]
+    append, extend = found.append, found.extend
+    children = _LEAN_FIELDS
+    name_class, binop_class, constant_class = _Name, _BinOp, _Constant
+    assign_class, call_class, attribute_class = _Assign, _Call, _Attribute
+    for current in found:
+        cls = current.__class__
+        if cls is name_class:
+            value = current.__dict__.get("annotation")
+            if value is not None:
+                append(value)
+            continue
+        if cls is constant_class:
+            continue
+        if cls is binop_class:
+            append(current.left)
+            append(current.right)
+            continue
+        if cls is assign_class:  # (targets and arguments are lists of nodes only)
+            extend(current.targets)
+            append(current.value)
+            continue
+        if cls is call_class:
+            append(current.func)
+            extend(current.args)
+            extend(current.keywords)
+            continue
+        if cls is attribute_class:
+            append(current.value)
+            continue
+        fields = children.get(cls)
+        if fields is None:
+            fields = _lean_fields(cls)
+        for field in fields:
+            value = getattr(current, field, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, gast.AST):
+                        append(item)
+            elif isinstance(value, gast.AST):
+                append(value)
+    return found
+
+
 def nodes_of(node: gast.AST, types) -> list:
     """Every node of the given types inside `node`, in gast.walk's order (a faster
     gast.walk with a filter)."""
-    return [n for n in walk(node) if isinstance(n, types)]
+    lean = _LEAN_TYPES.get(types)
+    if lean is None:
+        lean = _LEAN_TYPES[types] = not any(
+            issubclass(leaf, types) or issubclass(t, leaf)
+            for leaf in _LEAVES for t in (types if type(types) is tuple else (types,)))
+    return [n for n in (walk_lean(node) if lean else walk(node)) if isinstance(n, types)]
 
 
 # Fields that never hold a node (identifiers, strings, flags): not looked into.
@@ -288,4 +405,17 @@ def child_fields(cls) -> tuple:
 def _child_fields(cls) -> tuple:
     fields = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
     _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+# The classes of the nodes walk_lean leaves out, and the fields that hold them.
+_LEAVES = (gast.expr_context, gast.operator, gast.unaryop, gast.cmpop, gast.boolop)
+LEAF_CLASSES = _LEAVES
+_LEAN_FIELDS: dict = {}
+_LEAN_TYPES: dict = {}  # the types nodes_of was asked for -> whether walk_lean will do
+
+
+def _lean_fields(cls) -> tuple:
+    fields = tuple(f for f in child_fields(cls) if f not in ("ctx", "op", "ops"))
+    _LEAN_FIELDS[cls] = fields
     return fields

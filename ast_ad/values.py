@@ -70,7 +70,21 @@ _PYTHON_SCALARS = (bool, int, float)
 
 
 def scalar(dtype=None) -> Value:
-    return Value(SCALAR, np.dtype(dtype) if dtype is not None else None, ())
+    try:
+        return _SCALARS[dtype]
+    except (KeyError, TypeError):  # (not made yet, or not a key)
+        pass
+    value = Value(SCALAR, np.dtype(dtype) if dtype is not None else None, ())
+    try:
+        _SCALARS[dtype] = value
+    except TypeError:
+        pass
+    return value
+
+
+# dtype -> scalar(dtype): the passes ask for the same few, thousands of times (a Value
+# is frozen: one can be shared)
+_SCALARS: dict = {}
 
 
 def integer(value: int) -> Value:
@@ -79,8 +93,27 @@ def integer(value: int) -> Value:
 
 
 def array(dtype, shape) -> Value:
-    return Value(ARRAY, np.dtype(dtype) if dtype is not None else None,
-                 tuple(shape) if shape is not None else None)
+    key = (dtype, shape)
+    try:
+        found = _ARRAYS[key]
+    except (KeyError, TypeError):  # (not made yet, or not a key)
+        pass
+    else:
+        if shape is None or all(type(d) is int for d in shape):
+            return found
+    value = Value(ARRAY, np.dtype(dtype) if dtype is not None else None,
+                  tuple(shape) if shape is not None else None)
+    # (only shapes of Python ints: (3,) and (np.int64(3),) are one key, not one value)
+    if shape is None or type(shape) is tuple and all(type(d) is int for d in shape):
+        try:
+            _ARRAYS[key] = value
+        except TypeError:
+            pass
+    return value
+
+
+# (dtype, shape) -> array(dtype, shape), shared as scalar's values are
+_ARRAYS: dict = {}
 
 
 def kind_of_value(value) -> str:
@@ -262,22 +295,38 @@ def result_dtype(*values: Value) -> np.dtype | None:
     unsure = [p for p in parts if isinstance(p, float)]
     if not known or unsure and not all(d.kind == "f" for d in known):
         return None  # Python numbers only, or one beside ints (an int or a float?)
+    key = tuple((p.__class__, p) for p in parts)  # (0 == 0.0: told apart by class)
     try:
-        return np.result_type(*parts)
+        return _RESULT_TYPES[key]
+    except KeyError:
+        pass
+    try:
+        found = np.result_type(*parts)
     except TypeError:
-        return None
+        found = None
+    _RESULT_TYPES[key] = found
+    return found
+
+
+# the dtypes and weak Python numbers of an operation -> NumPy's result dtype
+_RESULT_TYPES: dict = {}
 
 
 def elementwise_kind(*kinds: str | None) -> str | None:
-    """The kind of an elementwise result: scalar only if every operand is."""
-    kinds = [k for k in kinds if k is not None]
-    if not kinds:
-        return None
-    if all(k == SCALAR for k in kinds):
-        return SCALAR
-    if all(k in (SCALAR, ARRAY) for k in kinds):
-        return ARRAY
-    return OTHER
+    """The kind of an elementwise result: scalar only if every operand is (None: no
+    operand's kind is known)."""
+    found = None
+    for kind in kinds:
+        if kind is None:
+            continue
+        if kind == SCALAR:
+            if found is None:
+                found = SCALAR
+        elif kind == ARRAY:
+            found = ARRAY
+        else:
+            return OTHER
+    return found
 
 
 UNKNOWN_INDEX = object()

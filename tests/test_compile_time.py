@@ -34,21 +34,25 @@ def test_stage_times_name_every_stage(scaling):
 
 
 def _walked_nodes(monkeypatch, fn, args, stage=None) -> int:
-    """How many nodes syntax.walk visits while `fn` is compiled for `args` (in `stage` only,
-    if given)."""
+    """How many nodes syntax.walk and syntax.walk_lean visit while `fn` is compiled for
+    `args` (in `stage` only, if given)."""
     count = [0]
-    walk = syntax.walk
 
-    def counting(node):
-        found = walk(node)
-        count[0] += len(found)
-        return found
+    def counting_for(walk):
+        def counting(node):
+            found = walk(node)
+            count[0] += len(found)
+            return found
+        return counting
 
-    for module in list(sys.modules.values()):
-        name = getattr(module, "__name__", "")
-        if name.startswith("ast_ad") and getattr(module, "walk", None) is walk:
-            monkeypatch.setattr(module, "walk", counting)
-    monkeypatch.setattr(syntax, "walk", counting)
+    for attr in ("walk", "walk_lean"):
+        walk = getattr(syntax, attr)
+        counting = counting_for(walk)
+        for module in list(sys.modules.values()):
+            name = getattr(module, "__name__", "")
+            if name.startswith("ast_ad") and getattr(module, attr, None) is walk:
+                monkeypatch.setattr(module, attr, counting)
+        monkeypatch.setattr(syntax, attr, counting)
     if stage is None:
         ast_ad.clear_caches()
         ast_ad.value_and_grad(fn, argnums=(0, 1, 2))(*args)

@@ -8,12 +8,21 @@ loop counters, comparisons, constants -- flows through untouched.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import gast
 
 from .. import anno
 from ..context import Context
 from ..rules import registry
-from ..syntax import item_write, list_append, param_names, target_name, walk, walk_statements
+from ..syntax import (
+    item_write,
+    list_append,
+    nodes_of,
+    param_names,
+    target_name,
+    walk_statements,
+)
 from .resolve import (
     FLOAT_CAST,
     NO_DERIVATIVE_CAST,
@@ -87,10 +96,13 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     defs = []  # (target, operands)
     for stmt in walk_statements(func.body):
         name = target_name(stmt)
-        if name is not None:
+        if name is not None:  # (`x = e`: no write into an array, no append)
             defs.append((name, differentiable_operands(stmt.value)))
-        # Writing into an array or appending to a list: the container now depends on the value.
-        written = item_write(stmt) or list_append(stmt) or _added_at(stmt)
+            written = None
+        else:
+            # Writing into an array or appending to a list: the container now depends on
+            # the value.
+            written = item_write(stmt) or list_append(stmt) or _added_at(stmt)
         if written is not None:
             defs.append((written[0], _names([written[-1]])))
         elif isinstance(stmt, (gast.Expr, gast.Assign)) and isinstance(stmt.value, gast.Call):
@@ -102,31 +114,33 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                     if isinstance(atom, gast.Name):
                         defs.append((atom.id, operands))
     casts = _dtype_casts(func, params, ctx)
-    varied = {params[i] for i in ctx.options.argnums}
-    changed = True
-    while changed:
-        changed = False
-        for name, operands in defs:
-            if name not in varied and any(op in varied for op in operands):
-                varied.add(name)
-                changed = True
+    # varied: the arguments and what depends on them; useful: what the result depends on
+    # (each the smallest set closed under the definitions, found from a worklist)
+    users, sources = defaultdict(list), defaultdict(list)
+    for name, operands in defs:
+        sources[name] += operands
+        for op in operands:
+            users[op].append(name)
+    varied = _closure({params[i] for i in ctx.options.argnums}, users)
     ret = func.body[-1]
-    useful = {ret.value.id} if isinstance(ret, gast.Return) and isinstance(ret.value, gast.Name) \
-        else set()
-    changed = True
-    while changed:
-        changed = False
-        for name, operands in reversed(defs):
-            if name in useful:
-                for op in operands:
-                    if op not in useful:
-                        useful.add(op)
-                        changed = True
+    useful = _closure({ret.value.id} if isinstance(ret, gast.Return)
+                      and isinstance(ret.value, gast.Name) else set(), sources)
     ctx.varied = varied
     ctx.active = varied & useful
     for call, like in casts:  # `x.astype(v.dtype)`: a float dtype if v carries a derivative
         anno.setanno(call, "cast", FLOAT_CAST if like in varied else UNKNOWN_CAST)
     return func
+
+
+def _closure(start: set, edges: dict) -> set:
+    """`start` and every name reached from it along `edges` (name -> names)."""
+    found, todo = set(start), list(start)
+    while todo:
+        for other in edges.get(todo.pop(), ()):
+            if other not in found:
+                found.add(other)
+                todo.append(other)
+    return found
 
 
 def _dtype_casts(func: gast.FunctionDef, params: list, ctx: Context) -> list:
@@ -137,8 +151,8 @@ def _dtype_casts(func: gast.FunctionDef, params: list, ctx: Context) -> list:
     arrays = ctx.options.arrays or ()
     dtypes = {p: info[0] for p, info in zip(params, arrays) if info is not None and info[0]}
     pending = []
-    for node in walk(func):
-        cast = anno.getanno(node, "cast") if isinstance(node, gast.Call) else None
+    for node in nodes_of(func, gast.Call):
+        cast = anno.getanno(node, "cast")
         if not isinstance(cast, tuple):
             continue
         like = cast[1]

@@ -38,6 +38,7 @@ from ..syntax import (
     param_names,
     target_name,
     walk,
+    walk_lean,
     walk_statements,
 )
 from ..values import ARRAY, SCALAR
@@ -129,7 +130,7 @@ def _names_and_calls(func: gast.FunctionDef) -> dict:
         if compound(stmt):
             continue
         loads, stores, calls = [], [], []
-        for n in walk(stmt):
+        for n in walk_lean(stmt):
             cls = n.__class__
             if cls is gast.Name:
                 kind = n.ctx.__class__
@@ -277,12 +278,13 @@ def _callee_name(stmt: gast.AST) -> str:
 
 def _check_writes(func: gast.FunctionDef, ctx: Context) -> None:
     """`y[i] = v` where y may be a view of another array."""
-    values = {target_name(s): s.value for s in walk_statements(func.body)
-              if target_name(s) is not None and isinstance(s, gast.Assign)}
-    for stmt in walk_statements(func.body):
-        written = item_write(stmt)
-        if written is None:
-            continue
+    writes = [(stmt, written) for stmt in walk_statements(func.body)
+              if (written := item_write(stmt)) is not None]
+    if not writes:
+        return
+    values = {name: s.value for s in walk_statements(func.body)
+              if (name := target_name(s)) is not None}
+    for stmt, written in writes:
         array = written[0]
         value, seen = values.get(array), {array}
         while isinstance(value, gast.Name) and value.id not in seen:  # `a, b = ...` copies
@@ -331,6 +333,8 @@ def _shared(stmt: gast.AST, ctx: Context):
     target, value = stmt.targets[0].id, stmt.value
     if ctx.kinds.get(target) == SCALAR:
         return  # a number (y[0] of a 1-D array is a NumPy scalar): it shares no memory
+    if value.__class__ in _NEW_VALUES:
+        return  # (arithmetic, a comparison, a constant: a new value)
     if isinstance(value, gast.Name):  # a copy, or a phi
         yield target, value.id, False
     elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
@@ -396,6 +400,10 @@ def _advanced(index: gast.AST, ctx: Context) -> bool:
     parts = index.elts if isinstance(index, gast.Tuple) else [index]
     return any(isinstance(p, gast.List) or isinstance(p, gast.Name)
                and ctx.kinds.get(p.id) == ARRAY for p in parts)
+
+
+# Expressions _shared finds no sharing in (none of the classes it looks into).
+_NEW_VALUES = frozenset({gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp, gast.Constant})
 
 
 def _view_call(value: gast.AST) -> bool:

@@ -38,6 +38,7 @@ from ..syntax import (
     assign,
     clone,
     const,
+    copy_location,
     dotted_path,
     is_constant,
     local_names,
@@ -74,6 +75,13 @@ def anf(func: gast.FunctionDef, ctx: Context,
     return func
 
 
+_BINOP = gast.BinOp
+
+# node class -> _Lowering's method for it (stmt_If, expr_Call...), found once
+_STMT_METHODS: dict = {}
+_EXPR_METHODS: dict = {}
+
+
 class _Lowering:
     def __init__(self, ctx: Context, locals_: set[str], prepare, helper):
         self.ctx = ctx
@@ -95,8 +103,11 @@ class _Lowering:
         return out
 
     def stmt(self, node: gast.AST, out: list) -> None:
-        method = getattr(self, "stmt_" + type(node).__name__)
-        method(node, out)
+        method = _STMT_METHODS.get(node.__class__)
+        if method is None:
+            method = _STMT_METHODS[node.__class__] = getattr(type(self),
+                                                             "stmt_" + type(node).__name__)
+        method(self, node, out)
 
     def emit(self, out: list, stmt: gast.AST, origin: gast.AST) -> None:
         if not anno.hasanno(stmt, "origin"):
@@ -268,10 +279,13 @@ class _Lowering:
 
     def expr(self, node: gast.AST, out: list) -> gast.AST:
         """Lower `node` to a single primitive whose operands are atoms."""
-        method = getattr(self, "expr_" + type(node).__name__)
-        result = method(node, out)
+        method = _EXPR_METHODS.get(node.__class__)
+        if method is None:
+            method = _EXPR_METHODS[node.__class__] = getattr(type(self),
+                                                             "expr_" + type(node).__name__)
+        result = method(self, node, out)
         if result is not node and not isinstance(result, (gast.Name, gast.Constant)):
-            gast.copy_location(result, node)
+            copy_location(result, node)
         origin = anno.getanno(node, "origin", node)
         if origin is not result:  # (a node is its own origin without saying so: no cycle)
             anno.setanno(result, "origin", origin)
@@ -289,8 +303,10 @@ class _Lowering:
         return node
 
     def expr_BinOp(self, node, out):
-        return gast.BinOp(left=self.atom(node.left, out), op=node.op,
-                          right=self.atom(node.right, out))
+        left = self.atom(node.left, out)
+        new = _BINOP.__new__(_BINOP)  # (as gast.BinOp(left=..., op=..., right=...) builds it)
+        new.__dict__ = {"left": left, "op": node.op, "right": self.atom(node.right, out)}
+        return new
 
     def expr_UnaryOp(self, node, out):
         operand = self.atom(node.operand, out)

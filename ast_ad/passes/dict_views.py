@@ -16,7 +16,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import clone, param_names, substitute, walk
+from ..syntax import clone, nodes_of, param_names, substitute, walk
 from .static_keys import unroll_static_keys
 
 _VIEWS = ("values", "keys", "items")
@@ -93,8 +93,8 @@ def defer_dict_comprehensions(func: gast.FunctionDef) -> None:
     """For the up-front check (pipeline.check), before the arguments' keys are known:
     a dict comprehension over `p.items()`, `p.keys()` or `p.values()` of a parameter `p`
     may be spelled out when the function is compiled; fence lets it through until then."""
-    for node in walk(func):
-        if isinstance(node, gast.DictComp) or isinstance(node, gast.Dict) and None in node.keys:
+    for node in nodes_of(func, (gast.DictComp, gast.Dict)):
+        if isinstance(node, gast.DictComp) or None in node.keys:
             anno.setanno(node, "deferred", True)  # (static_keys spells it out, or rejects it)
 
 

@@ -138,7 +138,7 @@ def _negative_constants(node: gast.AST) -> gast.AST:
 
 # Printed header first, then their blocks statement by statement (a step function of a
 # checkpointed loop is a nested def).
-_COMPOUND = (gast.If, gast.For, gast.While, gast.With, gast.FunctionDef)
+_COMPOUND_CLASSES = frozenset({gast.If, gast.For, gast.While, gast.With, gast.FunctionDef})
 
 
 class _Printer:
@@ -150,7 +150,8 @@ class _Printer:
         section = None
         last_line = None
         for stmt in stmts:
-            if top and not isinstance(stmt, gast.Return):
+            returns = stmt.__class__ is gast.Return
+            if top and not returns:
                 this = anno.getanno(stmt, "section")
                 if this is not None and this != section:
                     section = this
@@ -158,12 +159,12 @@ class _Printer:
                     last_line = None
             origin = anno.getanno(stmt, "origin")
             lineno = getattr(origin, "lineno", None)
-            if lineno is not None and lineno != last_line and not isinstance(stmt, gast.Return):
+            if lineno is not None and lineno != last_line and not returns:
                 source = self.ctx.src_line(lineno)
                 if source:
                     lines.append(f"{pad}# line {lineno}: {source}")
                 last_line = lineno
-            if isinstance(stmt, _COMPOUND):
+            if stmt.__class__ in _COMPOUND_CLASSES:
                 self.compound(stmt, depth, lines)
                 if isinstance(stmt, gast.FunctionDef):
                     last_line = None  # the statement calling it says where it came from
@@ -232,10 +233,17 @@ _SYMBOL = {getattr(gast, ast_class.__name__): symbol
 
 def _expr(node, pp: int, out: list) -> None:
     """Append `node`'s text to `out`; `pp` is the precedence its parent asks of it."""
-    printer = _EXPRESSIONS.get(node.__class__)
+    cls = node.__class__
+    if cls is _NAME:  # (the commonest node: printed here)
+        out.append(node.id)
+        return
+    printer = _EXPRESSIONS.get(cls)
     if printer is None:
         raise _Unusual
     printer(node, pp, out)
+
+
+_NAME = gast.Name
 
 
 def _name(node, pp, out):
@@ -296,9 +304,16 @@ def _bin_op(node, pp, out):
         out.append(" ** ")
         _expr(node.right, _P.PowRHS, out)
     else:
-        _expr(node.left, p, out)
+        left, right = node.left, node.right
+        if left.__class__ is _NAME:
+            out.append(left.id)
+        else:
+            _expr(left, p, out)
         out.append(" " + _SYMBOL[cls] + " ")
-        _expr(node.right, p + 1, out)
+        if right.__class__ is _NAME:
+            out.append(right.id)
+        else:
+            _expr(right, p + 1, out)
     if p < pp:
         out.append(")")
 

@@ -33,7 +33,7 @@ import numpy
 
 from .. import anno
 from ..context import Context
-from ..syntax import name_nodes, walk, walk_statements
+from ..syntax import name_nodes, walk_lean, walk_statements
 from .facts import Facts
 
 
@@ -46,7 +46,7 @@ def factor(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 and anno.getanno(s, "section") == "backward"]
     if not any(isinstance(n, gast.BinOp) and (isinstance(n.op, gast.Div) or _is_one(n.left)
                                               or _is_one(n.right))
-               for i in backward for n in walk(body[i].value)):
+               for i in backward for n in walk_lean(body[i].value)):
         return func
     _Factorer(func, ctx).run(backward)
     return func
@@ -90,7 +90,7 @@ class _Factorer:
             if k in removed:
                 continue
             if isinstance(stmt, gast.Assign) and anno.getanno(stmt, "section") == "backward":
-                nodes = walk(stmt.value)
+                nodes = walk_lean(stmt.value)
                 operands = {id(c) for p in nodes if isinstance(p, gast.BinOp)
                             for c in (p.left, p.right) if isinstance(c, gast.Name)}
                 for n in nodes:
@@ -100,7 +100,7 @@ class _Factorer:
                         else:
                             self.elsewhere.add(n.id)
             else:
-                self.elsewhere.update(n.id for n in walk(stmt) if isinstance(n, gast.Name))
+                self.elsewhere.update(n.id for n in walk_lean(stmt) if isinstance(n, gast.Name))
         for i in units:
             if self.unit_copy(i):
                 removed.add(i)
@@ -297,7 +297,7 @@ class _Factorer:
     def pure(self, node) -> bool:
         """Whether every call in `node` is to NumPy or to ast_ad's runtime helpers (it may
         then run later: nothing else it reads changes)."""
-        for call_ in walk(node):
+        for call_ in walk_lean(node):
             if isinstance(call_, gast.Call):
                 try:
                     fn = self.facts._object(call_.func)
@@ -311,9 +311,9 @@ class _Factorer:
 
     def reads_stable(self, node) -> bool:
         """Whether every name `node` reads holds one value wherever it is read."""
-        called = {id(n) for c in walk(node) if isinstance(c, gast.Call)
-                  for n in walk(c.func)}  # `np` in `np.sum(...)`
-        return all(n.id in self.stable for n in walk(node)
+        called = {id(n) for c in walk_lean(node) if isinstance(c, gast.Call)
+                  for n in walk_lean(c.func)}  # `np` in `np.sum(...)`
+        return all(n.id in self.stable for n in walk_lean(node)
                    if isinstance(n, gast.Name) and id(n) not in called)
 
 
@@ -394,7 +394,7 @@ def _stores_and_unstable(func: gast.FunctionDef, facts: Facts, loads: dict | Non
         if stmt.__class__ in _OPAQUE or stmt.__class__ in (gast.For, gast.While) \
                 and stmt.orelse:
             count = False  # (blocks walk_statements does not enter: counted below)
-        for node in walk(stmt) if not _compound(stmt) else _headers(stmt):
+        for node in walk_lean(stmt) if not _compound(stmt) else _headers(stmt):
             cls = node.__class__
             if cls is gast.Name:
                 kind = node.ctx.__class__
@@ -411,8 +411,13 @@ def _stores_and_unstable(func: gast.FunctionDef, facts: Facts, loads: dict | Non
         if isinstance(stmt, gast.Expr):  # a call for its effect may write into any operand
             written.update(_effect_operands(stmt.value))
         if isinstance(stmt, gast.Assign):
-            for target in (n.id for t in stmt.targets for n in walk(t)
-                           if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)):
+            targets = stmt.targets
+            if len(targets) == 1 and targets[0].__class__ is gast.Name:  # (`x = e`: no walk)
+                names = [targets[0].id] if isinstance(targets[0].ctx, gast.Store) else []
+            else:
+                names = [n.id for t in targets for n in walk_lean(t)
+                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+            for target in names:
                 for source in shared(stmt.value, facts):
                     views[target].add(source)
                     views[source].add(target)
@@ -443,7 +448,7 @@ def _effect_operands(node) -> set:
             and node.func.attr == "append" and isinstance(node.func.value, gast.Name) \
             and len(node.args) == 1 and isinstance(node.args[0], gast.Name) and not node.keywords:
         return {node.func.value.id}
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk_lean(node) if isinstance(n, gast.Name)}
 
 
 def fresh_value(value, facts: Facts) -> bool:
@@ -475,9 +480,9 @@ def _headers(stmt) -> list:
         value = getattr(stmt, field, None)
         if isinstance(value, list):
             for v in value:
-                found.extend(walk(v))
+                found.extend(walk_lean(v))
         elif isinstance(value, gast.AST):
-            found.extend(walk(value))
+            found.extend(walk_lean(value))
     return found
 
 

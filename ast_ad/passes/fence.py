@@ -7,7 +7,7 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import walk
+from ..syntax import LEAF_CLASSES, walk_lean
 
 # Statements and expressions that may appear in a differentiated function.
 ALLOWED_STATEMENTS = (
@@ -95,10 +95,21 @@ def _check_signature(func: gast.FunctionDef, ctx: Context) -> None:
 
 def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
     # Nested functions (def, or a lambda assigned to a name) are inlined where they are called.
-    nodes = walk(node)
+    # (contexts and operators left out: every one is allowed, see _LEAVES_ALLOWED)
+    nodes = walk_lean(node)
     # (the common case, nodes allowed as they are, decided by their class alone)
     simple = _SIMPLE
-    if all(n.__class__ in simple for n in nodes):
+    rest = [n for n in nodes if n.__class__ not in simple]
+    if not rest:
+        return
+    if not packed and not any(n.__class__ in _IN_CONTEXT for n in rest):
+        # (nothing the checks below let through by where it stands: each node is
+        # allowed by its class and its own fields, or rejected)
+        allowed = ALLOWED_STATEMENTS + ALLOWED_EXPRESSIONS + ALLOWED_OTHER
+        for child in rest:
+            if not isinstance(child, allowed):
+                _reject(child, ctx)
+            _check_details(child, ctx)
         return
     allowed_functions = {
         id(n) for n in nodes
@@ -141,8 +152,12 @@ def _check(node: gast.AST, ctx: Context, packed: set = frozenset()) -> None:
         if isinstance(child, ALLOWED_STATEMENTS + ALLOWED_EXPRESSIONS + ALLOWED_OTHER):
             _check_details(child, ctx)
             continue
-        what, hint = REJECTED.get(type(child), (f"a {type(child).__name__} node", None))
-        raise ctx.error(UnsupportedSyntaxError, child, f"unsupported syntax: {what}", hint)
+        _reject(child, ctx)
+
+
+def _reject(node: gast.AST, ctx: Context):
+    what, hint = REJECTED.get(type(node), (f"a {type(node).__name__} node", None))
+    raise ctx.error(UnsupportedSyntaxError, node, f"unsupported syntax: {what}", hint)
 
 
 def _simple_classes() -> frozenset:
@@ -240,3 +255,11 @@ def _check_target(target: gast.AST, ctx: Context) -> None:
 
 
 _SIMPLE = _simple_classes()
+# Every expression context and operator (Load, Store, Add, Eq...) is allowed as it is.
+_LEAVES_ALLOWED = all(c in _SIMPLE for c in vars(gast).values()
+                      if isinstance(c, type) and issubclass(c, LEAF_CLASSES))
+assert _LEAVES_ALLOWED, "fence must look at contexts and operators (walk, not walk_lean)"
+# Classes _check lets through in some places only (a nested function, a lambda assigned
+# to a name, arguments passed on, a deferred dict comprehension).
+_IN_CONTEXT = frozenset({gast.FunctionDef, gast.Lambda, gast.Starred, gast.arguments,
+                         gast.Dict, gast.DictComp})

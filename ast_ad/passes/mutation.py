@@ -51,7 +51,7 @@ from .resolve import (
 def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     order = _statements_in_order(func.body)
     groups = None  # (made when a call writes into a name)
-    values = {target_name(s): s.value for s, _ in order if target_name(s) is not None}
+    values = {name: s.value for s, _ in order if (name := target_name(s)) is not None}
     writes = {}  # id(call) -> written_arguments(call)
     for stmt, _ in order:
         _check_attribute_change(stmt, values, ctx, writes)

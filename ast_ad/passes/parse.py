@@ -67,8 +67,13 @@ class _ToGast(Ast3ToGAst):
         cls = node.__class__
         visitor = self.visitors.get(cls)
         if visitor is None:  # (the class's function, not a bound method: no cycle)
-            visitor = self.visitors[cls] = getattr(type(self), "visit_" + cls.__name__,
-                                                   type(self).generic_visit)
+            visitor = getattr(type(self), "visit_" + cls.__name__, None)
+            if visitor is None:
+                target = getattr(gast, cls.__name__, None)
+                # (a context or an operator: no fields, no position)
+                leaf = target is not None and not cls._fields and not cls._attributes
+                visitor = _leaf_of(target) if leaf else type(self).generic_visit
+            self.visitors[cls] = visitor
         return visitor(self, node)
 
     def _visit(self, node):
@@ -86,6 +91,66 @@ class _ToGast(Ast3ToGAst):
                         "end_col_offset": node.end_col_offset}
         return new
 
+    def visit_Constant(self, node):  # (fields as in ast, no node among them)
+        new = _CONSTANT.__new__(_CONSTANT)
+        new.__dict__ = {"value": node.value, "kind": node.kind, "lineno": node.lineno,
+                        "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                        "end_col_offset": node.end_col_offset}
+        return new
+
+    # (the commonest nodes with fields of nodes, built directly; fields as in ast)
+
+    def visit_BinOp(self, node):
+        visit = self.visit
+        try:
+            fields = {"left": visit(node.left), "op": visit(node.op),
+                      "right": visit(node.right), "lineno": node.lineno,
+                      "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                      "end_col_offset": node.end_col_offset}
+        except AttributeError:  # (a node not from ast.parse, without all its fields)
+            return self.generic_visit(node)
+        new = _BINOP.__new__(_BINOP)
+        new.__dict__ = fields
+        return new
+
+    def visit_Attribute(self, node):
+        try:
+            fields = {"value": self.visit(node.value), "attr": node.attr,
+                      "ctx": self.visit(node.ctx), "lineno": node.lineno,
+                      "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                      "end_col_offset": node.end_col_offset}
+        except AttributeError:
+            return self.generic_visit(node)
+        new = _ATTRIBUTE.__new__(_ATTRIBUTE)
+        new.__dict__ = fields
+        return new
+
+    def visit_Call(self, node):
+        visit = self.visit
+        try:
+            fields = {"func": visit(node.func), "args": [visit(a) for a in node.args],
+                      "keywords": [visit(k) for k in node.keywords], "lineno": node.lineno,
+                      "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                      "end_col_offset": node.end_col_offset}
+        except AttributeError:
+            return self.generic_visit(node)
+        new = _CALL.__new__(_CALL)
+        new.__dict__ = fields
+        return new
+
+    def visit_Assign(self, node):
+        visit = self.visit
+        try:
+            fields = {"targets": [visit(t) for t in node.targets], "value": visit(node.value),
+                      "type_comment": node.type_comment, "lineno": node.lineno,
+                      "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                      "end_col_offset": node.end_col_offset}
+        except AttributeError:
+            return self.generic_visit(node)
+        new = _ASSIGN.__new__(_ASSIGN)
+        new.__dict__ = fields
+        return new
+
     def generic_visit(self, node):
         cls = node.__class__
         target = self.classes.get(cls)
@@ -94,12 +159,18 @@ class _ToGast(Ast3ToGAst):
         if target is False:
             return None  # (as gast: a node that is not part of its AST)
         fields = {}
+        visit, node_class = self.visit, ast.AST
         for field in node._fields:
             try:
                 value = getattr(node, field)
             except AttributeError:
                 continue
-            fields[field] = self._visit(value)
+            if isinstance(value, node_class):
+                value = visit(value)
+            elif value.__class__ is list:
+                value = [visit(v) if isinstance(v, node_class) else self._visit(v)
+                         for v in value]
+            fields[field] = value
         for attr in node._attributes:
             try:
                 fields[attr] = getattr(node, attr)
@@ -110,7 +181,15 @@ class _ToGast(Ast3ToGAst):
         return new
 
 
-_NAME = gast.Name
+def _leaf_of(target):
+    """The visitor of an ast class without fields or position (Load, Store, Add...)."""
+    def leaf(converter, node):
+        return target.__new__(target)
+    return leaf
+
+
+_NAME, _CONSTANT, _BINOP, _ATTRIBUTE, _CALL, _ASSIGN = gast.Name, gast.Constant, gast.BinOp, \
+    gast.Attribute, gast.Call, gast.Assign
 
 
 def to_gast(tree: ast.AST) -> gast.AST:

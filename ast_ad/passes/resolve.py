@@ -12,11 +12,11 @@ import builtins
 import gast
 import numpy as np
 
-from .. import anno, cache
+from .. import anno, cache, runtime
 from ..context import Context
 from ..errors import NonDifferentiableError, NoRuleError
 from ..rules import load_for, registry
-from ..syntax import dotted_path, param_names, walk
+from ..syntax import dotted_path, param_names, walk_lean
 
 _MISSING = object()
 
@@ -58,53 +58,74 @@ class Scope:
 
 
 def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    nodes = walk(func)  # (one walk: nothing below adds or removes a node)
+    nodes = walk_lean(func)  # (one walk: nothing below adds or removes a node)
     locals_, mentioned, definitions = set(param_names(func)), set(), {}
+    looked_at = []  # (the nodes the loop below may resolve, in order)
     for n in nodes:
         cls = n.__class__
         if cls is gast.Name:
             mentioned.add(n.id)
             if n.ctx.__class__ is gast.Store:
                 locals_.add(n.id)
-        elif cls is gast.Assign and len(n.targets) == 1 \
-                and n.targets[0].__class__ is gast.Name:
-            definitions[n.targets[0].id] = n.value
+            else:
+                looked_at.append(n)
+        elif cls is gast.Assign:
+            if len(n.targets) == 1 and n.targets[0].__class__ is gast.Name:
+                definitions[n.targets[0].id] = n.value
+        elif cls is gast.Call or cls is gast.Subscript or cls is gast.Attribute:
+            looked_at.append(n)
     scope = Scope(ctx, locals_, mentioned - locals_)
     ctx.scope = scope
-    for node in nodes:
-        if node.__class__ is gast.Name and node.id in locals_:
-            continue  # (a local: nothing to resolve)
-        if isinstance(node, gast.Call):
-            anno.setanno(node, "callee", callee_of(node.func, scope))
-            load_for(anno.getanno(node, "callee"))  # scipy.stats' rules load on first use
-            callee, args, keywords = call_parts(node)
-            dtype = dtype_argument(callee, args, keywords)
-            if dtype is not None:
-                anno.setanno(node, "cast", cast_of(dtype, scope, definitions))
-            _check_matrix_call(node, anno.getanno(node, "callee"), ctx)
-            if ctx.options.lazy:
-                _check_lazy_call(node, anno.getanno(node, "callee"), ctx)
-            for atom in node.args + [k.value for k in node.keywords]:
-                if isinstance(atom, gast.Constant) and atom.value in _COMPLEX_NAMES:
-                    _reject_complex(atom, f"dtype {atom.value!r} is complex", ctx)
-            if _makes_complex(anno.getanno(node, "callee")):
-                _reject_complex(node, f"{_named(node)} returns complex numbers", ctx)
-        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load):
-            indexer = _indexer(node.value, scope)
-            if indexer is not None:
-                anno.setanno(node, "indexer", indexer)
-        elif isinstance(node, (gast.Name, gast.Attribute)) and \
-                isinstance(node.ctx, gast.Load):
-            path = dotted_path(node)
-            value = scope.value(path) if path is not None else _MISSING
-            if isinstance(node, gast.Name):
-                _check_array_class(node, value, ctx)
-            if _is_complex(value):
-                what = "makes" if isinstance(value, (type, np.dtype)) else "holds"
-                if isinstance(value, type) and value.__name__ != path.rsplit(".", 1)[-1]:
-                    path = f"{path} ({value.__module__}.{value.__name__})"
-                _reject_complex(node, f"{path} {what} complex numbers", ctx)
+    name_class, call_class, load = gast.Name, gast.Call, gast.Load
+    for node in looked_at:
+        cls = node.__class__
+        if cls is name_class:
+            if node.id in locals_ or node.ctx.__class__ is not load:
+                continue  # (a local: nothing to resolve)
+            _resolve_reference(node, scope, ctx)
+        elif cls is call_class:
+            _resolve_call(node, scope, definitions, ctx)
+        elif cls is gast.Subscript:
+            if isinstance(node.ctx, gast.Load):
+                indexer = _indexer(node.value, scope)
+                if indexer is not None:
+                    anno.setanno(node, "indexer", indexer)
+        elif cls is gast.Attribute and isinstance(node.ctx, gast.Load):
+            _resolve_reference(node, scope, ctx)
     return func
+
+
+def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context) -> None:
+    callee = callee_of(node.func, scope)
+    anno.setanno(node, "callee", callee)
+    load_for(callee)  # scipy.stats' rules load on first use
+    callee, args, keywords = call_parts(node)
+    dtype = dtype_argument(callee, args, keywords)
+    if dtype is not None:
+        anno.setanno(node, "cast", cast_of(dtype, scope, definitions))
+    callee = anno.getanno(node, "callee")
+    _check_matrix_call(node, callee, ctx)
+    if ctx.options.lazy:
+        _check_lazy_call(node, callee, ctx)
+    for atom in node.args + [k.value for k in node.keywords]:
+        if isinstance(atom, gast.Constant) and atom.value in _COMPLEX_NAMES:
+            _reject_complex(atom, f"dtype {atom.value!r} is complex", ctx)
+    if _makes_complex(callee):
+        _reject_complex(node, f"{_named(node)} returns complex numbers", ctx)
+
+
+def _resolve_reference(node: gast.AST, scope: Scope, ctx: Context) -> None:
+    """A global or closure name read, or an attribute of one: rejected if it holds or
+    makes complex numbers, or is an np.matrix."""
+    path = dotted_path(node)
+    value = scope.value(path) if path is not None else _MISSING
+    if node.__class__ is gast.Name:
+        _check_array_class(node, value, ctx)
+    if _is_complex(value):
+        what = "makes" if isinstance(value, (type, np.dtype)) else "holds"
+        if isinstance(value, type) and value.__name__ != path.rsplit(".", 1)[-1]:
+            path = f"{path} ({value.__module__}.{value.__name__})"
+        _reject_complex(node, f"{path} {what} complex numbers", ctx)
 
 
 def _indexer(value: gast.AST, scope: Scope):
@@ -234,8 +255,6 @@ def call_parts(node: gast.Call):
     `x.sum(axis=0)` becomes (numpy.sum, [x], {"axis": 0}) when `sum` is a known
     array method; an unknown method gives (("method", name), [x, ...], {...}).
     """
-    from ..rules import registry
-
     callee = anno.getanno(node, "callee")
     args = list(node.args)
     keywords = {k.arg: k.value for k in node.keywords}
@@ -264,10 +283,6 @@ def written_arguments(node: gast.Call) -> list[tuple[gast.AST, str]]:
     array (also passed positionally), ufunc.at's array, the array of np.copyto, np.put,
     x.sort(), ys.extend(...) and the other functions and methods in
     registry.WRITES / registry.INPLACE_METHODS."""
-    import numpy as np
-
-    from ..rules import registry
-
     callee = anno.getanno(node, "callee")
     args = list(node.args)
     keywords = {k.arg: k.value for k in node.keywords if k.arg is not None}
@@ -309,10 +324,6 @@ def adds_at(stmt) -> bool:
     """Whether a statement is `np.add.at(y, i, v)` (or the runtime's `add_at`, for lists, in
     generated code that grad(grad(f)) differentiates) into a name y, which the derivative
     passes follow (the mutation pass rejects it into a view)."""
-    import numpy as np
-
-    from .. import runtime
-
     return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
         and anno.getanno(stmt.value, "callee") in (np.add.at, runtime.add_at) \
         and len(stmt.value.args) == 3 \
@@ -356,9 +367,24 @@ def _bind(function, args: list) -> dict:
     if signature is None:
         return {}
     try:
-        return signature.bind_partial(*args).arguments
+        kept = _SIGNATURES.get(function) is signature
+    except TypeError:  # unhashable
+        kept = False
+    # (a library function's signature is kept, and so is what n arguments bind to)
+    names = _BOUND.get((id(signature), len(args))) if kept else None
+    if names is not None:
+        return dict(zip(names, args))
+    try:
+        bound = signature.bind_partial(*args).arguments
     except TypeError:  # the arguments do not fit
         return {}
+    if kept and len(bound) == len(args) and all(v is a for v, a in zip(bound.values(), args)):
+        _BOUND[(id(signature), len(args))] = tuple(bound)  # (each its own parameter)
+    return bound
+
+
+# (id of a kept signature, number of positional arguments) -> the parameters they bind
+_BOUND: dict = {}
 
 
 # Signatures of library functions (math.sin, np.sum, ufuncs: inspect.signature reads a

@@ -154,19 +154,23 @@ def _restore_loop_entries(func: gast.FunctionDef, ctx: Context) -> set:
         for v in range(n): ...              x_1 = x_1_entry
                                             bt2 = -(bx_1 * x_1 / t2)
     """
+    # (a snapshot: the copies inserted below go into the lists being walked, and a loop
+    # inside an `if` or another loop would otherwise come round again, and again)
+    forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
+    loops = [s for s in walk_statements(forward) if isinstance(s, (gast.For, gast.While))
+             and anno.getanno(s, "mirror") is not None]
+    restored = set()
+    if not loops:
+        return restored  # (no loop replayed backward: nothing to restore)
     holders = {}  # id(statement) -> the list holding it
     for stmts in _lists(func.body):
         for stmt in stmts:
             holders[id(stmt)] = stmts
     backward = [s for s in func.body if anno.getanno(s, "section") == "backward"]
     order = list(walk_statements(backward))
-    restored = set()
-    # (a snapshot: the copies inserted below go into the lists being walked, and a loop
-    # inside an `if` or another loop would otherwise come round again, and again)
-    forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
-    for loop in list(walk_statements(forward)):
-        image = anno.getanno(loop, "mirror") if isinstance(loop, (gast.For, gast.While)) else None
-        if image is None or id(image) not in holders or id(loop) not in holders:
+    for loop in loops:
+        image = anno.getanno(loop, "mirror")
+        if id(image) not in holders or id(loop) not in holders:
             continue
         inside = {id(s) for s in walk_statements([image])}
         at = next(i for i, s in enumerate(order) if s is image)

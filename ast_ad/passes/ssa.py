@@ -37,7 +37,7 @@ from ..syntax import (
     param_names,
     rename,
     store_names,
-    walk,
+    walk_lean,
     walk_statements,
 )
 
@@ -67,6 +67,8 @@ def _merge_write_aliases(func: gast.FunctionDef, ctx: Context) -> None:
             written = item_write(s)
             if written:
                 writes.setdefault(written[0], s)
+        if not writes:
+            return  # (nothing written into: no alias to merge)
         definitions: dict[str, list] = {}
         for s in walk_statements(func.body):
             if isinstance(s, gast.Assign) and len(s.targets) == 1 \
@@ -158,8 +160,8 @@ class _Renamer:
         return self.namer.version(var)
 
     def uses(self, node: gast.AST, env: dict) -> None:
-        for n in walk(node):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in env:
+        for n in walk_lean(node):
+            if n.__class__ is gast.Name and n.ctx.__class__ is gast.Load and n.id in env:
                 n.id = env[n.id]
 
     def block(self, stmts: list, env: dict) -> list:
@@ -169,11 +171,12 @@ class _Renamer:
         return out
 
     def stmt(self, stmt: gast.AST, env: dict) -> list:
-        if isinstance(stmt, gast.If):
+        cls = stmt.__class__
+        if cls is gast.If:
             return self.if_(stmt, env)
-        if isinstance(stmt, (gast.For, gast.While)):
+        if cls is gast.For or cls is gast.While:
             return self.loop(stmt, env)
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+        if cls is gast.Assign and stmt.targets[0].__class__ is gast.Name:
             self.uses(stmt.value, env)
             var = stmt.targets[0].id
             env[var] = stmt.targets[0].id = self.new_name(var)
@@ -323,7 +326,7 @@ def _result_unread(value) -> bool:
 
 def _mentions(stmts: list) -> list[str]:
     module = gast.Module(body=stmts, type_ignores=[])
-    return [n.id for n in walk(module) if isinstance(n, gast.Name)]
+    return [n.id for n in walk_lean(module) if n.__class__ is gast.Name]
 
 
 def _coalesce_entry_copies(func: gast.FunctionDef) -> None:

@@ -38,7 +38,7 @@ from .. import cache
 from ..context import Context
 from ..errors import ADError, UnsupportedSyntaxError
 from ..source import get_source
-from ..syntax import clone, const, name, param_names, substitute, walk
+from ..syntax import clone, const, name, param_names, substitute, walk, walk_lean
 from ..values import UNKNOWN
 from .parse import parse
 
@@ -58,6 +58,10 @@ _SCOPES = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp, gast.Generat
 
 _REWRITTEN = (gast.Dict, gast.DictComp, gast.ListComp, gast.GeneratorExp, gast.For,
               gast.FunctionDef, gast.Lambda)
+
+
+# (the classes of the nodes _rewritable may say yes to)
+_MAY_REWRITE = frozenset(_REWRITTEN + (gast.Attribute, gast.Call))
 
 
 def _rewritable(node, params) -> bool:
@@ -94,12 +98,12 @@ class _Unroll(gast.NodeTransformer):
         self.relevant: set = set()
         for stmt in func.body:
             relevant = False
-            for n in walk(stmt):
+            for n in walk_lean(stmt):
                 cls = n.__class__
                 if cls is gast.Name:
                     if n.ctx.__class__ is not gast.Load:
                         stores[n.id] = stores.get(n.id, 0) + 1
-                elif not relevant and _rewritable(n, with_values):
+                elif not relevant and cls in _MAY_REWRITE and _rewritable(n, with_values):
                     relevant = True
             if relevant:
                 self.relevant.add(id(stmt))

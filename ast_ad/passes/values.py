@@ -31,7 +31,7 @@ from ..syntax import (
     param_names,
     target_name,
     walk_statements,
-    written_into,
+    writes_into_any,
 )
 from ..templates import bind_call
 from ..values import (
@@ -62,7 +62,7 @@ _INT_OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
 
 
 def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    ctx.writes_into_arrays = any(written_into(stmt) for stmt in func.body)
+    ctx.writes_into_arrays = writes_into_any(func.body)
     values: dict[str, Value | None] = dict(zip(param_names(func), parameter_values(ctx, func)))
     # Straight-line code (no loop, no append, each name assigned once, none read before
     # it is assigned) is done after one sweep: a second would find every value as it was.
@@ -87,12 +87,12 @@ def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                     straight = False
                 if name is not None:
                     assigned.add(name)
-            if name is not None and anno.getanno(stmt, "phi") != "undefined":
+            phi = anno.getanno(stmt, "phi") if name is not None else None
+            if name is not None and phi != "undefined":
                 new = evaluator.expr(stmt.value)
                 if name in appended and new is not None and new.container == "list":
                     new = list_of(join(new.element, appended[name]))  # items appended later
-                values[name] = (widen if anno.getanno(stmt, "phi") else join)(
-                    values.get(name), new)
+                values[name] = (widen if phi else join)(values.get(name), new)
             elif isinstance(stmt, gast.For):
                 values[stmt.target.id] = SCALAR_VALUE  # loops run over range() after `loops`
             pushed = list_append(stmt)
@@ -538,19 +538,31 @@ def _ufunc_dtype(fn: np.ufunc, values: list) -> np.dtype | None:
     dtypes = [v.dtype for v in values if v.dtype is not None]
     if any(v.kind not in (SCALAR, ARRAY) for v in values) or not dtypes:
         return None
-    samples = []
+    operands = []  # (each a dtype, or None for a Python float)
     for v in values:
         if v.dtype is not None:
-            samples.append(np.zeros(0, v.dtype))
+            operands.append(v.dtype)
         elif v.kind == SCALAR and all(d.kind == "f" for d in dtypes):
-            samples.append(0.0)
+            operands.append(None)
         else:
             return None
+    key = (fn, tuple(operands))
+    try:
+        return _UFUNC_DTYPES[key]
+    except KeyError:
+        pass
+    samples = [0.0 if d is None else np.zeros(0, d) for d in operands]
     try:
         with np.errstate(all="ignore"):
-            return fn(*samples).dtype
+            found = fn(*samples).dtype
     except (TypeError, ValueError):
-        return None
+        found = None
+    _UFUNC_DTYPES[key] = found
+    return found
+
+
+# (ufunc, operand dtypes) -> its result's dtype
+_UFUNC_DTYPES: dict = {}
 
 
 def _dtype_of(node) -> np.dtype | None:
@@ -583,13 +595,22 @@ def _shape_classes(func: gast.FunctionDef, kinds: dict) -> dict:
     classes = {p: p for p in param_names(func) if kinds.get(p) == ARRAY}
 
     def of_atom(atom):
-        if isinstance(atom, gast.Constant) or kinds.get(getattr(atom, "id", None)) == SCALAR:
+        if atom.__class__ is gast.Constant:
             return SCALAR
-        return classes.get(getattr(atom, "id", None))
+        var = getattr(atom, "id", None)
+        return SCALAR if kinds.get(var) == SCALAR else classes.get(var)
 
     def combine(operands):
-        found = {of_atom(a) for a in operands} - {SCALAR}
-        return found.pop() if len(found) == 1 and None not in found else None
+        """The one class of the operands that are not scalars, else None."""
+        found = None
+        for atom in operands:
+            of = of_atom(atom)
+            if of == SCALAR:
+                continue
+            if of is None or found is not None and of != found:
+                return None
+            found = of
+        return found
 
     for stmt in walk_statements(func.body):
         name = target_name(stmt)
