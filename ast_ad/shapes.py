@@ -10,6 +10,18 @@ import numpy as np
 Shape = tuple | None
 
 
+def remember(table: dict, key, found) -> None:
+    """Note an answer in one of the compiler's memo tables (answers that depend on their
+    key alone). A table that has grown past a few thousand keys (shapes seen in a long
+    session, ufuncs made at run time) starts again rather than keep them all alive."""
+    if len(table) >= _MEMO_LIMIT:
+        table.clear()
+    table[key] = found
+
+
+_MEMO_LIMIT = 4096
+
+
 def broadcast(*shapes: Shape) -> Shape:
     if any(s is None for s in shapes):
         return None
@@ -22,7 +34,7 @@ def broadcast(*shapes: Shape) -> Shape:
     except ValueError:
         found = None
     try:
-        _BROADCASTS[shapes] = found
+        remember(_BROADCASTS, shapes, found)
     except TypeError:
         pass
     return found

@@ -32,6 +32,7 @@ import numpy as np
 
 from . import trees
 from .arraytypes import is_protocol_array
+from .shapes import remember
 
 SCALAR, ARRAY, OTHER = "scalar", "array", "other"
 
@@ -76,7 +77,7 @@ def scalar(dtype=None) -> Value:
         pass
     value = Value(SCALAR, np.dtype(dtype) if dtype is not None else None, ())
     try:
-        _SCALARS[dtype] = value
+        remember(_SCALARS, dtype, value)
     except TypeError:
         pass
     return value
@@ -106,7 +107,7 @@ def array(dtype, shape) -> Value:
     # (only shapes of Python ints: (3,) and (np.int64(3),) are one key, not one value)
     if shape is None or type(shape) is tuple and all(type(d) is int for d in shape):
         try:
-            _ARRAYS[key] = value
+            remember(_ARRAYS, key, value)
         except TypeError:
             pass
     return value
@@ -304,7 +305,7 @@ def result_dtype(*values: Value) -> np.dtype | None:
         found = np.result_type(*parts)
     except TypeError:
         found = None
-    _RESULT_TYPES[key] = found
+    remember(_RESULT_TYPES, key, found)
     return found
 
 

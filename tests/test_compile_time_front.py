@@ -189,3 +189,15 @@ def test_source_check_compares_bytes(monkeypatch):
     ast_ad.clear_caches()
     src = get_source(calls_np)
     assert "np.tanh" in src.text
+
+
+def test_memo_tables_stay_bounded():
+    # The compiler's memo tables (broadcast shapes, array values) keep answers by key; a long
+    # session that sees many shapes must not keep them all alive.
+    from ast_ad import shapes, values
+
+    for n in range(2 * shapes._MEMO_LIMIT):
+        assert shapes.broadcast((n + 1,), (1,)) == (n + 1,)
+        assert values.array(np.float64, (n + 1, 2)).shape == (n + 1, 2)
+    assert len(shapes._BROADCASTS) <= shapes._MEMO_LIMIT
+    assert len(values._ARRAYS) <= shapes._MEMO_LIMIT

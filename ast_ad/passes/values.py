@@ -557,7 +557,7 @@ def _ufunc_dtype(fn: np.ufunc, values: list) -> np.dtype | None:
             found = fn(*samples).dtype
     except (TypeError, ValueError):
         found = None
-    _UFUNC_DTYPES[key] = found
+    shapes.remember(_UFUNC_DTYPES, key, found)
     return found
 
 
