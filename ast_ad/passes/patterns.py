@@ -46,40 +46,71 @@ class Instance:
         self.builders = None  # one per statement, made at the first copy (see _compile)
 
 
-def pattern(facts, template, lib, atoms: dict, active, table: dict, more=()) -> tuple | None:
+def pattern(facts, template, lib, atoms: dict, active, table: dict, more=(),
+            names: dict | None = None) -> tuple | None:
     """The key under which a fill of `template` with `atoms` is remembered, or None if this
     use is always filled in full. `table` is the pass's own dict, where the facts (abstract
     values, which are immutable) get numbers: equal values, the same number. `more`: what
-    else the pass reads, for the key."""
-    ctx = facts.ctx
+    else the pass reads, for the key. `names`: see `operands`."""
+    found = operands(facts, atoms.values(), active, table, names if names is not None else {})
+    if found is None:
+        return None
+    # (templates live in the registry: ids stay theirs)
+    return id(template), lib, more, tuple(atoms), found
+
+
+def operands(facts, atoms, active, table: dict, names: dict) -> tuple | None:
+    """What filling a rule reads about its operands `atoms` (in order): for a literal its
+    type and value; for a name what the compiler knows of it, which other operands are the
+    same name and which have the same shape class (the passes only compare shape
+    classes). None if an operand has another form. `names` is the pass's own dict of what
+    is known of each name (which does not change while the pass runs)."""
     ids: dict = {}
     classes: dict = {None: None, SCALAR: SCALAR}  # shape classes: only equal or not matters
-    parts = [id(template), lib, more]  # (templates live in the registry: ids stay theirs)
+    parts = []
+    for atom in atoms:
+        cls = atom.__class__
+        if cls is gast.Constant:
+            value = atom.value
+            parts.append((type(value), repr(value)))
+            continue
+        if cls is not gast.Name:
+            return None
+        var = atom.id
+        known = names.get(var)
+        if known is None or CHECK:
+            fresh = _name_facts(facts, atom, active, table)
+            assert known is None or known == fresh, (var, known, fresh)
+            known = names[var] = fresh
+        if known is _UNHASHABLE:
+            return None
+        parts.append((ids.setdefault(var, len(ids)), classes.setdefault(known[0], len(classes)),
+                      known[1]))
+    return tuple(parts)
+
+
+_UNHASHABLE = ()
+
+
+def _name_facts(facts, atom: gast.Name, active, table: dict) -> tuple:
+    """(shape class, what else is known) of a name operand, or _UNHASHABLE if a value holds
+    something unhashable (such a use is not remembered)."""
+    ctx = facts.ctx
+    var = atom.id
+    primal = ctx.primal_of.get(var)
+    known = facts.evaluator.atom(atom)
+    # (Facts.shape_class of a name, written out with the value already at hand)
+    shape_class = SCALAR if (known if known is not None else UNKNOWN).kind == SCALAR \
+        else ctx.shape_class.get(primal if primal is not None else var)
+    # values.get(var) is `known` unless var stands for another name or has no value
+    own = ctx.values.get(var) if primal is not None or known is None else None
     try:
-        for param, atom in atoms.items():
-            cls = atom.__class__
-            if cls is gast.Constant:
-                value = atom.value
-                parts.append((param, type(value), repr(value)))
-                continue
-            if cls is not gast.Name:
-                return None
-            var = atom.id
-            primal = ctx.primal_of.get(var)
-            known = facts.evaluator.atom(atom)
-            # (Facts.shape_class of a name, written out with the value already at hand)
-            shape_class = SCALAR if (known if known is not None else UNKNOWN).kind == SCALAR \
-                else ctx.shape_class.get(primal if primal is not None else var)
-            # values.get(var) is `known` unless var stands for another name or has no value
-            own = ctx.values.get(var) if primal is not None or known is None else None
-            parts.append((param, ids.setdefault(var, len(ids)), _number(known, table),
-                          _number(own, table), facts.kinds.get(var),
-                          classes.setdefault(shape_class, len(classes)), primal, active(var)))
-        key = tuple(parts)
-        hash(key)
-    except TypeError:  # a value holding something unhashable: not remembered
-        return None
-    return key
+        rest = (_number(known, table), _number(own, table), facts.kinds.get(var), primal,
+                active(var))
+        hash(shape_class)
+    except TypeError:
+        return _UNHASHABLE
+    return shape_class, rest
 
 
 def _number(value, table: dict):
@@ -90,6 +121,21 @@ def _number(value, table: dict):
     if held is None:  # (the table keeps `value`, so its id is not reused)
         held = table[id(value)] = (value, table.setdefault(value, len(table)))
     return held[1]
+
+
+def binding(atoms: dict, given: list) -> list:
+    """Where each operand of a use comes from: [(parameter, index in `given` (the result's
+    name, the call's positional and keyword atoms) or a default's literal)]."""
+    found = []
+    for param, atom in atoms.items():
+        index = next((i for i, g in enumerate(given) if g is atom), None)
+        found.append((param, index if index is not None else atom))
+    return found
+
+
+def bind(binding: list, given: list) -> dict:
+    """The operands of a use whose atoms are `given` (see `binding`)."""
+    return {param: given[at] if at.__class__ is int else at for param, at in binding}
 
 
 def marked(atoms: dict) -> dict:

@@ -74,6 +74,8 @@ class _Reverse(Facts):
         self.escaping_stack: list[set] = []
         self.instances: dict = {}  # pattern -> patterns.Instance (see apply)
         self.facts_table: dict = {}  # (see patterns.pattern)
+        self.names: dict = {}  # (see patterns.operands)
+        self.uses: dict = {}  # operands key -> (template, instance, binding), see apply
         self.recording: patterns.Recording | None = None
 
     # -- names and values ----------------------------------------------------
@@ -601,16 +603,29 @@ class _Reverse(Facts):
         rule = registry.lookup(primal)
         if rule is None or not rule.adjoints:
             raise self.no_rule(primal, stmt)
+        result = name(target)
+        given = [result, *args, *keywords.values()]
+        use = patterns.operands(self, given, self.active.__contains__, self.facts_table,
+                                self.names)
+        if use is not None:
+            # Uses with the same operands key select the same template and copy the same
+            # instance: that is known without asking the rule's guards again.
+            use = (id(rule), len(args), tuple(keywords), use)
+            known = self.uses.get(use)
+            if known is not None and not patterns.CHECK:
+                template, instance, binding = known
+                return self.copy(instance, patterns.bind(binding, given), stmt)
         template, bound = self.select(rule.adjoints, args, keywords, primal, "adjoint", stmt)
-        atoms = {template.result: name(target), **bound}
+        atoms = {template.result: result, **bound}
         key = patterns.pattern(self, template, rule.lib, atoms, self.active.__contains__,
-                               self.facts_table)
+                               self.facts_table, names=self.names)
         held = self.instances.get(key) if key is not None else None
+        if held is not None and use is not None:
+            if patterns.CHECK and use in self.uses:
+                assert self.uses[use][:2] == (template, held), "an operands key met two rules"
+            self.uses[use] = (template, held, patterns.binding(atoms, given))
         if held is not None and not patterns.CHECK:
-            out, temps = patterns.copy(held, atoms, self.adjoint, self.ctx.namer.temp, stmt)
-            for i, value in held.values:
-                self.ctx.values[temps[i]] = value
-            return out
+            return self.copy(held, atoms, stmt)
         # Filled in full (the first use of this pattern): what it makes is remembered.
         recording = self.recording = patterns.Recording()
         try:
@@ -624,10 +639,19 @@ class _Reverse(Facts):
                                          values, self.ctx.references)
             if instance is not None:
                 self.instances[key] = instance
+                if use is not None:
+                    self.uses[use] = (template, instance, patterns.binding(atoms, given))
         if key is not None:
             patterns.unmark(out)
         if held is not None and remembered:  # (patterns.CHECK) a copy would make the same
             patterns.check(held, out, atoms, self.ctx.namer.adjoint, recording, stmt)
+        return out
+
+    def copy(self, instance: patterns.Instance, atoms: dict, stmt: gast.AST) -> list:
+        """The statements of a remembered instance for this use."""
+        out, temps = patterns.copy(instance, atoms, self.adjoint, self.ctx.namer.temp, stmt)
+        for i, value in instance.values:
+            self.ctx.values[temps[i]] = value
         return out
 
     def fill(self, template, lib, atoms: dict, target: str, stmt: gast.AST,
