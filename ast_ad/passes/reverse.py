@@ -77,12 +77,15 @@ class _Reverse(Facts):
         self.names: dict = {}  # (see patterns.operands)
         self.uses: dict = {}  # operands key -> (template, instance, binding), see apply
         self.recording: patterns.Recording | None = None
+        self.adjoints: dict[str, str] = {}  # name -> its adjoint's name
 
     # -- names and values ----------------------------------------------------
 
     def adjoint(self, var: str) -> str:
-        adj = self.ctx.namer.adjoint(var)
-        self.ctx.primal_of[adj] = var
+        adj = self.adjoints.get(var)
+        if adj is None:  # (asked again at every use of var: the namer is asked once)
+            adj = self.adjoints[var] = self.ctx.namer.adjoint(var)
+            self.ctx.primal_of[adj] = var
         if self.recording is not None:
             self.recording.derivatives.append(var)
         return adj
@@ -252,8 +255,7 @@ class _Reverse(Facts):
         final = gast.Return(value=result)
         anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
         for section, stmts in (("forward", forward), ("backward", backward)):
-            for stmt in walk_statements(stmts):
-                anno.setanno(stmt, "section", section)
+            anno.setanno_all(walk_statements(stmts), "section", section)
         suffix = {"value_and_grad": "value_and_grad", "vjp": "vjp"}.get(mode, "grad")
         func.name = self.ctx.namer.fresh(f"{self.ctx.src.name}_{suffix}")
         func.body = forward + backward + [final]
