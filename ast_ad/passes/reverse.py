@@ -500,22 +500,24 @@ class _Reverse(Facts):
             return []
         value = stmt.value
         phi = anno.getanno(stmt, "phi")
+        form = None if phi else _rule_form(value, self.ctx.compile_callee is not None)
+        use = self.use(*form, target, anno.getanno(value, "cast")) if form is not None \
+            else None
+        if use is not None and not patterns.CHECK:
+            known = self.uses.get(use[0])
+            if known is not None:
+                # (a use with this key went through the test below and apply's choices)
+                return self.copy(known[1], patterns.bind(known[2], use[1]), stmt)
         if not any(op in self.active for op in differentiable_operands(value)):
             # Nothing differentiable flows in (`y = np.zeros(n)` later written into).
             return [self.init(target, stmt, op="reset")] if phi == "backedge" else []
         if isinstance(value, (gast.Name, gast.Constant)) or phi:
             out = self.apply("copy", [value], {}, target, stmt)
-        elif isinstance(value, gast.BinOp):
-            out = self.apply(type(value.op), [value.left, value.right], {}, target, stmt)
-        elif isinstance(value, gast.UnaryOp):
-            out = self.apply(type(value.op), [value.operand], {}, target, stmt)
-        elif isinstance(value, gast.Call):
+        elif form is not None:
+            out = self.apply(*form, target, stmt, use)
+        elif isinstance(value, gast.Call):  # a Python function, compiled with the call
             callee, args, keywords = call_parts(value)
-            if registry.lookup(callee) is None and user_function(callee) \
-                    and self.ctx.compile_callee is not None:
-                out = self.call_user_function(callee, args, keywords, target, stmt)
-            else:
-                out = self.apply(callee, args, keywords, target, stmt)
+            out = self.call_user_function(callee, args, keywords, target, stmt)
         elif isinstance(value, gast.Subscript):
             if anno.hasanno(value, "indexer"):  # np.r_[x, y]
                 raise self.ctx.error(
@@ -600,23 +602,39 @@ class _Reverse(Facts):
             out.append(self.accumulate(atoms[i].id, name(g), stmt))
         return out
 
-    def apply(self, primal, args: list, keywords: dict, target: str, stmt: gast.AST) -> list:
-        """Instantiate the adjoint rule of `primal` for `target = primal(*args, **keywords)`."""
+    def use(self, primal, args: list, keywords: dict, target: str, cast=None) -> tuple | None:
+        """(key, operands) of the use of a rule `target = primal(*args, **keywords)`: uses
+        with the same key select the same template and copy the same instance, and
+        differentiable_operands finds the same names active in them (`cast`: the call's
+        annotation, which it reads); None if an operand is neither a name nor a literal."""
+        given = [name(target), *args, *keywords.values()]
+        found = patterns.operands(self, given, self.active.__contains__, self.facts_table,
+                                  self.names)
+        if found is None:
+            return None
+        try:
+            hash(primal)
+        except TypeError:
+            return None
+        return (primal, cast, len(args), tuple(keywords), found), given
+
+    def apply(self, primal, args: list, keywords: dict, target: str, stmt: gast.AST,
+              use: tuple | None = None) -> list:
+        """Instantiate the adjoint rule of `primal` for `target = primal(*args, **keywords)`
+        (`use`: see `use`, if known)."""
         rule = registry.lookup(primal)
         if rule is None or not rule.adjoints:
             raise self.no_rule(primal, stmt)
-        result = name(target)
-        given = [result, *args, *keywords.values()]
-        use = patterns.operands(self, given, self.active.__contains__, self.facts_table,
-                                self.names)
-        if use is not None:
-            # Uses with the same operands key select the same template and copy the same
-            # instance: that is known without asking the rule's guards again.
-            use = (id(rule), len(args), tuple(keywords), use)
-            known = self.uses.get(use)
+        if use is None:
+            use = self.use(primal, args, keywords, target)
+            known = self.uses.get(use[0]) if use is not None else None
             if known is not None and not patterns.CHECK:
-                template, instance, binding = known
-                return self.copy(instance, patterns.bind(binding, given), stmt)
+                return self.copy(known[1], patterns.bind(known[2], use[1]), stmt)
+        if use is not None:
+            use, given = use
+            result = given[0]
+        else:
+            result = name(target)
         template, bound = self.select(rule.adjoints, args, keywords, primal, "adjoint", stmt)
         atoms = {template.result: result, **bound}
         key = patterns.pattern(self, template, rule.lib, atoms, self.active.__contains__,
@@ -624,7 +642,8 @@ class _Reverse(Facts):
         held = self.instances.get(key) if key is not None else None
         if held is not None and use is not None:
             if patterns.CHECK and use in self.uses:
-                assert self.uses[use][:2] == (template, held), "an operands key met two rules"
+                known = self.uses[use]
+                assert known[0] is template and known[1] is held, "a key met two rules"
             self.uses[use] = (template, held, patterns.binding(atoms, given))
         if held is not None and not patterns.CHECK:
             return self.copy(held, atoms, stmt)
@@ -723,6 +742,22 @@ class _Reverse(Facts):
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
 
+
+
+def _rule_form(value: gast.AST, compiles_callees: bool) -> tuple | None:
+    """(primal, args, keywords) of an operation whose adjoint is a rule's: an operator, or
+    a call of anything but a Python function compiled with the call."""
+    cls = value.__class__
+    if cls is gast.BinOp:
+        return type(value.op), [value.left, value.right], {}
+    if cls is gast.UnaryOp:
+        return type(value.op), [value.operand], {}
+    if cls is gast.Call:
+        callee, args, keywords = call_parts(value)
+        if registry.lookup(callee) is None and user_function(callee) and compiles_callees:
+            return None
+        return callee, args, keywords
+    return None
 
 
 def _float64_dict(value) -> bool:
