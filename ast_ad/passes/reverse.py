@@ -65,12 +65,18 @@ class _Reverse(Facts):
         self.params = param_names(func)
         self.output_kind = None
         self.given: set[str] = set()  # names whose adjoints are parameters, not zero-initialised
-        statements = list(walk_statements(func.body))
-        self.def_stmts = {target_name(s): s for s in statements if target_name(s) is not None}
+        self.def_stmts = {}
+        branches = False
+        for s in walk_statements(func.body):
+            defined = target_name(s)
+            if defined is not None:
+                self.def_stmts[defined] = s
+            elif s.__class__ is gast.If:
+                branches = True
         # (read by `escaping`, for if statements only: a function without one is not walked)
         self.loads = Counter(n.id for n in walk(func)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)) \
-            if any(isinstance(s, gast.If) for s in statements) else Counter()
+            if branches else Counter()
         self.escaping_stack: list[set] = []
         self.instances: dict = {}  # pattern -> patterns.Instance (see apply)
         self.facts_table: dict = {}  # (see patterns.pattern)
@@ -294,6 +300,13 @@ class _Reverse(Facts):
         forward, backward_parts = [], []
         defined = list(extra_defs)
         for stmt in stmts:
+            target = target_name(stmt)
+            if target is not None:  # (most statements: `x = ...`)
+                if anno.getanno(stmt, "phi") != "backedge":
+                    defined.append(target)
+                forward.append(stmt)
+                backward_parts.append(self.assign(stmt, target))
+                continue
             defined.extend(_defines(stmt))
             fwd, bwd = self.stmt(stmt)
             forward.extend(fwd)
@@ -310,7 +323,7 @@ class _Reverse(Facts):
 
     def stmt(self, stmt: gast.AST) -> tuple[list, list]:
         if isinstance(stmt, gast.Assign) and target_name(stmt) is not None:
-            return [stmt], self.assign(stmt)
+            return [stmt], self.assign(stmt, target_name(stmt))
         if isinstance(stmt, gast.Return):
             return [], self.seed(stmt)
         if isinstance(stmt, gast.If):
@@ -494,8 +507,7 @@ class _Reverse(Facts):
 
     # -- one assignment ------------------------------------------------------
 
-    def assign(self, stmt: gast.Assign) -> list:
-        target = target_name(stmt)
+    def assign(self, stmt: gast.Assign, target: str) -> list:
         if target not in self.active:
             return []
         value = stmt.value
