@@ -114,7 +114,11 @@ def _name_facts(facts, atom: gast.Name, active, table: dict) -> tuple:
         hash(shape_class)
     except TypeError:
         return _UNHASHABLE
-    return shape_class, rest
+    # (numbered like the values, so that keys hold small ints: hashed at every use)
+    return shape_class, table.setdefault((_FACTS, rest), len(table))
+
+
+_FACTS = "facts of a name"  # (tags them in the table, apart from values and their ids)
 
 
 def _number(value, table: dict):
