@@ -248,7 +248,7 @@ def _maker(instance: Instance):
     builds nodes (a long function copies a few instances thousands of times)."""
     roles = instance.roles
     lines: list[str] = []
-    shared: dict = {"ca": _clone_atom}  # the generated function's globals
+    shared: dict = {"ca": _clone_atom, "new": _NEW}  # the generated function's globals
     by_id: dict = {}  # id(object) -> its global's name
 
     def constant(value) -> str:
@@ -278,8 +278,9 @@ def _maker(instance: Instance):
         items = []
         if node.__class__ is gast.Name and node.id in roles:
             items.append(f"'id': {renamed(node.id, True)}")
-            items.append(f"'ctx': {constant(node.ctx.__class__)}.__new__("
-                         f"{constant(node.ctx.__class__)})")
+            context = constant(node.ctx.__class__)
+            items.append(f"'ctx': new({context})" if node.ctx.__class__.__new__ is _NEW
+                         else f"'ctx': {context}.__new__({context})")
             fields = {k: v for k, v in fields.items() if k not in ("id", "ctx")}
         for key, value in fields.items():
             if key == _ANNO:
@@ -303,7 +304,8 @@ def _maker(instance: Instance):
             else:
                 items.append(f"{key!r}: {constant(value)}")
         local = f"n{len(lines)}"
-        lines.append(f"{local} = {cls}.__new__({cls})")
+        lines.append(f"{local} = new({cls})" if node.__class__.__new__ is _NEW
+                     else f"{local} = {cls}.__new__({cls})")
         if items:
             lines.append(f"{local}.__dict__ = {{{', '.join(items)}}}")
         return local
@@ -321,6 +323,8 @@ def _maker(instance: Instance):
     shared["__builtins__"] = builtins
     return types.FunctionType(code, shared)
 
+
+_NEW = gast.AST.__new__  # (what makes a node of every gast class)
 
 # generated source -> its compiled function's code: instances of the same form (the same
 # rule over other literals, say) share it
