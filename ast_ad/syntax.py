@@ -10,6 +10,7 @@ from . import anno
 # compiler builds tens of thousands of names per long function)
 _Name, _Load, _Store, _Constant, _Assign = gast.Name, gast.Load, gast.Store, gast.Constant, \
     gast.Assign
+_Call, _Attribute = gast.Call, gast.Attribute
 
 
 def name(id_: str, store: bool = False) -> gast.Name:
@@ -38,11 +39,15 @@ def assign(target: str | gast.AST, value: gast.AST, origin: gast.AST | None = No
 def call(func: gast.AST | str, args=(), keywords=()) -> gast.Call:
     if isinstance(func, str):
         func = dotted(func)
-    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+    node = _Call.__new__(_Call)
+    node.__dict__ = {"func": func, "args": list(args), "keywords": list(keywords)}
+    return node
 
 
 def attr(value: gast.AST, attr_: str) -> gast.Attribute:
-    return gast.Attribute(value=value, attr=attr_, ctx=gast.Load())
+    node = _Attribute.__new__(_Attribute)
+    node.__dict__ = {"value": value, "attr": attr_, "ctx": _Load.__new__(_Load)}
+    return node
 
 
 def dotted(path: str) -> gast.AST:
