@@ -45,6 +45,13 @@ def setanno(node: gast.AST, key: str, value: Any) -> None:
     annos[key] = value
 
 
+def setanno_all(nodes, key: str, value: Any) -> None:
+    """setanno(node, key, value) for each of `nodes` (all the statements of a function)."""
+    assert key in KEYS, key
+    for node in nodes:
+        node.__dict__.setdefault(_ATTR, {})[key] = value
+
+
 _NONE: dict = {}  # (the annotations of a node without any: never written into)
 
 

@@ -38,11 +38,15 @@ def assign(target: str | gast.AST, value: gast.AST, origin: gast.AST | None = No
 def call(func: gast.AST | str, args=(), keywords=()) -> gast.Call:
     if isinstance(func, str):
         func = dotted(func)
-    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+    node = _Call.__new__(_Call)
+    node.__dict__ = {"func": func, "args": list(args), "keywords": list(keywords)}
+    return node
 
 
 def attr(value: gast.AST, attr_: str) -> gast.Attribute:
-    return gast.Attribute(value=value, attr=attr_, ctx=gast.Load())
+    node = _Attribute.__new__(_Attribute)
+    node.__dict__ = {"value": value, "attr": attr_, "ctx": _Load.__new__(_Load)}
+    return node
 
 
 def dotted(path: str) -> gast.AST:

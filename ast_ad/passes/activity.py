@@ -68,17 +68,39 @@ def differentiable_operands(value: gast.AST) -> list[str]:
 def _differentiated_arguments(callee, args: list, keywords: dict) -> list:
     """The arguments a call's rule gives a derivative to (`np.full_like(x, v)`: v, not x);
     every argument where no rule's signature binds the call, or a guard decides."""
+    rule = registry.lookup(callee)
+    if rule is None or not rule.adjoints:
+        return args + list(keywords.values())
+    # (which ones depends on the rule and the call's form alone: found once per form)
+    form = (id(rule), len(args), tuple(keywords))
+    held = _DIFFERENTIATED.get(form)
+    if held is None or held[0] is not rule:
+        held = _DIFFERENTIATED[form] = rule, _differentiated_positions(rule, args, keywords)
+    given = args + list(keywords.values())
+    return given if held[1] is None else [given[i] for i in held[1]]
+
+
+# (id(rule), number of positional arguments, keyword names) -> (rule, positions or None)
+_DIFFERENTIATED: dict = {}
+
+
+def _differentiated_positions(rule, args: list, keywords: dict) -> list | None:
+    """The positions (in args, then keywords) of the arguments `_differentiated_arguments`
+    gives, or None for all of them."""
     from ..templates import bind_call
 
-    rule = registry.lookup(callee)
+    given = args + list(keywords.values())
     found, bound_any = [], False
-    for template in rule.adjoints if rule is not None else ():
+    for template in rule.adjoints:
         bound = bind_call(template, args, keywords)
         if isinstance(bound, dict):  # a guard may refuse this binding: then all count
             bound_any = True
             found += [atom for param, atom in bound.items()
                       if param in template.targets or template.when is not None]
-    return found if bound_any else args + list(keywords.values())
+    if not bound_any:
+        return None
+    # (a default the rule fills in is a literal, never a name: it is left out)
+    return [i for atom in found for i, g in enumerate(given) if g is atom]
 
 
 def _added_at(stmt: gast.AST):

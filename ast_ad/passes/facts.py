@@ -17,7 +17,7 @@ from .. import anno, runtime, shapes
 from ..context import Context
 from ..errors import NoRuleError
 from ..rules import registry
-from ..syntax import call, const, name, walk
+from ..syntax import attr, call, const, name, walk
 from ..values import ARRAY, OTHER, SCALAR, UNKNOWN, Value, array, kind_of_value, of
 from .resolve import user_function
 from .values import Evaluator, known_shape
@@ -220,8 +220,7 @@ class Facts:
         if kind == ARRAY:
             import numpy
 
-            return call(gast.Attribute(value=self.ctx.reference(numpy, "np"), attr="zeros_like",
-                                       ctx=gast.Load()), [name(var)])
+            return call(attr(self.ctx.reference(numpy, "np"), "zeros_like"), [name(var)])
         value = self.ctx.values.get(var)
         if value is not None and value.items is not None and value.items and all(
                 v.kind == SCALAR for v in value.items) and value.container in ("tuple", "list"):

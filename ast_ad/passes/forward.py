@@ -114,8 +114,7 @@ class Forward(Facts):
         body = [assign(self.tangent(p), call(self.ctx.reference(runtime.copy_of, "copy_of"),
                                              [name(self.tangent(p))]))
                 for p in inputs if p in self.written] + body
-        for stmt in walk_statements(body):
-            anno.setanno(stmt, "section", "forward")
+        anno.setanno_all(walk_statements(body), "section", "forward")
         func.body = body + [final]
         extra = [name(self.tangent(p)) for p in inputs]
         for arg in extra:

@@ -18,6 +18,9 @@ name the copy could not rename, is always filled in full.
 
 from __future__ import annotations
 
+import builtins
+import types
+
 import gast
 
 from .. import anno
@@ -40,46 +43,82 @@ class Instance:
     def __init__(self, stmts: list, roles: dict, derivatives: list, temps: int, values: list):
         self.stmts = stmts  # the statements, with the first use's names
         self.roles = roles  # name in stmts -> ("atom", param) | ("derivative", param) | ("temp", i)
-        self.derivatives = derivatives  # params whose derivative names to ask for, in order
+        # params whose derivative names to ask for, in order (asking again changes nothing)
+        self.derivatives = list(dict.fromkeys(derivatives))
         self.temps = temps  # how many temporaries to make
         self.values = values  # [(temp index, Value)] that the fill recorded for temporaries
-        self.builders = None  # one per statement, made at the first copy (see _compile)
+        self.make = None  # the function that copies them, made at the first copy (see _maker)
 
 
-def pattern(facts, template, lib, atoms: dict, active, table: dict, more=()) -> tuple | None:
+def pattern(facts, template, lib, atoms: dict, active, table: dict, more=(),
+            names: dict | None = None) -> tuple | None:
     """The key under which a fill of `template` with `atoms` is remembered, or None if this
     use is always filled in full. `table` is the pass's own dict, where the facts (abstract
     values, which are immutable) get numbers: equal values, the same number. `more`: what
-    else the pass reads, for the key."""
-    ctx = facts.ctx
+    else the pass reads, for the key. `names`: see `operands`."""
+    found = operands(facts, atoms.values(), active, table, names if names is not None else {})
+    if found is None:
+        return None
+    # (templates live in the registry: ids stay theirs)
+    return id(template), lib, more, tuple(atoms), found
+
+
+def operands(facts, atoms, active, table: dict, names: dict) -> tuple | None:
+    """What filling a rule reads about its operands `atoms` (in order): for a literal its
+    type and value; for a name what the compiler knows of it, which other operands are the
+    same name and which have the same shape class (the passes only compare shape
+    classes). None if an operand has another form. `names` is the pass's own dict of what
+    is known of each name (which does not change while the pass runs)."""
     ids: dict = {}
     classes: dict = {None: None, SCALAR: SCALAR}  # shape classes: only equal or not matters
-    parts = [id(template), lib, more]  # (templates live in the registry: ids stay theirs)
+    parts = []
+    for atom in atoms:
+        cls = atom.__class__
+        if cls is gast.Constant:
+            value = atom.value
+            parts.append((type(value), repr(value)))
+            continue
+        if cls is not gast.Name:
+            return None
+        var = atom.id
+        known = names.get(var)
+        if known is None or CHECK:
+            fresh = _name_facts(facts, atom, active, table)
+            assert known is None or known == fresh, (var, known, fresh)
+            known = names[var] = fresh
+        if known is _UNHASHABLE:
+            return None
+        parts.append((ids.setdefault(var, len(ids)), classes.setdefault(known[0], len(classes)),
+                      known[1]))
+    return tuple(parts)
+
+
+_UNHASHABLE = ()
+
+
+def _name_facts(facts, atom: gast.Name, active, table: dict) -> tuple:
+    """(shape class, what else is known) of a name operand, or _UNHASHABLE if a value holds
+    something unhashable (such a use is not remembered)."""
+    ctx = facts.ctx
+    var = atom.id
+    primal = ctx.primal_of.get(var)
+    known = facts.evaluator.atom(atom)
+    # (Facts.shape_class of a name, written out with the value already at hand)
+    shape_class = SCALAR if (known if known is not None else UNKNOWN).kind == SCALAR \
+        else ctx.shape_class.get(primal if primal is not None else var)
+    # values.get(var) is `known` unless var stands for another name or has no value
+    own = ctx.values.get(var) if primal is not None or known is None else None
     try:
-        for param, atom in atoms.items():
-            cls = atom.__class__
-            if cls is gast.Constant:
-                value = atom.value
-                parts.append((param, type(value), repr(value)))
-                continue
-            if cls is not gast.Name:
-                return None
-            var = atom.id
-            primal = ctx.primal_of.get(var)
-            known = facts.evaluator.atom(atom)
-            # (Facts.shape_class of a name, written out with the value already at hand)
-            shape_class = SCALAR if (known if known is not None else UNKNOWN).kind == SCALAR \
-                else ctx.shape_class.get(primal if primal is not None else var)
-            # values.get(var) is `known` unless var stands for another name or has no value
-            own = ctx.values.get(var) if primal is not None or known is None else None
-            parts.append((param, ids.setdefault(var, len(ids)), _number(known, table),
-                          _number(own, table), facts.kinds.get(var),
-                          classes.setdefault(shape_class, len(classes)), primal, active(var)))
-        key = tuple(parts)
-        hash(key)
-    except TypeError:  # a value holding something unhashable: not remembered
-        return None
-    return key
+        rest = (_number(known, table), _number(own, table), facts.kinds.get(var), primal,
+                active(var))
+        hash(shape_class)
+    except TypeError:
+        return _UNHASHABLE
+    # (numbered like the values, so that keys hold small ints: hashed at every use)
+    return shape_class, table.setdefault((_FACTS, rest), len(table))
+
+
+_FACTS = "facts of a name"  # (tags them in the table, apart from values and their ids)
 
 
 def _number(value, table: dict):
@@ -90,6 +129,21 @@ def _number(value, table: dict):
     if held is None:  # (the table keeps `value`, so its id is not reused)
         held = table[id(value)] = (value, table.setdefault(value, len(table)))
     return held[1]
+
+
+def binding(atoms: dict, given: list) -> list:
+    """Where each operand of a use comes from: [(parameter, index in `given` (the result's
+    name, the call's positional and keyword atoms) or a default's literal)]."""
+    found = []
+    for param, atom in atoms.items():
+        index = next((i for i, g in enumerate(given) if g is atom), None)
+        found.append((param, index if index is not None else atom))
+    return found
+
+
+def bind(binding: list, given: list) -> dict:
+    """The operands of a use whose atoms are `given` (see `binding`)."""
+    return {param: given[at] if at.__class__ is int else at for param, at in binding}
 
 
 def marked(atoms: dict) -> dict:
@@ -181,91 +235,100 @@ def copy(instance: Instance, atoms: dict, derivative, new_temp, origin) -> tuple
     the temporaries' names."""
     derivatives = {param: derivative(atoms[param].id) for param in instance.derivatives}
     temps = [new_temp() for _ in range(instance.temps)]
-    renamed = {}
-    for old, (role, which) in instance.roles.items():
-        renamed[old] = atoms[which] if role == "atom" else \
-            derivatives[which] if role == "derivative" else temps[which]
-    for param, atom in atoms.items():
-        renamed[(_MARK, param)] = atom
-    place = anno.getanno(origin, "origin", origin)
-    if instance.builders is None:
-        instance.builders = [_compile(stmt, instance.roles) for stmt in instance.stmts]
-    out = []
-    for build in instance.builders:
-        new = build(renamed)
-        annos = new.__dict__.get("_ast_ad_anno")
-        if annos is not None:
-            if "origin" in annos:
-                annos["origin"] = place
-            if "adjoint" in annos:
-                op, adj = annos["adjoint"]
-                annos["adjoint"] = (op, renamed.get(adj, adj))
-        out.append(new)
-    return out, temps
+    make = instance.make
+    if make is None:
+        make = instance.make = _maker(instance)
+    return make(atoms, derivatives, temps, anno.getanno(origin, "origin", origin)), temps
 
 
-def _compile(node, roles: dict):
-    """A function of the new names (old name -> atom node or name) that copies `node`
-    with them: what is the same at every use is sorted out once."""
-    cls = node.__class__
-    fields = node.__dict__
-    if _MARK in fields:  # an operand
-        operand = (_MARK, fields[_MARK])
-        return lambda renamed: _clone_atom(renamed[operand])
-    if cls is gast.Name and node.id in roles:
-        old, atom = node.id, roles[node.id][0] == "atom"
-        rest = {k: v for k, v in fields.items() if k not in ("id", "ctx", _ANNO)}
-        context = node.ctx.__class__
-        annos = fields.get(_ANNO)
+def _maker(instance: Instance):
+    """A function (atoms, derivative names by operand, temporaries, origin) -> statements
+    that copies the instance's statements for one use, written out as Python source and
+    compiled once: what is the same at every use is sorted out here, and a use only
+    builds nodes (a long function copies a few instances thousands of times)."""
+    roles = instance.roles
+    lines: list[str] = []
+    shared: dict = {"ca": _clone_atom, "new": _NEW}  # the generated function's globals
+    by_id: dict = {}  # id(object) -> its global's name
 
-        def name(renamed):  # (a name the pass made, not a copy of an operand)
-            new = renamed[old].id if atom else renamed[old]
-            made = cls.__new__(cls)
-            made.__dict__ = {"id": new, "ctx": context.__new__(context), **rest}
-            if annos is not None:
-                made.__dict__[_ANNO] = dict(annos)
-            return made
-        return name
-    static, dicts, children, lists = {}, [], [], []
-    for key, value in fields.items():
-        if isinstance(value, gast.AST):
-            children.append((key, _compile(value, roles)))
-        elif type(value) is list:
-            lists.append((key, [_compile(v, roles) if isinstance(v, gast.AST) else _Kept(v)
-                                for v in value]))
-        elif type(value) is dict:
-            dicts.append((key, value))
-        else:
-            static[key] = value
+    def constant(value) -> str:
+        if value is None or value is True or value is False:
+            return repr(value)
+        held = by_id.get(id(value))
+        if held is None:
+            held = by_id[id(value)] = f"k{len(by_id)}"
+            shared[held] = value
+        return held
 
-    if not (dicts or children or lists):  # an operator, a context, a literal, a global name
-        def leaf(renamed):
-            made = cls.__new__(cls)
-            made.__dict__ = static.copy()
-            return made
-        return leaf
+    def renamed(old: str, as_id: bool) -> str:
+        """The expression of a name's new value (atoms: the node, or its id)."""
+        role, which = roles[old]
+        if role == "atom":
+            return f"A[{which!r}].id" if as_id else f"A[{which!r}]"
+        return f"D[{which!r}]" if role == "derivative" else f"T[{which}]"
 
-    def build(renamed):
-        made = cls.__new__(cls)
-        made.__dict__ = new = static.copy()
-        for key, value in dicts:
-            new[key] = dict(value)
-        for key, child in children:
-            new[key] = child(renamed)
-        for key, items in lists:
-            new[key] = [item(renamed) for item in items]
-        return made
-    return build
+    def build(node, top: bool) -> str:
+        """Lines making a copy of `node` (children first); the local holding it."""
+        fields = node.__dict__
+        local = f"n{len(lines)}"
+        if _MARK in fields:  # an operand: this use's, copied
+            lines.append(f"{local} = ca(A[{fields[_MARK]!r}])")
+            return local
+        cls = constant(node.__class__)
+        items = []
+        if node.__class__ is gast.Name and node.id in roles:
+            items.append(f"'id': {renamed(node.id, True)}")
+            context = constant(node.ctx.__class__)
+            items.append(f"'ctx': new({context})" if node.ctx.__class__.__new__ is _NEW
+                         else f"'ctx': {context}.__new__({context})")
+            fields = {k: v for k, v in fields.items() if k not in ("id", "ctx")}
+        for key, value in fields.items():
+            if key == _ANNO:
+                annos = []
+                for k, v in value.items():
+                    if top and k == "origin":
+                        annos.append(f"{k!r}: place")
+                    elif top and k == "adjoint" and v[1] in roles:
+                        annos.append(f"{k!r}: ({constant(v[0])}, {renamed(v[1], False)})")
+                    else:
+                        annos.append(f"{k!r}: {constant(v)}")
+                items.append(f"{key!r}: {{{', '.join(annos)}}}")
+            elif isinstance(value, gast.AST):
+                items.append(f"{key!r}: {build(value, False)}")
+            elif type(value) is list:
+                parts = [build(v, False) if isinstance(v, gast.AST) else constant(v)
+                         for v in value]
+                items.append(f"{key!r}: [{', '.join(parts)}]")
+            elif type(value) is dict:
+                items.append(f"{key!r}: dict({constant(value)})")
+            else:
+                items.append(f"{key!r}: {constant(value)}")
+        local = f"n{len(lines)}"
+        lines.append(f"{local} = new({cls})" if node.__class__.__new__ is _NEW
+                     else f"{local} = {cls}.__new__({cls})")
+        if items:
+            lines.append(f"{local}.__dict__ = {{{', '.join(items)}}}")
+        return local
+
+    made = [build(stmt, True) for stmt in instance.stmts]
+    source = "def make(A, D, T, place):\n" + "".join(f"    {line}\n" for line in lines) \
+        + f"    return [{', '.join(made)}]\n"
+    code = _CODE.get(source)
+    if code is None:
+        if len(_CODE) > 4096:
+            _CODE.clear()
+        namespace = {}
+        exec(compile(source, "<ast_ad rule instance>", "exec"), namespace)
+        code = _CODE[source] = namespace["make"].__code__
+    shared["__builtins__"] = builtins
+    return types.FunctionType(code, shared)
 
 
-class _Kept:
-    """A list item of a remembered tree that is not a node: the same at every use."""
+_NEW = gast.AST.__new__  # (what makes a node of every gast class)
 
-    def __init__(self, value):
-        self.value = value
-
-    def __call__(self, renamed):
-        return self.value
+# generated source -> its compiled function's code: instances of the same form (the same
+# rule over other literals, say) share it
+_CODE: dict = {}
 
 
 _ANNO = "_ast_ad_anno"

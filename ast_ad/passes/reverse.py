@@ -65,22 +65,33 @@ class _Reverse(Facts):
         self.params = param_names(func)
         self.output_kind = None
         self.given: set[str] = set()  # names whose adjoints are parameters, not zero-initialised
-        statements = list(walk_statements(func.body))
-        self.def_stmts = {target_name(s): s for s in statements if target_name(s) is not None}
+        self.def_stmts = {}
+        branches = False
+        for s in walk_statements(func.body):
+            defined = target_name(s)
+            if defined is not None:
+                self.def_stmts[defined] = s
+            elif s.__class__ is gast.If:
+                branches = True
         # (read by `escaping`, for if statements only: a function without one is not walked)
         self.loads = Counter(n.id for n in walk(func)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)) \
-            if any(isinstance(s, gast.If) for s in statements) else Counter()
+            if branches else Counter()
         self.escaping_stack: list[set] = []
         self.instances: dict = {}  # pattern -> patterns.Instance (see apply)
         self.facts_table: dict = {}  # (see patterns.pattern)
+        self.names: dict = {}  # (see patterns.operands)
+        self.uses: dict = {}  # operands key -> (template, instance, binding), see apply
         self.recording: patterns.Recording | None = None
+        self.adjoints: dict[str, str] = {}  # name -> its adjoint's name
 
     # -- names and values ----------------------------------------------------
 
     def adjoint(self, var: str) -> str:
-        adj = self.ctx.namer.adjoint(var)
-        self.ctx.primal_of[adj] = var
+        adj = self.adjoints.get(var)
+        if adj is None:  # (asked again at every use of var: the namer is asked once)
+            adj = self.adjoints[var] = self.ctx.namer.adjoint(var)
+            self.ctx.primal_of[adj] = var
         if self.recording is not None:
             self.recording.derivatives.append(var)
         return adj
@@ -250,8 +261,7 @@ class _Reverse(Facts):
         final = gast.Return(value=result)
         anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
         for section, stmts in (("forward", forward), ("backward", backward)):
-            for stmt in walk_statements(stmts):
-                anno.setanno(stmt, "section", section)
+            anno.setanno_all(walk_statements(stmts), "section", section)
         suffix = {"value_and_grad": "value_and_grad", "vjp": "vjp"}.get(mode, "grad")
         func.name = self.ctx.namer.fresh(f"{self.ctx.src.name}_{suffix}")
         func.body = forward + backward + [final]
@@ -290,6 +300,13 @@ class _Reverse(Facts):
         forward, backward_parts = [], []
         defined = list(extra_defs)
         for stmt in stmts:
+            target = target_name(stmt)
+            if target is not None:  # (most statements: `x = ...`)
+                if anno.getanno(stmt, "phi") != "backedge":
+                    defined.append(target)
+                forward.append(stmt)
+                backward_parts.append(self.assign(stmt, target))
+                continue
             defined.extend(_defines(stmt))
             fwd, bwd = self.stmt(stmt)
             forward.extend(fwd)
@@ -306,7 +323,7 @@ class _Reverse(Facts):
 
     def stmt(self, stmt: gast.AST) -> tuple[list, list]:
         if isinstance(stmt, gast.Assign) and target_name(stmt) is not None:
-            return [stmt], self.assign(stmt)
+            return [stmt], self.assign(stmt, target_name(stmt))
         if isinstance(stmt, gast.Return):
             return [], self.seed(stmt)
         if isinstance(stmt, gast.If):
@@ -490,28 +507,29 @@ class _Reverse(Facts):
 
     # -- one assignment ------------------------------------------------------
 
-    def assign(self, stmt: gast.Assign) -> list:
-        target = target_name(stmt)
+    def assign(self, stmt: gast.Assign, target: str) -> list:
         if target not in self.active:
             return []
         value = stmt.value
         phi = anno.getanno(stmt, "phi")
+        form = None if phi else _rule_form(value, self.ctx.compile_callee is not None)
+        use = self.use(*form, target, anno.getanno(value, "cast")) if form is not None \
+            else None
+        if use is not None and not patterns.CHECK:
+            known = self.uses.get(use[0])
+            if known is not None:
+                # (a use with this key went through the test below and apply's choices)
+                return self.copy(known[1], patterns.bind(known[2], use[1]), stmt)
         if not any(op in self.active for op in differentiable_operands(value)):
             # Nothing differentiable flows in (`y = np.zeros(n)` later written into).
             return [self.init(target, stmt, op="reset")] if phi == "backedge" else []
         if isinstance(value, (gast.Name, gast.Constant)) or phi:
             out = self.apply("copy", [value], {}, target, stmt)
-        elif isinstance(value, gast.BinOp):
-            out = self.apply(type(value.op), [value.left, value.right], {}, target, stmt)
-        elif isinstance(value, gast.UnaryOp):
-            out = self.apply(type(value.op), [value.operand], {}, target, stmt)
-        elif isinstance(value, gast.Call):
+        elif form is not None:
+            out = self.apply(*form, target, stmt, use)
+        elif isinstance(value, gast.Call):  # a Python function, compiled with the call
             callee, args, keywords = call_parts(value)
-            if registry.lookup(callee) is None and user_function(callee) \
-                    and self.ctx.compile_callee is not None:
-                out = self.call_user_function(callee, args, keywords, target, stmt)
-            else:
-                out = self.apply(callee, args, keywords, target, stmt)
+            out = self.call_user_function(callee, args, keywords, target, stmt)
         elif isinstance(value, gast.Subscript):
             if anno.hasanno(value, "indexer"):  # np.r_[x, y]
                 raise self.ctx.error(
@@ -596,21 +614,51 @@ class _Reverse(Facts):
             out.append(self.accumulate(atoms[i].id, name(g), stmt))
         return out
 
-    def apply(self, primal, args: list, keywords: dict, target: str, stmt: gast.AST) -> list:
-        """Instantiate the adjoint rule of `primal` for `target = primal(*args, **keywords)`."""
+    def use(self, primal, args: list, keywords: dict, target: str, cast=None) -> tuple | None:
+        """(key, operands) of the use of a rule `target = primal(*args, **keywords)`: uses
+        with the same key select the same template and copy the same instance, and
+        differentiable_operands finds the same names active in them (`cast`: the call's
+        annotation, which it reads); None if an operand is neither a name nor a literal."""
+        given = [name(target), *args, *keywords.values()]
+        found = patterns.operands(self, given, self.active.__contains__, self.facts_table,
+                                  self.names)
+        if found is None:
+            return None
+        try:
+            hash(primal)
+        except TypeError:
+            return None
+        return (primal, cast, len(args), tuple(keywords), found), given
+
+    def apply(self, primal, args: list, keywords: dict, target: str, stmt: gast.AST,
+              use: tuple | None = None) -> list:
+        """Instantiate the adjoint rule of `primal` for `target = primal(*args, **keywords)`
+        (`use`: see `use`, if known)."""
         rule = registry.lookup(primal)
         if rule is None or not rule.adjoints:
             raise self.no_rule(primal, stmt)
+        if use is None:
+            use = self.use(primal, args, keywords, target)
+            known = self.uses.get(use[0]) if use is not None else None
+            if known is not None and not patterns.CHECK:
+                return self.copy(known[1], patterns.bind(known[2], use[1]), stmt)
+        if use is not None:
+            use, given = use
+            result = given[0]
+        else:
+            result = name(target)
         template, bound = self.select(rule.adjoints, args, keywords, primal, "adjoint", stmt)
-        atoms = {template.result: name(target), **bound}
+        atoms = {template.result: result, **bound}
         key = patterns.pattern(self, template, rule.lib, atoms, self.active.__contains__,
-                               self.facts_table)
+                               self.facts_table, names=self.names)
         held = self.instances.get(key) if key is not None else None
+        if held is not None and use is not None:
+            if patterns.CHECK and use in self.uses:
+                known = self.uses[use]
+                assert known[0] is template and known[1] is held, "a key met two rules"
+            self.uses[use] = (template, held, patterns.binding(atoms, given))
         if held is not None and not patterns.CHECK:
-            out, temps = patterns.copy(held, atoms, self.adjoint, self.ctx.namer.temp, stmt)
-            for i, value in held.values:
-                self.ctx.values[temps[i]] = value
-            return out
+            return self.copy(held, atoms, stmt)
         # Filled in full (the first use of this pattern): what it makes is remembered.
         recording = self.recording = patterns.Recording()
         try:
@@ -624,10 +672,19 @@ class _Reverse(Facts):
                                          values, self.ctx.references)
             if instance is not None:
                 self.instances[key] = instance
+                if use is not None:
+                    self.uses[use] = (template, instance, patterns.binding(atoms, given))
         if key is not None:
             patterns.unmark(out)
         if held is not None and remembered:  # (patterns.CHECK) a copy would make the same
             patterns.check(held, out, atoms, self.ctx.namer.adjoint, recording, stmt)
+        return out
+
+    def copy(self, instance: patterns.Instance, atoms: dict, stmt: gast.AST) -> list:
+        """The statements of a remembered instance for this use."""
+        out, temps = patterns.copy(instance, atoms, self.adjoint, self.ctx.namer.temp, stmt)
+        for i, value in instance.values:
+            self.ctx.values[temps[i]] = value
         return out
 
     def fill(self, template, lib, atoms: dict, target: str, stmt: gast.AST,
@@ -697,6 +754,22 @@ class _Reverse(Facts):
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
 
+
+
+def _rule_form(value: gast.AST, compiles_callees: bool) -> tuple | None:
+    """(primal, args, keywords) of an operation whose adjoint is a rule's: an operator, or
+    a call of anything but a Python function compiled with the call."""
+    cls = value.__class__
+    if cls is gast.BinOp:
+        return type(value.op), [value.left, value.right], {}
+    if cls is gast.UnaryOp:
+        return type(value.op), [value.operand], {}
+    if cls is gast.Call:
+        callee, args, keywords = call_parts(value)
+        if registry.lookup(callee) is None and user_function(callee) and compiles_callees:
+            return None
+        return callee, args, keywords
+    return None
 
 
 def _float64_dict(value) -> bool:
