@@ -71,20 +71,22 @@ _PYTHON_SCALARS = (bool, int, float)
 
 
 def scalar(dtype=None) -> Value:
+    # (keyed with the class too: a NumPy dtype compares equal to None, which is float64)
+    key = (dtype.__class__, dtype)
     try:
-        return _SCALARS[dtype]
+        return _SCALARS[key]
     except (KeyError, TypeError):  # (not made yet, or not a key)
         pass
     value = Value(SCALAR, np.dtype(dtype) if dtype is not None else None, ())
     try:
-        remember(_SCALARS, dtype, value)
+        remember(_SCALARS, key, value)
     except TypeError:
         pass
     return value
 
 
-# dtype -> scalar(dtype): the passes ask for the same few, thousands of times (a Value
-# is frozen: one can be shared)
+# (class of dtype, dtype) -> scalar(dtype): the passes ask for the same few, thousands
+# of times (a Value is frozen: one can be shared)
 _SCALARS: dict = {}
 
 
@@ -94,7 +96,7 @@ def integer(value: int) -> Value:
 
 
 def array(dtype, shape) -> Value:
-    key = (dtype, shape)
+    key = (dtype.__class__, dtype, shape)  # (see scalar)
     try:
         found = _ARRAYS[key]
     except (KeyError, TypeError):  # (not made yet, or not a key)
@@ -113,7 +115,7 @@ def array(dtype, shape) -> Value:
     return value
 
 
-# (dtype, shape) -> array(dtype, shape), shared as scalar's values are
+# (class of dtype, dtype, shape) -> array(dtype, shape), shared as scalar's values are
 _ARRAYS: dict = {}
 
 

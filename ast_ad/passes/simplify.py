@@ -1360,6 +1360,8 @@ def _overwritten_next(stmts: list, names: _NameCache, stop: int = 0):
             overwritten.add(var)
         if overwritten:  # (a statement reads before it writes)
             overwritten.difference_update(names.get(stmt)[0])  # (each count is at least 1)
+            if stmt.__class__ is gast.AugAssign:  # (`v += c` reads v, stored to, too)
+                overwritten.difference_update(names.get(stmt)[2])
             op, adj = adjoints[i - stop]
             if op == "scatter":
                 overwritten.discard(adj)

@@ -546,7 +546,8 @@ def _ufunc_dtype(fn: np.ufunc, values: list) -> np.dtype | None:
             operands.append(None)
         else:
             return None
-    key = (fn, tuple(operands))
+    # (each dtype with its class: a dtype compares equal to None, see values.scalar)
+    key = (fn, tuple((d.__class__, d) for d in operands))
     try:
         return _UFUNC_DTYPES[key]
     except KeyError:
