@@ -10,14 +10,16 @@ import types
 
 import numpy as np
 
-from ast_ad import source as _api_source  # noqa: F401  (the package, imported first)
 from ast_ad.source import _quick_source_lines, get_source, source_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _HEADER = re.compile(r"\s*(@|def\s|async\s)")
 
-EDGE_CASES = 'import functools\n\n\ndef deco(f):\n    return f\n\n\ndef one(x): return x\n\n\ndef one_comment(x): return x  # a comment\n# after one\n\n\n@deco\ndef decorated(x):\n    return x\n\n\n@functools.lru_cache(\n    maxsize=None,\n)\n@deco\ndef decorated_twice(x):\n    return x * 2\n\n\ndef trailing_comments(x):\n    y = x + 1\n    return y\n    # indented like the body: inspect keeps it\n# at column 0: not kept\n    # kept again (as inspect does)\n\n\ndef docstring_at_column_0(x):\n    """First line\nat column 0\n    indented\n"""\n    return x\n\n\ndef only_docstring():\n    """Just a docstring\nwith a line at column 0"""\n\n\ndef backslashes(x):\n    y = x + \\\n        1\n    return y + \\\nx\n\n\ndef brackets(x):\n    y = [x,\n x, {\n      "a": (x,\n )}]\n    return y\n\n\ndef strings(x):\n    s = \'a # not a comment\' + "b \'\'\' not a string" + \'\'\'\ndef not_a_def():\n\'\'\' + r"\\" still a string"\n    t = f"{x!r} {{"  # a comment ( with a bracket\n    return s, t\n\n\ndef nested(x):\n    def inner(y):\n        return y  # inner\n    class Local:\n        def method(self):\n            return 1\n    return inner(x) + Local().method()\n\n\nclass Holder:\n    def method(self, x):\n        return x\n\n    @staticmethod\n    def static(x): return x\n\n    async def coroutine(self):\n        return 1\n\n\ndef semicolons(x): y = x; return y\n\n\ndef dedent_comment(x):\n    if x:\n        return 1\n  # shallower than the body\n    return 2\n\n\ndef empty_lines(x):\n\n    y = x\n\n\n    return y\n\n\n\ndef at_the_end(x):\n    return x\n'
+# decorators, one-line defs, trailing comments, strings at column 0, backslashes...
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "source_lines_cases.txt"),
+          encoding="utf-8") as _file:
+    EDGE_CASES = _file.read()
 
 
 def _codes(code):
