@@ -10,11 +10,14 @@ the wrappers of higher derivatives) is compiled twice: as generated (what
 `source`, linecache and further differentiation read), and as the copy that
 runs, which first checks that what the compiler assumed still holds (see
 cache.guard) and otherwise calls `stale` instead of running out-of-date code.
+A long function's text is compiled once: what runs is a small function that
+checks, then calls the generated one (see guarded_copy).
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import sys
 import textwrap
 import types
@@ -321,10 +324,18 @@ def _function_lines(source: str, lines: list, name: str) -> tuple:
         " " * func.body[0].col_offset
 
 
+# A generated function of at least this many lines is guarded by a small function that
+# checks and then calls it, rather than by a copy of its whole body: compiling a long
+# text twice costs more than one call more per run (under a microsecond, nothing next
+# to running so many lines; a 400-line function runs for tens of microseconds).
+GUARD_CALLS_FROM = 400
+
+
 def guarded_copy(fn: types.FunctionType, source: str, globals_: dict, injected: dict,
                  closure: dict, deps, stale) -> types.FunctionType:
     """`fn` recompiled so that it first checks `deps` and calls `stale` with its
-    arguments if one no longer holds. The copy refers to the generated function as
+    arguments if one no longer holds (or, for a long function, a function that checks
+    and then calls `fn`). The copy refers to the generated function as
     `__ast_ad_plain__` (for inspect and further differentiation)."""
     code = fn.__code__
     shadowed = set(code.co_varnames) | set(injected) | {fn.__name__}
@@ -339,8 +350,16 @@ def guarded_copy(fn: types.FunctionType, source: str, globals_: dict, injected: 
         f"if not ({condition}):\n"
         f"    return _ast_ad_stale({call})  # what the code was generated for changed\n",
         indent)
-    text = "".join(lines[first:at]) + check + "".join(lines[at:end])
     both = {**injected, **objects, "_ast_ad_stale": stale}
+    # (a function that calls itself keeps a whole copy: each level checks, as before;
+    # one with *args or **kwargs too, whose call would need them spelt out)
+    if end - at >= GUARD_CALLS_FROM and fn.__name__ not in code.co_freevars and \
+            not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        run = textwrap.indent(f"return _ast_ad_plain({call})\n", indent)
+        text = "".join(lines[first:at]) + check + run
+        both["_ast_ad_plain"] = fn
+    else:
+        text = "".join(lines[first:at]) + check + "".join(lines[at:end])
     (copy,) = _compile(text, [fn.__name__], globals_, both, closure,
                        f"<ast_ad:{fn.__qualname__}:guarded>",
                        cache.origin_of(fn.__code__.co_filename))

@@ -194,8 +194,9 @@ STAGES = ["parse"] + [n for n, _ in LOWERING + REVERSE]
 
 
 def check(src: FunctionSource) -> None:
-    """Parse and fence a function now, so unsupported syntax is reported up front."""
-    with room_for(src):
+    """Parse and fence a function now, so unsupported syntax is reported up front
+    (the collector paused, as in generate: parsing a long function allocates many nodes)."""
+    with room_for(src), no_collection():
         tree = parse(src)
         ctx = Context(src, Options())  # (no namer: checking invents no names)
         if "{" in src.text:  # (every dict display and comprehension is written with one)

@@ -5,8 +5,11 @@ import __future__
 
 import ast
 import dis
+import importlib.machinery
 import inspect
 import linecache
+import os
+import re
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -88,7 +91,7 @@ def get_source(fn) -> FunctionSource:
     try:
         # The code object's own lines: inspect would follow a functools.wraps
         # `__wrapped__` to the function the decorator wrapped, which is not what runs.
-        lines, first = inspect.getsourcelines(code)
+        lines, first = source_lines(code)
     except (OSError, TypeError) as exc:
         raise SourceUnavailableError(
             f"cannot read the source of {describe(fn)} (defined in {code.co_filename})",
@@ -101,6 +104,185 @@ def get_source(fn) -> FunctionSource:
     if not code.co_filename.startswith("<ast_ad:"):
         check_source_matches(fn, text, first)
     return FunctionSource(fn, code.co_filename, text, first, indent, closure=closure)
+
+
+def source_lines(code: types.CodeType) -> tuple[list, int]:
+    """inspect.getsourcelines(code): the lines of the `def` (decorators first) and the
+    number of its first line. inspect finds the block's end with Python's tokenize, in
+    Python, token by token; `_block_length` reads it off the lines, and leaves anything
+    it is not sure of to inspect."""
+    found = _quick_source_lines(code)
+    return found if found is not None else inspect.getsourcelines(code)
+
+
+# What inspect.getsourcefile maps to another file or to none.
+_COMPILED_SUFFIXES = tuple(importlib.machinery.BYTECODE_SUFFIXES
+                           + importlib.machinery.EXTENSION_SUFFIXES)
+
+# The line inspect.findsource accepts as the first of a function (else it looks above).
+_FIRST_LINE = re.compile(r'^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)')
+
+
+def _quick_source_lines(code: types.CodeType) -> tuple[list, int] | None:
+    """What inspect.getsourcelines(code) returns, or None where this is not sure."""
+    filename = code.co_filename
+    if filename.endswith(_COMPILED_SUFFIXES):
+        return None
+    # The file's lines as inspect.findsource reads them: the module's globals it passes
+    # only matter for a file found through its module's loader, left to inspect.
+    linecache.checkcache(filename)
+    entry = linecache.cache.get(filename)
+    if entry is not None and len(entry) != 1:
+        lines = entry[2]
+    elif not filename.startswith("<") and os.path.isfile(filename):
+        lines = linecache.getlines(filename)
+    else:
+        return None
+    start = code.co_firstlineno - 1
+    if not 0 <= start < len(lines) or start > 0 and not _FIRST_LINE.match(lines[start]):
+        return None
+    length = _block_length(lines, start)
+    if length is None or _last_line(code) > start + length:
+        return None
+    return lines[start:start + length], start + 1
+
+
+def _last_line(code: types.CodeType) -> int:
+    """The last line any instruction of `code` (or of the code nested in it) comes from."""
+    last = max((line for _, _, line in code.co_lines() if line is not None), default=0)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            last = max(last, _last_line(const))
+    return last
+
+
+# A line without these holds no string, comment or continuation: brackets are counted.
+_PLAIN = re.compile(r"[\"'#\\]")
+_QUOTE_OR_COMMENT = re.compile(r"'''|\"\"\"|['\"#\\]")
+# The rest of a string from after its opening quotes (as tokenize reads them: a
+# backslash escapes the next character in every kind of string).
+_STRING_END = {
+    "'": re.compile(r"[^\n'\\]*(?:\\.[^\n'\\]*)*'"),
+    '"': re.compile(r'[^\n"\\]*(?:\\.[^\n"\\]*)*"'),
+    "'''": re.compile(r"[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''", re.S),
+    '"""': re.compile(r'[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""', re.S),
+}
+_DEF = re.compile(r"(?:async\s+)?def\s")
+
+
+def _block_length(lines: list, start: int) -> int | None:
+    """How many lines from lines[start] inspect.getblock gives for a `def` starting
+    there, or None if not sure (then inspect reads them).
+
+    getblock's rule: the block ends at the first statement indented less than the
+    body's first; it spans its last statement's logical line and any line after that
+    holding only a comment indented at least as deep as the body. A one-line `def`
+    ends with its line. Lines are followed as tokenize reads them: strings, comments,
+    brackets and backslashes decide where a logical line ends."""
+    depth = 0  # brackets open
+    quote = None  # the quotes of a string going on to the next line
+    continued = False  # a backslash ended the line
+    header = True  # before the end of the `def` line
+    seen_def = one_line = False
+    def_indent = body_indent = None
+    indents: list = []  # the body's indentation levels
+    last = None  # the block's lines so far
+    ending = ""  # the last character of the logical line's code so far
+    for i in range(start, len(lines)):
+        line = lines[i]
+        pos = 0
+        if quote is not None:  # in a triple-quoted string
+            end = _STRING_END[quote].match(line)
+            if end is None:
+                continue
+            pos, quote, ending = end.end(), None, "'"
+        elif depth == 0 and not continued:  # a logical line starts here
+            stripped = line.lstrip(" ")
+            indent = len(line) - len(stripped)
+            head = stripped[:1]
+            if head == "\n":
+                continue
+            if head == "#":
+                if body_indent is not None and indent >= body_indent:
+                    last = i - start + 1
+                continue
+            if not head or head.isspace() or "\r" in line:
+                return None  # (tabs, form feeds, a blank last line: left to inspect)
+            if one_line:
+                return last if indent <= def_indent else None
+            if header:
+                if def_indent is None:
+                    def_indent = indent
+                elif indent != def_indent or seen_def:
+                    return None
+                if _DEF.match(stripped):
+                    seen_def = True
+                elif head != "@":
+                    return None
+            elif body_indent is None:
+                if indent <= def_indent:
+                    return None
+                body_indent = indent
+                indents.append(indent)
+            elif indent < body_indent:
+                return last
+            elif indent > indents[-1]:
+                indents.append(indent)
+            else:
+                while indent < indents[-1]:
+                    indents.pop()
+                if indent != indents[-1]:
+                    return None  # (a dedent to no level: tokenize's error)
+            ending = ""
+        elif continued and not line.strip():
+            return None  # (a blank line continuing a backslash)
+        continued = False
+        if pos == 0 and not _PLAIN.search(line):
+            depth += line.count("(") + line.count("[") + line.count("{") \
+                - line.count(")") - line.count("]") - line.count("}")
+            code = line.rstrip()
+            if code:
+                ending = code[-1]
+        else:
+            while True:
+                found = _QUOTE_OR_COMMENT.search(line, pos)
+                code = line[pos:found.start()] if found is not None else line[pos:]
+                depth += code.count("(") + code.count("[") + code.count("{") \
+                    - code.count(")") - code.count("]") - code.count("}")
+                code = code.rstrip()
+                if code:
+                    ending = code[-1]
+                if found is None or found.group() == "#":
+                    break
+                mark = found.group()
+                if mark == "\\":
+                    if line[found.end():] != "\n":
+                        return None  # (a backslash not ending its line)
+                    continued = True
+                    break
+                end = _STRING_END[mark].match(line, found.end())
+                if end is None:
+                    if len(mark) == 1:
+                        return None  # (a string continued by a backslash)
+                    quote = mark
+                    break
+                pos, ending = end.end(), "'"
+        if depth < 0:
+            return None
+        if depth or quote is not None or continued:
+            continue
+        # A logical line ends here (tokenize's NEWLINE).
+        if header:
+            if seen_def:
+                header = False
+                last = i - start + 1
+                one_line = ending != ":"
+        else:
+            last = i - start + 1
+    if quote is not None or depth or continued or header or not lines[-1].endswith("\n") \
+            or not one_line and body_indent is None:
+        return None
+    return last
 
 
 # Compiler flags that change the code a `def` compiles to (from __future__ imports).
