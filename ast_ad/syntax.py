@@ -423,3 +423,22 @@ def _lean_fields(cls) -> tuple:
     fields = tuple(f for f in child_fields(cls) if f not in ("ctx", "op", "ops"))
     _LEAN_FIELDS[cls] = fields
     return fields
+
+
+# A pass that returns at once when a cheap test shows it has nothing to do on a function
+# (aliases, save, inplace) runs in full too when this is set, and must then neither reject
+# nor change the function: tests/test_pass_gates.py sets it, as can a whole test run.
+CHECK_GATES = False
+
+
+def gate_agrees(run, tree: gast.AST, stage: str) -> None:
+    """With CHECK_GATES: `run()` (the whole pass, on `tree`, which the pass's gate said it
+    leaves alone) must not raise, and must leave `tree` as it was."""
+    if not CHECK_GATES:
+        return
+    before = gast.dump(tree)
+    try:
+        run()
+    except Exception as exc:
+        raise AssertionError(f"the {stage} pass's gate let through what it rejects") from exc
+    assert gast.dump(tree) == before, f"the {stage} pass's gate skipped a change"

@@ -32,6 +32,7 @@ from ..rules import registry
 from ..source import describe
 from ..syntax import (
     compound,
+    gate_agrees,
     item_write,
     list_append,
     load_names,
@@ -49,6 +50,13 @@ from .values import callee_result
 
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    if not _may_change_in_place(func):
+        gate_agrees(lambda: _check_all(func, ctx), func, "aliases")
+        return func
+    return _check_all(func, ctx)
+
+
+def _check_all(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _check_writes(func, ctx)
     # each simple statement's (loads, stores, calls), from one walk, for the readers below
     names = _names_and_calls(func)
@@ -81,6 +89,70 @@ def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 f"write `{family} = {family} {_symbol(stmt)} ...` for a new array (what ast-ad "
                 f"computes), or copy first: `{family} = np.copy(...)`")
     return func
+
+
+def _may_change_in_place(func: gast.FunctionDef) -> bool:
+    """False when no statement can change an object in place, told from each statement's
+    shape without a walk; then check_aliases has nothing to reject, and returns at once.
+
+    Every check there starts from what _changed yields: _check_writes from item writes,
+    _check_changes and _check_read_before from its calls, _StaleReads only runs with an
+    item write or such a call, and the last loop only looks at augmented assignments
+    (`y += e`) _changed yields. _changed yields nothing when no simple statement is an item
+    write or an augmented assignment, and each call (all found here: see _flat_calls) has a
+    function as its callee, not a method (`ys.append`, `y.sort()`, an unknown method), not a
+    bound method of a list, dict, set or array (_method_of_value), not a user function
+    (_callee_changes; also kept from the gate because _groups asks what it shares), and
+    writes into no argument (`out=`, ufunc.at, np.copyto: written_arguments). The pass sets
+    no annotation: returning early changes nothing later passes read."""
+    for stmt in walk_statements(func.body):
+        if compound(stmt):
+            continue  # (_changed does not look into an If test or a For header)
+        if stmt.__class__ not in _PLAIN_STATEMENTS or item_write(stmt) is not None \
+                or anno.getanno(stmt, "augmented"):
+            return True
+        calls = _flat_calls(stmt)
+        if calls is None:
+            return True  # a form not told apart here: the whole pass looks
+        for call in calls:
+            callee = anno.getanno(call, "callee")
+            if isinstance(callee, (tuple, types.FunctionType)) \
+                    or _method_of_value(call) is not None or written_arguments(call):
+                return True
+    return False
+
+
+# Statements _may_change_in_place tells from their shape (Assign: see _flat_calls).
+_PLAIN_STATEMENTS = frozenset({gast.Assign, gast.Expr, gast.Return})
+_ATOMS = frozenset({gast.Name, gast.Constant})
+
+
+def _flat_calls(stmt: gast.AST) -> list | None:
+    """Every call in a simple statement whose parts are atoms (a name or a constant, the
+    forms ANF leaves), told without a walk: none, or the statement's value; None for any
+    other form (a target that is not a name, an attribute or subscript, a nested
+    call...)."""
+    if stmt.__class__ is gast.Assign and (
+            len(stmt.targets) != 1 or stmt.targets[0].__class__ is not gast.Name):
+        return None
+    value = stmt.value
+    cls = value.__class__
+    if cls in _ATOMS or value is None:
+        return []
+    if cls is gast.BinOp:
+        return [] if value.left.__class__ in _ATOMS and value.right.__class__ in _ATOMS \
+            else None
+    if cls is gast.UnaryOp:
+        return [] if value.operand.__class__ in _ATOMS else None
+    if cls is gast.Call:
+        func = value.func
+        while func.__class__ is gast.Attribute:  # np.linalg.norm: a dotted name
+            func = func.value
+        if func.__class__ is gast.Name \
+                and all(a.__class__ in _ATOMS for a in value.args) \
+                and all(k.value.__class__ in _ATOMS for k in value.keywords):
+            return [value]
+    return None
 
 
 def _groups(func: gast.FunctionDef, ctx: Context) -> "Groups":
