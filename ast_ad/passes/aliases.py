@@ -50,7 +50,7 @@ from .values import callee_result
 
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    if not _may_change_in_place(func):
+    if not _may_change_in_place(func, ctx):
         gate_agrees(lambda: _check_all(func, ctx), func, "aliases")
         return func
     return _check_all(func, ctx)
@@ -91,7 +91,7 @@ def _check_all(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     return func
 
 
-def _may_change_in_place(func: gast.FunctionDef) -> bool:
+def _may_change_in_place(func: gast.FunctionDef, ctx: Context) -> bool:
     """False when no statement can change an object in place, told from each statement's
     shape without a walk; then check_aliases has nothing to reject, and returns at once.
 
@@ -99,7 +99,8 @@ def _may_change_in_place(func: gast.FunctionDef) -> bool:
     _check_changes and _check_read_before from its calls, _StaleReads only runs with an
     item write or such a call, and the last loop only looks at augmented assignments
     (`y += e`) _changed yields. _changed yields nothing when no simple statement is an item
-    write or an augmented assignment, and each call (all found here: see _flat_calls) has a
+    write or an augmented assignment of an array (`y += e` on what may not be a number),
+    and each call (all found here: see _flat_calls) has a
     function as its callee, not a method (`ys.append`, `y.sort()`, an unknown method), not a
     bound method of a list, dict, set or array (_method_of_value), not a user function
     (_callee_changes; also kept from the gate because _groups asks what it shares), and
@@ -108,8 +109,10 @@ def _may_change_in_place(func: gast.FunctionDef) -> bool:
     for stmt in walk_statements(func.body):
         if compound(stmt):
             continue  # (_changed does not look into an If test or a For header)
-        if stmt.__class__ not in _PLAIN_STATEMENTS or item_write(stmt) is not None \
-                or anno.getanno(stmt, "augmented"):
+        if stmt.__class__ not in _PLAIN_STATEMENTS or item_write(stmt) is not None:
+            return True
+        old = _augmented_operand(stmt)
+        if old is not None and not _number(old, ctx):
             return True
         calls = _flat_calls(stmt)
         if calls is None:
@@ -144,6 +147,15 @@ def _flat_calls(stmt: gast.AST) -> list | None:
             else None
     if cls is gast.UnaryOp:
         return [] if value.operand.__class__ in _ATOMS else None
+    if cls is gast.Subscript:  # x[i], x[:, 1:n]
+        return [] if value.value.__class__ in _ATOMS and _flat_index(value.slice) else None
+    if cls is gast.Attribute:  # x.T, x.shape
+        return [] if value.value.__class__ in _ATOMS else None
+    if cls is gast.Compare:
+        return [] if value.left.__class__ in _ATOMS \
+            and all(c.__class__ in _ATOMS for c in value.comparators) else None
+    if cls is gast.Tuple or cls is gast.List:
+        return [] if all(e.__class__ in _ATOMS for e in value.elts) else None
     if cls is gast.Call:
         func = value.func
         while func.__class__ is gast.Attribute:  # np.linalg.norm: a dotted name
@@ -153,6 +165,18 @@ def _flat_calls(stmt: gast.AST) -> list | None:
                 and all(k.value.__class__ in _ATOMS for k in value.keywords):
             return [value]
     return None
+
+
+def _flat_index(index: gast.AST) -> bool:
+    """Whether an index is atoms, slices of atoms, or a tuple of those (holds no call)."""
+    for part in index.elts if index.__class__ is gast.Tuple else (index,):
+        if part.__class__ is gast.Slice:
+            if any(b is not None and b.__class__ not in _ATOMS
+                   for b in (part.lower, part.upper, part.step)):
+                return False
+        elif part.__class__ not in _ATOMS:
+            return False
+    return True
 
 
 def _groups(func: gast.FunctionDef, ctx: Context) -> "Groups":
