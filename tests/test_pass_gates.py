@@ -142,14 +142,14 @@ def test_a_gate_that_skips_a_rejection_is_caught(monkeypatch):
 # -- save, inplace ---------------------------------------------------------------------
 
 def looped(x, n):
-    for i in range(n):
+    for _ in range(n):
         x = np.sin(x) * 1.5
     return np.sum(x)
 
 
 def accumulated(a, n):
     total = np.zeros_like(a)
-    for i in range(n):
+    for _ in range(n):
         total = total + a * a
     return np.sum(total)
 

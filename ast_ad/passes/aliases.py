@@ -32,6 +32,7 @@ from ..rules import registry
 from ..source import describe
 from ..syntax import (
     compound,
+    flat,
     gate_agrees,
     item_write,
     list_append,
@@ -127,56 +128,21 @@ def _may_change_in_place(func: gast.FunctionDef, ctx: Context) -> bool:
 
 # Statements _may_change_in_place tells from their shape (Assign: see _flat_calls).
 _PLAIN_STATEMENTS = frozenset({gast.Assign, gast.Expr, gast.Return})
-_ATOMS = frozenset({gast.Name, gast.Constant})
 
 
 def _flat_calls(stmt: gast.AST) -> list | None:
-    """Every call in a simple statement whose parts are atoms (a name or a constant, the
-    forms ANF leaves), told without a walk: none, or the statement's value; None for any
-    other form (a target that is not a name, an attribute or subscript, a nested
-    call...)."""
+    """Every call in a simple statement whose parts are atoms (syntax.flat: the forms ANF
+    leaves), told without a walk: none, or the statement's value; None for any other form
+    (a target that is not a name, a nested call...)."""
     if stmt.__class__ is gast.Assign and (
             len(stmt.targets) != 1 or stmt.targets[0].__class__ is not gast.Name):
         return None
     value = stmt.value
-    cls = value.__class__
-    if cls in _ATOMS or value is None:
-        return []
-    if cls is gast.BinOp:
-        return [] if value.left.__class__ in _ATOMS and value.right.__class__ in _ATOMS \
-            else None
-    if cls is gast.UnaryOp:
-        return [] if value.operand.__class__ in _ATOMS else None
-    if cls is gast.Subscript:  # x[i], x[:, 1:n]
-        return [] if value.value.__class__ in _ATOMS and _flat_index(value.slice) else None
-    if cls is gast.Attribute:  # x.T, x.shape
-        return [] if value.value.__class__ in _ATOMS else None
-    if cls is gast.Compare:
-        return [] if value.left.__class__ in _ATOMS \
-            and all(c.__class__ in _ATOMS for c in value.comparators) else None
-    if cls is gast.Tuple or cls is gast.List:
-        return [] if all(e.__class__ in _ATOMS for e in value.elts) else None
-    if cls is gast.Call:
-        func = value.func
-        while func.__class__ is gast.Attribute:  # np.linalg.norm: a dotted name
-            func = func.value
-        if func.__class__ is gast.Name \
-                and all(a.__class__ in _ATOMS for a in value.args) \
-                and all(k.value.__class__ in _ATOMS for k in value.keywords):
-            return [value]
-    return None
-
-
-def _flat_index(index: gast.AST) -> bool:
-    """Whether an index is atoms, slices of atoms, or a tuple of those (holds no call)."""
-    for part in index.elts if index.__class__ is gast.Tuple else (index,):
-        if part.__class__ is gast.Slice:
-            if any(b is not None and b.__class__ not in _ATOMS
-                   for b in (part.lower, part.upper, part.step)):
-                return False
-        elif part.__class__ not in _ATOMS:
-            return False
-    return True
+    if value is None:
+        return []  # (a bare `return`)
+    if not flat(value):
+        return None
+    return [value] if value.__class__ is gast.Call else []
 
 
 def _groups(func: gast.FunctionDef, ctx: Context) -> "Groups":
