@@ -100,13 +100,13 @@ def _may_change_in_place(func: gast.FunctionDef, ctx: Context) -> bool:
     _check_changes and _check_read_before from its calls, _StaleReads only runs with an
     item write or such a call, and the last loop only looks at augmented assignments
     (`y += e`) _changed yields. _changed yields nothing when no simple statement is an item
-    write or an augmented assignment of an array (`y += e` on what may not be a number),
-    and each call (all found here: see _flat_calls) has a
-    function as its callee, not a method (`ys.append`, `y.sort()`, an unknown method), not a
-    bound method of a list, dict, set or array (_method_of_value), not a user function
-    (_callee_changes; also kept from the gate because _groups asks what it shares), and
-    writes into no argument (`out=`, ufunc.at, np.copyto: written_arguments). The pass sets
-    no annotation: returning early changes nothing later passes read."""
+    write or an augmented assignment of what may not be a number, and each call (all of
+    them are found here: see _flat_calls) has as its callee a function: not a method
+    (`ys.append`, `y.sort()`, an unknown method), not a bound method of a list, dict, set or
+    array (_method_of_value), not a user function (_callee_changes; kept from the gate also
+    because _groups asks what one shares), and it writes into no argument (`out=`,
+    ufunc.at, np.copyto: written_arguments). The pass sets no annotation: returning early
+    changes nothing later passes read."""
     for stmt in walk_statements(func.body):
         if compound(stmt):
             continue  # (_changed does not look into an If test or a For header)
