@@ -12,6 +12,7 @@ function. A whole test run can set it too:
 And each gate lets the pass run on a function with just one of the features it looks for.
 """
 
+import gast
 import numpy as np
 import pytest
 
@@ -168,3 +169,40 @@ def test_array_adjoints_still_accumulate_in_place():
     assert " += " in text
     straight = ast_ad.source(ast_ad.value_and_grad(floats), 0.5, 1.5)
     assert " += " not in straight.split("# backward", 1)[-1]
+
+
+# -- syntax.writes_into_any: statements of one operation on atoms are not walked ------------
+
+def _writes_into_any_by_walk(stmts: list) -> bool:
+    """What syntax.writes_into_any answered before: a walk of every node."""
+    for node in syntax.walk_lean(gast.Module(body=stmts, type_ignores=[])):
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
+            base = node.value
+            while isinstance(base, (gast.Subscript, gast.Attribute)):
+                base = base.value
+            if isinstance(base, gast.Name):
+                return True
+    return False
+
+
+def test_writes_into_any_agrees_with_a_walk_of_every_node():
+    import importlib
+    import types
+
+    trees = writes = 0
+    for module_name in ("control_cases", "program_cases", "python_syntax_cases", "calls_cases"):
+        module = importlib.import_module(module_name)
+        for fn in vars(module).values():
+            if not isinstance(fn, types.FunctionType) or fn.__module__ != module_name:
+                continue
+            # as the user wrote it (nested expressions), and in A-normal form
+            for stage in ("fence", "expand"):
+                try:
+                    tree, _ = pipeline.transform(get_source(fn), Options(), stop_after=stage)
+                except ast_ad.ADError:
+                    continue
+                trees += 1
+                expected = _writes_into_any_by_walk(tree.body)
+                writes += expected
+                assert syntax.writes_into_any(tree.body) == expected, (fn.__qualname__, stage)
+    assert trees > 100 and writes > 10  # (the cases still hold both kinds)
