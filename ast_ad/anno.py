@@ -32,6 +32,9 @@ KEYS = {
     "fenced": "True on a FunctionDef the fence pass found allowed as it is (pipeline.check's "
               "tree: the pipeline's fence stage need not look again unless a pass before it "
               "changed the tree); a list: only those statements (changed since) need a look",
+    "like_casts": "True on a FunctionDef where resolve gave a call the cast (\"like\", v) "
+                  "of `.astype(v.dtype)`, which the activity pass decides (without it, "
+                  "activity need not look for such calls)",
     "managers": "on a user node inside `with` blocks: their withitems, outermost first (the "
                 "generated code enters them around what it computes for the node)",
 }

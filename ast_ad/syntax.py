@@ -322,8 +322,78 @@ def written_into(stmt) -> set[str]:
 
 def writes_into_any(stmts: list) -> bool:
     """Whether any of the statements writes into an array or list (a written_into that is
-    not empty), from one walk of them all."""
-    for node in walk_lean(gast.Module(body=stmts, type_ignores=[])):
+    not empty). A statement `x = e` with e flat (below) writes into nothing: the others
+    (and the headers of compound statements) are walked."""
+    for stmt in walk_statements(stmts):
+        cls = stmt.__class__
+        if cls is _Assign:
+            targets = stmt.targets
+            if len(targets) == 1 and targets[0].__class__ is _Name and flat(stmt.value):
+                continue
+            parts = (stmt,)
+        elif cls is gast.For:  # (walk_statements yields the body's statements after it)
+            parts = (stmt.target, stmt.iter) if not stmt.orelse else (stmt,)
+        elif cls is gast.While:
+            parts = (stmt.test,) if not stmt.orelse else (stmt,)
+        elif cls is gast.If:
+            parts = (stmt.test,)
+        else:
+            parts = (stmt,)
+        if any(_writes_into(walk_lean(part)) for part in parts):
+            return True
+    return False
+
+
+# (a name or a constant: an atom, in the forms the anf pass leaves)
+_ATOMS = frozenset({_Name, _Constant})
+
+
+def flat(value: gast.AST) -> bool:
+    """Whether an expression is one operation on atoms (names, constants), of the forms
+    the anf pass leaves: `a op b`, `-a`, `a < b`, `f(a, k=b)` with f a dotted name,
+    `a[i, 1:n]`, `a.attr`, `(a, b)`, `[a, b]`, or an atom. Such an expression holds no
+    other call and writes into nothing (every part is read)."""
+    cls = value.__class__
+    if cls in _ATOMS:
+        return True
+    if cls is _BinOp:
+        return value.left.__class__ in _ATOMS and value.right.__class__ in _ATOMS
+    if cls is _Call:
+        func = value.func
+        while func.__class__ is _Attribute and func.ctx.__class__ is _Load:
+            func = func.value  # np.linalg.norm: a dotted name
+        return func.__class__ is _Name and all(a.__class__ in _ATOMS for a in value.args) \
+            and all(k.value.__class__ in _ATOMS for k in value.keywords)
+    if cls is gast.UnaryOp:
+        return value.operand.__class__ in _ATOMS
+    if cls is gast.Subscript:
+        return value.ctx.__class__ is _Load and value.value.__class__ in _ATOMS \
+            and _flat_index(value.slice)
+    if cls is _Attribute:
+        return value.ctx.__class__ is _Load and value.value.__class__ in _ATOMS
+    if cls is gast.Compare:
+        return value.left.__class__ in _ATOMS \
+            and all(c.__class__ in _ATOMS for c in value.comparators)
+    if cls is gast.Tuple or cls is gast.List:
+        return value.ctx.__class__ is _Load and all(e.__class__ in _ATOMS for e in value.elts)
+    return False
+
+
+def _flat_index(index: gast.AST) -> bool:
+    """Whether an index is atoms, slices of atoms, or a tuple of those."""
+    for part in index.elts if index.__class__ is gast.Tuple else (index,):
+        if part.__class__ is gast.Slice:
+            if any(b is not None and b.__class__ not in _ATOMS
+                   for b in (part.lower, part.upper, part.step)):
+                return False
+        elif part.__class__ not in _ATOMS:
+            return False
+    return True
+
+
+def _writes_into(nodes: list) -> bool:
+    """Whether any of the nodes is a target writing into an array or list (`w[i]`, `w.a`)."""
+    for node in nodes:
         cls = node.__class__
         if (cls is gast.Subscript or cls is gast.Attribute) and \
                 isinstance(node.ctx, gast.Store):
@@ -423,3 +493,22 @@ def _lean_fields(cls) -> tuple:
     fields = tuple(f for f in child_fields(cls) if f not in ("ctx", "op", "ops"))
     _LEAN_FIELDS[cls] = fields
     return fields
+
+
+# A pass that returns at once when a cheap test shows it has nothing to do on a function
+# (aliases, save, inplace) runs in full too when this is set, and must then neither reject
+# nor change the function: tests/test_pass_gates.py sets it, as can a whole test run.
+CHECK_GATES = False
+
+
+def gate_agrees(run, tree: gast.AST, stage: str) -> None:
+    """With CHECK_GATES: `run()` (the whole pass, on `tree`, which the pass's gate said it
+    leaves alone) must not raise, and must leave `tree` as it was."""
+    if not CHECK_GATES:
+        return
+    before = gast.dump(tree)
+    try:
+        run()
+    except Exception as exc:
+        raise AssertionError(f"the {stage} pass's gate let through what it rejects") from exc
+    assert gast.dump(tree) == before, f"the {stage} pass's gate skipped a change"

@@ -284,6 +284,17 @@ def widen(old: Value | None, new: Value | None) -> Value | None:
 
 def result_dtype(*values: Value) -> np.dtype | None:
     """NumPy's result dtype of an elementwise operation on these values, if known."""
+    if len(values) == 2:  # (a binary operation, most often: the cases below, sooner)
+        a, b = values
+        if a.kind in _NUMBERS and b.kind in _NUMBERS:
+            left, right = a.dtype, b.dtype
+            if left is not None and right is not None:
+                found = _RESULT_TYPES.get(((left.__class__, left), (right.__class__, right)),
+                                          _UNSEEN)
+                if found is not _UNSEEN:
+                    return found
+            elif left is None and right is None and a.kind == SCALAR and b.kind == SCALAR:
+                return None  # Python numbers only
     parts = []
     for v in values:
         if v.kind not in (SCALAR, ARRAY):
@@ -313,6 +324,8 @@ def result_dtype(*values: Value) -> np.dtype | None:
 
 # the dtypes and weak Python numbers of an operation -> NumPy's result dtype
 _RESULT_TYPES: dict = {}
+_UNSEEN = object()
+_NUMBERS = (SCALAR, ARRAY)
 
 
 def elementwise_kind(*kinds: str | None) -> str | None:

@@ -135,7 +135,9 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 for atom in (array.elts if isinstance(array, gast.Tuple) else [array]):
                     if isinstance(atom, gast.Name):
                         defs.append((atom.id, operands))
-    casts = _dtype_casts(func, params, ctx)
+    # (only resolve makes a ("like", v) cast, and marks the function when it does: without
+    # one there is no call to find, nor to decide below)
+    casts = _dtype_casts(func, params, ctx) if anno.getanno(func, "like_casts") else []
     # varied: the arguments and what depends on them; useful: what the result depends on
     # (each the smallest set closed under the definitions, found from a worklist)
     users, sources = defaultdict(list), defaultdict(list)

@@ -32,6 +32,8 @@ from ..rules import registry
 from ..source import describe
 from ..syntax import (
     compound,
+    flat,
+    gate_agrees,
     item_write,
     list_append,
     load_names,
@@ -49,6 +51,13 @@ from .values import callee_result
 
 
 def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    if not _may_change_in_place(func, ctx):
+        gate_agrees(lambda: _check_all(func, ctx), func, "aliases")
+        return func
+    return _check_all(func, ctx)
+
+
+def _check_all(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _check_writes(func, ctx)
     # each simple statement's (loads, stores, calls), from one walk, for the readers below
     names = _names_and_calls(func)
@@ -81,6 +90,59 @@ def check_aliases(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 f"write `{family} = {family} {_symbol(stmt)} ...` for a new array (what ast-ad "
                 f"computes), or copy first: `{family} = np.copy(...)`")
     return func
+
+
+def _may_change_in_place(func: gast.FunctionDef, ctx: Context) -> bool:
+    """False when no statement can change an object in place, told from each statement's
+    shape without a walk; then check_aliases has nothing to reject, and returns at once.
+
+    Every check there starts from what _changed yields: _check_writes from item writes,
+    _check_changes and _check_read_before from its calls, _StaleReads only runs with an
+    item write or such a call, and the last loop only looks at augmented assignments
+    (`y += e`) _changed yields. _changed yields nothing when no simple statement is an item
+    write or an augmented assignment of what may not be a number, and each call (all of
+    them are found here: see _flat_calls) has as its callee a function: not a method
+    (`ys.append`, `y.sort()`, an unknown method), not a bound method of a list, dict, set or
+    array (_method_of_value), not a user function (_callee_changes; kept from the gate also
+    because _groups asks what one shares), and it writes into no argument (`out=`,
+    ufunc.at, np.copyto: written_arguments). The pass sets no annotation: returning early
+    changes nothing later passes read."""
+    for stmt in walk_statements(func.body):
+        if compound(stmt):
+            continue  # (_changed does not look into an If test or a For header)
+        if stmt.__class__ not in _PLAIN_STATEMENTS or item_write(stmt) is not None:
+            return True
+        old = _augmented_operand(stmt)
+        if old is not None and not _number(old, ctx):
+            return True
+        calls = _flat_calls(stmt)
+        if calls is None:
+            return True  # a form not told apart here: the whole pass looks
+        for call in calls:
+            callee = anno.getanno(call, "callee")
+            if isinstance(callee, (tuple, types.FunctionType)) \
+                    or _method_of_value(call) is not None or written_arguments(call):
+                return True
+    return False
+
+
+# Statements _may_change_in_place tells from their shape (Assign: see _flat_calls).
+_PLAIN_STATEMENTS = frozenset({gast.Assign, gast.Expr, gast.Return})
+
+
+def _flat_calls(stmt: gast.AST) -> list | None:
+    """Every call in a simple statement whose parts are atoms (syntax.flat: the forms ANF
+    leaves), told without a walk: none, or the statement's value; None for any other form
+    (a target that is not a name, a nested call...)."""
+    if stmt.__class__ is gast.Assign and (
+            len(stmt.targets) != 1 or stmt.targets[0].__class__ is not gast.Name):
+        return None
+    value = stmt.value
+    if value is None:
+        return []  # (a bare `return`)
+    if not flat(value):
+        return None
+    return [value] if value.__class__ is gast.Call else []
 
 
 def _groups(func: gast.FunctionDef, ctx: Context) -> "Groups":

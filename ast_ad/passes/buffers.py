@@ -46,7 +46,10 @@ def buffers(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         return func
     body = func.body
     facts = Facts(ctx)
-    candidates = [i for i, s in enumerate(body) if _shape(s) and _large(s.value, facts)]
+    # (a statement is rewritten only with a buffer of the result's shape and dtype, so
+    # large itself (see _reusable): its names are asked first, cheaper than the result)
+    candidates = [i for i, s in enumerate(body) if (operands := _shape(s))
+                  and any(_large(t, facts) for t, _, _ in operands) and _large(s.value, facts)]
     if not candidates:
         return func
     stores, defined = defaultdict(int), {}

@@ -28,7 +28,7 @@ def check_containers(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         return func  # code ast-ad generated (a derivative of a derivative) pops its stacks
     statements = list(walk_statements(func.body))
     counters = {s.target.id: s for s in statements if isinstance(s, gast.For)}
-    for stmt in statements:
+    for stmt in statements if counters else ():  # (it looks for an index by a loop counter)
         value = getattr(stmt, "value", None)
         if target_name(stmt) is not None and isinstance(value, gast.Subscript) \
                 and isinstance(value.value, gast.Name) \

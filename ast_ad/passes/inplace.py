@@ -11,7 +11,7 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assigned_names, blocks, mentions, nodes_of, walk_statements
+from ..syntax import assigned_names, blocks, gate_agrees, mentions, nodes_of, walk_statements
 from ..values import ARRAY
 from .vector import finish_vector
 
@@ -25,6 +25,14 @@ def inplace(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         return func
     if ctx.options.mode == "vector":
         finish_vector(func, ctx)
+    if ARRAY not in ctx.kinds.values():
+        # (only an adjoint whose primal is an array is a candidate, see _accumulate)
+        gate_agrees(lambda: _accumulate(func, ctx), func, "inplace")
+        return func
+    return _accumulate(func, ctx)
+
+
+def _accumulate(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     stmts = list(walk_statements(func.body))
     inits, adds, others = defaultdict(int), defaultdict(list), set()
     for stmt in stmts:

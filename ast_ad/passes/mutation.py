@@ -51,14 +51,12 @@ from .resolve import (
 def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     order = _statements_in_order(func.body)
     groups = None  # (made when a call writes into a name)
-    values = {name: s.value for s, _ in order if (name := target_name(s)) is not None}
+    values = _Assigned(order)
     writes = {}  # id(call) -> written_arguments(call)
-    for stmt, _ in order:
-        _check_attribute_change(stmt, values, ctx, writes)
-    for position, (stmt, _) in enumerate(order):
-        node = _call_of(stmt)
-        if node is None:
-            continue
+    known, foreign = _ByCallee(_known), _ByCallee(_foreign)
+    calls = [(position, stmt, node) for position, (stmt, _) in enumerate(order)
+             if (node := _check_attribute_change(stmt, values, ctx, writes)) is not None]
+    for position, stmt, node in calls:
         _check_cast(stmt, node, ctx)
         if _followed(stmt, node, ctx) and not _into_a_view(node, values):
             continue
@@ -75,32 +73,36 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                             f"unsupported: {_describe(node)} changes "
                             f"`{ctx.src_name(atom.id)}` in place, which the derivative does "
                             f"not follow ({why})", instead)
-        if written or list_append(stmt) is not None \
+        if written or list_append(stmt) is not None:
+            continue
+        # (what the callee is decides first; the operands are looked at only if it matters)
+        unknown = isinstance(stmt, gast.Expr) and not known(node)
+        if not (unknown or foreign(node)) \
                 or not any(n in ctx.varied for n in _operands(node)):
             continue
-        if isinstance(stmt, gast.Expr) and not _known(node):
+        if unknown:
             raise ctx.error(
                 NoRuleError, stmt,
                 f"{_describe(node)} is called only for what it does to its arguments, which "
                 "carry a derivative, and ast-ad cannot tell what that is",
                 "assign what it computes to a name (`y = f(x)`), or call it outside the "
                 "differentiated function")
-        if _foreign(node):
-            raise ctx.error(
-                NoRuleError, stmt,
-                f"{_describe(node)} is given values that carry a derivative, and ast-ad cannot "
-                "tell what it does with them (it may change them in place)",
-                "register a rule with @ast_ad.register_adjoint(...), or call it outside the "
-                "differentiated function")
+        raise ctx.error(
+            NoRuleError, stmt,
+            f"{_describe(node)} is given values that carry a derivative, and ast-ad cannot "
+            "tell what it does with them (it may change them in place)",
+            "register a rule with @ast_ad.register_adjoint(...), or call it outside the "
+            "differentiated function")
     return func
 
 
-def _check_attribute_change(stmt, values: dict, ctx: Context, writes: dict) -> None:
+def _check_attribute_change(stmt, values: dict, ctx: Context, writes: dict):
     """Reject a change in place (`self.items.append(v)`, `self.W[0] = v`, `out=`) of an
     object reached through an attribute (`obj.items`, `self.W`): a later read of the
     attribute is a new name the derivative passes cannot tell is the same object, so
     they would read its old value, and simplify would drop the change as dead code.
-    (`writes`: each call's written_arguments, filled here.)"""
+    (`writes`: each call's written_arguments, filled here.) Return the statement's call
+    (_call_of), or None."""
     changed = []
     written = item_write(stmt) or list_append(stmt)
     if written is not None:
@@ -130,6 +132,50 @@ def _check_attribute_change(stmt, values: dict, ctx: Context, writes: dict) -> N
                 "the attribute would not see the change in the derivative code",
                 "build a new list or array in the function (and return it) instead of "
                 "changing an attribute's")
+    return node
+
+
+class _Assigned:
+    """{name: the value assigned to it} of the statements in `order`, made when first
+    read (most functions change nothing in place, and never read it)."""
+
+    def __init__(self, order: list):
+        self.order = order
+        self.values = None
+
+    def table(self) -> dict:
+        if self.values is None:
+            self.values = {name: s.value for s, _ in self.order
+                           if (name := target_name(s)) is not None}
+        return self.values
+
+    def get(self, name: str):
+        return self.table().get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.table()
+
+    def __getitem__(self, name: str):
+        return self.table()[name]
+
+
+class _ByCallee:
+    """`test(call)` remembered by the call's callee, which alone decides it (_known,
+    _foreign: call_parts' callee is the "callee" annotation, a method's name mapped
+    through registry.METHODS). Kept for one run of the pass: the calls' annotations keep
+    each callee alive, so an id is not reused meanwhile."""
+
+    def __init__(self, test):
+        self.test = test
+        self.seen: dict = {}
+
+    def __call__(self, node: gast.Call) -> bool:
+        callee = anno.getanno(node, "callee")
+        key = callee if isinstance(callee, tuple) else id(callee)
+        found = self.seen.get(key)
+        if found is None:
+            found = self.seen[key] = self.test(node)
+        return found
 
 
 # List methods that change their list.

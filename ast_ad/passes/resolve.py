@@ -77,6 +77,7 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     scope = Scope(ctx, locals_, mentioned - locals_)
     ctx.scope = scope
     name_class, call_class, load = gast.Name, gast.Call, gast.Load
+    like_casts = False
     for node in looked_at:
         cls = node.__class__
         if cls is name_class:
@@ -84,7 +85,7 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 continue  # (a local: nothing to resolve)
             _resolve_reference(node, scope, ctx)
         elif cls is call_class:
-            _resolve_call(node, scope, definitions, ctx)
+            like_casts |= _resolve_call(node, scope, definitions, ctx)
         elif cls is gast.Subscript:
             if isinstance(node.ctx, gast.Load):
                 indexer = _indexer(node.value, scope)
@@ -92,17 +93,22 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                     anno.setanno(node, "indexer", indexer)
         elif cls is gast.Attribute and isinstance(node.ctx, gast.Load):
             _resolve_reference(node, scope, ctx)
+    if like_casts:  # (the only place a ("like", v) cast is made; see passes/activity)
+        anno.setanno(func, "like_casts", True)
     return func
 
 
-def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context) -> None:
+def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context) -> bool:
+    """Annotate a call with its callee (and cast); return whether the cast is ("like", v)."""
     callee = callee_of(node.func, scope)
     anno.setanno(node, "callee", callee)
     load_for(callee)  # scipy.stats' rules load on first use
     callee, args, keywords = call_parts(node)
     dtype = dtype_argument(callee, args, keywords)
+    cast = None
     if dtype is not None:
-        anno.setanno(node, "cast", cast_of(dtype, scope, definitions))
+        cast = cast_of(dtype, scope, definitions)
+        anno.setanno(node, "cast", cast)
     callee = anno.getanno(node, "callee")
     _check_matrix_call(node, callee, ctx)
     if ctx.options.lazy:
@@ -112,6 +118,7 @@ def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context
             _reject_complex(atom, f"dtype {atom.value!r} is complex", ctx)
     if _makes_complex(callee):
         _reject_complex(node, f"{_named(node)} returns complex numbers", ctx)
+    return isinstance(cast, tuple)
 
 
 def _resolve_reference(node: gast.AST, scope: Scope, ctx: Context) -> None:

@@ -17,10 +17,30 @@ import gast
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, assigned_names, blocks, call, name, target_name, walk, walk_statements
+from ..syntax import (
+    assign,
+    assigned_names,
+    blocks,
+    call,
+    compound,
+    gate_agrees,
+    name,
+    target_name,
+    walk,
+    walk_statements,
+)
 
 
 def save(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    if not any(compound(s) for s in func.body):
+        # Straight-line code: _Saver.block and _restore_loop_entries only look into an
+        # If, For or While (walk_statements descends nothing else): nothing to save.
+        gate_agrees(lambda: _save(func, ctx), func, "save")
+        return func
+    return _save(func, ctx)
+
+
+def _save(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     saver = _Saver(ctx)
     forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
     saver.popped.update(_restore_loop_entries(func, ctx))

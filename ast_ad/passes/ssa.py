@@ -41,6 +41,9 @@ from ..syntax import (
     walk_statements,
 )
 
+# (a name or a constant: what _SSA.stmt renames without a walk)
+_ATOMS = (gast.Name, gast.Constant)
+
 
 def ssa(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     renamer = _Renamer(ctx, func)
@@ -177,7 +180,15 @@ class _Renamer:
         if cls is gast.For or cls is gast.While:
             return self.loop(stmt, env)
         if cls is gast.Assign and stmt.targets[0].__class__ is gast.Name:
-            self.uses(stmt.value, env)
+            value = stmt.value
+            if value.__class__ is gast.BinOp and value.left.__class__ in _ATOMS \
+                    and value.right.__class__ in _ATOMS:  # (most statements: no walk)
+                for atom in (value.left, value.right):
+                    if atom.__class__ is gast.Name and atom.id in env \
+                            and atom.ctx.__class__ is gast.Load:
+                        atom.id = env[atom.id]
+            else:
+                self.uses(value, env)
             var = stmt.targets[0].id
             env[var] = stmt.targets[0].id = self.new_name(var)
             return [stmt]

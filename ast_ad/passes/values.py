@@ -95,7 +95,7 @@ def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 values[name] = (widen if phi else join)(values.get(name), new)
             elif isinstance(stmt, gast.For):
                 values[stmt.target.id] = SCALAR_VALUE  # loops run over range() after `loops`
-            pushed = list_append(stmt)
+            pushed = list_append(stmt) if stmt.__class__ is gast.Expr else None
             if pushed is not None:
                 straight = False
                 item = evaluator.expr(pushed[1])
@@ -160,7 +160,7 @@ class Evaluator:
 
     def atom(self, node: gast.AST) -> Value | None:
         if isinstance(node, gast.Constant):
-            return constant(node.value)
+            return SCALAR_VALUE if node.value.__class__ is float else constant(node.value)
         if isinstance(node, gast.Name):
             found = self.lookup(node.id)
             if found is not None:
@@ -185,9 +185,10 @@ class Evaluator:
     # -- expressions -------------------------------------------------------------------
 
     def expr(self, node: gast.AST) -> Value | None:
-        if isinstance(node, (gast.Name, gast.Constant)):
+        cls = node.__class__  # (no subclass of these node classes is ever made)
+        if cls is gast.Name or cls is gast.Constant:
             return self.atom(node)
-        if isinstance(node, gast.BinOp):
+        if cls is gast.BinOp:
             return self.binop(node.op, self.expr(node.left), self.expr(node.right))
         if isinstance(node, gast.UnaryOp):
             operand = self.expr(node.operand)
