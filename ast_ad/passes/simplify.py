@@ -344,20 +344,19 @@ def _sign_on_smallest(value, facts):
 
 def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     loads, stores = defaultdict(int), defaultdict(int)
-    # (from the name cache: a compound statement's names are those of all it holds)
-    for stmt in func.body:
-        info = names.get(stmt)
-        for var, count in info[0].items():
-            loads[var] += count
-        for var, count in info[6].items():
-            stores[var] += count
+    direct = defaultdict(set)  # (see _viewed)
+    # (from the name cache: a compound statement's names are those of all it holds; one
+    # pass for the counts, the views and the top block's positions)
+    where = _Where(func.body, names, (loads, stores, direct))
     for part in [func.args, func.returns] + func.decorator_list:
         for n in name_nodes(part) if part is not None else ():
             if isinstance(n.ctx, gast.Load):
                 loads[n.id] += 1
             elif isinstance(n.ctx, gast.Store):
                 stores[n.id] += 1
-    _fold_block(func.body, ctx, loads, stores, _viewed(func), names)
+    viewed = {var: _closure(var, direct) - {var} for var in direct}
+    assert not CHECK or viewed == _viewed(func)
+    _fold_block(func.body, ctx, loads, stores, viewed, names, where)
 
 
 def _viewed(func: gast.FunctionDef) -> dict:
@@ -365,19 +364,24 @@ def _viewed(func: gast.FunctionDef) -> dict:
     transitively: a write into one of those changes var."""
     direct = defaultdict(set)
     for stmt in _walk(func.body):
-        var = target_name(stmt)
-        if var is None or stmt.value.__class__ not in _VIEWING:  # (`t = a * b`: a new value)
-            continue
-        parts = [stmt.value]
-        while parts:
-            node = parts.pop()
-            if isinstance(node, gast.Name):
-                direct[var].add(node.id)
-            elif isinstance(node, (gast.Subscript, gast.Attribute)):
-                parts.append(node.value)
-            elif isinstance(node, gast.Call):
-                parts.extend(node.args)
+        _views(stmt, target_name(stmt), direct)
     return {var: _closure(var, direct) - {var} for var in direct}
+
+
+def _views(stmt, var: str | None, direct: dict) -> None:
+    """direct[var] gets the names the value of `var = value` (var: target_name(stmt)) may
+    be (a view of), not transitively."""
+    if var is None or stmt.value.__class__ not in _VIEWING:  # (`t = a * b`: a new value)
+        return
+    parts = [stmt.value]
+    while parts:
+        node = parts.pop()
+        if isinstance(node, gast.Name):
+            direct[var].add(node.id)
+        elif isinstance(node, (gast.Subscript, gast.Attribute)):
+            parts.append(node.value)
+        elif isinstance(node, gast.Call):
+            parts.extend(node.args)
 
 
 # The values that may be (a view of) one of their names.
@@ -385,17 +389,22 @@ _VIEWING = frozenset({gast.Name, gast.Subscript, gast.Attribute, gast.Call})
 
 
 def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: dict,
-                names: _NameCache) -> None:
+                names: _NameCache, where: _Where | None = None) -> None:
+    """Fold in `stmts` (`where`: their positions, if known: made before the blocks inside
+    are folded, it may hold more positions than needed, which does no harm)."""
     for stmt in stmts:
-        for block in blocks(stmt):
-            _fold_block(block, ctx, loads, stores, viewed, names)
+        if stmt.__class__ in _COMPOUND:
+            for block in blocks(stmt):
+                _fold_block(block, ctx, loads, stores, viewed, names)
     derivative, invented = frozenset(ctx.primal_of), ctx.namer.invented
-    where = _Where(stmts, names)
+    if where is None:
+        where = _Where(stmts, names)
+    targets = where.targets
     settled = {True: {}, False: {}}  # floats -> the nodes simplify leaves as they are
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
-        var = target_name(stmt)
+        var = targets[i]
         # A name assigned once and read more than once cannot fold: no need to look.
         if var is not None and var in invented and (loads[var] == 1 or stores[var] > 1) \
                 and not anno.getanno(stmt, "phi") and names.pure(stmt, ctx):
@@ -513,15 +522,29 @@ class _Where:
     what was there (a folded name, a removed statement), so the positions are where
     to look, and the statement there says what is."""
 
-    def __init__(self, stmts: list, names: _NameCache):
+    def __init__(self, stmts: list, names: _NameCache, tally: tuple | None = None):
+        """`tally`, if given: (loads, stores, direct), to which each statement's reads,
+        bindings and views (see _views) are added (in the same pass)."""
         self.stmts, self.names = stmts, names
         self.mentions, self.stores = mentions, stores = defaultdict(list), defaultdict(list)
+        self.targets = targets = _targets(stmts)
         for k, stmt in enumerate(stmts):  # (in order: each position goes at the end)
-            _, _, stored, mentioned, _, _, _ = names.get(stmt)
-            for name_ in mentioned:
+            info = names.get(stmt)
+            for name_ in info[3]:
                 mentions[name_].append(k)
-            for name_ in stored:
+            for name_ in info[2]:
                 stores[name_].append(k)
+            if tally is not None:
+                loads, binds, direct = tally
+                for var, count in info[0].items():
+                    loads[var] += count
+                for var, count in info[6].items():
+                    binds[var] += count
+                if stmt.__class__ in _COMPOUND:
+                    for inner in _walk([stmt]):
+                        _views(inner, target_name(inner), direct)
+                elif targets[k] is not None:
+                    _views(stmt, targets[k], direct)
 
     def brought(self, k: int, definition) -> None:
         """Statement k now holds the value of `definition` (`v = e` folded into it): the
@@ -1547,16 +1570,18 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
     removed."""
     defs = defaultdict(list)  # var -> what each statement that writes it reads
     live: set[str] = set()
+    known = []  # names.known of each simple statement, in the order scan and prune see them
 
     def scan(stmts):
         for stmt in stmts:
-            if compound(stmt):
+            if stmt.__class__ in _COMPOUND:
                 for header in _headers(stmt):
                     live.update(loads_of(header))
                 for block in blocks(stmt):
                     scan(block)
                 continue
             held = names.known(stmt, ctx)
+            known.append(held)
             written = held[3]
             if not written or not held[2] or stmt.__class__ is gast.Return:
                 live.update(held[1][0])  # a side effect, or the result
@@ -1579,7 +1604,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
     def prune(stmts):
         out = []
         for stmt in stmts:
-            if compound(stmt):
+            if stmt.__class__ in _COMPOUND:
                 for block in blocks(stmt):
                     block[:] = prune(block)
                 if isinstance(stmt, gast.If) and not _real(stmt.body) and not _real(stmt.orelse):
@@ -1595,7 +1620,8 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
                     emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
-            _, _, pure, written = names.known(stmt, ctx)
+            seen, _, pure, written = next(each_known)
+            assert seen is stmt or not CHECK
             if written and not (written & live) and pure:
                 if gone is not None:
                     gone.add(id(stmt))
@@ -1611,6 +1637,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
         stmt.body = [gast.Pass()]
 
     result = [_KEPT]
+    each_known = iter(known)
     func.body = prune(func.body)
     scan = prune = None  # (recursive closures: a reference cycle holding the whole tree)
     return result[0]
