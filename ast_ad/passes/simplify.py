@@ -23,8 +23,8 @@ import gast
 
 from .. import algebra, anno
 from ..context import Context
-from ..syntax import _COMPOUND
 from ..syntax import (
+    _COMPOUND,
     CHILD_FIELDS,
     assigned_names,
     blocks,
@@ -791,18 +791,47 @@ def _names_of(stmt) -> tuple:
     _size, rebindings per name), from one walk (syntax.walk's, with each node looked at as
     it is reached, and without the nodes that hold nothing: a name's context, an operator,
     a constant; this runs for every statement simplify sees, and again after each change,
-    so the commonest nodes are taken apart by hand)."""
+    so the commonest nodes are taken apart by hand: a read of a plain name where it is
+    found, in an operation, a call or an attribute; `v = e` binding v first)."""
     reads: dict = defaultdict(int)
     binds: dict = defaultdict(int)
-    rebound, mentioned, stored, calls, rewound = set(), set(), set(), [], set()
+    rebound, mentioned, stored, calls, rewound = set(), set(), set(), [], None
     size = 0
-    found = [stmt]
-    append = found.append
-    known, leaves, operations = CHILD_FIELDS, _HOLD_NOTHING, _OPERATIONS
+    leaves = _HOLD_NOTHING
     name, load, store, binop, attribute, call, assign = gast.Name, gast.Load, gast.Store, \
         gast.BinOp, gast.Attribute, gast.Call, gast.Assign
+    if stmt.__class__ is assign and len(stmt.targets) == 1 \
+            and stmt.targets[0].__class__ is name and stmt.targets[0].annotation is None \
+            and stmt.targets[0].ctx.__class__ is store:  # (most: `v = e`)
+        id_ = stmt.targets[0].id
+        mentioned.add(id_)
+        rebound.add(id_)
+        stored.add(id_)
+        binds[id_] += 1
+        found = [stmt.value] if stmt.value.__class__ not in leaves else []
+    else:
+        found = [stmt]
+    append = found.append
+    known, operations = CHILD_FIELDS, _OPERATIONS
     for n in found:  # (the list grows while it is read: breadth first, as walk)
         kind = n.__class__
+        if kind is binop:  # (left, op, right: the operator holds nothing)
+            size += 1
+            child = n.left
+            if child.__class__ is name and child.ctx.__class__ is load \
+                    and child.annotation is None:
+                mentioned.add(child.id)
+                reads[child.id] += 1
+            elif child.__class__ not in leaves:
+                append(child)
+            child = n.right
+            if child.__class__ is name and child.ctx.__class__ is load \
+                    and child.annotation is None:
+                mentioned.add(child.id)
+                reads[child.id] += 1
+            elif child.__class__ not in leaves:
+                append(child)
+            continue
         if kind is name:
             id_ = n.id
             mentioned.add(id_)
@@ -816,16 +845,14 @@ def _names_of(stmt) -> tuple:
             if n.annotation is not None:
                 append(n.annotation)
             continue
-        if kind is binop:  # (left, op, right: the operator holds nothing)
-            size += 1
-            if n.left.__class__ not in leaves:
-                append(n.left)
-            if n.right.__class__ not in leaves:
-                append(n.right)
-            continue
         if kind is attribute:  # (value, attr, ctx)
-            if n.value.__class__ not in leaves:
-                append(n.value)
+            child = n.value
+            if child.__class__ is name and child.ctx.__class__ is load \
+                    and child.annotation is None:
+                mentioned.add(child.id)
+                reads[child.id] += 1
+            elif child.__class__ not in leaves:
+                append(child)
             continue
         if kind is call:  # (func, args, keywords: nodes, in lists of nodes)
             size += 1
@@ -834,7 +861,11 @@ def _names_of(stmt) -> tuple:
             if func.__class__ not in leaves:
                 append(func)
             for item in n.args:
-                if item.__class__ not in leaves:
+                if item.__class__ is name and item.ctx.__class__ is load \
+                        and item.annotation is None:
+                    mentioned.add(item.id)
+                    reads[item.id] += 1
+                elif item.__class__ not in leaves:
                     append(item)
             for item in n.keywords:
                 append(item)
@@ -867,7 +898,8 @@ def _names_of(stmt) -> tuple:
             # A backward loop rewinds its forward loop's header names: the save pass puts
             # their entry values back right after it (`x = x_entry`), so an expression
             # reading one must not move across it.
-            rewound.update(_loop_headers(anno.getanno(n, "replays")))
+            headers = _loop_headers(anno.getanno(n, "replays"))
+            rewound = headers if rewound is None else rewound | headers
     if rewound:
         stored |= rewound
         rebound |= rewound
