@@ -103,8 +103,11 @@ def test_simplify_runs_two_rounds_on_straight_line_code(scaling, monkeypatch):
     """One round that changes the code and one that confirms it (no fingerprints): the
     sweeps before dead code removal run twice; dead code removal once, as the second
     round changes nothing it would look at again (it removed no loop or `if`, whose
-    header would have kept names live)."""
-    runs = {"_fold_inits": [], "_remove_dead": [], "_remove_self_copies": []}
+    header would have kept names live). _fold_inits runs once too: it left no init, so
+    it would find nothing to do (with simplify.CHECK, it runs, and must say so)."""
+    monkeypatch.setattr(simplify, "CHECK", False)
+    runs = {"_fold_inits": [], "_propagate": [], "_remove_dead": [],
+            "_remove_self_copies": []}
 
     def counting(name):
         sweep = getattr(simplify, name)
@@ -120,8 +123,13 @@ def test_simplify_runs_two_rounds_on_straight_line_code(scaling, monkeypatch):
     fn, args = _function(scaling, "floats")
     tree, ctx = _differentiated(scaling, fn, args)
     simplify.simplify(tree, ctx)
-    assert runs["_fold_inits"] == [True, False]
+    assert runs["_fold_inits"] == [True] and runs["_propagate"] == [True, False]
     assert runs["_remove_dead"] == [simplify._REMOVED] and runs["_remove_self_copies"] == [False]
+    monkeypatch.setattr(simplify, "CHECK", True)
+    runs["_fold_inits"].clear()
+    tree, ctx = _differentiated(scaling, fn, args)
+    simplify.simplify(tree, ctx)
+    assert runs["_fold_inits"] == [True, False]
 
 
 def test_dead_code_removal_says_when_running_it_again_may_find_more(scaling):
@@ -367,6 +375,7 @@ def test_the_last_round_goes_without_the_dead_store_sweep(scaling, monkeypatch):
         return runs[-1]
 
     monkeypatch.setattr(simplify, "_remove_dead_stores", counting)
+    monkeypatch.setattr(simplify, "CHECK", False)
     fn, args = _function(scaling, "floats")
     tree, ctx = _differentiated(scaling, fn, args)
     simplify.simplify(tree, ctx)
@@ -376,3 +385,24 @@ def test_the_last_round_goes_without_the_dead_store_sweep(scaling, monkeypatch):
     tree, ctx = _differentiated(scaling, fn, args)
     simplify.simplify(tree, ctx)
     assert runs == [True, False]
+
+
+@pytest.mark.parametrize("which", ["floats", "arrays", "looped"])
+def test_fold_inits_counts_the_inits_it_leaves(scaling, which):
+    """_fold_inits' `left` (how many inits and resets it left in each block) against a
+    count of them in the code, round after round."""
+    fn, args = _function(scaling, which)
+    tree, ctx = _differentiated(scaling, fn, args)
+    names = simplify._NameCache()
+
+    def inits_in_code() -> int:
+        return sum(simplify.anno.getanno(s, "adjoint", (None, None))[0] in ("init", "reset")
+                   for s in syntax.walk_statements(tree.body))
+
+    before = inits_in_code()
+    for _ in range(3):
+        left: list = []
+        simplify._fold_inits(tree.body, names, ctx, left)
+        assert sum(left) == inits_in_code()
+        simplify._remove_dead(tree, ctx, names)
+    assert before > 50

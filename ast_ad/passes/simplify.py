@@ -54,8 +54,14 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     settled = False  # whether the code is as the dead code sweeps below left it
     stores_done = False  # whether the dead-store sweep would find nothing in it either
     changes = 0  # names.changes after the last dead-store sweep
+    inits = True  # whether the code may hold an init (or a reset) _fold_inits would move
     for _ in range(8):  # until a round changes nothing (each sweep tells)
-        changed = _fold_inits(func.body, names, ctx)
+        changed = False
+        if inits or CHECK:
+            left: list = []
+            changed = _fold_inits(func.body, names, ctx, left)
+            assert inits or not changed, "an init the last _fold_inits did not leave"
+            inits = any(left)
         changed |= _fold_item_inits(func.body, ctx, names)
         if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
             changed |= _propagate(func.body, frozenset(ctx.primal_of), names)
@@ -997,9 +1003,12 @@ def _prune(stmts: list, drop: set) -> None:
 # -- folding inits -------------------------------------------------------------
 
 
-def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> bool:
+def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
+                left: list | None = None) -> bool:
     """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`.
-    Whether anything changed."""
+    Whether anything changed. `left`, if given, gets the number of inits (and resets)
+    left in each block that had one: with none left, the sweep would find nothing to do
+    (no later sweep makes one)."""
     changed = False
     out: list = []
     pending: dict = {}  # adjoint name -> its init, not yet placed
@@ -1007,10 +1016,11 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
     adjoints = anno.getannos(stmts, "adjoint", _NO_ADJOINT)
+    seen = 0  # inits (and resets) in stmts
     for j, stmt in enumerate(stmts):
         if compound(stmt):  # (its blocks first: what they scatter into stays)
             for block in blocks(stmt):
-                changed |= _fold_inits(block, names, ctx)
+                changed |= _fold_inits(block, names, ctx, left)
             for var in _scattered(stmt):
                 last_scatter[var] = j
         elif adjoints[j][0] == "scatter":  # (the common case, without a walk)
@@ -1018,6 +1028,7 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
     for j, stmt in enumerate(stmts):
         op, adj = adjoints[j]
         if op in ("init", "reset"):
+            seen += 1
             # an init that reads other adjoints (a display _fold_item_inits made,
             # `bp = {'W': bsub['W']}`) places theirs first (`bx = 0.0` reads none: most
             # inits, and many go, their names never needed)
@@ -1051,6 +1062,8 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
         out.append(stmt)
     out.extend(pending.values())  # never read: dead code removal takes them
     changed |= len(out) != len(stmts) or any(a is not b for a, b in zip(out, stmts))
+    if left is not None and seen:  # (out: each other statement once, and the inits left)
+        left.append(len(out) - (len(stmts) - seen))
     stmts[:] = out
     return changed
 
