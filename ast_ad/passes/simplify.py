@@ -430,9 +430,9 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
 def _same_managers(stmt, other) -> bool:
     """anno.managers_of(stmt) == anno.managers_of(other) (two statements of one line of
     the user's code are in the same `with` blocks)."""
-    origin = anno.getanno(stmt, "origin", stmt)
-    return origin is anno.getanno(other, "origin", other) \
-        or anno.managers_of(stmt) == anno.managers_of(other)
+    origin, other_origin = anno.getanno(stmt, "origin", stmt), anno.getanno(other, "origin", other)
+    return origin is other_origin or anno.getanno(origin, "managers", ()) \
+        == anno.getanno(other_origin, "managers", ())  # (managers_of, origins looked up once)
 
 
 def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCache,
@@ -935,7 +935,7 @@ _OPERATIONS = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript
 
 def _drop_needless_restores(func: gast.FunctionDef) -> None:
     """Drop `y[i] = saved` in the backward pass when nothing later reads y (or a view of it)."""
-    if not any(anno.hasanno(s, "restores") for s in _walk(func.body)):
+    if not _holds_restores(func.body):
         return
     forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
     backward = [s for s in func.body if anno.getanno(s, "section") == "backward"]
@@ -956,6 +956,20 @@ def _drop_needless_restores(func: gast.FunctionDef) -> None:
             useless.add(id(stmt))
     if useless:
         _prune(func.body, useless)
+
+
+def _holds_restores(stmts: list) -> bool:
+    """Whether a statement in `stmts` (or inside one) has a "restores" annotation (one
+    look-up for a block of many)."""
+    for restores, stmt in zip(anno.getannos(stmts, "restores", _ABSENT), stmts):
+        if restores is not _ABSENT:
+            return True
+        if stmt.__class__ in _COMPOUND and any(_holds_restores(b) for b in blocks(stmt)):
+            return True
+    return False
+
+
+_ABSENT = object()  # (an annotation's default: not there)
 
 
 def _closure(array: str, derived: dict) -> set:
