@@ -65,9 +65,15 @@ def simplify_again(node: gast.AST, floats: bool, settled: dict) -> gast.AST:
     places (a value folded into it): the subtrees `settled` holds (id -> node) are ones
     simplify would leave as they are, so they are not looked at again. It notes there
     every node simplify leaves as it is; whoever changes a node must take it out."""
+    return simplify_again_changed(node, floats, settled)[0]
+
+
+def simplify_again_changed(node: gast.AST, floats: bool, settled: dict) -> tuple:
+    """(simplify_again(node, floats, settled), whether that changed anything: if not, the
+    tree is as it was, node for node)."""
     if node.__class__ in _ATOMS:
-        return node
-    return _again(node, floats, settled)[0]
+        return node, False
+    return _again(node, floats, settled)
 
 
 _ATOMS = (gast.Name, gast.Constant)

@@ -103,8 +103,11 @@ def test_simplify_runs_two_rounds_on_straight_line_code(scaling, monkeypatch):
     """One round that changes the code and one that confirms it (no fingerprints): the
     sweeps before dead code removal run twice; dead code removal once, as the second
     round changes nothing it would look at again (it removed no loop or `if`, whose
-    header would have kept names live)."""
-    runs = {"_fold_inits": [], "_remove_dead": [], "_remove_self_copies": []}
+    header would have kept names live). _fold_inits runs once too: it left no init, so
+    it would find nothing to do (with simplify.CHECK, it runs, and must say so)."""
+    monkeypatch.setattr(simplify, "CHECK", False)
+    runs = {"_fold_inits": [], "_propagate": [], "_remove_dead": [],
+            "_remove_self_copies": []}
 
     def counting(name):
         sweep = getattr(simplify, name)
@@ -120,8 +123,13 @@ def test_simplify_runs_two_rounds_on_straight_line_code(scaling, monkeypatch):
     fn, args = _function(scaling, "floats")
     tree, ctx = _differentiated(scaling, fn, args)
     simplify.simplify(tree, ctx)
-    assert runs["_fold_inits"] == [True, False]
+    assert runs["_fold_inits"] == [True] and runs["_propagate"] == [True, False]
     assert runs["_remove_dead"] == [simplify._REMOVED] and runs["_remove_self_copies"] == [False]
+    monkeypatch.setattr(simplify, "CHECK", True)
+    runs["_fold_inits"].clear()
+    tree, ctx = _differentiated(scaling, fn, args)
+    simplify.simplify(tree, ctx)
+    assert runs["_fold_inits"] == [True, False]
 
 
 def test_dead_code_removal_says_when_running_it_again_may_find_more(scaling):
@@ -160,3 +168,241 @@ def test_an_augmented_assignment_reads_its_target():
     cache = _simplify._NameCache()
     events = dict((i, set(over)) for i, over in _simplify._overwritten_next(body, cache))
     assert "y" not in events[0]
+
+
+# -- what simplify works out instead of walking, against the walk --------------------
+
+
+def _names_by_walk(stmt) -> tuple:
+    """_names_of(stmt) the plain way: every node of a gast.walk."""
+    from collections import Counter
+
+    reads, binds, calls = Counter(), Counter(), []
+    rebound, stored, mentioned, size = set(), set(), set(), 0
+    for n in gast.walk(stmt):
+        if isinstance(n, gast.Name):
+            mentioned.add(n.id)
+            if isinstance(n.ctx, gast.Load):
+                reads[n.id] += 1
+            elif isinstance(n.ctx, gast.Store):
+                binds[n.id] += 1
+                rebound.add(n.id)
+                stored.add(n.id)
+        elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) \
+                and isinstance(n.value, gast.Name):
+            stored.add(n.value.id)
+        if isinstance(n, gast.Call):
+            calls.append(n)
+            stored.update(simplify._stored_by_call(n))
+        if type(n) in simplify._OPERATIONS:
+            size += 1
+        if isinstance(n, gast.For) and simplify.anno.hasanno(n, "replays"):
+            rewound = simplify._loop_headers(simplify.anno.getanno(n, "replays"))
+            rebound |= rewound
+            stored |= rewound
+            mentioned |= rewound
+    return dict(reads), rebound, stored, mentioned, {id(c) for c in calls}, size, dict(binds)
+
+
+def _as_walked(names: tuple) -> tuple:
+    reads, rebound, stored, mentioned, calls, size, binds = names
+    return dict(reads), rebound, stored, mentioned, {id(c) for c in calls}, size, dict(binds)
+
+
+ODD_STATEMENTS = """
+y = a
+y: float = a + b
+x, y = f(a, b=c)[0], -d
+y[i] = a * (b - c)
+y[i] += g(x.T, *args, key=h(z))
+np.add.at(bx, i, g)
+ys.append(a + 1)
+v = ys.pop()
+del y[i]
+print(a if b else c, [e for e in xs if e > t], {k: v for k, v in d.items()})
+t = (n := a + 1) * n
+return a, (b, c)
+for i in range(n):
+    s = s + x[i]
+    if s > t:
+        s = 0.0
+    else:
+        t = -t
+while s < t:
+    s = s * 2.0
+"""
+
+
+@pytest.mark.parametrize("which", ["floats", "arrays", "looped"])
+def test_names_of_finds_what_a_plain_walk_finds(scaling, which):
+    fn, args = _function(scaling, which)
+    tree, _ = _differentiated(scaling, fn, args)
+    stmts = list(syntax.walk_statements(tree.body))
+    stmts += list(syntax.walk_statements(gast.parse(ODD_STATEMENTS).body))
+    for stmt in stmts:
+        assert _as_walked(simplify._names_of(stmt)) == _names_by_walk(stmt), gast.dump(stmt)
+    assert len(stmts) > 200
+
+
+@pytest.mark.parametrize("which", ["floats", "arrays", "looped"])
+def test_a_fold_works_out_its_uses_names_as_a_walk_does(scaling, monkeypatch, which):
+    """_fold_into updates the use's cached names from its own and the definition's where
+    simplify leaves the tree as it was (most folds): with simplify.CHECK on, each such
+    update is compared with a walk of the use right away."""
+    monkeypatch.setattr(simplify, "CHECK", True)
+    worked_out = [0]
+    folded = simplify._NameCache.folded
+
+    def counting(self, *args):
+        worked_out[0] += 1
+        return folded(self, *args)
+
+    monkeypatch.setattr(simplify._NameCache, "folded", counting)
+    fn, args = _function(scaling, which)
+    ast_ad.clear_caches()
+    ast_ad.value_and_grad(fn, argnums=tuple(range(len(args))))(*args)
+    assert worked_out[0] > 40, worked_out
+
+
+@pytest.mark.parametrize("which", ["floats", "arrays", "looped"])
+def test_the_store_watch_says_nothing_is_dead_only_when_the_sweep_finds_nothing(
+        scaling, which):
+    """After a dead-store sweep, with some statements removed: when _StoreWatch says the
+    sweep would drop nothing, running it on what is left drops nothing (many random
+    removals, and the removals simplify makes)."""
+    import random
+
+    fn, args = _function(scaling, which)
+    tree, ctx = _differentiated(scaling, fn, args)
+    names = simplify._NameCache()
+    simplify._fold_inits(tree.body, names, ctx)
+    simplify._propagate(tree.body, frozenset(ctx.primal_of), names)
+    watch = simplify._StoreWatch()
+    simplify._remove_dead_stores(tree.body, ctx, names, watch)
+    body = tree.body
+    simple = [s for s in syntax.walk_statements(body) if not syntax.compound(s)]
+    rng = random.Random(7)
+    trials = [set()]
+    trials += [{id(s) for s in rng.sample(simple, k)} for k in (1, 2, 3, 5, 8, 20, 60)
+               for _ in range(12)]
+    trials += [{id(s) for s in simple if s.__class__ is gast.Assign
+                and s.value.__class__ is gast.Name}]  # (copies, which simplify removes)
+    for event in rng.sample(watch.readers, min(60, len(watch.readers))):
+        readers = []  # (the readers of a store in turn, to the next assignment)
+        while event.__class__ is tuple:
+            readers.append(event[0])
+            event = event[1]
+        trials.append({id(r) for r in readers})  # (all: dead if assigned after them)
+        trials.append({id(r) for r in readers[:-1]})
+    said_nothing = dead = 0
+    for gone in trials:
+        left = _without(body, gone)
+        drops = simplify._remove_dead_stores(left, ctx, names)
+        if watch.finds_nothing(gone):
+            assert not drops, len(gone)
+            said_nothing += 1
+        dead += drops
+    assert said_nothing > 10, said_nothing
+
+
+WATCHED = """
+y = a
+t = y * 2.0
+z = y + t
+y = b
+u = y + z
+if u > 0.0:
+    w = u * u
+v = u - t
+y = v * 2.0
+u = y
+r = u + v
+"""
+
+
+def test_the_store_watch_against_the_sweep_for_every_removal():
+    """A block where removing readers leaves stores dead (`y = a` once `t = y * 2.0` and
+    `z = y + t` go): for each set of simple statements removed, _StoreWatch says the
+    sweep would drop nothing only when it does drop nothing."""
+    from itertools import combinations
+
+    body = gast.parse(WATCHED).body
+    names = simplify._NameCache()
+    watch = simplify._StoreWatch()
+    assert not simplify._remove_dead_stores(body, None, names, watch)
+    simple = [s for s in body if not syntax.compound(s)]
+    said_nothing = dead = 0
+    for k in range(len(simple) + 1):
+        for removed in combinations(simple, k):
+            gone = {id(s) for s in removed}
+            left = [s for s in body if id(s) not in gone]
+            drops = simplify._remove_dead_stores(left, None, names)
+            if watch.finds_nothing(gone):
+                assert not drops, [gast.dump(s) for s in removed]
+                said_nothing += 1
+            dead += drops
+    assert said_nothing > 100 and dead > 20, (said_nothing, dead)
+
+
+def _without(stmts: list, gone: set) -> list:
+    """`stmts` less the statements `gone` (ids), inside compound statements too (those are
+    copies; the simple statements are shared)."""
+    return [_copy_compound(s, gone) for s in stmts if id(s) not in gone]
+
+
+def _copy_compound(stmt, gone: set):
+    if not syntax.compound(stmt):
+        return stmt
+    import copy
+
+    new = copy.copy(stmt)
+    new.body = _without(stmt.body, gone)
+    if hasattr(stmt, "orelse"):
+        new.orelse = _without(stmt.orelse, gone)
+    if isinstance(new, gast.If) and not new.body:
+        new.body = [gast.Pass()]
+    return new
+
+
+def test_the_last_round_goes_without_the_dead_store_sweep(scaling, monkeypatch):
+    """On straight-line code the dead-store sweep runs once: the second round's would drop
+    nothing, and _StoreWatch shows it (simplify.CHECK runs it anyway, and asserts so)."""
+    runs = []
+    sweep = simplify._remove_dead_stores
+
+    def counting(*args):
+        runs.append(sweep(*args))
+        return runs[-1]
+
+    monkeypatch.setattr(simplify, "_remove_dead_stores", counting)
+    monkeypatch.setattr(simplify, "CHECK", False)
+    fn, args = _function(scaling, "floats")
+    tree, ctx = _differentiated(scaling, fn, args)
+    simplify.simplify(tree, ctx)
+    assert runs == [True]
+    monkeypatch.setattr(simplify, "CHECK", True)
+    runs.clear()
+    tree, ctx = _differentiated(scaling, fn, args)
+    simplify.simplify(tree, ctx)
+    assert runs == [True, False]
+
+
+@pytest.mark.parametrize("which", ["floats", "arrays", "looped"])
+def test_fold_inits_counts_the_inits_it_leaves(scaling, which):
+    """_fold_inits' `left` (how many inits and resets it left in each block) against a
+    count of them in the code, round after round."""
+    fn, args = _function(scaling, which)
+    tree, ctx = _differentiated(scaling, fn, args)
+    names = simplify._NameCache()
+
+    def inits_in_code() -> int:
+        return sum(simplify.anno.getanno(s, "adjoint", (None, None))[0] in ("init", "reset")
+                   for s in syntax.walk_statements(tree.body))
+
+    before = inits_in_code()
+    for _ in range(3):
+        left: list = []
+        simplify._fold_inits(tree.body, names, ctx, left)
+        assert sum(left) == inits_in_code()
+        simplify._remove_dead(tree, ctx, names)
+    assert before > 50

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+import os
 from collections import Counter, defaultdict
 from functools import partial
 
@@ -23,6 +24,7 @@ import gast
 from .. import algebra, anno
 from ..context import Context
 from ..syntax import (
+    _COMPOUND,
     CHILD_FIELDS,
     assigned_names,
     blocks,
@@ -50,17 +52,33 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     _drop_needless_restores(func)
     names = _NameCache()  # each statement's names, shared by the sweeps below
     settled = False  # whether the code is as the dead code sweeps below left it
+    stores_done = False  # whether the dead-store sweep would find nothing in it either
+    changes = 0  # names.changes after the last dead-store sweep
+    inits = True  # whether the code may hold an init (or a reset) _fold_inits would move
     for _ in range(8):  # until a round changes nothing (each sweep tells)
-        changed = _fold_inits(func.body, names, ctx)
+        changed = False
+        if inits or CHECK:
+            left: list = []
+            changed = _fold_inits(func.body, names, ctx, left)
+            assert inits or not changed, "an init the last _fold_inits did not leave"
+            inits = any(left)
         changed |= _fold_item_inits(func.body, ctx, names)
         if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
             changed |= _propagate(func.body, frozenset(ctx.primal_of), names)
-        changed |= _remove_dead_stores(func.body, ctx, names)
+        if stores_done and not changed and names.changes == changes:
+            if CHECK:
+                assert not _remove_dead_stores(func.body, ctx, names), "a store left dead"
+            break  # (as below, without the dead-store sweep: it would say False)
+        watch = _StoreWatch()
+        changed |= _remove_dead_stores(func.body, ctx, names, watch)
+        changes = names.changes
         if settled and not changed:
             break  # (they would find nothing more: the round would change nothing)
-        removed = _remove_dead(func, ctx, names)
+        gone: set = set()
+        removed = _remove_dead(func, ctx, names, gone)
         copies = _remove_self_copies(func.body)
         settled = removed != _REMOVED_BRANCHES and not copies
+        stores_done = settled and watch.finds_nothing(gone)
         if not (changed or removed or copies):
             break
     # a term proven zero (cancel looks for np.sum among the cached calls first), a one-hot
@@ -80,6 +98,12 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         _lazy_fills(func, ctx)
         _tests_once(func, ctx)
     return func
+
+
+# Whether simplify checks what it works out instead of walking the code (the name cache
+# after a fold, _StoreWatch) against the walk or the sweep (tests turn it on; so does
+# AST_AD_CHECK_SIMPLIFY=1 in the environment, for a whole test run).
+CHECK = bool(os.environ.get("AST_AD_CHECK_SIMPLIFY"))
 
 
 def _uniform_names(func: gast.FunctionDef, ctx: Context) -> None:
@@ -326,20 +350,19 @@ def _sign_on_smallest(value, facts):
 
 def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     loads, stores = defaultdict(int), defaultdict(int)
-    # (from the name cache: a compound statement's names are those of all it holds)
-    for stmt in func.body:
-        info = names.get(stmt)
-        for var, count in info[0].items():
-            loads[var] += count
-        for var, count in info[6].items():
-            stores[var] += count
+    direct = defaultdict(set)  # (see _viewed)
+    # (from the name cache: a compound statement's names are those of all it holds; one
+    # pass for the counts, the views and the top block's positions)
+    where = _Where(func.body, names, (loads, stores, direct))
     for part in [func.args, func.returns] + func.decorator_list:
         for n in name_nodes(part) if part is not None else ():
             if isinstance(n.ctx, gast.Load):
                 loads[n.id] += 1
             elif isinstance(n.ctx, gast.Store):
                 stores[n.id] += 1
-    _fold_block(func.body, ctx, loads, stores, _viewed(func), names)
+    viewed = {var: _closure(var, direct) - {var} for var in direct}
+    assert not CHECK or viewed == _viewed(func)
+    _fold_block(func.body, ctx, loads, stores, viewed, names, where)
 
 
 def _viewed(func: gast.FunctionDef) -> dict:
@@ -347,19 +370,24 @@ def _viewed(func: gast.FunctionDef) -> dict:
     transitively: a write into one of those changes var."""
     direct = defaultdict(set)
     for stmt in _walk(func.body):
-        var = target_name(stmt)
-        if var is None or stmt.value.__class__ not in _VIEWING:  # (`t = a * b`: a new value)
-            continue
-        parts = [stmt.value]
-        while parts:
-            node = parts.pop()
-            if isinstance(node, gast.Name):
-                direct[var].add(node.id)
-            elif isinstance(node, (gast.Subscript, gast.Attribute)):
-                parts.append(node.value)
-            elif isinstance(node, gast.Call):
-                parts.extend(node.args)
+        _views(stmt, target_name(stmt), direct)
     return {var: _closure(var, direct) - {var} for var in direct}
+
+
+def _views(stmt, var: str | None, direct: dict) -> None:
+    """direct[var] gets the names the value of `var = value` (var: target_name(stmt)) may
+    be (a view of), not transitively."""
+    if var is None or stmt.value.__class__ not in _VIEWING:  # (`t = a * b`: a new value)
+        return
+    parts = [stmt.value]
+    while parts:
+        node = parts.pop()
+        if isinstance(node, gast.Name):
+            direct[var].add(node.id)
+        elif isinstance(node, (gast.Subscript, gast.Attribute)):
+            parts.append(node.value)
+        elif isinstance(node, gast.Call):
+            parts.extend(node.args)
 
 
 # The values that may be (a view of) one of their names.
@@ -367,17 +395,22 @@ _VIEWING = frozenset({gast.Name, gast.Subscript, gast.Attribute, gast.Call})
 
 
 def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: dict,
-                names: _NameCache) -> None:
+                names: _NameCache, where: _Where | None = None) -> None:
+    """Fold in `stmts` (`where`: their positions, if known: made before the blocks inside
+    are folded, it may hold more positions than needed, which does no harm)."""
     for stmt in stmts:
-        for block in blocks(stmt):
-            _fold_block(block, ctx, loads, stores, viewed, names)
+        if stmt.__class__ in _COMPOUND:
+            for block in blocks(stmt):
+                _fold_block(block, ctx, loads, stores, viewed, names)
     derivative, invented = frozenset(ctx.primal_of), ctx.namer.invented
-    where = _Where(stmts, names)
+    if where is None:
+        where = _Where(stmts, names)
+    targets = where.targets
     settled = {True: {}, False: {}}  # floats -> the nodes simplify leaves as they are
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
         stmt = stmts[i]
-        var = target_name(stmt)
+        var = targets[i]
         # A name assigned once and read more than once cannot fold: no need to look.
         if var is not None and var in invented and (loads[var] == 1 or stores[var] > 1) \
                 and not anno.getanno(stmt, "phi") and names.pure(stmt, ctx):
@@ -385,7 +418,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
             # (sizes from the name cache: a statement `v = e` is as large as e)
             if j is not None and names.get(stmt)[5] + names.get(stmts[j])[5] <= FOLD_LIMIT \
                     and _same_managers(stmt, stmts[j]):  # same `with`
-                _fold_into(stmts[j], var, stmt.value, derivative, names, settled)
+                _fold_into(stmts[j], var, stmt, derivative, names, settled)
                 where.brought(j, stmt)
                 loads[var] -= 1
                 stores[var] -= 1
@@ -397,21 +430,26 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
 def _same_managers(stmt, other) -> bool:
     """anno.managers_of(stmt) == anno.managers_of(other) (two statements of one line of
     the user's code are in the same `with` blocks)."""
-    origin = anno.getanno(stmt, "origin", stmt)
-    return origin is anno.getanno(other, "origin", other) \
-        or anno.managers_of(stmt) == anno.managers_of(other)
+    origin, other_origin = anno.getanno(stmt, "origin", stmt), anno.getanno(other, "origin", other)
+    return origin is other_origin or anno.getanno(origin, "managers", ()) \
+        == anno.getanno(other_origin, "managers", ())  # (managers_of, origins looked up once)
 
 
-def _fold_into(use, var: str, value: gast.AST, derivative: frozenset, names: _NameCache,
+def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCache,
                settled: dict) -> None:
-    """The one read of `var` in the simple statement `use` gets `value` itself (its
-    definition goes), then `use` is simplified again, as _substitute_in would: only the
-    nodes above that read changed, so only they are looked at again (`settled`: floats
-    -> the nodes simplify leaves as they are, see algebra.simplify_again)."""
-    _move_into(use, var, value, settled)
+    """The one read of `var` in the simple statement `use` gets the value of `definition`
+    (`var = e`) itself (the definition goes), then `use` is simplified again, as
+    _substitute_in would: only the nodes above that read changed, so only they are looked
+    at again (`settled`: floats -> the nodes simplify leaves as they are, see
+    algebra.simplify_again)."""
+    moved = _move_into(use, var, definition.value, settled)
     if use.__class__ in _SIMPLIFIED and use.value is not None:
         floats = target_name(use) in derivative
-        use.value = algebra.simplify_again(use.value, floats, settled[floats])
+        use.value, changed = algebra.simplify_again_changed(use.value, floats, settled[floats])
+        if not changed and moved is not None and moved.annotation is None:
+            # (most: the names are those of both, worked out)
+            names.folded(use, var, definition)
+            return
     names.forget(use)
 
 
@@ -419,48 +457,64 @@ def _fold_into(use, var: str, value: gast.AST, derivative: frozenset, names: _Na
 _SIMPLIFIED = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)
 
 
-def _move_into(node: gast.AST, var: str, value: gast.AST, settled: dict) -> bool:
+def _move_into(node: gast.AST, var: str, value: gast.AST, settled: dict):
     """Put `value` in place of the first read of `var` below `node` (in _replace_loads's
-    order); the nodes above it change, so `settled` forgets them. Whether there was one."""
+    order); the nodes above it change, so `settled` forgets them. The name replaced, or
+    None if there was none."""
     if node.__class__ is gast.BinOp:  # (most: its operands by hand)
-        for key, child in (("left", node.left), ("right", node.right)):
+        moved = None
+        child = node.left
+        if child.__class__ is gast.Name:
+            if child.id == var and child.ctx.__class__ is gast.Load:
+                node.left = value
+                moved = child
+        elif child.__class__ is not gast.Constant and child._fields:
+            moved = _move_into(child, var, value, settled)
+        if moved is None:
+            child = node.right
             if child.__class__ is gast.Name:
                 if child.id == var and child.ctx.__class__ is gast.Load:
-                    setattr(node, key, value)
-                    break
-            elif child._fields and _move_into(child, var, value, settled):
-                break
-        else:
-            return False
+                    node.right = value
+                    moved = child
+            elif child.__class__ is not gast.Constant and child._fields:
+                moved = _move_into(child, var, value, settled)
+            if moved is None:
+                return None
         for nodes in settled.values():
             nodes.pop(id(node), None)
-        return True
+        return moved
     fields = node.__dict__
+    moved = None
     for key in node._fields:
         child = fields.get(key)
         if isinstance(child, gast.AST):
             if type(child) is gast.Name:
                 if child.id == var and isinstance(child.ctx, gast.Load):
                     fields[key] = value
+                    moved = child
                     break
-            elif child._fields and _move_into(child, var, value, settled):
-                break
+            elif child._fields:
+                moved = _move_into(child, var, value, settled)
+                if moved is not None:
+                    break
         elif type(child) is list:
             for i, item in enumerate(child):
                 if type(item) is gast.Name:
                     if item.id == var and isinstance(item.ctx, gast.Load):
                         child[i] = value
+                        moved = item
                         break
-                elif isinstance(item, gast.AST) and _move_into(item, var, value, settled):
-                    break
-            else:
-                continue
-            break
-    else:
-        return False
+                elif isinstance(item, gast.AST):
+                    moved = _move_into(item, var, value, settled)
+                    if moved is not None:
+                        break
+            if moved is not None:
+                break
+    if moved is None:
+        return None
     for nodes in settled.values():
         nodes.pop(id(node), None)
-    return True
+    return moved
 
 
 # Folding stops before a statement would hold more operations than this: long
@@ -474,15 +528,29 @@ class _Where:
     what was there (a folded name, a removed statement), so the positions are where
     to look, and the statement there says what is."""
 
-    def __init__(self, stmts: list, names: _NameCache):
+    def __init__(self, stmts: list, names: _NameCache, tally: tuple | None = None):
+        """`tally`, if given: (loads, stores, direct), to which each statement's reads,
+        bindings and views (see _views) are added (in the same pass)."""
         self.stmts, self.names = stmts, names
         self.mentions, self.stores = mentions, stores = defaultdict(list), defaultdict(list)
+        self.targets = targets = _targets(stmts)
         for k, stmt in enumerate(stmts):  # (in order: each position goes at the end)
-            _, _, stored, mentioned, _, _, _ = names.get(stmt)
-            for name_ in mentioned:
+            info = names.get(stmt)
+            for name_ in info[3]:
                 mentions[name_].append(k)
-            for name_ in stored:
+            for name_ in info[2]:
                 stores[name_].append(k)
+            if tally is not None:
+                loads, binds, direct = tally
+                for var, count in info[0].items():
+                    loads[var] += count
+                for var, count in info[6].items():
+                    binds[var] += count
+                if stmt.__class__ in _COMPOUND:
+                    for inner in _walk([stmt]):
+                        _views(inner, target_name(inner), direct)
+                elif targets[k] is not None:
+                    _views(stmt, targets[k], direct)
 
     def brought(self, k: int, definition) -> None:
         """Statement k now holds the value of `definition` (`v = e` folded into it): the
@@ -579,6 +647,7 @@ class _NameCache:
 
     def __init__(self):
         self.found: dict = {}  # statement (a node hashes as itself) -> _held's list
+        self.changes = 0  # how many times a statement was said to change (forget...)
 
     def get(self, stmt):
         held = self.found.get(stmt)
@@ -663,6 +732,45 @@ class _NameCache:
 
     def forget(self, stmt):
         self.found.pop(stmt, None)
+        self.changes += 1
+
+    def folded(self, use, var: str, definition) -> None:
+        """The one read of `var` in the simple statement `use` (one of _SIMPLIFIED) now is
+        the value e of `definition`, `var = e`, node for node (simplify left it as it
+        was): its names are those it had, less that read, and those of e (worked out, not
+        walked: most folds are these). Where the definition does more than bind var
+        (stores into something else, binds var twice), `use` is walked again."""
+        self.changes += 1
+        held, defined = self.found.get(use), self.found.get(definition)
+        if held is None or defined is None:
+            self.forget(use)
+            return
+        reads, rebound, stored, mentioned, calls, size, binds = held[1]
+        e_reads, e_rebound, e_stored, e_mentioned, e_calls, e_size, e_binds = defined[1]
+        if len(e_binds) != 1 or e_binds.get(var) != 1 or len(e_stored) != 1 \
+                or len(e_rebound) != 1 or reads.get(var) != 1 or any(
+                    c.func.__class__ is gast.Attribute and c.func.attr in _CHANGING_METHODS
+                    for c in e_calls):  # (e itself changes var: `var = var.pop()`)
+            self.forget(use)
+            return
+        del reads[var]
+        if var not in binds:  # (no Del in these statements: var was read, or bound)
+            mentioned.discard(var)
+        for name_, count in e_reads.items():
+            reads[name_] += count
+        if var in e_reads:  # (e mentions var: `t = t * 2`)
+            mentioned.update(e_mentioned)
+        else:
+            mentioned.update(e_mentioned - {var})
+        calls.extend(e_calls)
+        held[1] = (reads, rebound, stored, mentioned, calls, size + e_size, binds)
+        held[2] = held[3] = None  # (whether pure, what it writes: asked again)
+        if CHECK:
+            walked = _names_of(use)
+            assert dict(reads) == dict(walked[0]) and held[1][1:4] == walked[1:4] \
+                and {id(c) for c in calls} == {id(c) for c in walked[4]} \
+                and len(calls) == len(walked[4]) and size + e_size == walked[5] \
+                and dict(binds) == dict(walked[6]), (held[1], walked)
 
     def assign_contribution(self, stmt, var: str, added) -> None:
         """`var = var + c` becomes `var = c` (its value is set to `added`): its names are
@@ -670,6 +778,7 @@ class _NameCache:
         long backward pass has thousands of these). Other forms are walked again."""
         held = self.found.get(stmt)
         value, stmt.value = stmt.value, added
+        self.changes += 1
         if held is None or target_name(stmt) != var \
                 or value.__class__ is not gast.BinOp or value.op.__class__ is not gast.Add \
                 or value.right is not added or value.left.__class__ is not gast.Name:
@@ -688,18 +797,47 @@ def _names_of(stmt) -> tuple:
     _size, rebindings per name), from one walk (syntax.walk's, with each node looked at as
     it is reached, and without the nodes that hold nothing: a name's context, an operator,
     a constant; this runs for every statement simplify sees, and again after each change,
-    so the commonest nodes are taken apart by hand)."""
+    so the commonest nodes are taken apart by hand: a read of a plain name where it is
+    found, in an operation, a call or an attribute; `v = e` binding v first)."""
     reads: dict = defaultdict(int)
     binds: dict = defaultdict(int)
-    rebound, mentioned, stored, calls, rewound = set(), set(), set(), [], set()
+    rebound, mentioned, stored, calls, rewound = set(), set(), set(), [], None
     size = 0
-    found = [stmt]
-    append = found.append
-    known, leaves, operations = CHILD_FIELDS, _HOLD_NOTHING, _OPERATIONS
+    leaves = _HOLD_NOTHING
     name, load, store, binop, attribute, call, assign = gast.Name, gast.Load, gast.Store, \
         gast.BinOp, gast.Attribute, gast.Call, gast.Assign
+    if stmt.__class__ is assign and len(stmt.targets) == 1 \
+            and stmt.targets[0].__class__ is name and stmt.targets[0].annotation is None \
+            and stmt.targets[0].ctx.__class__ is store:  # (most: `v = e`)
+        id_ = stmt.targets[0].id
+        mentioned.add(id_)
+        rebound.add(id_)
+        stored.add(id_)
+        binds[id_] += 1
+        found = [stmt.value] if stmt.value.__class__ not in leaves else []
+    else:
+        found = [stmt]
+    append = found.append
+    known, operations = CHILD_FIELDS, _OPERATIONS
     for n in found:  # (the list grows while it is read: breadth first, as walk)
         kind = n.__class__
+        if kind is binop:  # (left, op, right: the operator holds nothing)
+            size += 1
+            child = n.left
+            if child.__class__ is name and child.ctx.__class__ is load \
+                    and child.annotation is None:
+                mentioned.add(child.id)
+                reads[child.id] += 1
+            elif child.__class__ not in leaves:
+                append(child)
+            child = n.right
+            if child.__class__ is name and child.ctx.__class__ is load \
+                    and child.annotation is None:
+                mentioned.add(child.id)
+                reads[child.id] += 1
+            elif child.__class__ not in leaves:
+                append(child)
+            continue
         if kind is name:
             id_ = n.id
             mentioned.add(id_)
@@ -713,16 +851,14 @@ def _names_of(stmt) -> tuple:
             if n.annotation is not None:
                 append(n.annotation)
             continue
-        if kind is binop:  # (left, op, right: the operator holds nothing)
-            size += 1
-            if n.left.__class__ not in leaves:
-                append(n.left)
-            if n.right.__class__ not in leaves:
-                append(n.right)
-            continue
         if kind is attribute:  # (value, attr, ctx)
-            if n.value.__class__ not in leaves:
-                append(n.value)
+            child = n.value
+            if child.__class__ is name and child.ctx.__class__ is load \
+                    and child.annotation is None:
+                mentioned.add(child.id)
+                reads[child.id] += 1
+            elif child.__class__ not in leaves:
+                append(child)
             continue
         if kind is call:  # (func, args, keywords: nodes, in lists of nodes)
             size += 1
@@ -731,7 +867,11 @@ def _names_of(stmt) -> tuple:
             if func.__class__ not in leaves:
                 append(func)
             for item in n.args:
-                if item.__class__ not in leaves:
+                if item.__class__ is name and item.ctx.__class__ is load \
+                        and item.annotation is None:
+                    mentioned.add(item.id)
+                    reads[item.id] += 1
+                elif item.__class__ not in leaves:
                     append(item)
             for item in n.keywords:
                 append(item)
@@ -764,7 +904,8 @@ def _names_of(stmt) -> tuple:
             # A backward loop rewinds its forward loop's header names: the save pass puts
             # their entry values back right after it (`x = x_entry`), so an expression
             # reading one must not move across it.
-            rewound.update(_loop_headers(anno.getanno(n, "replays")))
+            headers = _loop_headers(anno.getanno(n, "replays"))
+            rewound = headers if rewound is None else rewound | headers
     if rewound:
         stored |= rewound
         rebound |= rewound
@@ -794,7 +935,7 @@ _OPERATIONS = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare, gast.Subscript
 
 def _drop_needless_restores(func: gast.FunctionDef) -> None:
     """Drop `y[i] = saved` in the backward pass when nothing later reads y (or a view of it)."""
-    if not any(anno.hasanno(s, "restores") for s in _walk(func.body)):
+    if not _holds_restores(func.body):
         return
     forward = [s for s in func.body if anno.getanno(s, "section") == "forward"]
     backward = [s for s in func.body if anno.getanno(s, "section") == "backward"]
@@ -815,6 +956,20 @@ def _drop_needless_restores(func: gast.FunctionDef) -> None:
             useless.add(id(stmt))
     if useless:
         _prune(func.body, useless)
+
+
+def _holds_restores(stmts: list) -> bool:
+    """Whether a statement in `stmts` (or inside one) has a "restores" annotation (one
+    look-up for a block of many)."""
+    for restores, stmt in zip(anno.getannos(stmts, "restores", _ABSENT), stmts):
+        if restores is not _ABSENT:
+            return True
+        if stmt.__class__ in _COMPOUND and any(_holds_restores(b) for b in blocks(stmt)):
+            return True
+    return False
+
+
+_ABSENT = object()  # (an annotation's default: not there)
 
 
 def _closure(array: str, derived: dict) -> set:
@@ -862,9 +1017,12 @@ def _prune(stmts: list, drop: set) -> None:
 # -- folding inits -------------------------------------------------------------
 
 
-def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> bool:
+def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
+                left: list | None = None) -> bool:
     """Move each adjoint init down to its first use; fold it into a first `bx = bx + c`.
-    Whether anything changed."""
+    Whether anything changed. `left`, if given, gets the number of inits (and resets)
+    left in each block that had one: with none left, the sweep would find nothing to do
+    (no later sweep makes one)."""
     changed = False
     out: list = []
     pending: dict = {}  # adjoint name -> its init, not yet placed
@@ -872,10 +1030,11 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
     adjoints = anno.getannos(stmts, "adjoint", _NO_ADJOINT)
+    seen = 0  # inits (and resets) in stmts
     for j, stmt in enumerate(stmts):
         if compound(stmt):  # (its blocks first: what they scatter into stays)
             for block in blocks(stmt):
-                changed |= _fold_inits(block, names, ctx)
+                changed |= _fold_inits(block, names, ctx, left)
             for var in _scattered(stmt):
                 last_scatter[var] = j
         elif adjoints[j][0] == "scatter":  # (the common case, without a walk)
@@ -883,6 +1042,7 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
     for j, stmt in enumerate(stmts):
         op, adj = adjoints[j]
         if op in ("init", "reset"):
+            seen += 1
             # an init that reads other adjoints (a display _fold_item_inits made,
             # `bp = {'W': bsub['W']}`) places theirs first (`bx = 0.0` reads none: most
             # inits, and many go, their names never needed)
@@ -916,6 +1076,8 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None) -> b
         out.append(stmt)
     out.extend(pending.values())  # never read: dead code removal takes them
     changed |= len(out) != len(stmts) or any(a is not b for a, b in zip(out, stmts))
+    if left is not None and seen:  # (out: each other statement once, and the inits left)
+        left.append(len(out) - (len(stmts) - seen))
     stmts[:] = out
     return changed
 
@@ -1318,53 +1480,136 @@ def _remove_self_copies(stmts: list) -> bool:
     return changed
 
 
-def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache) -> bool:
+def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache,
+                        watch: _StoreWatch | None = None) -> bool:
     """Drop `v = e` when the same block assigns v again before anything reads it.
-    Whether there was one."""
+    Whether there was one. `watch` (if given) notes what keeps the stores left from
+    being dead (see _StoreWatch)."""
     changed = False
     for stmt in stmts:
-        for block in blocks(stmt):
-            changed |= _remove_dead_stores(block, ctx, names)
+        if stmt.__class__ in _COMPOUND:
+            for block in blocks(stmt):
+                changed |= _remove_dead_stores(block, ctx, names, watch)
     # (a store can be dead only from the first name assigned again on: in a long function
     # that is where the backward pass starts, the forward pass assigning each name once)
-    targets = [target_name(stmt) for stmt in stmts]
+    targets = _targets(stmts)
     again = {var for var, n in Counter(targets).items() if n > 1} - {None}
     first = next((i for i, var in enumerate(targets) if var in again), len(stmts))
     dropped = set()
-    for i, overwritten in _overwritten_next(stmts, names, first):
-        if overwritten:
-            var = targets[i]
-            if var in overwritten and names.pure(stmts[i], ctx):
+    read_next = {} if watch is not None else None
+    for i, overwritten in _overwritten_next(stmts, names, first, targets, read_next):
+        var = targets[i]
+        if var is None:
+            continue
+        if var in overwritten:
+            if names.pure(stmts[i], ctx):
                 dropped.add(i)
+        elif read_next is not None:
+            reader = read_next.get(var)
+            if reader is not None:
+                watch.readers.append(reader)
     if dropped:  # (one pass: deleting one by one moves the rest of a long block each time)
+        if watch is not None:
+            watch.dropped.update(id(stmts[i]) for i in dropped)
         stmts[:] = [s for i, s in enumerate(stmts) if i not in dropped]
     return changed or bool(dropped)
 
 
-def _overwritten_next(stmts: list, names: _NameCache, stop: int = 0):
+class _StoreWatch:
+    """What keeps the stores _remove_dead_stores left from being dead: it can tell whether
+    the sweep, run again with no statement changed since and some removed, would drop
+    nothing (simplify's last round is then one sweep shorter).
+
+    A store left alone (`v = e`) is read next by nothing, by a compound statement, or by a
+    simple statement r, the reader (a read of v or a scatter into it; not an assignment:
+    the store would be dead). Removing statements changes that only where r goes: then
+    the store's next event is the one after r, which the sweep noted as r's `after` (an
+    assignment: the store is dead now; a reader, which is looked at in turn; or nothing
+    or a compound statement, which stays).
+    An event is (r, after), ASSIGNED or None."""
+
+    ASSIGNED = "assigned"  # (an assignment of v)
+
+    def __init__(self):
+        self.readers: list = []  # the next event of each store left that has a reader
+        self.dropped: set = set()  # the ids of the statements the sweep dropped
+
+    def finds_nothing(self, gone: set) -> bool:
+        """Whether the sweep, run again, would drop nothing, if since it ran nothing
+        changed but the removal of the statements `gone` (ids) and of those it dropped."""
+        gone = gone | self.dropped if self.dropped else gone
+        if not gone:
+            return True
+        assigned = self.ASSIGNED
+        for event in self.readers:
+            while event.__class__ is tuple and id(event[0]) in gone:
+                event = event[1]  # (the reader went: the event after it)
+            if event is assigned:
+                return False  # (the store is dead now)
+        return True
+
+
+def _targets(stmts: list) -> list:
+    """target_name(stmt) of each statement (a listing of every statement of a block)."""
+    assign, name = gast.Assign, gast.Name
+    return [stmt.targets[0].id if stmt.__class__ is assign and len(stmt.targets) == 1
+            and stmt.targets[0].__class__ is name else None for stmt in stmts]
+
+
+def _overwritten_next(stmts: list, names: _NameCache, stop: int = 0, targets=None,
+                      read_next: dict | None = None):
     """From the last statement back to statement `stop`, (i, the names whose next event
     after statement i is an assignment: not a read, a scatter into them, or a compound
     statement, which may read them). One set, changed after each step: once all are done
     it holds the names assigned before anything else happens to them from statement `stop`
-    on. (One pass: adjoints such as bx are assigned all over a long block.)"""
+    on. (One pass: adjoints such as bx are assigned all over a long block.)
+    `targets`: target_name of each statement, if known. `read_next`, if given, is kept
+    as name -> (r, after): r the statement of its next event after statement i if that
+    is a read or a scatter (none if a compound statement), `after` its next event after
+    r, in turn (see _StoreWatch)."""
     overwritten: set = set()
     adjoints = anno.getannos(stmts[stop:], "adjoint", _NO_ADJOINT)
+    found = names.found
+    augassign = gast.AugAssign
     for i in range(len(stmts) - 1, stop - 1, -1):
         yield i, overwritten
         stmt = stmts[i]
-        if compound(stmt):
+        if stmt.__class__ in _COMPOUND:
             overwritten.clear()
+            if read_next is not None:
+                read_next.clear()
             continue
-        var = target_name(stmt)
+        held = found.get(stmt)
+        info = held[1] if held is not None else names.get(stmt)
+        op, adj = adjoints[i - stop]
+        if read_next is not None:  # (what is after the statement: before it is looked at)
+            read = info[0]
+            if stmt.__class__ is augassign or op == "scatter":
+                read = set(read)
+                if stmt.__class__ is augassign:
+                    read |= info[2]
+                if op == "scatter":
+                    read.add(adj)
+            _note_reads(read_next, stmt, read, overwritten)
+        var = targets[i] if targets is not None else target_name(stmt)
         if var is not None:
             overwritten.add(var)
         if overwritten:  # (a statement reads before it writes)
-            overwritten.difference_update(names.get(stmt)[0])  # (each count is at least 1)
-            if stmt.__class__ is gast.AugAssign:  # (`v += c` reads v, stored to, too)
-                overwritten.difference_update(names.get(stmt)[2])
-            op, adj = adjoints[i - stop]
+            overwritten.difference_update(info[0])  # (each count is at least 1)
+            if stmt.__class__ is augassign:  # (`v += c` reads v, stored to, too)
+                overwritten.difference_update(info[2])
             if op == "scatter":
                 overwritten.discard(adj)
+
+
+def _note_reads(read_next: dict, stmt, read, overwritten: set) -> None:
+    """Statement `stmt` reads the names `read` (before what is after it: read_next and
+    overwritten, see _overwritten_next)."""
+    for var in read:
+        if var in overwritten:
+            read_next[var] = (stmt, _StoreWatch.ASSIGNED)
+        else:
+            read_next[var] = (stmt, read_next.get(var))
 
 
 _NO_ADJOINT = (None, None)
@@ -1376,22 +1621,26 @@ _NO_ADJOINT = (None, None)
 _KEPT, _REMOVED, _REMOVED_BRANCHES = 0, 1, 2
 
 
-def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int:
+def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
+                 gone: set | None = None) -> int:
     """Mark and sweep: keep what the return value, the side effects and the control flow
     need, transitively; remove every other pure statement (cycles through loops too).
-    What it did (see _KEPT)."""
+    What it did (see _KEPT). `gone`, if given, gets the ids of the simple statements
+    removed."""
     defs = defaultdict(list)  # var -> what each statement that writes it reads
     live: set[str] = set()
+    known = []  # names.known of each simple statement, in the order scan and prune see them
 
     def scan(stmts):
         for stmt in stmts:
-            if compound(stmt):
+            if stmt.__class__ in _COMPOUND:
                 for header in _headers(stmt):
                     live.update(loads_of(header))
                 for block in blocks(stmt):
                     scan(block)
                 continue
             held = names.known(stmt, ctx)
+            known.append(held)
             written = held[3]
             if not written or not held[2] or stmt.__class__ is gast.Return:
                 live.update(held[1][0])  # a side effect, or the result
@@ -1414,7 +1663,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
     def prune(stmts):
         out = []
         for stmt in stmts:
-            if compound(stmt):
+            if stmt.__class__ in _COMPOUND:
                 for block in blocks(stmt):
                     block[:] = prune(block)
                 if isinstance(stmt, gast.If) and not _real(stmt.body) and not _real(stmt.orelse):
@@ -1430,8 +1679,11 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
                     emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
-            _, _, pure, written = names.known(stmt, ctx)
+            seen, _, pure, written = next(each_known)
+            assert seen is stmt or not CHECK
             if written and not (written & live) and pure:
+                if gone is not None:
+                    gone.add(id(stmt))
                 continue
             out.append(stmt)
         if len(out) != len(stmts):
@@ -1444,6 +1696,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> int
         stmt.body = [gast.Pass()]
 
     result = [_KEPT]
+    each_known = iter(known)
     func.body = prune(func.body)
     scan = prune = None  # (recursive closures: a reference cycle holding the whole tree)
     return result[0]
