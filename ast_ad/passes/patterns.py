@@ -102,7 +102,10 @@ def _name_facts(facts, atom: gast.Name, active, table: dict) -> tuple:
     ctx = facts.ctx
     var = atom.id
     primal = ctx.primal_of.get(var)
-    known = facts.evaluator.atom(atom)
+    # (what facts.evaluator.atom gives a name it has a value for, without the call)
+    known = ctx.values.get(primal if primal is not None else var)
+    if known is None:
+        known = facts.evaluator.atom(atom)
     # (Facts.shape_class of a name, written out with the value already at hand)
     shape_class = SCALAR if (known if known is not None else UNKNOWN).kind == SCALAR \
         else ctx.shape_class.get(primal if primal is not None else var)
