@@ -265,6 +265,35 @@ def test_a_fold_works_out_its_uses_names_as_a_walk_does(scaling, monkeypatch, wh
 
 
 @pytest.mark.parametrize("which", ["floats", "arrays", "looped"])
+def test_a_propagated_copy_works_out_its_uses_names_as_a_walk_does(scaling, monkeypatch, which):
+    """_substitute_in updates a simple statement's cached names where a copy or a constant
+    replaced its reads and simplify left the tree as it was: with simplify.CHECK on, each
+    such update is compared with a walk of the statement, and the tree with what
+    algebra.simplify makes of it, right away; and simplify ends with the same tree as
+    when each such statement is walked again instead."""
+    worked_out = [0]
+    substituted = simplify._NameCache.substituted
+
+    def counting(self, *args):
+        worked_out[0] += 1
+        return substituted(self, *args)
+
+    def walked_again(self, stmt, var, value):
+        self.forget(stmt)
+
+    fn, args = _function(scaling, which)
+    texts = []
+    for update in (counting, walked_again):
+        monkeypatch.setattr(simplify._NameCache, "substituted", update)
+        monkeypatch.setattr(simplify, "CHECK", update is counting)
+        tree, ctx = _differentiated(scaling, fn, args)
+        simplify.simplify(tree, ctx)
+        texts.append(gast.dump(tree))
+    assert worked_out[0] > 40, worked_out
+    assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("which", ["floats", "arrays", "looped"])
 def test_the_store_watch_says_nothing_is_dead_only_when_the_sweep_finds_nothing(
         scaling, which):
     """After a dead-store sweep, with some statements removed: when _StoreWatch says the

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import bisect
+import copy
 import heapq
 import math
 import os
@@ -772,6 +773,36 @@ class _NameCache:
                 and len(calls) == len(walked[4]) and size + e_size == walked[5] \
                 and dict(binds) == dict(walked[6]), (held[1], walked)
 
+    def substituted(self, stmt, var: str, value) -> None:
+        """Every read of `var` in the simple statement `stmt` (one of _SIMPLIFIED) now is a
+        copy of `value`, a name or a constant (_propagate's copies), and simplify left the
+        tree as it was: its names are those it had, with those reads moved to the source
+        (a name or a constant adds no size, makes no call). Where var is also stored into
+        (`var[0] = ...`, `var.append(...)`: the store moves with it), `stmt` is walked
+        again."""
+        self.changes += 1
+        held = self.found.get(stmt)
+        if held is None:
+            return
+        reads, rebound, stored, mentioned, calls, size, binds = held[1]
+        if var in stored or var in rebound:
+            self.forget(stmt)
+            return
+        reads, mentioned = defaultdict(int, reads), set(mentioned)  # (new: others may hold them)
+        count = reads.pop(var, 0)
+        mentioned.discard(var)  # (no store of it left: it was read, if anything)
+        if count and value.__class__ is gast.Name:
+            reads[value.id] += count
+            mentioned.add(value.id)
+        held[1] = (reads, rebound, stored, mentioned, calls, size, binds)
+        held[2] = held[3] = None  # (whether pure, what it writes: asked again)
+        if CHECK:
+            walked = _names_of(stmt)
+            assert dict(reads) == dict(walked[0]) and held[1][1:4] == walked[1:4] \
+                and {id(c) for c in calls} == {id(c) for c in walked[4]} \
+                and len(calls) == len(walked[4]) and size == walked[5] \
+                and dict(binds) == dict(walked[6]), (held[1], walked)
+
     def assign_contribution(self, stmt, var: str, added) -> None:
         """`var = var + c` becomes `var = c` (its value is set to `added`): its names are
         those it had, less one read of var and one operation (worked out, not walked: a
@@ -1425,6 +1456,20 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
         elif not _mentions(node, var):
             continue
         replaced |= _replace_loads(node, var, value)
+        if simple and names is not None and node.__class__ in _SIMPLIFIED \
+                and node.value is not None:  # (most: names worked out, if simplify keeps it)
+            floats = target_name(node) in derivative
+            if CHECK:  # (as simplify makes it; as it was, if it says it changed nothing)
+                was = gast.dump(node.value)
+                simplified = gast.dump(algebra.simplify(copy.deepcopy(node.value), floats))
+            node.value, changed = algebra.simplify_again_changed(node.value, floats, {})
+            if CHECK:
+                assert gast.dump(node.value) == simplified and (changed or simplified == was)
+            if changed:
+                names.forget(node)
+            else:
+                names.substituted(node, var, value)
+            continue
         # (a simple statement holds no other statement; a compound one holds several)
         for sub in [node] if simple else walk_statements([node]) \
                 if isinstance(node, gast.stmt) else ():
