@@ -56,6 +56,9 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     stores_done = False  # whether the dead-store sweep would find nothing in it either
     changes = 0  # names.changes after the last dead-store sweep
     inits = True  # whether the code may hold an init (or a reset) _fold_inits would move
+    # whether the code may hold a display init (`bt = [0.0, 0.0]`) _fold_item_inits would
+    # look at: no later sweep makes one, except where _fold_inits changes something
+    displays = True
     for _ in range(8):  # until a round changes nothing (each sweep tells)
         changed = False
         if inits or CHECK:
@@ -63,7 +66,14 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             changed = _fold_inits(func.body, names, ctx, left)
             assert inits or not changed, "an init the last _fold_inits did not leave"
             inits = any(left)
-        changed |= _fold_item_inits(func.body, ctx, names)
+        if changed:  # (a contribution folded into its init may be a display)
+            displays = True
+        if displays or CHECK:
+            shown: list = []
+            found = _fold_item_inits(func.body, ctx, names, shown)
+            assert displays or not shown, "a display the last _fold_item_inits did not see"
+            changed |= found
+            displays = bool(shown)
         if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
             changed |= _propagate(func.body, frozenset(ctx.primal_of), names)
         if stores_done and not changed and names.changes == changes:
@@ -1163,15 +1173,17 @@ def _in_order(found: set, since: dict):
     return sorted(found, key=since.__getitem__) if len(found) > 1 else found
 
 
-def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> bool:
+def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache,
+                     shown: list | None = None) -> bool:
     """`bt = [0.0, 0.0, 0.0]` then `bt[2] += a`, `bt[0] += c` becomes `bt = [c, 0.0, a]` where
     the last of them was: the adjoint of a tuple of numbers (a helper's `return a, b, c`)
     built in one display. Statements between them stay, if they change nothing the
-    display reads. Whether anything changed."""
+    display reads. Whether anything changed. `shown`, if given, gets an entry for each
+    display init it saw (folded or not): with none, the sweep would find nothing to do."""
     changed = False
     for stmt in stmts:
         for block in blocks(stmt):
-            changed |= _fold_item_inits(block, ctx, names)
+            changed |= _fold_item_inits(block, ctx, names, shown)
     j = 0
     while j < len(stmts):
         init = stmts[j]
@@ -1179,6 +1191,8 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> bool:
                 or init.value.__class__ not in (gast.List, gast.Dict):  # (most)
             j += 1
             continue
+        if shown is not None:
+            shown.append(init)
         var = target_name(init)
         if var is None:
             j += 1
