@@ -4,7 +4,10 @@ where a sweep knows what it changed, says what a walk says. Counts and equalitie
 timings.
 """
 
+import math
+
 import gast
+import numpy as np
 import pytest
 from test_compile_time_linear import load_looped
 
@@ -106,7 +109,7 @@ def test_simplify_runs_two_rounds_on_straight_line_code(scaling, monkeypatch):
     header would have kept names live). _fold_inits runs once too: it left no init, so
     it would find nothing to do (with simplify.CHECK, it runs, and must say so)."""
     monkeypatch.setattr(simplify, "CHECK", False)
-    runs = {"_fold_inits": [], "_propagate": [], "_remove_dead": [],
+    runs = {"_fold_inits": [], "_fold_item_inits": [], "_propagate": [], "_remove_dead": [],
             "_remove_self_copies": []}
 
     def counting(name):
@@ -125,11 +128,65 @@ def test_simplify_runs_two_rounds_on_straight_line_code(scaling, monkeypatch):
     simplify.simplify(tree, ctx)
     assert runs["_fold_inits"] == [True] and runs["_propagate"] == [True, False]
     assert runs["_remove_dead"] == [simplify._REMOVED] and runs["_remove_self_copies"] == [False]
+    assert runs["_fold_item_inits"] == [False]  # (no display init: once)
     monkeypatch.setattr(simplify, "CHECK", True)
     runs["_fold_inits"].clear()
+    runs["_fold_item_inits"].clear()
     tree, ctx = _differentiated(scaling, fn, args)
     simplify.simplify(tree, ctx)
-    assert runs["_fold_inits"] == [True, False]
+    assert runs["_fold_inits"] == [True, False] and runs["_fold_item_inits"] == [False, False]
+
+
+def _polar(r, theta):
+    return r * math.cos(theta), r * math.sin(theta)
+
+
+def _through_polar(r, theta):
+    a, b = _polar(r, theta)
+    c, d = _polar(a + b, b)
+    return c * d + a
+
+
+def _mlp(p, x):
+    h = np.tanh(x @ p["W1"] + p["b1"])
+    return np.sum((h @ p["W2"]) ** 2)
+
+
+@pytest.mark.parametrize("which", ["floats", "arrays", "looped", "polar", "dict"])
+def test_item_inits_skipped_only_where_there_is_no_display(scaling, monkeypatch, which):
+    """Once _fold_item_inits saw no display init (`bt = [0.0, 0.0]`), later rounds skip it
+    (unless _fold_inits changed something): the generated code is what running it in
+    every round makes (the full computation), with displays or without."""
+    monkeypatch.setattr(simplify, "CHECK", False)
+    if which == "polar":
+        fn, args = _through_polar, (1.3, 0.4)
+    elif which == "dict":
+        rng = np.random.default_rng(3)
+        fn = _mlp
+        args = ({"W1": rng.normal(size=(3, 4)), "b1": rng.normal(size=4),
+                 "W2": rng.normal(size=(4, 2))}, rng.normal(size=(5, 3)))
+    else:
+        fn, args = _function(scaling, which)
+    sweep = simplify._fold_item_inits
+    runs = []
+
+    def every_round(stmts, ctx, names, shown=None):
+        runs.append(shown)
+        found = sweep(stmts, ctx, names, shown)
+        if shown is not None:
+            shown.append(None)  # (as if there were a display: the next round runs it)
+        return found
+
+    texts = []
+    for always in (False, True):
+        if always:
+            monkeypatch.setattr(simplify, "_fold_item_inits", every_round)
+        ast_ad.clear_caches()
+        texts.append(ast_ad.generated_source(fn, *args, mode="grad", argnums=(0,)))
+    assert texts[0] == texts[1]
+    assert len(runs) >= 2
+    if which == "polar":
+        assert "] +=" not in texts[0]  # (the displays were folded)
 
 
 def test_dead_code_removal_says_when_running_it_again_may_find_more(scaling):
@@ -262,6 +319,35 @@ def test_a_fold_works_out_its_uses_names_as_a_walk_does(scaling, monkeypatch, wh
     ast_ad.clear_caches()
     ast_ad.value_and_grad(fn, argnums=tuple(range(len(args))))(*args)
     assert worked_out[0] > 40, worked_out
+
+
+@pytest.mark.parametrize("which", ["floats", "arrays", "looped"])
+def test_a_propagated_copy_works_out_its_uses_names_as_a_walk_does(scaling, monkeypatch, which):
+    """_substitute_in updates a simple statement's cached names where a copy or a constant
+    replaced its reads and simplify left the tree as it was: with simplify.CHECK on, each
+    such update is compared with a walk of the statement, and the tree with what
+    algebra.simplify makes of it, right away; and simplify ends with the same tree as
+    when each such statement is walked again instead."""
+    worked_out = [0]
+    substituted = simplify._NameCache.substituted
+
+    def counting(self, *args):
+        worked_out[0] += 1
+        return substituted(self, *args)
+
+    def walked_again(self, stmt, var, value):
+        self.forget(stmt)
+
+    fn, args = _function(scaling, which)
+    texts = []
+    for update in (counting, walked_again):
+        monkeypatch.setattr(simplify._NameCache, "substituted", update)
+        monkeypatch.setattr(simplify, "CHECK", update is counting)
+        tree, ctx = _differentiated(scaling, fn, args)
+        simplify.simplify(tree, ctx)
+        texts.append(gast.dump(tree))
+    assert worked_out[0] > 20, worked_out
+    assert texts[0] == texts[1]
 
 
 @pytest.mark.parametrize("which", ["floats", "arrays", "looped"])

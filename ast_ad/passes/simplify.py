@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import bisect
+import copy
 import heapq
 import math
 import os
@@ -55,6 +56,9 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     stores_done = False  # whether the dead-store sweep would find nothing in it either
     changes = 0  # names.changes after the last dead-store sweep
     inits = True  # whether the code may hold an init (or a reset) _fold_inits would move
+    # whether the code may hold a display init (`bt = [0.0, 0.0]`) _fold_item_inits would
+    # look at: no later sweep makes one, except where _fold_inits changes something
+    displays = True
     for _ in range(8):  # until a round changes nothing (each sweep tells)
         changed = False
         if inits or CHECK:
@@ -62,7 +66,14 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             changed = _fold_inits(func.body, names, ctx, left)
             assert inits or not changed, "an init the last _fold_inits did not leave"
             inits = any(left)
-        changed |= _fold_item_inits(func.body, ctx, names)
+        if changed:  # (a contribution folded into its init may be a display)
+            displays = True
+        if displays or CHECK:
+            shown: list = []
+            found = _fold_item_inits(func.body, ctx, names, shown)
+            assert displays or not shown, "a display the last _fold_item_inits did not see"
+            changed |= found
+            displays = bool(shown)
         if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
             changed |= _propagate(func.body, frozenset(ctx.primal_of), names)
         if stores_done and not changed and names.changes == changes:
@@ -772,6 +783,36 @@ class _NameCache:
                 and len(calls) == len(walked[4]) and size + e_size == walked[5] \
                 and dict(binds) == dict(walked[6]), (held[1], walked)
 
+    def substituted(self, stmt, var: str, value) -> None:
+        """Every read of `var` in the simple statement `stmt` (one of _SIMPLIFIED) now is a
+        copy of `value`, a name or a constant (_propagate's copies), and simplify left the
+        tree as it was: its names are those it had, with those reads moved to the source
+        (a name or a constant adds no size, makes no call). Where var is also stored into
+        (`var[0] = ...`, `var.append(...)`: the store moves with it), `stmt` is walked
+        again."""
+        self.changes += 1
+        held = self.found.get(stmt)
+        if held is None:
+            return
+        reads, rebound, stored, mentioned, calls, size, binds = held[1]
+        if var in stored or var in rebound:
+            self.forget(stmt)
+            return
+        reads, mentioned = defaultdict(int, reads), set(mentioned)  # (new: others may hold them)
+        count = reads.pop(var, 0)
+        mentioned.discard(var)  # (no store of it left: it was read, if anything)
+        if count and value.__class__ is gast.Name:
+            reads[value.id] += count
+            mentioned.add(value.id)
+        held[1] = (reads, rebound, stored, mentioned, calls, size, binds)
+        held[2] = held[3] = None  # (whether pure, what it writes: asked again)
+        if CHECK:
+            walked = _names_of(stmt)
+            assert dict(reads) == dict(walked[0]) and held[1][1:4] == walked[1:4] \
+                and {id(c) for c in calls} == {id(c) for c in walked[4]} \
+                and len(calls) == len(walked[4]) and size == walked[5] \
+                and dict(binds) == dict(walked[6]), (held[1], walked)
+
     def assign_contribution(self, stmt, var: str, added) -> None:
         """`var = var + c` becomes `var = c` (its value is set to `added`): its names are
         those it had, less one read of var and one operation (worked out, not walked: a
@@ -1132,15 +1173,17 @@ def _in_order(found: set, since: dict):
     return sorted(found, key=since.__getitem__) if len(found) > 1 else found
 
 
-def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> bool:
+def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache,
+                     shown: list | None = None) -> bool:
     """`bt = [0.0, 0.0, 0.0]` then `bt[2] += a`, `bt[0] += c` becomes `bt = [c, 0.0, a]` where
     the last of them was: the adjoint of a tuple of numbers (a helper's `return a, b, c`)
     built in one display. Statements between them stay, if they change nothing the
-    display reads. Whether anything changed."""
+    display reads. Whether anything changed. `shown`, if given, gets an entry for each
+    display init it saw (folded or not): with none, the sweep would find nothing to do."""
     changed = False
     for stmt in stmts:
         for block in blocks(stmt):
-            changed |= _fold_item_inits(block, ctx, names)
+            changed |= _fold_item_inits(block, ctx, names, shown)
     j = 0
     while j < len(stmts):
         init = stmts[j]
@@ -1148,6 +1191,8 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache) -> bool:
                 or init.value.__class__ not in (gast.List, gast.Dict):  # (most)
             j += 1
             continue
+        if shown is not None:
+            shown.append(init)
         var = target_name(init)
         if var is None:
             j += 1
@@ -1425,6 +1470,20 @@ def _substitute_in(nodes: list, var: str, value: gast.AST,
         elif not _mentions(node, var):
             continue
         replaced |= _replace_loads(node, var, value)
+        if simple and names is not None and node.__class__ in _SIMPLIFIED \
+                and node.value is not None:  # (most: names worked out, if simplify keeps it)
+            floats = target_name(node) in derivative
+            if CHECK:  # (as simplify makes it; as it was, if it says it changed nothing)
+                was = gast.dump(node.value)
+                simplified = gast.dump(algebra.simplify(copy.deepcopy(node.value), floats))
+            node.value, changed = algebra.simplify_again_changed(node.value, floats, {})
+            if CHECK:
+                assert gast.dump(node.value) == simplified and (changed or simplified == was)
+            if changed:
+                names.forget(node)
+            else:
+                names.substituted(node, var, value)
+            continue
         # (a simple statement holds no other statement; a compound one holds several)
         for sub in [node] if simple else walk_statements([node]) \
                 if isinstance(node, gast.stmt) else ():
