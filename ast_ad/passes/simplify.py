@@ -472,25 +472,20 @@ def _move_into(node: gast.AST, var: str, value: gast.AST, settled: dict):
     """Put `value` in place of the first read of `var` below `node` (in _replace_loads's
     order); the nodes above it change, so `settled` forgets them. The name replaced, or
     None if there was none."""
-    if node.__class__ is gast.BinOp:  # (most: its operands by hand)
-        moved = None
-        child = node.left
-        if child.__class__ is gast.Name:
-            if child.id == var and child.ctx.__class__ is gast.Load:
-                node.left = value
-                moved = child
-        elif child.__class__ is not gast.Constant and child._fields:
-            moved = _move_into(child, var, value, settled)
-        if moved is None:
-            child = node.right
+    if node.__class__ is gast.BinOp:  # (most: its two operands, without the fields loop)
+        for key in ("left", "right"):
+            child = getattr(node, key)
             if child.__class__ is gast.Name:
                 if child.id == var and child.ctx.__class__ is gast.Load:
-                    node.right = value
+                    setattr(node, key, value)
                     moved = child
+                    break
             elif child.__class__ is not gast.Constant and child._fields:
                 moved = _move_into(child, var, value, settled)
-            if moved is None:
-                return None
+                if moved is not None:
+                    break
+        else:
+            return None
         for nodes in settled.values():
             nodes.pop(id(node), None)
         return moved
