@@ -75,6 +75,22 @@ def _walked_nodes(monkeypatch, fn, args, stage=None) -> int:
     return measured.nodes
 
 
+def test_the_table_scales_cpu_time_by_the_reference_loop(scaling, monkeypatch, capsys):
+    # a machine half as fast as the one the targets were set on: scaled is half the CPU
+    monkeypatch.setattr(scaling, "reference_loop", lambda: 2 * scaling.REFERENCE_LOOP)
+    scaling.main(["--sizes", "10", "--variant", "floats"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("reference loop: 0.90 s CPU") and "x 0.50" in lines[0]
+    row = lines[-1].split()
+    assert row[:2] == ["floats", "10"]
+    per_100, scaled = float(row[5][:-2]), float(row[6][:-2])
+    assert scaled == pytest.approx(per_100 / 2, abs=0.1)
+
+
+def test_reference_loop_is_cpu_seconds(scaling):
+    assert 0.0 < scaling.reference_loop(repeats=1) < 60.0
+
+
 @pytest.mark.parametrize("variant", ["floats", "arrays"])
 @pytest.mark.parametrize("stage", [None, "simplify"])
 def test_nodes_walked_grow_linearly(scaling, monkeypatch, variant, stage):

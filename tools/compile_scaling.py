@@ -10,6 +10,11 @@ turns it into a real function (a file in a temporary directory, so its source ca
 be read). `compile_time(fn, args)` is the time of the first `value_and_grad` call
 with the code cache cleared (transform, print, compile, one run); `stage_times`
 splits the transform into the pipeline's stages. tools/bench.py can call these.
+
+Compile time is all plain Python, and how fast a shared machine runs plain Python
+varies by 2-4x from day to day, so the table also gives the CPU time scaled by a
+reference loop (`reference_loop`) to the machine the targets were set on: a guide for
+comparing days, not a measurement; compare changes side by side in one session.
 """
 
 from __future__ import annotations
@@ -167,6 +172,23 @@ def first_call(repeats: int = 5, clock=time.perf_counter) -> float:
     return min(compile_time(fn, (0.3, 0.7), clock) for _ in range(repeats))
 
 
+# Seconds of CPU the reference loop took on the machine the targets were set on (how fast
+# this machine runs plain Python decides compile time, which is all Python).
+REFERENCE_LOOP = 0.45
+
+
+def reference_loop(repeats: int = 3) -> float:
+    """Best CPU seconds of `for i in range(10**7): s += i`: how fast this machine runs
+    plain Python now (shared machines vary by 2-4x from day to day)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start, total = time.process_time(), 0
+        for i in range(10**7):
+            total += i
+        best = min(best, time.process_time() - start)
+    return best
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,200,400,800,2000")
@@ -191,7 +213,12 @@ def main(argv=None) -> None:
         print(f"first call of a 10-line function: {first_call() * 1000:.1f} ms "
               f"(CPU {first_call(clock=time.process_time) * 1000:.1f} ms)")
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"{'variant':8} {'N':>6} {'first call':>11} {'per 100':>9} {'CPU':>9} {'per 100':>9}")
+    loop = reference_loop()
+    scale = REFERENCE_LOOP / loop
+    print(f"reference loop: {loop:.2f} s CPU ({REFERENCE_LOOP} s on the machine the targets "
+          f"were set on: 'scaled' is CPU x {scale:.2f})")
+    print(f"{'variant':8} {'N':>6} {'first call':>11} {'per 100':>9} {'CPU':>9} {'per 100':>9}"
+          f" {'scaled':>9}")
     for variant in variants:
         for n in sizes:
             fn = load(generate(n, variant))
@@ -205,7 +232,8 @@ def main(argv=None) -> None:
             seconds = compile_time(fn, values)
             cpu = time.process_time() - start
             print(f"{variant:8} {n:>6} {seconds:>10.3f}s {seconds / n * 100 * 1000:>7.1f}ms"
-                  f" {cpu:>8.3f}s {cpu / n * 100 * 1000:>7.1f}ms")
+                  f" {cpu:>8.3f}s {cpu / n * 100 * 1000:>7.1f}ms"
+                  f" {cpu * scale / n * 100 * 1000:>7.1f}ms")
             sys.stdout.flush()
 
 
