@@ -93,7 +93,7 @@ def test_values_sweeps_straight_line_code_once(scaling, monkeypatch):
     fn = scaling.load(scaling.generate(80, "floats"))
     count = _sweeps(monkeypatch)
     ast_ad.grad(fn, argnums=(0, 1, 2))(0.3, -0.2, 0.5)
-    assert count[0] == 2  # one sweep, and one pass for the shape classes
+    assert count[0] == 1  # one sweep (the shape classes come from the statements it saw)
 
 
 def appended_later(x):
@@ -115,7 +115,7 @@ def looped(x):
 def test_values_sweeps_again_where_a_value_can_change(monkeypatch, fn):
     count = _sweeps(monkeypatch)
     check_gradient(fn, 0.7)
-    assert count[0] > 2
+    assert count[0] > 1
 
 
 def test_fence_after_the_check_looks_only_at_what_views_changed(scaling, monkeypatch):

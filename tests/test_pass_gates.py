@@ -1,10 +1,10 @@
 """Passes that return at once when a cheap test shows they have nothing to do.
 
 The aliases pass on a function that changes nothing in place, save on straight-line
-code, inplace without arrays. Each gate must let through only what the whole pass would
-let through unchanged: with syntax.CHECK_GATES set (as here, for every test of this file)
-a pass that returns early also runs in full, and must neither reject nor change the
-function. A whole test run can set it too:
+code, inplace without arrays, factor where none of its rewrites has a place to start.
+Each gate must let through only what the whole pass would let through unchanged: with
+syntax.CHECK_GATES set (as here, for every test of this file) a pass that returns early
+also runs in full, and must neither reject nor change the function. A whole test run can set it too:
 
     PYTHONPATH=<dir of a plugin whose pytest_configure sets ast_ad.syntax.CHECK_GATES> \
         python -m pytest -p <that plugin>
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import ast_ad
-from ast_ad import pipeline, syntax
+from ast_ad import anno, pipeline, syntax
 from ast_ad.context import Options
-from ast_ad.passes import aliases
+from ast_ad.passes import aliases, factor
 from ast_ad.source import get_source
 
 
@@ -169,6 +169,69 @@ def test_array_adjoints_still_accumulate_in_place():
     assert " += " in text
     straight = ast_ad.source(ast_ad.value_and_grad(floats), 0.5, 1.5)
     assert " += " not in straight.split("# backward", 1)[-1]
+
+
+# -- factor ------------------------------------------------------------------------------
+
+def _factor_gate(f, *args) -> tuple[bool, bool]:
+    """(whether the factor pass's gate lets it run, whether the pass then changes the
+    function) for value_and_grad(f)(*args)."""
+    options = Options.of_values(tuple(ast_ad.values.of(a) for a in args))
+    tree, ctx = pipeline.transform(get_source(f), options, stop_after="simplify")
+    body = tree.body
+    backward = [i for i, s in enumerate(body) if isinstance(s, gast.Assign)
+                and anno.getanno(s, "section") == "backward"]
+    before = gast.dump(tree)
+    may = factor._may_rewrite(body, backward)
+    factor.factor(tree, ctx)
+    return may, gast.dump(tree) != before
+
+
+def quotient_reused(x, e, w):
+    t = np.sum(e, axis=1, keepdims=True)
+    p = e / t
+    y = x * e / t  # (its adjoint `w / t * e` becomes `w * p`)
+    return np.sum(y * w) + np.sum(p * p)
+
+
+def out_of_a_sum(x, w):
+    s = np.sum(x * x, axis=1, keepdims=True)
+    return np.sum(np.sin(x / s) * w)
+
+
+def common_divisor(x, w):
+    c = np.sum(x, axis=0, keepdims=True)
+    return np.sum(x / c * w)
+
+
+M = np.array([[0.5, 1.5, 2.0], [1.0, -2.0, 3.0], [0.25, 0.75, -1.0]])
+N = np.array([[1.0, -0.5, 0.25], [2.0, 0.5, 1.5], [-1.0, 0.3, 0.6]])
+
+
+@pytest.mark.parametrize("f, args", [
+    (quotient_reused, (M, N + 2.0, M)),
+    (out_of_a_sum, (M, N)),
+    (common_divisor, (M + 3.0, N)),
+])
+def test_code_the_factor_pass_rewrites_opens_its_gate(f, args):
+    assert _factor_gate(f, *args) == (True, True)
+    value, grads = ast_ad.value_and_grad(f)(*args)
+    assert value == pytest.approx(f(*args))
+
+
+def test_a_quotient_to_reuse_alone_opens_the_factor_gate(monkeypatch):
+    monkeypatch.setattr(factor, "_rewrite_starts", lambda value: False)
+    assert _factor_gate(quotient_reused, M, N + 2.0, M) == (True, True)
+
+
+def test_straight_line_arrays_skip_the_factor_pass(scaling):
+    # divisions in the backward statements, but none the pass can rewrite (the fixture
+    # runs it anyway: it must leave the function as it is)
+    fn = scaling.load(scaling.generate(60, "arrays", seed=3))
+    args = scaling.arguments("arrays")
+    assert _factor_gate(fn, *args) == (False, False)
+    value, grads = ast_ad.value_and_grad(fn, argnums=(0, 1, 2))(*args)
+    assert value == pytest.approx(fn(*args))
 
 
 # -- syntax.writes_into_any: statements of one operation on atoms are not walked ------------

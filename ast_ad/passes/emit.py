@@ -229,6 +229,7 @@ _PRECEDENCE = {getattr(gast, ast_class.__name__): p
 _SYMBOL = {getattr(gast, ast_class.__name__): symbol
            for ast_class, symbol in symbol_data.items()
            if ast_class is not None and hasattr(gast, ast_class.__name__)}
+_SPACED = {cls: " " + symbol + " " for cls, symbol in _SYMBOL.items()}  # (between operands)
 
 
 def _expr(node, pp: int, out: list) -> None:
@@ -309,7 +310,7 @@ def _bin_op(node, pp, out):
             out.append(left.id)
         else:
             _expr(left, p, out)
-        out.append(" " + _SYMBOL[cls] + " ")
+        out.append(_SPACED[cls])
         if right.__class__ is _NAME:
             out.append(right.id)
         else:
@@ -473,7 +474,12 @@ _EXPRESSIONS = {
 
 
 def _assign(stmt, out):
-    for target in stmt.targets:
+    targets = stmt.targets
+    if len(targets) == 1 and targets[0].__class__ is _NAME:  # (`x = ...`: most of them)
+        out.append(targets[0].id + " = ")
+        _expr(stmt.value, _P.Assign, out)
+        return
+    for target in targets:
         _expr(target, _P.Assign, out)
         out.append(" = ")
     _expr(stmt.value, _P.Assign, out)

@@ -22,6 +22,11 @@ top level, never written into (nor any array they may share memory with). Every 
 involved must be known to be a float array or number: with integers `a - b` could
 overflow where `a / c - b / c` does not. Rounding differs, as between any two ways a
 person could write the adjoint.
+
+The pass returns at once where a test of the syntax alone (`_may_rewrite`, which says
+why it is enough) finds no place any rewrite could start: the backward statements of
+most code divide, but seldom as these rewrites need, and the names that hold one value
+take a walk of the whole function to find.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import numpy
 
 from .. import anno
 from ..context import Context
-from ..syntax import name_nodes, walk_lean, walk_statements
+from ..syntax import gate_agrees, name_nodes, walk_lean, walk_statements
 from .facts import Facts
 
 
@@ -42,14 +47,108 @@ def factor(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         return func  # (a trace keeps each adjoint step as the rules wrote it; every rewrite
         # here needs a float array)
     body = func.body
-    backward = [i for i, s in enumerate(body) if isinstance(s, gast.Assign)
-                and anno.getanno(s, "section") == "backward"]
+    backward = [i for i, (s, section) in enumerate(zip(body, anno.getannos(body, "section")))
+                if section == "backward" and s.__class__ is gast.Assign]
+    if not _may_rewrite(body, backward):
+        # Nothing any rewrite starts from: the full pass would leave the function as it is.
+        gate_agrees(lambda: _Factorer(func, ctx).run(backward), func, "factor")
+        return func
     if not any(isinstance(n, gast.BinOp) and (isinstance(n.op, gast.Div) or _is_one(n.left)
                                               or _is_one(n.right))
                for i in backward for n in walk_lean(body[i].value)):
-        return func
+        return func  # (no division nor product by one: the pass is not for this code)
     _Factorer(func, ctx).run(backward)
     return func
+
+
+def _may_rewrite(body: list, backward: list) -> bool:
+    """Whether any rewrite may apply to the backward statements: a test of their syntax
+    alone, looser than each rewrite's own (the names need not be stable here).
+
+    It is enough because `_Factorer.rewrite` keeps every node it finds no rewrite for
+    (it makes a new node only over a child it changed), so the first rewrite of a
+    statement is at a node of the tree as it is, among those it descends (operands of
+    arithmetic, arguments of calls): `1.0 * e`, `a / c - b / c` (one divisor), or a
+    call of one argument that is a product or a quotient (`np.sum(a / c, ...)`).
+    Without those, `reuse` and `unit_copy` see the statements as they are. `reuse`
+    changes only a statement whose whole value is a product with a numerator E and a
+    divisor t of some top-level `P = E / t`, in it or in the product it folds in (an
+    earlier backward definition of one of its factors); `unit_copy` only a product by
+    one."""
+    pairs = set()  # (E, t): a numerator and a divisor of one product `reuse` looks at
+    earlier = {}  # name -> the factors of its latest backward definition so far
+    for i in backward:
+        stmt = body[i]
+        value = stmt.value
+        if _rewrite_starts(value):
+            return True
+        ups, downs = _names_of_product(value)
+        if downs:
+            pairs.update((e, t) for t in downs for e in ups)
+        for f in ups:  # (the product with a factor's definition folded in)
+            inner = earlier.get(f)
+            if inner is not None and (downs or inner[1]):
+                pairs.update((e, t) for t in downs + inner[1] for e in ups + inner[0])
+        target = stmt.targets[0]
+        if target.__class__ is gast.Name:
+            earlier[target.id] = (ups, downs)
+    if pairs:  # is one of them a quotient computed?
+        for stmt in body:
+            if stmt.__class__ is gast.Assign:
+                value = stmt.value
+                if value.__class__ is gast.BinOp and value.op.__class__ is gast.Div and \
+                        value.left.__class__ is gast.Name and \
+                        value.right.__class__ is gast.Name and \
+                        (value.left.id, value.right.id) in pairs:
+                    return True
+    return False
+
+
+def _rewrite_starts(value) -> bool:
+    """Whether `value` has, where `_Factorer.rewrite` looks, a node one of its rewrites
+    may start from."""
+    todo = [value]
+    while todo:
+        node = todo.pop()
+        cls = node.__class__
+        if cls is gast.BinOp:
+            op, left, right = node.op.__class__, node.left, node.right
+            if op is gast.Mult:
+                if left.__class__ is gast.Constant and _is_one(left) or \
+                        right.__class__ is gast.Constant and _is_one(right):
+                    return True
+            elif (op is gast.Add or op is gast.Sub) and left.__class__ is gast.BinOp and \
+                    _divides(left) and _divides(right) and _same(left.right, right.right):
+                return True
+            todo.append(left)
+            todo.append(right)
+        elif cls is gast.UnaryOp:
+            todo.append(node.operand)
+        elif cls is gast.Call:
+            if len(node.args) == 1 and _product(node.args[0]):
+                return True
+            todo.extend(node.args)
+    return False
+
+
+def _names_of_product(value) -> tuple:
+    """(numerators, divisors): the names among the factors of `value` as `_factors` splits
+    it (or would, where it gives up on a divisor that is itself a product); of anything
+    else than a product, the value itself if it is a name."""
+    ups, downs, todo = [], [], [value]
+    while todo:
+        node = todo.pop()
+        cls = node.__class__
+        if cls is gast.BinOp and node.op.__class__ is gast.Mult:
+            todo.append(node.right)
+            todo.append(node.left)
+        elif cls is gast.BinOp and node.op.__class__ is gast.Div:
+            if node.right.__class__ is gast.Name:
+                downs.append(node.right.id)
+            todo.append(node.left)
+        elif cls is gast.Name:
+            ups.append(node.id)
+    return ups, downs
 
 
 class _Factorer:

@@ -76,6 +76,7 @@ def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 
     evaluator = Evaluator(ctx, lookup, call_parts)
     appended: dict[str, Value] = {}
+    defining = []  # (name, statement, its phi annotation) of each `name = value`, in order
     for sweep in range(_MAX_SWEEPS):
         before = dict(values)
         assigned: set[str] = set()
@@ -88,6 +89,8 @@ def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 if name is not None:
                     assigned.add(name)
             phi = anno.getanno(stmt, "phi") if name is not None else None
+            if name is not None and sweep == 0:
+                defining.append((name, stmt, phi))
             if name is not None and phi != "undefined":
                 new = evaluator.expr(stmt.value)
                 if name in appended and new is not None and new.container == "list":
@@ -110,9 +113,11 @@ def infer_values(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         values = {n: UNKNOWN for n in values}  # no fixpoint: claim nothing
     ctx.values = {n: v if v is not None else UNKNOWN for n, v in values.items()}
     ctx.kinds = {n: v.kind for n, v in ctx.values.items()}
-    ctx.shapes = {n: known_shape(v) for n, v in ctx.values.items()}
-    ctx.elements = {n: v.item_kind for n, v in ctx.values.items() if v.item_kind is not None}
-    ctx.shape_class = _shape_classes(func, ctx.kinds)
+    ctx.shapes = {n: () if v.kind == SCALAR else v.shape if v.kind == ARRAY else None
+                  for n, v in ctx.values.items()}  # (known_shape of each)
+    ctx.elements = {n: v.element.kind for n, v in ctx.values.items()
+                    if v.element is not None}  # (item_kind of each that has one)
+    ctx.shape_class = _shape_classes(func, ctx.kinds, defining)
     return func
 
 
@@ -155,6 +160,10 @@ class Evaluator:
         self.ctx = ctx
         self.lookup = lookup
         self.parts = parts
+        # (op class, id(left), id(right)) -> (left, right, their binop): values are shared
+        # (array() and scalar() give one Value per dtype and shape), so straight-line code
+        # asks the same few operations again and again
+        self.binops: dict = {}
 
     # -- atoms -------------------------------------------------------------------------
 
@@ -231,6 +240,15 @@ class Evaluator:
     def binop(self, op, left: Value | None, right: Value | None) -> Value | None:
         if left is None or right is None:
             return None
+        key = (op.__class__, id(left), id(right))
+        found = self.binops.get(key)
+        if found is not None and found[0] is left and found[1] is right:
+            return found[2]  # (the entry keeps both values alive: their ids are theirs)
+        result = self._binop(op, left, right)
+        self.binops[key] = (left, right, result)
+        return result
+
+    def _binop(self, op, left: Value, right: Value) -> Value:
         kind = elementwise_kind(left.kind, right.kind)
         if kind not in (SCALAR, ARRAY):
             return UNKNOWN
@@ -590,17 +608,20 @@ _SAME_DTYPE = {np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.transpose, 
                np.broadcast_to, np.tile, np.repeat, runtime.stop_gradient}
 
 
-def _shape_classes(func: gast.FunctionDef, kinds: dict) -> dict:
+def _shape_classes(func: gast.FunctionDef, kinds: dict, defining: list) -> dict:
     """Group arrays known to have the same shape (name -> a representative name): an
     elementwise result has the shape of its array operand when the other operands are
-    scalars or of the same class, even where that shape is not known statically."""
+    scalars or of the same class, even where that shape is not known statically.
+    `defining`: (name, statement, phi annotation) of each `name = value` in order."""
     classes = {p: p for p in param_names(func) if kinds.get(p) == ARRAY}
+    # what an atom is: SCALAR, or its class (names of other kinds: None)
+    atoms = {n: SCALAR for n, kind in kinds.items() if kind == SCALAR}
+    atoms.update(classes)
 
     def of_atom(atom):
         if atom.__class__ is gast.Constant:
             return SCALAR
-        var = getattr(atom, "id", None)
-        return SCALAR if kinds.get(var) == SCALAR else classes.get(var)
+        return atoms.get(atom.id) if atom.__class__ is gast.Name else None
 
     def combine(operands):
         """The one class of the operands that are not scalars, else None."""
@@ -614,23 +635,23 @@ def _shape_classes(func: gast.FunctionDef, kinds: dict) -> dict:
             found = of
         return found
 
-    for stmt in walk_statements(func.body):
-        name = target_name(stmt)
-        if name is None or kinds.get(name) != ARRAY:
+    for name, stmt, phi in defining:
+        if kinds.get(name) != ARRAY:
             continue
         value = stmt.value
+        cls = value.__class__
         same = None
-        if anno.getanno(stmt, "phi"):
+        if phi:
             same = None  # merges could differ in shape
-        elif isinstance(value, gast.Name):
+        elif cls is gast.Name:
             same = of_atom(value)
-        elif isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult):
-            same = combine([value.left, value.right])
-        elif isinstance(value, gast.UnaryOp):
+        elif cls is gast.BinOp and value.op.__class__ is not gast.MatMult:
+            same = combine((value.left, value.right))
+        elif cls is gast.UnaryOp:
             same = of_atom(value.operand)
-        elif isinstance(value, gast.Call):
+        elif cls is gast.Call:
             callee, args, keywords = call_parts(value)
             if isinstance(callee, np.ufunc) and not keywords:
                 same = combine(args)
-        classes[name] = same if same not in (None, SCALAR) else name
+        classes[name] = atoms[name] = same if same not in (None, SCALAR) else name
     return classes
