@@ -498,7 +498,7 @@ def _lean_fields(cls) -> tuple:
 
 
 # A pass that returns at once when a cheap test shows it has nothing to do on a function
-# (aliases, save, inplace) runs in full too when this is set, and must then neither reject
+# (aliases, save, inplace, factor) runs in full too when this is set, and must then neither reject
 # nor change the function: tests/test_pass_gates.py sets it, as can a whole test run
 # (AST_AD_CHECK_GATES=1 in the environment).
 CHECK_GATES = bool(os.environ.get("AST_AD_CHECK_GATES"))
