@@ -605,15 +605,16 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
             bases |= seen
     bases -= operands
     use, count = None, 0
+    scatter = ("scatter", var)  # (the adjoint annotation of a scatter into var)
     for j in where.after(i, var, operands | bases):
         stmt = stmts[j]
         if stmt is None:  # folded away
             continue
-        reads, rebound, stored, _, _, _, _ = names.get(stmt)
+        held = names.entry(stmt)  # (None: a compound statement)
+        reads, rebound, stored, _, _, _, _ = held[1] if held is not None else names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
-            if use is not None or reads > 1 or stmt.__class__ in _COMPOUND \
-                    or _is_scatter_on(stmt, var) \
+            if use is not None or reads > 1 or held is None or held[5] == scatter \
                     or isinstance(stmt, gast.Return) \
                     or (var in stored and var not in rebound):
                 return None  # also keeps `return value, (bx, by)` short, and never folds
@@ -637,7 +638,9 @@ class _NameCache:
     rebound, names stored into, names in it). Whatever changes a statement forgets it
     first (_substitute_in does). A compound statement's names are made afresh each time,
     from its header's and those of the statements it holds (which change under it, and
-    are each cached as any statement): not a walk of everything inside it."""
+    are each cached as any statement): not a walk of everything inside it. With the names
+    it keeps what the sweeps ask of each statement of a long block (its target, its
+    adjoint annotation: see entry), so that a sweep need not go back to the statement."""
 
     def __init__(self):
         self.found: dict = {}  # statement (a node hashes as itself) -> _held's list
@@ -676,7 +679,8 @@ class _NameCache:
             held = self.found[stmt]
         if CHECK and held is not None:
             assert held[4] == target_name(stmt) \
-                and held[5] == anno.getanno(stmt, "adjoint", _NO_ADJOINT), stmt
+                and held[5] == anno.getanno(stmt, "adjoint", _NO_ADJOINT) \
+                and type(held[5]) is tuple, stmt  # (compared with tuples: a scatter's)
         return held
 
     def known(self, stmt, ctx: Context) -> list:
@@ -1350,19 +1354,20 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
         for j in _merged_after(runs, i):  # (at[source] changes below: it is not one of them)
             later = stmts[j]
             if source is not None:  # substituting may bring the source in
-                held = at[source]
-                place = bisect.bisect_left(held, j)
-                if place == len(held) or held[place] != j:
-                    held.insert(place, j)
-            stored = names.get(later)[2]
+                brought = at[source]
+                place = bisect.bisect_left(brought, j)
+                if place == len(brought) or brought[place] != j:
+                    brought.insert(place, j)
+            held = names.entry(later)  # (None: a compound statement)
+            stored = (held[1] if held is not None else names.get(later))[2]
             stops = var in stored or (source is not None and source in stored)
-            if later.__class__ in _COMPOUND:
+            if held is None:
                 if stops:
                     changed |= _substitute_in(_headers(later), var, value, derivative, names)
                     break
                 changed |= _substitute_in([later], var, value, derivative, names)
                 continue
-            if _is_scatter_on(later, var):
+            if held[5] == ("scatter", var):  # (_is_scatter_on, from the name cache)
                 break
             if not isinstance(later, gast.Return):  # `return y, (bx, by)` keeps its names
                 changed |= _substitute_in([later], var, value, derivative, names)
