@@ -581,13 +581,16 @@ class _Where:
         at = self.mentions.get(var)
         tails = [at[bisect.bisect_right(at, i):]] if at and at[-1] > i else []
         table = self.stores
+        # (var's own stores are among its mentions: a statement mentions what it stores
+        # into; an adjoint `bx = bx + ...` may have many)
+        assert not CHECK or set(table.get(var, ())) <= set(at or ())
         for name_ in stores:
             at = table.get(name_)
-            if at and at[-1] > i:
+            if at and at[-1] > i and name_ != var:
                 tails.append(at[bisect.bisect_right(at, i):])
         if len(tails) == 1:  # (often: one list, nothing to merge)
             return tails[0]
-        return sorted({k for tail in tails for k in tail})
+        return sorted(set().union(*tails))  # (an adjoint's own positions may be many)
 
 
 def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
@@ -1408,7 +1411,7 @@ def _merged_after(runs: list, i: int) -> list:
     tails = [run[bisect.bisect_right(run, i):] for run in runs if run and run[-1] > i]
     if len(tails) == 1:  # (most: one run, nothing to merge)
         return tails[0]
-    return sorted({k for tail in tails for k in tail})
+    return sorted(set().union(*tails))
 
 
 def _headers(stmt: gast.AST) -> list:
