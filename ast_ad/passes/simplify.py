@@ -531,10 +531,10 @@ class _Where:
         self.stmts, self.names = stmts, names
         self.mentions, self.stores = mentions, stores = defaultdict(list), defaultdict(list)
         self.targets = targets = []
-        entry = names.entry
+        cached, entry = names.cached, names.entry
         loads, binds, direct = tally if tally is not None else (None, None, None)
         for k, stmt in enumerate(stmts):  # (in order: each position goes at the end)
-            held = entry(stmt)
+            held = cached(stmt) or entry(stmt)
             if held is not None:
                 info = held[1]
                 targets.append(held[4])
@@ -613,7 +613,7 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
         stmt = stmts[j]
         if stmt is None:  # folded away
             continue
-        held = names.entry(stmt)  # (None: a compound statement)
+        held = names.cached(stmt) or names.entry(stmt)  # (None: a compound statement)
         reads, rebound, stored, _, _, _, _ = held[1] if held is not None else names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
@@ -635,6 +635,10 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
     return use if use is not None and loads[var] == 1 else None
 
 
+def _none(stmt) -> None:
+    return None
+
+
 class _NameCache:
     """Each simple statement's names, computed once per simplify (not once per sweep, per
     round and per statement that looks at it): get(stmt) is (reads per name, names
@@ -647,6 +651,9 @@ class _NameCache:
 
     def __init__(self):
         self.found: dict = {}  # statement (a node hashes as itself) -> _held's list
+        # a sweep's look-up of a cached statement's entry, before entry itself: a dict's
+        # (under CHECK none: entry then checks each)
+        self.cached = self.found.get if not CHECK else _none
         self.changes = 0  # how many times a statement was said to change (forget...)
 
     def get(self, stmt):
@@ -1361,7 +1368,7 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
                 place = bisect.bisect_left(brought, j)
                 if place == len(brought) or brought[place] != j:
                     brought.insert(place, j)
-            held = names.entry(later)  # (None: a compound statement)
+            held = names.cached(later) or names.entry(later)  # (None: a compound statement)
             stored = (held[1] if held is not None else names.get(later))[2]
             stops = var in stored or (source is not None and source in stored)
             if held is None:
@@ -1383,9 +1390,9 @@ def _positions(stmts: list, start: int, names: _NameCache) -> tuple:
     """name -> the positions from `start` on of the statements that mention it (or scatter
     into it), and name -> those of the statements that store into it."""
     at, stored_at = defaultdict(list), defaultdict(list)
-    entry = names.entry
+    cached, entry = names.cached, names.entry
     for k in range(start, len(stmts)):
-        held = entry(stmts[k])
+        held = cached(stmts[k]) or entry(stmts[k])
         if held is not None:
             _, _, stored, mentioned, _, _, _ = held[1]
             op, adj = held[5]
@@ -1567,7 +1574,8 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache,
                 changed |= _remove_dead_stores(block, ctx, names, watch)
     # (a store can be dead only from the first name assigned again on: in a long function
     # that is where the backward pass starts, the forward pass assigning each name once)
-    entries = [names.entry(stmt) for stmt in stmts]  # (target, names, adjoint: cached)
+    cached, entry = names.cached, names.entry  # (target, names, adjoint: cached)
+    entries = [cached(stmt) or entry(stmt) for stmt in stmts]
     targets = [None if held is None else held[4] for held in entries]
     assert not CHECK or targets == _targets(stmts)
     again = {var for var, n in Counter(targets).items() if n > 1} - {None}
