@@ -137,8 +137,12 @@ def _rewrite(node: gast.AST, floats: bool) -> gast.AST:
     if cls is not gast.BinOp:
         return node
     left, right, op = node.left, node.right, type(node.op)
-    if left.__class__ not in _RULED and right.__class__ not in _RULED:
+    kinds = (left.__class__, right.__class__)
+    if kinds[0] not in _RULED and kinds[1] not in _RULED:
         return node  # (most: every rule below needs a number, a quotient or a sign)
+    if gast.Constant not in kinds and gast.UnaryOp not in kinds and not (
+            op is gast.Mult and (_is_reciprocal(left) or _is_reciprocal(right))):
+        return node  # (many: no number and no sign, and no quotient 1.0 / a in a product)
     a, b = _number(left), _number(right)
     if a is not None and b is not None and op in _FOLD:
         if not floats and op is gast.Div:

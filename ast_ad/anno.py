@@ -85,3 +85,12 @@ def managers_of(stmt: gast.AST) -> tuple:
     """The withitems whose context managers a generated statement runs in: those around
     the user's code it came from (see passes/managers.py)."""
     return getanno(getanno(stmt, "origin", stmt), "managers", ())
+
+
+def same_managers(stmt: gast.AST, other: gast.AST) -> bool:
+    """managers_of(stmt) == managers_of(other), each annotation looked up once (simplify
+    asks this of each fold: two statements of one line of the user's code agree at once)."""
+    origin = stmt.__dict__.get(_ATTR, _NONE).get("origin", stmt)
+    other_origin = other.__dict__.get(_ATTR, _NONE).get("origin", other)
+    return origin is other_origin or origin.__dict__.get(_ATTR, _NONE).get("managers", ()) \
+        == other_origin.__dict__.get(_ATTR, _NONE).get("managers", ())

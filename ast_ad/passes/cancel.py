@@ -37,13 +37,15 @@ def cancel(func: gast.FunctionDef, ctx: Context, calls=None) -> bool:
     """Drop, from backward statements at the top level of `func`, product terms with a
     factor `np.sum(e, ...)` that is zero in exact arithmetic. Whether any was dropped.
     `calls(stmt)`: the calls in a statement, if known (simplify's name cache has them)."""
-    candidates = [i for i, s in enumerate(func.body) if isinstance(s, gast.Assign)
-                  and anno.getanno(s, "section") == "backward"]
     if calls is None:
+        candidates = _backward_assignments(func.body)
         if not any(_has_sum(func.body[i].value) for i in candidates):
             return False
-    elif not any(_is_sum(n) for i in candidates for n in calls(func.body[i])):
-        return False
+    else:  # (the sums first: a statement's section only where there is one)
+        if not any(_is_sum(n) and anno.getanno(s, "section") == "backward"
+                   for s in func.body if isinstance(s, gast.Assign) for n in calls(s)):
+            return False
+        candidates = _backward_assignments(func.body)
     prover = _Prover(func, ctx)
     changed = False
     for i in candidates:
@@ -63,6 +65,12 @@ def cancel(func: gast.FunctionDef, ctx: Context, calls=None) -> bool:
 def _has_sum(node) -> bool:
     """Whether `node` may call np.sum (a cheap test, before resolving names)."""
     return any(isinstance(n, gast.Call) and _is_sum(n) for n in walk(node))
+
+
+def _backward_assignments(body: list) -> list:
+    """The positions of the backward pass's assignments in `body`."""
+    return [i for i, s in enumerate(body) if isinstance(s, gast.Assign)
+            and anno.getanno(s, "section") == "backward"]
 
 
 def _is_sum(call: gast.Call) -> bool:

@@ -77,11 +77,11 @@ def _pick_inline(stmt, facts) -> None:
 
 
 def _picks(stmt) -> bool:
-    return isinstance(stmt, gast.Assign) and anno.getanno(stmt, "section") == "forward" \
-        and isinstance(stmt.value, gast.Subscript) \
+    return isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Subscript) \
         and isinstance(stmt.value.value, (gast.Name, gast.BinOp)) \
         and isinstance(stmt.value.slice, gast.Tuple) \
-        and all(isinstance(e, gast.Name) for e in stmt.value.slice.elts)
+        and all(isinstance(e, gast.Name) for e in stmt.value.slice.elts) \
+        and anno.getanno(stmt, "section") == "forward"  # (last: most are no subscript)
 
 
 def _int_array(node, facts) -> bool:

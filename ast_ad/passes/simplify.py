@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bisect
 import copy
-import heapq
 import math
 import os
 from collections import Counter, defaultdict
@@ -428,7 +427,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
             j = _single_use(stmts, i, var, loads, viewed, names, where)
             # (sizes from the name cache: a statement `v = e` is as large as e)
             if j is not None and names.get(stmt)[5] + names.get(stmts[j])[5] <= FOLD_LIMIT \
-                    and _same_managers(stmt, stmts[j]):  # same `with`
+                    and anno.same_managers(stmt, stmts[j]):  # same `with`
                 _fold_into(stmts[j], var, stmt, derivative, names, settled)
                 where.brought(j, stmt)
                 loads[var] -= 1
@@ -436,14 +435,6 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
                 stmts[i] = None  # (removed below: positions stay put for `where`)
         i -= 1
     stmts[:] = [s for s in stmts if s is not None]
-
-
-def _same_managers(stmt, other) -> bool:
-    """anno.managers_of(stmt) == anno.managers_of(other) (two statements of one line of
-    the user's code are in the same `with` blocks)."""
-    origin, other_origin = anno.getanno(stmt, "origin", stmt), anno.getanno(other, "origin", other)
-    return origin is other_origin or anno.getanno(origin, "managers", ()) \
-        == anno.getanno(other_origin, "managers", ())  # (managers_of, origins looked up once)
 
 
 def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCache,
@@ -539,15 +530,22 @@ class _Where:
         bindings and views (see _views) are added (in the same pass)."""
         self.stmts, self.names = stmts, names
         self.mentions, self.stores = mentions, stores = defaultdict(list), defaultdict(list)
-        self.targets = targets = _targets(stmts)
+        self.targets = targets = []
+        cached, entry = names.cached, names.entry
+        loads, binds, direct = tally if tally is not None else (None, None, None)
         for k, stmt in enumerate(stmts):  # (in order: each position goes at the end)
-            info = names.get(stmt)
+            held = cached(stmt) or entry(stmt)
+            if held is not None:
+                info = held[1]
+                targets.append(held[4])
+            else:  # (a compound statement)
+                info = names.get(stmt)
+                targets.append(None)
             for name_ in info[3]:
                 mentions[name_].append(k)
             for name_ in info[2]:
                 stores[name_].append(k)
             if tally is not None:
-                loads, binds, direct = tally
                 for var, count in info[0].items():
                     loads[var] += count
                 for var, count in info[6].items():
@@ -555,8 +553,8 @@ class _Where:
                 if stmt.__class__ in _COMPOUND:
                     for inner in _walk([stmt]):
                         _views(inner, target_name(inner), direct)
-                elif targets[k] is not None:
-                    _views(stmt, targets[k], direct)
+                elif targets[k] is not None and stmt.value.__class__ in _VIEWING:
+                    _views(stmt, targets[k], direct)  # (`t = a * b`: a new value, no view)
 
     def brought(self, k: int, definition) -> None:
         """Statement k now holds the value of `definition` (`v = e` folded into it): the
@@ -576,31 +574,23 @@ class _Where:
                     if place == len(at) or at[place] != k:
                         at.insert(place, k)
 
-    def after(self, i: int, mentions: list, stores):
-        """The positions after i where one of `mentions` is mentioned or one of `stores`
-        stored into, in order, each once."""
-        lists = []
-        for table, found in ((self.mentions, mentions), (self.stores, stores)):
-            for name_ in found:
-                at = table.get(name_)
-                if at and at[-1] > i:
-                    lists.append(at)
-        if len(lists) == 1:  # (often: one list, nothing to merge)
-            at = lists[0]
-            for t in range(bisect.bisect_right(at, i), len(at)):
-                yield at[t]
-            return
-        runs = [_tail(at, bisect.bisect_right(at, i)) for at in lists]
-        last = None
-        for k in heapq.merge(*runs):
-            if k != last:
-                last = k
-                yield k
-
-
-def _tail(at: list, start: int):
-    for t in range(start, len(at)):
-        yield at[t]
+    def after(self, i: int, var: str, stores) -> list:
+        """The positions after i where `var` is mentioned or one of `stores` stored into,
+        in order, each once (a list: those it comes from are short, the mentions of one
+        temporary and the stores into its operands, and stay as they are while it is read)."""
+        at = self.mentions.get(var)
+        tails = [at[bisect.bisect_right(at, i):]] if at and at[-1] > i else []
+        table = self.stores
+        # (var's own stores are among its mentions: a statement mentions what it stores
+        # into; an adjoint `bx = bx + ...` may have many)
+        assert not CHECK or set(table.get(var, ())) <= set(at or ())
+        for name_ in stores:
+            at = table.get(name_)
+            if at and at[-1] > i and name_ != var:
+                tails.append(at[bisect.bisect_right(at, i):])
+        if len(tails) == 1:  # (often: one list, nothing to merge)
+            return tails[0]
+        return sorted(set().union(*tails))  # (an adjoint's own positions may be many)
 
 
 def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
@@ -618,14 +608,16 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
             bases |= seen
     bases -= operands
     use, count = None, 0
-    for j in where.after(i, [var], operands | bases):
+    scatter = ("scatter", var)  # (the adjoint annotation of a scatter into var)
+    for j in where.after(i, var, operands | bases):
         stmt = stmts[j]
         if stmt is None:  # folded away
             continue
-        reads, rebound, stored, _, _, _, _ = names.get(stmt)
+        held = names.cached(stmt) or names.entry(stmt)  # (None: a compound statement)
+        reads, rebound, stored, _, _, _, _ = held[1] if held is not None else names.get(stmt)
         reads = reads.get(var, 0)
         if reads:
-            if compound(stmt) or use is not None or reads > 1 or _is_scatter_on(stmt, var) \
+            if use is not None or reads > 1 or held is None or held[5] == scatter \
                     or isinstance(stmt, gast.Return) \
                     or (var in stored and var not in rebound):
                 return None  # also keeps `return value, (bx, by)` short, and never folds
@@ -643,34 +635,62 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
     return use if use is not None and loads[var] == 1 else None
 
 
+def _none(stmt) -> None:
+    return None
+
+
 class _NameCache:
     """Each simple statement's names, computed once per simplify (not once per sweep, per
     round and per statement that looks at it): get(stmt) is (reads per name, names
     rebound, names stored into, names in it). Whatever changes a statement forgets it
     first (_substitute_in does). A compound statement's names are made afresh each time,
     from its header's and those of the statements it holds (which change under it, and
-    are each cached as any statement): not a walk of everything inside it."""
+    are each cached as any statement): not a walk of everything inside it. With the names
+    it keeps what the sweeps ask of each statement of a long block (its target, its
+    adjoint annotation: see entry), so that a sweep need not go back to the statement."""
 
     def __init__(self):
         self.found: dict = {}  # statement (a node hashes as itself) -> _held's list
+        # a sweep's look-up of a cached statement's entry, before entry itself: a dict's
+        # (under CHECK none: entry then checks each)
+        self.cached = self.found.get if not CHECK else _none
         self.changes = 0  # how many times a statement was said to change (forget...)
 
     def get(self, stmt):
         held = self.found.get(stmt)
         if held is not None:
             return held[1]
-        if compound(stmt):
+        if stmt.__class__ in _COMPOUND:
             return self._compound(stmt)
         info = _names_of(stmt)
-        self.found[stmt] = [stmt, info, None, None]  # (pure and written: when asked)
+        # (pure and written: when asked; the target and the adjoint annotation now, while
+        # the statement is at hand: sweeps over a long block then need not visit each
+        # statement again for them, see entry)
+        self.found[stmt] = [stmt, info, None, None, target_name(stmt),
+                            anno.getanno(stmt, "adjoint", _NO_ADJOINT)]
         return info
 
     def _held(self, stmt) -> list:
-        """[stmt, its names, whether pure, what it writes] of a simple statement."""
+        """[stmt, its names, whether pure, what it writes, target_name(stmt), its
+        "adjoint" annotation] of a simple statement."""
         held = self.found.get(stmt)
         if held is None:
             self.get(stmt)
             held = self.found[stmt]
+        return held
+
+    def entry(self, stmt) -> list | None:
+        """_held(stmt) of a simple statement, None for a compound one (whose names are
+        made afresh each time, see get). A statement's target and annotations do not
+        change while it is cached (what changes in simplify is its value)."""
+        held = self.found.get(stmt)
+        if held is None and stmt.__class__ not in _COMPOUND:
+            self.get(stmt)
+            held = self.found[stmt]
+        if CHECK and held is not None:
+            assert held[4] == target_name(stmt) \
+                and held[5] == anno.getanno(stmt, "adjoint", _NO_ADJOINT) \
+                and type(held[5]) is tuple, stmt  # (compared with tuples: a scatter's)
         return held
 
     def known(self, stmt, ctx: Context) -> list:
@@ -718,7 +738,7 @@ class _NameCache:
 
     def pure(self, stmt, ctx: Context) -> bool:
         """_pure(stmt, ctx), computed once per simple statement."""
-        if compound(stmt):
+        if stmt.__class__ in _COMPOUND:
             return _pure(stmt, ctx, self.get(stmt)[4])
         held = self._held(stmt)
         if held[2] is None:
@@ -1068,7 +1088,7 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
     adjoints = anno.getannos(stmts, "adjoint", _NO_ADJOINT)
     seen = 0  # inits (and resets) in stmts
     for j, stmt in enumerate(stmts):
-        if compound(stmt):  # (its blocks first: what they scatter into stays)
+        if stmt.__class__ in _COMPOUND:  # (its blocks first: what they scatter into stays)
             for block in blocks(stmt):
                 changed |= _fold_inits(block, names, ctx, left)
             for var in _scattered(stmt):
@@ -1323,7 +1343,7 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
     # made at the first copy, from there: often there is none)
     at = stored_at = None
     for i, stmt in enumerate(stmts):
-        if compound(stmt):
+        if stmt.__class__ in _COMPOUND:
             for block in blocks(stmt):
                 changed |= _propagate(block, derivative, names)
             continue
@@ -1338,23 +1358,26 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
         source = value.id if isinstance(value, gast.Name) else None
         if at is None:
             at, stored_at = _positions(stmts, i, names)
-        runs = [at.get(var, ()), stored_at.get(var, ()), stored_at.get(source, ())]
+        # (at[var] holds stored_at[var]: a statement mentions what it stores into)
+        assert not CHECK or set(stored_at.get(var, ())) <= set(at.get(var, ()))
+        runs = [at.get(var, ()), stored_at.get(source, ())]
         for j in _merged_after(runs, i):  # (at[source] changes below: it is not one of them)
             later = stmts[j]
             if source is not None:  # substituting may bring the source in
-                held = at[source]
-                place = bisect.bisect_left(held, j)
-                if place == len(held) or held[place] != j:
-                    held.insert(place, j)
-            stored = names.get(later)[2]
+                brought = at[source]
+                place = bisect.bisect_left(brought, j)
+                if place == len(brought) or brought[place] != j:
+                    brought.insert(place, j)
+            held = names.cached(later) or names.entry(later)  # (None: a compound statement)
+            stored = (held[1] if held is not None else names.get(later))[2]
             stops = var in stored or (source is not None and source in stored)
-            if compound(later):
+            if held is None:
                 if stops:
                     changed |= _substitute_in(_headers(later), var, value, derivative, names)
                     break
                 changed |= _substitute_in([later], var, value, derivative, names)
                 continue
-            if _is_scatter_on(later, var):
+            if held[5] == ("scatter", var):  # (_is_scatter_on, from the name cache)
                 break
             if not isinstance(later, gast.Return):  # `return y, (bx, by)` keeps its names
                 changed |= _substitute_in([later], var, value, derivative, names)
@@ -1367,14 +1390,19 @@ def _positions(stmts: list, start: int, names: _NameCache) -> tuple:
     """name -> the positions from `start` on of the statements that mention it (or scatter
     into it), and name -> those of the statements that store into it."""
     at, stored_at = defaultdict(list), defaultdict(list)
-    adjoints = anno.getannos(stmts[start:], "adjoint", _NO_ADJOINT)
+    cached, entry = names.cached, names.entry
     for k in range(start, len(stmts)):
-        _, _, stored, mentioned, _, _, _ = names.get(stmts[k])
+        held = cached(stmts[k]) or entry(stmts[k])
+        if held is not None:
+            _, _, stored, mentioned, _, _, _ = held[1]
+            op, adj = held[5]
+        else:  # (a compound statement)
+            _, _, stored, mentioned, _, _, _ = names.get(stmts[k])
+            op, adj = anno.getanno(stmts[k], "adjoint", _NO_ADJOINT)
         for n in mentioned:
             at[n].append(k)
         for n in stored:
             stored_at[n].append(k)
-        op, adj = adjoints[k - start]
         if op == "scatter" and (not at[adj] or at[adj][-1] != k):
             at[adj].append(k)
     return at, stored_at
@@ -1384,13 +1412,13 @@ def _positions(stmts: list, start: int, names: _NameCache) -> tuple:
 _COPIED = (gast.Name, gast.Constant)
 
 
-def _merged_after(runs: list, i: int):
-    """The positions after i in any of the sorted lists `runs`, in order, each once."""
-    last = None
-    for k in heapq.merge(*[_tail(run, bisect.bisect_right(run, i)) for run in runs if run]):
-        if k != last:
-            last = k
-            yield k
+def _merged_after(runs: list, i: int) -> list:
+    """The positions after i in any of the sorted lists `runs`, in order, each once (a
+    list: the runs stay as they are while it is read)."""
+    tails = [run[bisect.bisect_right(run, i):] for run in runs if run and run[-1] > i]
+    if len(tails) == 1:  # (most: one run, nothing to merge)
+        return tails[0]
+    return sorted(set().union(*tails))
 
 
 def _headers(stmt: gast.AST) -> list:
@@ -1546,12 +1574,16 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache,
                 changed |= _remove_dead_stores(block, ctx, names, watch)
     # (a store can be dead only from the first name assigned again on: in a long function
     # that is where the backward pass starts, the forward pass assigning each name once)
-    targets = _targets(stmts)
+    cached, entry = names.cached, names.entry  # (target, names, adjoint: cached)
+    entries = [cached(stmt) or entry(stmt) for stmt in stmts]
+    targets = [None if held is None else held[4] for held in entries]
+    assert not CHECK or targets == _targets(stmts)
     again = {var for var, n in Counter(targets).items() if n > 1} - {None}
     first = next((i for i, var in enumerate(targets) if var in again), len(stmts))
     dropped = set()
     read_next = {} if watch is not None else None
-    for i, overwritten in _overwritten_next(stmts, names, first, targets, read_next):
+    for i, overwritten in _overwritten_next(stmts, names, first, targets, read_next,
+                                            entries):
         var = targets[i]
         if var is None:
             continue
@@ -1611,7 +1643,7 @@ def _targets(stmts: list) -> list:
 
 
 def _overwritten_next(stmts: list, names: _NameCache, stop: int = 0, targets=None,
-                      read_next: dict | None = None):
+                      read_next: dict | None = None, entries: list | None = None):
     """From the last statement back to statement `stop`, (i, the names whose next event
     after statement i is an assignment: not a read, a scatter into them, or a compound
     statement, which may read them). One set, changed after each step: once all are done
@@ -1620,22 +1652,21 @@ def _overwritten_next(stmts: list, names: _NameCache, stop: int = 0, targets=Non
     `targets`: target_name of each statement, if known. `read_next`, if given, is kept
     as name -> (r, after): r the statement of its next event after statement i if that
     is a read or a scatter (none if a compound statement), `after` its next event after
-    r, in turn (see _StoreWatch)."""
+    r, in turn (see _StoreWatch). `entries`: names.entry of each statement, if known."""
     overwritten: set = set()
-    adjoints = anno.getannos(stmts[stop:], "adjoint", _NO_ADJOINT)
-    found = names.found
+    if entries is None:
+        entries = [names.entry(stmt) for stmt in stmts]
     augassign = gast.AugAssign
     for i in range(len(stmts) - 1, stop - 1, -1):
         yield i, overwritten
-        stmt = stmts[i]
-        if stmt.__class__ in _COMPOUND:
+        held = entries[i]
+        if held is None:  # (a compound statement)
             overwritten.clear()
             if read_next is not None:
                 read_next.clear()
             continue
-        held = found.get(stmt)
-        info = held[1] if held is not None else names.get(stmt)
-        op, adj = adjoints[i - stop]
+        stmt, info = held[0], held[1]
+        op, adj = held[5]
         if read_next is not None:  # (what is after the statement: before it is looked at)
             read = info[0]
             if stmt.__class__ is augassign or op == "scatter":
@@ -1684,6 +1715,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
     defs = defaultdict(list)  # var -> what each statement that writes it reads
     live: set[str] = set()
     known = []  # names.known of each simple statement, in the order scan and prune see them
+    found = names.found
 
     def scan(stmts):
         for stmt in stmts:
@@ -1693,7 +1725,9 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
                 for block in blocks(stmt):
                     scan(block)
                 continue
-            held = names.known(stmt, ctx)
+            held = found.get(stmt)
+            if held is None or held[2] is None or held[3] is None:
+                held = names.known(stmt, ctx)
             known.append(held)
             written = held[3]
             if not written or not held[2] or stmt.__class__ is gast.Return:
@@ -1733,7 +1767,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
                     emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
-            seen, _, pure, written = next(each_known)
+            seen, _, pure, written, _, _ = next(each_known)
             assert seen is stmt or not CHECK
             if written and not (written & live) and pure:
                 if gone is not None:

@@ -44,11 +44,11 @@ def _next(func, ctx):
     body = func.body
     facts = None
     for i, stmt in enumerate(body):
-        if not (isinstance(stmt, gast.Assign) and anno.getanno(stmt, "section") == "backward"
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
+                and len(stmt.value.args) == 1 and not stmt.value.keywords
                 and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
-                and isinstance(stmt.value, gast.Call) and len(stmt.value.args) == 1
-                and not stmt.value.keywords):
-            continue
+                and anno.getanno(stmt, "section") == "backward"):
+            continue  # (the section last: most statements are no call of one argument)
         facts = facts or Facts(ctx)
         if facts._object(stmt.value.func) is not numpy.zeros_like:
             continue
