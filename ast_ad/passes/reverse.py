@@ -366,9 +366,15 @@ class _Reverse(Facts):
                  if v in active and v not in escaping and v not in given]
         if self.placing and not self.irregular and stmts is self.func.body:
             pending, kinds = {}, self.kinds
-            for v in inits:  # (asked in init's order: a zero may make a reference)
-                pending[self.adjoint(v)] = (v, self.zero(v) if kinds.get(v, OTHER) != SCALAR
-                                            else None, def_stmts.get(v, first))
+            # A zero that may make a reference is made now, in init's order (the names of
+            # references depend on it); 0.0, and np.zeros_like(x) once np is a reference,
+            # only for an init that is placed (None).
+            numpy_known = any(obj is np for obj in self.ctx.references.values())
+            for v in inits:
+                kind = kinds.get(v, OTHER)
+                pending[self.adjoint(v)] = (
+                    v, None if kind == SCALAR or kind == ARRAY and numpy_known
+                    else self.zero(v), def_stmts.get(v, first))
             return forward, self.place_inits(pending, backward_parts)
         backward = [self.init(v, def_stmts.get(v, first)) for v in inits]
         for bwd in reversed(backward_parts):
@@ -378,11 +384,11 @@ class _Reverse(Facts):
     def place_inits(self, pending: dict, parts: list) -> list:
         """The backward pass of a function without branches or loops (`parts`: each
         statement's adjoint, in program order), with its adjoint inits (`pending`: adjoint
-        -> (name, its zero or None for 0.0, origin), in the order they would head it)
-        placed as simplify's _fold_inits would place them: each before the first statement
-        that mentions its adjoint, or folded into it where that is `bx = bx + c` (which
-        becomes `bx = c`). Those still unplaced are left in `unplaced`, for the return
-        (see settle_inits). The inits folded are never made."""
+        -> (name, its zero or None if made where placed, origin), in the order they would
+        head it) placed as simplify's _fold_inits would place them: each before the first
+        statement that mentions its adjoint, or folded into it where that is `bx = bx + c`
+        (which becomes `bx = c`). Those still unplaced are left in `unplaced`, for the
+        return (see settle_inits). The inits folded are never made."""
         from .simplify import CHECK, contribution
 
         self.init_order = list(pending)  # (_fold_inits' order where a statement has two)
@@ -445,10 +451,10 @@ class _Reverse(Facts):
             out.append(self.make_init(adj, *spec))
 
     def make_init(self, adj: str, var: str, zero, origin, copy=None) -> gast.AST:
-        """The init `adj = <zero>` that `init` makes (`copy`: what copies a zero made
-        already)."""
+        """The init `adj = <zero>` that `init` makes (`zero`: None if not made yet;
+        `copy`: what copies a zero made already)."""
         if zero is None:
-            zero = const(0.0)
+            zero = self.zero(var)
         elif copy is not None:
             zero = copy(zero)
         return anno.annotated(assign(adj, zero), {
