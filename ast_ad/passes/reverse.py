@@ -9,8 +9,10 @@ The generated function body is
 Adjoints accumulate: every contribution is `bx = bx + c` (or `bx[i] += c` for a
 part of x), after an init `bx = 0.0` / `np.zeros_like(x)` at the top of the
 block where x is defined. The simplify pass folds each init into the first
-contribution. An if/else is replayed by testing the same (saved) condition;
-a loop runs backwards over the same range, or as many times as it ran.
+contribution; in a function without branches or loops this pass places them
+itself, as simplify would (see _Reverse.place_inits). An if/else is replayed by
+testing the same (saved) condition; a loop runs backwards over the same range,
+or as many times as it ran.
 """
 
 from __future__ import annotations
