@@ -55,6 +55,14 @@ def setanno_all(nodes, key: str, value: Any) -> None:
         node.__dict__.setdefault(_ATTR, {})[key] = value
 
 
+def annotated(node: gast.AST, annos: dict) -> gast.AST:
+    """A new node (one without annotations) given `annos` as its annotations, in one go;
+    returns it."""
+    assert _ATTR not in node.__dict__ and all(key in KEYS for key in annos), annos
+    node.__dict__[_ATTR] = annos
+    return node
+
+
 _NONE: dict = {}  # (the annotations of a node without any: never written into)
 
 

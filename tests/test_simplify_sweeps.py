@@ -14,7 +14,7 @@ from test_compile_time_linear import load_looped
 import ast_ad
 from ast_ad import pipeline, syntax
 from ast_ad.compile import compile_callee
-from ast_ad.passes import simplify
+from ast_ad.passes import reverse, simplify
 from ast_ad.source import get_source
 
 SWEEPS = ("_fold_inits", "_fold_item_inits", "_propagate", "_remove_dead_stores",
@@ -28,9 +28,15 @@ def _function(scaling, which: str):
 
 
 def _differentiated(scaling, fn, args):
+    """The function after the reverse pass, with every adjoint init at the top of its block
+    (reverse.PLACE_INITS off): what _fold_inits works on."""
     ast_ad.clear_caches()
-    return pipeline.transform(get_source(fn), scaling.options_for(args),
-                              stop_after="differentiate", compile_callee=compile_callee)
+    reverse.PLACE_INITS = False
+    try:
+        return pipeline.transform(get_source(fn), scaling.options_for(args),
+                                  stop_after="differentiate", compile_callee=compile_callee)
+    finally:
+        reverse.PLACE_INITS = True
 
 
 def _cache_agrees(names, stmts) -> int:

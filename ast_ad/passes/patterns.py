@@ -48,6 +48,7 @@ class Instance:
         self.temps = temps  # how many temporaries to make
         self.values = values  # [(temp index, Value)] that the fill recorded for temporaries
         self.make = None  # the function that copies them, made at the first copy (see _maker)
+        self.adjoint_uses = None  # (the reverse pass's, see reverse.place_inits)
 
 
 def pattern(facts, template, lib, atoms: dict, active, table: dict, more=(),
@@ -214,7 +215,7 @@ def check(instance: Instance, made: list, atoms: dict, derivative_name, recordin
           origin) -> None:
     """Raise AssertionError if copying `instance` for this use would not give `made`."""
     temps = iter(recording.temps)
-    copied, _ = copy(instance, atoms, derivative_name, lambda: next(temps), origin)
+    copied, _, _ = copy(instance, atoms, derivative_name, lambda: next(temps), origin)
     if [dump(s) for s in copied] != [dump(s) for s in made]:
         raise AssertionError("a remembered rule instance differs from the rule filled in "
                              f"full: {[dump(s) for s in copied]} != {[dump(s) for s in made]}")
@@ -233,15 +234,16 @@ def dump(node) -> str:
     return f"{node.__class__.__name__}({fields}; {noted})"
 
 
-def copy(instance: Instance, atoms: dict, derivative, new_temp, origin) -> tuple[list, list]:
-    """The instance's statements for this use (names renamed, `origin` its statement) and
-    the temporaries' names."""
+def copy(instance: Instance, atoms: dict, derivative, new_temp, origin) -> tuple:
+    """The instance's statements for this use (names renamed, `origin` its statement), the
+    temporaries' names and the derivative names (by operand)."""
     derivatives = {param: derivative(atoms[param].id) for param in instance.derivatives}
     temps = [new_temp() for _ in range(instance.temps)]
     make = instance.make
     if make is None:
         make = instance.make = _maker(instance)
-    return make(atoms, derivatives, temps, anno.getanno(origin, "origin", origin)), temps
+    return make(atoms, derivatives, temps, anno.getanno(origin, "origin", origin)), temps, \
+        derivatives
 
 
 def _maker(instance: Instance):

@@ -9,8 +9,10 @@ The generated function body is
 Adjoints accumulate: every contribution is `bx = bx + c` (or `bx[i] += c` for a
 part of x), after an init `bx = 0.0` / `np.zeros_like(x)` at the top of the
 block where x is defined. The simplify pass folds each init into the first
-contribution. An if/else is replayed by testing the same (saved) condition;
-a loop runs backwards over the same range, or as many times as it ran.
+contribution; in a function without branches or loops this pass places them
+itself, as simplify would (see _Reverse.place_inits). An if/else is replayed by
+testing the same (saved) condition; a loop runs backwards over the same range,
+or as many times as it ran.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from ..errors import CheckpointError, NoRuleError
 from ..rules import registry
 from ..syntax import (
     assign,
+    blocks,
     call,
     clone,
+    compound,
     const,
     dotted_path,
     item_write,
@@ -50,6 +54,12 @@ from .resolve import adds_at, call_parts, is_missing, user_function
 
 def reverse(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     return _Reverse(ctx, func).function()
+
+
+# Whether a function without branches or loops gets its adjoint inits placed as simplify's
+# _fold_inits would place them (see _Reverse.place_inits); tests of _fold_inits turn it off,
+# for a backward pass with every init at the top.
+PLACE_INITS = True
 
 
 def backward_statement(stmt: gast.AST, op: str, adjoint: str) -> gast.AST:
@@ -84,6 +94,16 @@ class _Reverse(Facts):
         self.uses: dict = {}  # operands key -> (template, instance, binding), see apply
         self.recording: patterns.Recording | None = None
         self.adjoints: dict[str, str] = {}  # name -> its adjoint's name
+        # In a function without a branch or a loop, the function's block places its
+        # adjoint inits itself, as simplify's _fold_inits would (see place_inits); a scatter,
+        # a reset or a nonzero init op stops it (`irregular`).
+        self.placing = PLACE_INITS and not any(compound(s) for s in func.body)
+        self.irregular = False
+        self.copies: dict = {}  # id(statements) -> (them, instance, derivative names): copy's
+        self.unplaced: dict | None = None  # (see place_inits)
+        self.init_order: list = []  # (see place_inits)
+        self.init_rank: dict | None = None  # (made from it where place needs it)
+        self.unfolded: list | None = None  # (simplify.CHECK: the backward pass as it was)
 
     # -- names and values ----------------------------------------------------
 
@@ -97,8 +117,13 @@ class _Reverse(Facts):
         return adj
 
     def init(self, var: str, origin, op="init") -> gast.AST:
+        """`bx = 0.0` (or the zero of x's kind): assign(...) with its two annotations, made
+        in one go (a long function has one per name it defines)."""
         adj = self.adjoint(var)
-        return backward_statement(assign(adj, self.zero(var), origin), op, adj)
+        if op != "init":
+            self.irregular = True
+        return anno.annotated(assign(adj, self.zero(var)), {
+            "origin": anno.getanno(origin, "origin", origin), "adjoint": (op, adj)})
 
     def accumulate(self, var: str, value: gast.AST, origin) -> gast.AST:
         adj = self.adjoint(var)
@@ -171,6 +196,7 @@ class _Reverse(Facts):
 
     def scatter(self, var: str, index: gast.AST, value: gast.AST, origin) -> gast.AST:
         adj = self.adjoint(var)
+        self.irregular = True  # (_fold_inits' choices then depend on where it scatters)
         basic = self.basic_index(index)
         if self.kinds.get(var) not in (ARRAY, SCALAR) and not (
                 basic and not isinstance(index, (gast.Slice, gast.Tuple))
@@ -260,12 +286,33 @@ class _Reverse(Facts):
             if mode in ("value_and_grad", "vjp") else grad
         final = gast.Return(value=result)
         anno.setanno(final, "origin", anno.getanno(ret, "origin", ret))
-        for section, stmts in (("forward", forward), ("backward", backward)):
-            anno.setanno_all(walk_statements(stmts), "section", section)
+        after = []
+        if self.unplaced is not None:
+            before, after = self.settle_inits(final)
+            backward += before
+            if self.unfolded is not None:
+                self.check_placed(backward + [final] + after, self.unfolded + [clone(final)])
+        for section, stmts in (("forward", forward), ("backward", backward + after)):
+            _mark_section(stmts, section)
         suffix = {"value_and_grad": "value_and_grad", "vjp": "vjp"}.get(mode, "grad")
         func.name = self.ctx.namer.fresh(f"{self.ctx.src.name}_{suffix}")
-        func.body = forward + backward + [final]
+        func.body = forward + backward + [final] + after
         return func
+
+    def check_placed(self, placed: list, unfolded: list) -> None:
+        """(simplify.CHECK) Raise AssertionError unless `placed` (the backward pass and
+        the return, with place_inits' inits) is what simplify's _fold_inits makes of
+        `unfolded` (them with every init at the top, and no contribution folded)."""
+        from .simplify import _fold_inits
+
+        _fold_inits(unfolded, _WalkedNames(), self.ctx)
+        made, expected = [patterns.dump(s) for s in placed], [patterns.dump(s) for s in unfolded]
+        if made != expected:
+            at = next((i for i, (a, b) in enumerate(zip(made, expected)) if a != b),
+                      min(len(made), len(expected)))
+            raise AssertionError(
+                f"inits placed otherwise than by _fold_inits, at statement {at} of "
+                f"{len(made)} ({len(expected)}): {made[at:at + 2]} != {expected[at:at + 2]}")
 
     def scalar_needs_cast(self) -> bool:
         """Whether the adjoint of a scalar argument might not be a float (of its type): a
@@ -302,10 +349,11 @@ class _Reverse(Facts):
         for stmt in stmts:
             target = target_name(stmt)
             if target is not None:  # (most statements: `x = ...`)
-                if anno.getanno(stmt, "phi") != "backedge":
+                phi = anno.getanno(stmt, "phi")
+                if phi != "backedge":
                     defined.append(target)
                 forward.append(stmt)
-                backward_parts.append(self.assign(stmt, target))
+                backward_parts.append(self.assign(stmt, target, phi))
                 continue
             defined.extend(_defines(stmt))
             fwd, bwd = self.stmt(stmt)
@@ -314,12 +362,117 @@ class _Reverse(Facts):
             if isinstance(stmt, gast.If):
                 defined.extend(sorted(self.escaping(stmt)))
         escaping = self.escaping_stack[-1] if self.escaping_stack else set()
-        backward = [self.init(v, self.def_stmts.get(v, stmts[0] if stmts else self.func))
-                    for v in dict.fromkeys(defined)
-                    if v in self.active and v not in escaping and v not in self.given]
+        active, given, def_stmts = self.active, self.given, self.def_stmts
+        first = stmts[0] if stmts else self.func  # (where a name without a definition starts)
+        inits = [v for v in dict.fromkeys(defined)
+                 if v in active and v not in escaping and v not in given]
+        if self.placing and not self.irregular and stmts is self.func.body:
+            pending, kinds = {}, self.kinds
+            # A zero that may make a reference is made now, in init's order (the names of
+            # references depend on it); 0.0, and np.zeros_like(x) once np is a reference,
+            # only for an init that is placed (None).
+            numpy_known = any(obj is np for obj in self.ctx.references.values())
+            for v in inits:
+                kind = kinds.get(v, OTHER)
+                pending[self.adjoint(v)] = (
+                    v, None if kind == SCALAR or kind == ARRAY and numpy_known
+                    else self.zero(v), def_stmts.get(v, first))
+            return forward, self.place_inits(pending, backward_parts)
+        backward = [self.init(v, def_stmts.get(v, first)) for v in inits]
         for bwd in reversed(backward_parts):
             backward.extend(bwd)
         return forward, backward
+
+    def place_inits(self, pending: dict, parts: list) -> list:
+        """The backward pass of a function without branches or loops (`parts`: each
+        statement's adjoint, in program order), with its adjoint inits (`pending`: adjoint
+        -> (name, its zero or None if made where placed, origin), in the order they would
+        head it) placed as simplify's _fold_inits would place them: each before the first
+        statement that mentions its adjoint, or folded into it where that is `bx = bx + c`
+        (which becomes `bx = c`). Those still unplaced are left in `unplaced`, for the
+        return (see settle_inits). The inits folded are never made."""
+        from .simplify import CHECK, contribution
+
+        self.init_order = list(pending)  # (_fold_inits' order where a statement has two)
+        if CHECK:  # (the backward pass as it was, for check_placed)
+            self.unfolded = [self.make_init(adj, *spec, clone) for adj, spec in pending.items()]
+            self.unfolded += [clone(s) for bwd in reversed(parts) for s in bwd]
+        copies = self.copies
+        out = []
+        for part in reversed(parts):
+            copied = copies.get(id(part))
+            if not pending:
+                out.extend(part)
+                continue
+            if copied is not None and copied[0] is part:
+                uses = copied[1].adjoint_uses
+                if uses is None:
+                    uses = copied[1].adjoint_uses = _adjoint_uses(copied[1], contribution)
+                derivatives = copied[2]
+                for stmt, (mentioned, added, direct) in zip(part, uses):
+                    found = [derivatives[p] for p in mentioned if derivatives[p] in pending]
+                    if not found:
+                        pass
+                    elif direct and len(found) == 1 and found[0] == derivatives[added]:
+                        del pending[found[0]]  # (most: the first `bx = bx + c`, now `bx = c`)
+                        stmt.value = stmt.value.right
+                    else:
+                        self.place(stmt, found, pending,
+                                   derivatives[added] if added is not None else None, direct,
+                                   out, contribution)
+                    out.append(stmt)
+                continue
+            for stmt in part:
+                found = [n for n in dict.fromkeys(
+                    n.id for n in walk(stmt) if n.__class__ is gast.Name) if n in pending]
+                if found:
+                    op, into = anno.getanno(stmt, "adjoint", (None, None))
+                    self.place(stmt, found, pending, into if op == "add" else None, False,
+                               out, contribution)
+                out.append(stmt)
+        self.unplaced = pending
+        return out
+
+    def place(self, stmt, found: list, pending: dict, into, direct: bool,
+              out: list, contribution) -> None:
+        """Place the pending inits of the adjoints `found` in `stmt` (_fold_inits' order):
+        into's (the adjoint stmt adds into, if any) folded into it where it can be, the
+        others appended to `out` (before stmt). `direct`: into's contribution is the
+        right operand of stmt's value (`bx = bx + c`, c not reading bx)."""
+        if len(found) > 1:
+            if self.init_rank is None:
+                self.init_rank = {adj: i for i, adj in enumerate(self.init_order)}
+            found.sort(key=self.init_rank.__getitem__)
+        for adj in found:
+            spec = pending.pop(adj)
+            if adj == into:
+                added = stmt.value.right if direct else contribution(stmt.value, adj)
+                if added is not None:
+                    stmt.value = added
+                    continue
+            out.append(self.make_init(adj, *spec))
+
+    def make_init(self, adj: str, var: str, zero, origin, copy=None) -> gast.AST:
+        """The init `adj = <zero>` that `init` makes (`zero`: None if not made yet;
+        `copy`: what copies a zero made already)."""
+        if zero is None:
+            zero = self.zero(var)
+        elif copy is not None:
+            zero = copy(zero)
+        return anno.annotated(assign(adj, zero), {
+            "origin": anno.getanno(origin, "origin", origin), "adjoint": ("init", adj)})
+
+    def settle_inits(self, final: gast.Return) -> tuple[list, list]:
+        """(inits before the return, inits after it) of those place_inits left: before it
+        those it mentions (in _fold_inits' order), after it (dead: simplify removes them)
+        the others."""
+        pending = self.unplaced
+        mentioned = {n.id for n in walk(final) if n.__class__ is gast.Name}
+        before = [self.make_init(adj, *spec) for adj, spec in pending.items()
+                  if adj in mentioned]
+        after = [self.make_init(adj, *spec) for adj, spec in pending.items()
+                 if adj not in mentioned]
+        return before, after
 
     def stmt(self, stmt: gast.AST) -> tuple[list, list]:
         if isinstance(stmt, gast.Assign) and target_name(stmt) is not None:
@@ -397,6 +550,7 @@ class _Reverse(Facts):
                 backward.append(self.accumulate(value.id, self.elide(contribution), stmt))
             zero = assign(gast.Subscript(value=name(adj), slice=clone(index), ctx=gast.Store()),
                           const(0.0), stmt)
+            self.irregular = True
             backward.append(backward_statement(zero, "scatter", adj))
         restore = assign(gast.Subscript(value=name(array), slice=clone(index), ctx=gast.Store()),
                          name(saved), stmt)
@@ -507,11 +661,14 @@ class _Reverse(Facts):
 
     # -- one assignment ------------------------------------------------------
 
-    def assign(self, stmt: gast.Assign, target: str) -> list:
+    def assign(self, stmt: gast.Assign, target: str, phi=False) -> list:
+        """The adjoint of `target = ...` (`phi`: its "phi" annotation, if the caller read
+        it; False if not)."""
         if target not in self.active:
             return []
         value = stmt.value
-        phi = anno.getanno(stmt, "phi")
+        if phi is False:
+            phi = anno.getanno(stmt, "phi")
         form = None if phi else _rule_form(value, self.ctx.compile_callee is not None)
         use = self.use(*form, target, anno.getanno(value, "cast")) if form is not None \
             else None
@@ -682,7 +839,10 @@ class _Reverse(Facts):
 
     def copy(self, instance: patterns.Instance, atoms: dict, stmt: gast.AST) -> list:
         """The statements of a remembered instance for this use."""
-        out, temps = patterns.copy(instance, atoms, self.adjoint, self.ctx.namer.temp, stmt)
+        out, temps, derivatives = patterns.copy(instance, atoms, self.adjoint,
+                                                self.ctx.namer.temp, stmt)
+        if self.placing:  # (what place_inits reads of it)
+            self.copies[id(out)] = (out, instance, derivatives)
         for i, value in instance.values:
             self.ctx.values[temps[i]] = value
         return out
@@ -754,6 +914,61 @@ class _Reverse(Facts):
             "register one with @ast_ad.register_adjoint(...) (see the README), "
             "or compute this value outside the differentiated function")
 
+
+
+class _WalkedNames:
+    """What simplify's _fold_inits reads of its name cache, for check_placed: a statement's
+    reads per name, names and bindings per name, from a walk at each question (simplify's
+    own cache, and its count of walks, stay simplify's)."""
+
+    def get(self, stmt) -> tuple:
+        reads, binds, names = Counter(), Counter(), set()
+        for node in walk(stmt):
+            if node.__class__ is gast.Name:
+                names.add(node.id)
+                if node.ctx.__class__ is gast.Load:
+                    reads[node.id] += 1
+                elif node.ctx.__class__ is gast.Store:
+                    binds[node.id] += 1
+        return reads, None, None, names, None, None, binds
+
+    def assign_contribution(self, stmt, var: str, added) -> None:
+        stmt.value = added
+
+
+def _adjoint_uses(instance: patterns.Instance, contribution) -> list:
+    """For each statement of an instance, what place_inits reads of it: (the operands
+    whose derivative names it mentions, the operand into whose derivative it adds (or
+    None), whether that contribution is its value's right operand: `bx = bx + c`, c not
+    reading bx, as simplify's `contribution` finds)."""
+    roles = instance.roles
+    uses = []
+    for stmt in instance.stmts:
+        mentioned = []
+        for node in walk(stmt):
+            if node.__class__ is gast.Name:
+                role = roles.get(node.id)
+                if role is not None and role[0] == "derivative" and role[1] not in mentioned:
+                    mentioned.append(role[1])
+        op, adj = anno.getanno(stmt, "adjoint", (None, None))
+        role = roles.get(adj)
+        added = role[1] if op == "add" and role is not None and role[0] == "derivative" \
+            else None
+        value = stmt.value if stmt.__class__ is gast.Assign else None
+        direct = added is not None and value.__class__ is gast.BinOp \
+            and target_name(stmt) == adj and contribution(value, adj) is value.right
+        uses.append((tuple(mentioned), added, direct))
+    return uses
+
+
+def _mark_section(stmts: list, section: str) -> None:
+    """Annotate each statement of `stmts`, nested ones included, with its section (a
+    block's statements in one setanno_all, not one generator step each)."""
+    anno.setanno_all(stmts, "section", section)
+    for stmt in stmts:
+        if compound(stmt):
+            for block in blocks(stmt):
+                _mark_section(block, section)
 
 
 def _rule_form(value: gast.AST, compiles_callees: bool) -> tuple | None:
