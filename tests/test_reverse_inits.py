@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 from test_compile_time_linear import load_looped
+from test_simplify_sweeps import _mlp, _through_polar  # (a tuple helper; dict parameters)
 
 import ast_ad
 import ast_ad.compile as compile_module
@@ -15,21 +16,6 @@ from ast_ad import anno, pipeline, syntax
 from ast_ad.compile import compile_callee
 from ast_ad.passes import patterns, reverse, simplify
 from ast_ad.source import get_source
-
-
-def _polar(r, theta):
-    return r * math.cos(theta), r * math.sin(theta)
-
-
-def _through_polar(r, theta):
-    a, b = _polar(r, theta)
-    c, d = _polar(a + b, b)
-    return c * d + a
-
-
-def _mlp(p, x):
-    h = np.tanh(x @ p["W1"] + p["b1"])
-    return np.sum((h @ p["W2"]) ** 2)
 
 
 def _unread(x, y):
