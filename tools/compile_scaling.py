@@ -48,18 +48,27 @@ from ast_ad.values import kind_of_value  # noqa: E402
 VARIABLES = ("a", "b", "c", "d")
 
 
-def generate(n: int, variant: str = "floats", seed: int = 0) -> str:
+SHAPES = ("straight", "loops", "branches")
+
+
+def generate(n: int, variant: str = "floats", seed: int = 0, shape: str = "straight") -> str:
     """The source of `def f(x, y, z)` with `n` statements and one `return`.
 
     Each statement assigns one of a few variables from the values of one or two
     others (and sometimes a parameter), so the variables are reassigned again and
     again and every statement feeds later ones. Values stay bounded (tanh, sin,
-    cos, small factors) so the function can be run at any size.
+    cos, small factors) so the function can be run at any size. `shape`: the
+    statements one after the other (straight), or in groups of four, each group the
+    body of its own `for` loop of two iterations (loops) or the two branches of its
+    own `if` (branches).
     """
     rng = random.Random(seed)
     lib = "np" if variant == "arrays" else "math"
     lines = ["def f(x, y, z):"]
     defined: list[str] = []
+    if shape != "straight":  # (so that each variable is bound on every path)
+        lines.append("    a, b, c, d = x, y, z, x")
+        defined = list(VARIABLES)
     for i in range(n):
         target = VARIABLES[i % len(VARIABLES)]
         # each variable is updated from its own value (so nothing is dead) and another's
@@ -80,9 +89,26 @@ def generate(n: int, variant: str = "floats", seed: int = 0) -> str:
         lines.append(f"    {target} = {expr}")
         if target not in defined:
             defined.append(target)
+    if shape != "straight":
+        lines[2:] = _grouped(lines[2:], shape, variant)
     result = " + ".join(defined or ["x"])
     lines.append(f"    return np.sum({result})" if variant == "arrays" else f"    return {result}")
     return "\n".join(lines) + "\n"
+
+
+def _grouped(statements: list[str], shape: str, variant: str) -> list[str]:
+    """The statements in groups of four, each in a loop or an if of its own."""
+    test = "np.sum(x) > 0.0" if variant == "arrays" else "x > 0.0"
+    lines = []
+    for start in range(0, len(statements), 4):
+        group = ["    " + line for line in statements[start:start + 4]]
+        if shape == "loops":
+            lines += [f"    for i{start // 4} in range(2):"] + group
+        else:
+            half = (len(group) + 1) // 2
+            lines += [f"    if {test}:"] + group[:half] \
+                + (["    else:"] + group[half:] if group[half:] else [])
+    return lines
 
 
 def arguments(variant: str = "floats"):
@@ -189,6 +215,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,200,400,800,2000")
     parser.add_argument("--variant", default="both", choices=["floats", "arrays", "both"])
+    parser.add_argument("--shape", default="straight", choices=SHAPES,
+                        help="straight-line statements, or groups of four in loops or ifs")
     parser.add_argument("--stages", action="store_true", help="time each pipeline stage")
     parser.add_argument("--profile", type=int, default=0,
                         help="cProfile one compile of this many statements instead")
@@ -197,7 +225,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     variants = ["floats", "arrays"] if args.variant == "both" else [args.variant]
     if args.profile:
-        fn = load(generate(args.profile, variants[0]))
+        fn = load(generate(args.profile, variants[0], shape=args.shape))
         values = arguments(variants[0])
         profile = cProfile.Profile()
         profile.enable()
@@ -213,7 +241,7 @@ def main(argv=None) -> None:
     print(f"{'variant':8} {'N':>6} {'first call':>11} {'per 100':>9} {'CPU':>9} {'per 100':>9}")
     for variant in variants:
         for n in sizes:
-            fn = load(generate(n, variant))
+            fn = load(generate(n, variant, shape=args.shape))
             values = arguments(variant)
             if args.stages:
                 times = stage_times(fn, values)

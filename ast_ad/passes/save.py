@@ -187,29 +187,43 @@ def _restore_loop_entries(func: gast.FunctionDef, ctx: Context) -> set:
         for stmt in stmts:
             holders[id(stmt)] = stmts
     backward = [s for s in func.body if anno.getanno(s, "section") == "backward"]
-    order = list(walk_statements(backward))
+    order = list(walk_statements(backward))  # (in program order: a loop's image holds
+    # the statements right after it)
+    position = {id(s): k for k, s in enumerate(order)}
+    last_read = _last_reads(order)
     for loop in loops:
         image = anno.getanno(loop, "mirror")
         if id(image) not in holders or id(loop) not in holders:
             continue
-        inside = {id(s) for s in walk_statements([image])}
-        at = next(i for i, s in enumerate(order) if s is image)
-        after = [s for s in order[at + 1:] if id(s) not in inside and not blocks(s)]
-        read = _read_names(after)
+        # the simple statements after the image, not inside it, read the header?
+        after = position[id(image)] + sum(1 for _ in walk_statements([image]))
         for header in _headers(loop):
-            if header not in read:
+            if last_read.get(header, -1) < after:
                 continue
             entry = ctx.namer.fresh(f"{header}_entry")
             keep = assign(entry, name(header), loop)
             anno.setanno(keep, "section", "forward")
             here = holders[id(loop)]
-            here.insert(next(i for i, s in enumerate(here) if s is loop), keep)
+            here.insert(here.index(loop), keep)  # (nodes compare by identity)
             back = assign(header, name(entry), image)
             anno.setanno(back, "section", "backward")
             there = holders[id(image)]
-            there.insert(next(i for i, s in enumerate(there) if s is image) + 1, back)
+            there.insert(there.index(image) + 1, back)
             restored.add(header)
     return restored
+
+
+def _last_reads(order: list) -> dict:
+    """name -> the last position in `order` of a simple statement that reads it: whether
+    the statements from k on read a name is one comparison, not a walk of them all for
+    each loop (which made a function of many loops quadratic)."""
+    last = {}
+    for k, stmt in enumerate(order):
+        if not blocks(stmt):
+            for node in walk(stmt):
+                if node.__class__ is gast.Name and node.ctx.__class__ is gast.Load:
+                    last[node.id] = k
+    return last
 
 
 def _lists(stmts: list):

@@ -370,9 +370,49 @@ def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
                 loads[n.id] += 1
             elif isinstance(n.ctx, gast.Store):
                 stores[n.id] += 1
-    viewed = {var: _closure(var, direct) - {var} for var in direct}
-    assert not CHECK or viewed == _viewed(func)
+    viewed = _views_written(direct, _written_into(func.body, names))
+    if CHECK:
+        written = _written_into(func.body, names)
+        full = {var: seen & written for var, seen in _viewed(func).items()}
+        assert viewed == {var: seen for var, seen in full.items() if seen}
     _fold_block(func.body, ctx, loads, stores, viewed, names, where)
+
+
+def _written_into(stmts: list, names: _NameCache) -> set:
+    """The names some statement stores into without binding them afresh (`y[i] = v`,
+    `ys.append(v)`): the only ones whose change a view of them sees (see _single_use)."""
+    found = set()
+    for stmt in _walk(stmts):
+        _, rebound, stored, _, _, _, _ = names.get(stmt)
+        if not stored <= rebound:
+            found |= stored - rebound
+    return found
+
+
+def _views_written(direct: dict, written: set) -> dict:
+    """_viewed's answer (from `direct`, see _views) cut down to the names in `written`:
+    var -> those var may be a view of. _single_use only asks whether such a name is
+    written into, so this is all it needs, and it is found from the few written names
+    backwards: a chain of copies (`a_3 = a`, `a_5 = a_3`... a loop header per loop) made
+    following every view of every name quadratic."""
+    viewed: dict = {}
+    if not written:
+        return viewed
+    users = defaultdict(list)  # name -> the names that may be a view of it directly
+    for var, seen in direct.items():
+        for base in seen:
+            users[base].append(var)
+    for base in written:
+        reached, todo = set(), list(users.get(base, ()))
+        while todo:
+            var = todo.pop()
+            if var not in reached:
+                reached.add(var)
+                todo.extend(users.get(var, ()))
+        reached.discard(base)  # (never a view of itself, as in _viewed)
+        for var in reached:
+            viewed.setdefault(var, set()).add(base)
+    return viewed
 
 
 def _viewed(func: gast.FunctionDef) -> dict:

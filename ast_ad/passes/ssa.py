@@ -197,15 +197,16 @@ class _Renamer:
 
     def if_(self, stmt: gast.If, env: dict) -> list:
         self.uses(stmt.test, env)
-        before = dict(env)
-        env_then, env_else = dict(env), dict(env)
+        env_then, env_else = _Branch(env), _Branch(env)
         stmt.body = self.block(stmt.body, env_then)
         stmt.orelse = self.block(stmt.orelse, env_else)
-        for var in sorted(set(env_then) | set(env_else)):
+        # (only a name a branch assigned can differ between them: not every name in scope,
+        # which made a function of many ifs quadratic)
+        for var in sorted(env_then.assigned | env_else.assigned):
             then_name, else_name = env_then.get(var), env_else.get(var)
             if then_name == else_name:
                 continue
-            old = before.get(var)
+            old = env.get(var)  # (env changes below only at var, after this)
             if then_name is None or else_name is None:  # unbound on one path
                 env[var] = then_name or else_name
                 self.unbound.append((env[var], *((stmt.body, stmt.orelse) if then_name is None
@@ -303,6 +304,18 @@ class _Renamer:
                 else:  # unbound after a loop that runs no iteration: as after an if
                     self.unbound.append((headers[var], None, [stmt], stmt))
         return before + [stmt]
+
+
+class _Branch(dict):
+    """The names in scope in one branch of an if (a copy), and which of them it assigns."""
+
+    def __init__(self, env: dict):
+        super().__init__(env)
+        self.assigned: set[str] = set()
+
+    def __setitem__(self, var: str, value: str) -> None:
+        self.assigned.add(var)
+        super().__setitem__(var, value)
 
 
 def _holder(stmts: list, target) -> list | None:
