@@ -91,20 +91,21 @@ def _calls_made(scaling, n: int, shape: str) -> int:
     return pstats.Stats(profile).total_calls
 
 
-@pytest.mark.parametrize("shape", ["straight", "loops", "branches"])
-def test_calls_grow_linearly_with_many_loops_or_ifs(scaling, shape):
+@pytest.mark.parametrize("shape", ["straight", "loops", "branches", "entries"])
+def test_calls_grow_linearly_with_many_loops_ifs_or_writes(scaling, shape):
     """From 200 to 400 statements the calls made grow by (about) what they grew by from
     100 to 200, so there is no term that grows with the square of the statements. Each
     loop or if is looked at once, not once per other loop or if: save used to walk the
     whole backward code after each loop, simplify to follow the views of every name
-    through the chain of loop-header copies (`a_3 = a_1`, `a_5 = a_3`, ...), and ssa
-    to compare every name in scope at each if (5-40% more growth at these sizes)."""
+    through the chain of loop-header copies (`a_3 = a_1`, `a_5 = a_3`, ...) and to look
+    at every later statement for each write into a dict it undoes, and ssa to compare
+    every name in scope at each if (5-50% more growth at these sizes)."""
     small, medium, large = (_calls_made(scaling, n, shape) for n in (100, 200, 400))
     assert large - medium <= 2.08 * (medium - small), (shape, small, medium, large)
 
 
-def test_loops_and_branches_have_the_right_gradient(scaling):
-    for shape in ("loops", "branches"):
+def test_loops_branches_and_entries_have_the_right_gradient(scaling):
+    for shape in ("loops", "branches", "entries"):
         check_gradient(scaling.load(scaling.generate(24, shape=shape)), 0.3, -0.2, 0.5,
                        argnums=(0, 1, 2))
         check_gradient(scaling.load(scaling.generate(24, shape=shape)), -0.3, 0.2, 0.5,

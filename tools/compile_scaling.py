@@ -26,6 +26,7 @@ import importlib.util
 import os
 import pstats
 import random
+import re
 import sys
 import tempfile
 import time
@@ -48,7 +49,7 @@ from ast_ad.values import kind_of_value  # noqa: E402
 VARIABLES = ("a", "b", "c", "d")
 
 
-SHAPES = ("straight", "loops", "branches")
+SHAPES = ("straight", "loops", "branches", "entries")
 
 
 def generate(n: int, variant: str = "floats", seed: int = 0, shape: str = "straight") -> str:
@@ -60,14 +61,18 @@ def generate(n: int, variant: str = "floats", seed: int = 0, shape: str = "strai
     cos, small factors) so the function can be run at any size. `shape`: the
     statements one after the other (straight), or in groups of four, each group the
     body of its own `for` loop of two iterations (loops) or the two branches of its
-    own `if` (branches).
+    own `if` (branches), or straight-line with the variables entries of one dict,
+    `p["a"] = ...` (entries: each write the backward pass undoes).
     """
     rng = random.Random(seed)
     lib = "np" if variant == "arrays" else "math"
     lines = ["def f(x, y, z):"]
     defined: list[str] = []
-    if shape != "straight":  # (so that each variable is bound on every path)
+    if shape in ("loops", "branches"):  # (so that each variable is bound on every path)
         lines.append("    a, b, c, d = x, y, z, x")
+        defined = list(VARIABLES)
+    elif shape == "entries":
+        lines.append('    p = {"a": x, "b": y, "c": z, "d": x}')
         defined = list(VARIABLES)
     for i in range(n):
         target = VARIABLES[i % len(VARIABLES)]
@@ -89,9 +94,12 @@ def generate(n: int, variant: str = "floats", seed: int = 0, shape: str = "strai
         lines.append(f"    {target} = {expr}")
         if target not in defined:
             defined.append(target)
-    if shape != "straight":
+    if shape in ("loops", "branches"):
         lines[2:] = _grouped(lines[2:], shape, variant)
     result = " + ".join(defined or ["x"])
+    if shape == "entries":
+        lines[2:] = [re.sub(r"\b([a-d])\b", r'p["\1"]', line) for line in lines[2:]]
+        result = re.sub(r"\b([a-d])\b", r'p["\1"]', result)
     lines.append(f"    return np.sum({result})" if variant == "arrays" else f"    return {result}")
     return "\n".join(lines) + "\n"
 

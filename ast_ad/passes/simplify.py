@@ -1043,12 +1043,28 @@ def _drop_needless_restores(func: gast.FunctionDef) -> None:
                 if isinstance(n, gast.Name):
                     derived[n.id].add(var)
     events = list(_events(backward))
+    last_read = {}  # name -> the last read event that reads it
+    for i, (kind, _, names) in enumerate(events):
+        if kind == "read":
+            for name_ in names:
+                last_read[name_] = i
+    # array -> the last read event of it or of a name computed from it (one walk of those
+    # names per array, not one per restore, and no look at every later event for each:
+    # restores in every statement made that quadratic)
+    latest = {}
     useless = set()
-    for i, (kind, stmt, names) in enumerate(events):
+    for i, (kind, stmt, _) in enumerate(events):
         if kind != "restore" or id(stmt) in useless:
             continue
-        watched = _closure(anno.getanno(stmt, "restores"), derived)
-        if not any(k == "read" and names & watched for k, _, names in events[i + 1:]):
+        array = anno.getanno(stmt, "restores")
+        if array not in latest:
+            latest[array] = max((last_read.get(n, -1) for n in _closure(array, derived)),
+                                default=-1)
+        if CHECK:
+            watched = _closure(array, derived)
+            assert (latest[array] <= i) == (not any(
+                k == "read" and names & watched for k, _, names in events[i + 1:]))
+        if latest[array] <= i:  # nothing after it reads the array, or what it computes
             useless.add(id(stmt))
     if useless:
         _prune(func.body, useless)
