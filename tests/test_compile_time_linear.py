@@ -79,9 +79,12 @@ def test_nodes_walked_grow_linearly_in_a_loop(scaling, monkeypatch):
 
 def _calls_made(scaling, n: int, shape: str) -> int:
     """Python function calls (and builtin ones) made compiling and running once
-    compile_scaling's function of n statements of this shape: a count, not a time. (The
-    check modes, which compare shortcuts with the whole work, are off: see below.)"""
-    fn = scaling.load(scaling.generate(n, shape=shape))
+    compile_scaling's function of n statements of this shape (or, for "comprehensions",
+    _comprehensions's): a count, not a time. (The check modes, which compare shortcuts
+    with the whole work, are off: see below.)"""
+    source = _comprehensions(n) if shape == "comprehensions" \
+        else scaling.generate(n, shape=shape)
+    fn = scaling.load(source)
     ast_ad.clear_caches()
     profile = cProfile.Profile()
     profile.enable()
@@ -92,15 +95,26 @@ def _calls_made(scaling, n: int, shape: str) -> int:
     return pstats.Stats(profile).total_calls
 
 
-@pytest.mark.parametrize("shape", ["straight", "loops", "branches", "entries"])
+def _comprehensions(n: int) -> str:
+    """A function of n statements, every other one a list comprehension."""
+    lines = ["def f(x, y, z):", "    a = [x, y, z]"]
+    for i in range(n // 2):
+        lines.append(f"    a = [math.tanh(v * 0.{i % 9 + 1} + w) for v, w in zip(a, [y, z, x])]")
+        lines.append("    b = sum(a) * 0.3")
+    return "\n".join(lines + ["    return sum(a) + b"]) + "\n"
+
+
+@pytest.mark.parametrize("shape", ["straight", "loops", "branches", "entries",
+                                   "comprehensions"])
 def test_calls_grow_linearly_with_many_loops_ifs_or_writes(scaling, shape, monkeypatch):
     """From 200 to 400 statements the calls made grow by (about) what they grew by from
     100 to 200, so there is no term that grows with the square of the statements. Each
     loop or if is looked at once, not once per other loop or if: save used to walk the
     whole backward code after each loop, simplify to follow the views of every name
     through the chain of loop-header copies (`a_3 = a_1`, `a_5 = a_3`, ...) and to look
-    at every later statement for each write into a dict it undoes, and ssa to compare
-    every name in scope at each if (5-50% more growth at these sizes)."""
+    at every later statement for each write into a dict it undoes, ssa to compare
+    every name in scope at each if, and anf to make every local a parameter of each
+    comprehension it lowers (5-50% more growth at these sizes)."""
     # (a check mode redoes the work a shortcut saves, which may be quadratic: off here)
     monkeypatch.setattr(simplify, "CHECK", False)
     monkeypatch.setattr(syntax, "CHECK_GATES", False)
@@ -115,6 +129,7 @@ def test_loops_branches_and_entries_have_the_right_gradient(scaling):
                        argnums=(0, 1, 2))
         check_gradient(scaling.load(scaling.generate(24, shape=shape)), -0.3, 0.2, 0.5,
                        argnums=(0, 1, 2))
+    check_gradient(scaling.load(_comprehensions(8)), 0.3, -0.2, 0.5, argnums=(0, 1, 2))
 
 
 def _differentiated(scaling, fn):

@@ -559,9 +559,11 @@ class _Lowering:
     def expr_ListComp(self, node, out, start=None):
         stmts, result = comprehensions.as_loops(node, self.new_temp, self.fresh_local, start)
         # (the function's locals as parameters: the loops pass must not take a local
-        # named `zip` or `range` for the builtin)
+        # named `zip` or `range` for the builtin; only those the loops mention, which are
+        # all it asks about: all of them, for each comprehension, was quadratic)
+        mentioned = {n.id for stmt in stmts for n in walk(stmt) if n.__class__ is gast.Name}
         params = [gast.Name(id=v, ctx=gast.Param(), annotation=None, type_comment=None)
-                  for v in sorted(self.locals)]
+                  for v in sorted(self.locals & mentioned)]
         body = gast.FunctionDef(name="comprehension", args=gast.arguments(
             args=params, posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
             kwarg=None, defaults=[]),
