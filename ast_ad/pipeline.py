@@ -32,6 +32,7 @@ from .passes.batch import batch
 from .passes.buffers import buffers
 from .passes.checkpoint import checkpoint
 from .passes.containers import check_containers
+from .passes.depth import check_nesting
 from .passes.dict_views import defer_dict_comprehensions, spell_out_dict_views
 from .passes.emit import emit
 from .passes.exits import exits
@@ -303,6 +304,8 @@ def generate(src: FunctionSource, options: Options, stop_after: str | None = Non
     with room_for(src), no_collection():
         tree, ctx = transform(src, options, stop_after, compile_callee)
         functions = tree.body if isinstance(tree, gast.Module) else [tree]
+        for f in functions:
+            check_nesting(f, ctx)
         text = "\n\n".join(emit(f, ctx) for f in functions)
     return text, [f.name for f in functions], ctx
 

@@ -1,11 +1,13 @@
 """Bad input gets a clear ADError naming file:line:col, the construct and what to do instead."""
 
+import importlib.util
 import math
 import os
 
 import error_cases as cases
 import numpy as np
 import pytest
+from numeric import check_gradient
 
 import ast_ad
 from ast_ad import (
@@ -152,3 +154,34 @@ def test_error_traceback_is_short():
         ast_ad.grad(cases.uses_try)(1.0)
     frames = traceback.extract_tb(info.value.__traceback__)
     assert all("ast_ad/passes" not in f.filename for f in frames), frames
+
+
+def _early_returns(tmp_path, n: int):
+    """f(x, y) that returns early in n places (each `if` after the first one's `else`)."""
+    lines = ["import math", "", "", "def f(x, y):", "    a = x"]
+    for i in range(n):
+        lines += [f"    if a > {2.0 + i / n:.3f}:", "        return a * y",
+                  f"    a = math.tanh(a * y + 0.{i % 9 + 1})"]
+    path = tmp_path / f"early_{n}.py"
+    path.write_text("\n".join(lines + ["    return a * y", ""]))
+    spec = importlib.util.spec_from_file_location(f"early_{n}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.f, path
+
+
+def test_too_many_early_returns_name_the_return_too_deep(tmp_path):
+    """Past 96 early returns the generated code would nest ifs deeper than Python
+    compiles: an UnsupportedSyntaxError at the first `if` too deep, not an
+    IndentationError from inside the compiler; 96 still compile."""
+    fn, path = _early_returns(tmp_path, 97)
+    for run in (lambda: ast_ad.grad(fn, argnums=(0, 1))(0.3, 0.5),
+                lambda: ast_ad.jvp(fn, (0.3, 0.5), (1.0, 0.0))):
+        with pytest.raises(UnsupportedSyntaxError) as info:
+            run()
+        text = str(info.value)
+        assert f"{path}:{5 + 3 * 96 + 1}:5: " in text, text
+        assert "nests more than 96 blocks" in text and "return once at the end" in text
+    fn, _ = _early_returns(tmp_path, 96)
+    check_gradient(fn, 0.3, 0.5, argnums=(0, 1))
+    check_gradient(fn, 2.5, 1.5, argnums=(0, 1))  # (returns at the first `if`)

@@ -20,6 +20,7 @@ pass saves what the backward pass needs of each iteration.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 
 import gast
@@ -29,6 +30,7 @@ from ..context import Context
 from ..errors import UnsupportedSyntaxError
 from ..syntax import (
     assign,
+    blocks,
     const,
     item_write,
     load_and_store_names,
@@ -236,8 +238,9 @@ class _Renamer:
         if not self.unbound:
             return
         read = Counter(load_names(func))
+        reads_in = _ReadsIn(func.body, {var for var, *_ in self.unbound})
         for var, branch, other, origin in self.unbound:
-            if read[var] > Counter(load_names(gast.Module(body=other, type_ignores=[])))[var] \
+            if read[var] > reads_in.block(other, var) \
                     and not (branch and isinstance(
                         branch[-1], (gast.Return, gast.Raise, gast.Break, gast.Continue))):
                 node = assign(var, const(None), origin)
@@ -316,6 +319,51 @@ class _Branch(dict):
     def __setitem__(self, var: str, value: str) -> None:
         self.assigned.add(var)
         super().__setitem__(var, value)
+
+
+class _ReadsIn:
+    """How many times a block reads a name (one of `wanted`), from one walk of the function
+    (not a walk of the block each time: the rest of a function after an early return is
+    the `else` of its `if`, so each of n early returns walked all the ifs after it)."""
+
+    def __init__(self, stmts: list, wanted: set):
+        self.start, self.stop = {}, {}  # id(statement) -> its first, after its last position
+        self.at = {var: [] for var in wanted}  # var -> the positions of its reads, in order
+        self.count = 0
+        self.visit(stmts)
+
+    def visit(self, stmts: list) -> None:
+        for stmt in stmts:
+            k = self.start[id(stmt)] = self.count
+            self.count += 1
+            nested = blocks(stmt)
+            held = {id(block) for block in nested}
+            for field in stmt._fields:  # (what a compound statement holds besides its blocks)
+                value = getattr(stmt, field, None)
+                if isinstance(value, gast.AST):
+                    self.note(value, k)
+                elif isinstance(value, list) and id(value) not in held:
+                    for item in value:
+                        if isinstance(item, gast.AST):
+                            self.note(item, k)
+            for block in nested:
+                self.visit(block)
+            self.stop[id(stmt)] = self.count
+
+    def note(self, node: gast.AST, k: int) -> None:
+        for n in walk_lean(node):
+            if n.__class__ is gast.Name and n.ctx.__class__ is gast.Load and n.id in self.at:
+                self.at[n.id].append(k)
+
+    def block(self, stmts: list, var: str) -> int:
+        """Reads of var in `stmts` (consecutive statements of one block, walked at the start:
+        statements added since, `v = None`, read nothing)."""
+        known = [s for s in stmts if id(s) in self.start]
+        if not known:
+            return 0
+        at = self.at[var]
+        return bisect.bisect_left(at, self.stop[id(known[-1])]) \
+            - bisect.bisect_left(at, self.start[id(known[0])])
 
 
 def _holder(stmts: list, target) -> list | None:
