@@ -18,7 +18,7 @@ from numeric import check_gradient
 import ast_ad
 from ast_ad import pipeline, syntax
 from ast_ad.compile import compile_callee
-from ast_ad.passes import patterns, simplify
+from ast_ad.passes import patterns, simplify, ssa
 from ast_ad.source import get_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,3 +292,42 @@ def test_guarded_copies_find_the_function_as_a_parse_does(scaling):
             expected = (node.lineno - 1, node.body[0].lineno - 1, node.end_lineno,
                         " " * node.body[0].col_offset)
             assert _function_lines(text, lines, node.name) == expected, node.name
+
+
+def _names_looked_at_by_ssa(monkeypatch, fn) -> int:
+    """Nodes ssa walks (walk_lean) and names it collects (load_names) compiling fn."""
+    count = [0]
+    walk_lean, load_names = ssa.walk_lean, ssa.load_names
+
+    def counting_walk(node):
+        found = list(walk_lean(node))
+        count[0] += len(found)
+        return found
+
+    def counting_loads(node):
+        found = load_names(node)
+        count[0] += len(found)
+        return found
+
+    monkeypatch.setattr(ssa, "walk_lean", counting_walk)
+    monkeypatch.setattr(ssa, "load_names", counting_loads)
+    ast_ad.clear_caches()
+    ast_ad.value_and_grad(fn, argnums=(0, 1))(0.3, 0.5)
+    monkeypatch.undo()
+    return count[0]
+
+
+def test_ssa_looks_at_early_returns_once(scaling, monkeypatch):
+    """A name bound only on the path that returns early (`result`) is looked up in the
+    rest of the function once, not once per early return, each time all the ifs after
+    it (which are the `else` of its `if`): twice the returns, about twice the names."""
+    def early_returns(n):
+        lines = ["def f(x, y):", "    a = x"]
+        for i in range(n):
+            lines += [f"    if a > {2.0 + i / n:.3f}:", "        return a * y",
+                      f"    a = math.tanh(a * y + 0.{i % 9 + 1})"]
+        return scaling.load("\n".join(lines + ["    return a * y"]) + "\n")
+
+    small = _names_looked_at_by_ssa(monkeypatch, early_returns(10))
+    large = _names_looked_at_by_ssa(monkeypatch, early_returns(20))
+    assert 0 < small and large <= 2.3 * small, (small, large)
