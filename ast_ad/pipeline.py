@@ -30,6 +30,7 @@ from .passes.aliases import changes, check_aliases, shares_with_parameters
 from .passes.anf import anf
 from .passes.batch import batch
 from .passes.buffers import buffers
+from .passes.builtin_names import check_builtin_names
 from .passes.checkpoint import checkpoint
 from .passes.containers import check_containers
 from .passes.dict_views import defer_dict_comprehensions, spell_out_dict_views
@@ -303,6 +304,9 @@ def generate(src: FunctionSource, options: Options, stop_after: str | None = Non
     with room_for(src), no_collection():
         tree, ctx = transform(src, options, stop_after, compile_callee)
         functions = tree.body if isinstance(tree, gast.Module) else [tree]
+        if stop_after is None:
+            for f in functions:
+                check_builtin_names(f, ctx)
         text = "\n\n".join(emit(f, ctx) for f in functions)
     return text, [f.name for f in functions], ctx
 
