@@ -30,6 +30,7 @@ from .passes.aliases import changes, check_aliases, shares_with_parameters
 from .passes.anf import anf
 from .passes.batch import batch
 from .passes.buffers import buffers
+from .passes.builtin_names import check_builtin_names
 from .passes.checkpoint import checkpoint
 from .passes.containers import check_containers
 from .passes.depth import check_nesting
@@ -306,6 +307,9 @@ def generate(src: FunctionSource, options: Options, stop_after: str | None = Non
         functions = tree.body if isinstance(tree, gast.Module) else [tree]
         for f in functions:
             check_nesting(f, ctx)
+        if stop_after is None:
+            for f in functions:
+                check_builtin_names(f, ctx)
         text = "\n\n".join(emit(f, ctx) for f in functions)
     return text, [f.name for f in functions], ctx
 

@@ -22,6 +22,7 @@ import gast
 
 from ..context import Context
 from ..syntax import assign, blocks, call, const, local_names, name, store_names
+from .builtin_names import builtin_name
 from .resolve import Scope
 
 
@@ -56,6 +57,9 @@ class _Rewriter:
             out.extend(self.loop(stmt) if isinstance(stmt, gast.For) else [stmt])
         return out
 
+    def builtin_name(self, fn, origin) -> str:
+        return builtin_name(self.scope, fn, self.ctx, origin)
+
     def builtin(self, node, fn) -> bool:
         return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
             and not node.keywords and self.scope.value(node.func.id) is fn
@@ -77,7 +81,8 @@ class _Rewriter:
             view = self.view(it, before, loop, rebound)
             counter = self.ctx.namer.fresh("k")
             element = [assign(target, view.element(name(counter)), loop)]
-        loop.iter = gast.copy_location(call("range", [view.length]), it)
+        loop.iter = gast.copy_location(call(self.builtin_name(builtins.range, loop),
+                                            [view.length]), it)
         loop.target = name(counter, store=True)
         loop.body = element + loop.body
         return before + [loop]
@@ -95,7 +100,7 @@ class _Rewriter:
         if self.builtin(node, builtins.zip) and node.args:
             inners = [self.view(a, before, origin, rebound) for a in node.args]
             length = inners[0].length if len(inners) == 1 else \
-                call("min", [v.length for v in inners])
+                call(self.builtin_name(builtins.min, origin), [v.length for v in inners])
             return _View(length, lambda k: gast.Tuple(elts=[v.element(k) for v in inners],
                                                       ctx=gast.Load()))
         if self.builtin(node, builtins.reversed) and len(node.args) == 1:
@@ -111,5 +116,5 @@ class _Rewriter:
         else:
             seq = self.ctx.namer.fresh("seq")
             before.append(assign(seq, node, origin))
-        return _View(call("len", [name(seq)]),
+        return _View(call(self.builtin_name(builtins.len, origin), [name(seq)]),
                      lambda k: gast.Subscript(value=name(seq), slice=k, ctx=gast.Load()))

@@ -1,0 +1,38 @@
+"""The builtins the generated code calls by name (range, len, min, reversed, slice) are
+the builtins: where the user's function gives one of those names to something else, an
+UnsupportedSyntaxError at the line, not a loop that runs another number of times (a
+wrong value and gradient) or a TypeError from the generated code."""
+
+import builtin_names_cases as module_len
+import builtin_names_locals as local
+import pytest
+from numeric import check_gradient
+
+import ast_ad
+from ast_ad import UnsupportedSyntaxError
+
+
+def _line_of(fn, text: str) -> int:
+    lines = open(fn.__code__.co_filename).read().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+@pytest.mark.parametrize("fn, name_, line", [
+    (module_len.loop_over_list, "len", "for v in xs:"),
+    (local.zip_with_local_min, "min", "for u, v in zip("),
+    (local.comprehension_over_local_range, "range", "return sum("),
+    (local.while_with_local_range, "range", "while k < 2:"),
+], ids=["global len", "local min", "local range", "local range, while"])
+def test_a_builtin_the_generated_code_calls_may_not_be_renamed(fn, name_, line):
+    args = (0.3,) if fn is local.while_with_local_range else (0.3, 0.7)
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        ast_ad.value_and_grad(fn, argnums=tuple(range(len(args))))(*args)
+    text = str(info.value)
+    assert f"calls the builtin `{name_}`" in text and f"give your `{name_}` another" in text
+    assert info.value.location.lineno == _line_of(fn, line), text
+
+
+def test_a_name_the_final_code_does_not_call_is_free():
+    check_gradient(local.loop_with_local_reversed, 0.3, 0.7, argnums=(0, 1))
+    assert "reversed(" not in ast_ad.source(ast_ad.value_and_grad(
+        local.loop_with_local_reversed, argnums=(0, 1)), 0.3, 0.7)
