@@ -305,11 +305,9 @@ def generate(src: FunctionSource, options: Options, stop_after: str | None = Non
     with room_for(src), no_collection():
         tree, ctx = transform(src, options, stop_after, compile_callee)
         functions = tree.body if isinstance(tree, gast.Module) else [tree]
-        for f in functions:
+        for f in functions if stop_after is None else ():  # (the code to be compiled)
             check_nesting(f, ctx)
-        if stop_after is None:
-            for f in functions:
-                check_builtin_names(f, ctx)
+            check_builtin_names(f, ctx)
         text = "\n\n".join(emit(f, ctx) for f in functions)
     return text, [f.name for f in functions], ctx
 
