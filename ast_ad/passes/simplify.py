@@ -115,6 +115,8 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 # AST_AD_CHECK_SIMPLIFY=1 in the environment, for a whole test run).
 CHECK = bool(os.environ.get("AST_AD_CHECK_SIMPLIFY"))
 
+_ABSENT = object()  # (a default: not there, not given)
+
 
 def _uniform_names(func: gast.FunctionDef, ctx: Context) -> None:
     """In code for Dask arrays, `bt = np.full_like(a, 1.0)` used only in arithmetic with
@@ -417,18 +419,29 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
         where = _Where(stmts, names)
     targets = where.targets
     settled = {True: {}, False: {}}  # floats -> the nodes simplify leaves as they are
+    held_of = names._held  # (a statement with a target is a simple one: cached)
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
-        stmt = stmts[i]
         var = targets[i]
         # A name assigned once and read more than once cannot fold: no need to look.
-        if var is not None and var in invented and (loads[var] == 1 or stores[var] > 1) \
-                and not anno.getanno(stmt, "phi") and names.pure(stmt, ctx):
-            j = _single_use(stmts, i, var, loads, viewed, names, where)
+        if var is None or var not in invented or (loads[var] != 1 and stores[var] <= 1):
+            i -= 1
+            continue
+        stmt = stmts[i]
+        held = held_of(stmt)
+        if held[2] is None:  # (names.pure, with the entry at hand)
+            held[2] = _pure(stmt, ctx, held[1][4])
+        if held[2] and not anno.getanno(stmt, "phi"):
+            j = _single_use(stmts, i, var, loads, viewed, names, where, held[1][0])
+            if j is None:
+                i -= 1
+                continue
+            use = stmts[j]
+            used = held_of(use)
             # (sizes from the name cache: a statement `v = e` is as large as e)
-            if j is not None and names.get(stmt)[5] + names.get(stmts[j])[5] <= FOLD_LIMIT \
-                    and anno.same_managers(stmt, stmts[j]):  # same `with`
-                _fold_into(stmts[j], var, stmt, derivative, names, settled)
+            if held[1][5] + used[1][5] <= FOLD_LIMIT \
+                    and anno.same_managers(stmt, use):  # same `with`
+                _fold_into(use, var, stmt, derivative, names, settled, used[4])
                 where.brought(j, stmt)
                 loads[var] -= 1
                 stores[var] -= 1
@@ -438,15 +451,17 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
 
 
 def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCache,
-               settled: dict) -> None:
+               settled: dict, target: str | None | object = _ABSENT) -> None:
     """The one read of `var` in the simple statement `use` gets the value of `definition`
     (`var = e`) itself (the definition goes), then `use` is simplified again, as
     _substitute_in would: only the nodes above that read changed, so only they are looked
     at again (`settled`: floats -> the nodes simplify leaves as they are, see
-    algebra.simplify_again)."""
-    moved = _move_into(use, var, definition.value, settled)
+    algebra.simplify_again; `target`: target_name(use), if known)."""
+    moved = _move_into_statement(use, var, definition.value, settled)
     if use.__class__ in _SIMPLIFIED and use.value is not None:
-        floats = target_name(use) in derivative
+        if target is _ABSENT:
+            target = target_name(use)
+        floats = target in derivative
         use.value, changed = algebra.simplify_again_changed(use.value, floats, settled[floats])
         if not changed and moved is not None and moved.annotation is None:
             # (most: the names are those of both, worked out)
@@ -457,6 +472,23 @@ def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCac
 
 # The statements whose value _substitute_in simplifies.
 _SIMPLIFIED = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)
+
+
+def _move_into_statement(use, var: str, value: gast.AST, settled: dict):
+    """_move_into(use, var, value, settled) of a statement: of `v = e` (most), e itself (a
+    name target reads nothing, and is no node simplify settles: nothing to look at)."""
+    if use.__class__ is gast.Assign and len(use.targets) == 1 \
+            and use.targets[0].__class__ is gast.Name:
+        child = use.value
+        if child.__class__ is gast.Name:
+            if child.id == var and child.ctx.__class__ is gast.Load:
+                use.value = value
+                return child
+            return None
+        if child.__class__ is gast.Constant or not child._fields:
+            return None
+        return _move_into(child, var, value, settled)
+    return _move_into(use, var, value, settled)
 
 
 def _move_into(node: gast.AST, var: str, value: gast.AST, settled: dict):
@@ -594,12 +626,14 @@ class _Where:
 
 
 def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
-                names: _NameCache, where: _Where) -> int | None:
-    """The index of the one statement that reads this definition of `var`, if foldable there.
+                names: _NameCache, where: _Where, reads: dict | None = None) -> int | None:
+    """The index of the one statement that reads this definition of `var`, if foldable there
+    (`reads`: names.get(stmts[i])[0], if at hand).
 
     Looks only at the statements that mention `var` or store into an operand (`where`):
     the others cannot change the answer, and a long block has many of them."""
-    operands = set(names.get(stmts[i])[0])  # (what `var = e` reads is what e mentions)
+    # (what `var = e` reads is what e mentions)
+    operands = set(names.get(stmts[i])[0] if reads is None else reads)
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = set()
     for op in operands:
@@ -700,7 +734,7 @@ class _NameCache:
         if held[2] is None:
             held[2] = _pure(stmt, ctx, held[1][4])
         if held[3] is None:
-            held[3] = _written(stmt)
+            held[3] = _written(stmt, held[4])
         return held
 
     def _compound(self, stmt) -> tuple:
@@ -749,7 +783,7 @@ class _NameCache:
         """_written(stmt) of a simple statement, computed once."""
         held = self._held(stmt)
         if held[3] is None:
-            held[3] = _written(stmt)
+            held[3] = _written(stmt, held[4])
         return held[3]
 
     def calls(self, stmt) -> list:
@@ -1025,7 +1059,6 @@ def _holds_restores(stmts: list) -> bool:
     return False
 
 
-_ABSENT = object()  # (an annotation's default: not there)
 
 
 def _closure(array: str, derived: dict) -> set:
@@ -1342,13 +1375,18 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
     # (sorted lists: a copy looks only at the positions after it, in order, until it stops;
     # made at the first copy, from there: often there is none)
     at = stored_at = None
+    assign, copied, compound_ = gast.Assign, _COPIED, _COMPOUND
     for i, stmt in enumerate(stmts):
-        if stmt.__class__ in _COMPOUND:
+        kind = stmt.__class__
+        if kind is assign:
+            if stmt.value.__class__ not in copied:
+                continue  # (most statements: no need to look further)
+        elif kind in compound_:
             for block in blocks(stmt):
                 changed |= _propagate(block, derivative, names)
             continue
-        if stmt.__class__ is not gast.Assign or stmt.value.__class__ not in _COPIED:
-            continue  # (most statements: no need to look further)
+        else:
+            continue
         var = target_name(stmt)
         if var is None or anno.getanno(stmt, "section") != "backward":
             continue
@@ -1794,9 +1832,11 @@ def _real(stmts: list) -> bool:
     return any(not isinstance(s, gast.Pass) for s in stmts)
 
 
-def _written(stmt: gast.AST) -> set[str]:
-    """Variables a simple statement assigns or writes into."""
-    var = target_name(stmt)
+def _written(stmt: gast.AST, var: str | None | object = _ABSENT) -> set[str]:
+    """Variables a simple statement assigns or writes into (`var`: its target_name, if
+    known)."""
+    if var is _ABSENT:
+        var = target_name(stmt)
     if var is not None:  # (most)
         return {var}
     if isinstance(stmt, gast.Assign):
