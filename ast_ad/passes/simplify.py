@@ -18,6 +18,7 @@ import math
 import os
 from collections import Counter, defaultdict
 from functools import partial
+from operator import itemgetter
 
 import gast
 
@@ -563,30 +564,31 @@ class _Where:
         self.stmts, self.names = stmts, names
         self.mentions, self.stores = mentions, stores = defaultdict(list), defaultdict(list)
         self.targets = targets = []
-        cached, entry = names.cached, names.entry
+        cached, entry, target_of = names.cached, names.entry, targets.append
         loads, binds, direct = tally if tally is not None else (None, None, None)
         for k, stmt in enumerate(stmts):  # (in order: each position goes at the end)
             held = cached(stmt) or entry(stmt)
             if held is not None:
-                info = held[1]
-                targets.append(held[4])
+                info, target = held[1], held[4]
             else:  # (a compound statement)
-                info = names.get(stmt)
-                targets.append(None)
+                info, target = names.get(stmt), None
+            target_of(target)
             for name_ in info[3]:
                 mentions[name_].append(k)
             for name_ in info[2]:
                 stores[name_].append(k)
-            if tally is not None:
-                for var, count in info[0].items():
-                    loads[var] += count
-                for var, count in info[6].items():
-                    binds[var] += count
-                if stmt.__class__ in _COMPOUND:
-                    for inner in _walk([stmt]):
-                        _views(inner, target_name(inner), direct)
-                elif targets[k] is not None and stmt.value.__class__ in _VIEWING:
-                    _views(stmt, targets[k], direct)  # (`t = a * b`: a new value, no view)
+            if tally is None:
+                continue
+            for var, count in info[0].items():
+                loads[var] += count
+            for var, count in info[6].items():
+                binds[var] += count
+            if target is not None:
+                if stmt.value.__class__ in _VIEWING:  # (`t = a * b`: a new value, no view)
+                    _views(stmt, target, direct)
+            elif held is None:
+                for inner in _walk([stmt]):
+                    _views(inner, target_name(inner), direct)
 
     def brought(self, k: int, definition) -> None:
         """Statement k now holds the value of `definition` (`v = e` folded into it): the
@@ -808,11 +810,13 @@ class _NameCache:
         reads, rebound, stored, mentioned, calls, size, binds = held[1]
         e_reads, e_rebound, e_stored, e_mentioned, e_calls, e_size, e_binds = defined[1]
         if len(e_binds) != 1 or e_binds.get(var) != 1 or len(e_stored) != 1 \
-                or len(e_rebound) != 1 or reads.get(var) != 1 or any(
-                    c.func.__class__ is gast.Attribute and c.func.attr in _CHANGING_METHODS
-                    for c in e_calls):  # (e itself changes var: `var = var.pop()`)
+                or len(e_rebound) != 1 or reads.get(var) != 1:
             self.forget(use)
             return
+        for c in e_calls:  # (e itself changes var: `var = var.pop()`)
+            if c.func.__class__ is gast.Attribute and c.func.attr in _CHANGING_METHODS:
+                self.forget(use)
+                return
         del reads[var]
         if var not in binds:  # (no Del in these statements: var was read, or bound)
             mentioned.discard(var)
@@ -1119,6 +1123,9 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
     adjoints = anno.getannos(stmts, "adjoint", _NO_ADJOINT)
+    if _INITS.isdisjoint(map(itemgetter(0), adjoints)) \
+            and _COMPOUND.isdisjoint(map(type, stmts)):
+        return False  # (a straight-line block without an init: in C, no loop in Python)
     seen = 0  # inits (and resets) in stmts
     for j, stmt in enumerate(stmts):
         if stmt.__class__ in _COMPOUND:  # (its blocks first: what they scatter into stays)
@@ -1164,11 +1171,15 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
             out.append(init)
         out.append(stmt)
     out.extend(pending.values())  # never read: dead code removal takes them
-    changed |= len(out) != len(stmts) or any(a is not b for a, b in zip(out, stmts))
+    changed |= out != stmts  # (nodes compare as themselves: one C loop)
     if left is not None and seen:  # (out: each other statement once, and the inits left)
         left.append(len(out) - (len(stmts) - seen))
     stmts[:] = out
     return changed
+
+
+# The adjoint annotations _fold_inits moves: an init, a reset.
+_INITS = frozenset({"init", "reset"})
 
 
 def _call_names(stmt) -> set | None:
@@ -1228,15 +1239,19 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache,
     built in one display. Statements between them stay, if they change nothing the
     display reads. Whether anything changed. `shown`, if given, gets an entry for each
     display init it saw (folded or not): with none, the sweep would find nothing to do."""
+    assign, displays = gast.Assign, (gast.List, gast.Dict)
+    if not any([s.__class__ is assign and s.value.__class__ in displays for s in stmts]) \
+            and _COMPOUND.isdisjoint(map(type, stmts)):
+        return False  # (most blocks: one comprehension, not the loop below)
     changed = False
     for stmt in stmts:
-        for block in blocks(stmt):
-            changed |= _fold_item_inits(block, ctx, names, shown)
+        if stmt.__class__ in _COMPOUND:
+            for block in blocks(stmt):
+                changed |= _fold_item_inits(block, ctx, names, shown)
     j = 0
     while j < len(stmts):
         init = stmts[j]
-        if init.__class__ is not gast.Assign \
-                or init.value.__class__ not in (gast.List, gast.Dict):  # (most)
+        if init.__class__ is not assign or init.value.__class__ not in displays:  # (most)
             j += 1
             continue
         if shown is not None:
@@ -1593,6 +1608,8 @@ def _remove_self_copies(stmts: list) -> bool:
     changed = len(kept) != len(stmts)
     stmts[:] = kept
     for stmt in stmts:
+        if stmt.__class__ not in _COMPOUND:
+            continue
         for block in blocks(stmt):
             changed |= _remove_self_copies(block)
             if not block and isinstance(stmt, gast.If) and block is stmt.body:
@@ -1616,8 +1633,10 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache,
     entries = [cached(stmt) or entry(stmt) for stmt in stmts]
     targets = [None if held is None else held[4] for held in entries]
     assert not CHECK or targets == _targets(stmts)
-    again = {var for var, n in Counter(targets).items() if n > 1} - {None}
-    first = next((i for i, var in enumerate(targets) if var in again), len(stmts))
+    first = _first_assigned_again(targets)
+    if CHECK:
+        again = {var for var, n in Counter(targets).items() if n > 1} - {None}
+        assert first == next((i for i, var in enumerate(targets) if var in again), len(stmts))
     dropped = set()
     read_next = {} if watch is not None else None
     for i, overwritten in _overwritten_next(stmts, names, first, targets, read_next,
@@ -1671,6 +1690,19 @@ class _StoreWatch:
             if event is assigned:
                 return False  # (the store is dead now)
         return True
+
+
+def _first_assigned_again(targets: list) -> int:
+    """The first position in `targets` (target_name of each statement) of a name assigned
+    again later, or len(targets): the first position that is not a name's last (None,
+    no name, counts as its own last), found with loops in C, not one in Python over a
+    long block."""
+    positions = range(len(targets))
+    last = dict(zip(targets, positions))  # name -> its last position
+    last.pop(None, None)
+    later = list(map(last.get, targets, positions))  # (None's: its own position)
+    flags = list(map(int.__ne__, later, positions))
+    return flags.index(True) if True in flags else len(targets)
 
 
 def _targets(stmts: list) -> list:
@@ -1754,6 +1786,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
     live: set[str] = set()
     known = []  # names.known of each simple statement, in the order scan and prune see them
     found = names.found
+    note, ret = known.append, gast.Return
 
     def scan(stmts):
         for stmt in stmts:
@@ -1766,13 +1799,12 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
             held = found.get(stmt)
             if held is None or held[2] is None or held[3] is None:
                 held = names.known(stmt, ctx)
-            known.append(held)
-            written = held[3]
-            if not written or not held[2] or stmt.__class__ is gast.Return:
-                live.update(held[1][0])  # a side effect, or the result
-                if stmt.__class__ is not gast.Return:
+            note(held)
+            written, reads = held[3], held[1][0]
+            if not written or not held[2] or stmt.__class__ is ret:
+                live.update(reads)  # a side effect, or the result
+                if stmt.__class__ is not ret:
                     live.update(written)
-            reads = held[1][0]
             for var in written:
                 defs[var].append(reads)
 
@@ -1781,6 +1813,8 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
     while todo:
         var = todo.pop()
         for reads in defs.get(var, ()):
+            if live.issuperset(reads):  # (most: all read are live already)
+                continue
             for used in reads:
                 if used not in live:
                     live.add(used)
@@ -1805,9 +1839,10 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
                     emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
-            seen, _, pure, written, _, _ = next(each_known)
-            assert seen is stmt or not CHECK
-            if written and not (written & live) and pure:
+            held = take()
+            assert held[0] is stmt or not CHECK
+            written = held[3]
+            if written and held[2] and live.isdisjoint(written):
                 if gone is not None:
                     gone.add(id(stmt))
                 continue
@@ -1822,7 +1857,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
         stmt.body = [gast.Pass()]
 
     result = [_KEPT]
-    each_known = iter(known)
+    take = iter(known).__next__
     func.body = prune(func.body)
     scan = prune = None  # (recursive closures: a reference cycle holding the whole tree)
     return result[0]
