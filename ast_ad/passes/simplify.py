@@ -338,10 +338,19 @@ def _calls_any(stmt, functions: tuple, ctx: Context, names: _NameCache) -> bool:
     """Whether the simple statement `stmt` calls one of `functions` (its calls from the
     name cache: cheaper than a rewrite's visit of each backward statement when, as in
     most, there is nothing to rewrite)."""
+    resolved = names.callees
     for n in names.get(stmt)[4]:
-        callee = _object(n.func, ctx)  # (resolved once, however many functions)
-        if any(callee is f for f in functions):
-            return True
+        func = n.func  # (resolved once, however many functions)
+        if func.__class__ is gast.Attribute and func.value.__class__ is gast.Name:
+            key = (func.value.id, func.attr)  # (`math.sin`: the same object every time)
+            callee = resolved.get(key, _ABSENT)
+            if callee is _ABSENT:
+                callee = resolved[key] = _object(func, ctx)
+        else:
+            callee = _object(func, ctx)
+        for f in functions:
+            if callee is f:
+                return True
     return False
 
 
@@ -691,6 +700,8 @@ class _NameCache:
         # (under CHECK none: entry then checks each)
         self.cached = self.found.get if not CHECK else _none
         self.changes = 0  # how many times a statement was said to change (forget...)
+        # (module, attribute) -> _object of `module.attribute` (see _calls_any)
+        self.callees: dict = {}
 
     def get(self, stmt):
         held = self.found.get(stmt)
@@ -1055,12 +1066,11 @@ def _drop_needless_restores(func: gast.FunctionDef) -> None:
 def _holds_restores(stmts: list) -> bool:
     """Whether a statement in `stmts` (or inside one) has a "restores" annotation (one
     look-up for a block of many)."""
-    for restores, stmt in zip(anno.getannos(stmts, "restores", _ABSENT), stmts):
-        if restores is not _ABSENT:
-            return True
-        if stmt.__class__ in _COMPOUND and any(_holds_restores(b) for b in blocks(stmt)):
-            return True
-    return False
+    found = anno.getannos(stmts, "restores", _ABSENT)
+    if found.count(_ABSENT) != len(found):  # (counted in C: most blocks have none)
+        return True
+    return not _COMPOUND.isdisjoint(map(type, stmts)) and any(
+        _holds_restores(b) for stmt in stmts for b in blocks(stmt))
 
 
 

@@ -42,6 +42,8 @@ def _next(func, ctx):
     """(zeros index, scatter index, sums, the sum or None, facts) of the first rewritable
     one-per-row scatter, else None."""
     body = func.body
+    if gast.AugAssign not in set(map(type, body)):
+        return None  # (no scatter `A[t5, y] += g` to keep sparse: _scattered needs one)
     facts = None
     for i, stmt in enumerate(body):
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
