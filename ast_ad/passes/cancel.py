@@ -42,10 +42,8 @@ def cancel(func: gast.FunctionDef, ctx: Context, calls=None) -> bool:
         if not any(_has_sum(func.body[i].value) for i in candidates):
             return False
     else:  # (the sums first: a statement's section only where there is one)
-        attribute, assign = gast.Attribute, gast.Assign  # (_is_sum, inline: every call)
-        if not any(n.func.__class__ is attribute and n.func.attr == "sum"
-                   and anno.getanno(s, "section") == "backward"
-                   for s in func.body if s.__class__ is assign for n in calls(s)):
+        if not any(_is_sum(n) and anno.getanno(s, "section") == "backward"
+                   for s in func.body if isinstance(s, gast.Assign) for n in calls(s)):
             return False
         candidates = _backward_assignments(func.body)
     prover = _Prover(func, ctx)

@@ -338,19 +338,10 @@ def _calls_any(stmt, functions: tuple, ctx: Context, names: _NameCache) -> bool:
     """Whether the simple statement `stmt` calls one of `functions` (its calls from the
     name cache: cheaper than a rewrite's visit of each backward statement when, as in
     most, there is nothing to rewrite)."""
-    resolved = names.callees
     for n in names.get(stmt)[4]:
-        func = n.func  # (resolved once, however many functions)
-        if func.__class__ is gast.Attribute and func.value.__class__ is gast.Name:
-            key = (func.value.id, func.attr)  # (`math.sin`: the same object every time)
-            callee = resolved.get(key, _ABSENT)
-            if callee is _ABSENT:
-                callee = resolved[key] = _object(func, ctx)
-        else:
-            callee = _object(func, ctx)
-        for f in functions:
-            if callee is f:
-                return True
+        callee = _object(n.func, ctx)  # (resolved once, however many functions)
+        if any(callee is f for f in functions):
+            return True
     return False
 
 
@@ -700,8 +691,6 @@ class _NameCache:
         # (under CHECK none: entry then checks each)
         self.cached = self.found.get if not CHECK else _none
         self.changes = 0  # how many times a statement was said to change (forget...)
-        # (module, attribute) -> _object of `module.attribute` (see _calls_any)
-        self.callees: dict = {}
 
     def get(self, stmt):
         held = self.found.get(stmt)
@@ -1643,10 +1632,8 @@ def _remove_dead_stores(stmts: list, ctx: Context, names: _NameCache,
     entries = [cached(stmt) or entry(stmt) for stmt in stmts]
     targets = [None if held is None else held[4] for held in entries]
     assert not CHECK or targets == _targets(stmts)
-    first = _first_assigned_again(targets)
-    if CHECK:
-        again = {var for var, n in Counter(targets).items() if n > 1} - {None}
-        assert first == next((i for i, var in enumerate(targets) if var in again), len(stmts))
+    again = {var for var, n in Counter(targets).items() if n > 1} - {None}
+    first = next((i for i, var in enumerate(targets) if var in again), len(stmts))
     dropped = set()
     read_next = {} if watch is not None else None
     for i, overwritten in _overwritten_next(stmts, names, first, targets, read_next,
@@ -1700,19 +1687,6 @@ class _StoreWatch:
             if event is assigned:
                 return False  # (the store is dead now)
         return True
-
-
-def _first_assigned_again(targets: list) -> int:
-    """The first position in `targets` (target_name of each statement) of a name assigned
-    again later, or len(targets): the first position that is not a name's last (None,
-    no name, counts as its own last), found with loops in C, not one in Python over a
-    long block."""
-    positions = range(len(targets))
-    last = dict(zip(targets, positions))  # name -> its last position
-    last.pop(None, None)
-    later = list(map(last.get, targets, positions))  # (None's: its own position)
-    flags = list(map(int.__ne__, later, positions))
-    return flags.index(True) if True in flags else len(targets)
 
 
 def _targets(stmts: list) -> list:
