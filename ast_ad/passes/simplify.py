@@ -458,7 +458,13 @@ def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCac
     _substitute_in would: only the nodes above that read changed, so only they are looked
     at again (`settled`: floats -> the nodes simplify leaves as they are, see
     algebra.simplify_again; `target`: target_name(use), if known)."""
+    if CHECK:  # (as _move_into would make it, on a copy)
+        expected = copy.deepcopy(use)
+        expect_moved = _move_into(expected, var, definition.value, {})
     moved = _move_into_statement(use, var, definition.value, settled)
+    if CHECK:
+        assert gast.dump(use) == gast.dump(expected) \
+            and (moved is None) == (expect_moved is None), (var, gast.dump(use))
     if use.__class__ in _SIMPLIFIED and use.value is not None:
         if target is _ABSENT:
             target = target_name(use)
@@ -1056,10 +1062,12 @@ def _holds_restores(stmts: list) -> bool:
     """Whether a statement in `stmts` (or inside one) has a "restores" annotation (one
     look-up for a block of many)."""
     found = anno.getannos(stmts, "restores", _ABSENT)
-    if found.count(_ABSENT) != len(found):  # (counted in C: most blocks have none)
-        return True
-    return not _COMPOUND.isdisjoint(map(type, stmts)) and any(
-        _holds_restores(b) for stmt in stmts for b in blocks(stmt))
+    held = found.count(_ABSENT) != len(found) or (  # (counted in C: most blocks have none)
+        not _COMPOUND.isdisjoint(map(type, stmts))
+        and any(_holds_restores(b) for stmt in stmts for b in blocks(stmt)))
+    assert not CHECK or held == any(
+        anno.hasanno(s, "restores") for s in walk_statements(stmts)), "restores missed"
+    return held
 
 
 
@@ -1122,8 +1130,9 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
     adjoints = anno.getannos(stmts, "adjoint", _NO_ADJOINT)
-    if _INITS.isdisjoint(map(itemgetter(0), adjoints)) \
-            and _COMPOUND.isdisjoint(map(type, stmts)):
+    nothing = _INITS.isdisjoint(map(itemgetter(0), adjoints)) \
+        and _COMPOUND.isdisjoint(map(type, stmts))
+    if nothing and not CHECK:
         return False  # (a straight-line block without an init: in C, no loop in Python)
     seen = 0  # inits (and resets) in stmts
     for j, stmt in enumerate(stmts):
@@ -1171,6 +1180,9 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
         out.append(stmt)
     out.extend(pending.values())  # never read: dead code removal takes them
     changed |= out != stmts  # (nodes compare as themselves: one C loop)
+    assert not CHECK or changed == (len(out) != len(stmts)
+                                    or any(a is not b for a, b in zip(out, stmts)))
+    assert not (CHECK and nothing and (changed or seen)), "a block _fold_inits skips"
     if left is not None and seen:  # (out: each other statement once, and the inits left)
         left.append(len(out) - (len(stmts) - seen))
     stmts[:] = out
@@ -1239,9 +1251,11 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache,
     display reads. Whether anything changed. `shown`, if given, gets an entry for each
     display init it saw (folded or not): with none, the sweep would find nothing to do."""
     assign, displays = gast.Assign, (gast.List, gast.Dict)
-    if not any([s.__class__ is assign and s.value.__class__ in displays for s in stmts]) \
-            and _COMPOUND.isdisjoint(map(type, stmts)):
+    nothing = not any([s.__class__ is assign and s.value.__class__ in displays
+                       for s in stmts]) and _COMPOUND.isdisjoint(map(type, stmts))
+    if nothing and not CHECK:
         return False  # (most blocks: one comprehension, not the loop below)
+    count = len(shown) if shown is not None else 0
     changed = False
     for stmt in stmts:
         if stmt.__class__ in _COMPOUND:
@@ -1306,6 +1320,8 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache,
             del stmts[p]
         del stmts[j]
         changed = True
+    assert not (CHECK and nothing and (changed or shown is not None and len(shown) > count)), \
+        "a block _fold_item_inits skips"
     return changed
 
 

@@ -41,9 +41,21 @@ def sparse_rows(func: gast.FunctionDef, ctx: Context) -> bool:
 def _next(func, ctx):
     """(zeros index, scatter index, sums, the sum or None, facts) of the first rewritable
     one-per-row scatter, else None."""
+    from .simplify import CHECK  # (checks the shortcut below; simplify imports this module)
+
     body = func.body
-    if gast.AugAssign not in set(map(type, body)):
-        return None  # (no scatter `A[t5, y] += g` to keep sparse: _scattered needs one)
+    # (no scatter `A[t5, y] += g` to keep sparse: _scattered needs one)
+    scatterless = gast.AugAssign not in set(map(type, body))
+    if scatterless and not CHECK:
+        return None
+    found = _first(func, ctx)
+    assert not (scatterless and found), "a scatter sparse_rows skips"
+    return found
+
+
+def _first(func, ctx):
+    """_next, looking at each statement."""
+    body = func.body
     facts = None
     for i, stmt in enumerate(body):
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
