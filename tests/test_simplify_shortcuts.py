@@ -97,10 +97,9 @@ def test_holds_restores_looks_inside_blocks():
     assert not simplify._holds_restores([tree.body[1]])
 
 
-def test_sparse_rows_without_a_scatter_finds_nothing(monkeypatch):
+def test_sparse_rows_without_a_scatter_finds_nothing():
     """A body without an augmented assignment holds no scatter for sparse_rows (it looks no
-    further; with simplify.CHECK it does, and finds nothing)."""
+    further; checking, as under simplify.CHECK, it does, and finds nothing)."""
     func = gast.parse("def f(x):\n    a = x * 2.0\n    return a").body[0]
     for check in (False, True):
-        monkeypatch.setattr(simplify, "CHECK", check)
-        assert sparse._next(func, None) is None
+        assert sparse._next(func, None, check) is None

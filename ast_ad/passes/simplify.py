@@ -94,7 +94,7 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             break
     # a term proven zero (cancel looks for np.sum among the cached calls first), a one-hot
     # kept sparse; then what they no longer read goes
-    for rewrite in (partial(cancel, calls=names.calls), sparse_rows):
+    for rewrite in (partial(cancel, calls=names.calls), partial(sparse_rows, check=CHECK)):
         if rewrite(func, ctx):
             if not ctx.options.trace:
                 _propagate(func.body, frozenset(ctx.primal_of), names)
@@ -1179,9 +1179,10 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
             out.append(init)
         out.append(stmt)
     out.extend(pending.values())  # never read: dead code removal takes them
-    changed |= out != stmts  # (nodes compare as themselves: one C loop)
-    assert not CHECK or changed == (len(out) != len(stmts)
-                                    or any(a is not b for a, b in zip(out, stmts)))
+    moved = out != stmts  # (nodes compare as themselves: one C loop)
+    assert not CHECK or moved == (len(out) != len(stmts)
+                                  or any(a is not b for a, b in zip(out, stmts)))
+    changed |= moved
     assert not (CHECK and nothing and (changed or seen)), "a block _fold_inits skips"
     if left is not None and seen:  # (out: each other statement once, and the inits left)
         left.append(len(out) - (len(stmts) - seen))
