@@ -18,6 +18,7 @@ import math
 import os
 from collections import Counter, defaultdict
 from functools import partial
+from operator import itemgetter
 
 import gast
 
@@ -93,7 +94,7 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             break
     # a term proven zero (cancel looks for np.sum among the cached calls first), a one-hot
     # kept sparse; then what they no longer read goes
-    for rewrite in (partial(cancel, calls=names.calls), sparse_rows):
+    for rewrite in (partial(cancel, calls=names.calls), partial(sparse_rows, check=CHECK)):
         if rewrite(func, ctx):
             if not ctx.options.trace:
                 _propagate(func.body, frozenset(ctx.primal_of), names)
@@ -114,6 +115,8 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 # after a fold, _StoreWatch) against the walk or the sweep (tests turn it on; so does
 # AST_AD_CHECK_SIMPLIFY=1 in the environment, for a whole test run).
 CHECK = bool(os.environ.get("AST_AD_CHECK_SIMPLIFY"))
+
+_ABSENT = object()  # (a default: not there, not given)
 
 
 def _uniform_names(func: gast.FunctionDef, ctx: Context) -> None:
@@ -457,18 +460,29 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
         where = _Where(stmts, names)
     targets = where.targets
     settled = {True: {}, False: {}}  # floats -> the nodes simplify leaves as they are
+    held_of = names._held  # (a statement with a target is a simple one: cached)
     i = len(stmts) - 1
     while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
-        stmt = stmts[i]
         var = targets[i]
         # A name assigned once and read more than once cannot fold: no need to look.
-        if var is not None and var in invented and (loads[var] == 1 or stores[var] > 1) \
-                and not anno.getanno(stmt, "phi") and names.pure(stmt, ctx):
-            j = _single_use(stmts, i, var, loads, viewed, names, where)
+        if var is None or var not in invented or (loads[var] != 1 and stores[var] <= 1):
+            i -= 1
+            continue
+        stmt = stmts[i]
+        held = held_of(stmt)
+        if held[2] is None:  # (names.pure, with the entry at hand)
+            held[2] = _pure(stmt, ctx, held[1][4])
+        if held[2] and not anno.getanno(stmt, "phi"):
+            j = _single_use(stmts, i, var, loads, viewed, names, where, held[1][0])
+            if j is None:
+                i -= 1
+                continue
+            use = stmts[j]
+            used = held_of(use)
             # (sizes from the name cache: a statement `v = e` is as large as e)
-            if j is not None and names.get(stmt)[5] + names.get(stmts[j])[5] <= FOLD_LIMIT \
-                    and anno.same_managers(stmt, stmts[j]):  # same `with`
-                _fold_into(stmts[j], var, stmt, derivative, names, settled)
+            if held[1][5] + used[1][5] <= FOLD_LIMIT \
+                    and anno.same_managers(stmt, use):  # same `with`
+                _fold_into(use, var, stmt, derivative, names, settled, used[4])
                 where.brought(j, stmt)
                 loads[var] -= 1
                 stores[var] -= 1
@@ -478,15 +492,23 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
 
 
 def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCache,
-               settled: dict) -> None:
+               settled: dict, target: str | None | object = _ABSENT) -> None:
     """The one read of `var` in the simple statement `use` gets the value of `definition`
     (`var = e`) itself (the definition goes), then `use` is simplified again, as
     _substitute_in would: only the nodes above that read changed, so only they are looked
     at again (`settled`: floats -> the nodes simplify leaves as they are, see
-    algebra.simplify_again)."""
-    moved = _move_into(use, var, definition.value, settled)
+    algebra.simplify_again; `target`: target_name(use), if known)."""
+    if CHECK:  # (as _move_into would make it, on a copy)
+        expected = copy.deepcopy(use)
+        expect_moved = _move_into(expected, var, definition.value, {})
+    moved = _move_into_statement(use, var, definition.value, settled)
+    if CHECK:
+        assert gast.dump(use) == gast.dump(expected) \
+            and (moved is None) == (expect_moved is None), (var, gast.dump(use))
     if use.__class__ in _SIMPLIFIED and use.value is not None:
-        floats = target_name(use) in derivative
+        if target is _ABSENT:
+            target = target_name(use)
+        floats = target in derivative
         use.value, changed = algebra.simplify_again_changed(use.value, floats, settled[floats])
         if not changed and moved is not None and moved.annotation is None:
             # (most: the names are those of both, worked out)
@@ -497,6 +519,23 @@ def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCac
 
 # The statements whose value _substitute_in simplifies.
 _SIMPLIFIED = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)
+
+
+def _move_into_statement(use, var: str, value: gast.AST, settled: dict):
+    """_move_into(use, var, value, settled) of a statement: of `v = e` (most), e itself (a
+    name target reads nothing, and is no node simplify settles: nothing to look at)."""
+    if use.__class__ is gast.Assign and len(use.targets) == 1 \
+            and use.targets[0].__class__ is gast.Name:
+        child = use.value
+        if child.__class__ is gast.Name:
+            if child.id == var and child.ctx.__class__ is gast.Load:
+                use.value = value
+                return child
+            return None
+        if child.__class__ is gast.Constant or not child._fields:
+            return None
+        return _move_into(child, var, value, settled)
+    return _move_into(use, var, value, settled)
 
 
 def _move_into(node: gast.AST, var: str, value: gast.AST, settled: dict):
@@ -571,30 +610,31 @@ class _Where:
         self.stmts, self.names = stmts, names
         self.mentions, self.stores = mentions, stores = defaultdict(list), defaultdict(list)
         self.targets = targets = []
-        cached, entry = names.cached, names.entry
+        cached, entry, target_of = names.cached, names.entry, targets.append
         loads, binds, direct = tally if tally is not None else (None, None, None)
         for k, stmt in enumerate(stmts):  # (in order: each position goes at the end)
             held = cached(stmt) or entry(stmt)
             if held is not None:
-                info = held[1]
-                targets.append(held[4])
+                info, target = held[1], held[4]
             else:  # (a compound statement)
-                info = names.get(stmt)
-                targets.append(None)
+                info, target = names.get(stmt), None
+            target_of(target)
             for name_ in info[3]:
                 mentions[name_].append(k)
             for name_ in info[2]:
                 stores[name_].append(k)
-            if tally is not None:
-                for var, count in info[0].items():
-                    loads[var] += count
-                for var, count in info[6].items():
-                    binds[var] += count
-                if stmt.__class__ in _COMPOUND:
-                    for inner in _walk([stmt]):
-                        _views(inner, target_name(inner), direct)
-                elif targets[k] is not None and stmt.value.__class__ in _VIEWING:
-                    _views(stmt, targets[k], direct)  # (`t = a * b`: a new value, no view)
+            if tally is None:
+                continue
+            for var, count in info[0].items():
+                loads[var] += count
+            for var, count in info[6].items():
+                binds[var] += count
+            if target is not None:
+                if stmt.value.__class__ in _VIEWING:  # (`t = a * b`: a new value, no view)
+                    _views(stmt, target, direct)
+            elif held is None:
+                for inner in _walk([stmt]):
+                    _views(inner, target_name(inner), direct)
 
     def brought(self, k: int, definition) -> None:
         """Statement k now holds the value of `definition` (`v = e` folded into it): the
@@ -634,12 +674,14 @@ class _Where:
 
 
 def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
-                names: _NameCache, where: _Where) -> int | None:
-    """The index of the one statement that reads this definition of `var`, if foldable there.
+                names: _NameCache, where: _Where, reads: dict | None = None) -> int | None:
+    """The index of the one statement that reads this definition of `var`, if foldable there
+    (`reads`: names.get(stmts[i])[0], if at hand).
 
     Looks only at the statements that mention `var` or store into an operand (`where`):
     the others cannot change the answer, and a long block has many of them."""
-    operands = set(names.get(stmts[i])[0])  # (what `var = e` reads is what e mentions)
+    # (what `var = e` reads is what e mentions)
+    operands = set(names.get(stmts[i])[0] if reads is None else reads)
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = set()
     for op in operands:
@@ -740,7 +782,7 @@ class _NameCache:
         if held[2] is None:
             held[2] = _pure(stmt, ctx, held[1][4])
         if held[3] is None:
-            held[3] = _written(stmt)
+            held[3] = _written(stmt, held[4])
         return held
 
     def _compound(self, stmt) -> tuple:
@@ -789,7 +831,7 @@ class _NameCache:
         """_written(stmt) of a simple statement, computed once."""
         held = self._held(stmt)
         if held[3] is None:
-            held[3] = _written(stmt)
+            held[3] = _written(stmt, held[4])
         return held[3]
 
     def calls(self, stmt) -> list:
@@ -814,11 +856,13 @@ class _NameCache:
         reads, rebound, stored, mentioned, calls, size, binds = held[1]
         e_reads, e_rebound, e_stored, e_mentioned, e_calls, e_size, e_binds = defined[1]
         if len(e_binds) != 1 or e_binds.get(var) != 1 or len(e_stored) != 1 \
-                or len(e_rebound) != 1 or reads.get(var) != 1 or any(
-                    c.func.__class__ is gast.Attribute and c.func.attr in _CHANGING_METHODS
-                    for c in e_calls):  # (e itself changes var: `var = var.pop()`)
+                or len(e_rebound) != 1 or reads.get(var) != 1:
             self.forget(use)
             return
+        for c in e_calls:  # (e itself changes var: `var = var.pop()`)
+            if c.func.__class__ is gast.Attribute and c.func.attr in _CHANGING_METHODS:
+                self.forget(use)
+                return
         del reads[var]
         if var not in binds:  # (no Del in these statements: var was read, or bound)
             mentioned.discard(var)
@@ -1073,15 +1117,15 @@ def _drop_needless_restores(func: gast.FunctionDef) -> None:
 def _holds_restores(stmts: list) -> bool:
     """Whether a statement in `stmts` (or inside one) has a "restores" annotation (one
     look-up for a block of many)."""
-    for restores, stmt in zip(anno.getannos(stmts, "restores", _ABSENT), stmts):
-        if restores is not _ABSENT:
-            return True
-        if stmt.__class__ in _COMPOUND and any(_holds_restores(b) for b in blocks(stmt)):
-            return True
-    return False
+    found = anno.getannos(stmts, "restores", _ABSENT)
+    held = found.count(_ABSENT) != len(found) or (  # (counted in C: most blocks have none)
+        not _COMPOUND.isdisjoint(map(type, stmts))
+        and any(_holds_restores(b) for stmt in stmts for b in blocks(stmt)))
+    assert not CHECK or held == any(
+        anno.hasanno(s, "restores") for s in walk_statements(stmts)), "restores missed"
+    return held
 
 
-_ABSENT = object()  # (an annotation's default: not there)
 
 
 def _closure(array: str, derived: dict) -> set:
@@ -1142,6 +1186,10 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
     # last_scatter[v]: the last position of a statement scattering into v (one pass)
     last_scatter = {}
     adjoints = anno.getannos(stmts, "adjoint", _NO_ADJOINT)
+    nothing = _INITS.isdisjoint(map(itemgetter(0), adjoints)) \
+        and _COMPOUND.isdisjoint(map(type, stmts))
+    if nothing and not CHECK:
+        return False  # (a straight-line block without an init: in C, no loop in Python)
     seen = 0  # inits (and resets) in stmts
     for j, stmt in enumerate(stmts):
         if stmt.__class__ in _COMPOUND:  # (its blocks first: what they scatter into stays)
@@ -1187,11 +1235,19 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
             out.append(init)
         out.append(stmt)
     out.extend(pending.values())  # never read: dead code removal takes them
-    changed |= len(out) != len(stmts) or any(a is not b for a, b in zip(out, stmts))
+    moved = out != stmts  # (nodes compare as themselves: one C loop)
+    assert not CHECK or moved == (len(out) != len(stmts)
+                                  or any(a is not b for a, b in zip(out, stmts)))
+    changed |= moved
+    assert not (CHECK and nothing and (changed or seen)), "a block _fold_inits skips"
     if left is not None and seen:  # (out: each other statement once, and the inits left)
         left.append(len(out) - (len(stmts) - seen))
     stmts[:] = out
     return changed
+
+
+# The adjoint annotations _fold_inits moves: an init, a reset.
+_INITS = frozenset({"init", "reset"})
 
 
 def _call_names(stmt) -> set | None:
@@ -1251,15 +1307,21 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache,
     built in one display. Statements between them stay, if they change nothing the
     display reads. Whether anything changed. `shown`, if given, gets an entry for each
     display init it saw (folded or not): with none, the sweep would find nothing to do."""
+    assign, displays = gast.Assign, (gast.List, gast.Dict)
+    nothing = not any([s.__class__ is assign and s.value.__class__ in displays
+                       for s in stmts]) and _COMPOUND.isdisjoint(map(type, stmts))
+    if nothing and not CHECK:
+        return False  # (most blocks: one comprehension, not the loop below)
+    count = len(shown) if shown is not None else 0
     changed = False
     for stmt in stmts:
-        for block in blocks(stmt):
-            changed |= _fold_item_inits(block, ctx, names, shown)
+        if stmt.__class__ in _COMPOUND:
+            for block in blocks(stmt):
+                changed |= _fold_item_inits(block, ctx, names, shown)
     j = 0
     while j < len(stmts):
         init = stmts[j]
-        if init.__class__ is not gast.Assign \
-                or init.value.__class__ not in (gast.List, gast.Dict):  # (most)
+        if init.__class__ is not assign or init.value.__class__ not in displays:  # (most)
             j += 1
             continue
         if shown is not None:
@@ -1315,6 +1377,8 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache,
             del stmts[p]
         del stmts[j]
         changed = True
+    assert not (CHECK and nothing and (changed or shown is not None and len(shown) > count)), \
+        "a block _fold_item_inits skips"
     return changed
 
 
@@ -1398,13 +1462,18 @@ def _propagate(stmts: list, derivative: frozenset, names: _NameCache) -> bool:
     # (sorted lists: a copy looks only at the positions after it, in order, until it stops;
     # made at the first copy, from there: often there is none)
     at = stored_at = None
+    assign, copied, compound_ = gast.Assign, _COPIED, _COMPOUND
     for i, stmt in enumerate(stmts):
-        if stmt.__class__ in _COMPOUND:
+        kind = stmt.__class__
+        if kind is assign:
+            if stmt.value.__class__ not in copied:
+                continue  # (most statements: no need to look further)
+        elif kind in compound_:
             for block in blocks(stmt):
                 changed |= _propagate(block, derivative, names)
             continue
-        if stmt.__class__ is not gast.Assign or stmt.value.__class__ not in _COPIED:
-            continue  # (most statements: no need to look further)
+        else:
+            continue
         var = target_name(stmt)
         if var is None or anno.getanno(stmt, "section") != "backward":
             continue
@@ -1611,6 +1680,8 @@ def _remove_self_copies(stmts: list) -> bool:
     changed = len(kept) != len(stmts)
     stmts[:] = kept
     for stmt in stmts:
+        if stmt.__class__ not in _COMPOUND:
+            continue
         for block in blocks(stmt):
             changed |= _remove_self_copies(block)
             if not block and isinstance(stmt, gast.If) and block is stmt.body:
@@ -1772,6 +1843,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
     live: set[str] = set()
     known = []  # names.known of each simple statement, in the order scan and prune see them
     found = names.found
+    note, ret = known.append, gast.Return
 
     def scan(stmts):
         for stmt in stmts:
@@ -1784,13 +1856,12 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
             held = found.get(stmt)
             if held is None or held[2] is None or held[3] is None:
                 held = names.known(stmt, ctx)
-            known.append(held)
-            written = held[3]
-            if not written or not held[2] or stmt.__class__ is gast.Return:
-                live.update(held[1][0])  # a side effect, or the result
-                if stmt.__class__ is not gast.Return:
+            note(held)
+            written, reads = held[3], held[1][0]
+            if not written or not held[2] or stmt.__class__ is ret:
+                live.update(reads)  # a side effect, or the result
+                if stmt.__class__ is not ret:
                     live.update(written)
-            reads = held[1][0]
             for var in written:
                 defs[var].append(reads)
 
@@ -1799,6 +1870,8 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
     while todo:
         var = todo.pop()
         for reads in defs.get(var, ()):
+            if live.issuperset(reads):  # (most: all read are live already)
+                continue
             for used in reads:
                 if used not in live:
                     live.add(used)
@@ -1823,9 +1896,10 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
                     emptied(stmt)  # a while loop still runs until its test fails
                 out.append(stmt)
                 continue
-            seen, _, pure, written, _, _ = next(each_known)
-            assert seen is stmt or not CHECK
-            if written and not (written & live) and pure:
+            held = take()
+            assert held[0] is stmt or not CHECK
+            written = held[3]
+            if written and held[2] and live.isdisjoint(written):
                 if gone is not None:
                     gone.add(id(stmt))
                 continue
@@ -1840,7 +1914,7 @@ def _remove_dead(func: gast.FunctionDef, ctx: Context, names: _NameCache,
         stmt.body = [gast.Pass()]
 
     result = [_KEPT]
-    each_known = iter(known)
+    take = iter(known).__next__
     func.body = prune(func.body)
     scan = prune = None  # (recursive closures: a reference cycle holding the whole tree)
     return result[0]
@@ -1850,9 +1924,11 @@ def _real(stmts: list) -> bool:
     return any(not isinstance(s, gast.Pass) for s in stmts)
 
 
-def _written(stmt: gast.AST) -> set[str]:
-    """Variables a simple statement assigns or writes into."""
-    var = target_name(stmt)
+def _written(stmt: gast.AST, var: str | None | object = _ABSENT) -> set[str]:
+    """Variables a simple statement assigns or writes into (`var`: its target_name, if
+    known)."""
+    if var is _ABSENT:
+        var = target_name(stmt)
     if var is not None:  # (most)
         return {var}
     if isinstance(stmt, gast.Assign):

@@ -27,20 +27,33 @@ from .cancel import _straight_line
 from .facts import Facts, mixed_precision
 
 
-def sparse_rows(func: gast.FunctionDef, ctx: Context) -> bool:
-    """Rewrite each one-per-row scatter of the backward statements; whether any was."""
+def sparse_rows(func: gast.FunctionDef, ctx: Context, check: bool = False) -> bool:
+    """Rewrite each one-per-row scatter of the backward statements; whether any was.
+    `check` (simplify.CHECK): check each shortcut against what it replaces."""
     changed = False
     while True:
-        found = _next(func, ctx)
+        found = _next(func, ctx, check)
         if found is None:
             return changed
         _rewrite(func, *found)
         changed = True
 
 
-def _next(func, ctx):
+def _next(func, ctx, check: bool = False):
     """(zeros index, scatter index, sums, the sum or None, facts) of the first rewritable
-    one-per-row scatter, else None."""
+    one-per-row scatter, else None (`check`: see sparse_rows)."""
+    body = func.body
+    # (no scatter `A[t5, y] += g` to keep sparse: _scattered needs one)
+    scatterless = gast.AugAssign not in set(map(type, body))
+    if scatterless and not check:
+        return None
+    found = _first(func, ctx)
+    assert not (scatterless and found), "a scatter sparse_rows skips"
+    return found
+
+
+def _first(func, ctx):
+    """_next, looking at each statement."""
     body = func.body
     facts = None
     for i, stmt in enumerate(body):
