@@ -348,6 +348,9 @@ def _positional_out(function, args: list, keywords: dict) -> list:
 
     if function is None or "out" in keywords or not callable(function):
         return []
+    signature = _signature(function)
+    if signature is None or "out" not in signature.parameters:
+        return []  # (math.sin: no `out` to bind to)
     bound = _bind(function, args)
     out = bound.get("out")
     return [(out, _DROP_OUT)] if _given(out) else []
@@ -398,9 +401,18 @@ _BOUND: dict = {}
 # builtin's from its text, ~100 µs a call). Not user functions: a table keyed by them
 # would keep them alive.
 _SIGNATURES: dict = {}
+# (the classes of the commonest kept functions, hashable: builtins and ufuncs)
+_KEPT_CLASSES = frozenset({type(len), np.ufunc})
 
 
 def _signature(function):
+    if function.__class__ in _KEPT_CLASSES:  # (math.sin, np.exp: kept once seen)
+        try:
+            signature = _SIGNATURES.get(function, _MISSING)
+        except TypeError:  # a method of an unhashable object (ys.append)
+            signature = _MISSING
+        if signature is not _MISSING:
+            return signature
     import inspect
     import types
 
