@@ -28,9 +28,18 @@ class Scope:
         self.src = ctx.src  # (not ctx, which holds the scope: no reference cycle)
         self.locals = locals_
         self.read = read  # the non-local names the function reads
+        # path -> what value() found: a long function reads `math.sin` hundreds of times
+        # (the lookup's dependency is noted the first time; the others would note the same)
+        self.found: dict = {}
 
     def value(self, path: str):
         """The object a dotted non-local name refers to, or _MISSING."""
+        found = self.found.get(path, self)
+        if found is self:
+            found = self.found[path] = self._look_up(path)
+        return found
+
+    def _look_up(self, path: str):
         root, *rest = path.split(".")
         if root in self.locals:
             return _MISSING
