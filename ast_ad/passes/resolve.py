@@ -8,17 +8,20 @@ a user function), or ("method", name) for a method of a local value
 from __future__ import annotations
 
 import builtins
+import types
 
 import gast
 import numpy as np
 
-from .. import anno, cache, runtime
+from .. import anno, cache, runtime, syntax
 from ..context import Context
 from ..errors import NonDifferentiableError, NoRuleError
 from ..rules import load_for, registry
 from ..syntax import dotted_path, param_names, walk_lean
 
 _MISSING = object()
+# (`rng.normal`: a new bound method at every lookup, equal to the others)
+_BOUND_METHODS = (types.MethodType, types.BuiltinMethodType)
 
 
 class Scope:
@@ -37,6 +40,10 @@ class Scope:
         found = self.found.get(path, self)
         if found is self:
             found = self.found[path] = self._look_up(path)
+        elif syntax.CHECK_GATES:  # (what a lookup finds now is what it found first)
+            again = self._look_up(path)
+            assert again is found or isinstance(found, _BOUND_METHODS) \
+                and type(again) is type(found) and again == found, path
         return found
 
     def _look_up(self, path: str):
