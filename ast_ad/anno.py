@@ -95,6 +95,16 @@ def managers_of(stmt: gast.AST) -> tuple:
     return getanno(getanno(stmt, "origin", stmt), "managers", ())
 
 
+def any_managers(stmts) -> bool:
+    """Whether managers_of(stmt) is not empty for any of `stmts` (the managers pass asks
+    this of every statement first, and most functions have no `with` block)."""
+    for stmt in stmts:
+        origin = stmt.__dict__.get(_ATTR, _NONE).get("origin", stmt)
+        if origin.__dict__.get(_ATTR, _NONE).get("managers", ()):
+            return True
+    return False
+
+
 def same_managers(stmt: gast.AST, other: gast.AST) -> bool:
     """managers_of(stmt) == managers_of(other), each annotation looked up once (simplify
     asks this of each fold: two statements of one line of the user's code agree at once)."""

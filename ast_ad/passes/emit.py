@@ -149,15 +149,18 @@ class _Printer:
         pad = INDENT * depth
         section = None
         last_line = None
-        for stmt in stmts:
+        # (each statement's annotations read in one call per block)
+        origins = anno.getannos(stmts, "origin")
+        sections = anno.getannos(stmts, "section") if top else None
+        for i, stmt in enumerate(stmts):
             returns = stmt.__class__ is gast.Return
             if top and not returns:
-                this = anno.getanno(stmt, "section")
+                this = sections[i]
                 if this is not None and this != section:
                     section = this
                     lines.append(f"{pad}# {this}")
                     last_line = None
-            origin = anno.getanno(stmt, "origin")
+            origin = origins[i]
             lineno = getattr(origin, "lineno", None)
             if lineno is not None and lineno != last_line and not returns:
                 source = self.ctx.src_line(lineno)

@@ -33,7 +33,7 @@ SETUP = (warnings.simplefilter, warnings.filterwarnings)
 def enter_managers(tree, ctx: Context):
     """Wrap runs of statements that came from a `with` body in that `with`."""
     functions = tree.body if isinstance(tree, gast.Module) else [tree]
-    if not any(anno.managers_of(s) for func in functions for s in walk_statements(func.body)):
+    if not any(anno.any_managers(walk_statements(func.body)) for func in functions):
         return tree  # nothing came from a `with` body
     setup: dict = {}
     for func in functions:

@@ -72,7 +72,7 @@ class _ToGast(Ast3ToGAst):
                 target = getattr(gast, cls.__name__, None)
                 # (a context or an operator: no fields, no position)
                 leaf = target is not None and not cls._fields and not cls._attributes
-                visitor = _leaf_of(target) if leaf else type(self).generic_visit
+                visitor = _leaf_of(target()) if leaf else type(self).generic_visit
             self.visitors[cls] = visitor
         return visitor(self, node)
 
@@ -181,10 +181,12 @@ class _ToGast(Ast3ToGAst):
         return new
 
 
-def _leaf_of(target):
-    """The visitor of an ast class without fields or position (Load, Store, Add...)."""
+def _leaf_of(shared):
+    """The visitor of an ast class without fields or position (Load, Store, Add...): one
+    instance of it for the whole tree, as ast.parse itself shares them (fewer objects
+    for the collector to walk while pipeline.check's tree waits for the first call)."""
     def leaf(converter, node):
-        return target.__new__(target)
+        return shared
     return leaf
 
 

@@ -8,17 +8,20 @@ a user function), or ("method", name) for a method of a local value
 from __future__ import annotations
 
 import builtins
+import types
 
 import gast
 import numpy as np
 
-from .. import anno, cache, runtime
+from .. import anno, cache, runtime, syntax
 from ..context import Context
 from ..errors import NonDifferentiableError, NoRuleError
 from ..rules import load_for, registry
 from ..syntax import dotted_path, param_names, walk_lean
 
 _MISSING = object()
+# (`rng.normal`: a new bound method at every lookup, equal to the others)
+_BOUND_METHODS = (types.MethodType, types.BuiltinMethodType)
 
 
 class Scope:
@@ -28,9 +31,22 @@ class Scope:
         self.src = ctx.src  # (not ctx, which holds the scope: no reference cycle)
         self.locals = locals_
         self.read = read  # the non-local names the function reads
+        # path -> what value() found: a long function reads `math.sin` hundreds of times
+        # (the lookup's dependency is noted the first time; the others would note the same)
+        self.found: dict = {}
 
     def value(self, path: str):
         """The object a dotted non-local name refers to, or _MISSING."""
+        found = self.found.get(path, self)
+        if found is self:
+            found = self.found[path] = self._look_up(path)
+        elif syntax.CHECK_GATES:  # (what a lookup finds now is what it found first)
+            again = self._look_up(path)
+            assert again is found or isinstance(found, _BOUND_METHODS) \
+                and type(again) is type(found) and again == found, path
+        return found
+
+    def _look_up(self, path: str):
         root, *rest = path.split(".")
         if root in self.locals:
             return _MISSING
@@ -348,6 +364,9 @@ def _positional_out(function, args: list, keywords: dict) -> list:
 
     if function is None or "out" in keywords or not callable(function):
         return []
+    signature = _signature(function)
+    if signature is None or "out" not in signature.parameters:
+        return []  # (math.sin: no `out` to bind to)
     bound = _bind(function, args)
     out = bound.get("out")
     return [(out, _DROP_OUT)] if _given(out) else []
@@ -398,9 +417,18 @@ _BOUND: dict = {}
 # builtin's from its text, ~100 µs a call). Not user functions: a table keyed by them
 # would keep them alive.
 _SIGNATURES: dict = {}
+# (the classes of the commonest kept functions, hashable: builtins and ufuncs)
+_KEPT_CLASSES = frozenset({type(len), np.ufunc})
 
 
 def _signature(function):
+    if function.__class__ in _KEPT_CLASSES:  # (math.sin, np.exp: kept once seen)
+        try:
+            signature = _SIGNATURES.get(function, _MISSING)
+        except TypeError:  # a method of an unhashable object (ys.append)
+            signature = _MISSING
+        if signature is not _MISSING:
+            return signature
     import inspect
     import types
 
