@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ast_ad import rules
+import ast_ad
+from ast_ad import rules, syntax
 from ast_ad.rules import registry
 
 
@@ -42,6 +43,16 @@ def scaling(monkeypatch, tmp_path):
     monkeypatch.setattr(module, "_DIR", str(tmp_path))
     yield module
     sys.modules.pop("compile_scaling", None)
+
+
+@pytest.fixture
+def check_gates(monkeypatch):
+    """Gated passes also run in full, and shortcuts that remember an answer look again
+    (syntax.CHECK_GATES, as AST_AD_CHECK_GATES=1 sets it for a whole run)."""
+    monkeypatch.setattr(syntax, "CHECK_GATES", True)
+    ast_ad.clear_caches()
+    yield
+    ast_ad.clear_caches()
 
 
 @pytest.fixture

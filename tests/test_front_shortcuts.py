@@ -21,13 +21,7 @@ from ast_ad.passes import resolve
 from ast_ad.passes.parse import parse
 from ast_ad.source import get_source
 
-
-@pytest.fixture(autouse=True)
-def check_gates(monkeypatch):
-    monkeypatch.setattr(syntax, "CHECK_GATES", True)
-    ast_ad.clear_caches()
-    yield
-    ast_ad.clear_caches()
+pytestmark = pytest.mark.usefixtures("check_gates")  # (conftest.py)
 
 
 def long_line(x, y):
