@@ -12,3 +12,7 @@ def loop_over_list(x, y):
     for v in xs:  # (the loop pass writes `for k in range(len(xs))`)
         total = total + v * v
     return total
+
+
+def max_of_list(x, y):
+    return max([x * y * v for v in range(1, 4)])  # (a loop `for k in range(1, len(items))`)

@@ -19,10 +19,11 @@ def _line_of(fn, text: str) -> int:
 
 @pytest.mark.parametrize("fn, name_, line", [
     (module_len.loop_over_list, "len", "for v in xs:"),
+    (module_len.max_of_list, "len", "return max("),
     (local.zip_with_local_min, "min", "for u, v in zip("),
     (local.comprehension_over_local_range, "range", "return sum("),
     (local.while_with_local_range, "range", "while k < 2:"),
-], ids=["global len", "local min", "local range", "local range, while"])
+], ids=["global len", "global len, max", "local min", "local range", "local range, while"])
 def test_a_builtin_the_generated_code_calls_may_not_be_renamed(fn, name_, line):
     args = (0.3,) if fn is local.while_with_local_range else (0.3, 0.7)
     with pytest.raises(UnsupportedSyntaxError) as info:

@@ -27,6 +27,7 @@ Statements keep an "origin" annotation: the user expression they came from.
 
 from __future__ import annotations
 
+import builtins
 from typing import Callable
 
 import gast
@@ -48,6 +49,7 @@ from ..syntax import (
     walk,
 )
 from . import comprehensions
+from .builtin_names import builtin_name
 from .keywords import read_keywords
 from .resolve import Scope
 
@@ -613,6 +615,9 @@ class _Lowering:
             return self.expr_ListComp(node.args[0], out, start=start)  # added in the loop
         if any(callee is c for c in comprehensions.FOLDS) and len(node.args) == 1 \
                 and not node.keywords:
+            scope = Scope(self.ctx, self.locals)
+            for fn in (builtins.range, builtins.len):  # (the loop fold writes calls them)
+                builtin_name(scope, fn, self.ctx, node)
             items = self.expr(node.args[0], out)
             stmts, result = comprehensions.fold(func.id, items, self.new_temp,
                                                 lambda: self.fresh_local("k"), node)
