@@ -116,7 +116,7 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 # AST_AD_CHECK_SIMPLIFY=1 in the environment, for a whole test run).
 CHECK = bool(os.environ.get("AST_AD_CHECK_SIMPLIFY"))
 
-_ABSENT = object()  # (a default: not there, not given)
+_ABSENT = object()  # (an annotation's default: not there)
 
 
 def _uniform_names(func: gast.FunctionDef, ctx: Context) -> None:
@@ -373,9 +373,9 @@ def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
                 loads[n.id] += 1
             elif isinstance(n.ctx, gast.Store):
                 stores[n.id] += 1
-    viewed = _views_written(direct, _written_into(func.body, names))
+    written = _written_into(func.body, names)
+    viewed = _views_written(direct, written)
     if CHECK:
-        written = _written_into(func.body, names)
         full = {var: seen & written for var, seen in _viewed(func).items()}
         assert viewed == {var: seen for var, seen in full.items() if seen}
     _fold_block(func.body, ctx, loads, stores, viewed, names, where)
@@ -470,9 +470,7 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
             continue
         stmt = stmts[i]
         held = held_of(stmt)
-        if held[2] is None:  # (names.pure, with the entry at hand)
-            held[2] = _pure(stmt, ctx, held[1][4])
-        if held[2] and not anno.getanno(stmt, "phi"):
+        if names.purity(held, stmt, ctx) and not anno.getanno(stmt, "phi"):
             j = _single_use(stmts, i, var, loads, viewed, names, where, held[1][0])
             if j is None:
                 i -= 1
@@ -492,12 +490,12 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
 
 
 def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCache,
-               settled: dict, target: str | None | object = _ABSENT) -> None:
+               settled: dict, target: str | None) -> None:
     """The one read of `var` in the simple statement `use` gets the value of `definition`
     (`var = e`) itself (the definition goes), then `use` is simplified again, as
     _substitute_in would: only the nodes above that read changed, so only they are looked
     at again (`settled`: floats -> the nodes simplify leaves as they are, see
-    algebra.simplify_again; `target`: target_name(use), if known)."""
+    algebra.simplify_again; `target`: target_name(use))."""
     if CHECK:  # (as _move_into would make it, on a copy)
         expected = copy.deepcopy(use)
         expect_moved = _move_into(expected, var, definition.value, {})
@@ -506,8 +504,6 @@ def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCac
         assert gast.dump(use) == gast.dump(expected) \
             and (moved is None) == (expect_moved is None), (var, gast.dump(use))
     if use.__class__ in _SIMPLIFIED and use.value is not None:
-        if target is _ABSENT:
-            target = target_name(use)
         floats = target in derivative
         use.value, changed = algebra.simplify_again_changed(use.value, floats, settled[floats])
         if not changed and moved is not None and moved.annotation is None:
@@ -674,14 +670,14 @@ class _Where:
 
 
 def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
-                names: _NameCache, where: _Where, reads: dict | None = None) -> int | None:
+                names: _NameCache, where: _Where, reads: dict) -> int | None:
     """The index of the one statement that reads this definition of `var`, if foldable there
-    (`reads`: names.get(stmts[i])[0], if at hand).
+    (`reads`: what it reads, names.get(stmts[i])[0]).
 
     Looks only at the statements that mention `var` or store into an operand (`where`):
     the others cannot change the answer, and a long block has many of them."""
     # (what `var = e` reads is what e mentions)
-    operands = set(names.get(stmts[i])[0] if reads is None else reads)
+    operands = set(reads)
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
     bases = set()
     for op in operands:
@@ -779,10 +775,8 @@ class _NameCache:
         """[stmt, its names, whether pure, what it writes] of a simple statement, all
         worked out (one look-up where a sweep needs them all)."""
         held = self._held(stmt)
-        if held[2] is None:
-            held[2] = _pure(stmt, ctx, held[1][4])
-        if held[3] is None:
-            held[3] = _written(stmt, held[4])
+        self.purity(held, stmt, ctx)
+        self.writes(held, stmt)
         return held
 
     def _compound(self, stmt) -> tuple:
@@ -822,14 +816,20 @@ class _NameCache:
         """_pure(stmt, ctx), computed once per simple statement."""
         if stmt.__class__ in _COMPOUND:
             return _pure(stmt, ctx, self.get(stmt)[4])
-        held = self._held(stmt)
+        return self.purity(self._held(stmt), stmt, ctx)
+
+    def written(self, stmt) -> set:
+        """_written(stmt) of a simple statement, computed once."""
+        return self.writes(self._held(stmt), stmt)
+
+    def purity(self, held: list, stmt, ctx: Context) -> bool:
+        """Whether the simple statement `stmt` (`held`: its entry) is pure, worked out once."""
         if held[2] is None:
             held[2] = _pure(stmt, ctx, held[1][4])
         return held[2]
 
-    def written(self, stmt) -> set:
-        """_written(stmt) of a simple statement, computed once."""
-        held = self._held(stmt)
+    def writes(self, held: list, stmt) -> set:
+        """What the simple statement `stmt` (`held`: its entry) writes, worked out once."""
         if held[3] is None:
             held[3] = _written(stmt, held[4])
         return held[3]
@@ -1124,8 +1124,6 @@ def _holds_restores(stmts: list) -> bool:
     assert not CHECK or held == any(
         anno.hasanno(s, "restores") for s in walk_statements(stmts)), "restores missed"
     return held
-
-
 
 
 def _closure(array: str, derived: dict) -> set:
@@ -1924,11 +1922,8 @@ def _real(stmts: list) -> bool:
     return any(not isinstance(s, gast.Pass) for s in stmts)
 
 
-def _written(stmt: gast.AST, var: str | None | object = _ABSENT) -> set[str]:
-    """Variables a simple statement assigns or writes into (`var`: its target_name, if
-    known)."""
-    if var is _ABSENT:
-        var = target_name(stmt)
+def _written(stmt: gast.AST, var: str | None) -> set[str]:
+    """Variables a simple statement assigns or writes into (`var`: its target_name)."""
     if var is not None:  # (most)
         return {var}
     if isinstance(stmt, gast.Assign):
