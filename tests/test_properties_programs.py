@@ -27,7 +27,7 @@ import ast_ad
 PHASES = (Phase.explicit, Phase.generate)
 SETTINGS = dict(deadline=None, derandomize=True, database=None, phases=PHASES,
                 suppress_health_check=[HealthCheck.too_slow])
-_counter = itertools.count()
+_counter = itertools.count()  # (module names apart from test_properties.py's random_program_N)
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +37,14 @@ def program_dir(tmp_path_factory):
     before = set(sys.modules)
     yield path
     for name in set(sys.modules) - before:
-        if name.startswith("random_program_"):
+        if name.startswith("generated_program_"):
             del sys.modules[name]
 
 
 def load(directory, source: str) -> dict:
     import importlib.util
 
-    name = f"random_program_{next(_counter)}"
+    name = f"generated_program_{next(_counter)}"
     path = directory / f"{name}.py"
     path.write_text("import math\n\nimport numpy as np\n\n\n" + source)
     spec = importlib.util.spec_from_file_location(name, path)

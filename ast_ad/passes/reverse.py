@@ -205,7 +205,7 @@ class _Reverse(Facts):
             # Maybe a list: add item by item (list[1:] += ... would extend it, and so would
             # items[1] += ... on an item that is itself a list or tuple).
             stmt = gast.Expr(value=call(self.ctx.reference(runtime.add_at, "add_at"),
-                                        [name(adj), _index_value(index), value]))
+                                        [name(adj), self.index_value(index), value]))
             anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
             return backward_statement(stmt, "scatter", adj)
         if self.ctx.options.lazy:
@@ -219,7 +219,7 @@ class _Reverse(Facts):
             add_at = gast.Attribute(value=gast.Attribute(
                 value=self.ctx.reference(numpy, "np"), attr="add", ctx=gast.Load()),
                 attr="at", ctx=gast.Load())
-            stmt = gast.Expr(value=call(add_at, [name(adj), _index_value(index), value]))
+            stmt = gast.Expr(value=call(add_at, [name(adj), self.index_value(index), value]))
         anno.setanno(stmt, "origin", anno.getanno(origin, "origin", origin))
         return backward_statement(stmt, "scatter", adj)
 
@@ -546,7 +546,7 @@ class _Reverse(Facts):
                 else:  # an index can repeat: only the last value written at a place survives
                     contribution = call(
                         self.ctx.reference(runtime.written_adjoint, "written_adjoint"),
-                        [name(adj), _index_value(clone(index)), clone(value)])
+                        [name(adj), self.index_value(clone(index)), clone(value)])
                 backward.append(self.accumulate(value.id, self.elide(contribution), stmt))
             zero = assign(gast.Subscript(value=name(adj), slice=clone(index), ctx=gast.Store()),
                           const(0.0), stmt)
@@ -635,7 +635,7 @@ class _Reverse(Facts):
             loop_range = gast.Subscript(value=clone(loop_range), slice=gast.Slice(
                 lower=None, upper=name(counter), step=None), ctx=gast.Load())
         backward = gast.For(target=clone(stmt.target),
-                            iter=call("reversed", [clone(loop_range)]),
+                            iter=call(self.builtin("reversed"), [clone(loop_range)]),
                             body=body_bwd, orelse=[], type_comment=None)
         anno.copyanno(stmt, backward)
         anno.setanno(forward, "mirror", backward)
@@ -652,12 +652,32 @@ class _Reverse(Facts):
         forward.body.insert(0, assign(counter, gast.BinOp(
             left=name(counter), op=gast.Add(), right=const(1)), stmt))
         backward = gast.For(target=name(self.ctx.namer.fresh("_"), store=True),
-                            iter=call("range", [name(counter)]), body=body_bwd, orelse=[],
+                            iter=call(self.builtin("range"), [name(counter)]), body=body_bwd,
+                            orelse=[],
                             type_comment=None)
         anno.copyanno(stmt, backward)
         anno.setanno(forward, "mirror", backward)
         anno.setanno(backward, "replays", forward)
         return [assign(counter, const(0), stmt), forward], [backward]
+
+    def builtin(self, called: str) -> str:
+        """The name by which the backward code calls the builtin `called` (reversed, range,
+        slice): its own. The code looks it up each time it runs, so it is only right while
+        the user's module does not define that name: the look-up records the dependency
+        (a global defined later regenerates it), and check_builtin_names rejects code that
+        calls a name the function gives to something else."""
+        self.ctx.scope.value(called)
+        return called
+
+    def index_value(self, index: gast.AST) -> gast.AST:
+        """An index as an ordinary expression: slices become slice(...) calls."""
+        if isinstance(index, gast.Slice):
+            bounds = (index.lower, index.upper, index.step)
+            parts = [p if p is not None else const(None) for p in bounds]
+            return call(self.builtin("slice"), parts)
+        if isinstance(index, gast.Tuple):
+            return gast.Tuple(elts=[self.index_value(e) for e in index.elts], ctx=gast.Load())
+        return index
 
     # -- one assignment ------------------------------------------------------
 
@@ -1010,14 +1030,3 @@ def _defines(stmt: gast.AST) -> list[str]:
 def _has_exit(body: list) -> bool:
     return any(isinstance(s, gast.If) and any(isinstance(b, gast.Break) for b in s.body)
                for s in body)
-
-
-def _index_value(index: gast.AST) -> gast.AST:
-    """An index as an ordinary expression: slices become slice(...) calls."""
-    if isinstance(index, gast.Slice):
-        bounds = (index.lower, index.upper, index.step)
-        parts = [p if p is not None else const(None) for p in bounds]
-        return call("slice", parts)
-    if isinstance(index, gast.Tuple):
-        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
-    return index
