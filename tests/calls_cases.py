@@ -3,7 +3,7 @@
 import math
 
 import numpy as np
-from calls_helpers import scaled_norm, softplus
+from calls_helpers import scaled_norm, softplus, weighted
 
 
 def square(v):
@@ -102,3 +102,7 @@ def inactive_helper_arguments(x, n):
 
 def recursive(x):
     return x if x < 0 else recursive(x - 1.0)
+
+
+def array_defaults(x, y):
+    return weighted(np.array([x, y])) * x

@@ -3,7 +3,7 @@
 import calls_cases as c
 import numpy as np
 import pytest
-from numeric import check_gradient
+from numeric import check_gradient, check_jvp
 
 import ast_ad
 
@@ -13,6 +13,7 @@ CASES = [
     (c.same_module, (0.7, 1.3)),
     (c.other_module, (rng.normal(size=3) * 0.3, rng.normal(size=(4, 3)))),
     (c.keyword_arguments_and_defaults, (0.7, 1.3)),
+    (c.array_defaults, (0.7, 1.3)),
     (c.tuple_results, (1.2, 0.4)),
     (c.calls_in_a_loop, (0.4, 5)), (c.calls_in_a_loop, (0.4, 0)),
     (c.chain_of_helpers, (0.6,)),
@@ -26,6 +27,16 @@ CASES = [
 @pytest.mark.parametrize("fn, args", CASES, ids=[f.__name__ for f, _ in CASES])
 def test_calls(fn, args):
     check_gradient(fn, *args)
+
+
+def test_forward_mode_passes_a_callee_array_defaults_by_reference():
+    """The jvp of a callee takes every positional parameter (its tangents follow them), so
+    the caller passes the defaults itself: literals as literals, arrays by reference (an
+    array's repr is no expression, and a long one's has `...` in it)."""
+    check_jvp(c.array_defaults, 0.7, 1.3)
+    text = ast_ad.generated_source(c.array_defaults, 0.7, 1.3, mode="jvp")
+    assert "weighted_jvp(t2, w_default, table_default, (1.5, -0.5), " in text, text
+    assert "array(" not in text.replace("np.array(", "")
 
 
 def test_each_callee_is_generated_once_and_shown():

@@ -428,8 +428,7 @@ class Forward(Facts):
                                     for i, t in zip(argnums, tangents)]
         else:
             # Positional: fill every parameter so the tangents land after them.
-            stmt.value.args = [clone(a) if a is not None else
-                               gast.Constant(value=p.default, kind=None)
+            stmt.value.args = [clone(a) if a is not None else self.default(p)
                                for a, p in zip(atoms, params)] + tangents
             stmt.value.keywords = []
         stmt.targets = [gast.Tuple(elts=[name(target, store=True),
@@ -437,8 +436,24 @@ class Forward(Facts):
                                    ctx=gast.Store())]
         return []
 
+    def default(self, param) -> gast.AST:
+        """A default the call leaves out, passed explicitly: a literal as itself, anything
+        else (an array, an object) by reference (printed, `array([1., 2.])` is no
+        expression, and a long one prints with `...` in it)."""
+        if _literal(param.default):
+            return gast.Constant(value=param.default, kind=None)
+        return self.ctx.reference(param.default, f"{param.name}_default")
+
     def no_rule(self, primal, stmt) -> NoRuleError:
         return missing_rule(self.ctx, primal, stmt, "tangent")
+
+
+def _literal(value) -> bool:
+    """Whether `value` prints as a literal that evaluates to an equal value of its type."""
+    cls = value.__class__
+    if value is None or value is Ellipsis or cls in (bool, int, float, str, bytes):
+        return True
+    return cls is tuple and all(_literal(v) for v in value)
 
 
 def _replace(node, var: str, value):
