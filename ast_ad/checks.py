@@ -25,6 +25,7 @@ import numpy as np
 from . import transforms
 from .api import grad, value_and_grad
 from .errors import ADError
+from .trees import is_container, tree_leaves, tree_structure, tree_unflatten
 
 MODES = {"fwd": "fwd", "forward": "fwd", "jvp": "fwd", "rev": "rev", "reverse": "rev",
          "vjp": "rev"}
@@ -42,7 +43,8 @@ def check_grads(f, args, order: int = 1, modes=("fwd", "rev"), eps: float | None
     direction and the discrepancy; returns None when all agree.
 
     Differentiated: the arguments at `argnums` (default: every float, float array, and
-    list or tuple of them); the others are passed unchanged. Defaults: eps 1e-4 (1e-2
+    container of them: list, tuple, dict, NamedTuple, dataclass); the others are passed
+    unchanged. Defaults: eps 1e-4 (1e-2
     for float32 arguments), atol = rtol = 1e-5 (2e-2 for float32).
     """
     args = tuple(args)
@@ -89,7 +91,7 @@ class _Checker:
         self.cotangents = None
 
     def run(self, modes) -> None:
-        if any(isinstance(self.args[i], (list, tuple, dict)) for i in self.nums):
+        if any(is_container(self.args[i]) for i in self.nums):
             self.vjp()  # says if ast-ad differentiates with respect to containers
         if "fwd" in modes:
             self.check_jvp()
@@ -284,12 +286,12 @@ def _positions(f, args, argnums) -> tuple:
         for i in nums:
             if not _floating(args[i]):
                 raise ValueError(f"check_grads: argument {i} is not a float, a float array "
-                                 f"or a list or tuple of them: {type(args[i]).__name__}")
+                                 f"or a container of them: {type(args[i]).__name__}")
         return nums
     nums = tuple(i for i, a in enumerate(args) if _floating(a))
     if not nums:
         raise ValueError("check_grads: no argument to differentiate (floats, float arrays, "
-                         "lists or tuples of them)")
+                         "containers of them)")
     return nums
 
 
@@ -300,10 +302,9 @@ def _floating(value) -> bool:
         return value.dtype.kind == "f"
     if isinstance(value, (float, np.floating)):
         return True
-    if isinstance(value, (list, tuple)):
-        return bool(value) and all(_floating(v) for v in value)
-    if isinstance(value, dict):
-        return bool(value) and all(_floating(v) for v in value.values())
+    if is_container(value):  # a list, tuple, dict, NamedTuple or dataclass of them
+        leaves = tree_leaves(value)
+        return bool(leaves) and all(_floating(leaf) for leaf in leaves)
     return False
 
 
@@ -324,24 +325,16 @@ def _identifier(name: str) -> str:
     return name if name.isidentifier() else "function"
 
 
-# -- values as trees of floats and arrays (lists, tuples and dicts of them)
+# -- values as trees of floats and arrays (lists, tuples, dicts, NamedTuples, dataclasses)
 
 
 def _leaves(value) -> list:
-    if isinstance(value, (list, tuple)):
-        return [leaf for v in value for leaf in _leaves(v)]
-    if isinstance(value, dict):
-        return [leaf for k in sorted(value) for leaf in _leaves(value[k])]
-    return [value]
+    return tree_leaves(value)
 
 
 def _rebuild(like, leaves):
     """`like`'s structure with the leaves from the iterator `leaves`."""
-    if isinstance(like, (list, tuple)):
-        return type(like)(_rebuild(v, leaves) for v in like)
-    if isinstance(like, dict):
-        return {k: _rebuild(like[k], leaves) for k in sorted(like)}
-    return next(leaves)
+    return tree_unflatten(tree_structure(like), list(leaves))
 
 
 def _map2(fn, a, b):

@@ -29,6 +29,26 @@ def test_calls(fn, args):
     check_gradient(fn, *args)
 
 
+CONTAINERS = [
+    (c.affine_used_and_passed, c.Affine(rng.normal(size=3), 0.5)),
+    (c.affine_passed_twice, c.Affine(rng.normal(size=3), 0.5)),
+    (c.layer_passed, c.Layer(rng.normal(size=(2, 3)), rng.normal(size=2))),
+    (c.layer_used_and_passed, c.Layer(rng.normal(size=(2, 3)), rng.normal(size=2))),
+    (c.pair_passed_twice, (rng.normal(size=3), rng.normal(size=3))),
+]
+
+
+@pytest.mark.parametrize("fn, params", CONTAINERS, ids=[f.__name__ for f, _ in CONTAINERS])
+def test_a_container_argument_passed_to_a_callee(fn, params):
+    """Its adjoint comes back from the callee's backward function as the caller holds it
+    (a NamedTuple's as a list, a dataclass's as a dict): added to the caller's own
+    contributions, not put in their place, and not concatenated as tuples."""
+    x = rng.normal(size=3)
+    grads = ast_ad.grad(fn, argnums=(0, 1))(params, x)
+    assert type(grads[0]) is type(params)
+    ast_ad.check_grads(fn, (params, x), order=1, argnums=(0, 1))
+
+
 def test_forward_mode_passes_a_callee_array_defaults_by_reference():
     """The jvp of a callee takes every positional parameter (its tangents follow them), so
     the caller passes the defaults itself: literals as literals, arrays by reference (an

@@ -55,6 +55,20 @@ def test_lists_of_arrays_as_far_as_ast_ad_differentiates_them():
         check_grads(cases.loss_of_list, (ws, X))
 
 
+def test_namedtuple_dataclass_and_dict_arguments():
+    """Every container grad differentiates: directions and cotangents of its structure (a
+    NamedTuple was rebuilt from a generator, and a dataclass was refused)."""
+    import calls_cases
+
+    x = rng.standard_normal(3)
+    affine = calls_cases.Affine(rng.standard_normal(3), 0.5)
+    layer = calls_cases.Layer(rng.standard_normal((2, 3)), rng.standard_normal(2))
+    check_grads(calls_cases.affine_used_and_passed, (affine, x))
+    check_grads(calls_cases.layer_passed, (layer, x))
+    check_grads(cases.dict_layer, ({"W": W, "b": 0.3}, x))
+    check_grads(calls_cases.affine_energy, (affine, x), order=2, modes="fwd")
+
+
 # -- wrong derivatives are found and named
 
 

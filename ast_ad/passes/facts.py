@@ -152,7 +152,7 @@ class Facts:
             values = tuple(array(None, a[1]) if a is not None else v
                            for v, a in zip(found, arrays))
         return Options(mode, argnums, True, kinds, arrays, values=values,
-                       lazy=self.ctx.options.lazy), params, atoms, argnums
+                       lazy=self.ctx.options.lazy, callee=True), params, atoms, argnums
 
     def value(self, node: gast.AST) -> Value:
         """The abstract value of a generated expression (forward names, adjoints, calls):

@@ -275,7 +275,8 @@ class _Reverse(Facts):
             elif self.kinds.get(p) == SCALAR and self.scalar_needs_cast():
                 g = call(self.ctx.reference(runtime.as_gradient, "as_gradient"), [g, name(p)])
             elif self.ctx.values.get(p, UNKNOWN).container is not None \
-                    and not (_float64_dict(self.ctx.values[p]) and not mixed_precision(self.ctx)):
+                    and not (_float64_dict(self.ctx.values[p]) and not mixed_precision(self.ctx)) \
+                    and not self.ctx.options.callee:  # (a caller adds the adjoint as it is)
                 # a dict, list, tuple, NamedTuple or dataclass: its gradient has its structure
                 g = call(self.ctx.reference(runtime.tree_gradient, "tree_gradient"),
                          [g, name(p)])

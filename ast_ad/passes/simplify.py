@@ -1226,7 +1226,8 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
             if (op, adj) == ("add", var):
                 added = _contribution_in(stmt, var, names)
                 if added is not None and (last_scatter.get(var, -1) < j
-                                          or _fresh_fill(init, added, ctx)):
+                                          or _fresh_fill(init, added, ctx)) \
+                        and not _holds_contributions(init):
                     names.assign_contribution(stmt, var, added)
                     changed = True
                     continue
@@ -1246,6 +1247,17 @@ def _fold_inits(stmts: list, names: _NameCache, ctx: Context | None = None,
 
 # The adjoint annotations _fold_inits moves: an init, a reset.
 _INITS = frozenset({"init", "reset"})
+
+
+def _holds_contributions(init: gast.AST) -> bool:
+    """Whether an init is a display _fold_item_inits wrote contributions into (`bp = [bt3,
+    0.0]`, from `bp[0] += bt3`): not a zero, so a first `bp = accumulate(bp, c)` must keep
+    it (folded, it became `bp = c` and lost bt3)."""
+    value = init.value
+    items = value.elts if value.__class__ is gast.List else \
+        value.values if value.__class__ is gast.Dict else ()
+    return any(not (_is_zero(item) or item.__class__ is gast.Constant and item.value is None)
+               for item in items)
 
 
 def _call_names(stmt) -> set | None:
