@@ -26,7 +26,7 @@ from .compile import compile_function, note_user_line
 from .context import Options
 from .errors import ADError, Location, NonDifferentiableError, VectorModeError
 from .pipeline import check
-from .source import FunctionSource, describe, get_source
+from .source import FunctionSource, bound_call, describe, get_source
 from .trees import is_container, is_dataclass_instance, paths
 from .values import array_info, kind_of_value, of_arguments, signature
 
@@ -84,6 +84,7 @@ def _transformation(fun, mode: str, argnums, *, self_class=None, checkpoint=None
                                  checkpoint=checkpoint)
     if isinstance(fun, functools.partial):
         return _through_partial(fun, mode, argnums, checkpoint)
+    fun = bound_call(fun)  # grad(model): its __call__
     if isinstance(fun, types.MethodType) and isinstance(fun.__func__, types.FunctionType):
         return _through_method(fun, mode, argnums, checkpoint)
     bound = getattr(fun, "__ast_ad__", None)

@@ -68,6 +68,13 @@ def describe(fn) -> str:
     return f"{module}.{name}" if module and module != "builtins" else name
 
 
+def bound_call(fn):
+    """A callable object (an instance of a class that defines `__call__` in Python) as its
+    bound `__call__`, differentiated as a method is; anything else as it is."""
+    call = next((vars(k)["__call__"] for k in type(fn).__mro__ if "__call__" in vars(k)), None)
+    return types.MethodType(call, fn) if isinstance(call, types.FunctionType) else fn
+
+
 def get_source(fn) -> FunctionSource:
     """Return the source of a plain Python function, or raise SourceUnavailableError."""
     if not isinstance(fn, types.FunctionType):

@@ -27,7 +27,7 @@ from .context import Options
 from .errors import ADError, Location, NonScalarOutputError, VectorModeError
 from .pipeline import check
 from .runtime import output_problem
-from .source import describe, get_source
+from .source import bound_call, describe, get_source
 from .trees import is_container, paths, tree_flatten, tree_structure, tree_unflatten
 from .values import array_info, kind_of_value, of_arguments
 
@@ -133,6 +133,7 @@ def jvp(fun, primals, tangents):
     `primals` and `tangents` are tuples with one entry per positional argument;
     the tangents of arguments that are not floats are ignored.
     """
+    fun = bound_call(fun)
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ADError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
@@ -256,6 +257,7 @@ def vjp(fun, *primals):
     and can be called any number of times. Arguments that are not floats (ints,
     strings...) get None.
     """
+    fun = bound_call(fun)
     nums = _float_positions(fun, primals)
     try:
         forward, backward = _compile(fun, "vjp", nums, _with_defaults(fun, primals))
@@ -311,6 +313,7 @@ def jacfwd(fun, argnums=0):
     generated function carries every direction (vector mode, docs/vector_mode.md);
     where a tangent rule cannot be batched, one jvp per input element.
     """
+    fun = bound_call(fun)
     nums, is_tuple = _checked_argnums(fun, argnums)
     return _vector_transformation(fun, fun, nums, is_tuple, argnums, "jacfwd")
 
@@ -444,6 +447,7 @@ def jacrev(fun, argnums=0):
     """The Jacobian of `fun` by reverse mode: the forward pass, then every output element's
     backward pass at once (vector mode over the generated backward function, which is
     linear in its cotangent); where that does not apply, one backward pass per element."""
+    fun = bound_call(fun)
     nums, is_tuple = _checked_argnums(fun, argnums)
     return _vector_transformation(fun, fun, nums, is_tuple, argnums, "jacrev")
 
@@ -537,6 +541,7 @@ def _float_array(value):
 def jacobian(fun, argnums=0):
     """The Jacobian, by forward mode (vector mode: one call) when there are no more inputs
     than outputs, else by reverse mode."""
+    fun = bound_call(fun)
     nums, is_tuple = _checked_argnums(fun, argnums)
     return _vector_transformation(fun, fun, nums, is_tuple, argnums, "jacobian")
 
@@ -608,6 +613,7 @@ def _tree_jacobian(fun, nums, is_tuple, args):
 def hessian(fun, argnums=0):
     """The Hessian of a scalar function: forward mode over the generated gradient code,
     every direction in one call (vector mode, docs/vector_mode.md)."""
+    fun = bound_call(fun)
     nums, is_tuple = _checked_argnums(fun, argnums)
     return _vector_transformation(fun, grad(fun, argnums), nums, is_tuple, argnums, "hessian")
 
@@ -616,6 +622,7 @@ def hvp(fun, argnums=0):
     """hvp(f)(*args, v): the Hessian of f at args times v, in one forward-over-reverse pass
     (the jvp of f's generated gradient in the direction v). v has the shape of the argument
     argnums names (a tuple of them for a tuple argnums)."""
+    fun = bound_call(fun)
     nums, is_tuple = _checked_argnums(fun, argnums)
     gradient = grad(fun, argnums)
 
@@ -684,6 +691,7 @@ def generated_source(fun, *args, mode: str = "jvp", argnums=None, trace: bool = 
     applies, else the jvp) or "jacfwd" (the Jacobian in vector mode, else the jvp).
     argnums defaults to every float argument; `trace=True` keeps one primitive per line.
     """
+    fun = bound_call(fun)
     nums = _float_positions(fun, args) if argnums is None else \
         (argnums if isinstance(argnums, tuple) else (argnums,))
     if mode not in ("jvp", "vjp", "grad", "value_and_grad", "hessian", "jacfwd"):

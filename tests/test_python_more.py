@@ -339,6 +339,32 @@ def test_second_and_third_derivatives_of_a_bound_method():
     assert ast_ad.vjp(ast_ad.grad(model.energy), t)[1](1.0)[0] == pytest.approx(second)
 
 
+class CallableModel(Model):
+    def __call__(self, x):  # (inherited by CallableChild: found on the MRO)
+        return self.loss(x) + np.sum(x ** 2)
+
+
+class CallableChild(CallableModel):
+    pass
+
+
+@pytest.mark.parametrize("cls", [CallableModel, CallableChild])
+def test_a_callable_object_is_differentiated_as_its_bound_call(cls):
+    """grad(layer) as JAX users write it: the object's __call__, bound to it, in every
+    transformation (they said the object was no Python function)."""
+    layer, x = cls(), RNG.normal(size=3)
+    want = numeric_gradient(layer, (x,), 0)
+    np.testing.assert_allclose(ast_ad.grad(layer)(x), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ast_ad.value_and_grad(layer)(x)[0], layer(x))
+    np.testing.assert_allclose(ast_ad.vjp(layer, x)[1](1.0)[0], want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ast_ad.jvp(layer, (x,), (np.eye(3)[0],))[1], want[0],
+                               rtol=1e-6, atol=1e-8)
+    for jac in (ast_ad.jacobian, ast_ad.jacrev, ast_ad.jacfwd):
+        np.testing.assert_allclose(jac(layer)(x), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ast_ad.hessian(layer)(x) @ x, ast_ad.hvp(layer)(x, x),
+                               rtol=1e-9)
+
+
 def test_a_method_hidden_by_an_attribute_is_rejected():
     model = Model()
     model.predict = lambda x: x
