@@ -1,6 +1,8 @@
 """Functions ast-ad must reject, each with the construct on a known line (see test_errors.py)."""
 
 import math
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -116,3 +118,24 @@ def vector_output(x):
 
 def ignores_input(x, n):
     return x * n
+
+
+class Pair(NamedTuple):
+    a: float
+    b: float
+
+
+@dataclass
+class Box:
+    a: float
+    b: float
+
+
+def builds_a_namedtuple(x):
+    p = Pair(x, 2.0 * x)
+    return p.a * p.b
+
+
+def builds_a_dataclass(x):
+    p = Box(x, 2.0 * x)
+    return p.a * p.b

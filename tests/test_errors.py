@@ -92,6 +92,15 @@ def test_unresolvable_call_is_rejected():
     _expect(info.value, cases.calls_unknown, 1, 12, "cannot be resolved")
 
 
+@pytest.mark.parametrize("fn, record", [(cases.builds_a_namedtuple, "Pair (NamedTuple)"),
+                                        (cases.builds_a_dataclass, "Box (dataclass)")])
+def test_building_a_namedtuple_or_dataclass_is_rejected_and_said_so(fn, record):
+    with pytest.raises(NoRuleError) as info:
+        ast_ad.grad(fn)(0.3)
+    _expect(info.value, fn, 1, 9, f"unsupported: building a error_cases.{record}")
+    assert "build it outside and pass it in" in str(info.value)
+
+
 def test_unknown_method_is_rejected():
     with pytest.raises(NoRuleError) as info:
         ast_ad.grad(cases.unknown_method)(np.ones(3))

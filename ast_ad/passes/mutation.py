@@ -19,6 +19,8 @@ or bool dtype drops it (see resolve.cast_of).
 
 from __future__ import annotations
 
+import dataclasses
+
 import gast
 import numpy as np
 
@@ -87,6 +89,15 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 "carry a derivative, and ast-ad cannot tell what that is",
                 "assign what it computes to a name (`y = f(x)`), or call it outside the "
                 "differentiated function")
+        record = _record_class(anno.getanno(node, "callee"))
+        if record is not None:
+            raise ctx.error(
+                NoRuleError, stmt,
+                f"unsupported: building a {describe_primal(anno.getanno(node, 'callee'))} "
+                f"({record}) from values that carry a derivative inside the differentiated "
+                "function",
+                "build it outside and pass it in (grad differentiates with respect to its "
+                "fields), or pass the fields themselves")
         raise ctx.error(
             NoRuleError, stmt,
             f"{_describe(node)} is given values that carry a derivative, and ast-ad cannot "
@@ -282,6 +293,15 @@ def _differentiated(stmt, ctx: Context) -> bool:
         if changed is not None:
             stored.append(changed[0])
     return any(n in ctx.varied for n in stored)
+
+
+def _record_class(callee) -> str | None:
+    """"NamedTuple" or "dataclass" for such a class, else None."""
+    if not isinstance(callee, type):
+        return None
+    if issubclass(callee, tuple) and hasattr(callee, "_fields"):
+        return "NamedTuple"
+    return "dataclass" if dataclasses.is_dataclass(callee) else None
 
 
 def _describe(node: gast.Call) -> str:
