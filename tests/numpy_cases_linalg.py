@@ -327,3 +327,18 @@ CASES = [
          name="cholesky_upper[batched]"),
     Case(cholesky_of_gram, lambda r: (normal(r, (3, 3)), normal(r, (3, 3)))),
 ]
+
+
+# -- convolve (1-D, each mode; the longer input first or second; a scalar) ------------------
+
+
+def convolve_modes(a, v, w):
+    return np.sum(np.convolve(a, v) ** 2) + np.sum(np.convolve(a, v, "valid") * w[0]) \
+        + np.sum(np.convolve(v, a, mode="same") ** 3) + np.sum(np.convolve(a, w[1])) * 0.5
+
+
+CASES += [
+    Case(convolve_modes, lambda r: (normal(r, 6), normal(r, 3), normal(r, 2)), argnums=(0, 1, 2)),
+    Case(convolve_modes, lambda r: (normal(r, 3), normal(r, 5), normal(r, 2)), argnums=(0, 1, 2),
+         name="convolve_modes[shorter first]"),
+]

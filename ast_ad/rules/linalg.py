@@ -142,6 +142,41 @@ def inner_tangent(z, a, b_):
     d[z] = np.inner(d[a], b_) + np.inner(a, d[b_])
 
 
+# -- np.convolve (1-D): bilinear; the adjoint of each input correlates the output's adjoint,
+# placed in the full convolution ('same' and 'valid' are centred slices of it), with the
+# other input
+
+
+def convolve_adjoint(g, a, v, which):
+    """The adjoint of a (which=0) or v (which=1) in np.convolve(a, v, mode); the length of
+    g, the output's adjoint, tells which slice of the full convolution the mode took."""
+    # (written with what has rules of its own, so that the derivative can be differentiated
+    # again: np.pad, and a correlation as the convolution with the other input reversed)
+    full = np.size(a) + np.size(v) - 1
+    start = (full - np.shape(g)[0]) // 2
+    g = np.pad(g, (start, full - start - np.shape(g)[0]))
+    x, other = (a, v) if which == 0 else (v, a)
+    return np.reshape(np.convolve(g, np.ravel(other)[::-1], "valid"), np.shape(x))
+
+
+def _vectors(args):
+    return all(args[p].kind in ("array", "scalar") and (args[p].shape is None or len(
+        args[p].shape) <= 1) for p in ("a", "v"))
+
+
+@adjoint(np.convolve, when=_vectors, result_kind="array",
+         shape=lambda s, atoms: static.convolve(s["a"], s["v"], static.literal(atoms["mode"])),
+         note="of 1-D arrays, modes 'full', 'same' and 'valid'")
+def convolve(y, a, v, mode="full"):
+    b[a] = convolve_adjoint(b[y], a, v, 0)
+    b[v] = convolve_adjoint(b[y], a, v, 1)
+
+
+@tangent(np.convolve, when=_vectors)
+def convolve_tangent(y, a, v, mode="full"):
+    d[y] = np.convolve(d[a], v, mode) + np.convolve(a, d[v], mode)
+
+
 @adjoint(np.outer, when=lambda args: _ndims(args) == (1, 1), result_kind="array",
          shape=lambda s, atoms: static.outer(s["a"], s["b_"]))
 def outer_1d(z, a, b_):

@@ -148,6 +148,17 @@ def outer(a, b):
     return (math.prod(a), math.prod(b))
 
 
+def convolve(a, v, mode):
+    """np.convolve of 1-D arrays: n + m - 1 ('full'), max(n, m) ('same'), |n - m| + 1
+    ('valid')."""
+    if a is None or v is None or len(a) != 1 or len(v) != 1 or mode is UNKNOWN \
+            or not (type(a[0]) is int and type(v[0]) is int):
+        return None
+    n, m = a[0], v[0]
+    sizes = {"full": n + m - 1, "same": max(n, m), "valid": abs(n - m) + 1}
+    return (sizes[mode],) if mode in sizes else None
+
+
 def tensordot(a, b, axes):
     if a is None or b is None or axes is UNKNOWN:
         return None
