@@ -321,3 +321,19 @@ if HAVE_SCIPY:
                                    positive(r, (4,), 1.5, 3.0), positive(r, (4,), 0.2, 0.8)),
              argnums=(0, 1, 2, 3)),
     ]
+
+
+def cdfs(x, loc, scale, a, p):
+    # (df, a and b of the cdfs carry no derivative: literals)
+    return np.sum(scipy.stats.t.cdf(x, 3.5, loc, scale) ** 2) \
+        + np.sum(scipy.stats.t.logcdf(x, 2.5, loc=loc, scale=scale)) \
+        + np.sum(scipy.stats.t.cdf(x, 3)) + np.sum(scipy.stats.gamma.cdf(a, 2.5) ** 2) \
+        + np.sum(scipy.stats.beta.cdf(p, 2.5, 1.5) ** 2)
+
+
+if HAVE_SCIPY:
+    CASES += [
+        Case(cdfs, lambda r: (normal(r, (4, 3)), normal(r, (1, 3)), positive(r, (4, 1)),
+                              positive(r, (4,)), positive(r, (4,), 0.2, 0.8)),
+             argnums=(0, 1, 2, 3, 4)),
+    ]

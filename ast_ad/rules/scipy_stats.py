@@ -1,7 +1,8 @@
 """scipy.stats distributions, loaded where SciPy is installed, when the compiler first meets a
 function of scipy.stats (importing it takes seconds): norm (pdf, cdf, sf, logpdf,
-logcdf, logsf in x, loc and scale), t (pdf, logpdf), chi2 (pdf, cdf, logpdf in x), gamma and
-beta (pdf, logpdf). Parameters a rule does not differentiate must carry no derivative."""
+logcdf, logsf in x, loc and scale), t (pdf, logpdf; cdf, logcdf in x, loc and scale), chi2
+(pdf, cdf, logpdf in x), gamma and beta (pdf, logpdf; cdf in x). Parameters a rule does not
+differentiate must carry no derivative."""
 
 # ruff: noqa: F821
 
@@ -155,6 +156,43 @@ def t_pdf_tangent(y, x, df, loc=0.0, scale=1.0):
                                  - np.log1p(z * z / df) + w * z * z / df))
 
 
+TCDF = "in x, loc and scale (broadcast); no derivative in df"
+
+
+@adjoint(scipy.stats.t.cdf, note=TCDF)
+def t_cdf(y, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    g = b[y] * scipy.stats.t.pdf(z, df) / scale
+    b[x] = unbroadcast(g, x)
+    b[loc] = unbroadcast(-g, loc)
+    b[scale] = unbroadcast(-g * z, scale)
+    b[df] = no_derivative("scipy.stats.t.cdf", "df")
+
+
+@tangent(scipy.stats.t.cdf)
+def t_cdf_tangent(y, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    d[y] = scipy.stats.t.pdf(z, df) / scale * (d[x] - d[loc] - d[scale] * z) \
+        + d[df] * no_derivative_along(d[df], "scipy.stats.t.cdf", "df")
+
+
+@adjoint(scipy.stats.t.logcdf, note=TCDF)
+def t_logcdf(y, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    g = b[y] * np.exp(scipy.stats.t.logpdf(z, df) - y) / scale
+    b[x] = unbroadcast(g, x)
+    b[loc] = unbroadcast(-g, loc)
+    b[scale] = unbroadcast(-g * z, scale)
+    b[df] = no_derivative("scipy.stats.t.logcdf", "df")
+
+
+@tangent(scipy.stats.t.logcdf)
+def t_logcdf_tangent(y, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    d[y] = np.exp(scipy.stats.t.logpdf(z, df) - y) / scale * (d[x] - d[loc] - d[scale] * z) \
+        + d[df] * no_derivative_along(d[df], "scipy.stats.t.logcdf", "df")
+
+
 # -- chi2 in x (df: no derivative) ----------------------------------------------------------
 
 CHI2 = "in x (not loc, scale); no derivative in df"
@@ -223,6 +261,21 @@ def gamma_pdf_tangent(y, x, a):
     d[y] = y * (d[x] * ((a - 1.0) / x - 1.0) + d[a] * (np.log(x) - sp.digamma(a)))
 
 
+GAMMA_CDF = "in x (not loc, scale); no derivative in a"
+
+
+@adjoint(scipy.stats.gamma.cdf, note=GAMMA_CDF)
+def gamma_cdf(y, x, a):
+    b[x] = unbroadcast(b[y] * scipy.stats.gamma.pdf(x, a), x)
+    b[a] = no_derivative("scipy.stats.gamma.cdf", "a")
+
+
+@tangent(scipy.stats.gamma.cdf)
+def gamma_cdf_tangent(y, x, a):
+    d[y] = d[x] * scipy.stats.gamma.pdf(x, a) \
+        + d[a] * no_derivative_along(d[a], "scipy.stats.gamma.cdf", "a")
+
+
 BETA = "in x, a and b (not loc, scale)"
 
 
@@ -255,3 +308,20 @@ def beta_pdf_tangent(y, x, a, b_):
     d[y] = y * (d[x] * ((a - 1.0) / x - (b_ - 1.0) / (1.0 - x))
                 + d[a] * (np.log(x) - sp.digamma(a) + both)
                 + d[b_] * (np.log1p(-x) - sp.digamma(b_) + both))
+
+
+BETA_CDF = "in x (not loc, scale); no derivative in a and b"
+
+
+@adjoint(scipy.stats.beta.cdf, note=BETA_CDF)
+def beta_cdf(y, x, a, b_):
+    b[x] = unbroadcast(b[y] * scipy.stats.beta.pdf(x, a, b_), x)
+    b[a] = no_derivative("scipy.stats.beta.cdf", "a")
+    b[b_] = no_derivative("scipy.stats.beta.cdf", "b")
+
+
+@tangent(scipy.stats.beta.cdf)
+def beta_cdf_tangent(y, x, a, b_):
+    d[y] = d[x] * scipy.stats.beta.pdf(x, a, b_) \
+        + d[a] * no_derivative_along(d[a], "scipy.stats.beta.cdf", "a") \
+        + d[b_] * no_derivative_along(d[b_], "scipy.stats.beta.cdf", "b")
