@@ -45,8 +45,8 @@ def check_grads(f, args, order: int = 1, modes=("fwd", "rev"), eps: float | None
 
     Differentiated: the arguments at `argnums` (default: every float, float array, and
     container of them: list, tuple, dict, NamedTuple, dataclass); the others are passed
-    unchanged. Defaults: eps 1e-4 (1e-2
-    for float32 arguments), atol = rtol = 1e-5 (2e-2 for float32).
+    unchanged. Defaults: eps 1e-4 (1e-2 for float32 arguments), atol = rtol = 1e-5 (2e-2
+    for float32).
     """
     args = tuple(args)
     if isinstance(modes, str):

@@ -89,13 +89,13 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 "carry a derivative, and ast-ad cannot tell what that is",
                 "assign what it computes to a name (`y = f(x)`), or call it outside the "
                 "differentiated function")
-        record = _record_class(anno.getanno(node, "callee"))
+        callee = anno.getanno(node, "callee")
+        record = _record_class(callee)
         if record is not None:
             raise ctx.error(
                 NoRuleError, stmt,
-                f"unsupported: building a {describe_primal(anno.getanno(node, 'callee'))} "
-                f"({record}) from values that carry a derivative inside the differentiated "
-                "function",
+                f"unsupported: building a {describe_primal(callee)} ({record}) from values "
+                "that carry a derivative inside the differentiated function",
                 "build it outside and pass it in (grad differentiates with respect to its "
                 "fields), or pass the fields themselves")
         raise ctx.error(

@@ -654,8 +654,7 @@ class _Reverse(Facts):
             left=name(counter), op=gast.Add(), right=const(1)), stmt))
         backward = gast.For(target=name(self.ctx.namer.fresh("_"), store=True),
                             iter=call(self.builtin("range"), [name(counter)]), body=body_bwd,
-                            orelse=[],
-                            type_comment=None)
+                            orelse=[], type_comment=None)
         anno.copyanno(stmt, backward)
         anno.setanno(forward, "mirror", backward)
         anno.setanno(backward, "replays", forward)
