@@ -685,3 +685,31 @@ def test_return_in_a_loop_over_keys_and_layers_unpacked():
         ast_ad.grad(named_layers)(list(layers))
     _expect(info.value, named_layers, 1, "it runs over `layers`, a list argument, whose "
                                          "length the code is not specialised to")
+
+
+# -- builtins as users spell them: enumerate(xs, start=1), pow(x, y) -----------------------
+
+
+def weighted_from_one(xs, ws):
+    s = 0.0
+    for i, (x, w) in enumerate(zip(xs, ws), start=1):
+        s = s + i * x * w
+    return s
+
+
+def powers(x, y):
+    return np.sum(pow(x, 2.5)) + pow(np.sum(x), 2) + np.sum(pow(y, x))
+
+
+def test_enumerate_with_a_start_keyword():
+    xs, ws = [0.3, -0.2, 0.5], [1.5, 2.0, -1.0]
+    check_tree(weighted_from_one, xs, ws)
+    assert ast_ad.grad(weighted_from_one, argnums=(0, 1))(xs, ws)[0] == \
+        pytest.approx([1.5, 4.0, -3.0])
+
+
+def test_the_builtin_pow_is_the_power_operator():
+    x, y = RNG.uniform(0.5, 1.5, size=3), RNG.uniform(0.5, 1.5, size=3)
+    check_gradient(powers, x, y)
+    check_jvp(powers, x, y)
+    ast_ad.check_grads(powers, (x, y), order=2)
