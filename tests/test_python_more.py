@@ -687,7 +687,7 @@ def test_return_in_a_loop_over_keys_and_layers_unpacked():
                                          "length the code is not specialised to")
 
 
-# -- builtins as users spell them: enumerate(xs, start=1), pow(x, y) -----------------------
+# -- builtins as users spell them: enumerate(xs, start=1), pow(x, y), max(a, b, c) ----------
 
 
 def weighted_from_one(xs, ws):
@@ -713,3 +713,14 @@ def test_the_builtin_pow_is_the_power_operator():
     check_gradient(powers, x, y)
     check_jvp(powers, x, y)
     ast_ad.check_grads(powers, (x, y), order=2)
+
+
+def extremes(x, y, z):
+    return max(x, y, z) * min(x * x, y, z, 0.5) + max(x, x, y)
+
+
+@pytest.mark.parametrize("args", [(0.3, 0.7, 0.5), (0.9, 0.2, 0.4), (0.2, 0.3, 0.8)])
+def test_max_and_min_of_more_than_two_numbers(args):
+    check_gradient(extremes, *args)
+    ast_ad.check_grads(extremes, args, order=2)
+    assert "max(x, y)" in ast_ad.source(ast_ad.grad(extremes), *args)  # max(max(x, y), z)
