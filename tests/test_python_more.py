@@ -685,3 +685,42 @@ def test_return_in_a_loop_over_keys_and_layers_unpacked():
         ast_ad.grad(named_layers)(list(layers))
     _expect(info.value, named_layers, 1, "it runs over `layers`, a list argument, whose "
                                          "length the code is not specialised to")
+
+
+# -- builtins as users spell them: enumerate(xs, start=1), pow(x, y), max(a, b, c) ----------
+
+
+def weighted_from_one(xs, ws):
+    s = 0.0
+    for i, (x, w) in enumerate(zip(xs, ws), start=1):
+        s = s + i * x * w
+    return s
+
+
+def powers(x, y):
+    return np.sum(pow(x, 2.5)) + pow(np.sum(x), 2) + np.sum(pow(y, x))
+
+
+def test_enumerate_with_a_start_keyword():
+    xs, ws = [0.3, -0.2, 0.5], [1.5, 2.0, -1.0]
+    check_tree(weighted_from_one, xs, ws)
+    assert ast_ad.grad(weighted_from_one, argnums=(0, 1))(xs, ws)[0] == \
+        pytest.approx([1.5, 4.0, -3.0])
+
+
+def test_the_builtin_pow_is_the_power_operator():
+    x, y = RNG.uniform(0.5, 1.5, size=3), RNG.uniform(0.5, 1.5, size=3)
+    check_gradient(powers, x, y)
+    check_jvp(powers, x, y)
+    ast_ad.check_grads(powers, (x, y), order=2)
+
+
+def extremes(x, y, z):
+    return max(x, y, z) * min(x * x, y, z, 0.5) + max(x, x, y)
+
+
+@pytest.mark.parametrize("args", [(0.3, 0.7, 0.5), (0.9, 0.2, 0.4), (0.2, 0.3, 0.8)])
+def test_max_and_min_of_more_than_two_numbers(args):
+    check_gradient(extremes, *args)
+    ast_ad.check_grads(extremes, args, order=2)
+    assert "max(x, y)" in ast_ad.source(ast_ad.grad(extremes), *args)  # max(max(x, y), z)

@@ -370,6 +370,15 @@ class _Lowering:
             folded = self.consume(node, out)
             if folded is not None:
                 return folded
+        if isinstance(func, gast.Name) and len(node.args) > 2 and not node.keywords \
+                and not any(isinstance(a, gast.Starred) for a in node.args) \
+                and any(Scope(self.ctx, self.locals).value(func.id) is f
+                        for f in comprehensions.FOLDS):
+            # max(a, b, c) is max(max(a, b), c): the first of equal ones, as Python's
+            pair = gast.copy_location(gast.Call(func=func, args=node.args[:2], keywords=[]),
+                                      node)
+            return self.expr_Call(gast.copy_location(gast.Call(
+                func=clone(func), args=[pair] + node.args[2:], keywords=[]), node), out)
         if isinstance(func, gast.Name) and func.id in self.nested:
             return self.inline(self.nested[func.id], node, out)
         if isinstance(func, gast.Name) and func.id not in self.locals \

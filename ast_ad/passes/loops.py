@@ -60,9 +60,11 @@ class _Rewriter:
     def builtin_name(self, fn, origin) -> str:
         return builtin_name(self.scope, fn, self.ctx, origin)
 
-    def builtin(self, node, fn) -> bool:
+    def builtin(self, node, fn, keywords=()) -> bool:
+        """Whether `node` calls the builtin `fn` with no keyword but these."""
         return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
-            and not node.keywords and self.scope.value(node.func.id) is fn
+            and all(k.arg in keywords for k in node.keywords) \
+            and self.scope.value(node.func.id) is fn
 
     def loop(self, loop: gast.For) -> list:
         it, target = loop.iter, loop.target
@@ -88,9 +90,10 @@ class _Rewriter:
         return before + [loop]
 
     def view(self, node, before: list, origin, rebound: set) -> _View:
-        if self.builtin(node, builtins.enumerate) and node.args:
+        if self.builtin(node, builtins.enumerate, ("start",)) and node.args:
             inner = self.view(node.args[0], before, origin, rebound)
-            start = node.args[1] if len(node.args) > 1 else None
+            start = node.args[1] if len(node.args) > 1 else \
+                next((k.value for k in node.keywords), None)  # (enumerate(xs, start=1))
 
             def element(k):
                 index = k if start is None else gast.BinOp(left=k, op=gast.Add(), right=start)

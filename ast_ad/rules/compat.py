@@ -1,7 +1,7 @@
 """Other spellings of functions that have rules: the operator module's functions
-(operator.add(x, y) is x + y), np.clip's min=/max= keywords, and np.real, np.conjugate and
-np.real_if_close, the identity on real values (ast-ad has no complex numbers: they are
-rejected where they could appear). Loaded after the rules they reuse."""
+(operator.add(x, y) is x + y) and the builtin pow, np.clip's min=/max= keywords, and np.real,
+np.conjugate and np.real_if_close, the identity on real values (ast-ad has no complex
+numbers: they are rejected where they could appear). Loaded after the rules they reuse."""
 
 # ruff: noqa: F821
 
@@ -19,6 +19,9 @@ from .registry import ADJOINTS, Rule, adjoint, nondifferentiable, tangent
 OPERATORS = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
              operator.truediv: np.divide, operator.mod: np.remainder, operator.pow: np.power,
              operator.neg: np.negative, operator.pos: np.positive, operator.matmul: np.matmul}
+
+# pow(x, y), the builtin (two arguments; pow(x, y, mod) is integer arithmetic): x ** y
+OPERATORS[builtins.pow] = np.power
 
 for _function, _ufunc in OPERATORS.items():
     _rule = ADJOINTS[_ufunc]

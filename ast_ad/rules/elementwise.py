@@ -341,7 +341,8 @@ def _same_shape(s, atoms):
 
 
 @elementwise(builtins.max, shape=_same_shape,
-             note="two arguments: max(x, y); " + TIES + " (Python returns x)")
+             note="two arguments: max(x, y) (more: max(max(a, b), c)); " + TIES
+             + " (Python returns x)")
 def builtin_max(z, x, y):
     w = (x > y) + 0.5 * (x == y)
     b[x] = unbroadcast(b[z] * w, x)
@@ -349,7 +350,8 @@ def builtin_max(z, x, y):
 
 
 @elementwise(builtins.min, shape=_same_shape,
-             note="two arguments: min(x, y); " + TIES + " (Python returns x)")
+             note="two arguments: min(x, y) (more: min(min(a, b), c)); " + TIES
+             + " (Python returns x)")
 def builtin_min(z, x, y):
     w = (x < y) + 0.5 * (x == y)
     b[x] = unbroadcast(b[z] * w, x)
