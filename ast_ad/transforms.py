@@ -335,11 +335,13 @@ def _jacfwd_loop(fun, nums, is_tuple):
         for i in nums:
             x = args[i]
             for j in range(_size(x)):
-                tangents = [np.zeros(np.shape(args[k])) if k != i else _unit(x, j) for k in nums]
+                tangents = [np.zeros(np.shape(args[k]), _float_dtype(args[k])) if k != i
+                            else _unit(x, j) for k in nums]
                 value, tangent = fn(*args, *tangents)
                 columns[i].append(tangent)
         if value is None:
-            value = fn(*args, *[np.zeros(np.shape(args[k])) for k in nums])[0]
+            value = fn(*args, *[np.zeros(np.shape(args[k]), _float_dtype(args[k]))
+                                for k in nums])[0]
         _check_output(fun, "jacfwd", value, True)
         if _tree_output(value):
             return _tree_jacobian(fun, nums, is_tuple, args)
@@ -477,7 +479,9 @@ def _jacrev_vector(fun, nums, is_tuple, values):
     if isinstance(value, tuple) or getattr(backward, "__ast_ad_mutated__", ()):
         raise VectorModeError("vector mode takes reverse-mode Jacobians of one output whose "
                               "backward pass keeps what it saved")
-    cotangent = np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+    # (in the output's dtype: a float32 output keeps a float32 Jacobian)
+    cotangent = np.zeros(np.shape(value), _float_dtype(value)) if np.ndim(value) else \
+        _float_dtype(value).type(0.0)
     rows = _compile(backward, "vector", (1,), (saved, cotangent), is_tuple=False)[0]
     made = [forward, rows, getattr(forward, "__ast_ad_deps__", ())]
     out_ndim = np.ndim(value)
@@ -519,7 +523,8 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
     for o, out in enumerate(outputs):
         rows = []
         for j in range(_size(out)):
-            cotangent = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in outputs]
+            cotangent = [np.zeros(np.shape(v), _float_dtype(v)) if np.ndim(v) else 0.0
+                         for v in outputs]
             cotangent[o] = _unit(out, j)
             fresh = tuple(_copy(v) if k in mutated else v for k, v in enumerate(saved))
             rows.append(backward(fresh, tuple(cotangent) if isinstance(value, tuple)
@@ -535,7 +540,9 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
 def _float_array(value):
     """A column or row of a Jacobian as a float array; a Dask one stays lazy (asarray would
     compute it)."""
-    return value if is_protocol_array(value) else np.asarray(value, dtype=float)
+    if is_protocol_array(value):
+        return value
+    return np.asarray(value, dtype=_float_dtype(np.asarray(value)))
 
 
 def jacobian(fun, argnums=0):
@@ -656,12 +663,18 @@ def _size(x) -> int:
 
 
 def _unit(x, j: int):
-    """The j-th basis vector shaped like x (a float for a scalar)."""
+    """The j-th basis vector shaped like x, in its float dtype (a float for a scalar)."""
     if np.ndim(x) == 0:
         return 1.0
-    e = np.zeros(np.shape(x))
+    e = np.zeros(np.shape(x), _float_dtype(x))
     e.flat[j] = 1.0
     return e
+
+
+def _float_dtype(x) -> np.dtype:
+    """x's dtype if it is a float one (float32 stays float32), else float64."""
+    dtype = getattr(x, "dtype", None)
+    return dtype if dtype is not None and dtype.kind == "f" else np.dtype(np.float64)
 
 
 def _checked_argnums(fun, argnums):

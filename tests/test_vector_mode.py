@@ -150,6 +150,23 @@ def test_float32():
     got = ast_ad.hessian(vc.rosenbrock)(x)
     close(got, per_direction(vc.rosenbrock, 0, hessian=True)(x), rtol=1e-5, atol=1e-3)
     close(got, ast_ad.hessian(vc.rosenbrock)(x.astype(float)), rtol=1e-4, atol=1e-2)
+    assert got.dtype == np.float32
+
+
+@pytest.mark.parametrize("jac", ["jacobian", "jacfwd", "jacrev", "hessian"])
+def test_float32_stays_float32(jac):
+    """As in JAX: float32 inputs (and outputs) give float32 Jacobians and Hessians (the
+    identity seeds, unit vectors and stacked columns were float64)."""
+    x = np.linspace(-1.0, 1.5, 4).astype(np.float32)
+    A = rng.normal(size=(4, 4)).astype(np.float32)
+    fun = vc.matrix_loss if jac == "hessian" else vc.tanh_cubic
+    args = (A, x) if jac == "hessian" else (x, A)
+    made = getattr(ast_ad, jac)(fun)
+    got = made(*args)
+    assert got.dtype == np.float32, (jac, got.dtype)
+    wide = made(*[a.astype(np.float64) for a in args])
+    assert wide.dtype == np.float64
+    close(got, wide, rtol=1e-4, atol=1e-4)
 
 
 def test_a_rule_it_cannot_batch_falls_back_soundly():

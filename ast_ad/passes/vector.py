@@ -318,10 +318,12 @@ class _Stacked(_Vector):
     def prologue(self) -> list:
         body = []
         inputs = [p for p, _, _ in self.inputs]
+        dtype = self.seed_dtype(inputs)
         if any(p in self.written for p in inputs):
-            eye = call(self.numpy("eye"), [const(self.n)])
+            eye = call(self.numpy("eye"), [const(self.n)], [] if dtype == np.float64 else [
+                gast.keyword(arg="dtype", value=self.numpy(dtype.name))])
         else:  # made once, read-only: a write through a seed's view raises, never corrupts
-            identity = np.eye(self.n)
+            identity = np.eye(self.n, dtype=dtype)
             identity.setflags(write=False)
             eye = self.ctx.reference(identity, f"identity{self.n}")
         if len(self.inputs) > 1:
@@ -343,6 +345,14 @@ class _Stacked(_Vector):
         body += [assign(self.tangent(p), self.concrete(symbolic_zero(name(p))))
                  for p in self.params if p in self.varied and p not in inputs]
         return body
+
+    def seed_dtype(self, inputs: list) -> np.dtype:
+        """The identity's dtype: the inputs' (float32 inputs keep float32 Jacobians and
+        Hessians); float64 where one is not known to be a float array or number."""
+        dtypes = [getattr(self.ctx.values.get(p), "dtype", None) for p in inputs]
+        if any(d is None or d.kind != "f" for d in dtypes):
+            return np.dtype(np.float64)
+        return np.result_type(*dtypes)
 
     # -- zeros ---------------------------------------------------------------------
 
