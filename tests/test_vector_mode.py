@@ -167,6 +167,8 @@ def test_float32_stays_float32(jac):
     wide = made(*[a.astype(np.float64) for a in args])
     assert wide.dtype == np.float64
     close(got, wide, rtol=1e-4, atol=1e-4)
+    if jac in ("jacfwd", "hessian"):  # in one call (np.asarray(g, dtype=x.dtype) batched)
+        assert state_of(made).why is None, state_of(made).why
 
 
 def test_a_rule_it_cannot_batch_falls_back_soundly():

@@ -598,7 +598,8 @@ def _dtype_of(node) -> np.dtype | None:
 # Functions making a new array shaped like their first argument (a shape= argument
 # aside): how many positional arguments come before `shape`.
 _LIKE = {np.zeros_like: 2, np.ones_like: 2, np.empty_like: 2, np.full_like: 3,
-         runtime.zeros_like: 1, runtime.stop_gradient: 1}
+         runtime.zeros_like: 1, runtime.stop_gradient: 1,
+         np.asarray: 1}  # (np.asarray(g, dtype=x.dtype) ends a float32 gradient: x's shape)
 _CONSTRUCTORS = {np.zeros, np.ones, np.empty, np.full}
 # Functions (not ufuncs: NumPy resolves those) whose result has their arguments' promoted
 # float dtype.

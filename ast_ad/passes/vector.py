@@ -578,7 +578,9 @@ class _Stacked(_Vector):
                 and not node.keywords and isinstance(node.func.value, gast.Name) \
                 and node.func.value.id in self.tangent_names:
             return node  # a stack of batched tangents (a loop of generated code)
-        if fn is runtime.copy_of and len(args) == 1:
+        if fn is runtime.copy_of and len(args) == 1 or fn is np.asarray and len(args) == 1 \
+                and all(k.arg == "dtype" for k in node.keywords):
+            # (np.asarray(dg, dtype=x.dtype) casts each element: the batch axis is kept)
             node.args = [self.batched(args[0])[0]]
             return node
         if fn is runtime.broadcast_like and len(args) == 2:
