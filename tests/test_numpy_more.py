@@ -206,8 +206,8 @@ def var_with_dtype(x):
     return np.var(x, 0, np.float64).sum()
 
 
-def max_of_three(x):
-    return max(x, 1.0, 2.0)
+def max_with_key(x):
+    return max(x, 1.0, key=abs)
 
 
 def max_of_a_list(x):
@@ -223,7 +223,7 @@ def hypot_of_three(x):
     (average_returned, (np.ones(3),), "numpy.average is called with arguments"),
     (sum_with_dtype, (np.ones((2, 2)),), "numpy.sum is called with arguments"),
     (var_with_dtype, (np.ones((2, 2)),), "numpy.var is called with arguments"),
-    (max_of_three, (0.5,), "max is called with arguments"),
+    (max_with_key, (0.5,), "max is called with arguments"),
     (max_of_a_list, (0.5,), "max is called with arguments"),
     (hypot_of_three, (0.5,), "math.hypot is called with arguments"),
 ], ids=lambda v: getattr(v, "__name__", None) if callable(v) else "")
@@ -425,7 +425,8 @@ TANGENT_CALLS = _unary_calls() + [
     (fn, (u(0.5, 1.5), u(0.5, 1.5)), {}) for fn in (operator.add, operator.sub, operator.mul,
                                                     operator.truediv, operator.mod,
                                                     operator.pow)
-] + [(operator.neg, (u(0, 1),), {}), (operator.pos, (u(0, 1),), {})]
+] + [(operator.neg, (u(0, 1),), {}), (operator.pos, (u(0, 1),), {}),
+      (builtins.pow, (u(0.5, 1.5), u(0.5, 1.5)), {}), (builtins.pow, (u(0.5, 1.5, ()), 3), {})]
 
 
 def _call_id(call):
