@@ -94,6 +94,7 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     ctx.scope = scope
     name_class, call_class, load = gast.Name, gast.Call, gast.Load
     like_casts = False
+    checked: dict = {}  # id -> a callee whose own checks passed (most calls call a few)
     for node in looked_at:
         cls = node.__class__
         if cls is name_class:
@@ -101,7 +102,7 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 continue  # (a local: nothing to resolve)
             _resolve_reference(node, scope, ctx)
         elif cls is call_class:
-            like_casts |= _resolve_call(node, scope, definitions, ctx)
+            like_casts |= _resolve_call(node, scope, definitions, ctx, checked)
         elif cls is gast.Subscript:
             if isinstance(node.ctx, gast.Load):
                 indexer = _indexer(node.value, scope)
@@ -114,11 +115,17 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     return func
 
 
-def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context) -> bool:
-    """Annotate a call with its callee (and cast); return whether the cast is ("like", v)."""
+def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context,
+                  checked: dict) -> bool:
+    """Annotate a call with its callee (and cast); return whether the cast is ("like", v).
+    `checked`: the callees whose checks of their own (rules loaded, not making a matrix
+    or complex numbers) passed already: they need not run again."""
     callee = callee_of(node.func, scope)
     anno.setanno(node, "callee", callee)
-    load_for(callee)  # scipy.stats' rules load on first use
+    # (by identity: kept in `checked`, a callee's id is not reused)
+    known = checked.get(id(callee), checked) is callee and not syntax.CHECK_GATES
+    if not known:
+        load_for(callee)  # scipy.stats' rules load on first use
     callee, args, keywords = call_parts(node)
     dtype = dtype_argument(callee, args, keywords)
     cast = None
@@ -126,14 +133,17 @@ def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context
         cast = cast_of(dtype, scope, definitions)
         anno.setanno(node, "cast", cast)
     callee = anno.getanno(node, "callee")
-    _check_matrix_call(node, callee, ctx)
+    if not known:
+        _check_matrix_call(node, callee, ctx)
     if ctx.options.lazy:
         _check_lazy_call(node, callee, ctx)
     for atom in node.args + [k.value for k in node.keywords]:
         if isinstance(atom, gast.Constant) and atom.value in _COMPLEX_NAMES:
             _reject_complex(atom, f"dtype {atom.value!r} is complex", ctx)
-    if _makes_complex(callee):
-        _reject_complex(node, f"{_named(node)} returns complex numbers", ctx)
+    if not known:
+        if _makes_complex(callee):
+            _reject_complex(node, f"{_named(node)} returns complex numbers", ctx)
+        checked[id(callee)] = callee
     return isinstance(cast, tuple)
 
 
