@@ -203,7 +203,7 @@ def check(src: FunctionSource) -> None:
         ctx = Context(src, Options())  # (no namer: checking invents no names)
         if "{" in src.text:  # (every dict display and comprehension is written with one)
             defer_dict_comprehensions(tree)
-        fence(tree, ctx)
+        fence(tree, ctx, parsed=anno.getanno(tree, "parsed"))
         anno.setanno(tree, "fenced", True)  # (the fence stage need not look again)
         src.checked_tree = tree  # the first transform starts from it: no second parse
 

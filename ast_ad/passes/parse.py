@@ -67,7 +67,8 @@ def parse(src: FunctionSource) -> gast.FunctionDef:
 class Parsed:
     """What converting a function's tree saw, for passes that would otherwise walk the
     whole tree to find it out (as the "parsed" annotation of its FunctionDef, valid until
-    a pass changes the tree: read by the namer and the views stage only)."""
+    a pass changes the tree: read by pipeline.check's fence, the namer and the views stage
+    only)."""
 
     def __init__(self, converter: _ToGast):
         # every identifier in the tree: naming.names_in(func)
@@ -76,6 +77,8 @@ class Parsed:
         self.attribute_roots = converter.attribute_roots
         self.classes = frozenset(cls.__name__ for cls in converter.visitors)
         self.functions = converter.functions  # FunctionDefs, the function's own included
+        # no complex constant, no `**` in a call, every assignment's target a name
+        self.plain = converter.plain
 
 
 class _ToGast(Ast3ToGAst):
@@ -90,6 +93,8 @@ class _ToGast(Ast3ToGAst):
         self.names: set = set()
         self.attribute_roots: set = set()
         self.functions = 0
+        # no complex constant, no `**` in a call, every assignment's target a name
+        self.plain = True
 
     def visit(self, node):
         cls = node.__class__
@@ -121,6 +126,8 @@ class _ToGast(Ast3ToGAst):
         return new
 
     def visit_Constant(self, node):  # (fields as in ast, no node among them)
+        if node.value.__class__ is complex:
+            self.plain = False
         new = _CONSTANT.__new__(_CONSTANT)
         new.__dict__ = {"value": node.value, "kind": node.kind, "lineno": node.lineno,
                         "col_offset": node.col_offset, "end_lineno": node.end_lineno,
@@ -159,6 +166,8 @@ class _ToGast(Ast3ToGAst):
 
     def visit_Call(self, node):
         visit = self.visit
+        if node.keywords and any(k.arg is None for k in node.keywords):
+            self.plain = False
         try:
             fields = {"func": visit(node.func), "args": [visit(a) for a in node.args],
                       "keywords": [visit(k) for k in node.keywords], "lineno": node.lineno,
@@ -172,6 +181,8 @@ class _ToGast(Ast3ToGAst):
 
     def visit_Assign(self, node):
         visit = self.visit
+        if len(node.targets) != 1 or node.targets[0].__class__ is not ast.Name:
+            self.plain = False
         try:
             fields = {"targets": [visit(t) for t in node.targets], "value": visit(node.value),
                       "type_comment": node.type_comment, "lineno": node.lineno,

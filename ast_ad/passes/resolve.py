@@ -34,6 +34,8 @@ class Scope:
         # path -> what value() found: a long function reads `math.sin` hundreds of times
         # (the lookup's dependency is noted the first time; the others would note the same)
         self.found: dict = {}
+        # id -> the callee of each call of the function, once resolve looked at them all
+        self.callees: dict | None = None
 
     def value(self, path: str):
         """The object a dotted non-local name refers to, or _MISSING."""
@@ -112,6 +114,7 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             _resolve_reference(node, scope, ctx)
     if like_casts:  # (the only place a ("like", v) cast is made; see passes/activity)
         anno.setanno(func, "like_casts", True)
+    scope.callees = checked  # (every call's callee: see passes/expand)
     return func
 
 
