@@ -15,7 +15,7 @@ import scipy.special
 from numeric import check_gradient
 
 import ast_ad
-from ast_ad import UnsupportedSyntaxError, anno, pipeline, syntax
+from ast_ad import anno, pipeline, syntax
 from ast_ad.naming import names_in
 from ast_ad.passes import exits, expand, fence, parse, static_keys
 from ast_ad.source import get_source
