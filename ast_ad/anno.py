@@ -32,6 +32,8 @@ KEYS = {
     "fenced": "True on a FunctionDef the fence pass found allowed as it is (pipeline.check's "
               "tree: the pipeline's fence stage need not look again unless a pass before it "
               "changed the tree); a list: only those statements (changed since) need a look",
+    "parsed": "on the FunctionDef passes/parse made: what converting it saw (parse.Parsed: "
+              "its names...), until the first stage that may change the tree (views)",
     "like_casts": "True on a FunctionDef where resolve gave a call the cast (\"like\", v) "
                   "of `.astype(v.dtype)`, which the activity pass decides (without it, "
                   "activity need not look for such calls)",

@@ -21,7 +21,7 @@ from typing import Callable
 
 import gast
 
-from . import anno, cache, callees
+from . import anno, cache, callees, syntax
 from .context import Context, Options
 from .errors import ADError
 from .naming import Namer, names_in
@@ -203,7 +203,7 @@ def check(src: FunctionSource) -> None:
         ctx = Context(src, Options())  # (no namer: checking invents no names)
         if "{" in src.text:  # (every dict display and comprehension is written with one)
             defer_dict_comprehensions(tree)
-        fence(tree, ctx)
+        fence(tree, ctx, parsed=anno.getanno(tree, "parsed"))
         anno.setanno(tree, "fenced", True)  # (the fence stage need not look again)
         src.checked_tree = tree  # the first transform starts from it: no second parse
 
@@ -219,7 +219,7 @@ def transform(src: FunctionSource, options: Options, stop_after: str | None = No
     tree, src.checked_tree = src.checked_tree, None
     if tree is None:
         tree = parse(src)
-    ctx.namer = Namer(names_in(tree))
+    ctx.namer = Namer(_names(tree))
     if stop_after == "parse":
         return tree, ctx
     for stage, run in LOWERING + REVERSE:
@@ -227,6 +227,17 @@ def transform(src: FunctionSource, options: Options, stop_after: str | None = No
         if stage == stop_after:
             break
     return tree, ctx
+
+
+def _names(tree: gast.FunctionDef) -> set:
+    """names_in(tree) of a tree as parse made it: the names its converter recorded, if it
+    could (no walk of the whole tree)."""
+    parsed = anno.getanno(tree, "parsed")
+    if parsed is None:
+        return names_in(tree)
+    if syntax.CHECK_GATES:
+        assert parsed.names == names_in(tree), parsed.names ^ names_in(tree)
+    return parsed.names
 
 
 def analyse_callee(fn, arguments: tuple) -> callees.Result:

@@ -8,6 +8,7 @@ import dis
 import importlib.machinery
 import inspect
 import linecache
+import operator
 import os
 import re
 import textwrap
@@ -154,9 +155,13 @@ def _quick_source_lines(code: types.CodeType) -> tuple[list, int] | None:
     return lines[start:start + length], start + 1
 
 
+_LINE = operator.itemgetter(2)  # (start, end, line) -> line
+
+
 def _last_line(code: types.CodeType) -> int:
     """The last line any instruction of `code` (or of the code nested in it) comes from."""
-    last = max((line for _, _, line in code.co_lines() if line is not None), default=0)
+    # (the lines of a long function's instructions taken and compared in C)
+    last = max(filter(None, map(_LINE, code.co_lines())), default=0)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             last = max(last, _last_line(const))

@@ -134,9 +134,10 @@ def param_names(func: gast.FunctionDef) -> list[str]:
 def local_names(func: gast.FunctionDef) -> set[str]:
     """Names Python treats as local to `func`: parameters and assignment targets."""
     found = set(param_names(func))
-    for node in walk_lean(func):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            found.add(node.id)
+    add = found.add
+    for node in walk_lean(func):  # (gast's Name and Store have no subclasses)
+        if node.__class__ is _Name and node.ctx.__class__ is _Store:
+            add(node.id)
     return found
 
 

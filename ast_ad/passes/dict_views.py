@@ -26,7 +26,7 @@ def spell_out_dict_views(func: gast.FunctionDef, ctx: Context) -> gast.FunctionD
     changed = _spell_out(func, ctx)
     # other comprehensions and loops over known keys (the statements looked into hold
     # every display and comprehension)
-    visited = unroll_static_keys(func, ctx)
+    visited = unroll_static_keys(func, ctx, None if changed else anno.getanno(func, "parsed"))
     # Either may have changed the tree (displays, property getters inlined...): the fence
     # looks again, at what unroll_static_keys looked into if that is all that changed.
     fenced = anno.getanno(func, "fenced") is True and not changed

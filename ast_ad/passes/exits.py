@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .. import anno
+from .. import anno, syntax
 from ..context import Context
 from ..syntax import assign, child_fields, const, name, walk
 
@@ -42,6 +42,11 @@ def exits(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         end = gast.Return(value=None)
         gast.copy_location(end, func.body[-1] if func.body else func)
         func.body.append(end)
+    if _straight(func.body):  # (no statement in a statement: no walk to find that out)
+        if syntax.CHECK_GATES:
+            assert [n for n in _walk_own(func.body) if isinstance(
+                n, (gast.Return, gast.Break, gast.Continue))] == [func.body[-1]]
+        return func  # already structured
     returns = [n for n in _walk_own(func.body) if isinstance(n, gast.Return)]
     jumps = [n for n in _walk_own(func.body) if isinstance(n, (gast.Break, gast.Continue))]
     if len(returns) == 1 and func.body[-1] is returns[0] and not jumps:
@@ -176,6 +181,17 @@ def _sets(stmts: list, flag: str) -> bool:
     module = gast.Module(body=stmts, type_ignores=[])
     return any(isinstance(n, gast.Name) and n.id == flag and isinstance(n.ctx, gast.Store)
                for n in walk(module))
+
+
+def _straight(body: list) -> bool:
+    """Whether `body` is simple statements that hold no statement (not a return, break or
+    continue either), then the return that ends it."""
+    return body[-1].__class__ is gast.Return \
+        and all(stmt.__class__ in _HOLD_NO_STATEMENT for stmt in body[:-1])
+
+
+_HOLD_NO_STATEMENT = frozenset({gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr,
+                                gast.Pass, gast.Assert})
 
 
 def _walk_own(stmts: list):

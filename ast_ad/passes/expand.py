@@ -32,13 +32,18 @@ import numpy as np
 
 from .. import anno
 from ..context import Context
-from ..syntax import assign, blocks
+from ..syntax import assign, blocks, gate_agrees
 
 
 def expand(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     special = sys.modules.get("scipy.special")
     target = getattr(special, "log_softmax", None)
     if target is None:
+        return func
+    callees = ctx.scope.callees if ctx.scope is not None else None
+    if callees is not None and callees.get(id(target)) is not target:
+        # (resolve saw no call of it: nothing to spell out, and no look at each statement)
+        gate_agrees(lambda: _block(func.body, target, ctx), func, "expand")
         return func
     _block(func.body, target, ctx)
     return func

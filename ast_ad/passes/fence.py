@@ -7,7 +7,7 @@ import gast
 from .. import anno
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import LEAF_CLASSES, walk_lean
+from ..syntax import LEAF_CLASSES, gate_agrees, walk_lean
 
 # Statements and expressions that may appear in a differentiated function.
 ALLOWED_STATEMENTS = (
@@ -58,13 +58,15 @@ REJECTED = {
 }
 
 
-def fence(func: gast.FunctionDef, ctx: Context, packs: bool = False) -> gast.FunctionDef:
+def fence(func: gast.FunctionDef, ctx: Context, packs: bool = False,
+          parsed=None) -> gast.FunctionDef:
     """Raise UnsupportedSyntaxError at the first construct outside the allow-list.
 
     `packs`: the function is a helper inlined where it is called (pipeline.inlinable_helper),
     which may take *args and **kwargs, and pass them on whole (`g(*args, **kwargs)`).
     A tree the fence found allowed already (pipeline.check's), unchanged since, is not
-    looked at again."""
+    looked at again. `parsed`: what parse saw of `func` (parse.Parsed), if nothing changed
+    it since: a function made only of what every statement may hold is not walked."""
     fenced = anno.getanno(func, "fenced")
     if fenced is True:
         return func
@@ -74,11 +76,22 @@ def fence(func: gast.FunctionDef, ctx: Context, packs: bool = False) -> gast.Fun
         return func
     if not packs:
         _check_signature(func, ctx)
+    if parsed is not None and not packs and _allowed_as_parsed(parsed):
+        gate_agrees(lambda: [_check(stmt, ctx) for stmt in func.body], func, "fence")
+        return func
     packed = {a.id for a in (func.args.vararg, func.args.kwarg) if a is not None} \
         if packs else set()
     for stmt in func.body:
         _check(stmt, ctx, packed)
     return func
+
+
+def _allowed_as_parsed(parsed) -> bool:
+    """Whether _check lets every statement of a function through, told from what parse saw
+    of it: no nested function, nodes only of classes allowed whatever their fields hold
+    (_SIMPLE) but constants, calls and assignments, and those of the forms _check_details
+    allows (no complex constant, no `**` in a call, each assignment's target a name)."""
+    return parsed.functions == 1 and parsed.plain and parsed.classes <= _PARSED_ALLOWED
 
 
 def _check_signature(func: gast.FunctionDef, ctx: Context) -> None:
@@ -261,5 +274,9 @@ _LEAVES_ALLOWED = all(c in _SIMPLE for c in vars(gast).values()
 assert _LEAVES_ALLOWED, "fence must look at contexts and operators (walk, not walk_lean)"
 # Classes _check lets through in some places only (a nested function, a lambda assigned
 # to a name, arguments passed on, a deferred dict comprehension).
+# (the classes of what parse saw that _allowed_as_parsed allows: the function's own def and
+# parameters, which _check does not look at, among them)
+_PARSED_ALLOWED = frozenset({cls.__name__ for cls in _SIMPLE} | {
+    "Constant", "Call", "Assign", "Module", "FunctionDef", "arguments", "arg"})
 _IN_CONTEXT = frozenset({gast.FunctionDef, gast.Lambda, gast.Starred, gast.arguments,
                          gast.Dict, gast.DictComp})

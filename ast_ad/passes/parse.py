@@ -7,6 +7,7 @@ import ast
 import gast
 from gast.ast3 import Ast3ToGAst
 
+from .. import anno
 from ..errors import SourceUnavailableError
 from ..source import FunctionSource, lambda_node
 from ..syntax import walk
@@ -20,12 +21,25 @@ def parse(src: FunctionSource) -> gast.FunctionDef:
     """
     try:
         # (blank lines in front: every node's line is already the line in the file)
-        module = to_gast(ast.parse("\n" * (src.first_lineno - 1) + src.text))
+        module = ast.parse("\n" * (src.first_lineno - 1) + src.text)
     except SyntaxError as exc:  # source changed on disk since import
         raise SourceUnavailableError(
             f"cannot parse the source of {src.qualname}: {exc.msg}",
             hint="reload the module: its file no longer matches the running code",
         ) from exc
+    if not src.is_lambda:
+        # Decorators (our own @grad among them) and annotations are not part of the
+        # derivative, and would be wrong on the generated function: left out before
+        # converting (the names the converter records are then the function's own).
+        func = module.body[0]
+        if isinstance(func, ast.FunctionDef):
+            func.decorator_list = []
+            func.returns = None
+            args = func.args
+            for arg in args.posonlyargs + args.args + args.kwonlyargs:
+                arg.annotation = None
+    converter = _ToGast()
+    module = converter.visit(module)
     if src.indent:
         _shift_columns(module, src.indent)
     if src.is_lambda:
@@ -44,14 +58,27 @@ def parse(src: FunctionSource) -> gast.FunctionDef:
         return gast.copy_location(func, lam)
     func = module.body[0]
     assert isinstance(func, gast.FunctionDef), type(func)
-    # Decorators (our own @grad among them) and annotations are not part of the
-    # derivative, and would be wrong on the generated function.
-    func.decorator_list = []
-    func.returns = None
-    args = func.args
-    for arg in args.posonlyargs + args.args + args.kwonlyargs:
-        arg.annotation = None
+    assert not func.decorator_list and func.returns is None
+    if converter.visitors.keys() <= _RECORDED:  # (else what it records may miss a name)
+        anno.setanno(func, "parsed", Parsed(converter))
     return func
+
+
+class Parsed:
+    """What converting a function's tree saw, for passes that would otherwise walk the
+    whole tree to find it out (as the "parsed" annotation of its FunctionDef, valid until
+    a pass changes the tree: read by pipeline.check's fence, the namer and the views stage
+    only)."""
+
+    def __init__(self, converter: _ToGast):
+        # every identifier in the tree: naming.names_in(func)
+        self.names = converter.names
+        # the names `x` of the attributes `x.attr` read or written
+        self.attribute_roots = converter.attribute_roots
+        self.classes = frozenset(cls.__name__ for cls in converter.visitors)
+        self.functions = converter.functions  # FunctionDefs, the function's own included
+        # no complex constant, no `**` in a call, every assignment's target a name
+        self.plain = converter.plain
 
 
 class _ToGast(Ast3ToGAst):
@@ -62,6 +89,12 @@ class _ToGast(Ast3ToGAst):
     def __init__(self):
         self.visitors: dict = {}
         self.classes: dict = {}
+        # (recorded as the nodes are converted: see Parsed)
+        self.names: set = set()
+        self.attribute_roots: set = set()
+        self.functions = 0
+        # no complex constant, no `**` in a call, every assignment's target a name
+        self.plain = True
 
     def visit(self, node):
         cls = node.__class__
@@ -84,6 +117,7 @@ class _ToGast(Ast3ToGAst):
         return node
 
     def visit_Name(self, node):  # (the commonest node: built directly)
+        self.names.add(node.id)
         new = _NAME.__new__(_NAME)
         new.__dict__ = {"id": node.id, "ctx": self.visit(node.ctx), "annotation": None,
                         "type_comment": None, "lineno": node.lineno,
@@ -92,6 +126,8 @@ class _ToGast(Ast3ToGAst):
         return new
 
     def visit_Constant(self, node):  # (fields as in ast, no node among them)
+        if node.value.__class__ is complex:
+            self.plain = False
         new = _CONSTANT.__new__(_CONSTANT)
         new.__dict__ = {"value": node.value, "kind": node.kind, "lineno": node.lineno,
                         "col_offset": node.col_offset, "end_lineno": node.end_lineno,
@@ -114,6 +150,9 @@ class _ToGast(Ast3ToGAst):
         return new
 
     def visit_Attribute(self, node):
+        self.names.add(node.attr)
+        if node.value.__class__ is ast.Name:
+            self.attribute_roots.add(node.value.id)
         try:
             fields = {"value": self.visit(node.value), "attr": node.attr,
                       "ctx": self.visit(node.ctx), "lineno": node.lineno,
@@ -127,6 +166,8 @@ class _ToGast(Ast3ToGAst):
 
     def visit_Call(self, node):
         visit = self.visit
+        if node.keywords and any(k.arg is None for k in node.keywords):
+            self.plain = False
         try:
             fields = {"func": visit(node.func), "args": [visit(a) for a in node.args],
                       "keywords": [visit(k) for k in node.keywords], "lineno": node.lineno,
@@ -140,6 +181,8 @@ class _ToGast(Ast3ToGAst):
 
     def visit_Assign(self, node):
         visit = self.visit
+        if len(node.targets) != 1 or node.targets[0].__class__ is not ast.Name:
+            self.plain = False
         try:
             fields = {"targets": [visit(t) for t in node.targets], "value": visit(node.value),
                       "type_comment": node.type_comment, "lineno": node.lineno,
@@ -150,6 +193,15 @@ class _ToGast(Ast3ToGAst):
         new = _ASSIGN.__new__(_ASSIGN)
         new.__dict__ = fields
         return new
+
+    def visit_arg(self, node):  # (gast makes it a Name)
+        self.names.add(node.arg)
+        return Ast3ToGAst.visit_arg(self, node)
+
+    def visit_FunctionDef(self, node):
+        self.names.add(node.name)
+        self.functions += 1
+        return Ast3ToGAst.visit_FunctionDef(self, node)
 
     def generic_visit(self, node):
         cls = node.__class__
@@ -179,6 +231,22 @@ class _ToGast(Ast3ToGAst):
         new = target.__new__(target)
         new.__dict__ = fields
         return new
+
+
+# The ast classes whose gast nodes hold no Name, Attribute or FunctionDef the converter
+# does not record (gast makes a Name of an except clause's name, for one): a function
+# made only of these (and of contexts and operators) has its names recorded whole.
+_RECORDED = frozenset(getattr(ast, name) for name in (
+    "Module", "FunctionDef", "arguments", "arg", "Assign", "AugAssign", "AnnAssign",
+    "Return", "If", "For", "While", "Break", "Continue", "Pass", "Expr", "With", "withitem",
+    "Name", "Attribute", "Subscript", "Slice", "Call", "keyword", "BinOp", "UnaryOp",
+    "BoolOp", "Compare", "IfExp", "Constant", "Tuple", "List", "Dict", "Set", "ListComp",
+    "SetComp", "DictComp", "GeneratorExp", "comprehension", "Lambda", "Starred",
+    "JoinedStr", "FormattedValue", "Assert", "Delete", "Global", "Nonlocal",
+    # contexts and operators
+    "Load", "Store", "Del", "Add", "Sub", "Mult", "MatMult", "Div", "Mod", "Pow", "LShift",
+    "RShift", "BitOr", "BitXor", "BitAnd", "FloorDiv", "Invert", "Not", "UAdd", "USub",
+    "Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn", "And", "Or"))
 
 
 def _leaf_of(shared):

@@ -34,6 +34,8 @@ class Scope:
         # path -> what value() found: a long function reads `math.sin` hundreds of times
         # (the lookup's dependency is noted the first time; the others would note the same)
         self.found: dict = {}
+        # id -> the callee of each call of the function, once resolve looked at them all
+        self.callees: dict | None = None
 
     def value(self, path: str):
         """The object a dotted non-local name refers to, or _MISSING."""
@@ -94,6 +96,7 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     ctx.scope = scope
     name_class, call_class, load = gast.Name, gast.Call, gast.Load
     like_casts = False
+    checked: dict = {}  # id -> a callee whose own checks passed (most calls call a few)
     for node in looked_at:
         cls = node.__class__
         if cls is name_class:
@@ -101,7 +104,7 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                 continue  # (a local: nothing to resolve)
             _resolve_reference(node, scope, ctx)
         elif cls is call_class:
-            like_casts |= _resolve_call(node, scope, definitions, ctx)
+            like_casts |= _resolve_call(node, scope, definitions, ctx, checked)
         elif cls is gast.Subscript:
             if isinstance(node.ctx, gast.Load):
                 indexer = _indexer(node.value, scope)
@@ -111,14 +114,21 @@ def resolve(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             _resolve_reference(node, scope, ctx)
     if like_casts:  # (the only place a ("like", v) cast is made; see passes/activity)
         anno.setanno(func, "like_casts", True)
+    scope.callees = checked  # (every call's callee: see passes/expand)
     return func
 
 
-def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context) -> bool:
-    """Annotate a call with its callee (and cast); return whether the cast is ("like", v)."""
+def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context,
+                  checked: dict) -> bool:
+    """Annotate a call with its callee (and cast); return whether the cast is ("like", v).
+    `checked`: the callees whose checks of their own (rules loaded, not making a matrix
+    or complex numbers) passed already: they need not run again."""
     callee = callee_of(node.func, scope)
     anno.setanno(node, "callee", callee)
-    load_for(callee)  # scipy.stats' rules load on first use
+    # (by identity: kept in `checked`, a callee's id is not reused)
+    known = checked.get(id(callee), checked) is callee and not syntax.CHECK_GATES
+    if not known:
+        load_for(callee)  # scipy.stats' rules load on first use
     callee, args, keywords = call_parts(node)
     dtype = dtype_argument(callee, args, keywords)
     cast = None
@@ -126,14 +136,17 @@ def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context
         cast = cast_of(dtype, scope, definitions)
         anno.setanno(node, "cast", cast)
     callee = anno.getanno(node, "callee")
-    _check_matrix_call(node, callee, ctx)
+    if not known:
+        _check_matrix_call(node, callee, ctx)
     if ctx.options.lazy:
         _check_lazy_call(node, callee, ctx)
     for atom in node.args + [k.value for k in node.keywords]:
         if isinstance(atom, gast.Constant) and atom.value in _COMPLEX_NAMES:
             _reject_complex(atom, f"dtype {atom.value!r} is complex", ctx)
-    if _makes_complex(callee):
-        _reject_complex(node, f"{_named(node)} returns complex numbers", ctx)
+    if not known:
+        if _makes_complex(callee):
+            _reject_complex(node, f"{_named(node)} returns complex numbers", ctx)
+        checked[id(callee)] = callee
     return isinstance(cast, tuple)
 
 

@@ -34,7 +34,7 @@ import types
 
 import gast
 
-from .. import cache
+from .. import cache, syntax
 from ..context import Context
 from ..errors import ADError, UnsupportedSyntaxError
 from ..source import get_source
@@ -81,9 +81,34 @@ class Unknown(Exception):
     """What a comprehension runs over, or a key or filter, is not known at compile time."""
 
 
-def unroll_static_keys(func: gast.FunctionDef, ctx: Context) -> list:
-    """The statements it looked into (the others hold nothing it rewrites)."""
+def unroll_static_keys(func: gast.FunctionDef, ctx: Context, parsed=None) -> list:
+    """The statements it looked into (the others hold nothing it rewrites). `parsed`: what
+    parse saw of `func` (parse.Parsed), if nothing changed it since."""
+    if parsed is not None and not _may_rewrite(parsed, func, ctx):
+        # (check what the gate says: the whole pass looks into nothing)
+        syntax.gate_agrees(lambda: _assert_empty(_Unroll(func, ctx).run()), func, "views")
+        return []
     return _Unroll(func, ctx).run()
+
+
+def _may_rewrite(parsed, func: gast.FunctionDef, ctx: Context) -> bool:
+    """Whether a node _rewritable says yes to may be in the tree parse made (unchanged
+    since), from what converting it saw: a display, comprehension, loop or nested function,
+    a dict's views or get, `dict(...)`, or an attribute of a parameter with a value. If
+    not, no statement is looked into (and no walk of each statement finds that out)."""
+    if parsed.functions > 1 or parsed.classes & _REWRITTEN_NAMES \
+            or not parsed.names.isdisjoint(("get", "keys", "values", "items", "dict")):
+        return True
+    with_values = {p for p, v in zip(param_names(func), ctx.options.values or ()) if v is not None}
+    return not parsed.attribute_roots.isdisjoint(with_values)
+
+
+def _assert_empty(visited: list) -> None:
+    assert not visited, "the views gate skipped statements the pass looks into"
+
+
+# (the names of _REWRITTEN's classes but FunctionDef: ast's are the same)
+_REWRITTEN_NAMES = frozenset(cls.__name__ for cls in _REWRITTEN if cls is not gast.FunctionDef)
 
 
 class _Unroll(gast.NodeTransformer):
