@@ -363,19 +363,27 @@ def _sign_on_smallest(value, facts):
 
 def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     loads, stores = defaultdict(int), defaultdict(int)
-    direct = defaultdict(set)  # (see _viewed)
     # (from the name cache: a compound statement's names are those of all it holds; one
-    # pass for the counts, the views and the top block's positions)
-    where = _Where(func.body, names, (loads, stores, direct))
+    # pass for the counts, the names written into and the top block's positions)
+    where = _Where(func.body, names, (loads, stores))
     for part in [func.args, func.returns] + func.decorator_list:
         for n in name_nodes(part) if part is not None else ():
             if isinstance(n.ctx, gast.Load):
                 loads[n.id] += 1
             elif isinstance(n.ctx, gast.Store):
                 stores[n.id] += 1
-    written = _written_into(func.body, names)
+    written = where.written
+    direct = defaultdict(set)  # (see _viewed)
+    if written:  # (the views matter only where something is written into: most code has none)
+        for stmt in where.viewing:
+            if stmt.__class__ in _COMPOUND:
+                for inner in _walk([stmt]):
+                    _views(inner, target_name(inner), direct)
+            else:
+                _views(stmt, names.entry(stmt)[4], direct)
     viewed = _views_written(direct, written)
     if CHECK:
+        assert written == _written_into(func.body, names)
         full = {var: seen & written for var, seen in _viewed(func).items()}
         assert viewed == {var: seen for var, seen in full.items() if seen}
     _fold_block(func.body, ctx, loads, stores, viewed, names, where)
@@ -604,13 +612,16 @@ class _Where:
     to look, and the statement there says what is."""
 
     def __init__(self, stmts: list, names: _NameCache, tally: tuple | None = None):
-        """`tally`, if given: (loads, stores, direct), to which each statement's reads,
-        bindings and views (see _views) are added (in the same pass)."""
+        """`tally`, if given: (loads, stores), to which each statement's reads and bindings
+        are added (in the same pass), which also finds `written` (_written_into's
+        answer) and `viewing`, the statements whose value may be a view (see _views):
+        the simple ones with a viewing value, and the compound ones."""
         self.stmts, self.names = stmts, names
         self.mentions, self.stores = mentions, stores = defaultdict(list), defaultdict(list)
         self.targets = targets = []
         cached, entry, target_of = names.cached, names.entry, targets.append
-        loads, binds, direct = tally if tally is not None else (None, None, None)
+        loads, binds = tally if tally is not None else (None, None)
+        self.written, self.viewing = written, viewing = set(), []
         for k, stmt in enumerate(stmts):  # (in order: each position goes at the end)
             held = cached(stmt) or entry(stmt)
             if held is not None:
@@ -620,7 +631,8 @@ class _Where:
             target_of(target)
             for name_ in info[3]:
                 mentions[name_].append(k)
-            for name_ in info[2]:
+            stored = info[2]
+            for name_ in stored:
                 stores[name_].append(k)
             if tally is None:
                 continue
@@ -628,12 +640,15 @@ class _Where:
                 loads[var] += count
             for var, count in info[6].items():
                 binds[var] += count
-            if target is not None:
-                if stmt.value.__class__ in _VIEWING:  # (`t = a * b`: a new value, no view)
-                    _views(stmt, target, direct)
-            elif held is None:
-                for inner in _walk([stmt]):
-                    _views(inner, target_name(inner), direct)
+            if held is None:
+                viewing.append(stmt)
+                written |= _written_into([stmt], names)
+                continue
+            if target is not None and stmt.value.__class__ in _VIEWING:
+                viewing.append(stmt)  # (`t = a * b`: a new value, no view)
+            rebound = info[1]
+            if not stored <= rebound:
+                written |= stored - rebound
 
     def brought(self, k: int, defined: tuple, var: str) -> None:
         """Statement k now holds the value of `var = e` (`defined`: its names) folded into
