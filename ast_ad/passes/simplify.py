@@ -516,7 +516,12 @@ def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCac
             and (moved is None) == (expect_moved is None), (var, gast.dump(use))
     if use.__class__ in _SIMPLIFIED and use.value is not None:
         floats = used[4] in derivative
+        if CHECK:  # (as simplify makes it; as it was, if it says it changed nothing)
+            was = gast.dump(use.value)
+            simplified = gast.dump(algebra.simplify(copy.deepcopy(use.value), floats))
         use.value, changed = algebra.simplify_again_changed(use.value, floats, settled[floats])
+        if CHECK:
+            assert gast.dump(use.value) == simplified and (changed or simplified == was)
         if not changed and moved is not None and moved.annotation is None:
             # (most: the names are those of both, worked out)
             names.folded(use, var, definition, used, defined)
