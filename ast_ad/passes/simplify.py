@@ -469,12 +469,11 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
     targets = where.targets
     settled = {True: {}, False: {}}  # floats -> the nodes simplify leaves as they are
     held_of, purity = names._held, names.purity  # (a statement with a target: cached)
-    i = len(stmts) - 1
-    while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
+    # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
+    for i in range(len(stmts) - 1, -1, -1):
         var = targets[i]
         # A name assigned once and read more than once cannot fold: no need to look.
         if var is None or var not in invented or (loads[var] != 1 and stores[var] <= 1):
-            i -= 1
             continue
         stmt = stmts[i]
         held = held_of(stmt)
@@ -484,7 +483,6 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
         if pure and not anno.getanno(stmt, "phi"):
             j = _single_use(stmts, i, var, loads, viewed, names, where, held[1][0])
             if j is None:
-                i -= 1
                 continue
             use = stmts[j]
             used = held_of(use)
@@ -496,7 +494,6 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
                 loads[var] -= 1
                 stores[var] -= 1
                 stmts[i] = None  # (removed below: positions stay put for `where`)
-        i -= 1
     stmts[:] = [s for s in stmts if s is not None]
 
 
