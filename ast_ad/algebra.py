@@ -81,34 +81,49 @@ _ATOMS = (gast.Name, gast.Constant)
 
 def _again(node, floats, settled):
     """(simplify(node, floats), whether that differs from node as it was); node is
-    neither a name nor a constant (simplify leaves those as they are)."""
+    neither a name nor a constant (simplify leaves those as they are). A child `settled`
+    holds is not looked at (the same as a call that returns at once)."""
     if settled.get(id(node)) is node:
         return node, False
+    cls = node.__class__
     changed = False
-    if node.__class__ is gast.BinOp:  # (most: its operands by hand)
+    if cls is gast.BinOp:  # (most: its operands by hand)
         left, right = node.left, node.right
-        if left.__class__ is gast.Name and right.__class__ is gast.Name:
-            settled[id(node)] = node  # (`a * b`: no rule applies)
-            return node, False
-        if left.__class__ not in _ATOMS:
+        if left.__class__ is not gast.Name and left.__class__ is not gast.Constant \
+                and settled.get(id(left)) is not left:
             new, changed = _again(left, floats, settled)
             if changed:
-                node.left = new
-        if right.__class__ not in _ATOMS:
+                node.left = left = new
+        if right.__class__ is not gast.Name and right.__class__ is not gast.Constant \
+                and settled.get(id(right)) is not right:
             new, differs = _again(right, floats, settled)
             if differs:
-                node.right = new
+                node.right = right = new
                 changed = True
-        result = _rewrite(node, floats)
+        if left.__class__ not in _RULED and right.__class__ not in _RULED:
+            result = node  # (`a * b`, `f(a) * t`: no rule applies, see _rewrite)
+        else:
+            result = _rewrite(node, floats)
         if result is node and not changed:
             settled[id(node)] = node
             return node, False
         return result, True
+    if cls is gast.Attribute:  # (`math.sin`: its value, then no rule applies)
+        value = node.value
+        if value.__class__ is not gast.Name and value.__class__ is not gast.Constant \
+                and settled.get(id(value)) is not value:
+            new, changed = _again(value, floats, settled)
+            if changed:
+                node.value = new
+                return node, True
+        settled[id(node)] = node
+        return node, False
     fields = node.__dict__
-    for field in node.__class__._fields:
+    for field in cls._fields:
         value = fields.get(field)
         if isinstance(value, gast.AST):
-            if value._fields and value.__class__ not in _ATOMS:
+            if value._fields and value.__class__ not in _ATOMS \
+                    and settled.get(id(value)) is not value:
                 new, differs = _again(value, floats, settled)
                 if differs:
                     fields[field] = new
@@ -116,13 +131,14 @@ def _again(node, floats, settled):
         elif type(value) is list:
             items = []
             for v in value:
-                if isinstance(v, gast.AST) and v.__class__ not in _ATOMS:
+                if isinstance(v, gast.AST) and v.__class__ not in _ATOMS \
+                        and settled.get(id(v)) is not v:
                     new, differs = _again(v, floats, settled)
                     changed |= differs
                     v = new
                 items.append(v)
             fields[field] = items  # (a new list, as simplify makes)
-    result = _rewrite(node, floats)
+    result = _rewrite(node, floats) if cls is gast.UnaryOp or cls is gast.BinOp else node
     if result is node and not changed:
         settled[id(node)] = node
         return node, False
@@ -138,8 +154,13 @@ def _rewrite(node: gast.AST, floats: bool) -> gast.AST:
         return node
     left, right, op = node.left, node.right, type(node.op)
     kinds = (left.__class__, right.__class__)
-    if kinds[0] not in _RULED and kinds[1] not in _RULED:
-        return node  # (most: every rule below needs a number, a quotient or a sign)
+    if kinds[0] not in _RULED:
+        if kinds[1] not in _RULED:
+            return node  # (most: every rule below needs a number, a quotient or a sign)
+        if kinds[1] is gast.Constant and _plain(right.value):
+            return node  # (`t * 0.5`: a rule needs two numbers, or 0, 1 or -1)
+    elif kinds[0] is gast.Constant and kinds[1] not in _RULED and _plain(left.value):
+        return node
     if gast.Constant not in kinds and gast.UnaryOp not in kinds and not (
             op is gast.Mult and (_is_reciprocal(left) or _is_reciprocal(right))):
         return node  # (many: no number and no sign, and no quotient 1.0 / a in a product)
@@ -202,6 +223,14 @@ def _rewrite(node: gast.AST, floats: bool) -> gast.AST:
 
 # The operands some rule of _rewrite looks into: a number, 1.0 / a, -a.
 _RULED = frozenset({gast.Constant, gast.BinOp, gast.UnaryOp})
+
+
+def _plain(value) -> bool:
+    """Whether a constant operand `value` is no 0, 1 or -1: with an operand that is no
+    number, no quotient and no sign (a name, a call...), no rule of _rewrite applies."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # (see _number)
+        return value != 0 and value != 1 and value != -1
+    return True
 
 
 def _is_reciprocal(node) -> bool:

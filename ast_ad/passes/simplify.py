@@ -363,19 +363,27 @@ def _sign_on_smallest(value, facts):
 
 def _fold(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
     loads, stores = defaultdict(int), defaultdict(int)
-    direct = defaultdict(set)  # (see _viewed)
     # (from the name cache: a compound statement's names are those of all it holds; one
-    # pass for the counts, the views and the top block's positions)
-    where = _Where(func.body, names, (loads, stores, direct))
+    # pass for the counts, the names written into and the top block's positions)
+    where = _Where(func.body, names, (loads, stores))
     for part in [func.args, func.returns] + func.decorator_list:
         for n in name_nodes(part) if part is not None else ():
             if isinstance(n.ctx, gast.Load):
                 loads[n.id] += 1
             elif isinstance(n.ctx, gast.Store):
                 stores[n.id] += 1
-    written = _written_into(func.body, names)
+    written = where.written
+    direct = defaultdict(set)  # (see _viewed)
+    if written:  # (the views matter only where something is written into: most code has none)
+        for stmt in where.viewing:
+            if stmt.__class__ in _COMPOUND:
+                for inner in _walk([stmt]):
+                    _views(inner, target_name(inner), direct)
+            else:
+                _views(stmt, names.entry(stmt)[4], direct)
     viewed = _views_written(direct, written)
     if CHECK:
+        assert written == _written_into(func.body, names)
         full = {var: seen & written for var, seen in _viewed(func).items()}
         assert viewed == {var: seen for var, seen in full.items() if seen}
     _fold_block(func.body, ctx, loads, stores, viewed, names, where)
@@ -460,42 +468,42 @@ def _fold_block(stmts: list, ctx: Context, loads: dict, stores: dict, viewed: di
         where = _Where(stmts, names)
     targets = where.targets
     settled = {True: {}, False: {}}  # floats -> the nodes simplify leaves as they are
-    held_of = names._held  # (a statement with a target is a simple one: cached)
-    i = len(stmts) - 1
-    while i >= 0:  # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
+    held_of, purity = names._held, names.purity  # (a statement with a target: cached)
+    # backwards, so chains fold completely: t2 = f(t1) absorbs t1 afterwards
+    for i in range(len(stmts) - 1, -1, -1):
         var = targets[i]
         # A name assigned once and read more than once cannot fold: no need to look.
         if var is None or var not in invented or (loads[var] != 1 and stores[var] <= 1):
-            i -= 1
             continue
         stmt = stmts[i]
         held = held_of(stmt)
-        if names.purity(held, stmt, ctx) and not anno.getanno(stmt, "phi"):
+        pure = held[2]
+        if pure is None:
+            pure = purity(held, stmt, ctx)
+        if pure and not anno.getanno(stmt, "phi"):
             j = _single_use(stmts, i, var, loads, viewed, names, where, held[1][0])
             if j is None:
-                i -= 1
                 continue
             use = stmts[j]
             used = held_of(use)
             # (sizes from the name cache: a statement `v = e` is as large as e)
             if held[1][5] + used[1][5] <= FOLD_LIMIT \
                     and anno.same_managers(stmt, use):  # same `with`
-                _fold_into(use, var, stmt, derivative, names, settled, used[4])
-                where.brought(j, stmt)
+                _fold_into(use, var, stmt, derivative, names, settled, used, held)
+                where.brought(j, held[1], var)
                 loads[var] -= 1
                 stores[var] -= 1
                 stmts[i] = None  # (removed below: positions stay put for `where`)
-        i -= 1
     stmts[:] = [s for s in stmts if s is not None]
 
 
 def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCache,
-               settled: dict, target: str | None) -> None:
+               settled: dict, used: list, defined: list) -> None:
     """The one read of `var` in the simple statement `use` gets the value of `definition`
     (`var = e`) itself (the definition goes), then `use` is simplified again, as
     _substitute_in would: only the nodes above that read changed, so only they are looked
     at again (`settled`: floats -> the nodes simplify leaves as they are, see
-    algebra.simplify_again; `target`: target_name(use))."""
+    algebra.simplify_again; `used`, `defined`: the name cache's entries of both)."""
     if CHECK:  # (as _move_into would make it, on a copy)
         expected = copy.deepcopy(use)
         expect_moved = _move_into(expected, var, definition.value, {})
@@ -504,11 +512,16 @@ def _fold_into(use, var: str, definition, derivative: frozenset, names: _NameCac
         assert gast.dump(use) == gast.dump(expected) \
             and (moved is None) == (expect_moved is None), (var, gast.dump(use))
     if use.__class__ in _SIMPLIFIED and use.value is not None:
-        floats = target in derivative
+        floats = used[4] in derivative
+        if CHECK:  # (as simplify makes it; as it was, if it says it changed nothing)
+            was = gast.dump(use.value)
+            simplified = gast.dump(algebra.simplify(copy.deepcopy(use.value), floats))
         use.value, changed = algebra.simplify_again_changed(use.value, floats, settled[floats])
+        if CHECK:
+            assert gast.dump(use.value) == simplified and (changed or simplified == was)
         if not changed and moved is not None and moved.annotation is None:
             # (most: the names are those of both, worked out)
-            names.folded(use, var, definition)
+            names.folded(use, var, definition, used, defined)
             return
     names.forget(use)
 
@@ -601,13 +614,16 @@ class _Where:
     to look, and the statement there says what is."""
 
     def __init__(self, stmts: list, names: _NameCache, tally: tuple | None = None):
-        """`tally`, if given: (loads, stores, direct), to which each statement's reads,
-        bindings and views (see _views) are added (in the same pass)."""
+        """`tally`, if given: (loads, stores), to which each statement's reads and bindings
+        are added (in the same pass), which also finds `written` (_written_into's
+        answer) and `viewing`, the statements whose value may be a view (see _views):
+        the simple ones with a viewing value, and the compound ones."""
         self.stmts, self.names = stmts, names
         self.mentions, self.stores = mentions, stores = defaultdict(list), defaultdict(list)
         self.targets = targets = []
         cached, entry, target_of = names.cached, names.entry, targets.append
-        loads, binds, direct = tally if tally is not None else (None, None, None)
+        loads, binds = tally if tally is not None else (None, None)
+        self.written, self.viewing = written, viewing = set(), []
         for k, stmt in enumerate(stmts):  # (in order: each position goes at the end)
             held = cached(stmt) or entry(stmt)
             if held is not None:
@@ -617,7 +633,8 @@ class _Where:
             target_of(target)
             for name_ in info[3]:
                 mentions[name_].append(k)
-            for name_ in info[2]:
+            stored = info[2]
+            for name_ in stored:
                 stores[name_].append(k)
             if tally is None:
                 continue
@@ -625,30 +642,40 @@ class _Where:
                 loads[var] += count
             for var, count in info[6].items():
                 binds[var] += count
-            if target is not None:
-                if stmt.value.__class__ in _VIEWING:  # (`t = a * b`: a new value, no view)
-                    _views(stmt, target, direct)
-            elif held is None:
-                for inner in _walk([stmt]):
-                    _views(inner, target_name(inner), direct)
+            if held is None:
+                viewing.append(stmt)
+                written |= _written_into([stmt], names)
+                continue
+            if target is not None and stmt.value.__class__ in _VIEWING:
+                viewing.append(stmt)  # (`t = a * b`: a new value, no view)
+            rebound = info[1]
+            if not stored <= rebound:
+                written |= stored - rebound
 
-    def brought(self, k: int, definition) -> None:
-        """Statement k now holds the value of `definition` (`v = e` folded into it): the
-        names e brings in (v too: a position more to look at does no harm). Statement k
-        itself is not looked at again until someone asks (the name cache forgot it)."""
-        _, _, stored, mentioned, _, _, _ = self.names.get(definition)
-        self._note(k, mentioned, stored)
+    def brought(self, k: int, defined: tuple, var: str) -> None:
+        """Statement k now holds the value of `var = e` (`defined`: its names) folded into
+        it: the names e brings in. Not var itself: statement k read it, so its mentions
+        hold k already, and the binding does not come along (what k stores into stays
+        as it was; a position more or less where nothing is stored changes no answer
+        of _single_use, which looks at the statement there). Statement k itself is not
+        looked at again until someone asks (the name cache forgot it)."""
+        _, _, stored, mentioned, _, _, _ = defined
+        self._note(self.mentions, k, mentioned, var)
+        if len(stored) != 1:  # (most: e binds var, and stores into nothing)
+            self._note(self.stores, k, stored, var)
 
-    def _note(self, k: int, mentioned, stored) -> None:
-        for table, found in ((self.mentions, mentioned), (self.stores, stored)):
-            for name_ in found:
-                at = table[name_]
-                if not at or at[-1] < k:
-                    at.append(k)
-                else:
-                    place = bisect.bisect_left(at, k)
-                    if place == len(at) or at[place] != k:
-                        at.insert(place, k)
+    @staticmethod
+    def _note(table: dict, k: int, found, var: str) -> None:
+        for name_ in found:
+            if name_ == var:
+                continue
+            at = table[name_]
+            if not at or at[-1] < k:
+                at.append(k)
+            else:
+                place = bisect.bisect_left(at, k)
+                if place == len(at) or at[place] != k:
+                    at.insert(place, k)
 
     def after(self, i: int, var: str, stores) -> list:
         """The positions after i where `var` is mentioned or one of `stores` stored into,
@@ -675,7 +702,103 @@ def _single_use(stmts: list, i: int, var: str, loads: dict, viewed: dict,
     (`reads`: what it reads, names.get(stmts[i])[0]).
 
     Looks only at the statements that mention `var` or store into an operand (`where`):
-    the others cannot change the answer, and a long block has many of them."""
+    the others cannot change the answer, and a long block has many of them. First those
+    that mention var, up to the use (if only that reads var) or to where var is bound
+    again; then, only if there is a use, the stores into an operand before it (on each
+    operand's own list, from i: an adjoint has many, none of them needed after the use,
+    nor merged with the others')."""
+    # arrays an operand may view: writing into one (not rebinding it) changes the operand
+    # (what `var = e` reads is what e mentions)
+    bases = _bases(reads, viewed) if viewed else _NO_BASES
+    only = loads[var] == 1
+    scatter = ("scatter", var)  # (the adjoint annotation of a scatter into var)
+    cached, entry, get = names.cached, names.entry, names.get
+    use = None
+    at = where.mentions.get(var)
+    if not at or at[-1] <= i:
+        found = None
+    else:
+        for j in at[bisect.bisect_right(at, i):]:
+            stmt = stmts[j]
+            if stmt is None:  # folded away
+                continue
+            held = cached(stmt) or entry(stmt)  # (None: a compound statement)
+            count, rebound, stored, _, _, _, _ = held[1] if held is not None else get(stmt)
+            count = count.get(var, 0)
+            if count:
+                if use is not None or count > 1 or held is None or held[5] == scatter \
+                        or stmt.__class__ is gast.Return \
+                        or (var in stored and var not in rebound):
+                    use = None  # also keeps `return value, (bx, by)` short, and never
+                    break  # folds a value into a statement that changes it in place
+                use = j
+                if only:
+                    break  # the only read anywhere: nothing later can change the answer
+            if var in rebound:  # killed here: foldable if read once before (or here)
+                break
+            if use is None and _changes_operand(stored, rebound, reads, bases):
+                break  # an operand changes before the use
+        else:  # (not killed in this block: the use must be the only read anywhere)
+            if not only:
+                use = None
+        found = use
+    if found is not None:  # unless an operand changes before the use
+        table = where.stores
+        for op in (reads, bases) if bases else (reads,):
+            for name_ in op:
+                at = table.get(name_)
+                if not at or at[-1] <= i or name_ == var:
+                    continue  # (var's own stores are among its mentions)
+                for k in range(bisect.bisect_right(at, i), len(at)):
+                    j = at[k]
+                    if j >= use:
+                        break
+                    stmt = stmts[j]
+                    if stmt is None:
+                        continue
+                    held = cached(stmt) or entry(stmt)
+                    _, rebound, stored, _, _, _, _ = held[1] if held is not None \
+                        else get(stmt)
+                    if _changes_operand(stored, rebound, reads, bases):
+                        found = None
+                        break
+                if found is None:
+                    break
+            if found is None:
+                break
+    if CHECK:
+        assert found == _single_use_merged(stmts, i, var, loads, viewed, names, where,
+                                           reads), (var, i, found)
+    return found
+
+
+_NO_BASES: frozenset = frozenset()
+
+
+def _bases(reads: dict, viewed: dict) -> set:
+    """The arrays the operands `reads` may view (see _viewed), less the operands."""
+    bases = set()
+    for op in reads:
+        seen = viewed.get(op)
+        if seen:
+            bases |= seen
+    return bases.difference(reads)
+
+
+def _changes_operand(stored: set, rebound: set, reads: dict, bases) -> bool:
+    """Whether a statement that stores into `stored` (`rebound`: those it binds afresh)
+    changes an operand (one of `reads`), or writes into an array one may view."""
+    for name_ in stored:
+        if name_ in reads or (name_ in bases and name_ not in rebound):
+            return True
+    return False
+
+
+def _single_use_merged(stmts: list, i: int, var: str, loads: dict, viewed: dict,
+                names: _NameCache, where: _Where, reads: dict) -> int | None:
+    """_single_use's answer, from every position after i where `var` is mentioned or an
+    operand (or an array one may view) stored into, in order (`where.after`): what
+    _single_use works out from the first few of them (simplify.CHECK compares)."""
     # (what `var = e` reads is what e mentions)
     operands = set(reads)
     # arrays an operand may view: writing into one (not rebinding it) changes the operand
@@ -842,14 +965,19 @@ class _NameCache:
         self.found.pop(stmt, None)
         self.changes += 1
 
-    def folded(self, use, var: str, definition) -> None:
+    def folded(self, use, var: str, definition, held: list | None = None,
+               defined: list | None = None) -> None:
         """The one read of `var` in the simple statement `use` (one of _SIMPLIFIED) now is
         the value e of `definition`, `var = e`, node for node (simplify left it as it
         was): its names are those it had, less that read, and those of e (worked out, not
         walked: most folds are these). Where the definition does more than bind var
-        (stores into something else, binds var twice), `use` is walked again."""
+        (stores into something else, binds var twice), `use` is walked again. (`held`,
+        `defined`: the entries of both, where the caller has them.)"""
         self.changes += 1
-        held, defined = self.found.get(use), self.found.get(definition)
+        if held is None or defined is None:
+            held, defined = self.found.get(use), self.found.get(definition)
+        elif CHECK:
+            assert held is self.found.get(use) and defined is self.found.get(definition)
         if held is None or defined is None:
             self.forget(use)
             return
@@ -864,14 +992,13 @@ class _NameCache:
                 self.forget(use)
                 return
         del reads[var]
-        if var not in binds:  # (no Del in these statements: var was read, or bound)
-            mentioned.discard(var)
         for name_, count in e_reads.items():
             reads[name_] += count
-        if var in e_reads:  # (e mentions var: `t = t * 2`)
-            mentioned.update(e_mentioned)
-        else:
-            mentioned.update(e_mentioned - {var})
+        mentioned |= e_mentioned
+        # (no Del in these statements: var is mentioned still if bound, or read in e:
+        # `t = t * 2`)
+        if var not in binds and var not in reads:
+            mentioned.discard(var)
         calls.extend(e_calls)
         held[1] = (reads, rebound, stored, mentioned, calls, size + e_size, binds)
         held[2] = held[3] = None  # (whether pure, what it writes: asked again)
