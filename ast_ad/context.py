@@ -44,9 +44,10 @@ class Options:
     # The class of the first argument (`self`) of a bound method (grad(obj.method)):
     # its methods called as `self.m(...)` are inlined (see pipeline.inlinable_method).
     self_class: type | None = None
-    # Compiled for the generated code of a caller (facts.callee_options): the backward
-    # function returns a container argument's adjoint as the caller's code holds one
-    # (lists for tuples and NamedTuples, dicts for dataclasses), not as `grad` returns it.
+    # Compiled for the generated code of a caller (facts.callee_options) with a container
+    # argument differentiated: the backward function returns its adjoint as the caller's
+    # code holds one (lists for tuples and NamedTuples, dicts for dataclasses), not as
+    # `grad` returns it.
     callee: bool = False
 
     @classmethod

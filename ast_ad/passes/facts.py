@@ -151,8 +151,11 @@ class Facts:
         if any(v.container is not None for v in found):  # what a list or tuple holds
             values = tuple(array(None, a[1]) if a is not None else v
                            for v, a in zip(found, arrays))
+        # (only where it changes the code: a container differentiated in reverse mode; a
+        # function calling itself otherwise still has its own options, and calls itself)
+        callee = mode == "vjp" and any(found[i].container is not None for i in argnums)
         return Options(mode, argnums, True, kinds, arrays, values=values,
-                       lazy=self.ctx.options.lazy, callee=True), params, atoms, argnums
+                       lazy=self.ctx.options.lazy, callee=callee), params, atoms, argnums
 
     def value(self, node: gast.AST) -> Value:
         """The abstract value of a generated expression (forward names, adjoints, calls):
