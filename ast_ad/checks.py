@@ -78,7 +78,7 @@ class _Checker:
 
     def __init__(self, f, args, nums, eps, atol, rtol, rng, label):
         self.f, self.args, self.nums, self.label = f, args, nums, label
-        low = any(leaf.dtype == np.float32 for i in nums for leaf in _leaves(args[i])
+        low = any(leaf.dtype == np.float32 for i in nums for leaf in tree_leaves(args[i])
                   if isinstance(leaf, (np.ndarray, np.floating)))
         self.eps = eps if eps is not None else (1e-2 if low else 1e-4)
         self.atol = atol if atol is not None else (2e-2 if low else 1e-5)
@@ -185,7 +185,7 @@ class _Checker:
     def close(self, ad, fd) -> bool:
         return all(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
                                rtol=self.rtol, atol=self.atol)
-                   for a, b in zip(_leaves(ad), _leaves(fd)))
+                   for a, b in zip(tree_leaves(ad), tree_leaves(fd)))
 
     @staticmethod
     def close_scalar(a, b, atol, rtol) -> bool:
@@ -193,7 +193,7 @@ class _Checker:
 
     def worst(self, ad, fd, ad_name, fd_name) -> str:
         worst = None
-        for k, (a, b) in enumerate(zip(_leaves(ad), _leaves(fd))):
+        for k, (a, b) in enumerate(zip(tree_leaves(ad), tree_leaves(fd))):
             a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
             excess = np.abs(a - b) - (self.atol + self.rtol * np.abs(b))
             j = int(np.argmax(excess)) if excess.size else 0
@@ -201,7 +201,7 @@ class _Checker:
                 index = np.unravel_index(j, a.shape) if a.ndim else ()
                 worst = (excess.flat[j], k, index, a.flat[j], b.flat[j])
         _, k, index, a, b = worst
-        where = "output" if len(_leaves(ad)) == 1 else f"output {k}"
+        where = "output" if len(tree_leaves(ad)) == 1 else f"output {k}"
         if index:
             where += f"[{', '.join(map(str, index))}]"
         return (f"at {where}: {ad_name} {_num(a)}, {fd_name} {_num(b)} (difference "
@@ -332,17 +332,13 @@ def _identifier(name: str) -> str:
 # -- values as trees of floats and arrays (lists, tuples, dicts, NamedTuples, dataclasses)
 
 
-def _leaves(value) -> list:
-    return tree_leaves(value)
-
-
-def _rebuild(like, leaves):
-    """`like`'s structure with the leaves from the iterator `leaves`."""
-    return tree_unflatten(tree_structure(like), list(leaves))
+def _rebuild(like, leaves: list):
+    """`like`'s structure with `leaves`."""
+    return tree_unflatten(tree_structure(like), leaves)
 
 
 def _map2(fn, a, b):
-    return _rebuild(a, iter([fn(x, y) for x, y in zip(_leaves(a), _leaves(b))]))
+    return _rebuild(a, [fn(x, y) for x, y in zip(tree_leaves(a), tree_leaves(b))])
 
 
 def _random_like(value, rng):
@@ -354,7 +350,7 @@ def _random_like(value, rng):
             return type(leaf)(rng.standard_normal())
         return float(rng.standard_normal())
 
-    return _rebuild(value, iter([one(leaf) for leaf in _leaves(value)]))
+    return _rebuild(value, [one(leaf) for leaf in tree_leaves(value)])
 
 
 def _zeros_like(value):
@@ -363,7 +359,7 @@ def _zeros_like(value):
             return np.zeros(leaf.shape, leaf.dtype if leaf.dtype.kind == "f" else float)
         return 0.0
 
-    return _rebuild(value, iter([one(leaf) for leaf in _leaves(value)]))
+    return _rebuild(value, [one(leaf) for leaf in tree_leaves(value)])
 
 
 def _axpy(x, a, v):
@@ -380,12 +376,12 @@ def _axpy(x, a, v):
 
 def _inner(a, b) -> float:
     return float(sum(np.sum(np.asarray(x, dtype=float) * np.asarray(y, dtype=float))
-                     for x, y in zip(_leaves(a), _leaves(b))))
+                     for x, y in zip(tree_leaves(a), tree_leaves(b))))
 
 
 def _inner_abs(a, b) -> float:
     return float(sum(np.sum(np.abs(np.asarray(x, dtype=float) * np.asarray(y, dtype=float)))
-                     for x, y in zip(_leaves(a), _leaves(b))))
+                     for x, y in zip(tree_leaves(a), tree_leaves(b))))
 
 
 def _num(x) -> str:
@@ -393,7 +389,7 @@ def _num(x) -> str:
 
 
 def _short(value) -> str:
-    leaves = _leaves(value)
+    leaves = tree_leaves(value)
     if len(leaves) == 1 and np.ndim(leaves[0]) == 0:
         return _num(leaves[0])
     with np.printoptions(precision=4, threshold=6, edgeitems=2):
