@@ -236,3 +236,16 @@ def test_library_signatures_are_cached_and_user_functions_are_not():
     resolve._signature(generator.normal)  # a bound method keeps its object alive: not kept
     assert user not in resolve._SIGNATURES
     assert all(getattr(f, "__self__", None) is not generator for f in resolve._SIGNATURES)
+
+
+def test_the_floor_names_what_no_pass_avoids(scaling, capsys):
+    """`--floor`: parse, print and CPython's compile of the printed text, and one walk of
+    the tree before and after differentiation (which holds more nodes)."""
+    found = scaling.floor(scaling.load(scaling.generate(20, "floats")),
+                          scaling.arguments("floats"))
+    assert {"parse", "print", "compile", "walk lowered", "walk differentiated"} <= set(found)
+    assert found["nodes differentiated"] > found["nodes lowered"] > 20
+    assert found["stages"] == len(pipeline.STAGES) - 1  # (STAGES starts with parse)
+    scaling.main(["--sizes", "10", "--variant", "floats", "--floor"])
+    last = capsys.readouterr().out.splitlines()[-1].split()
+    assert last[:3] == ["floats", "10", "parse"] and "compile" in last

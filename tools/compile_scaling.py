@@ -1,7 +1,7 @@
 """Compile time against statement count: straight-line functions of N statements.
 
     python tools/compile_scaling.py [--sizes 100,200,400] [--variant floats|arrays|both]
-                                    [--stages] [--profile N] [--first-call]
+                                    [--stages] [--floor] [--profile N] [--first-call]
 
 `generate(n, variant)` writes the source of a function of `n` statements: float
 arithmetic and math.* calls over a few variables that feed into each other
@@ -9,7 +9,9 @@ arithmetic and math.* calls over a few variables that feed into each other
 turns it into a real function (a file in a temporary directory, so its source can
 be read). `compile_time(fn, args)` is the time of the first `value_and_grad` call
 with the code cache cleared (transform, print, compile, one run); `stage_times`
-splits the transform into the pipeline's stages. tools/bench.py can call these.
+splits the transform into the pipeline's stages, and `floor` measures what no pass can
+avoid (parsing, printing, CPython compiling the printed text) and what one plain walk of
+the function's tree costs before and after differentiation. tools/bench.py can call these.
 
 Compile time is all plain Python, and how fast a shared machine runs it varies from
 day to day (and hour to hour), so the table starts with the CPU time of a reference
@@ -31,12 +33,13 @@ import sys
 import tempfile
 import time
 
+import gast
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import ast_ad  # noqa: E402
-from ast_ad import pipeline  # noqa: E402
+from ast_ad import pipeline, syntax  # noqa: E402
 from ast_ad.compile import compile_callee  # noqa: E402
 from ast_ad.context import Context, Options  # noqa: E402
 from ast_ad.naming import Namer, names_in  # noqa: E402
@@ -178,12 +181,52 @@ def stage_times(fn, args) -> dict[str, float]:
             tree = run(tree, ctx)
             times[stage] = time.perf_counter() - start
         start = time.perf_counter()
-        import gast
-
         for f in tree.body if isinstance(tree, gast.Module) else [tree]:
             emit(f, ctx)
         times["emit"] = time.perf_counter() - start
     return times
+
+
+def floor(fn, args) -> dict[str, float]:
+    """What a first call costs that no pass can avoid, and the price of one walk: seconds
+    to parse, to print and to compile the printed text (CPython's `compile`), and of one
+    `syntax.walk` of the tree after lowering and after differentiation (best of three
+    each, the collector paused as in a real call), with those trees' node counts."""
+    options = options_for(args)
+    ast_ad.clear_caches()
+    src = get_source(fn)
+    found: dict[str, float] = {}
+
+    def best(work) -> float:
+        times = []
+        for _ in range(3):
+            start = time.process_time()
+            work()
+            times.append(time.process_time() - start)
+        return min(times)
+
+    def walked(label, tree) -> None:
+        found[f"nodes {label}"] = len(syntax.walk(tree))
+        found[f"walk {label}"] = best(lambda: syntax.walk(tree))
+
+    with room_for(src), pipeline.no_collection():
+        found["parse"] = best(lambda: parse(src))
+        ctx = Context(src, options, compile_callee=compile_callee,
+                      analyse_callee=pipeline.analyse_callee)
+        tree = parse(src)
+        ctx.namer = Namer(names_in(tree))
+        for stage, run in pipeline.LOWERING + pipeline.REVERSE:
+            tree = run(tree, ctx)
+            if stage == pipeline.LOWERING[-1][0]:
+                walked("lowered", tree)
+            elif stage == "differentiate":
+                walked("differentiated", tree)
+        functions = tree.body if isinstance(tree, gast.Module) else [tree]
+        text = "\n\n".join(emit(f, ctx) for f in functions)
+        found["print"] = best(lambda: [emit(f, ctx) for f in functions])
+        found["compile"] = best(lambda: compile(text, "<generated>", "exec"))
+    found["stages"] = len(pipeline.LOWERING + pipeline.REVERSE)
+    return found
 
 
 FIRST_CALL_SOURCE = '''\
@@ -226,6 +269,8 @@ def main(argv=None) -> None:
     parser.add_argument("--shape", default="straight", choices=SHAPES,
                         help="straight-line statements, or groups of four in loops or ifs")
     parser.add_argument("--stages", action="store_true", help="time each pipeline stage")
+    parser.add_argument("--floor", action="store_true",
+                        help="time what no pass avoids (parse, print, compile) and one walk")
     parser.add_argument("--profile", type=int, default=0,
                         help="cProfile one compile of this many statements instead")
     parser.add_argument("--first-call", action="store_true",
@@ -246,11 +291,19 @@ def main(argv=None) -> None:
               f"(CPU {first_call(clock=time.process_time) * 1000:.1f} ms)")
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"reference loop (10**7 additions): {reference_loop():.2f} s CPU")
-    print(f"{'variant':8} {'N':>6} {'first call':>11} {'per 100':>9} {'CPU':>9} {'per 100':>9}")
+    if not (args.stages or args.floor):
+        print(f"{'variant':8} {'N':>6} {'first call':>11} {'per 100':>9} {'CPU':>9} "
+              f"{'per 100':>9}")
     for variant in variants:
         for n in sizes:
             fn = load(generate(n, variant, shape=args.shape))
             values = arguments(variant)
+            if args.floor:
+                found = floor(fn, values)
+                print(f"{variant:8} {n:>6}  " + "  ".join(
+                    f"{k} {v}" if isinstance(v, int) else f"{k} {v:.3f}"
+                    for k, v in found.items()))
+                continue
             if args.stages:
                 times = stage_times(fn, values)
                 slow = sorted(times.items(), key=lambda kv: -kv[1])[:6]
