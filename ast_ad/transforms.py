@@ -644,7 +644,9 @@ def hvp(fun, argnums=0):
             raise ADError(f"hvp got {len(given)} vector(s) for {len(nums)} argument(s)",
                           hint="give one vector per argument in argnums, as a tuple")
         for i, v in zip(nums, given):
-            if np.shape(v) != np.shape(primals[i]):
+            if is_container(primals[i]) or is_container(v):
+                _check_same_tree(primals[i], v, f"hvp: the vector for argument {i}")
+            elif getattr(v, "shape", ()) != getattr(primals[i], "shape", ()):
                 raise ADError(f"hvp: the vector for argument {i} has shape {np.shape(v)}, but "
                               f"the argument has shape {np.shape(primals[i])}",
                               hint="v has the shape of the argument")

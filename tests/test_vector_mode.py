@@ -213,6 +213,11 @@ def test_hvp():
 def test_hvp_wrong_vectors():
     with pytest.raises(ast_ad.ADError, match="hvp got 3 vector"):
         ast_ad.hvp(vc.mixed, (0, 1))(np.ones(3), 1.0, np.ones(3))
+    with pytest.raises(ast_ad.ADError, match=r"has shape \(2,\), but the argument has"):
+        ast_ad.hvp(vc.rosenbrock)(np.ones(3), np.ones(2))
+    # a vector NumPy cannot make an array of is told apart by its structure (not a ValueError)
+    with pytest.raises(ast_ad.ADError, match="vector for argument 0 has the structure"):
+        ast_ad.hvp(vc.rosenbrock)(np.ones(3), [np.ones(3), {"a": 1.0}])
 
 
 def test_hessian_of_a_vector_valued_function_is_rejected():
