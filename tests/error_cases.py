@@ -112,6 +112,10 @@ def unknown_method(x):
     return x.byteswap().sum()
 
 
+def unknown_attribute(x):
+    return np.sum(x.base + x)
+
+
 def vector_output(x):
     return np.sin(x)
 

@@ -107,6 +107,12 @@ def test_unknown_method_is_rejected():
     _expect(info.value, cases.unknown_method, 1, 12, ".byteswap()")
 
 
+def test_unknown_attribute_is_named_as_one():
+    with pytest.raises(NoRuleError) as info:
+        ast_ad.grad(cases.unknown_attribute)(np.ones(3))
+    _expect(info.value, cases.unknown_attribute, 1, 19, "no adjoint rule for the attribute .base")
+
+
 def test_integer_argument():
     with pytest.raises(NonDifferentiableError) as info:
         ast_ad.grad(cases.ignores_input)(3, 2.0)

@@ -381,8 +381,8 @@ def describe_primal(primal) -> str:
         return f"the operator {primal.__name__}"
     if isinstance(primal, tuple):
         return f"the method .{primal[1]}()"
-    if isinstance(primal, str):
-        return primal
+    if isinstance(primal, str):  # ("attr:w": a read `v.w` of a value of no known class)
+        return f"the attribute .{primal[5:]}" if primal.startswith("attr:") else primal
     return describe(primal)
 
 
