@@ -766,9 +766,10 @@ def test_a_helper_may_change_what_the_caller_no_longer_reads(f, x):
 
 
 def pieces(flat):
-    out = []
-    for start in range(0, 6, 3):
-        out.append(np.reshape(flat[start:start + 3], (3, 1)))
+    out, start = [], 0
+    for size in (3, 3):
+        out.append(np.reshape(flat[start:start + size], (size, 1)))
+        start += size
     return out
 
 

@@ -202,9 +202,10 @@ def _list_items_changed(stmt: gast.AST, var: str) -> bool:
 
 def _fresh_lists(func: gast.FunctionDef, groups: "Groups", params: list) -> set:
     """Names that can only be lists the function made itself: every name of their group
-    is assigned only list displays (`out = []`, `[a, b]`). Such a list is no parameter's
-    object nor one a parameter holds, so changing which items it holds changes neither."""
-    displays, other = set(), set(params)
+    is assigned only list displays (`out = []`, `[a, b]`) or other names of the group
+    (`out = t1`). Such a list is no parameter's object nor one a parameter holds, so
+    changing which items it holds changes neither."""
+    displays, copies, other = set(), set(), set(params)
     for stmt in walk_statements(func.body):
         targets = stmt.targets if isinstance(stmt, gast.Assign) else \
             [stmt.target] if isinstance(stmt, (gast.AugAssign, gast.AnnAssign, gast.For)) \
@@ -212,11 +213,13 @@ def _fresh_lists(func: gast.FunctionDef, groups: "Groups", params: list) -> set:
         for target in targets:
             for n in walk(target):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                    display = isinstance(stmt, gast.Assign) and target is n \
-                        and isinstance(stmt.value, gast.List)
-                    (displays if display else other).add(n.id)
-    candidates = displays - other
-    return {n for n in candidates if groups.members(n) <= candidates}
+                    whole = isinstance(stmt, gast.Assign) and target is n
+                    kind = displays if whole and isinstance(stmt.value, gast.List) else \
+                        copies if whole and isinstance(stmt.value, gast.Name) else other
+                    kind.add(n.id)
+    candidates = (displays | copies) - other
+    return {n for n in candidates
+            if groups.members(n) <= candidates and groups.members(n) & displays}
 
 
 def _names_and_calls(func: gast.FunctionDef) -> dict:
