@@ -278,6 +278,48 @@ def accumulate(total, contribution):
     return total + contribution
 
 
+def _sequences(x, y) -> bool:
+    return isinstance(x, (list, tuple)) and isinstance(y, (list, tuple))
+
+
+def concatenation_adjoint(bz, x, y, side):
+    """The adjoint of side 0 (x) or 1 (y) of `z = x + y`: for lists or tuples, which
+    concatenate, z's adjoint items from that side's positions; else (arrays whose kind was
+    not known before running) the sum's adjoint."""
+    if not _sequences(x, y):
+        return unbroadcast(bz, y if side else x)
+    if not isinstance(bz, (list, tuple)):  # an adjoint never written into: zeros
+        return zeros_like(y if side else x)
+    return list(bz[len(x):]) if side else list(bz[:len(x)])
+
+
+def concatenation_tangent(dx, dy, x, y, z):
+    """The tangent of `z = x + y`: for lists or tuples the two tangents concatenated (a
+    side without one, 0.0, gives zeros for its items), else the sum's tangent."""
+    if not _sequences(x, y):
+        return broadcast_like(dx, z) + broadcast_like(dy, z)
+    items = [list(d) if isinstance(d, (list, tuple)) else zeros_like(side)
+             for d, side in ((dx, x), (dy, y))]
+    return tuple(items[0] + items[1]) if isinstance(z, tuple) else items[0] + items[1]
+
+
+def repetition_adjoint(bz, x, y, side):
+    """The adjoint of side 0 (x) or 1 (y) of `z = x * y`: for a list or tuple repeated an
+    int number of times, the sum of z's adjoint over the copies (the int gets none);
+    else the product's adjoint."""
+    sequence = x if isinstance(x, (list, tuple)) and isinstance(y, (int, np.integer)) \
+        else y if isinstance(y, (list, tuple)) and isinstance(x, (int, np.integer)) else None
+    if sequence is None:  # (a list times a NumPy float is an array: the product)
+        return unbroadcast(bz * (x if side else y), y if side else x)
+    if sequence is not (y if side else x):
+        return 0.0  # the number of copies
+    total = zeros_like(sequence)
+    if isinstance(bz, (list, tuple)) and sequence:
+        for start in range(0, len(bz), len(sequence)):
+            total = accumulate(total, list(bz[start:start + len(sequence)]))
+    return total
+
+
 def tree_gradient(g, x):
     """The gradient of a container argument `x` from its adjoint `g` (lists for its lists,
     tuples and NamedTuples, dicts for its dicts and dataclasses): a tree of x's structure

@@ -100,6 +100,16 @@ def shadows_scale(x):
     return scale(x) + SCALE
 
 
+def divided_by_own_scale(x):
+    SCALE = x.shape[0]  # noqa: N806 -- a local named as the global scale() reads
+    return x / SCALE
+
+
+def scale_then_divide(v):
+    w = scale(v)
+    return np.sum(divided_by_own_scale(w) ** 2)
+
+
 def writes_its_argument(v):
     v[0] = 0.0
     return np.sum(v)
@@ -114,6 +124,18 @@ def calls_a_writer(x):
 def test_a_helper_reading_a_global_the_caller_shadows_is_not_inlined():
     assert ast_ad.grad(shadows_scale)(1.5) == 2.0
     assert "scale_forward" in ast_ad.source(ast_ad.grad(shadows_scale), 1.5)
+
+
+def test_a_helper_inlined_after_one_reading_a_global_renames_its_local_of_that_name():
+    # Both helpers are inlined: the second one's local SCALE must not shadow the global
+    # the first one read (an UnboundLocalError, or a wrong value, in the generated code).
+    v = np.array([1.0, 2.0, 3.0])
+    value, g = ast_ad.value_and_grad(scale_then_divide)(v)
+    assert value == pytest.approx(scale_then_divide(v))
+    np.testing.assert_allclose(g, 2 * v * (SCALE / 3) ** 2)
+    _, tangent = ast_ad.jvp(scale_then_divide, (v,), (np.ones(3),))
+    assert tangent == pytest.approx(np.sum(g))
+    assert "scale_forward" not in ast_ad.source(ast_ad.grad(scale_then_divide), v)
 
 
 def test_a_helper_that_writes_into_its_argument_is_not_inlined():

@@ -724,3 +724,76 @@ def test_max_and_min_of_more_than_two_numbers(args):
     check_gradient(extremes, *args)
     ast_ad.check_grads(extremes, args, order=2)
     assert "max(x, y)" in ast_ad.source(ast_ad.grad(extremes), *args)  # max(max(x, y), z)
+
+
+# -- lists and tuples joined with + and repeated with * ---------------------------------
+# (their adjoints split or sum the items: the elementwise sum's rule added every item's
+# adjoint into every operand, a wrong gradient with no error)
+
+
+def joined_lists(x):
+    parts = [x] + [x * 2.0]
+    return parts[1] ** 2 + np.sin(parts[0])
+
+
+def joined_tuples_stacked(h):
+    parts = (h,) + (np.exp(h),)
+    return np.sum(np.hstack(parts) ** 2)
+
+
+def constant_side_first(x):
+    parts = [1.5] + [x * 2.0]
+    return parts[1] ** 2 + parts[0]
+
+
+def grown_in_a_loop(x):
+    ys = [x]
+    for _ in range(3):
+        ys = ys + [np.sin(ys[-1])]
+    return ys[-1] * ys[0]
+
+
+def grown_with_plus_equals(x):
+    ys = [x]
+    ys += [x * x]
+    return ys[0] * ys[1]
+
+
+def repeated_list(x):
+    parts = [x, 3.0 * x] * 2
+    return parts[0] * parts[3] + parts[2]
+
+
+def repeated_on_the_left(x):
+    parts = 2 * (x,)
+    return parts[0] * np.cos(parts[1])
+
+
+def with_a_bias_column(weights, *args):
+    # (*args is a tuple: a column of ones joins it, as in a recurrent cell)
+    inputs = np.hstack(args + (np.ones((args[0].shape[0], 1)),))
+    return np.dot(inputs, weights)
+
+
+def recurrent_step(weights, x, h):
+    return np.sum(np.tanh(with_a_bias_column(weights, x, h)))
+
+
+SEQUENCE_PROGRAMS = [
+    (joined_lists, (0.7,)),
+    (joined_tuples_stacked, (RNG.standard_normal((2, 3)),)),
+    (constant_side_first, (0.7,)),
+    (grown_in_a_loop, (0.7,)),
+    (grown_with_plus_equals, (0.7,)),
+    (repeated_list, (0.7,)),
+    (repeated_on_the_left, (0.7,)),
+    (recurrent_step, (RNG.standard_normal((6, 2)), RNG.standard_normal((3, 2)),
+                      RNG.standard_normal((3, 3)))),
+]
+
+
+@pytest.mark.parametrize("fn, args", SEQUENCE_PROGRAMS,
+                         ids=[f.__name__ for f, _ in SEQUENCE_PROGRAMS])
+def test_lists_and_tuples_joined_and_repeated(fn, args):
+    check_gradient(fn, *args)
+    check_jvp(fn, *args)

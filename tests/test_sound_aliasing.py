@@ -760,3 +760,70 @@ def test_an_argument_read_before_a_helper_changes_it_is_rejected():
 def test_a_helper_may_change_what_the_caller_no_longer_reads(f, x):
     check_gradient(f, x)
     check_jvp(f, x)
+
+
+# -- a helper that fills a new list with views of its argument changes the list only -----
+
+
+def pieces(flat):
+    out, start = [], 0
+    for size in (3, 3):
+        out.append(np.reshape(flat[start:start + size], (size, 1)))
+        start += size
+    return out
+
+
+def from_pieces(flat):
+    a, b = pieces(flat)
+    return np.sum(np.tanh(a * b.T)) + np.dot(flat, flat)
+
+
+def raveled(layers):
+    return np.concatenate([np.ravel(w) for layer in layers for w in layer])
+
+
+def penalised(layers):
+    flat = raveled(layers)
+    return np.dot(flat, flat) + np.sum(np.sin(layers[0][0]))
+
+
+def appends_to_a_list_it_put_in_its_argument(nested, v):
+    out = []
+    nested.append(out)
+    out.append(v)
+    return 2.0
+
+
+def reads_after_a_list_in_it_grew(x):
+    nested = [[x]]
+    scale = appends_to_a_list_it_put_in_its_argument(nested, x * 3.0)
+    return nested[-1][0] * scale
+
+
+def appends_through_a_copy_of_an_item(nested, v):
+    out = [nested[0]]
+    out[0].append(v)
+    return 2.0
+
+
+def reads_after_an_item_grew(x):
+    nested = [[x], [x]]
+    scale = appends_through_a_copy_of_an_item(nested, x * 3.0)
+    return nested[0][-1] * scale
+
+
+def test_a_new_list_of_views_of_an_argument_is_not_a_change_of_it():
+    flat = np.linspace(-1.0, 1.0, 6)
+    check_gradient(from_pieces, flat)
+    check_jvp(from_pieces, flat)
+    layers = [(np.array([[0.5, -1.0], [2.0, 0.3]]), np.array([0.1, -0.2]))]
+    grads = ast_ad.grad(penalised)(layers)
+    w, b = layers[0]
+    np.testing.assert_allclose(grads[0][0], 2 * w + np.cos(w))
+    np.testing.assert_allclose(grads[0][1], 2 * b)
+
+
+@pytest.mark.parametrize("fn", [reads_after_a_list_in_it_grew, reads_after_an_item_grew])
+def test_a_list_the_argument_holds_that_grows_is_still_a_change_of_it(fn):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match="changes its argument `nested`"):
+        ast_ad.grad(fn)(1.5)

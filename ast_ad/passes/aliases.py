@@ -175,13 +175,51 @@ def changes(func: gast.FunctionDef, ctx: Context) -> list:
             for n in groups.seers(p):
                 owner.setdefault(n, i)
     local = local_names(func)
+    fresh = _fresh_lists(func, groups, params)
     found = []
     for stmt, var, _ in _changed(func, ctx):
+        if var in fresh and _list_items_changed(stmt, var):
+            continue  # `out.append(v[i:j])` into a new list: it holds views, they stay
         what = owner.get(var, var if var not in local else None)
         if what is not None:
             line = ctx.location(stmt).lineno
             found.append((what, line, ctx.src_line(line)))
     return found
+
+
+# Methods of a list that change which items it holds, and no item.
+_LIST_ITEMS_METHODS = frozenset(("append", "extend", "insert", "pop", "remove", "clear",
+                                 "reverse", "sort"))
+
+
+def _list_items_changed(stmt: gast.AST, var: str) -> bool:
+    """Whether `stmt` is `var.append(v)`, or another of _LIST_ITEMS_METHODS."""
+    call = getattr(stmt, "value", None)
+    return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+        and isinstance(call.func.value, gast.Name) and call.func.value.id == var \
+        and call.func.attr in _LIST_ITEMS_METHODS
+
+
+def _fresh_lists(func: gast.FunctionDef, groups: "Groups", params: list) -> set:
+    """Names that can only be lists the function made itself: every name of their group
+    is assigned only list displays (`out = []`, `[a, b]`) or other names of the group
+    (`out = t1`). Such a list is no parameter's object nor one a parameter holds, so
+    changing which items it holds changes neither."""
+    displays, copies, other = set(), set(), set(params)
+    for stmt in walk_statements(func.body):
+        targets = stmt.targets if isinstance(stmt, gast.Assign) else \
+            [stmt.target] if isinstance(stmt, (gast.AugAssign, gast.AnnAssign, gast.For)) \
+            else []
+        for target in targets:
+            for n in walk(target):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                    whole = isinstance(stmt, gast.Assign) and target is n
+                    kind = displays if whole and isinstance(stmt.value, gast.List) else \
+                        copies if whole and isinstance(stmt.value, gast.Name) else other
+                    kind.add(n.id)
+    candidates = (displays | copies) - other
+    return {n for n in candidates
+            if groups.members(n) <= candidates and groups.members(n) & displays}
 
 
 def _names_and_calls(func: gast.FunctionDef) -> dict:

@@ -423,6 +423,10 @@ class _Lowering:
                                                 if isinstance(n, gast.Name)
                                                 and isinstance(n.ctx, gast.Store)}
         arguments, extra = self.bind(body.args, call_node)
+        # The globals the body reads keep their names: a helper inlined later must not
+        # give one of its own locals such a name (it would shadow the global here too).
+        for free in sorted({n.id for n in walk(body) if isinstance(n, gast.Name)} - own):
+            self.ctx.namer.reserve(free)
         fresh = {v: self.ctx.namer.fresh(v) for v in sorted(own)}
         self.locals.update(fresh.values())
         rename(body, fresh)

@@ -6,7 +6,13 @@
 
 import gast
 
-from ..runtime import power_adjoint_exponent, unbroadcast
+from ..runtime import (
+    concatenation_adjoint,
+    concatenation_tangent,
+    power_adjoint_exponent,
+    repetition_adjoint,
+    unbroadcast,
+)
 from .registry import adjoint, elementwise, nondifferentiable, tangent
 
 
@@ -23,6 +29,41 @@ def pos(y, x):
 @elementwise(gast.USub)
 def neg(y, x):
     b[x] = -b[y]
+
+
+# -- lists and tuples: + concatenates, * by an int repeats -------------------------------
+# (where a side is known to be a list or tuple; the helpers look again when the code runs:
+# `[1.0, 2.0] + a` with an array a adds, as NumPy does)
+
+
+def _sequence(arg) -> bool:
+    return arg.kind == "other" and arg.container in ("list", "tuple")
+
+
+def _joined(args) -> bool:
+    x, y = args["x"], args["y"]
+    return x.kind == "other" and y.kind == "other" and (_sequence(x) or _sequence(y))
+
+
+def _repeated(args) -> bool:
+    return _sequence(args["x"]) or _sequence(args["y"])
+
+
+@adjoint(gast.Add, when=_joined)
+def concatenate(z, x, y):
+    b[x] = concatenation_adjoint(b[z], x, y, 0)
+    b[y] = concatenation_adjoint(b[z], x, y, 1)
+
+
+@tangent(gast.Add, when=_joined)
+def concatenate_tangent(z, x, y):
+    d[z] = concatenation_tangent(d[x], d[y], x, y, z)
+
+
+@adjoint(gast.Mult, when=_repeated)
+def repeat(z, x, y):
+    b[x] = repetition_adjoint(b[z], x, y, 0)
+    b[y] = repetition_adjoint(b[z], x, y, 1)
 
 
 @elementwise(gast.Add)
