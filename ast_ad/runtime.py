@@ -9,7 +9,7 @@ import numpy as np
 
 from . import trees
 from .arraytypes import is_protocol_array, known_shape
-from .errors import Location, NonScalarOutputError
+from .errors import Location, NoRuleError, NonScalarOutputError
 
 
 def keep_asarray(x):
@@ -52,6 +52,14 @@ def unbroadcast(g, x):
     g_shape = _shape(g)
     if g_shape == shape:
         return g
+    if g.__class__ is list or g.__class__ is tuple:
+        # A list's adjoint in a sum or product whose operands' kinds were not known: the
+        # operator joined or repeated lists (NumPy's arithmetic makes arrays), which the
+        # sum's and product's adjoints do not describe.
+        raise NoRuleError("+ or * of lists or tuples whose kind ast-ad could not tell "
+                          "before running (it differentiates them where it knows)",
+                          hint="build the list with a display or list.append, or join "
+                               "arrays with np.concatenate")
     if not shape:
         return np.sum(g)
     lead = len(g_shape) - len(shape)
