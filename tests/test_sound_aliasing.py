@@ -760,3 +760,46 @@ def test_an_argument_read_before_a_helper_changes_it_is_rejected():
 def test_a_helper_may_change_what_the_caller_no_longer_reads(f, x):
     check_gradient(f, x)
     check_jvp(f, x)
+
+
+# -- helpers whose changes were missed or imagined ----------------------------------------------
+# A helper ast-ad could not analyse (a chained write `ys[0][1] = v` is rejected) was assumed to
+# change nothing: called where its result carries no derivative, its write into the caller's
+# array was missed and the gradient silently wrong.
+
+def write_through_a_list(a):
+    ys = [a]
+    ys[0][1] = 3.0
+    return 0.0
+
+
+def write_through_a_dict(a):
+    d = {"a": a}
+    d["a"][0] = 2.0
+    return 0.0
+
+
+def changed_by_an_unanalysed_helper(x):
+    z = x * 1.0
+    t = np.sum(z * x)
+    write_through_a_list(z)
+    return t + np.sum(z * x)
+
+
+def changed_through_a_dict(x):
+    z = x * 1.0
+    t = np.sum(z * x)
+    write_through_a_dict(z)
+    return t + np.sum(z * x)
+
+
+@pytest.mark.parametrize("f, callee", [(changed_by_an_unanalysed_helper, "write_through_a_list"),
+                                       (changed_through_a_dict, "write_through_a_dict")])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_a_helper_ast_ad_cannot_analyse_is_assumed_to_change_its_arguments(f, callee, mode):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        if mode == "grad":
+            ast_ad.grad(f)(X1)
+        else:
+            ast_ad.jvp(f, (X1,), (np.ones(3),))
+    assert f"{callee} changes its argument `z` in place" in str(info.value)
