@@ -169,11 +169,16 @@ def changes(func: gast.FunctionDef, ctx: Context) -> list:
     the functions it calls."""
     groups = _groups(func, ctx)
     params = param_names(func)
+    fresh = _fresh_containers(func, groups)
     owner = {}  # name -> the parameter whose object it may be (or be a view of)
     for i, p in enumerate(params):
         if not _number(p, ctx):
+            within = groups.within(p)
             for n in groups.seers(p):
-                owner.setdefault(n, i)
+                # a list made here that holds p (`ys = [p]`) is a new object: appending
+                # to it changes nothing the caller has
+                if n in within or n not in fresh:
+                    owner.setdefault(n, i)
     local = local_names(func)
     found = []
     for stmt, var, _ in _changed(func, ctx):
@@ -182,6 +187,28 @@ def changes(func: gast.FunctionDef, ctx: Context) -> list:
             line = ctx.location(stmt).lineno
             found.append((what, line, ctx.src_line(line)))
     return found
+
+
+def _fresh_containers(func: gast.FunctionDef, groups: "Groups") -> set[str]:
+    """Names whose group holds only lists, tuples and dicts made in `func` by a display
+    (`ys = [y0]`, `t = (W, b)`) or copies of them: each such name is a new object, not
+    an argument, a global or an item read out of something (`r = ys[0]`, which joins ys's
+    group and may be the argument it holds)."""
+    made = {}  # name -> whether each assignment to it makes a container (or copies a name)
+    for stmt in walk_statements(func.body):
+        single = isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], gast.Name)
+        # (a compound statement's body is walked statement by statement: only its header)
+        part = stmt.target if isinstance(stmt, gast.For) else stmt.test if compound(stmt) \
+            else stmt
+        for node in walk(part):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                new = single and node is stmt.targets[0] \
+                    and isinstance(stmt.value, (gast.List, gast.Tuple, gast.Dict, gast.Name))
+                made[node.id] = made.get(node.id, True) and new
+    for p in param_names(func):
+        made[p] = False
+    return {n for n in made if made[n] and all(made.get(m, False) for m in groups.members(n))}
 
 
 def _names_and_calls(func: gast.FunctionDef) -> dict:
@@ -552,6 +579,18 @@ class Groups:
                     for member in self.members(name_) - seen:
                         seen.add(member)
                         frontier.append(member)
+        return seen
+
+    def within(self, x: str) -> set[str]:
+        """Names of x's array and of what x holds, transitively: what changes when x's
+        owner sees a change (seers without the lists holding x)."""
+        seen = set(self.members(x))
+        frontier = list(seen)
+        while frontier:
+            for item in self._items(frontier.pop()):
+                for member in self.members(item) - seen:
+                    seen.add(member)
+                    frontier.append(member)
         return seen
 
     def _holders(self, x: str) -> list[str]:
