@@ -246,10 +246,10 @@ def analyse_callee(fn, arguments: tuple) -> callees.Result:
     values pass."""
     try:
         tree, ctx = transform(get_source(fn), Options.of_values(arguments), stop_after="values")
-    except ADError:
+    except ADError as error:
         # If it is ever differentiated, compiling it reports the error. A call that is not
         # (its result carries no derivative) still runs it, and may change what it is given.
-        return _unanalysed(fn)
+        return _unanalysed(fn, error)
     value = tree.body[-1].value
     changed = tuple(changes(tree, ctx))
     if isinstance(value, gast.Name):
@@ -258,7 +258,7 @@ def analyse_callee(fn, arguments: tuple) -> callees.Result:
     return callees.Result(UNKNOWN, None, changed)
 
 
-def _unanalysed(fn) -> callees.Result:
+def _unanalysed(fn, error: ADError) -> callees.Result:
     """What a user function whose analysis failed (code ast-ad rejects, e.g. `ys[0][1] = v`)
     returns and changes: nothing known, and if any of its statements may change a value in
     place, each of its arguments, so a caller reading one around the call is rejected."""
@@ -270,8 +270,11 @@ def _unanalysed(fn) -> callees.Result:
     line = getattr(node, "lineno", fn.__code__.co_firstlineno)
     text = linecache.getline(fn.__code__.co_filename, line).strip()
     count = fn.__code__.co_argcount + fn.__code__.co_kwonlyargcount
+    where = f", line {error.location.lineno}" if error.location is not None else ""
+    why = (f"ast-ad cannot read it ({error.message}{where}), and it may change a value in place "
+           f"(line {line}: `{text}`)")
     return callees.Result(callees.UNKNOWN.value, None,
-                          tuple((i, line, text) for i in range(count)))
+                          tuple((i, line, text, why) for i in range(count)))
 
 
 def change_in_place(fn) -> gast.AST | None:

@@ -793,6 +793,16 @@ def changed_through_a_dict(x):
     return t + np.sum(z * x)
 
 
+def scipy_like(f, y0, data):
+    out = [y0, {"message": ""}]
+    out[1]["message"] = "done"
+    return y0 * data
+
+
+def passes_a_function(x):
+    return np.sum(scipy_like(squared_sum, x, 2.0))
+
+
 @pytest.mark.parametrize("f, callee", [(changed_by_an_unanalysed_helper, "write_through_a_list"),
                                        (changed_through_a_dict, "write_through_a_dict")])
 @pytest.mark.parametrize("mode", ["grad", "jvp"])
@@ -802,7 +812,8 @@ def test_a_helper_ast_ad_cannot_analyse_is_assumed_to_change_its_arguments(f, ca
             ast_ad.grad(f)(X1)
         else:
             ast_ad.jvp(f, (X1,), (np.ones(3),))
-    assert f"{callee} changes its argument `z` in place" in str(info.value)
+    assert f"{callee} may change its argument `z` in place: ast-ad cannot read it" \
+        in str(info.value)
 
 
 # A list made in the helper that holds an argument (`ys = [y0]`, the trajectory of an ODE
@@ -866,3 +877,12 @@ def test_a_write_into_an_item_of_a_new_list_still_changes_the_argument():
     with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
         ast_ad.grad(written_through_an_item_of_a_new_list)(X1)
     assert "item_of_a_new_list_written changes its argument `z` in place" in str(info.value)
+
+
+def test_a_function_given_to_an_unreadable_helper_is_not_changed():
+    # (squared_sum is assumed changed like any argument; a function cannot change: no rejection
+    # that names it, rather the helper's own error when it is differentiated)
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        ast_ad.grad(passes_a_function)(X1)
+    assert "writing into part of an indexed value" in str(info.value)
+    assert "the global `squared_sum`" not in str(info.value)

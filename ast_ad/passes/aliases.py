@@ -322,11 +322,12 @@ def _check_changes(func: gast.FunctionDef, ctx: Context, index: dict) -> dict:
             if not _number(var, ctx):
                 calls.setdefault(id(stmt), []).append((var, change))
         elif change is not None:
-            _, line, text = change
+            if len(change) > 3 and _immutable(_global_object(var, ctx)):
+                continue  # (an assumed change, of a function or a string: none)
             raise ctx.error(
                 UnsupportedSyntaxError, stmt,
-                f"unsupported: {_callee_name(stmt)} changes the global `{var}` in place "
-                f"(line {line}: `{text}`): ast-ad treats globals as constants",
+                f"unsupported: {_changes(_callee_name(stmt), f'the global `{var}`', change)}"
+                ": ast-ad treats globals as constants",
                 f"copy the global into a local first (`g = {var}.copy()`), pass it to the "
                 "function and return the changed copy")
         elif var not in local:
@@ -352,13 +353,44 @@ def _check_read_before(calls: dict, groups: "Groups", order: list, ctx: Context)
                     shown = sorted(ctx.src_name(n) for n in read)[0]
                     raise ctx.error(
                         UnsupportedSyntaxError, stmt,
-                        f"unsupported: {_callee_name(stmt)} changes its argument "
-                        f"`{ctx.src_name(var)}` in place (line {change[1]}: `{change[2]}`), "
+                        "unsupported: " + _changes(_callee_name(stmt),
+                                                   f"its argument `{ctx.src_name(var)}`", change)
+                        + ", "
                         f"and `{shown}` was read before (line {ctx.location(earlier).lineno}),"
                         " where its derivative needs the old value: ast-ad does not follow "
                         "changes a called function makes to its arguments",
                         "return the new value from the function instead (e.g. "
                         "`return s + [v]`), or pass it a copy (`f(np.copy(z), ...)`)")
+
+
+def _global_object(var: str, ctx: Context):
+    """The object a global or closure name of the function holds (None if not found)."""
+    cell = ctx.src.closure.get(var)
+    if cell is not None:
+        try:
+            return cell.cell_contents
+        except ValueError:  # an empty cell
+            return None
+    return ctx.src.globals.get(var)
+
+
+def _immutable(obj) -> bool:
+    """Whether nothing can change `obj` in place: a function, class, module, number or
+    string (the arguments a function ast-ad cannot read is assumed to change)."""
+    import numbers
+
+    import numpy as np
+
+    return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType,
+                            type, str, bytes, numbers.Number, np.ufunc))
+
+
+def _changes(callee: str, what: str, change: tuple) -> str:
+    """`f changes its argument `s` in place (line 5: `s.append(v)`)`; for a change only
+    assumed (callees.Result.changes: a function ast-ad cannot read), why it is assumed."""
+    if len(change) > 3:
+        return f"{callee} may change {what} in place: {change[3]}"
+    return f"{callee} changes {what} in place (line {change[1]}: `{change[2]}`)"
 
 
 def _callee_name(stmt: gast.AST) -> str:
@@ -712,8 +744,9 @@ class _StaleReads:
                 after = f"`{shown}`" if shown else "it (or a view of it)"
                 raise ctx.error(
                     UnsupportedSyntaxError, write,
-                    f"unsupported: {_callee_name(write)} changes its argument "
-                    f"`{ctx.src_name(array)}` in place (line {change[1]}: `{change[2]}`), "
+                    "unsupported: " + _changes(_callee_name(write),
+                                               f"its argument `{ctx.src_name(array)}`", change)
+                    + ", "
                     f"and {after} is read afterwards (line {line}): ast-ad does not follow "
                     "changes a called function makes to its arguments",
                     "return the new value from the function instead (e.g. `return s + [v]`, "
