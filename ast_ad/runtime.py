@@ -237,6 +237,26 @@ def output_problem(y, real_scalar: bool = True) -> str | None:
     return f"a {type(y).__name__}" + (f" ({y!r})" if isinstance(y, (str, bytes)) else "")
 
 
+def check_positional(seq) -> None:
+    """A loop over `seq` reads its items by position (`seq[k]`: the loops pass). Where the
+    code could not tell what `seq` is (an argument or global other than a list, tuple or
+    array), refuse a mapping, whose `seq[k]` is a lookup by key (not its k-th key, which
+    Python's loop gives), and what has no `seq[k]` (a set, a dict view)."""
+    from collections.abc import Mapping
+
+    from .errors import UnsupportedSyntaxError
+
+    if isinstance(seq, Mapping):
+        raise UnsupportedSyntaxError(
+            f"unsupported: iterating over a mapping ({type(seq).__name__}): ast-ad reads a "
+            "loop's items by position", None,
+            "loop over a tuple of its keys: for key in (k1, k2): ... d[key]")
+    if not hasattr(type(seq), "__getitem__"):
+        raise UnsupportedSyntaxError(
+            f"unsupported: iterating over a {type(seq).__name__}: ast-ad reads a loop's items "
+            "by position", None, "loop over a list or a tuple of them: for x in list(...)")
+
+
 def scalar_output_check(function: str, location: Location):
     """A check that `grad`'s output is a float scalar; the error names the function and
     return line."""
