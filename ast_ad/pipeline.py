@@ -261,9 +261,14 @@ def analyse_callee(fn, arguments: tuple) -> callees.Result:
 def _unanalysed(fn, error: ADError) -> callees.Result:
     """What a user function whose analysis failed (code ast-ad rejects, e.g. `ys[0][1] = v`)
     returns and changes: nothing known, and if any of its statements may change a value in
-    place, each of its arguments, so a caller reading one around the call is rejected."""
+    place, each of its arguments, so a caller reading one around the call is rejected. (Not
+    for a function of an installed library.)"""
     import linecache
 
+    if cache.in_library(fn.__code__.co_filename):
+        # (an installed library's function, such as matplotlib's imsave in a plotting
+        # callback: taken to change nothing, as before; its writes are not followed)
+        return callees.UNKNOWN
     node = change_in_place(fn)
     if node is None:
         return callees.UNKNOWN
