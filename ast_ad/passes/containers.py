@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import gast
 
+from .. import anno, runtime
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from .. import anno, runtime
 from ..syntax import blocks, call, item_write, name, param_names, target_name, walk_statements
 from ..values import ARRAY
 

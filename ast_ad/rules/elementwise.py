@@ -24,8 +24,13 @@ import math
 import numpy as np
 
 from .. import shapes
-from ..runtime import (check_positional, divide_or_zero, power_adjoint_exponent, tie_weights,
-                       unbroadcast)
+from ..runtime import (
+    check_positional,
+    divide_or_zero,
+    power_adjoint_exponent,
+    tie_weights,
+    unbroadcast,
+)
 from .arithmetic import literal_exponent, zero_exponent
 from .registry import adjoint, elementwise, linear, method, nondifferentiable, tangent
 
