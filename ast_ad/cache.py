@@ -114,7 +114,12 @@ _LIBRARY_PATHS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib
 def _is_library(module: types.ModuleType) -> bool:
     """An installed library or the standard library, as opposed to the user's own modules."""
     file = getattr(module, "__file__", None)
-    return file is None or str(file).startswith(_LIBRARY_PATHS)
+    return file is None or in_library(file)
+
+
+def in_library(filename) -> bool:
+    """Whether a file is part of an installed library or the standard library."""
+    return str(filename).startswith(_LIBRARY_PATHS)
 
 
 def replay(deps) -> None:

@@ -22,7 +22,8 @@ class Result:
     # `return a.T`); None: any.
     shares: tuple | None = None
     # What the function changes in place that its caller sees: ((parameter index, or the
-    # name of a global), the line doing it, its source text), e.g. `s.append(v)`.
+    # name of a global), the line doing it, its source text), e.g. `s.append(v)`; a fourth
+    # item says why, when the change is only assumed (a function ast-ad cannot read).
     changes: tuple = ()
 
 

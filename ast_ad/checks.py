@@ -153,11 +153,14 @@ class _Checker:
     def jvp(self, direction: dict):
         # (the tangents of arguments that are not floats are ignored)
         tangents = tuple(direction.get(i, _zeros_like(a)) for i, a in enumerate(self.args))
-        return transforms.jvp(self.f, self.args, tangents)[1]
+        # (only the checked arguments carry derivatives: a container left out of argnums
+        # is a constant, also when f is a derivative, which is not differentiated with
+        # respect to containers)
+        return transforms.jvp_at(self.f, self.args, tangents, self.nums)[1]
 
     def vjp(self) -> dict:
         if self.cotangents is None:
-            _, vjp_fn = transforms.vjp(self.f, *self.args)
+            _, vjp_fn = transforms.vjp_at(self.f, self.args, self.nums)
             bar = vjp_fn(self.u)
             missing = [i for i in self.nums if bar[i] is None]
             if missing:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import linecache
 import sys
 import textwrap
 import types
@@ -195,8 +196,13 @@ def _generating() -> list:
 def note_user_line(error: BaseException) -> None:
     """Add a note to an exception raised in generated code, naming the user's function and
     source line the failing statement came from (read from its `# line N:` comment).
-    Python 3.11+ (add_note); nothing otherwise, or for ADErrors (they carry a location)."""
-    if not hasattr(error, "add_note") or isinstance(error, ADError):
+    Python 3.11+ (add_note); nothing otherwise. An ADError carries a location instead: one
+    raised by a runtime check without one (runtime.check_positional) gets that line."""
+    if isinstance(error, ADError):
+        if error.location is None:
+            _locate(error)
+        return
+    if not hasattr(error, "add_note"):
         return
     frame, tb = None, error.__traceback__
     while tb is not None:  # the innermost frame of generated code
@@ -219,6 +225,23 @@ def note_user_line(error: BaseException) -> None:
                 f"({sys.getrecursionlimit()}) allows: its generated code takes one frame per "
                 "level, as it does; raise the limit (sys.setrecursionlimit) or write the "
                 "recursion as a loop")
+
+
+def _locate(error: ADError) -> None:
+    """Give an ADError raised in generated code the user's line that code came from."""
+    frame, tb = None, error.__traceback__
+    while tb is not None:
+        if cache.origin_of(tb.tb_frame.f_code.co_filename) is not None:
+            frame = tb
+        tb = tb.tb_next
+    place = None if frame is None else \
+        cache.user_place(frame.tb_frame.f_code.co_filename, frame.tb_lineno)
+    if place is None:
+        return
+    filename, lineno = place[0], place[1]
+    line = linecache.getline(filename, lineno)
+    error.location = Location(filename, lineno, len(line) - len(line.lstrip()))
+    error.args = (error._format(),)
 
 
 def compile_generated(source: str, names: list[str], ctx: Context, deps=(),

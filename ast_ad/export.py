@@ -309,6 +309,8 @@ def _add_helper(helpers: dict, var: str, fn: types.FunctionType, imports: set) -
 
 def _helper_source(fn: types.FunctionType) -> str:
     """The helper's source, without annotations naming ast-ad types."""
+    if fn.__module__ == "ast_ad.runtime" and fn.__name__ == "check_positional":
+        return _POSITIONAL_CHECK
     text = textwrap.dedent(inspect.getsource(fn))
     tree = ast.parse(text)
     func = tree.body[0]
@@ -317,6 +319,16 @@ def _helper_source(fn: types.FunctionType) -> str:
         raise ADError(f"cannot export: the runtime helper {fn.__name__} uses ast-ad's errors",
                       hint=_HINT)
     return text
+
+
+# A standalone runtime.check_positional (that one raises ast_ad's UnsupportedSyntaxError).
+_POSITIONAL_CHECK = '''def check_positional(seq):
+    """Raise TypeError unless a loop may read seq's items by position (seq[k])."""
+    from collections.abc import Mapping
+    if isinstance(seq, Mapping) or not hasattr(type(seq), "__getitem__"):
+        raise TypeError(f"iterating over a {type(seq).__name__}: this code reads a loop's "
+                        "items by position; loop over a list or a tuple of them")
+'''
 
 
 def _scalar_check_source(check, var: str) -> str:

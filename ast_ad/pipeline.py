@@ -246,14 +246,40 @@ def analyse_callee(fn, arguments: tuple) -> callees.Result:
     values pass."""
     try:
         tree, ctx = transform(get_source(fn), Options.of_values(arguments), stop_after="values")
-    except ADError:
-        return callees.UNKNOWN  # if it is ever differentiated, compiling it reports the error
+    except ADError as error:
+        # If it is ever differentiated, compiling it reports the error. A call that is not
+        # (its result carries no derivative) still runs it, and may change what it is given.
+        return _unanalysed(fn, error)
     value = tree.body[-1].value
     changed = tuple(changes(tree, ctx))
     if isinstance(value, gast.Name):
         return callees.Result(ctx.values.get(value.id, UNKNOWN),
                               shares_with_parameters(tree, ctx, value.id), changed)
     return callees.Result(UNKNOWN, None, changed)
+
+
+def _unanalysed(fn, error: ADError) -> callees.Result:
+    """What a user function whose analysis failed (code ast-ad rejects, e.g. `ys[0][1] = v`)
+    returns and changes: nothing known, and if any of its statements may change a value in
+    place, each of its arguments, so a caller reading one around the call is rejected. (Not
+    for a function of an installed library.)"""
+    import linecache
+
+    if cache.in_library(fn.__code__.co_filename):
+        # (an installed library's function, such as matplotlib's imsave in a plotting
+        # callback: taken to change nothing, as before; its writes are not followed)
+        return callees.UNKNOWN
+    node = change_in_place(fn)
+    if node is None:
+        return callees.UNKNOWN
+    line = getattr(node, "lineno", fn.__code__.co_firstlineno)
+    text = linecache.getline(fn.__code__.co_filename, line).strip()
+    count = fn.__code__.co_argcount + fn.__code__.co_kwonlyargcount
+    where = f", line {error.location.lineno}" if error.location is not None else ""
+    why = (f"ast-ad cannot read it ({error.message}{where}), and it may change a value in place "
+           f"(line {line}: `{text}`)")
+    return callees.Result(callees.UNKNOWN.value, None,
+                          tuple((i, line, text, why) for i in range(count)))
 
 
 def change_in_place(fn) -> gast.AST | None:

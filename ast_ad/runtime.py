@@ -9,7 +9,7 @@ import numpy as np
 
 from . import trees
 from .arraytypes import is_protocol_array, known_shape
-from .errors import Location, NoRuleError, NonScalarOutputError
+from .errors import Location, NonScalarOutputError
 
 
 def keep_asarray(x):
@@ -55,11 +55,11 @@ def unbroadcast(g, x):
     if g.__class__ is list or g.__class__ is tuple:
         # A list's adjoint in a sum or product whose operands' kinds were not known: the
         # operator joined or repeated lists (NumPy's arithmetic makes arrays), which the
-        # sum's and product's adjoints do not describe.
-        raise NoRuleError("+ or * of lists or tuples whose kind ast-ad could not tell "
-                          "before running (it differentiates them where it knows)",
-                          hint="build the list with a display or list.append, or join "
-                               "arrays with np.concatenate")
+        # sum's and product's adjoints do not describe. (A TypeError, not an ADError: this
+        # helper is also copied into exported code, which runs without ast-ad.)
+        raise TypeError("ast-ad: + or * of lists or tuples whose kind it could not tell "
+                        "before running; build the list with a display or list.append, "
+                        "or join arrays with np.concatenate")
     if not shape:
         return np.sum(g)
     lead = len(g_shape) - len(shape)
@@ -243,6 +243,26 @@ def output_problem(y, real_scalar: bool = True) -> str | None:
             return None
         return f"an array of dtype {y.dtype}"
     return f"a {type(y).__name__}" + (f" ({y!r})" if isinstance(y, (str, bytes)) else "")
+
+
+def check_positional(seq) -> None:
+    """A loop over `seq` reads its items by position (`seq[k]`: the loops pass). Where the
+    code could not tell what `seq` is (an argument or global other than a list, tuple or
+    array), refuse a mapping, whose `seq[k]` is a lookup by key (not its k-th key, which
+    Python's loop gives), and what has no `seq[k]` (a set, a dict view)."""
+    from collections.abc import Mapping
+
+    from .errors import UnsupportedSyntaxError
+
+    if isinstance(seq, Mapping):
+        raise UnsupportedSyntaxError(
+            f"unsupported: iterating over a mapping ({type(seq).__name__}): ast-ad reads a "
+            "loop's items by position", None,
+            "loop over a tuple of its keys: for key in (k1, k2): ... d[key]")
+    if not hasattr(type(seq), "__getitem__"):
+        raise UnsupportedSyntaxError(
+            f"unsupported: iterating over a {type(seq).__name__}: ast-ad reads a loop's items "
+            "by position", None, "loop over a list or a tuple of them: for x in list(...)")
 
 
 def scalar_output_check(function: str, location: Location):

@@ -133,6 +133,12 @@ def jvp(fun, primals, tangents):
     `primals` and `tangents` are tuples with one entry per positional argument;
     the tangents of arguments that are not floats are ignored.
     """
+    return jvp_at(fun, primals, tangents, None)
+
+
+def jvp_at(fun, primals, tangents, only):
+    """`jvp` with respect to the arguments at the positions `only` (None: every float
+    argument); the others are constants, as check_grads' argnums= makes them."""
     fun = bound_call(fun)
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
@@ -144,7 +150,7 @@ def jvp(fun, primals, tangents):
         # jvp(obj.method, ...): the class's function, obj passed as self (a constant).
         self_class = type(fun.__self__)
         fun, primals, tangents = fun.__func__, (fun.__self__, *primals), (None, *tangents)
-    nums = _float_positions(fun, primals)
+    nums = _only(_float_positions(fun, primals), only, 1 if self_class is not None else 0)
     args = _with_defaults(fun, primals)
     for i in nums:
         if is_container(primals[i]):
@@ -162,6 +168,12 @@ def jvp(fun, primals, tangents):
     result = fn(*args, *[tangents[i] for i in nums])
     _check_output(fun, "jvp", result[0], False)
     return result
+
+
+def _only(nums: tuple, only, shift: int) -> tuple:
+    """The positions in `nums` that `only` keeps (positions counted without a bound
+    method's `self`, which is `shift` arguments in front)."""
+    return nums if only is None else tuple(i for i in nums if i - shift in only)
 
 
 def _check_same_tree(primal, tangent, what: str) -> None:
@@ -257,8 +269,14 @@ def vjp(fun, *primals):
     and can be called any number of times. Arguments that are not floats (ints,
     strings...) get None.
     """
+    return vjp_at(fun, primals, None)
+
+
+def vjp_at(fun, primals, only):
+    """`vjp` with respect to the arguments at the positions `only` (None: every float
+    argument); the others are constants and get None."""
     fun = bound_call(fun)
-    nums = _float_positions(fun, primals)
+    nums = _only(_float_positions(fun, primals), only, 0)
     try:
         forward, backward = _compile(fun, "vjp", nums, _with_defaults(fun, primals))
     except ADError as error:

@@ -232,3 +232,18 @@ def test_four_methods_sample():
         assert "skipped: SymPy is not installed" in rows["2. symbolic"]
     else:
         assert "[6*x1, 3*x3, 3*x2]" in rows["2. symbolic (SymPy)"]
+
+
+def scaled_by_a_pair(pair, x, e):
+    a, b = pair
+    return np.sum(np.tanh(a * x) * e) + np.sum(b * e ** 2)
+
+
+@pytest.mark.parametrize("modes", [("fwd",), ("rev",), ("fwd", "rev")])
+def test_order_2_with_a_container_left_out_of_argnums(modes):
+    # The container is a constant: the derivative checked at order 2 (itself generated
+    # code, not differentiated with respect to containers) was differentiated with
+    # respect to it too, and check_grads raised an ADError instead of checking.
+    pair = (np.full(3, 0.5), np.ones(3))
+    ast_ad.check_grads(scaled_by_a_pair, (pair, np.arange(3.0), np.full(3, 0.3)), order=2,
+                       argnums=(1, 2), modes=modes)

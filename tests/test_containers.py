@@ -6,6 +6,7 @@ jvp along a random direction of the same structure (forward mode)."""
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from typing import NamedTuple
 
 import numpy as np
@@ -573,3 +574,72 @@ def test_dict_comprehension_over_a_range_works_and_over_a_list_view_is_rejected(
     f = ast_ad.grad(comprehension_over_a_list)
     with pytest.raises(ast_ad.UnsupportedSyntaxError, match="a dict comprehension"):
         f([1.0, 2.0])
+
+
+# -- loops over what the code cannot tell is a sequence ----------------------------------------
+# A loop reads its items by position (seq[k]). Over a mapping the code could not see as a dict
+# with str or int keys (an OrderedDict, a dict with float keys, a global dict), seq[k] is a
+# lookup by key: with keys 0, 1, ... the value and the gradient were silently another
+# function's; over a dict view, a TypeError from the generated code.
+
+INT_KEYED = {1: 10.0, 0: 20.0}
+
+
+def loops_over_a_mapping(x, d):
+    total = 0.0
+    for k in d:
+        total = total + k * x
+    return total
+
+
+def loops_over_a_global_dict(x):
+    total = 0.0
+    for k in INT_KEYED:
+        total = total + k * x
+    return total
+
+
+def loops_over_items(x, d):
+    total = 0.0
+    for k, a in d.items():
+        total = total + a * np.sin(x - k)
+    return total
+
+
+def loops_over_a_list_of_the_items(x, d):
+    total = 0.0
+    for k, a in list(d.items()):
+        total = total + a * np.sin(x - k)
+    return total
+
+
+def loops_over_a_range(x, ks):
+    total = 0.0
+    for k in ks:
+        total = total + np.sin(k * x)
+    return total
+
+
+@pytest.mark.parametrize("f, args, what, mode", [
+    (loops_over_a_mapping, (2.0, OrderedDict([(1, 10.0), (0, 20.0)])), "a mapping", "grad"),
+    (loops_over_a_mapping, (2.0, OrderedDict([(1, 10.0), (0, 20.0)])), "a mapping", "jvp"),
+    (loops_over_a_mapping, (2.0, {1.0: 5.0, 0.0: 6.0}), "a mapping", "grad"),
+    (loops_over_a_global_dict, (2.0,), "a mapping", "grad"),
+    (loops_over_a_global_dict, (2.0,), "a mapping", "jvp"),
+    (loops_over_items, (0.5, {0.0: 0.3, 1.0: -0.2}), "a dict_items", "grad"),
+])
+def test_a_loop_over_a_mapping_or_a_view_is_rejected_when_it_runs(f, args, what, mode):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError, match=f"iterating over {what}") as info:
+        if mode == "grad":
+            ast_ad.grad(f)(*args)
+        else:
+            ast_ad.jvp(f, args, (1.0,) + args[1:])
+    assert info.value.location.lineno == f.__code__.co_firstlineno + 2  # the loop
+
+
+def test_loops_over_a_range_or_a_list_of_items_still_work():
+    d = {0.0: 0.3, 1.0: -0.2}
+    ast_ad.check_grads(loops_over_a_list_of_the_items, (0.5, d), argnums=0)
+    ast_ad.check_grads(loops_over_a_range, (0.5, range(4)), order=2, argnums=0, modes=("fwd",))
+    assert ast_ad.grad(ast_ad.grad(loops_over_a_range))(0.5, range(4)) == pytest.approx(
+        -sum(k * k * np.sin(k * 0.5) for k in range(4)))

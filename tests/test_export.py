@@ -296,3 +296,34 @@ def test_stop_gradient_is_inlined_too(tmp_path):
     value, g = ast_ad.value_and_grad(module.f)(np.array([1.0, 2.0, 0.5]))
     np.testing.assert_allclose(got["value"], value, rtol=1e-14)
     np.testing.assert_allclose(got["g"], g, rtol=1e-14)
+
+
+def test_the_check_before_a_loop_over_an_unknown_sequence_is_standalone(tmp_path):
+    # (a loop over what the code cannot tell is a list, tuple or array is preceded by a
+    # check that it is read by position: exported, it raises TypeError, without ast_ad)
+    path = tmp_path / "over_chars.py"
+    path.write_text(textwrap.dedent('''
+        import numpy as np
+
+
+        def f(x, word):
+            total = 0.0
+            for c in word:
+                total = total + np.sin(x * len(c))
+            return total
+    '''))
+    assert main(["export", str(path), "-f", "f", "--argnums", "0", "--at", "0.5, 'abc'",
+                 "-o", str(tmp_path / "over_chars_grad.py")]) == 0
+    assert "def check_positional(seq):" in (tmp_path / "over_chars_grad.py").read_text()
+    got = run_blocked(tmp_path, """
+        import over_chars_grad
+        value, g = over_chars_grad.f_value_and_grad(0.5, 'abc')
+        try:
+            over_chars_grad.f_value_and_grad(0.5, {'a': 1})
+            refused = 0
+        except TypeError:
+            refused = 1
+        np.savez(OUT, value=value, g=g, refused=refused)
+    """)
+    assert got["refused"] == 1
+    np.testing.assert_allclose(got["g"], 3 * np.cos(0.5), rtol=1e-14)

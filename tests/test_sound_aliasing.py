@@ -827,3 +827,129 @@ def test_a_new_list_of_views_of_an_argument_is_not_a_change_of_it():
 def test_a_list_the_argument_holds_that_grows_is_still_a_change_of_it(fn):
     with pytest.raises(ast_ad.UnsupportedSyntaxError, match="changes its argument `nested`"):
         ast_ad.grad(fn)(1.5)
+
+
+# -- helpers whose changes were missed or imagined ----------------------------------------------
+# A helper ast-ad could not analyse (a chained write `ys[0][1] = v` is rejected) was assumed to
+# change nothing: called where its result carries no derivative, its write into the caller's
+# array was missed and the gradient silently wrong.
+
+def write_through_a_list(a):
+    ys = [a]
+    ys[0][1] = 3.0
+    return 0.0
+
+
+def write_through_a_dict(a):
+    d = {"a": a}
+    d["a"][0] = 2.0
+    return 0.0
+
+
+def changed_by_an_unanalysed_helper(x):
+    z = x * 1.0
+    t = np.sum(z * x)
+    write_through_a_list(z)
+    return t + np.sum(z * x)
+
+
+def changed_through_a_dict(x):
+    z = x * 1.0
+    t = np.sum(z * x)
+    write_through_a_dict(z)
+    return t + np.sum(z * x)
+
+
+def scipy_like(f, y0, data):
+    out = [y0, {"message": ""}]
+    out[1]["message"] = "done"
+    return y0 * data
+
+
+def passes_a_function(x):
+    return np.sum(scipy_like(squared_sum, x, 2.0))
+
+
+@pytest.mark.parametrize("f, callee", [(changed_by_an_unanalysed_helper, "write_through_a_list"),
+                                       (changed_through_a_dict, "write_through_a_dict")])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_a_helper_ast_ad_cannot_analyse_is_assumed_to_change_its_arguments(f, callee, mode):
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        if mode == "grad":
+            ast_ad.grad(f)(X1)
+        else:
+            ast_ad.jvp(f, (X1,), (np.ones(3),))
+    assert f"{callee} may change its argument `z` in place: ast-ad cannot read it" \
+        in str(info.value)
+
+
+# A list made in the helper that holds an argument (`ys = [y0]`, the trajectory of an ODE
+# solver, the layers of a flat parameter vector) is a new list: appending to it changes no
+# argument, and the call used to be rejected as if it did.
+
+def trajectory(y0, a):
+    ys = [y0]
+    y = y0
+    for _ in range(3):
+        y = y * a
+        ys.append(y)
+    return np.stack(ys)
+
+
+def layers_of(w):
+    layers = []
+    layers.append((w[:2], w[2]))
+    return layers
+
+
+Y0 = np.array([1.0, 2.0])
+
+
+def trajectory_from_a_global(a):
+    return np.sum(trajectory(Y0, a) ** 2)
+
+
+def trajectory_after_a_read(a, y0):
+    return np.sum(y0 * a) + np.sum(trajectory(y0, a) ** 2)
+
+
+def layers_after_a_read(w):
+    W, b = layers_of(w)[0]
+    return np.sum(w ** 2) + np.sum(np.tanh(W * b))
+
+
+@pytest.mark.parametrize("f, args", [(trajectory_from_a_global, (0.7,)),
+                                     (trajectory_after_a_read, (0.7, np.array([0.5, -1.5]))),
+                                     (layers_after_a_read, (X1,))])
+def test_a_list_the_helper_made_holding_an_argument_may_grow(f, args):
+    check_gradient(f, *args)
+    check_jvp(f, *args)
+
+
+def item_of_a_new_list_written(a):
+    ys = [a]
+    r = ys[0]
+    r[0] = 5.0
+    return 0.0
+
+
+def written_through_an_item_of_a_new_list(x):
+    z = x * 1.0
+    t = np.sum(z * x)
+    item_of_a_new_list_written(z)
+    return t + np.sum(z * x)
+
+
+def test_a_write_into_an_item_of_a_new_list_still_changes_the_argument():
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        ast_ad.grad(written_through_an_item_of_a_new_list)(X1)
+    assert "item_of_a_new_list_written changes its argument `z` in place" in str(info.value)
+
+
+def test_a_function_given_to_an_unreadable_helper_is_not_changed():
+    # (squared_sum is assumed changed like any argument; a function cannot change: no rejection
+    # that names it, rather the helper's own error when it is differentiated)
+    with pytest.raises(ast_ad.UnsupportedSyntaxError) as info:
+        ast_ad.grad(passes_a_function)(X1)
+    assert "writing into part of an indexed value" in str(info.value)
+    assert "the global `squared_sum`" not in str(info.value)

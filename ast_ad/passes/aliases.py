@@ -169,17 +169,19 @@ def changes(func: gast.FunctionDef, ctx: Context) -> list:
     the functions it calls."""
     groups = _groups(func, ctx)
     params = param_names(func)
+    fresh = _fresh_containers(func, groups)
     owner = {}  # name -> the parameter whose object it may be (or be a view of)
     for i, p in enumerate(params):
         if not _number(p, ctx):
+            within = groups.within(p)
             for n in groups.seers(p):
-                owner.setdefault(n, i)
+                # a list made here that holds p (`ys = [p]`) is a new object: appending
+                # to it changes nothing the caller has
+                if n in within or n not in fresh:
+                    owner.setdefault(n, i)
     local = local_names(func)
-    fresh = _fresh_lists(func, groups, params)
     found = []
     for stmt, var, _ in _changed(func, ctx):
-        if var in fresh and _list_items_changed(stmt, var):
-            continue  # `out.append(v[i:j])` into a new list: it holds views, they stay
         what = owner.get(var, var if var not in local else None)
         if what is not None:
             line = ctx.location(stmt).lineno
@@ -187,39 +189,26 @@ def changes(func: gast.FunctionDef, ctx: Context) -> list:
     return found
 
 
-# Methods of a list that change which items it holds, and no item.
-_LIST_ITEMS_METHODS = frozenset(("append", "extend", "insert", "pop", "remove", "clear",
-                                 "reverse", "sort"))
-
-
-def _list_items_changed(stmt: gast.AST, var: str) -> bool:
-    """Whether `stmt` is `var.append(v)`, or another of _LIST_ITEMS_METHODS."""
-    call = getattr(stmt, "value", None)
-    return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
-        and isinstance(call.func.value, gast.Name) and call.func.value.id == var \
-        and call.func.attr in _LIST_ITEMS_METHODS
-
-
-def _fresh_lists(func: gast.FunctionDef, groups: "Groups", params: list) -> set:
-    """Names that can only be lists the function made itself: every name of their group
-    is assigned only list displays (`out = []`, `[a, b]`) or other names of the group
-    (`out = t1`). Such a list is no parameter's object nor one a parameter holds, so
-    changing which items it holds changes neither."""
-    displays, copies, other = set(), set(), set(params)
+def _fresh_containers(func: gast.FunctionDef, groups: "Groups") -> set[str]:
+    """Names whose group holds only lists, tuples and dicts made in `func` by a display
+    (`ys = [y0]`, `t = (W, b)`) or copies of them: each such name is a new object, not
+    an argument, a global or an item read out of something (`r = ys[0]`, which joins ys's
+    group and may be the argument it holds)."""
+    made = {}  # name -> whether each assignment to it makes a container (or copies a name)
     for stmt in walk_statements(func.body):
-        targets = stmt.targets if isinstance(stmt, gast.Assign) else \
-            [stmt.target] if isinstance(stmt, (gast.AugAssign, gast.AnnAssign, gast.For)) \
-            else []
-        for target in targets:
-            for n in walk(target):
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                    whole = isinstance(stmt, gast.Assign) and target is n
-                    kind = displays if whole and isinstance(stmt.value, gast.List) else \
-                        copies if whole and isinstance(stmt.value, gast.Name) else other
-                    kind.add(n.id)
-    candidates = (displays | copies) - other
-    return {n for n in candidates
-            if groups.members(n) <= candidates and groups.members(n) & displays}
+        single = isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], gast.Name)
+        # (a compound statement's body is walked statement by statement: only its header)
+        part = stmt.target if isinstance(stmt, gast.For) else stmt.test if compound(stmt) \
+            else stmt
+        for node in walk(part):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                new = single and node is stmt.targets[0] \
+                    and isinstance(stmt.value, (gast.List, gast.Tuple, gast.Dict, gast.Name))
+                made[node.id] = made.get(node.id, True) and new
+    for p in param_names(func):
+        made[p] = False
+    return {n for n in made if made[n] and all(made.get(m, False) for m in groups.members(n))}
 
 
 def _names_and_calls(func: gast.FunctionDef) -> dict:
@@ -333,11 +322,12 @@ def _check_changes(func: gast.FunctionDef, ctx: Context, index: dict) -> dict:
             if not _number(var, ctx):
                 calls.setdefault(id(stmt), []).append((var, change))
         elif change is not None:
-            _, line, text = change
+            if len(change) > 3 and _immutable(_global_object(var, ctx)):
+                continue  # (an assumed change, of a function or a string: none)
             raise ctx.error(
                 UnsupportedSyntaxError, stmt,
-                f"unsupported: {_callee_name(stmt)} changes the global `{var}` in place "
-                f"(line {line}: `{text}`): ast-ad treats globals as constants",
+                f"unsupported: {_changes(_callee_name(stmt), f'the global `{var}`', change)}"
+                ": ast-ad treats globals as constants",
                 f"copy the global into a local first (`g = {var}.copy()`), pass it to the "
                 "function and return the changed copy")
         elif var not in local:
@@ -363,13 +353,44 @@ def _check_read_before(calls: dict, groups: "Groups", order: list, ctx: Context)
                     shown = sorted(ctx.src_name(n) for n in read)[0]
                     raise ctx.error(
                         UnsupportedSyntaxError, stmt,
-                        f"unsupported: {_callee_name(stmt)} changes its argument "
-                        f"`{ctx.src_name(var)}` in place (line {change[1]}: `{change[2]}`), "
+                        "unsupported: " + _changes(_callee_name(stmt),
+                                                   f"its argument `{ctx.src_name(var)}`", change)
+                        + ", "
                         f"and `{shown}` was read before (line {ctx.location(earlier).lineno}),"
                         " where its derivative needs the old value: ast-ad does not follow "
                         "changes a called function makes to its arguments",
                         "return the new value from the function instead (e.g. "
                         "`return s + [v]`), or pass it a copy (`f(np.copy(z), ...)`)")
+
+
+def _global_object(var: str, ctx: Context):
+    """The object a global or closure name of the function holds (None if not found)."""
+    cell = ctx.src.closure.get(var)
+    if cell is not None:
+        try:
+            return cell.cell_contents
+        except ValueError:  # an empty cell
+            return None
+    return ctx.src.globals.get(var)
+
+
+def _immutable(obj) -> bool:
+    """Whether nothing can change `obj` in place: a function, class, module, number or
+    string (the arguments a function ast-ad cannot read is assumed to change)."""
+    import numbers
+
+    import numpy as np
+
+    return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType,
+                            type, str, bytes, numbers.Number, np.ufunc))
+
+
+def _changes(callee: str, what: str, change: tuple) -> str:
+    """`f changes its argument `s` in place (line 5: `s.append(v)`)`; for a change only
+    assumed (callees.Result.changes: a function ast-ad cannot read), why it is assumed."""
+    if len(change) > 3:
+        return f"{callee} may change {what} in place: {change[3]}"
+    return f"{callee} changes {what} in place (line {change[1]}: `{change[2]}`)"
 
 
 def _callee_name(stmt: gast.AST) -> str:
@@ -592,6 +613,18 @@ class Groups:
                         frontier.append(member)
         return seen
 
+    def within(self, x: str) -> set[str]:
+        """Names of x's array and of what x holds, transitively: what changes when x's
+        owner sees a change (seers without the lists holding x)."""
+        seen = set(self.members(x))
+        frontier = list(seen)
+        while frontier:
+            for item in self._items(frontier.pop()):
+                for member in self.members(item) - seen:
+                    seen.add(member)
+                    frontier.append(member)
+        return seen
+
     def _holders(self, x: str) -> list[str]:
         return [c for c, items in self.held.items() if x in items]
 
@@ -711,8 +744,9 @@ class _StaleReads:
                 after = f"`{shown}`" if shown else "it (or a view of it)"
                 raise ctx.error(
                     UnsupportedSyntaxError, write,
-                    f"unsupported: {_callee_name(write)} changes its argument "
-                    f"`{ctx.src_name(array)}` in place (line {change[1]}: `{change[2]}`), "
+                    "unsupported: " + _changes(_callee_name(write),
+                                               f"its argument `{ctx.src_name(array)}`", change)
+                    + ", "
                     f"and {after} is read afterwards (line {line}): ast-ad does not follow "
                     "changes a called function makes to its arguments",
                     "return the new value from the function instead (e.g. `return s + [v]`, "

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import gast
 
+from .. import anno, runtime
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
-from ..syntax import item_write, param_names, target_name, walk_statements
+from ..syntax import blocks, call, item_write, name, param_names, target_name, walk_statements
+from ..values import ARRAY
 
 # Methods of list and dict that change the object.
 MUTATING = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "sort",
@@ -28,18 +30,24 @@ def check_containers(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         return func  # code ast-ad generated (a derivative of a derivative) pops its stacks
     statements = list(walk_statements(func.body))
     counters = {s.target.id: s for s in statements if isinstance(s, gast.For)}
+    unknown = {}  # id(loop) -> (loop, names of what it indexes that may not be sequences)
     for stmt in statements if counters else ():  # (it looks for an index by a loop counter)
         value = getattr(stmt, "value", None)
         if target_name(stmt) is not None and isinstance(value, gast.Subscript) \
                 and isinstance(value.value, gast.Name) \
-                and isinstance(value.slice, gast.Name) and value.slice.id in counters \
-                and ctx.values.get(value.value.id) is not None \
-                and ctx.values[value.value.id].container == "dict":
-            # `for x in d` reads d[0], d[1]... after the loops pass: not what Python does
-            raise ctx.error(
-                UnsupportedSyntaxError, counters[value.slice.id],
-                "unsupported: iterating over a dict (or indexing one by a loop counter)",
-                'loop over a tuple of its keys: for key in ("W1", "W2"): ... params[key]')
+                and isinstance(value.slice, gast.Name) and value.slice.id in counters:
+            seq = ctx.values.get(value.value.id)
+            loop = counters[value.slice.id]
+            if seq is not None and seq.container == "dict":
+                # `for x in d` reads d[0], d[1]... after the loops pass: not what Python does
+                raise ctx.error(
+                    UnsupportedSyntaxError, loop,
+                    "unsupported: iterating over a dict (or indexing one by a loop counter)",
+                    'loop over a tuple of its keys: for key in ("W1", "W2"): ... params[key]')
+            if seq is None or not _positional(seq):
+                unknown.setdefault(id(loop), (loop, []))[1].append(value.value.id)
+    if unknown:
+        _check_at_run_time(func, unknown, ctx)
     params = param_names(func)
     owned = {p: p for i, p in enumerate(params) if _guarded(ctx, i, p)}
     if not owned:
@@ -84,3 +92,35 @@ def _guarded(ctx: Context, i: int, param: str) -> bool:
     passes/mutation)."""
     value = ctx.values.get(param)
     return value is not None and value.container is not None and i in ctx.options.argnums
+
+
+def _positional(value) -> bool:
+    """Whether `value[k]` is known to be its k-th item, as a loop over it gives."""
+    return value.kind == ARRAY or value.container in ("list", "tuple")
+
+
+def _check_at_run_time(func: gast.FunctionDef, unknown: dict, ctx: Context) -> None:
+    """Before each loop indexing what the code cannot tell is a sequence (an argument or
+    global other than a list, tuple or array: a range, a string... or a mapping, a set),
+    check it when the code runs: a mapping's `d[k]` is a lookup by key, not its k-th key
+    (an OrderedDict or a dict with keys 0.0, 1.0 gave another value and gradient)."""
+    check = ctx.reference(runtime.check_positional, "check_positional")
+
+    def visit(body: list) -> None:
+        i = 0
+        while i < len(body):
+            stmt = body[i]
+            for block in blocks(stmt):
+                visit(block)
+            found = unknown.get(id(stmt))
+            if found is not None:
+                for seq in dict.fromkeys(found[1]):
+                    node = call(check, [name(seq)])
+                    anno.setanno(node, "callee", runtime.check_positional)
+                    guard = gast.copy_location(gast.Expr(value=node), stmt)
+                    anno.setanno(guard, "origin", anno.getanno(stmt, "origin", stmt))
+                    body.insert(i, guard)
+                    i += 1
+            i += 1
+
+    visit(func.body)

@@ -24,7 +24,13 @@ import math
 import numpy as np
 
 from .. import shapes
-from ..runtime import divide_or_zero, power_adjoint_exponent, tie_weights, unbroadcast
+from ..runtime import (
+    check_positional,
+    divide_or_zero,
+    power_adjoint_exponent,
+    tie_weights,
+    unbroadcast,
+)
 from .arithmetic import literal_exponent, zero_exponent
 from .registry import adjoint, elementwise, linear, method, nondifferentiable, tangent
 
@@ -466,3 +472,4 @@ nondifferentiable(np.bool_, why="returns bools", result_kind="elementwise")
 nondifferentiable(builtins.len, why="returns an integer (a length)", result_kind="scalar")
 nondifferentiable(builtins.range, builtins.print, builtins.str, builtins.type,
                   why="not a real-valued function", result_kind="other")
+nondifferentiable(check_positional, why="a check: returns None", result_kind="other")
