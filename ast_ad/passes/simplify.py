@@ -103,7 +103,8 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             _remove_dead(func, ctx, names)
     if not ctx.options.trace:
         _fold(func, ctx, names)
-    _uniform_arrays(func, ctx, names)
+    if _uniform_arrays(func, ctx, names):  # (what `a` was computed for may now be dead)
+        _remove_dead(func, ctx, names)
     _spread_products(func, ctx, names)
     gather(func, ctx)
     if ctx.options.lazy:
@@ -231,10 +232,11 @@ def _lazy_fills(func: gast.FunctionDef, ctx: Context) -> None:
 # -- arrays of one repeated value ----------------------------------------------------
 
 
-def _uniform_arrays(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
+def _uniform_arrays(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> bool:
     """`np.full_like(a, g) * e` is `g * e` when e has a's shape: the adjoint of a sum or
     mean over everything need not be spelled out element by element before it is used.
-    A scalar factor moves inside first: `np.full_like(a, g) * 2` is `np.full_like(a, g * 2)`."""
+    A scalar factor moves inside first: `np.full_like(a, g) * 2` is `np.full_like(a, g * 2)`.
+    Whether a's name may no longer be read (a rewrite of the second kind)."""
     import numpy
 
     from .facts import Facts, mixed_precision
@@ -268,16 +270,19 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> 
                 if shape is not None and facts.shape(other) == shape \
                         and not mixed_precision(ctx) \
                         and facts.kind(value) == SCALAR:
+                    dropped.append(array)
                     return gast.BinOp(left=value, op=gast.Mult(), right=other) if left \
                         else gast.BinOp(left=other, op=gast.Mult(), right=value)
             return node
 
+    dropped: list = []
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
                 anno.getanno(stmt, "section") == "backward" \
                 and _calls_any(stmt, (numpy.full_like,), ctx, names):
             names.forget(stmt)
             stmt.value = Rewrite().visit(stmt.value)
+    return bool(dropped)
 
 
 def _spread_products(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
