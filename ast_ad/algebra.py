@@ -138,7 +138,8 @@ def _again(node, floats, settled):
                     v = new
                 items.append(v)
             fields[field] = items  # (a new list, as simplify makes)
-    result = _rewrite(node, floats) if cls is gast.UnaryOp or cls is gast.BinOp else node
+    result = _rewrite(node, floats) \
+        if cls is gast.UnaryOp or cls is gast.BinOp or cls is gast.Subscript else node
     if result is node and not changed:
         settled[id(node)] = node
         return node, False
@@ -150,6 +151,8 @@ def _rewrite(node: gast.AST, floats: bool) -> gast.AST:
     cls = node.__class__
     if cls is gast.UnaryOp:
         return _neg(node.operand) if node.op.__class__ is gast.USub else node
+    if cls is gast.Subscript:
+        return _item(node)
     if cls is not gast.BinOp:
         return node
     left, right, op = node.left, node.right, type(node.op)
@@ -218,6 +221,28 @@ def _rewrite(node: gast.AST, floats: bool) -> gast.AST:
     elif op is gast.Pow:
         if b == 1:
             return left
+    return node
+
+
+def _item(node: gast.Subscript) -> gast.AST:
+    """`[a, b][0]` -> a, `{"w": a, "s": b}["w"]` -> a: an item of a display read at a
+    constant key (simplify's fold makes these of the adjoint of a NamedTuple or dataclass
+    built in the function, read field by field). The items left out are pure: the fold
+    moves only pure values into a display, and the passes write no others there."""
+    display, key = node.value, node.slice
+    if key.__class__ is not gast.Constant:
+        return node
+    if display.__class__ is gast.Tuple or display.__class__ is gast.List:
+        index, items = key.value, display.elts
+        if type(index) is int and -len(items) <= index < len(items) \
+                and not any(e.__class__ is gast.Starred for e in items):
+            return items[index]
+    elif display.__class__ is gast.Dict and all(
+            k is not None and k.__class__ is gast.Constant for k in display.keys):
+        found = [v for k, v in zip(display.keys, display.values) if k.value == key.value
+                 and type(k.value) is type(key.value)]
+        if found:
+            return found[-1]  # (the last of equal keys is the one a dict keeps)
     return node
 
 

@@ -12,6 +12,8 @@ KEYS = {
     "callee": "the Python object a Call's func resolves to (math.sin, a user function...)",
     "cast": "on a Call with a dtype argument: what the conversion does to a derivative "
             "(see passes/resolve.cast_of)",
+    "record": "on a Call that builds a NamedTuple or plain dataclass (see records.mark): "
+              "(class, field names, 'tuple' or 'object'); its atoms are in field order",
     "indexer": "on a Subscript of a global object that computes from its index (np.r_[x, y])",
     "phi": "True on a copy statement that merges values at the end of a branch or loop body",
     "augmented": "True on the `y = y op e` the anf pass wrote for `y op= e` (see passes/aliases)",

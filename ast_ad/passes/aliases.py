@@ -25,7 +25,7 @@ import types
 
 import gast
 
-from .. import anno, callees
+from .. import anno, callees, records
 from ..context import Context
 from ..errors import UnsupportedSyntaxError
 from ..rules import registry
@@ -464,8 +464,8 @@ def _shared(stmt: gast.AST, ctx: Context):
     elif isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name):
         if value.attr not in _NOT_VIEWS:
             yield target, value.value.id, False  # y.T: a view
-    elif isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
-        for elt in value.values if isinstance(value, gast.Dict) else value.elts:
+    elif (shown := records.display_items(value)) is not None:  # (a record call too)
+        for elt in shown:
             if isinstance(elt, gast.Name):
                 yield target, elt.id, True
     elif _view_call(value):

@@ -278,6 +278,14 @@ class Forward(Facts):
                                        stmt)
         elif isinstance(value, gast.UnaryOp):
             return self.rule_statement(type(value.op), [value.operand], {}, target, stmt)
+        elif isinstance(value, gast.Call) and anno.hasanno(value, "record"):
+            # P(a, b): its tangent is P(da, db), an instance of the same class (as for
+            # arguments of that class)
+            tangent = anno.copyanno(value, gast.Call(
+                func=clone(value.func),
+                args=[self.concrete(self.tangent_of(a)) for a in value.args],
+                keywords=[gast.keyword(arg=k.arg, value=self.concrete(self.tangent_of(k.value)))
+                          for k in value.keywords]))
         elif isinstance(value, gast.Call):
             popped = self.pops(value)
             if popped is not None:

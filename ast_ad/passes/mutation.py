@@ -75,8 +75,8 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
                             f"unsupported: {_describe(node)} changes "
                             f"`{ctx.src_name(atom.id)}` in place, which the derivative does "
                             f"not follow ({why})", instead)
-        if written or list_append(stmt) is not None:
-            continue
+        if written or list_append(stmt) is not None or anno.hasanno(node, "record"):
+            continue  # (a record call builds its object from its arguments: a display)
         # (what the callee is decides first; the operands are looked at only if it matters)
         unknown = isinstance(stmt, gast.Expr) and not known(node)
         if not (unknown or foreign(node)) \
@@ -95,9 +95,13 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             raise ctx.error(
                 NoRuleError, stmt,
                 f"unsupported: building a {describe_primal(callee)} ({record}) from values "
-                "that carry a derivative inside the differentiated function",
-                "build it outside and pass it in (grad differentiates with respect to its "
-                "fields), or pass the fields themselves")
+                "that carry a derivative, with code of its own that runs when it is built "
+                "(__post_init__, its own __init__ or __new__), a field left to a "
+                "default_factory or to a default that is not a literal, or arguments that "
+                "do not bind to its fields",
+                "give every field in the call, or build it outside and pass it in (grad "
+                "differentiates with respect to its fields); ast-ad builds NamedTuples and "
+                "dataclasses whose __init__ only stores their fields")
         raise ctx.error(
             NoRuleError, stmt,
             f"{_describe(node)} is given values that carry a derivative, and ast-ad cannot "

@@ -13,7 +13,7 @@ import types
 import gast
 import numpy as np
 
-from .. import anno, cache, runtime, syntax
+from .. import anno, cache, records, runtime, syntax
 from ..context import Context
 from ..errors import NonDifferentiableError, NoRuleError
 from ..rules import load_for, registry
@@ -125,6 +125,10 @@ def _resolve_call(node: gast.Call, scope: Scope, definitions: dict, ctx: Context
     or complex numbers) passed already: they need not run again."""
     callee = callee_of(node.func, scope)
     anno.setanno(node, "callee", callee)
+    if isinstance(callee, type):  # P(a, b) of a NamedTuple or dataclass: a display
+        record = records.mark(node, callee)
+        if record is not None:
+            anno.setanno(node, "record", record)
     # (by identity: kept in `checked`, a callee's id is not reused)
     known = checked.get(id(callee), checked) is callee and not syntax.CHECK_GATES
     if not known:

@@ -23,7 +23,7 @@ from collections import Counter
 import gast
 import numpy as np
 
-from .. import algebra, anno, runtime
+from .. import algebra, anno, records, runtime
 from ..checkpointing import draws_random, is_checkpointed
 from ..context import Context
 from ..errors import CheckpointError, NoRuleError
@@ -689,7 +689,9 @@ class _Reverse(Facts):
         value = stmt.value
         if phi is False:
             phi = anno.getanno(stmt, "phi")
-        form = None if phi else _rule_form(value, self.ctx.compile_callee is not None)
+        record = anno.getanno(value, "record") if value.__class__ is gast.Call else None
+        form = None if phi or record is not None else \
+            _rule_form(value, self.ctx.compile_callee is not None)
         use = self.use(*form, target, anno.getanno(value, "cast")) if form is not None \
             else None
         if use is not None and not patterns.CHECK:
@@ -702,6 +704,12 @@ class _Reverse(Facts):
             return [self.init(target, stmt, op="reset")] if phi == "backedge" else []
         if isinstance(value, (gast.Name, gast.Constant)) or phi:
             out = self.apply("copy", [value], {}, target, stmt)
+        elif record is not None:  # P(a, b): as the display (a, b), or {"w": a, "b": b}
+            keys = range(len(record[1])) if record[2] == "tuple" else record[1]
+            out = [self.accumulate(e.id, gast.Subscript(
+                value=name(self.adjoint(target)), slice=const(k), ctx=gast.Load()), stmt)
+                for k, e in zip(keys, records.items(value, record))
+                if isinstance(e, gast.Name) and e.id in self.active]
         elif form is not None:
             out = self.apply(*form, target, stmt, use)
         elif isinstance(value, gast.Call):  # a Python function, compiled with the call

@@ -74,6 +74,8 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             assert displays or not shown, "a display the last _fold_item_inits did not see"
             changed |= found
             displays = bool(shown)
+        if displays:  # (a display's items read at constant keys: `bw = bp[0]`)
+            changed |= _read_items(func.body, names)
         if not ctx.options.trace:  # a trace keeps each adjoint step (`bt3 = bt5`)
             changed |= _propagate(func.body, frozenset(ctx.primal_of), names)
         if stores_done and not changed and names.changes == changes:
@@ -101,7 +103,8 @@ def simplify(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
             _remove_dead(func, ctx, names)
     if not ctx.options.trace:
         _fold(func, ctx, names)
-    _uniform_arrays(func, ctx, names)
+    if _uniform_arrays(func, ctx, names):  # (what `a` was computed for may now be dead)
+        _remove_dead(func, ctx, names)
     _spread_products(func, ctx, names)
     gather(func, ctx)
     if ctx.options.lazy:
@@ -229,10 +232,11 @@ def _lazy_fills(func: gast.FunctionDef, ctx: Context) -> None:
 # -- arrays of one repeated value ----------------------------------------------------
 
 
-def _uniform_arrays(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
+def _uniform_arrays(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> bool:
     """`np.full_like(a, g) * e` is `g * e` when e has a's shape: the adjoint of a sum or
     mean over everything need not be spelled out element by element before it is used.
-    A scalar factor moves inside first: `np.full_like(a, g) * 2` is `np.full_like(a, g * 2)`."""
+    A scalar factor moves inside first: `np.full_like(a, g) * 2` is `np.full_like(a, g * 2)`.
+    Whether a's name may no longer be read (a rewrite of the second kind)."""
     import numpy
 
     from .facts import Facts, mixed_precision
@@ -266,16 +270,19 @@ def _uniform_arrays(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> 
                 if shape is not None and facts.shape(other) == shape \
                         and not mixed_precision(ctx) \
                         and facts.kind(value) == SCALAR:
+                    dropped.append(array)
                     return gast.BinOp(left=value, op=gast.Mult(), right=other) if left \
                         else gast.BinOp(left=other, op=gast.Mult(), right=value)
             return node
 
+    dropped: list = []
     for stmt in _walk(func.body):
         if isinstance(stmt, (gast.Assign, gast.AugAssign)) and \
                 anno.getanno(stmt, "section") == "backward" \
                 and _calls_any(stmt, (numpy.full_like,), ctx, names):
             names.forget(stmt)
             stmt.value = Rewrite().visit(stmt.value)
+    return bool(dropped)
 
 
 def _spread_products(func: gast.FunctionDef, ctx: Context, names: _NameCache) -> None:
@@ -1517,6 +1524,88 @@ def _fold_item_inits(stmts: list, ctx: Context, names: _NameCache,
     assert not (CHECK and nothing and (changed or shown is not None and len(shown) > count)), \
         "a block _fold_item_inits skips"
     return changed
+
+
+def _read_items(stmts: list, names: _NameCache) -> bool:
+    """`bp = [a, 0.0]` (a display of names and constants in the backward pass), then
+    `bw = bp[0]`: the read becomes `bw = a`, in the statements after the display up to
+    one that stores into bp or an item's name, or mentions bp otherwise. (The adjoint of
+    a NamedTuple or dataclass built in the function is read field by field: once every
+    read is an item, the display is dead.) Whether anything changed."""
+    changed = False
+    for i, stmt in enumerate(stmts):
+        if stmt.__class__ in _COMPOUND:
+            for block in blocks(stmt):
+                changed |= _read_items(block, names)
+            continue
+        items = _atom_items(stmt)
+        if items is None:
+            continue
+        var = stmt.targets[0].id
+        sources = {e.id for e in items.values() if e.__class__ is gast.Name}
+        for later in stmts[i + 1:]:
+            if later.__class__ in _COMPOUND or _is_scatter_on(later, var):
+                break
+            if _replace_items(later, var, items):
+                names.forget(later)
+                changed = True
+            if _mentions(later, var) or sources.intersection(store_names(later)):
+                break
+    return changed
+
+
+def _atom_items(stmt) -> dict | None:
+    """{(type of the key, key): item} of `v = [a, 0.0]` (keys 0, 1 and -2, -1) or
+    `v = {"w": a}` in the backward pass, every item a name or a constant; else None."""
+    if stmt.__class__ is not gast.Assign or len(stmt.targets) != 1 \
+            or stmt.targets[0].__class__ is not gast.Name \
+            or anno.getanno(stmt, "section") != "backward":
+        return None
+    value = stmt.value
+    if value.__class__ is gast.List:
+        size = len(value.elts)
+        keyed = {(int, k): e for i, e in enumerate(value.elts) for k in (i, i - size)}
+    elif value.__class__ is gast.Dict and all(
+            k is not None and k.__class__ is gast.Constant for k in value.keys):
+        keyed = {(type(k.value), k.value): v for k, v in zip(value.keys, value.values)}
+    else:
+        return None
+    if not all(e.__class__ is gast.Name or e.__class__ is gast.Constant
+               for e in keyed.values()):
+        return None
+    return keyed
+
+
+def _replace_items(node: gast.AST, var: str, items: dict) -> bool:
+    """Put the item in place of each read `var[k]` (a constant k among `items`' keys) below
+    `node`; whether there was one."""
+    replaced = False
+    fields = node.__dict__
+    for key in node._fields:
+        child = fields.get(key)
+        children = child if type(child) is list else [child]
+        for i, item in enumerate(children):
+            if not isinstance(item, gast.AST):
+                continue
+            found = _item_read(item, var, items)
+            if found is not None:
+                if type(child) is list:
+                    child[i] = clone(found)
+                else:
+                    fields[key] = clone(found)
+                replaced = True
+            elif item._fields:
+                replaced |= _replace_items(item, var, items)
+    return replaced
+
+
+def _item_read(node: gast.AST, var: str, items: dict):
+    """The item `var[k]` reads, if `node` is such a read."""
+    if node.__class__ is gast.Subscript and node.value.__class__ is gast.Name \
+            and node.value.id == var and node.ctx.__class__ is gast.Load \
+            and node.slice.__class__ is gast.Constant:
+        return items.get((type(node.slice.value), node.slice.value))
+    return None
 
 
 def _item_add(stmt, var: str, length: int, keys=None) -> int | None:

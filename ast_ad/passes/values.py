@@ -22,7 +22,7 @@ from dataclasses import replace
 import gast
 import numpy as np
 
-from .. import anno, callees, runtime, shapes
+from .. import anno, callees, records, runtime, shapes
 from ..context import Context
 from ..rules import registry
 from ..syntax import (
@@ -344,6 +344,12 @@ class Evaluator:
                 base.element if base.container == "list" and base.element else UNKNOWN)
         if callee is None or is_missing(callee) or isinstance(callee, tuple):
             return UNKNOWN
+        record = anno.getanno(node, "record")
+        if record is not None:  # P(a, b): as the values of arguments of that class
+            found = [self.expr(a) for a in records.items(node, record)]
+            if any(v is None for v in found):
+                return None
+            return replace(sequence(found, record[2]), keys=record[1], cls=record[0])
         if callee is runtime.zeros_like and len(args) == 1 and not keywords:
             like = self.expr(args[0])
             return None if like is None else zeros_like(like)
