@@ -8,6 +8,7 @@ KeyError): now it gives the gradient central differences give.
 # ruff: noqa: B007, F841
 
 import importlib.util
+import itertools
 import math
 import sys
 
@@ -384,3 +385,57 @@ def test_while_loop_left_by_break(fn, args):
     floats = tuple(i for i, a in enumerate(args) if isinstance(a, float))
     check_gradient(fn, *args, argnums=floats)
     check_jvp(fn, *args, argnums=floats)
+
+
+# -- loops over iterators --------------------------------------------------------------
+# A for loop runs by the index of its items (`for k in range(len(seq))`), and an iterator
+# has neither: these raised TypeError ("object of type 'generator' has no len()") from
+# the generated code. Rejected at the loop, saying to make a list of it.
+
+
+def index_pairs(n):
+    for i in range(n):
+        for j in range(i + 1, n):
+            yield i, j
+
+
+def over_a_generator(x):
+    e = 0.0
+    for i, j in index_pairs(x.shape[0]):
+        e = e + x[i] * x[j]
+    return e
+
+
+def over_itertools_product(x):
+    e = 0.0
+    for i, j in itertools.product(range(2), range(3)):
+        e = e + x[i] * x[j]
+    return e
+
+
+def over_enumerated_generator(x):
+    e = 0.0
+    for k, (i, j) in enumerate(index_pairs(x.shape[0])):
+        e = e + k * x[i] * x[j]
+    return e
+
+
+def over_a_listed_generator(x):
+    e = 0.0
+    for i, j in list(index_pairs(x.shape[0])):
+        e = e + x[i] * x[j]
+    return e
+
+
+@pytest.mark.parametrize("fn, shown", [
+    (over_a_generator, "index_pairs"), (over_itertools_product, "itertools.product"),
+    (over_enumerated_generator, "index_pairs"),
+])
+def test_loop_over_an_iterator_is_rejected(fn, shown):
+    with pytest.raises(UnsupportedSyntaxError, match=rf"a for loop over `{shown}\(\.\.\.\)`, "
+                       r"which gives an iterator.*loop over `list\("):
+        ast_ad.grad(fn)(np.array([0.3, 0.5, 0.7, 0.9]))
+
+
+def test_loop_over_a_listed_generator():
+    check_gradient(over_a_listed_generator, np.array([0.3, 0.5, 0.7, 0.9]))
