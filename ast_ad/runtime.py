@@ -260,11 +260,13 @@ def scalar_output_check(function: str, location: Location):
 
 
 def power_adjoint_exponent(g, z, x):
-    """The adjoint of the exponent `y` in `z = x ** y`: g * z * log(x), taken as 0 where x == 0."""
+    """The adjoint of the exponent `y` in `z = x ** y`: g * z * log(x), taken as 0 where x == 0,
+    and where g == 0: no change of y (an int exponent that a tuple, a list or a helper's saved
+    values carried next to x, with a zero tangent) moves z, even where log(x) is nan (x < 0)."""
     if np.ndim(x) == 0 and np.ndim(g) == 0 and not any_protocol_array(x, g):
-        return g * z * np.log(x) if x != 0 else 0.0 * g
+        return g * z * np.log(x) if x != 0 and g != 0 else 0.0 * g
     safe = np.where(x == 0, 1.0, x)
-    return np.where(x == 0, 0.0, g * z * np.log(safe))
+    return np.where((x == 0) | (g == 0), 0.0, g * z * np.log(safe))
 
 
 def accumulate(total, contribution):
