@@ -760,3 +760,30 @@ def test_an_argument_read_before_a_helper_changes_it_is_rejected():
 def test_a_helper_may_change_what_the_caller_no_longer_reads(f, x):
     check_gradient(f, x)
     check_jvp(f, x)
+
+
+# vjp and jacrev call the backward function again and again. It puts back what the
+# forward pass overwrote, into the saved array itself; a view of that array read before
+# the write (`y[1:3] * ...` below) must see it put back. The saved arrays were handed to
+# the backward pass as copies, which that view is not a view of: it kept the overwritten
+# values, and the cotangent of x[:2] came out wrong (jacfwd was right).
+
+
+def view_read_then_written(x):
+    y = np.zeros(x.shape[0])
+    y[::-1] = x ** 2
+    y[1:3] = y[1:3] * x[:2]
+    return y
+
+
+def test_a_saved_view_sees_what_vjp_puts_back():
+    x = np.array([0.3, -0.7, 1.2, 0.5])
+    jacobian = ast_ad.jacfwd(view_read_then_written)(x)
+    value, vjp_fn = ast_ad.vjp(view_read_then_written, x)
+    kept = value.copy()
+    u = np.array([1.0, 2.0, 3.0, 4.0])
+    for _ in range(2):  # (and again: the saved values are as they were)
+        np.testing.assert_allclose(vjp_fn(u)[0], u @ jacobian, rtol=1e-12)
+    np.testing.assert_array_equal(value, kept)  # the caller's output is left alone
+    np.testing.assert_allclose(ast_ad.jacrev(view_read_then_written)(x), jacobian,
+                               rtol=1e-12)
