@@ -787,3 +787,43 @@ def test_a_saved_view_sees_what_vjp_puts_back():
     np.testing.assert_array_equal(value, kept)  # the caller's output is left alone
     np.testing.assert_allclose(ast_ad.jacrev(view_read_then_written)(x), jacobian,
                                rtol=1e-12)
+
+
+# A helper called (not inlined: it has a default) whose backward function puts values back
+# into the array it returned: the caller's backward pass read that array after calling
+# the helper's backward function (`bt2 * z`, folded into by's sum) and saw the values put
+# back, not those returned. The helper now returns a copy of such an array.
+
+
+def filled_then_rescaled(x, c=1.0):
+    y = np.zeros(x.shape[0])
+    y[::-1] = x ** 2
+    y[1:3] = y[1:3] * x[:2] * c
+    return y
+
+
+def reads_a_helpers_output_after_its_backward(x):
+    y = filled_then_rescaled(x)
+    z = filled_then_rescaled(y * 0.5)
+    return np.sum(y * z) + np.sum(y ** 2)
+
+
+def filled_pair(x, c=1.0):
+    y = np.zeros(x.shape[0])
+    y[::-1] = x ** 2
+    y[1:3] = y[1:3] * x[:2] * c
+    return y, np.sum(y)
+
+
+def reads_a_tuple_output_after_its_backward(x):
+    y, s = filled_pair(x)
+    z, t = filled_pair(y * 0.5)
+    return np.sum(y * z) + s * t
+
+
+@pytest.mark.parametrize("f", [reads_a_helpers_output_after_its_backward,
+                               reads_a_tuple_output_after_its_backward])
+def test_a_helpers_output_is_not_what_its_backward_puts_back(f):
+    x = np.array([0.3, -0.7, 1.2, 0.5])
+    check_gradient(f, x)
+    check_jvp(f, x)
