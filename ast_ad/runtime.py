@@ -259,6 +259,54 @@ def scalar_output_check(function: str, location: Location):
     return check_scalar_output
 
 
+def sequence_head(g, x):
+    """The adjoint of `x` in `x + y`, lists or tuples joined: the first len(x) items of g."""
+    return list(g[:len(x)])
+
+
+def sequence_tail(g, y):
+    """The adjoint of `y` in `x + y`, lists or tuples joined: the last len(y) items of g."""
+    return list(g[len(g) - len(y):])
+
+
+def repeated_adjoint(g, x):
+    """The adjoint of `x` in `x * n` (n copies of a list or tuple): the copies' adjoints
+    added item by item."""
+    n = len(x)
+    total = list(g[:n])
+    for start in range(n, len(g), max(n, 1)):
+        total = accumulate(total, list(g[start:start + n]))
+    return total
+
+
+def placed_first(items, like):
+    """A list like `like`, zeros but for `items` first (the transpose of sequence_head)."""
+    out = zeros_like(list(like))
+    out[:len(items)] = list(items)
+    return out
+
+
+def placed_last(items, like):
+    """A list like `like`, zeros but for `items` last (the transpose of sequence_tail)."""
+    out = zeros_like(list(like))
+    out[len(out) - len(items):] = list(items)
+    return out
+
+
+def repeated_like(items, like):
+    """`items` repeated as many times as `like` holds copies (the transpose of
+    repeated_adjoint)."""
+    return list(items) * (len(like) // max(len(items), 1))
+
+
+def joined_tangents(dx, x, dy, y):
+    """The tangent of `x + y`, lists or tuples joined: the tangents joined, an input that
+    carries no derivative (its tangent a zero number) standing for zeros like it."""
+    dx = list(dx) if isinstance(dx, (list, tuple)) else zeros_like(x)
+    dy = list(dy) if isinstance(dy, (list, tuple)) else zeros_like(y)
+    return tuple(dx + dy) if isinstance(x, tuple) else dx + dy
+
+
 def power_adjoint_exponent(g, z, x):
     """The adjoint of the exponent `y` in `z = x ** y`: g * z * log(x), taken as 0 where x == 0,
     and where g == 0: no change of y (an int exponent that a tuple, a list or a helper's saved

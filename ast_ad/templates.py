@@ -66,6 +66,7 @@ class Arg:
     kind: str  # "scalar", "array" or "other"
     shape: tuple | None  # the static shape, if known
     triangle: str | None = None  # "lower" or "upper": a matrix known triangular
+    container: str | None = None  # "list", "tuple", "dict" or "object" (values.Value's)
 
     @property
     def ndim(self) -> int | None:

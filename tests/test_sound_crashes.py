@@ -439,3 +439,60 @@ def test_loop_over_an_iterator_is_rejected(fn, shown):
 
 def test_loop_over_a_listed_generator():
     check_gradient(over_a_listed_generator, np.array([0.3, 0.5, 0.7, 0.9]))
+
+
+# -- lists and tuples joined with + or repeated with * -----------------------------------
+# Their adjoint was that of numbers added or multiplied: `[a] + [3 * b]` gave the gradient
+# (11, 33) for (10, 3), a list grown in a loop (`parts = parts + [v]`) the wrong gradient
+# after one iteration and a ValueError from unbroadcast after two.
+
+
+def joined_floats(a, b):
+    ys = [a] + [b * 3.0]
+    return ys[0] * 10.0 + ys[1]
+
+
+def joined_to_a_constant(b):
+    ys = [b * 3.0] + [2.0, b]
+    return ys[0] * 10.0 + ys[1] + ys[2] * 5.0
+
+
+def joined_tuples(x):
+    t = (x,)
+    t = t + (x * 2.0,)
+    return np.sum(t[0] * 3.0 + t[-1])
+
+
+def grown_in_a_loop(x, n):
+    parts = [x]
+    for i in range(n):
+        parts = parts + [x * (i + 2.0)]
+    return np.sum(parts[0] * 3.0 + parts[-1] * parts[len(parts) // 2])
+
+
+def grown_with_plus_equals(x):
+    out = []
+    for i in range(3):
+        out += [np.sin(x * (i + 1))]
+    return np.sum(np.stack(out) ** 2)
+
+
+def repeated_list(b):
+    ys = [b, b * 2.0] * 3
+    zs = 2 * [b * b]
+    return ys[0] + ys[3] * 10.0 + ys[5] + zs[1]
+
+
+@pytest.mark.parametrize("f, args", [
+    (joined_floats, (0.5, 0.25)), (joined_to_a_constant, (0.7,)),
+    (joined_tuples, (np.array([0.3, -0.5]),)),
+    (grown_in_a_loop, (np.array([0.3, -0.5]), 0)), (grown_in_a_loop, (np.array([0.3, -0.5]), 1)),
+    (grown_in_a_loop, (np.array([0.3, -0.5]), 3)),
+    (grown_with_plus_equals, (np.array([0.3, -0.5]),)),
+    (repeated_list, (0.7,)),
+])
+def test_lists_joined_or_repeated(f, args):
+    floats = tuple(i for i, a in enumerate(args) if not isinstance(a, int))
+    check_gradient(f, *args, argnums=floats)
+    check_jvp(f, *args, argnums=floats)
+    ast_ad.check_grads(f, args, order=2, modes=("fwd",), argnums=floats)

@@ -914,7 +914,8 @@ class _Reverse(Facts):
 
     def gives_list(self, value: gast.AST) -> bool:
         """An adjoint expression known to be a list (np.stack's adjoint, `unstack(...)`;
-        np.concatenate's, hstack's and vstack's, cut into a list of pieces)."""
+        np.concatenate's, hstack's and vstack's, cut into a list of pieces; those of lists
+        joined or repeated)."""
         if self.value(value).container == "list":
             return True
         if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Name)):
@@ -922,7 +923,8 @@ class _Reverse(Facts):
         # (Wrapped in list(...) all the same, a second derivative would need a tangent
         # rule for list, which it has not: a new list may grow.)
         for helper in (runtime.unstack, runtime.unconcatenate, runtime.unhstack,
-                       runtime.unvstack):
+                       runtime.unvstack, runtime.sequence_head, runtime.sequence_tail,
+                       runtime.repeated_adjoint):
             reference = self.ctx.reference(helper, helper.__name__)
             if isinstance(reference, gast.Name) and value.func.id == reference.id:
                 return True

@@ -6,7 +6,14 @@
 
 import gast
 
-from ..runtime import power_adjoint_exponent, unbroadcast
+from ..runtime import (
+    joined_tangents,
+    power_adjoint_exponent,
+    repeated_adjoint,
+    sequence_head,
+    sequence_tail,
+    unbroadcast,
+)
 from .registry import adjoint, elementwise, nondifferentiable, tangent
 
 
@@ -23,6 +30,42 @@ def pos(y, x):
 @elementwise(gast.USub)
 def neg(y, x):
     b[x] = -b[y]
+
+
+# -- lists and tuples: + joins them, * repeats one (an int n the other operand) -----------
+
+
+def _joined(args) -> bool:
+    return args["x"].container in ("list", "tuple") or args["y"].container in ("list", "tuple")
+
+
+@adjoint(gast.Add, when=_joined, result_kind="other")
+def join(z, x, y):
+    b[x] = sequence_head(b[z], x)
+    b[y] = sequence_tail(b[z], y)
+
+
+@tangent(gast.Add, when=_joined)
+def join_tangent(z, x, y):
+    d[z] = joined_tangents(d[x], x, d[y], y)
+
+
+def _repeated(args) -> bool:
+    return args["x"].container in ("list", "tuple")
+
+
+def _repeated_right(args) -> bool:
+    return args["y"].container in ("list", "tuple")
+
+
+@adjoint(gast.Mult, when=_repeated, result_kind="other")
+def repeat(z, x, y):
+    b[x] = repeated_adjoint(b[z], x)
+
+
+@adjoint(gast.Mult, when=_repeated_right, result_kind="other")
+def repeat_right(z, x, y):
+    b[y] = repeated_adjoint(b[z], y)
 
 
 @elementwise(gast.Add)
