@@ -213,13 +213,16 @@ NEGATIVE_BASE = np.array([-0.7, 0.5])
 
 @pytest.mark.parametrize("fn", [cube_from_a_tuple, powers_from_pairs])
 def test_int_exponent_carried_next_to_a_negative_base(fn):
-    check_jvp(fn, NEGATIVE_BASE)
-    jacobian = ast_ad.jacfwd(fn)(NEGATIVE_BASE)
-    np.testing.assert_allclose(jacobian, ast_ad.grad(fn)(NEGATIVE_BASE), rtol=1e-12)
+    with np.errstate(invalid="ignore"):  # (log(x) at x < 0, multiplied by a zero tangent)
+        check_jvp(fn, NEGATIVE_BASE)
+        jacobian = ast_ad.jacfwd(fn)(NEGATIVE_BASE)
+        gradient = ast_ad.grad(fn)(NEGATIVE_BASE)
+    np.testing.assert_allclose(jacobian, gradient, rtol=1e-12)
 
 
 def test_int_exponent_among_a_helpers_saved_values():
-    hessian = ast_ad.hessian(through_a_helper_with_a_default)(NEGATIVE_BASE)
+    with np.errstate(invalid="ignore"):
+        hessian = ast_ad.hessian(through_a_helper_with_a_default)(NEGATIVE_BASE)
     np.testing.assert_allclose(hessian, np.diag(3.0 * NEGATIVE_BASE), rtol=1e-12)
 
 

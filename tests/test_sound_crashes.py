@@ -496,3 +496,14 @@ def test_lists_joined_or_repeated(f, args):
     check_gradient(f, *args, argnums=floats)
     check_jvp(f, *args, argnums=floats)
     ast_ad.check_grads(f, args, order=2, modes=("fwd",), argnums=floats)
+
+
+def array_times_a_list(a, b):
+    v = np.array([a, b]) * [2.0, 3.0]  # (NumPy multiplies item by item: no repetition)
+    w = [a, b] + np.array([2.0, 3.0])  # (and adds item by item: no joining)
+    return v[0] + 10.0 * v[1] + w[0] * w[1]
+
+
+def test_a_list_with_an_array_is_not_joined_nor_repeated():
+    check_gradient(array_times_a_list, 0.5, 0.25)
+    check_jvp(array_times_a_list, 0.5, 0.25)

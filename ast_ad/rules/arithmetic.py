@@ -35,8 +35,19 @@ def neg(y, x):
 # -- lists and tuples: + joins them, * repeats one (an int n the other operand) -----------
 
 
+def _sequence(arg) -> bool:
+    return arg.container in ("list", "tuple")
+
+
+def _python_int(arg) -> bool:
+    """A Python number (an int, if a list is repeated by it): not an array, nor a NumPy
+    scalar, which would make NumPy multiply the list's items instead."""
+    return arg.kind == "scalar" and arg.dtype is None and arg.container is None
+
+
 def _joined(args) -> bool:
-    return args["x"].container in ("list", "tuple") or args["y"].container in ("list", "tuple")
+    # (a list and an array, or a NumPy scalar, are added item by item, as arrays)
+    return _sequence(args["x"]) and _sequence(args["y"])
 
 
 @adjoint(gast.Add, when=_joined, result_kind="other")
@@ -51,11 +62,11 @@ def join_tangent(z, x, y):
 
 
 def _repeated(args) -> bool:
-    return args["x"].container in ("list", "tuple")
+    return _sequence(args["x"]) and _python_int(args["y"])
 
 
 def _repeated_right(args) -> bool:
-    return args["y"].container in ("list", "tuple")
+    return _sequence(args["y"]) and _python_int(args["x"])
 
 
 @adjoint(gast.Mult, when=_repeated, result_kind="other")

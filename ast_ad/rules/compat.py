@@ -146,10 +146,3 @@ def tuple_of(y, iterable=()):
 @tangent(builtins.tuple, when=_sequence)
 def tuple_of_tangent(y, iterable=()):
     d[y] = tuple(d[iterable])  # a copy: the list's tangent may be written into later
-
-
-# list(...) of a list or tuple: a tangent only (forward mode over gradient code, which makes
-# a list of a list's adjoint); its adjoint is not written, as a new list may grow.
-@tangent(builtins.list, when=_sequence)
-def list_of_tangent(y, iterable=()):
-    d[y] = list(d[iterable])
