@@ -287,12 +287,62 @@ def scalar_output_check(function: str, location: Location):
     return check_scalar_output
 
 
+def sequence_head(g, x):
+    """The adjoint of `x` in `x + y`, lists or tuples joined: the first len(x) items of g."""
+    return list(g[:len(x)])
+
+
+def sequence_tail(g, y):
+    """The adjoint of `y` in `x + y`, lists or tuples joined: the last len(y) items of g."""
+    return list(g[len(g) - len(y):])
+
+
+def repeated_adjoint(g, x):
+    """The adjoint of `x` in `x * n` (n copies of a list or tuple): the copies' adjoints
+    added item by item."""
+    n = len(x)
+    total = list(g[:n])
+    for start in range(n, len(g), max(n, 1)):
+        total = accumulate(total, list(g[start:start + n]))
+    return total
+
+
+def placed_first(items, like):
+    """A list like `like`, zeros but for `items` first (the transpose of sequence_head)."""
+    out = zeros_like(list(like))
+    out[:len(items)] = list(items)
+    return out
+
+
+def placed_last(items, like):
+    """A list like `like`, zeros but for `items` last (the transpose of sequence_tail)."""
+    out = zeros_like(list(like))
+    out[len(out) - len(items):] = list(items)
+    return out
+
+
+def repeated_like(items, like):
+    """`items` repeated as many times as `like` holds copies (the transpose of
+    repeated_adjoint)."""
+    return list(items) * (len(like) // max(len(items), 1))
+
+
+def joined_tangents(dx, x, dy, y):
+    """The tangent of `x + y`, lists or tuples joined: the tangents joined, an input that
+    carries no derivative (its tangent a zero number) standing for zeros like it."""
+    dx = list(dx) if isinstance(dx, (list, tuple)) else zeros_like(x)
+    dy = list(dy) if isinstance(dy, (list, tuple)) else zeros_like(y)
+    return tuple(dx + dy) if isinstance(x, tuple) else dx + dy
+
+
 def power_adjoint_exponent(g, z, x):
-    """The adjoint of the exponent `y` in `z = x ** y`: g * z * log(x), taken as 0 where x == 0."""
+    """The adjoint of the exponent `y` in `z = x ** y`: g * z * log(x), taken as 0 where x == 0,
+    and where g == 0: no change of y (an int exponent that a tuple, a list or a helper's saved
+    values carried next to x, with a zero tangent) moves z, even where log(x) is nan (x < 0)."""
     if np.ndim(x) == 0 and np.ndim(g) == 0 and not any_protocol_array(x, g):
-        return g * z * np.log(x) if x != 0 else 0.0 * g
+        return g * z * np.log(x) if x != 0 and g != 0 else 0.0 * g
     safe = np.where(x == 0, 1.0, x)
-    return np.where(x == 0, 0.0, g * z * np.log(safe))
+    return np.where((x == 0) | (g == 0), 0.0, g * z * np.log(safe))
 
 
 def accumulate(total, contribution):
@@ -304,48 +354,6 @@ def accumulate(total, contribution):
     if contribution is None or total is None:  # a string's or None's "adjoint": none
         return total if contribution is None else contribution
     return total + contribution
-
-
-def _sequences(x, y) -> bool:
-    return isinstance(x, (list, tuple)) and isinstance(y, (list, tuple))
-
-
-def concatenation_adjoint(bz, x, y, side):
-    """The adjoint of side 0 (x) or 1 (y) of `z = x + y`: for lists or tuples, which
-    concatenate, z's adjoint items from that side's positions; else (arrays whose kind was
-    not known before running) the sum's adjoint."""
-    if not _sequences(x, y):
-        return unbroadcast(bz, y if side else x)
-    if not isinstance(bz, (list, tuple)):  # an adjoint never written into: zeros
-        return zeros_like(y if side else x)
-    return list(bz[len(x):]) if side else list(bz[:len(x)])
-
-
-def concatenation_tangent(dx, dy, x, y, z):
-    """The tangent of `z = x + y`: for lists or tuples the two tangents concatenated (a
-    side without one, 0.0, gives zeros for its items), else the sum's tangent."""
-    if not _sequences(x, y):
-        return broadcast_like(dx, z) + broadcast_like(dy, z)
-    items = [list(d) if isinstance(d, (list, tuple)) else zeros_like(side)
-             for d, side in ((dx, x), (dy, y))]
-    return tuple(items[0] + items[1]) if isinstance(z, tuple) else items[0] + items[1]
-
-
-def repetition_adjoint(bz, x, y, side):
-    """The adjoint of side 0 (x) or 1 (y) of `z = x * y`: for a list or tuple repeated an
-    int number of times, the sum of z's adjoint over the copies (the int gets none);
-    else the product's adjoint."""
-    sequence = x if isinstance(x, (list, tuple)) and isinstance(y, (int, np.integer)) \
-        else y if isinstance(y, (list, tuple)) and isinstance(x, (int, np.integer)) else None
-    if sequence is None:  # (a list times a NumPy float is an array: the product)
-        return unbroadcast(bz * (x if side else y), y if side else x)
-    if sequence is not (y if side else x):
-        return 0.0  # the number of copies
-    total = zeros_like(sequence)
-    if isinstance(bz, (list, tuple)) and sequence:
-        for start in range(0, len(bz), len(sequence)):
-            total = accumulate(total, list(bz[start:start + len(sequence)]))
-    return total
 
 
 def tree_gradient(g, x):

@@ -66,7 +66,8 @@ class Arg:
     kind: str  # "scalar", "array" or "other"
     shape: tuple | None  # the static shape, if known
     triangle: str | None = None  # "lower" or "upper": a matrix known triangular
-    container: str | None = None  # "list", "tuple", "dict" or "object", if known
+    container: str | None = None  # "list", "tuple", "dict" or "object" (values.Value's)
+    dtype: object = None  # a NumPy dtype; None for a Python number (or not known)
 
     @property
     def ndim(self) -> int | None:

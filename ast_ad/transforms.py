@@ -291,13 +291,37 @@ def vjp_at(fun, primals, only):
             raise ADError(f"vjp_fn: the cotangent has shape {_structure(cotangent)}, but the "
                           f"output has shape {_structure(value)}",
                           hint="cotangents have the output's shape")
-        fresh = saved
-        if mutated:  # the backward pass pops and restores: give it its own copies
-            fresh = tuple(_copy(v) if i in mutated else v for i, v in enumerate(saved))
-        grads = dict(zip(nums, backward(fresh, cotangent)))
+        grads = dict(zip(nums, _call_backward(backward, saved, mutated, cotangent)))
         return tuple(grads.get(i) for i in range(len(primals)))  # None: not differentiable
 
     return value, vjp_fn
+
+
+def _call_backward(backward, saved, mutated, cotangent):
+    """backward(saved, cotangent), callable again: the backward pass pops the saved stacks and
+    puts back into the saved arrays what the forward pass overwrote, and a saved view of such
+    an array (`t = y[1:3]` read before `y[1:3] = ...`) must see it put back. So the pass gets
+    the saved lists and NumPy arrays themselves, not copies (a copy of `y` would not be what
+    `t` views), and their contents are put back as they were once it returns."""
+    if not mutated:
+        return backward(saved, cotangent)
+    fresh, kept = list(saved), []
+    for i in mutated:
+        value = saved[i]
+        if isinstance(value, list):
+            kept.append((value, list(value)))
+        elif isinstance(value, np.ndarray):
+            kept.append((value, value.copy()))
+        else:  # (a Dask or CuPy array: a copy of its own)
+            fresh[i] = _copy(value)
+    try:
+        return backward(tuple(fresh), cotangent)
+    finally:
+        for value, contents in kept:
+            if isinstance(value, list):
+                value[:] = contents
+            else:
+                value[...] = contents
 
 
 def _copy(value):
@@ -544,9 +568,8 @@ def _jacrev_at(fun, nums, is_tuple, args, prepared=None):
             cotangent = [np.zeros(np.shape(v), _float_dtype(v)) if np.ndim(v) else 0.0
                          for v in outputs]
             cotangent[o] = _unit(out, j)
-            fresh = tuple(_copy(v) if k in mutated else v for k, v in enumerate(saved))
-            rows.append(backward(fresh, tuple(cotangent) if isinstance(value, tuple)
-                                 else cotangent[0]))
+            rows.append(_call_backward(backward, saved, mutated, tuple(cotangent)
+                                       if isinstance(value, tuple) else cotangent[0]))
         parts = []
         for k, i in enumerate(nums):
             stacked = np.stack([_float_array(r[k]) for r in rows], axis=0)

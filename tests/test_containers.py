@@ -643,3 +643,36 @@ def test_loops_over_a_range_or_a_list_of_items_still_work():
     ast_ad.check_grads(loops_over_a_range, (0.5, range(4)), order=2, argnums=0, modes=("fwd",))
     assert ast_ad.grad(ast_ad.grad(loops_over_a_range))(0.5, range(4)) == pytest.approx(
         -sum(k * k * np.sin(k * 0.5) for k in range(4)))
+
+
+# `d1 | d2` merges dicts, but | was read only as the integer operator, which passes no
+# derivative on: the gradient was 0. Rejected where the dicts hold values that carry one.
+
+
+def merged_with_bar(x, y):
+    d = {"a": x * 2.0} | {"b": y}
+    return d["a"] * d["b"]
+
+
+def merged_in_place(x, y):
+    d = {"a": x * 2.0}
+    d |= {"b": y}
+    return d["a"] * d["b"]
+
+
+def config_merged(x):
+    cfg = {"scale": 2} | {"shift": 1}
+    mask = (x > 0) | (x < -1)
+    return x * cfg["scale"] + cfg["shift"] + np.sum(mask) * x
+
+
+@pytest.mark.parametrize("f", [merged_with_bar, merged_in_place])
+def test_merging_dicts_that_carry_derivatives_is_rejected(f):
+    for transform in (lambda: ast_ad.grad(f, argnums=(0, 1))(0.5, 0.25),
+                      lambda: ast_ad.jvp(f, (0.5, 0.25), (1.0, 0.0))):
+        with pytest.raises(ast_ad.NoRuleError, match=r"merging dicts with \|"):
+            transform()
+
+
+def test_merging_constant_dicts_and_or_of_masks_still_work():
+    assert ast_ad.grad(config_merged)(0.5) == 3.0

@@ -181,3 +181,57 @@ def test_jvp_errors():
 
 def test_gradient_checks_still_hold_for_second_derivative_functions():
     check_gradient(ast_ad.grad(cubic_sine), 0.4)
+
+
+# An int exponent that travels next to the base (in a tuple or list, or among a helper's
+# saved values for a second derivative) gets a zero tangent, not none: the exponent's
+# term, zero times log(x), was nan where x < 0, and the whole tangent with it.
+
+
+def cube_from_a_tuple(x):
+    t = (x, 3)
+    return np.sum(x ** t[1])
+
+
+def powers_from_pairs(x):
+    s = 0.0
+    for base, n in [(x, 2), (x * 0.5, 3)]:
+        s = s + np.sum(base ** n)
+    return s
+
+
+def powered(x, n=3):
+    return np.sum(x ** n)
+
+
+def through_a_helper_with_a_default(x):
+    return 0.5 * powered(x)
+
+
+NEGATIVE_BASE = np.array([-0.7, 0.5])
+
+
+@pytest.mark.parametrize("fn", [cube_from_a_tuple, powers_from_pairs])
+def test_int_exponent_carried_next_to_a_negative_base(fn):
+    with np.errstate(invalid="ignore"):  # (log(x) at x < 0, multiplied by a zero tangent)
+        check_jvp(fn, NEGATIVE_BASE)
+        jacobian = ast_ad.jacfwd(fn)(NEGATIVE_BASE)
+        gradient = ast_ad.grad(fn)(NEGATIVE_BASE)
+    np.testing.assert_allclose(jacobian, gradient, rtol=1e-12)
+
+
+def test_int_exponent_among_a_helpers_saved_values():
+    with np.errstate(invalid="ignore"):
+        hessian = ast_ad.hessian(through_a_helper_with_a_default)(NEGATIVE_BASE)
+    np.testing.assert_allclose(hessian, np.diag(3.0 * NEGATIVE_BASE), rtol=1e-12)
+
+
+def test_exponent_moved_at_a_negative_base_is_still_nan():
+    # (d(x ** y)/dy is not defined for x < 0: a tangent along y stays nan there)
+    with np.errstate(invalid="ignore"):
+        _, tangent = ast_ad.jvp(lambda_free_power, (NEGATIVE_BASE, 3.0), (np.zeros(2), 1.0))
+    assert np.isnan(tangent[0]) and np.isfinite(tangent[1])
+
+
+def lambda_free_power(x, y):
+    return x ** y

@@ -953,3 +953,70 @@ def test_a_function_given_to_an_unreadable_helper_is_not_changed():
         ast_ad.grad(passes_a_function)(X1)
     assert "writing into part of an indexed value" in str(info.value)
     assert "the global `squared_sum`" not in str(info.value)
+
+
+# vjp and jacrev call the backward function again and again. It puts back what the
+# forward pass overwrote, into the saved array itself; a view of that array read before
+# the write (`y[1:3] * ...` below) must see it put back. The saved arrays were handed to
+# the backward pass as copies, which that view is not a view of: it kept the overwritten
+# values, and the cotangent of x[:2] came out wrong (jacfwd was right).
+
+
+def view_read_then_written(x):
+    y = np.zeros(x.shape[0])
+    y[::-1] = x ** 2
+    y[1:3] = y[1:3] * x[:2]
+    return y
+
+
+def test_a_saved_view_sees_what_vjp_puts_back():
+    x = np.array([0.3, -0.7, 1.2, 0.5])
+    jacobian = ast_ad.jacfwd(view_read_then_written)(x)
+    value, vjp_fn = ast_ad.vjp(view_read_then_written, x)
+    kept = value.copy()
+    u = np.array([1.0, 2.0, 3.0, 4.0])
+    for _ in range(2):  # (and again: the saved values are as they were)
+        np.testing.assert_allclose(vjp_fn(u)[0], u @ jacobian, rtol=1e-12)
+    np.testing.assert_array_equal(value, kept)  # the caller's output is left alone
+    np.testing.assert_allclose(ast_ad.jacrev(view_read_then_written)(x), jacobian,
+                               rtol=1e-12)
+
+
+# A helper called (not inlined: it has a default) whose backward function puts values back
+# into the array it returned: the caller's backward pass read that array after calling
+# the helper's backward function (`bt2 * z`, folded into by's sum) and saw the values put
+# back, not those returned. The helper now returns a copy of such an array.
+
+
+def filled_then_rescaled(x, c=1.0):
+    y = np.zeros(x.shape[0])
+    y[::-1] = x ** 2
+    y[1:3] = y[1:3] * x[:2] * c
+    return y
+
+
+def reads_a_helpers_output_after_its_backward(x):
+    y = filled_then_rescaled(x)
+    z = filled_then_rescaled(y * 0.5)
+    return np.sum(y * z) + np.sum(y ** 2)
+
+
+def filled_pair(x, c=1.0):
+    y = np.zeros(x.shape[0])
+    y[::-1] = x ** 2
+    y[1:3] = y[1:3] * x[:2] * c
+    return y, np.sum(y)
+
+
+def reads_a_tuple_output_after_its_backward(x):
+    y, s = filled_pair(x)
+    z, t = filled_pair(y * 0.5)
+    return np.sum(y * z) + s * t
+
+
+@pytest.mark.parametrize("f", [reads_a_helpers_output_after_its_backward,
+                               reads_a_tuple_output_after_its_backward])
+def test_a_helpers_output_is_not_what_its_backward_puts_back(f):
+    x = np.array([0.3, -0.7, 1.2, 0.5])
+    check_gradient(f, x)
+    check_jvp(f, x)

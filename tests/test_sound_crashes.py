@@ -8,6 +8,7 @@ KeyError): now it gives the gradient central differences give.
 # ruff: noqa: B007, F841
 
 import importlib.util
+import itertools
 import math
 import sys
 
@@ -384,3 +385,125 @@ def test_while_loop_left_by_break(fn, args):
     floats = tuple(i for i, a in enumerate(args) if isinstance(a, float))
     check_gradient(fn, *args, argnums=floats)
     check_jvp(fn, *args, argnums=floats)
+
+
+# -- loops over iterators --------------------------------------------------------------
+# A for loop runs by the index of its items (`for k in range(len(seq))`), and an iterator
+# has neither: these raised TypeError ("object of type 'generator' has no len()") from
+# the generated code. Rejected at the loop, saying to make a list of it.
+
+
+def index_pairs(n):
+    for i in range(n):
+        for j in range(i + 1, n):
+            yield i, j
+
+
+def over_a_generator(x):
+    e = 0.0
+    for i, j in index_pairs(x.shape[0]):
+        e = e + x[i] * x[j]
+    return e
+
+
+def over_itertools_product(x):
+    e = 0.0
+    for i, j in itertools.product(range(2), range(3)):
+        e = e + x[i] * x[j]
+    return e
+
+
+def over_enumerated_generator(x):
+    e = 0.0
+    for k, (i, j) in enumerate(index_pairs(x.shape[0])):
+        e = e + k * x[i] * x[j]
+    return e
+
+
+def over_a_listed_generator(x):
+    e = 0.0
+    for i, j in list(index_pairs(x.shape[0])):
+        e = e + x[i] * x[j]
+    return e
+
+
+@pytest.mark.parametrize("fn, shown", [
+    (over_a_generator, "index_pairs"), (over_itertools_product, "itertools.product"),
+    (over_enumerated_generator, "index_pairs"),
+])
+def test_loop_over_an_iterator_is_rejected(fn, shown):
+    with pytest.raises(UnsupportedSyntaxError, match=rf"a for loop over `{shown}\(\.\.\.\)`, "
+                       r"which gives an iterator.*loop over `list\("):
+        ast_ad.grad(fn)(np.array([0.3, 0.5, 0.7, 0.9]))
+
+
+def test_loop_over_a_listed_generator():
+    check_gradient(over_a_listed_generator, np.array([0.3, 0.5, 0.7, 0.9]))
+
+
+# -- lists and tuples joined with + or repeated with * -----------------------------------
+# Their adjoint was that of numbers added or multiplied: `[a] + [3 * b]` gave the gradient
+# (11, 33) for (10, 3), a list grown in a loop (`parts = parts + [v]`) the wrong gradient
+# after one iteration and a ValueError from unbroadcast after two.
+
+
+def joined_floats(a, b):
+    ys = [a] + [b * 3.0]
+    return ys[0] * 10.0 + ys[1]
+
+
+def joined_to_a_constant(b):
+    ys = [b * 3.0] + [2.0, b]
+    return ys[0] * 10.0 + ys[1] + ys[2] * 5.0
+
+
+def joined_tuples(x):
+    t = (x,)
+    t = t + (x * 2.0,)
+    return np.sum(t[0] * 3.0 + t[-1])
+
+
+def grown_in_a_loop(x, n):
+    parts = [x]
+    for i in range(n):
+        parts = parts + [x * (i + 2.0)]
+    return np.sum(parts[0] * 3.0 + parts[-1] * parts[len(parts) // 2])
+
+
+def grown_with_plus_equals(x):
+    out = []
+    for i in range(3):
+        out += [np.sin(x * (i + 1))]
+    return np.sum(np.stack(out) ** 2)
+
+
+def repeated_list(b):
+    ys = [b, b * 2.0] * 3
+    zs = 2 * [b * b]
+    return ys[0] + ys[3] * 10.0 + ys[5] + zs[1]
+
+
+@pytest.mark.parametrize("f, args", [
+    (joined_floats, (0.5, 0.25)), (joined_to_a_constant, (0.7,)),
+    (joined_tuples, (np.array([0.3, -0.5]),)),
+    (grown_in_a_loop, (np.array([0.3, -0.5]), 0)), (grown_in_a_loop, (np.array([0.3, -0.5]), 1)),
+    (grown_in_a_loop, (np.array([0.3, -0.5]), 3)),
+    (grown_with_plus_equals, (np.array([0.3, -0.5]),)),
+    (repeated_list, (0.7,)),
+])
+def test_lists_joined_or_repeated(f, args):
+    floats = tuple(i for i, a in enumerate(args) if not isinstance(a, int))
+    check_gradient(f, *args, argnums=floats)
+    check_jvp(f, *args, argnums=floats)
+    ast_ad.check_grads(f, args, order=2, modes=("fwd",), argnums=floats)
+
+
+def array_times_a_list(a, b):
+    v = np.array([a, b]) * [2.0, 3.0]  # (NumPy multiplies item by item: no repetition)
+    w = [a, b] + np.array([2.0, 3.0])  # (and adds item by item: no joining)
+    return v[0] + 10.0 * v[1] + w[0] * w[1]
+
+
+def test_a_list_with_an_array_is_not_joined_nor_repeated():
+    check_gradient(array_times_a_list, 0.5, 0.25)
+    check_jvp(array_times_a_list, 0.5, 0.25)

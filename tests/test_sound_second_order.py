@@ -268,3 +268,45 @@ def test_nested_recordings_with_equal_contents():
         with cache.recording() as inner:
             assert inner == outer == {}
         assert cache._THREAD.recorders[-1] is outer
+
+
+# np.concatenate, np.hstack and np.vstack of a list: their adjoint cuts the cotangent
+# into a list of pieces, which the gradient code wrapped in list(...); forward mode over
+# that code then met list(...), which has no tangent rule (a new list may grow).
+
+
+def concatenate_of_a_list(a, b):
+    return np.sum(np.concatenate([a, a * b]) ** 3)
+
+
+def hstack_of_a_named_list(a, b):
+    parts = [a, np.sin(b), a * b]
+    return np.sum(np.cumsum(np.hstack(parts)) ** 2)
+
+
+def vstack_of_a_list(a, b):
+    return np.sum(np.tanh(np.vstack([a, a * b, b])) ** 2)
+
+
+def concatenate_of_appended_rows(x):
+    parts = []
+    for i in range(3):
+        parts.append(np.sin(x * (i + 1)))
+    c = np.concatenate(parts)
+    return np.sum(c ** 2 * np.arange(c.size))
+
+
+@pytest.mark.parametrize("f", [concatenate_of_a_list, hstack_of_a_named_list, vstack_of_a_list])
+def test_second_order_through_joining_a_list(f):
+    args = (np.array([0.7, -1.2]), np.array([0.3, 0.4]))
+    check_hvp(f, args, argnums=(0, 1))
+    hessian = ast_ad.hessian(f, argnums=(0, 1))(*args)
+    v = (np.array([0.5, -1.0]), np.array([2.0, 0.25]))
+    hv = ast_ad.hvp(f, argnums=(0, 1))(*args, v)
+    for i in range(2):
+        np.testing.assert_allclose(hessian[i][0] @ v[0] + hessian[i][1] @ v[1], hv[i],
+                                   rtol=1e-10)
+
+
+def test_second_order_through_concatenating_appended_rows():
+    check_hvp(concatenate_of_appended_rows, (np.array([0.3, 0.5]),))

@@ -332,3 +332,34 @@ def test_second_derivative_through_a_runtime_helper_is_rejected_at_the_users_lin
             made(x)
         assert f"vector_cases.py:{line}:" in str(err.value)
         assert "np.linalg.norm(a, axis=1" in str(err.value)
+
+
+# A 0-d input's one direction, when it is the only input, kept its direction axis: the
+# Jacobian of a scalar function of a 0-d array had shape (1,) rather than (), and jacrev
+# of a scalar-valued function (whose backward pass is batched over a 0-d cotangent) had
+# shape (1,) + input.shape rather than input.shape.
+
+
+def scaled_sine(t):
+    return np.sin(t) * 3.0
+
+
+def sum_of_cubes(x):
+    return np.sum(x ** 3)
+
+
+@pytest.mark.parametrize("transform", [ast_ad.jacfwd, ast_ad.jacrev, ast_ad.jacobian,
+                                       ast_ad.hessian])
+def test_jacobian_of_a_scalar_of_a_0d_array_has_no_axes(transform):
+    t = np.array(0.3)
+    block = transform(scaled_sine)(t)
+    assert np.shape(block) == ()
+    want = 3.0 * np.cos(0.3) if transform is not ast_ad.hessian else -3.0 * np.sin(0.3)
+    np.testing.assert_allclose(block, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("x", [np.array([0.2, 0.5, -1.0]), np.ones((2, 3))])
+def test_jacrev_of_a_scalar_valued_function_has_the_inputs_shape(x):
+    block = ast_ad.jacrev(sum_of_cubes)(x)
+    assert block.shape == x.shape
+    np.testing.assert_allclose(block, 3 * x ** 2, rtol=1e-12)

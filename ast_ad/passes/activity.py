@@ -14,6 +14,7 @@ import gast
 
 from .. import anno
 from ..context import Context
+from ..errors import NoRuleError
 from ..rules import registry
 from ..syntax import (
     item_write,
@@ -23,6 +24,7 @@ from ..syntax import (
     target_name,
     walk_statements,
 )
+from ..values import OTHER
 from .resolve import (
     FLOAT_CAST,
     NO_DERIVATIVE_CAST,
@@ -116,11 +118,15 @@ def _names(atoms) -> list[str]:
 def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     params = param_names(func)
     defs = []  # (target, operands)
+    bit_ops = []  # `a | b` and the like: no derivative for numbers, but dicts merge
     for stmt in walk_statements(func.body):
         name = target_name(stmt)
         if name is not None:  # (`x = e`: no write into an array, no append)
             defs.append((name, differentiable_operands(stmt.value)))
             written = None
+            if isinstance(stmt.value, gast.BinOp) \
+                    and registry.is_nondifferentiable(type(stmt.value.op)):
+                bit_ops.append(stmt)
         else:
             # Writing into an array or appending to a list: the container now depends on
             # the value.
@@ -146,6 +152,8 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         for op in operands:
             users[op].append(name)
     varied = _closure({params[i] for i in ctx.options.argnums}, users)
+    for stmt in bit_ops:
+        _reject_merged_containers(stmt, varied, ctx)
     ret = func.body[-1]
     useful = _closure({ret.value.id} if isinstance(ret, gast.Return)
                       and isinstance(ret.value, gast.Name) else set(), sources)
@@ -154,6 +162,22 @@ def activity(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     for call, like in casts:  # `x.astype(v.dtype)`: a float dtype if v carries a derivative
         anno.setanno(call, "cast", FLOAT_CAST if like in varied else UNKNOWN_CAST)
     return func
+
+
+def _reject_merged_containers(stmt, varied: set, ctx: Context) -> None:
+    """`d1 | d2` of dicts (sets...) holding values that carry a derivative: read as the
+    integer operator, it would pass no derivative on, and the gradient would be 0."""
+    for operand in (stmt.value.left, stmt.value.right):
+        if not isinstance(operand, gast.Name) or operand.id not in varied:
+            continue
+        value = ctx.values.get(operand.id)
+        if value is not None and value.kind == OTHER:
+            raise ctx.error(
+                NoRuleError, stmt,
+                "unsupported: merging dicts with | (or another container operator) when they "
+                "hold values that carry a derivative",
+                "build the merged dict with its keys one by one, "
+                '`{"a": d1["a"], "b": d2["b"]}`')
 
 
 def _closure(start: set, edges: dict) -> set:

@@ -171,7 +171,8 @@ class Facts:
         from ..templates import Arg
 
         value = self.value(node)
-        return Arg(node, value.kind, known_shape(value), value.triangle, value.container)
+        return Arg(node, value.kind, known_shape(value), value.triangle, value.container,
+                   value.dtype)
 
     def shape(self, node: gast.AST):
         """The static shape of a generated expression, or None."""

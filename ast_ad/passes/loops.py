@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import builtins
 import functools
+import inspect
 from dataclasses import dataclass
 from typing import Callable
 
 import gast
 
 from ..context import Context
-from ..syntax import assign, blocks, call, const, local_names, name, store_names
+from ..errors import UnsupportedSyntaxError
+from ..syntax import assign, blocks, call, const, dotted_path, local_names, name, store_names
 from .builtin_names import builtin_name
 from .resolve import Scope
 
@@ -114,6 +116,7 @@ class _Rewriter:
             return _View(inner.length, lambda k: inner.element(
                 gast.BinOp(left=name(last), op=gast.Sub(), right=k)))
         # Any other sequence: evaluated once (unless it is a name the loop leaves alone).
+        self.reject_iterator(node, origin)
         if isinstance(node, gast.Name) and node.id not in rebound:
             seq = node.id
         else:
@@ -121,3 +124,21 @@ class _Rewriter:
             before.append(assign(seq, node, origin))
         return _View(call(self.builtin_name(builtins.len, origin), [name(seq)]),
                      lambda k: gast.Subscript(value=name(seq), slice=k, ctx=gast.Load()))
+
+    def reject_iterator(self, node, origin) -> None:
+        """A call known to give an iterator (a generator function's, itertools.product...)
+        has no len() and no items by index, which the loop as rewritten reads. Made into a
+        list it would be, but an iterator may be endless (a loop that breaks out of
+        itertools.count()), so the user says so."""
+        if not isinstance(node, gast.Call):
+            return
+        path = dotted_path(node.func)
+        fn = self.scope.value(path) if path is not None else None
+        lazy = inspect.isgeneratorfunction(fn) or fn is builtins.iter or (
+            isinstance(fn, type) and hasattr(fn, "__next__") and not hasattr(fn, "__getitem__"))
+        if lazy:
+            raise self.ctx.error(
+                UnsupportedSyntaxError, origin,
+                f"unsupported: a for loop over `{path}(...)`, which gives an iterator: "
+                "ast-ad runs a loop by the index of its items",
+                f"loop over `list({path}(...))` if it is finite, or over range(...)")

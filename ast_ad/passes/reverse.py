@@ -921,12 +921,22 @@ class _Reverse(Facts):
         return out, values, remembered
 
     def gives_list(self, value: gast.AST) -> bool:
-        """An adjoint expression known to be a list (np.stack's adjoint, `unstack(...)`)."""
+        """An adjoint expression known to be a list (np.stack's adjoint, `unstack(...)`;
+        np.concatenate's, hstack's and vstack's, cut into a list of pieces; those of lists
+        joined or repeated)."""
         if self.value(value).container == "list":
             return True
-        unstack = self.ctx.reference(runtime.unstack, "unstack")
-        return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
-            and isinstance(unstack, gast.Name) and value.func.id == unstack.id
+        if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Name)):
+            return False
+        # (Wrapped in list(...) all the same, a second derivative would need a tangent
+        # rule for list, which it has not: a new list may grow.)
+        for helper in (runtime.unstack, runtime.unconcatenate, runtime.unhstack,
+                       runtime.unvstack, runtime.sequence_head, runtime.sequence_tail,
+                       runtime.repeated_adjoint):
+            reference = self.ctx.reference(helper, helper.__name__)
+            if isinstance(reference, gast.Name) and value.func.id == reference.id:
+                return True
+        return False
 
     def no_rule(self, primal, stmt) -> NoRuleError:
         if isinstance(primal, tuple):

@@ -27,6 +27,7 @@ from ..syntax import (
     walk,
     walk_statements,
 )
+from ..values import ARRAY
 
 
 def split(func: gast.FunctionDef, ctx: Context):
@@ -50,7 +51,7 @@ def split(func: gast.FunctionDef, ctx: Context):
             read.append(node.id)
     # Residuals the backward pass changes in place (its stack, arrays it restores): a
     # vjp function called again needs fresh copies of these.
-    mutated, popped = set(), set()
+    mutated, popped, stored = set(), set(), set()
     for stmt in walk_statements(backward):
         if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
             mutated.add(stmt.target.id)  # (`bz += v` adds into an array in place)
@@ -58,6 +59,7 @@ def split(func: gast.FunctionDef, ctx: Context):
             if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
                     and isinstance(node.value, gast.Name):
                 mutated.add(node.value.id)
+                stored.add(node.value.id)
             elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                     and node.func.attr in ("pop", "append") \
                     and isinstance(node.func.value, gast.Name):
@@ -67,7 +69,10 @@ def split(func: gast.FunctionDef, ctx: Context):
     saved = ctx.namer.fresh("saved")
     residuals = gast.Tuple(elts=[name(r) for r in read], ctx=gast.Load())
 
-    ret = gast.Return(value=gast.Tuple(elts=[clone(ctx.output), residuals], ctx=gast.Load()))
+    output = clone(ctx.output)
+    if any(r in stored for r in read):
+        output = _own_arrays(output, ctx)
+    ret = gast.Return(value=gast.Tuple(elts=[output, residuals], ctx=gast.Load()))
     # A residual assigned only in a branch or a loop body is unbound when the forward pass
     # took another branch or ran no iteration; the backward pass then does not read it, but
     # the forward function's return tuple does.
@@ -102,6 +107,32 @@ def split(func: gast.FunctionDef, ctx: Context):
         name=ctx.own_name("backward"), args=arguments, body=unpack + own + backward + [final],
         decorator_list=[], returns=None, type_comment=None, type_params=[])
     return gast.Module(body=[forward_fn, backward_fn], type_ignores=[])
+
+
+def _own_arrays(output: gast.AST, ctx: Context) -> gast.AST:
+    """The output with copies of its arrays, where the backward function puts values back
+    into saved arrays (`y[1:3] = saved_1`, for a view of y it reads): the output may be such
+    an array, and the caller's backward pass, reading it after calling this backward
+    function, must see what the forward pass returned."""
+    value = ctx.values.get(output.id) if isinstance(output, gast.Name) else None
+    if value is None:
+        return output
+    if value.kind == ARRAY:
+        return call(gast.Attribute(value=output, attr="copy", ctx=gast.Load()), [])
+    if value.container == "tuple" and value.items is not None \
+            and any(item.kind == ARRAY for item in value.items):
+        return gast.Tuple(elts=[
+            _own_arrays_item(output, i, item) for i, item in enumerate(value.items)],
+            ctx=gast.Load())
+    return output
+
+
+def _own_arrays_item(output: gast.Name, i: int, item) -> gast.AST:
+    part = gast.Subscript(value=clone(output), slice=gast.Constant(value=i, kind=None),
+                          ctx=gast.Load())
+    if item.kind != ARRAY:
+        return part
+    return call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()), [])
 
 
 def _live_in(stmts: list, after: set) -> set:

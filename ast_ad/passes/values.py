@@ -251,7 +251,7 @@ class Evaluator:
     def _binop(self, op, left: Value, right: Value) -> Value:
         kind = elementwise_kind(left.kind, right.kind)
         if kind not in (SCALAR, ARRAY):
-            return UNKNOWN
+            return _joined_or_repeated(op, left, right)
         dtype = result_dtype(left, right)
         if isinstance(op, gast.Div) and dtype is not None and dtype.kind in "biu":
             dtype = np.dtype(np.float64)  # true division of integers
@@ -662,3 +662,24 @@ def _shape_classes(func: gast.FunctionDef, kinds: dict, defining: list) -> dict:
                 same = combine(args)
         classes[name] = atoms[name] = same if same not in (None, SCALAR) else name
     return classes
+
+
+def _joined_or_repeated(op, left: Value, right: Value) -> Value:
+    """Lists (or tuples) joined by +, or one repeated by * an int: a list (or tuple) again,
+    its items known where theirs are (a list grown in a loop, `ys = ys + [v]`, stays a
+    list of unknown length, as one grown by append)."""
+    sequences = ("list", "tuple")
+    if isinstance(op, gast.Add) and left.kind == right.kind == OTHER \
+            and left.container in sequences and left.container == right.container:
+        if left.items is not None and right.items is not None:
+            return sequence(left.items + right.items, left.container)
+        element = join(left.element, right.element) if left.element is not None \
+            and right.element is not None else None
+        return Value(OTHER, element=element, container=left.container)
+    if isinstance(op, gast.Mult):
+        seq, times = (left, right) if left.kind == OTHER else (right, left)
+        if seq.container in sequences and times.kind == SCALAR and times.dtype is None:
+            if seq.items is not None and times.const is not None:
+                return sequence(seq.items * times.const, seq.container)
+            return Value(OTHER, element=seq.element, container=seq.container)
+    return UNKNOWN

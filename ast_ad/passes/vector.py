@@ -656,7 +656,9 @@ class _Stacked(_Vector):
             row = []
             for _, start, shape in self.inputs:
                 size = int(np.prod(shape, dtype=int))
-                rows = tangent if len(self.inputs) == 1 else gast.Subscript(
+                # (a 0-d input's one direction is read as rows[start] even when it is
+                # the only input: the block has no direction axis)
+                rows = tangent if len(self.inputs) == 1 and shape != () else gast.Subscript(
                     value=clone(tangent), slice=const(start) if shape == () else gast.Slice(
                         lower=const(start), upper=const(start + size), step=None),
                     ctx=gast.Load())

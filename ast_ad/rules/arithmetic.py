@@ -7,10 +7,11 @@
 import gast
 
 from ..runtime import (
-    concatenation_adjoint,
-    concatenation_tangent,
+    joined_tangents,
     power_adjoint_exponent,
-    repetition_adjoint,
+    repeated_adjoint,
+    sequence_head,
+    sequence_tail,
     unbroadcast,
 )
 from .registry import adjoint, elementwise, nondifferentiable, tangent
@@ -31,39 +32,51 @@ def neg(y, x):
     b[x] = -b[y]
 
 
-# -- lists and tuples: + concatenates, * by an int repeats -------------------------------
-# (where a side is known to be a list or tuple; the helpers look again when the code runs:
-# `[1.0, 2.0] + a` with an array a adds, as NumPy does)
+# -- lists and tuples: + joins them, * repeats one (an int n the other operand) -----------
 
 
 def _sequence(arg) -> bool:
-    return arg.kind == "other" and arg.container in ("list", "tuple")
+    return arg.container in ("list", "tuple")
+
+
+def _python_int(arg) -> bool:
+    """A Python number (an int, if a list is repeated by it): not an array, nor a NumPy
+    scalar, which would make NumPy multiply the list's items instead."""
+    return arg.kind == "scalar" and arg.dtype is None and arg.container is None
 
 
 def _joined(args) -> bool:
-    x, y = args["x"], args["y"]
-    return x.kind == "other" and y.kind == "other" and (_sequence(x) or _sequence(y))
+    # (a list and an array, or a NumPy scalar, are added item by item, as arrays)
+    return _sequence(args["x"]) and _sequence(args["y"])
 
 
-def _repeated(args) -> bool:
-    return _sequence(args["x"]) or _sequence(args["y"])
-
-
-@adjoint(gast.Add, when=_joined)
-def concatenate(z, x, y):
-    b[x] = concatenation_adjoint(b[z], x, y, 0)
-    b[y] = concatenation_adjoint(b[z], x, y, 1)
+@adjoint(gast.Add, when=_joined, result_kind="other")
+def join(z, x, y):
+    b[x] = sequence_head(b[z], x)
+    b[y] = sequence_tail(b[z], y)
 
 
 @tangent(gast.Add, when=_joined)
-def concatenate_tangent(z, x, y):
-    d[z] = concatenation_tangent(d[x], d[y], x, y, z)
+def join_tangent(z, x, y):
+    d[z] = joined_tangents(d[x], x, d[y], y)
 
 
-@adjoint(gast.Mult, when=_repeated)
+def _repeated(args) -> bool:
+    return _sequence(args["x"]) and _python_int(args["y"])
+
+
+def _repeated_right(args) -> bool:
+    return _sequence(args["y"]) and _python_int(args["x"])
+
+
+@adjoint(gast.Mult, when=_repeated, result_kind="other")
 def repeat(z, x, y):
-    b[x] = repetition_adjoint(b[z], x, y, 0)
-    b[y] = repetition_adjoint(b[z], x, y, 1)
+    b[x] = repeated_adjoint(b[z], x)
+
+
+@adjoint(gast.Mult, when=_repeated_right, result_kind="other")
+def repeat_right(z, x, y):
+    b[y] = repeated_adjoint(b[z], y)
 
 
 @elementwise(gast.Add)

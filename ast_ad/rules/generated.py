@@ -15,8 +15,15 @@ from ..runtime import (
     accumulate,
     any_protocol_array,
     as_gradient,
+    joined_tangents,
     keep_asarray,
+    placed_first,
+    placed_last,
     reduced_count,
+    repeated_adjoint,
+    repeated_like,
+    sequence_head,
+    sequence_tail,
     tie_weights,
     triangle,
     tril_half,
@@ -97,3 +104,26 @@ def tril_half_adjoint(y, x):
 def triangle_adjoint(y, m, lower=False, unit_diagonal=False):
     b[m] = triangle(b[y], lower, unit_diagonal)
 
+
+
+# Pieces of a list's adjoint (lists or tuples joined by +, or one repeated by *), and the
+# tangent of lists joined: linear in g (in dx and dy).
+@linear(sequence_head, result_kind="other")
+def sequence_head_adjoint(y, g, x):
+    b[g] = placed_first(b[y], g)
+
+
+@linear(sequence_tail, result_kind="other")
+def sequence_tail_adjoint(y, g, x):
+    b[g] = placed_last(b[y], g)
+
+
+@linear(repeated_adjoint, result_kind="other")
+def repeated_adjoint_adjoint(y, g, x):
+    b[g] = repeated_like(b[y], g)
+
+
+@linear(joined_tangents, wrt=("dx", "dy"), result_kind="other")
+def joined_tangents_adjoint(z, dx, x, dy, y):
+    b[dx] = sequence_head(b[z], x)
+    b[dy] = sequence_tail(b[z], y)
