@@ -507,3 +507,53 @@ def array_times_a_list(a, b):
 def test_a_list_with_an_array_is_not_joined_nor_repeated():
     check_gradient(array_times_a_list, 0.5, 0.25)
     check_jvp(array_times_a_list, 0.5, 0.25)
+
+
+# -- NumPy functions given lists of values that carry a derivative -----------------------
+# NumPy makes the list an array, but the rule's derivative code would treat it as a list:
+# `dx + dy` joined two lists of tangents (a wrong jvp), `g * y` or `2 * x` raised a
+# TypeError or repeated the list. Such a call (where values that carry a derivative take
+# part) is rejected, saying to make the array first.
+
+
+def added_lists(a, b):
+    z = np.add([a, 2.0 * b], [b, 3.0 * a])
+    return z[0] * z[1]
+
+
+def dotted_lists(a, b):
+    return np.dot([a, b], [b, a])
+
+
+def scaled_list(a, b):
+    return np.sum(np.multiply([a, b], 2.0))
+
+
+def sine_of_a_tuple(a, b):
+    return np.sum(np.sin((a, b)))
+
+
+def dotted_with_a_constant_list(a, b):  # (the adjoint of a: g * [1.0, 2.0], g a float)
+    return np.dot(np.array([a, b]), [1.0, 2.0])
+
+
+def added_arrays(a, b):  # (the rewrite the message asks for)
+    z = np.add(np.array([a, 2.0 * b]), np.array([b, 3.0 * a]))
+    return z[0] * z[1] + np.dot(np.array([a, b]), np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("fn", [added_lists, dotted_lists, scaled_list, sine_of_a_tuple,
+                                dotted_with_a_constant_list],
+                         ids=lambda f: f.__name__)
+def test_a_numpy_function_of_a_list_carrying_derivatives_is_rejected(fn):
+    for run in (lambda: ast_ad.grad(fn, argnums=(0, 1))(0.3, 0.7),
+                lambda: ast_ad.jvp(fn, (0.3, 0.7), (1.0, 0.5))):
+        with pytest.raises(ast_ad.ADError, match="with values that carry a derivative — make "
+                                                 "it an array first"):
+            run()
+
+
+def test_a_list_made_an_array_first_is_differentiated():
+    check_gradient(added_arrays, 0.3, 0.7)
+    check_jvp(added_arrays, 0.3, 0.7)
+    ast_ad.check_grads(added_arrays, (0.3, 0.7), modes=("fwd",), order=2)

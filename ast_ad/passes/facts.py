@@ -88,6 +88,11 @@ def _other_precision(fn, base, seen: set) -> bool:
 _EMPTY_CELL = types.CellType()
 
 
+# NumPy's products, whose adjoints and tangents multiply their operands as arrays.
+_PRODUCTS = (np.dot, np.matmul, np.inner, np.outer, np.vdot, np.tensordot, np.kron,
+             np.einsum, np.cross)
+
+
 class Facts:
     """Kinds and shapes of generated expressions, for one compilation."""
 
@@ -105,6 +110,8 @@ class Facts:
         with its bound atoms; else a NoRuleError saying why (the rule's note, if any)."""
         from ..templates import bind_call
 
+        if isinstance(primal, np.ufunc) or primal in _PRODUCTS:
+            self.check_no_sequence(primal, args + list(keywords.values()), stmt)
         why = None
         for template in templates:
             bound = bind_call(template, args, keywords)
@@ -121,6 +128,23 @@ class Facts:
             NoRuleError, stmt, f"{describe_primal(primal)} is called with arguments its {kind} "
             f"rule does not support{why or ''}",
             (f"supported: {note}; " if note else "") + "see the coverage table (docs/coverage.md)")
+
+    def check_no_sequence(self, primal, atoms: list, stmt) -> None:
+        """A ufunc or a product (np.dot...) given a list or tuple, where values that carry a
+        derivative take part: NumPy makes the list an array, but the rule's derivative code
+        would treat it as a list (`dx + dy` joins two lists of tangents, `g * y` with a float
+        g raises a TypeError), so it is rejected, naming the way to make the array first."""
+        names = [a for a in atoms if isinstance(a, gast.Name)]
+        if not any(a.id in self.ctx.varied for a in names):
+            return
+        for atom in names:
+            value = self.value(atom)
+            if value.container in ("list", "tuple"):
+                raise self.ctx.error(
+                    NoRuleError, stmt, f"{describe_primal(primal)} is given a "
+                    f"{value.container} (`{self.ctx.src_name(atom.id)}`), with values that "
+                    "carry a derivative",
+                    "make it an array first: np.array([...]) or np.stack([...])")
 
     def callee_options(self, fn, args: list, keywords: dict, mode: str, carries, stmt):
         """How to compile a user function called here: Options for `mode` with the kinds and
