@@ -88,9 +88,8 @@ def _other_precision(fn, base, seen: set) -> bool:
 _EMPTY_CELL = types.CellType()
 
 
-# NumPy's products, whose adjoints and tangents multiply their operands as arrays.
-_PRODUCTS = (np.dot, np.matmul, np.inner, np.outer, np.vdot, np.tensordot, np.kron,
-             np.einsum, np.cross)
+# NumPy's products of two operands, whose adjoints and tangents multiply them as arrays.
+_PRODUCTS = (np.dot, np.matmul, np.inner, np.outer, np.vdot, np.tensordot, np.kron, np.cross)
 
 
 class Facts:
@@ -110,8 +109,10 @@ class Facts:
         with its bound atoms; else a NoRuleError saying why (the rule's note, if any)."""
         from ..templates import bind_call
 
-        if isinstance(primal, np.ufunc) or primal in _PRODUCTS:
-            self.check_no_sequence(primal, args + list(keywords.values()), stmt)
+        if isinstance(primal, np.ufunc):
+            self.check_no_sequence(primal, args, stmt)
+        elif primal in _PRODUCTS:  # (tensordot's axes may be a list: only the operands)
+            self.check_no_sequence(primal, args[:2], stmt)
         why = None
         for template in templates:
             bound = bind_call(template, args, keywords)
