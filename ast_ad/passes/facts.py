@@ -109,7 +109,9 @@ class Facts:
         with its bound atoms; else a NoRuleError saying why (the rule's note, if any)."""
         from ..templates import bind_call
 
-        if isinstance(primal, np.ufunc):
+        if isinstance(primal, np.ufunc) and primal.nin > 1:
+            # (a ufunc of one list is differentiated: its derivative code multiplies the
+            # list's tangent by arrays, `d[x] * np.cos(x)`, which makes it one)
             self.check_no_sequence(primal, args, stmt)
         elif primal in _PRODUCTS:  # (tensordot's axes may be a list: only the operands)
             self.check_no_sequence(primal, args[:2], stmt)
@@ -131,10 +133,11 @@ class Facts:
             (f"supported: {note}; " if note else "") + "see the coverage table (docs/coverage.md)")
 
     def check_no_sequence(self, primal, atoms: list, stmt) -> None:
-        """A ufunc or a product (np.dot...) given a list or tuple, where values that carry a
-        derivative take part: NumPy makes the list an array, but the rule's derivative code
-        would treat it as a list (`dx + dy` joins two lists of tangents, `g * y` with a float
-        g raises a TypeError), so it is rejected, naming the way to make the array first."""
+        """A ufunc of two operands or a product (np.dot...) given a list or tuple, where
+        values that carry a derivative take part: NumPy makes the list an array, but the
+        rule's derivative code would treat it as a list (`dx + dy` joins two lists of
+        tangents, `g * y` with a float g raises a TypeError), so it is rejected, naming
+        the way to make the array first."""
         names = [a for a in atoms if isinstance(a, gast.Name)]
         if not any(a.id in self.ctx.varied for a in names):
             return
