@@ -265,9 +265,10 @@ def _unanalysed(fn, error: ADError) -> callees.Result:
     for a function of an installed library.)"""
     import linecache
 
-    if cache.in_library(fn.__code__.co_filename):
+    if cache.in_library(fn.__code__.co_filename) or fn.__module__.split(".")[0] == "ast_ad":
         # (an installed library's function, such as matplotlib's imsave in a plotting
-        # callback: taken to change nothing, as before; its writes are not followed)
+        # callback: taken to change nothing, as before; its writes are not followed; and
+        # ast-ad's own, such as ast_ad.grad(f): what it makes is rejected where it is called)
         return callees.UNKNOWN
     node = change_in_place(fn)
     if node is None:

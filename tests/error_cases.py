@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import ast_ad
+
 
 def uses_try(x):
     try:
@@ -146,3 +148,17 @@ def builds_a_namedtuple(x):
 def builds_a_dataclass(x):
     p = Box(x, 2.0 * x)
     return p.a * p.b
+
+
+def inner_loss(w, x):
+    return np.sum((w * x) ** 2)
+
+
+def gradient_penalty(w, x):
+    g = ast_ad.grad(inner_loss)(w, x)
+    return np.sum(g ** 2)
+
+
+def constant_inner_gradient(w, x):
+    g = ast_ad.grad(inner_loss)(np.ones(2), np.ones(2))  # (no derivative flows in)
+    return np.sum(w * x) + np.sum(g)

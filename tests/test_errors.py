@@ -199,3 +199,14 @@ def test_too_many_early_returns_name_the_return_too_deep(tmp_path):
     fn, _ = _early_returns(tmp_path, 96)
     check_gradient(fn, 0.3, 0.5, argnums=(0, 1))
     check_gradient(fn, 2.5, 1.5, argnums=(0, 1))  # (returns at the first `if`)
+
+
+def test_a_function_an_ast_ad_transformation_made_called_inside_is_named():
+    with pytest.raises(NoRuleError) as info:
+        ast_ad.grad(cases.gradient_penalty)(np.ones(2), np.ones(2))
+    _expect(info.value, cases.gradient_penalty, 1, 9,
+            "calling the function that ast_ad.grad(...) made")
+    assert "ast_ad.hessian(f)" in str(info.value)
+    # given only constants, it is a constant
+    w, x = np.array([0.5, -1.0]), np.array([2.0, 3.0])
+    np.testing.assert_allclose(ast_ad.grad(cases.constant_inner_gradient)(w, x), x)

@@ -82,6 +82,14 @@ def check_mutation(func: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         if not (unknown or foreign(node)) \
                 or not any(n in ctx.varied for n in _operands(node)):
             continue
+        made_by = _transformation_of(node, values)
+        if made_by is not None:
+            raise ctx.error(
+                NoRuleError, stmt,
+                f"unsupported: calling the function that ast_ad.{made_by}(...) made, inside a "
+                "function ast-ad differentiates, with values that carry a derivative",
+                "differentiate the outer function twice instead: ast_ad.hessian(f), "
+                "ast_ad.hvp(f), or grad(grad(f)) of a function that returns the inner value")
         if unknown:
             raise ctx.error(
                 NoRuleError, stmt,
@@ -297,6 +305,18 @@ def _differentiated(stmt, ctx: Context) -> bool:
         if changed is not None:
             stored.append(changed[0])
     return any(n in ctx.varied for n in stored)
+
+
+def _transformation_of(node: gast.Call, values) -> str | None:
+    """"grad" for a call of `g = ast_ad.grad(f)` (or of `ast_ad.grad(f)` itself, which
+    anf names the same way): a function an ast-ad transformation made."""
+    func = node.func
+    made = values.get(func.id) if isinstance(func, gast.Name) else None
+    callee = anno.getanno(made, "callee") if isinstance(made, gast.Call) else None
+    module = getattr(callee, "__module__", None) or ""
+    if module.split(".")[0] == "ast_ad" and callable(callee):
+        return callee.__name__
+    return None
 
 
 def _record_class(callee) -> str | None:
