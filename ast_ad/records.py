@@ -8,10 +8,10 @@ field order (defaults filled in), so the derivative passes can treat it as a dis
 the adjoint of a NamedTuple is a list of its fields' adjoints, a dataclass's a dict
 by field name, as for arguments of those classes.
 
-A class that runs code of its own when built (`__post_init__`, an `__init__` or
-`__new__` of its own, a field made by `default_factory`) is not a record: a call of
-it stays a call of an unknown function, which the mutation pass rejects if values
-carrying a derivative flow into it.
+A class that runs code of its own when built or read (`__post_init__`, an `__init__`
+or `__new__` of its own, a field made by `default_factory`, `__getattr__`) is not a
+record: a call of it stays a call of an unknown function, which the mutation pass
+rejects if values carrying a derivative flow into it.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from . import anno
 from .syntax import const
 
 _LITERALS = (bool, int, float, str, type(None))
+_PLAIN_READS = (object.__getattribute__, tuple.__getattribute__)
 
 
 def record_kind(cls) -> str | None:
     """"tuple" for a NamedTuple class, "object" for a plain dataclass, else None."""
-    if not isinstance(cls, type):
-        return None
+    if not isinstance(cls, type) or cls.__getattribute__ not in _PLAIN_READS \
+            or hasattr(cls, "__getattr__"):
+        return None  # (a field read `p.w` that may run code of the class's)
     if issubclass(cls, tuple) and hasattr(cls, "_fields"):
         # the class that makes its instances is the one namedtuple wrote
         maker = next(c for c in cls.__mro__ if "__new__" in vars(c))

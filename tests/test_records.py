@@ -208,6 +208,18 @@ class OwnInit:
         self.w = w * 3.0
 
 
+@dataclasses.dataclass
+class Computed:
+    w: np.ndarray
+
+    def __getattr__(self, key):  # (a read of a missing attribute runs code)
+        return 0.0
+
+
+def reads_through_getattr(w, x):
+    return np.sum(Computed(w).w * x)
+
+
 def post_init(w, x):
     return np.sum(Doubled(w).w * x)
 
@@ -220,7 +232,7 @@ def own_init(w, x):
     return np.sum(OwnInit(w).w * x)
 
 
-@pytest.mark.parametrize("f", [post_init, default_factory, own_init],
+@pytest.mark.parametrize("f", [post_init, default_factory, own_init, reads_through_getattr],
                          ids=lambda f: f.__name__)
 def test_classes_that_run_code_when_built_are_rejected(f):
     with pytest.raises(ast_ad.ADError, match="whose __init__ only stores their fields"):
