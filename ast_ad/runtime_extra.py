@@ -416,3 +416,46 @@ def no_derivative(function: str, argument: str):
         f"carries a derivative here",
         hint=f"compute {argument} outside the differentiated function, or wrap it in "
              f"ast_ad.stop_gradient")
+
+
+# -- scipy.stats.multivariate_normal.logpdf(x, mean, cov): x of shape (k,) or (n, k) --------
+
+
+def _mvn_residuals(x, mean, cov):
+    """(rows of x - mean, the same rows times cov's inverse), each (n, k); cov is read as
+    SciPy reads it: its lower triangle, mirrored."""
+    r = np.atleast_2d(np.asarray(x) - mean)
+    full = np.tril(cov) + np.tril(cov, -1).T
+    return r, np.linalg.solve(full, r.T).T, full
+
+
+def mvn_logpdf_adjoint(g, x, mean, cov, which):
+    """The adjoint of x (which=0), mean (1) or cov (2) in
+    `y = multivariate_normal.logpdf(x, mean, cov)`, g the adjoint of y (a number, or one per
+    row of x)."""
+    _, s, full = _mvn_residuals(x, mean, cov)
+    w = np.reshape(g, (-1, 1)) * np.ones((s.shape[0], 1))
+    if which == 0:
+        return np.reshape(-w * s, np.shape(x))
+    if which == 1:
+        return np.sum(w * s, axis=0)
+    # d logpdf / d cov = (s s^T - inv(cov)) / 2 per row, for the triangle SciPy reads
+    return _as_read(0.5 * ((s * w).T @ s - np.sum(w) * np.linalg.inv(full)), True)
+
+
+def mvn_logpdf_tangent_location(d, x, mean, cov):
+    """The change of `multivariate_normal.logpdf(x, mean, cov)` along a change d of x
+    (or minus a change of mean)."""
+    _, s, _ = _mvn_residuals(x, mean, cov)
+    out = -np.sum(s * np.broadcast_to(d, np.shape(np.atleast_2d(np.asarray(x) - mean))),
+                  axis=-1)
+    return out if np.ndim(x) == 2 else out[0]
+
+
+def mvn_logpdf_tangent_cov(d, x, mean, cov):
+    """The change of `multivariate_normal.logpdf(x, mean, cov)` along a change d of cov
+    (its lower triangle, as SciPy reads it)."""
+    _, s, full = _mvn_residuals(x, mean, cov)
+    sym = np.tril(d) + np.tril(d, -1).T
+    out = 0.5 * (np.sum((s @ sym) * s, axis=-1) - np.trace(np.linalg.solve(full, sym)))
+    return out if np.ndim(x) == 2 else out[0]

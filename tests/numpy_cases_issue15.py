@@ -331,8 +331,17 @@ def cdfs(x, loc, scale, a, p):
         + np.sum(scipy.stats.beta.cdf(p, 2.5, 1.5) ** 2)
 
 
+def mvn_forms(x, mean, lower, point):
+    # cov read by its lower triangle, as SciPy reads it: the upper one is other numbers
+    cov = lower @ lower.T + 3.0 * np.eye(3) + np.triu(point[0] * np.ones((3, 3)), 1)
+    return np.sum(scipy.stats.multivariate_normal.logpdf(x, mean, cov) ** 2) \
+        + scipy.stats.multivariate_normal.logpdf(point, mean, cov=cov)
+
+
 if HAVE_SCIPY:
     CASES += [
+        Case(mvn_forms, lambda r: (normal(r, (4, 3)), normal(r, (3,)), normal(r, (3, 3)),
+                                   normal(r, (3,))), argnums=(0, 1, 2, 3)),
         Case(cdfs, lambda r: (normal(r, (4, 3)), normal(r, (1, 3)), positive(r, (4, 1)),
                               positive(r, (4,)), positive(r, (4,), 0.2, 0.8)),
              argnums=(0, 1, 2, 3, 4)),

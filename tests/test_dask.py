@@ -291,7 +291,7 @@ DASK_CANNOT = {
     'issue15:stack_forms', 'issue15:partition_forms', 'issue15:real_forms',
     'issue15:clip_keywords', 'issue15:gamma_forms', 'issue15:logsumexp_weights',
     'issue15:convolve_forms', 'issue15:norm_forms', 'issue15:t_forms', 'issue15:densities',
-    'issue15:cdfs',
+    'issue15:cdfs', 'issue15:mvn_forms',
 }
 # Rows ast-ad rejects for Dask arrays (NoRuleError, at compile time): writes into the
 # gradient Dask cannot make lazily, and Dask's Cholesky (the upper factor).

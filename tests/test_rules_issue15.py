@@ -345,3 +345,42 @@ def test_scipy_stats_and_signal_rules_load_when_first_used(tmp_path):
     expected = -(x - 0.5) / 4.0 + 2 * np.sum(x)  # d/dx of sum(conv(x, x)) = 2 sum(x)
     np.testing.assert_allclose(np.array(result.stdout.strip()[1:-1].split(), dtype=float),
                                expected, rtol=1e-6)
+
+
+# -- scipy.stats.multivariate_normal.logpdf ----------------------------------------------
+
+
+def mvn_default_cov(x):
+    return np.sum(scipy.stats.multivariate_normal.logpdf(x))
+
+
+def mvn_one_dimensional(x, mean, cov):
+    return np.sum(scipy.stats.multivariate_normal.logpdf(x, mean, cov))
+
+
+def mvn_nll(mean, lower, data):  # a Gaussian fitted by its mean and a Cholesky-like factor
+    cov = lower @ lower.T + 0.5 * np.eye(2)
+    return -np.sum(scipy.stats.multivariate_normal.logpdf(data, mean, cov))
+
+
+@pytest.mark.skipif(not HAVE_SCIPY, reason="needs scipy")
+def test_multivariate_normal_forms_outside_the_rule_are_rejected_at_the_call():
+    with pytest.raises(NoRuleError, match="multivariate_normal_gen.logpdf is called with") as info:
+        ast_ad.grad(mvn_default_cov)(np.ones((3, 2)))
+    assert "mean and cov given" in str(info.value)
+    # k = 1: SciPy reads a 1-D x as points, not as one point of dimension 1
+    with pytest.raises(NoRuleError, match="multivariate_normal_gen.logpdf is called with"):
+        ast_ad.grad(mvn_one_dimensional)(np.ones(3), np.zeros(1), np.eye(1))
+
+
+@pytest.mark.skipif(not HAVE_SCIPY, reason="needs scipy")
+def test_multivariate_normal_likelihood():
+    rng = np.random.default_rng(3)
+    mean, lower, data = rng.normal(size=2), rng.normal(size=(2, 2)), rng.normal(size=(6, 2))
+    check_gradient(mvn_nll, mean, lower, data, argnums=(0, 1, 2))
+    check_jvp(mvn_nll, mean, lower, data)
+    hessian = ast_ad.hessian(mvn_nll)(mean, lower, data)
+    np.testing.assert_allclose(hessian, hessian.T, atol=1e-10)
+    # the mean's Hessian is n times the precision matrix
+    precision = np.linalg.inv(lower @ lower.T + 0.5 * np.eye(2))
+    np.testing.assert_allclose(hessian, 6 * precision, rtol=1e-10)

@@ -44,8 +44,10 @@ def name_of(primal) -> str:
         attribute = "a." + primal[5:] if primal.startswith("attr:") else primal
         return f"`{SYNTAX.get(primal, attribute)}`"
     owner = getattr(primal, "__self__", None)  # scipy.stats.norm.pdf: a distribution's method
-    if getattr(owner, "name", None) and type(owner).__module__.startswith("scipy.stats"):
-        return f"`scipy.stats.{owner.name}.{primal.__name__}`"
+    if owner is not None and type(owner).__module__.startswith("scipy.stats"):
+        # (multivariate_normal, a multi_rv_generic, has no name: its class's, less `_gen`)
+        named = getattr(owner, "name", None) or type(owner).__name__.removesuffix("_gen")
+        return f"`scipy.stats.{named}.{primal.__name__}`"
     module = getattr(primal, "__module__", None) or _ufunc_module(primal)
     if module == "_operator":
         module = "operator"

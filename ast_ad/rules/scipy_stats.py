@@ -1,8 +1,8 @@
 """scipy.stats distributions, loaded where SciPy is installed, when the compiler first meets a
 function of scipy.stats (importing it takes seconds): norm (pdf, cdf, sf, logpdf,
 logcdf, logsf in x, loc and scale), t (pdf, logpdf; cdf, logcdf in x, loc and scale), chi2
-(pdf, cdf, logpdf in x), gamma and beta (pdf, logpdf; cdf in x). Parameters a rule does not
-differentiate must carry no derivative."""
+(pdf, cdf, logpdf in x), gamma and beta (pdf, logpdf; cdf in x), multivariate_normal (logpdf in
+x, mean and cov). Parameters a rule does not differentiate must carry no derivative."""
 
 # ruff: noqa: F821
 
@@ -11,7 +11,13 @@ import scipy.special as sp
 import scipy.stats
 
 from ..runtime import unbroadcast
-from ..runtime_extra import no_derivative, no_derivative_along
+from ..runtime_extra import (
+    mvn_logpdf_adjoint,
+    mvn_logpdf_tangent_cov,
+    mvn_logpdf_tangent_location,
+    no_derivative,
+    no_derivative_along,
+)
 from .registry import adjoint, tangent
 
 norm = scipy.stats.norm
@@ -325,3 +331,31 @@ def beta_cdf_tangent(y, x, a, b_):
     d[y] = d[x] * scipy.stats.beta.pdf(x, a, b_) \
         + d[a] * no_derivative_along(d[a], "scipy.stats.beta.cdf", "a") \
         + d[b_] * no_derivative_along(d[b_], "scipy.stats.beta.cdf", "b")
+
+
+# -- the multivariate normal: logpdf(x, mean, cov), x one point (k,) or rows (n, k) -----------
+
+MVN_NOTE = ("logpdf(x, mean, cov) with mean and cov given, x of shape (k,) or (n, k), mean "
+            "(k,), cov (k, k), k >= 2 (cov read by its lower triangle, as SciPy reads it)")
+
+
+def _mvn_shapes(args) -> bool:
+    """The shapes the rule covers (k >= 2: with k = 1, SciPy reads a 1-D x as n points)."""
+    x, mean, cov = args["x"].shape, args["mean"].shape, args["cov"].shape
+    return x is not None and mean is not None and cov is not None and len(mean) == 1 \
+        and mean[0] >= 2 and cov == (mean[0], mean[0]) and len(x) in (1, 2) \
+        and x[-1] == mean[0]
+
+
+@adjoint(scipy.stats.multivariate_normal.logpdf, when=_mvn_shapes, note=MVN_NOTE)
+def mvn_logpdf(y, x, mean, cov):
+    b[x] = mvn_logpdf_adjoint(b[y], x, mean, cov, 0)
+    b[mean] = mvn_logpdf_adjoint(b[y], x, mean, cov, 1)
+    b[cov] = mvn_logpdf_adjoint(b[y], x, mean, cov, 2)
+
+
+@tangent(scipy.stats.multivariate_normal.logpdf, when=_mvn_shapes)
+def mvn_logpdf_tangent(y, x, mean, cov):
+    d[y] = mvn_logpdf_tangent_location(d[x], x, mean, cov) \
+        - mvn_logpdf_tangent_location(d[mean], x, mean, cov) \
+        + mvn_logpdf_tangent_cov(d[cov], x, mean, cov)
