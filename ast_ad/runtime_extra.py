@@ -419,43 +419,49 @@ def no_derivative(function: str, argument: str):
 
 
 # -- scipy.stats.multivariate_normal.logpdf(x, mean, cov): x of shape (k,) or (n, k) --------
+# (cov is read as SciPy reads it: its lower triangle, mirrored)
 
 
-def _mvn_residuals(x, mean, cov):
-    """(rows of x - mean, the same rows times cov's inverse), each (n, k); cov is read as
-    SciPy reads it: its lower triangle, mirrored."""
+def _lower_read(cov):
+    return np.tril(cov) + np.tril(cov, -1).T
+
+
+def mvn_whitened(x, mean, cov):
+    """The rows of x - mean times cov's inverse, (n, k): what every derivative of
+    `multivariate_normal.logpdf(x, mean, cov)` reads (one solve, shared)."""
     r = np.atleast_2d(np.asarray(x) - mean)
-    full = np.tril(cov) + np.tril(cov, -1).T
-    return r, np.linalg.solve(full, r.T).T, full
+    return np.linalg.solve(_lower_read(cov), r.T).T
 
 
-def mvn_logpdf_adjoint(g, x, mean, cov, which):
-    """The adjoint of x (which=0), mean (1) or cov (2) in
-    `y = multivariate_normal.logpdf(x, mean, cov)`, g the adjoint of y (a number, or one per
-    row of x)."""
-    _, s, full = _mvn_residuals(x, mean, cov)
-    w = np.reshape(g, (-1, 1)) * np.ones((s.shape[0], 1))
-    if which == 0:
-        return np.reshape(-w * s, np.shape(x))
-    if which == 1:
-        return np.sum(w * s, axis=0)
-    # d logpdf / d cov = (s s^T - inv(cov)) / 2 per row, for the triangle SciPy reads
-    return _as_read(0.5 * ((s * w).T @ s - np.sum(w) * np.linalg.inv(full)), True)
+def _row_weights(g, s):
+    """The adjoint of the log-density, one weight per row of s (g may be one number)."""
+    return np.reshape(g, (-1, 1)) * np.ones((s.shape[0], 1))
 
 
-def mvn_logpdf_tangent_location(d, x, mean, cov):
-    """The change of `multivariate_normal.logpdf(x, mean, cov)` along a change d of x
-    (or minus a change of mean)."""
-    _, s, _ = _mvn_residuals(x, mean, cov)
-    out = -np.sum(s * np.broadcast_to(d, np.shape(np.atleast_2d(np.asarray(x) - mean))),
-                  axis=-1)
+def mvn_adjoint_x(g, s, x):
+    """The adjoint of x in `y = multivariate_normal.logpdf(x, mean, cov)` (s: mvn_whitened)."""
+    return np.reshape(-_row_weights(g, s) * s, np.shape(x))
+
+
+def mvn_adjoint_mean(g, s):
+    """The adjoint of mean (s: mvn_whitened)."""
+    return np.sum(_row_weights(g, s) * s, axis=0)
+
+
+def mvn_adjoint_cov(g, s, cov):
+    """The adjoint of cov, in the triangle SciPy reads: (s s^T - inv(cov)) / 2 per row."""
+    w = _row_weights(g, s)
+    return _as_read(0.5 * ((s * w).T @ s - np.sum(w) * np.linalg.inv(_lower_read(cov))), True)
+
+
+def mvn_tangent_location(d, s, x):
+    """The change of the log-density along a change d of x - mean (s: mvn_whitened)."""
+    out = -np.sum(s * d, axis=-1)
     return out if np.ndim(x) == 2 else out[0]
 
 
-def mvn_logpdf_tangent_cov(d, x, mean, cov):
-    """The change of `multivariate_normal.logpdf(x, mean, cov)` along a change d of cov
-    (its lower triangle, as SciPy reads it)."""
-    _, s, full = _mvn_residuals(x, mean, cov)
-    sym = np.tril(d) + np.tril(d, -1).T
-    out = 0.5 * (np.sum((s @ sym) * s, axis=-1) - np.trace(np.linalg.solve(full, sym)))
+def mvn_tangent_cov(d, s, cov, x):
+    """The change of the log-density along a change d of cov (its lower triangle)."""
+    sym = _lower_read(d)
+    out = 0.5 * (np.sum((s @ sym) * s, axis=-1) - np.trace(np.linalg.solve(_lower_read(cov), sym)))
     return out if np.ndim(x) == 2 else out[0]

@@ -12,9 +12,12 @@ import scipy.stats
 
 from ..runtime import unbroadcast
 from ..runtime_extra import (
-    mvn_logpdf_adjoint,
-    mvn_logpdf_tangent_cov,
-    mvn_logpdf_tangent_location,
+    mvn_adjoint_cov,
+    mvn_adjoint_mean,
+    mvn_adjoint_x,
+    mvn_tangent_cov,
+    mvn_tangent_location,
+    mvn_whitened,
     no_derivative,
     no_derivative_along,
 )
@@ -349,13 +352,13 @@ def _mvn_shapes(args) -> bool:
 
 @adjoint(scipy.stats.multivariate_normal.logpdf, when=_mvn_shapes, note=MVN_NOTE)
 def mvn_logpdf(y, x, mean, cov):
-    b[x] = mvn_logpdf_adjoint(b[y], x, mean, cov, 0)
-    b[mean] = mvn_logpdf_adjoint(b[y], x, mean, cov, 1)
-    b[cov] = mvn_logpdf_adjoint(b[y], x, mean, cov, 2)
+    s = mvn_whitened(x, mean, cov)
+    b[x] = mvn_adjoint_x(b[y], s, x)
+    b[mean] = mvn_adjoint_mean(b[y], s)
+    b[cov] = mvn_adjoint_cov(b[y], s, cov)
 
 
 @tangent(scipy.stats.multivariate_normal.logpdf, when=_mvn_shapes)
 def mvn_logpdf_tangent(y, x, mean, cov):
-    d[y] = mvn_logpdf_tangent_location(d[x], x, mean, cov) \
-        - mvn_logpdf_tangent_location(d[mean], x, mean, cov) \
-        + mvn_logpdf_tangent_cov(d[cov], x, mean, cov)
+    s = mvn_whitened(x, mean, cov)
+    d[y] = mvn_tangent_location(d[x] - d[mean], s, x) + mvn_tangent_cov(d[cov], s, cov, x)
